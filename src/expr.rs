@@ -1,0 +1,153 @@
+//! Resolved scalar expressions: what loss terms and fields are made of.
+//!
+//! A leaf is a number, a coordinate, a parameter, a data column or a derivative of a
+//! network output. `D` is an unexpanded derivative; `sym::expand` removes every `D`,
+//! so expressions handed to the kernel contain none.
+
+use crate::problem::{CoordId, OutputId, ParamId};
+
+/// A multi-index: how many times to differentiate along each coordinate
+/// (`u_xxt` over (x, t) is `[2, 1]`). Its length is the number of coordinates.
+pub type Deriv = Vec<u8>;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Expr {
+    Num(f64),
+    Coord(CoordId),
+    /// A PDE parameter's value (for a positive param: the value, exp of what is trained).
+    Param(ParamId),
+    /// A derivative of a network output at an evaluation site of the point
+    /// (site 0 is the point itself; see `PointSet::sites`).
+    Out { output: OutputId, deriv: Deriv, site: u8 },
+    /// Column k of the point set's data (an observed value at the point).
+    Data(usize),
+    /// Entry k of `Problem::shared`.
+    Shared(usize),
+    Add(Box<Expr>, Box<Expr>),
+    Sub(Box<Expr>, Box<Expr>),
+    Mul(Box<Expr>, Box<Expr>),
+    Div(Box<Expr>, Box<Expr>),
+    Neg(Box<Expr>),
+    /// a^b; integer exponents are the common case.
+    Pow(Box<Expr>, Box<Expr>),
+    Call(Func, Box<Expr>),
+    /// `if a OP b then x else y`.
+    If(Cmp, Box<Expr>, Box<Expr>, Box<Expr>, Box<Expr>),
+    /// The derivative of the inner expression along a coordinate (unexpanded).
+    D(Box<Expr>, CoordId),
+}
+
+/// Primitive functions. Everything else (sigmoid, sech, softplus …) is a `def` in the
+/// stdlib, written with these.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Func {
+    Sin,
+    Cos,
+    Exp,
+    Log,
+    Tanh,
+    Sqrt,
+    Abs,
+}
+
+impl Func {
+    pub const ALL: [Func; 7] = [
+        Func::Sin,
+        Func::Cos,
+        Func::Exp,
+        Func::Log,
+        Func::Tanh,
+        Func::Sqrt,
+        Func::Abs,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Func::Sin => "sin",
+            Func::Cos => "cos",
+            Func::Exp => "exp",
+            Func::Log => "log",
+            Func::Tanh => "tanh",
+            Func::Sqrt => "sqrt",
+            Func::Abs => "abs",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Func> {
+        Func::ALL.into_iter().find(|f| f.name() == name)
+    }
+
+    pub fn eval(self, x: f64) -> f64 {
+        match self {
+            Func::Sin => x.sin(),
+            Func::Cos => x.cos(),
+            Func::Exp => x.exp(),
+            Func::Log => x.ln(),
+            Func::Tanh => x.tanh(),
+            Func::Sqrt => x.sqrt(),
+            Func::Abs => x.abs(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Cmp {
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
+
+impl Cmp {
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Cmp::Lt => "<",
+            Cmp::Le => "<=",
+            Cmp::Gt => ">",
+            Cmp::Ge => ">=",
+        }
+    }
+
+    pub fn holds(self, a: f64, b: f64) -> bool {
+        match self {
+            Cmp::Lt => a < b,
+            Cmp::Le => a <= b,
+            Cmp::Gt => a > b,
+            Cmp::Ge => a >= b,
+        }
+    }
+}
+
+/// Shorthands for building expressions in passes and tests.
+impl Expr {
+    pub fn num(v: f64) -> Expr {
+        Expr::Num(v)
+    }
+    pub fn out(output: OutputId, deriv: Deriv) -> Expr {
+        Expr::Out { output, deriv, site: 0 }
+    }
+    pub fn add(a: Expr, b: Expr) -> Expr {
+        Expr::Add(Box::new(a), Box::new(b))
+    }
+    pub fn sub(a: Expr, b: Expr) -> Expr {
+        Expr::Sub(Box::new(a), Box::new(b))
+    }
+    pub fn mul(a: Expr, b: Expr) -> Expr {
+        Expr::Mul(Box::new(a), Box::new(b))
+    }
+    pub fn div(a: Expr, b: Expr) -> Expr {
+        Expr::Div(Box::new(a), Box::new(b))
+    }
+    pub fn neg(a: Expr) -> Expr {
+        Expr::Neg(Box::new(a))
+    }
+    pub fn pow(a: Expr, b: Expr) -> Expr {
+        Expr::Pow(Box::new(a), Box::new(b))
+    }
+    pub fn call(f: Func, a: Expr) -> Expr {
+        Expr::Call(f, Box::new(a))
+    }
+    pub fn d(a: Expr, c: CoordId) -> Expr {
+        Expr::D(Box::new(a), c)
+    }
+}

@@ -1,0 +1,16 @@
+//! pdenet: a small language and an optimizing compiler for physics-informed neural
+//! networks. The library is the pipeline; `main.rs` is only the command line.
+//!
+//! Stages, each a module with plain data in and out (see docs/ARCHITECTURE.md):
+//! `syntax` (text → AST) → `check` (AST → [`problem::Problem`]) → `sym` (derivative
+//! expansion and simplification) → `net` (jets through the layers) → `kernel`
+//! (one fused loss-and-gradient program, its passes and the interpreter).
+
+pub mod check;
+pub mod expr;
+pub mod io;
+pub mod kernel;
+pub mod net;
+pub mod problem;
+pub mod sym;
+pub mod syntax;

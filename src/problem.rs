@@ -1,0 +1,264 @@
+//! The checked problem: the plain data type between the front end (`check`) and
+//! everything after it (`sym`, `net`, `kernel`, `train`).
+//!
+//! Everything here is resolved: names are indices, `let`s, `def`s and trial functions
+//! are inlined, complex fields are split into real parts, `periodic` has become
+//! matching terms. Nothing here refers to the source text except the spans kept
+//! for later diagnostics (data files), and nothing here knows of pest or egg.
+
+use crate::expr::Expr;
+
+/// Index of a coordinate in [`Problem::coords`].
+pub type CoordId = usize;
+/// Index of a network output in [`Problem::outputs`].
+pub type OutputId = usize;
+/// Index of a scalar PDE parameter in [`Problem::params`].
+pub type ParamId = usize;
+
+/// A fully resolved PINN problem.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Problem {
+    /// The problem's name: the `.pde` file's stem (`burgers`).
+    pub name: String,
+    /// Coordinates in declaration order with their bounds.
+    pub coords: Vec<Coord>,
+    /// Scalar unknowns (λ, E): trainable alongside the network.
+    pub params: Vec<Param>,
+    /// Named constants after folding (`ν = 0.0031831`), kept for printing only;
+    /// every use in an expression has already been replaced by its value.
+    pub consts: Vec<(String, f64)>,
+    /// The network: which coordinates feed it, its layers and its outputs.
+    pub network: Network,
+    /// The fields the user declared, as expressions over network outputs (for
+    /// errors, predictions and plots). A complex field appears as its two parts.
+    pub fields: Vec<Field>,
+    /// Shared subexpressions referenced by [`Expr::Shared`] (the IRK stage
+    /// right-hand sides N[u^{n+c_j}]); each may use only earlier entries.
+    pub shared: Vec<Expr>,
+    /// Every loss term; the total loss is Σ weight · reduce(residual²).
+    pub terms: Vec<LossTerm>,
+    /// Point sets the terms are evaluated on.
+    pub point_sets: Vec<PointSet>,
+    /// Data files: the `data` blocks (used in loss terms) and the `reference`
+    /// block (used only for the reported errors).
+    pub datasets: Vec<Dataset>,
+    /// Index into `datasets` of the reference solution, if any.
+    pub reference: Option<usize>,
+    /// The time-stepping scheme, if the problem is discrete in time.
+    pub scheme: Option<Scheme>,
+    /// Optimizer phases in order (`adam(...) then lbfgs(...)`).
+    pub training: Vec<Phase>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Coord {
+    pub name: String,
+    pub lo: f64,
+    pub hi: f64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Param {
+    pub name: String,
+    /// The initial value as written (for a positive param: the value, not its log).
+    pub init: f64,
+    /// Trained as its logarithm: the kernel sees exp(raw).
+    pub positive: bool,
+}
+
+/// A user-visible field: one real quantity the user can ask for (`u`, `ψ`, `re(h)`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Field {
+    pub name: String,
+    /// The field as an expression over network outputs and coordinates (a trial
+    /// function `x*(1-x)*net(x)` stays an expression here).
+    pub value: Expr,
+    /// For the parts of a complex field: the complex field's name, and whether
+    /// this is the real (false) or imaginary (true) part.
+    pub complex_of: Option<(String, bool)>,
+}
+
+/// The network: a stack of layers, each an instance of a `layer` definition from the
+/// stdlib or the file, with its shapes fixed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Network {
+    /// The network kind as written (`qres`).
+    pub kind: String,
+    /// Coordinates fed to the network, in order. Each is rescaled to [−1, 1] with
+    /// its bounds before the first layer; that rescaling is part of the network.
+    pub inputs: Vec<CoordId>,
+    /// Names of the network outputs (`u`, `ψ`, `re(h)`, `u[3]` for an IRK stage).
+    pub outputs: Vec<String>,
+    pub layers: Vec<Layer>,
+}
+
+/// One layer: `out = body(h)` where h has `inputs` entries and out has `outputs`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Layer {
+    /// The layer definition's name (`qres`, or `qres.last` for its output variant).
+    pub kind: String,
+    pub inputs: usize,
+    pub outputs: usize,
+    /// Trainable tensors of this layer in a fixed order (the order of first use in
+    /// the body): the parameter vector θ lays them out layer by layer in this order.
+    pub tensors: Vec<Tensor>,
+    /// The body with the activation and every `def` inlined.
+    pub body: LayerExpr,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tensor {
+    pub name: String,
+    pub shape: TensorShape,
+    pub init: Init,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum TensorShape {
+    /// outputs × inputs, row-major; used as the left operand of `·`.
+    Matrix,
+    /// One entry per output.
+    Vector,
+    /// One number per layer (APINN's slope a).
+    Scalar,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Init {
+    /// Truncated normal, std √(2/(in+out)), cut at two standard deviations.
+    Xavier,
+    Zeros,
+    /// Truncated normal with the given std, cut at two standard deviations.
+    Normal(f64),
+    Constant(f64),
+}
+
+/// A layer body: a vector-valued expression of the layer input `h`.
+/// Element-wise semantics unless stated; scalars broadcast.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LayerExpr {
+    /// The layer input h (a vector of `inputs` entries).
+    Input,
+    /// A trainable tensor of this layer, by index into [`Layer::tensors`] (vectors
+    /// and scalars only; matrices appear only in `MatVec`).
+    Tensor(usize),
+    /// Matrix (by tensor index) times a vector expression.
+    MatVec(usize, Box<LayerExpr>),
+    /// `skip(h)`: h where the layer's input and output widths are equal, else 0.
+    Skip(Box<LayerExpr>),
+    Num(f64),
+    Add(Box<LayerExpr>, Box<LayerExpr>),
+    Sub(Box<LayerExpr>, Box<LayerExpr>),
+    /// Element-wise (Hadamard) product; also scalar × vector.
+    Mul(Box<LayerExpr>, Box<LayerExpr>),
+    Div(Box<LayerExpr>, Box<LayerExpr>),
+    Neg(Box<LayerExpr>),
+    /// Integer power (x^2, x^3): the only powers a layer body may use.
+    Powi(Box<LayerExpr>, i32),
+    Call(crate::expr::Func, Box<LayerExpr>),
+}
+
+/// One term of the loss.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LossTerm {
+    /// A readable name, unique in the problem: `equation`, `equation 2`, `initial`,
+    /// `boundary x = -1`, `periodic x`, `data u`, `constraint`, `re(equation)`.
+    pub name: String,
+    /// Index into [`Problem::point_sets`].
+    pub points: usize,
+    /// The residuals: one squared-error contribution per point and per entry.
+    /// Several entries when one condition gives several residuals at a point
+    /// (periodic: value and first derivative; IRK: one per stage).
+    pub residuals: Vec<Expr>,
+    pub weight: f64,
+    pub reduce: Reduce,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Reduce {
+    /// (1/N) Σ_points Σ_entries r²
+    Mean,
+    /// Σ_points Σ_entries r²
+    Sum,
+    /// (Σ_points w_p · r − target)²: an integral constraint (`∫ψ² dx = 1`) whose
+    /// residual is the integrand; the point set carries the quadrature weights.
+    Integral { target: f64 },
+}
+
+/// Where a term is evaluated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PointSet {
+    pub name: String,
+    pub kind: PointKind,
+    /// Number of points (for data sets: the sample count; 0 = every grid point).
+    pub count: usize,
+    /// Other places the network is evaluated for each point: site k > 0 moves the
+    /// point's coordinate `.0` to value `.1` (periodic matching: site 1 is the far
+    /// end). [`Expr::Out`] picks its site.
+    pub sites: Vec<(CoordId, f64)>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum PointKind {
+    /// Interior points of the domain (network inputs only, for IRK).
+    Collocation { method: Sampling },
+    /// Points with `coord` fixed at `value`, the other coordinates sampled.
+    Slice { coord: CoordId, value: f64, method: Sampling },
+    /// Points from a dataset's grid; `at` selects a snapshot (coord, value) by the
+    /// nearest grid value. Data columns are the dataset's fields, in order.
+    Data { dataset: usize, at: Option<(CoordId, f64)> },
+    /// A uniform quadrature grid over the network inputs, with trapezoid weights.
+    Quadrature,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sampling {
+    Latin,
+    Uniform,
+    /// A regular grid (used for 1-D problems and quadrature).
+    Grid,
+}
+
+/// A data file with its variable mapping. Shapes were checked against the file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dataset {
+    /// The path as resolved (beside the .pde, then --data-dir / PDENET_DATA).
+    pub path: std::path::PathBuf,
+    /// The name as written in the file.
+    pub written: String,
+    /// Coordinate → 1-D variable in the file holding its grid values.
+    pub coords: Vec<(CoordId, String)>,
+    /// Field name → variable and the coordinate of each array axis, in file order
+    /// (`u = usol[x, t]`).
+    pub fields: Vec<DataField>,
+    /// Random subset size (`sample 2000`), per snapshot when `snapshots` is set.
+    pub sample: Option<usize>,
+    /// Relative noise (`noise 1%` = 0.01): u + noise·std(u)·N(0, 1).
+    pub noise: f64,
+    /// Snapshots (time value, sample count) for discrete-time data.
+    pub snapshots: Vec<(f64, Option<usize>)>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DataField {
+    /// The field this data observes (a field name, or a complex field's name).
+    pub field: String,
+    pub variable: String,
+    pub axes: Vec<CoordId>,
+}
+
+/// `scheme irk(stages = q) from t = a to t = b`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scheme {
+    pub stages: usize,
+    pub coord: CoordId,
+    pub from: f64,
+    pub to: f64,
+}
+
+/// One optimizer phase.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Phase {
+    Adam { lr: f64, epochs: usize, beta1: f64, beta2: f64 },
+    Lbfgs { iterations: usize, tol: f64, history: usize },
+}
