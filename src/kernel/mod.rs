@@ -376,6 +376,21 @@ impl Predictor {
     }
 }
 
+/// Network outputs and their derivatives (`(output, deriv over all coordinates)`) at
+/// points, in f64: one column per request.
+pub fn predict_outputs(
+    problem: &Problem,
+    theta: &[f64],
+    coords: &[Vec<f64>],
+    requests: &[(crate::problem::OutputId, crate::expr::Deriv)],
+) -> Result<Vec<Vec<f64>>, KernelError> {
+    let exprs: Vec<Expr> = requests
+        .iter()
+        .map(|(k, d)| Expr::out(*k, d.clone()))
+        .collect();
+    predict(problem, theta, coords, &exprs)
+}
+
 /// Evaluates `exprs` at points in f64 (fields, derivatives: errors and `pdenet eval`).
 pub fn predict(
     problem: &Problem,

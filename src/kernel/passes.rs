@@ -220,3 +220,52 @@ pub fn stats(prog: &Program, info: &Info) -> Stats {
         .sum();
     s
 }
+
+/// Buffer reuse for back ends that preallocate: each varying value gets a slot; a
+/// slot is reused once its previous value is dead (after its last use), and only by
+/// a value of the same width, so a slot's size is fixed.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct BufferPlan {
+    /// Slot of each value (`None` for sinks and uniform values, kept once per batch).
+    pub slot: Vec<Option<u32>>,
+    /// Width of each slot.
+    pub slot_width: Vec<u32>,
+}
+
+impl BufferPlan {
+    /// f32 bytes per point of all slots together.
+    pub fn bytes_per_point(&self) -> u64 {
+        self.slot_width.iter().map(|&w| 4 * w as u64).sum()
+    }
+}
+
+/// Linear-scan slot assignment from liveness. A value's slot is freed after the op
+/// that last reads it, so an op never writes a slot one of its operands occupies.
+pub fn plan_buffers(prog: &Program, info: &Info) -> BufferPlan {
+    let mut plan = BufferPlan {
+        slot: vec![None; prog.ops.len()],
+        slot_width: vec![],
+    };
+    let mut free: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
+    let mut dies: Vec<Vec<usize>> = vec![vec![]; prog.ops.len()];
+    for (v, &last) in info.last_use.iter().enumerate() {
+        dies[last].push(v);
+    }
+    for (i, op) in prog.ops.iter().enumerate() {
+        let ty = prog.types[i];
+        if !op.is_sink() && ty.varying {
+            let reuse = free.get_mut(&ty.width).and_then(Vec::pop);
+            let s = reuse.unwrap_or_else(|| {
+                plan.slot_width.push(ty.width);
+                plan.slot_width.len() as u32 - 1
+            });
+            plan.slot[i] = Some(s);
+        }
+        for &v in &dies[i] {
+            if let Some(s) = plan.slot[v] {
+                free.entry(plan.slot_width[s as usize]).or_default().push(s);
+            }
+        }
+    }
+    plan
+}

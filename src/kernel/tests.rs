@@ -341,3 +341,46 @@ fn print_reports() {
     .unwrap();
     println!("sabotaged:\n{r}");
 }
+
+/// `cargo test --release --lib kernel::tests::print_ir -- --ignored --nocapture`
+#[test]
+#[ignore]
+fn print_ir() {
+    let p = burgers("qres", 3, 1);
+    println!("{}", compile(&p).expect("compiles").emit_ir(&p));
+}
+
+#[test]
+fn buffer_plan_never_shares_a_slot_between_live_values() {
+    let k = compile(&burgers("qres", 10, 8)).expect("compiles");
+    let set = &k.programs[0];
+    let plan = passes::plan_buffers(&set.program, &set.info);
+    let mut owner: Vec<Option<usize>> = vec![None; plan.slot_width.len()];
+    for (i, op) in set.program.ops.iter().enumerate() {
+        for v in op.operands() {
+            if let Some(s) = plan.slot[v.index()] {
+                assert_eq!(
+                    owner[s as usize],
+                    Some(v.index()),
+                    "v{} was overwritten before v{i}",
+                    v.0
+                );
+            }
+        }
+        if let Some(s) = plan.slot[i] {
+            owner[s as usize] = Some(i);
+        }
+    }
+    let naive: u64 = set
+        .program
+        .types
+        .iter()
+        .filter(|t| t.varying)
+        .map(|t| 4 * t.width as u64)
+        .sum();
+    assert!(
+        plan.bytes_per_point() < naive / 2,
+        "{} of {naive}",
+        plan.bytes_per_point()
+    );
+}
