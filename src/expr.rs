@@ -18,7 +18,11 @@ pub enum Expr {
     Param(ParamId),
     /// A derivative of a network output at an evaluation site of the point
     /// (site 0 is the point itself; see `PointSet::sites`).
-    Out { output: OutputId, deriv: Deriv, site: u8 },
+    Out {
+        output: OutputId,
+        deriv: Deriv,
+        site: u8,
+    },
     /// Column k of the point set's data (an observed value at the point).
     Data(usize),
     /// Entry k of `Problem::shared`.
@@ -124,7 +128,11 @@ impl Expr {
         Expr::Num(v)
     }
     pub fn out(output: OutputId, deriv: Deriv) -> Expr {
-        Expr::Out { output, deriv, site: 0 }
+        Expr::Out {
+            output,
+            deriv,
+            site: 0,
+        }
     }
     pub fn add(a: Expr, b: Expr) -> Expr {
         Expr::Add(Box::new(a), Box::new(b))

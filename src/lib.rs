@@ -7,6 +7,7 @@
 //! (one fused loss-and-gradient program, its passes and the interpreter).
 
 pub mod check;
+pub mod diag;
 pub mod expr;
 pub mod io;
 pub mod kernel;

@@ -203,10 +203,17 @@ pub enum PointKind {
     /// Interior points of the domain (network inputs only, for IRK).
     Collocation { method: Sampling },
     /// Points with `coord` fixed at `value`, the other coordinates sampled.
-    Slice { coord: CoordId, value: f64, method: Sampling },
+    Slice {
+        coord: CoordId,
+        value: f64,
+        method: Sampling,
+    },
     /// Points from a dataset's grid; `at` selects a snapshot (coord, value) by the
     /// nearest grid value. Data columns are the dataset's fields, in order.
-    Data { dataset: usize, at: Option<(CoordId, f64)> },
+    Data {
+        dataset: usize,
+        at: Option<(CoordId, f64)>,
+    },
     /// A uniform quadrature grid over the network inputs, with trapezoid weights.
     Quadrature,
 }
@@ -259,6 +266,15 @@ pub struct Scheme {
 /// One optimizer phase.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Phase {
-    Adam { lr: f64, epochs: usize, beta1: f64, beta2: f64 },
-    Lbfgs { iterations: usize, tol: f64, history: usize },
+    Adam {
+        lr: f64,
+        epochs: usize,
+        beta1: f64,
+        beta2: f64,
+    },
+    Lbfgs {
+        iterations: usize,
+        tol: f64,
+        history: usize,
+    },
 }
