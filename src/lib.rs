@@ -13,5 +13,6 @@ pub mod io;
 pub mod kernel;
 pub mod net;
 pub mod problem;
+pub mod stdlib;
 pub mod sym;
 pub mod syntax;

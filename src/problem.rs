@@ -248,8 +248,11 @@ pub struct Dataset {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct DataField {
-    /// The field this data observes (a field name, or a complex field's name).
+    /// The name the data observes (a field, a complex field or a `let`).
     pub field: String,
+    /// That quantity over network outputs: one expression, or two (real and
+    /// imaginary part) for a complex field, whose data fill two columns.
+    pub value: Vec<Expr>,
     pub variable: String,
     pub axes: Vec<CoordId>,
 }
