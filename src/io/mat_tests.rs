@@ -225,3 +225,189 @@ fn single_byte_mutations_never_panic() {
         }
     }
 }
+
+/// Builders for hand-made MAT-files, to reach the cases the example data does not.
+mod craft {
+    /// A 128-byte v5 header in either byte order.
+    pub fn header(big_endian: bool, version: u16) -> Vec<u8> {
+        let mut h = b"MATLAB 5.0 MAT-file, crafted by a pdenet test".to_vec();
+        h.resize(116, b' ');
+        h.extend_from_slice(&[0; 8]);
+        if big_endian {
+            h.extend_from_slice(&version.to_be_bytes());
+            h.extend_from_slice(b"MI");
+        } else {
+            h.extend_from_slice(&version.to_le_bytes());
+            h.extend_from_slice(b"IM");
+        }
+        h
+    }
+
+    pub fn word(w: u32, big_endian: bool) -> [u8; 4] {
+        if big_endian {
+            w.to_be_bytes()
+        } else {
+            w.to_le_bytes()
+        }
+    }
+
+    /// A long-format element padded to 8 bytes.
+    pub fn element(typ: u32, data: &[u8], big_endian: bool) -> Vec<u8> {
+        let mut e = word(typ, big_endian).to_vec();
+        e.extend_from_slice(&word(data.len() as u32, big_endian));
+        e.extend_from_slice(data);
+        e.resize(e.len() + (8 - data.len() % 8) % 8, 0);
+        e
+    }
+
+    /// A matrix element of class `class` whose real part has data type `typ`.
+    pub fn matrix(
+        name: &str,
+        class: u32,
+        dims: &[i32],
+        typ: u32,
+        data: &[u8],
+        big_endian: bool,
+    ) -> Vec<u8> {
+        let mut flags = word(class, big_endian).to_vec();
+        flags.extend_from_slice(&[0; 4]);
+        let dim_bytes: Vec<u8> = dims
+            .iter()
+            .flat_map(|&d| word(d as u32, big_endian))
+            .collect();
+        let mut body = element(6, &flags, big_endian);
+        body.extend(element(5, &dim_bytes, big_endian));
+        body.extend(element(1, name.as_bytes(), big_endian));
+        body.extend(element(typ, data, big_endian));
+        element(14, &body, big_endian)
+    }
+
+    pub fn doubles(values: &[f64], big_endian: bool) -> Vec<u8> {
+        values
+            .iter()
+            .flat_map(|v| {
+                if big_endian {
+                    v.to_be_bytes()
+                } else {
+                    v.to_le_bytes()
+                }
+            })
+            .collect()
+    }
+
+    /// Wraps a matrix element in a zlib-compressed element.
+    pub fn compressed(matrix: &[u8]) -> Vec<u8> {
+        use std::io::Write;
+        let mut encoder = libflate::zlib::Encoder::new(Vec::new()).expect("encoder");
+        encoder.write_all(matrix).expect("compress");
+        let stream = encoder.finish().into_result().expect("compress");
+        let mut e = 15u32.to_le_bytes().to_vec();
+        e.extend_from_slice(&(stream.len() as u32).to_le_bytes());
+        e.extend(stream);
+        e
+    }
+}
+
+fn parse(bytes: &[u8]) -> Result<MatData, MatError> {
+    parse_mat(bytes, Path::new("crafted.mat"))
+}
+
+fn malformed_reason(bytes: &[u8]) -> String {
+    match parse(bytes) {
+        Err(MatError::Malformed { reason, .. }) => reason,
+        other => panic!("expected Malformed, got {other:?}"),
+    }
+}
+
+#[test]
+fn crafted_classes_convert_to_f64() {
+    let mut file = craft::header(false, 0x0100);
+    let singles: Vec<u8> = [1.5f32, -2.0].iter().flat_map(|v| v.to_le_bytes()).collect();
+    file.extend(craft::matrix("s", 7, &[1, 2], 7, &singles, false));
+    let i16s: Vec<u8> = [-3i16, 4, 5].iter().flat_map(|v| v.to_le_bytes()).collect();
+    file.extend(craft::matrix("i", 10, &[3, 1], 3, &i16s, false));
+    // MATLAB stores small integer-valued doubles in the narrowest type that fits.
+    file.extend(craft::matrix("d", 6, &[2, 1], 2, &[7, 255], false));
+    let m = craft::matrix("z", 6, &[1, 1], 9, &craft::doubles(&[0.25], false), false);
+    file.extend(craft::compressed(&m));
+    let data = parse(&file).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(data.names(), ["s", "i", "d", "z"]);
+    assert_eq!(data.arrays[0].real, [1.5, -2.0]);
+    assert_eq!(data.arrays[1].real, [-3.0, 4.0, 5.0]);
+    assert_eq!(data.arrays[2].real, [7.0, 255.0]);
+    assert_eq!(data.arrays[3].real, [0.25]);
+}
+
+#[test]
+fn crafted_big_endian_file_reads() {
+    let mut file = craft::header(true, 0x0100);
+    let values = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
+    file.extend(craft::matrix("a", 6, &[2, 3], 9, &craft::doubles(&values, true), true));
+    let data = parse(&file).unwrap_or_else(|e| panic!("{e}"));
+    let a = data.get("a").cloned().unwrap_or_else(|| panic!("no a"));
+    assert_eq!(a.shape, [2, 3]);
+    assert_eq!(a.at(&[1, 2]), 6.0);
+}
+
+#[test]
+fn crafted_non_numeric_variables_are_unsupported() {
+    let mut file = craft::header(false, 0x0100);
+    file.extend(craft::matrix("s", 2, &[1, 1], 5, &[0; 4], false));
+    file.extend(craft::matrix("c", 4, &[1, 2], 4, &[104, 0, 105, 0], false));
+    let ints: Vec<u8> = [7i32, -8].iter().flat_map(|v| v.to_le_bytes()).collect();
+    file.extend(craft::matrix("n", 12, &[2, 1], 5, &ints, false));
+    file.extend(craft::matrix("ok", 6, &[1, 1], 9, &craft::doubles(&[1.0], false), false));
+    let data = parse(&file).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(data.names(), ["ok"]);
+    for (name, says) in [("s", "struct"), ("c", "char"), ("n", "int32")] {
+        match data.require(name) {
+            Err(MatError::Unsupported { reason, .. }) => assert!(reason.contains(says)),
+            other => panic!("{name}: {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn crafted_structural_errors_are_malformed() {
+    let le = |w: u32| w.to_le_bytes();
+    let base = craft::header(false, 0x0100);
+
+    // Dimensions whose product overflows i32 (matfile 0.5 panics on this in debug).
+    let mut f = base.clone();
+    f.extend(craft::matrix("a", 6, &[65536, 65536, 2], 9, &[], false));
+    assert!(malformed_reason(&f).contains("2^31"));
+
+    // A tag declaring 4 GiB (matfile 0.5 overflows rounding it up to 8 bytes).
+    let mut f = base.clone();
+    f.extend(le(14));
+    f.extend(le(u32::MAX));
+    f.extend([0; 64]);
+    assert!(malformed_reason(&f).contains("truncated"));
+
+    let mut f = base.clone();
+    f.extend(craft::matrix("a", 6, &[-1, 3], 9, &[0; 24], false));
+    assert!(malformed_reason(&f).contains("negative"));
+
+    let mut f = base.clone();
+    f.extend(craft::matrix("a", 6, &[2, 2], 9, &craft::doubles(&[1.0; 3], false), false));
+    assert!(malformed_reason(&f).contains("holds 3 numbers"));
+
+    let mut f = base.clone();
+    f.extend(craft::element(16, b"text", false));
+    assert!(malformed_reason(&f).contains("top level"));
+
+    assert!(malformed_reason(&craft::header(false, 0x0200)).contains("v7.3"));
+    assert!(malformed_reason(&[0; 128]).contains("no MAT v5 header"));
+
+    // A compressed element whose stream is damaged.
+    let m = craft::matrix("z", 6, &[1, 1], 9, &craft::doubles(&[0.25], false), false);
+    let mut c = craft::compressed(&m);
+    let last = c.len() - 1;
+    c[last] ^= 0x55; // the Adler-32 checksum
+    let mut f = base.clone();
+    f.extend(c);
+    assert!(malformed_reason(&f).contains("corrupt compressed data"));
+
+    // A header alone is an empty, valid file.
+    assert_eq!(parse(&base).map(|d| d.arrays.len()).ok(), Some(0));
+}
