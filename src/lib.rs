@@ -12,5 +12,6 @@ pub mod io;
 pub mod kernel;
 pub mod net;
 pub mod problem;
+pub mod scheme;
 pub mod sym;
 pub mod syntax;

@@ -163,7 +163,9 @@ pub enum MatError {
     #[error("data file `{}` does not exist", path.display())]
     #[diagnostic(
         code(pdenet::io::mat::not_found),
-        help("check the file name; bare names are looked up beside the .pde file and in --data-dir")
+        help(
+            "check the file name; bare names are looked up beside the .pde file and in --data-dir"
+        )
     )]
     NotFound { path: PathBuf },
 
@@ -265,8 +267,18 @@ fn decode(header: &[u8], element: &Element<'_>) -> Result<Array, String> {
     // it overflows an i32 product of the dimensions and a u32 size round-up); this net
     // keeps a case the scan misses from aborting the whole run.
     let parsed = std::panic::catch_unwind(|| matfile::MatFile::parse(file.as_slice()))
-        .map_err(|_| format!("{place}: the MAT decoder failed on variable `{}`", element.name))?
-        .map_err(|e| format!("{place}: variable `{}` cannot be decoded ({e})", element.name))?;
+        .map_err(|_| {
+            format!(
+                "{place}: the MAT decoder failed on variable `{}`",
+                element.name
+            )
+        })?
+        .map_err(|e| {
+            format!(
+                "{place}: variable `{}` cannot be decoded ({e})",
+                element.name
+            )
+        })?;
     let [decoded] = parsed.arrays().as_slice() else {
         return Err(format!(
             "{place}: variable `{}` cannot be decoded",
@@ -278,7 +290,7 @@ fn decode(header: &[u8], element: &Element<'_>) -> Result<Array, String> {
     let consistent = decoded.name() == element.name
         && decoded.size() == &element.dims
         && real.len() == entries
-        && imag.as_ref().map_or(true, |im| im.len() == entries);
+        && imag.as_ref().is_none_or(|im| im.len() == entries);
     if !consistent {
         return Err(format!(
             "{place}: variable `{}` ({}) decodes inconsistently",

@@ -121,7 +121,10 @@ pub(crate) fn scan(bytes: &[u8]) -> Result<Scan<'_>, String> {
         };
         let (matrix, next) = match typ {
             MI_MATRIX => (Cow::Borrowed(&bytes[pos..end]), end + padding(size)),
-            MI_COMPRESSED => (Cow::Owned(inflate(&bytes[pos + 8..end], &place, big_endian)?), end),
+            MI_COMPRESSED => (
+                Cow::Owned(inflate(&bytes[pos + 8..end], &place, big_endian)?),
+                end,
+            ),
             other => {
                 return Err(format!(
                     "{place} has data type {other}; the top level of a MAT-file holds only \
@@ -173,9 +176,11 @@ fn check_header(bytes: &[u8]) -> Result<bool, String> {
     };
     match version {
         0x0100 => Ok(big_endian),
-        0x0200 => Err("it is a MATLAB v7.3 (HDF5) file; save it with `save -v7` in MATLAB \
+        0x0200 => Err(
+            "it is a MATLAB v7.3 (HDF5) file; save it with `save -v7` in MATLAB \
                        or with scipy.io.savemat"
-            .into()),
+                .into(),
+        ),
         other => Err(format!(
             "its header declares version {other:#06x}; MAT v5 files have 0x0100"
         )),
@@ -272,11 +277,7 @@ fn matrix_header(matrix: &[u8], big_endian: bool) -> Result<MatrixHeader, String
 /// Checks that a numeric matrix's real (and imaginary) part hold exactly one number per
 /// entry of its dimensions, which `matfile` also requires but reports only as
 /// "an error occurred while parsing the file".
-fn check_numeric_parts(
-    cur: &mut Cursor<'_>,
-    dims: &[usize],
-    complex: bool,
-) -> Result<(), String> {
+fn check_numeric_parts(cur: &mut Cursor<'_>, dims: &[usize], complex: bool) -> Result<(), String> {
     // `matfile` multiplies the dimensions in i32; refuse what would overflow there.
     let count = dims
         .iter()

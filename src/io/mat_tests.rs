@@ -57,7 +57,11 @@ fn kdv_and_allen_cahn_shapes() {
         assert_eq!(shape(&d, "x"), [1, 512], "{file}");
         assert_eq!(shape(&d, "tt"), [1, 201], "{file}");
         assert_eq!(shape(&d, "uu"), [512, 201], "{file}");
-        let x = &d.arrays.iter().find(|a| a.name == "x").map(|a| a.real.clone());
+        let x = &d
+            .arrays
+            .iter()
+            .find(|a| a.name == "x")
+            .map(|a| a.real.clone());
         let x = x.as_deref().unwrap_or_default();
         assert_eq!(x[0], -1.0);
         assert!((x[1] - (-1.0 + 2.0 / 512.0)).abs() < 1e-15);
@@ -163,7 +167,10 @@ fn malformed_message_names_the_file() {
     let bytes = std::fs::read(data_path("KdV.mat")).unwrap_or_default();
     let err = parse_mat(&bytes[..bytes.len() / 2], Path::new("some/KdV.mat"));
     let text = err.map(|_| String::new()).unwrap_or_else(|e| e.to_string());
-    assert!(text.contains("some/KdV.mat") && text.contains("truncated"), "{text}");
+    assert!(
+        text.contains("some/KdV.mat") && text.contains("truncated"),
+        "{text}"
+    );
 }
 
 /// A small deterministic generator, so that failures reproduce.
@@ -191,7 +198,10 @@ fn garbage_is_malformed() {
             file.extend_from_slice(&garbage);
             let result = parse_mat(&file, Path::new("g"));
             if len > 0 {
-                assert!(matches!(result, Err(MatError::Malformed { .. })), "len {len}");
+                assert!(
+                    matches!(result, Err(MatError::Malformed { .. })),
+                    "len {len}"
+                );
             }
         }
     }
@@ -322,7 +332,10 @@ fn malformed_reason(bytes: &[u8]) -> String {
 #[test]
 fn crafted_classes_convert_to_f64() {
     let mut file = craft::header(false, 0x0100);
-    let singles: Vec<u8> = [1.5f32, -2.0].iter().flat_map(|v| v.to_le_bytes()).collect();
+    let singles: Vec<u8> = [1.5f32, -2.0]
+        .iter()
+        .flat_map(|v| v.to_le_bytes())
+        .collect();
     file.extend(craft::matrix("s", 7, &[1, 2], 7, &singles, false));
     let i16s: Vec<u8> = [-3i16, 4, 5].iter().flat_map(|v| v.to_le_bytes()).collect();
     file.extend(craft::matrix("i", 10, &[3, 1], 3, &i16s, false));
@@ -342,7 +355,14 @@ fn crafted_classes_convert_to_f64() {
 fn crafted_big_endian_file_reads() {
     let mut file = craft::header(true, 0x0100);
     let values = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
-    file.extend(craft::matrix("a", 6, &[2, 3], 9, &craft::doubles(&values, true), true));
+    file.extend(craft::matrix(
+        "a",
+        6,
+        &[2, 3],
+        9,
+        &craft::doubles(&values, true),
+        true,
+    ));
     let data = parse(&file).unwrap_or_else(|e| panic!("{e}"));
     let a = data.get("a").cloned().unwrap_or_else(|| panic!("no a"));
     assert_eq!(a.shape, [2, 3]);
@@ -356,7 +376,14 @@ fn crafted_non_numeric_variables_are_unsupported() {
     file.extend(craft::matrix("c", 4, &[1, 2], 4, &[104, 0, 105, 0], false));
     let ints: Vec<u8> = [7i32, -8].iter().flat_map(|v| v.to_le_bytes()).collect();
     file.extend(craft::matrix("n", 12, &[2, 1], 5, &ints, false));
-    file.extend(craft::matrix("ok", 6, &[1, 1], 9, &craft::doubles(&[1.0], false), false));
+    file.extend(craft::matrix(
+        "ok",
+        6,
+        &[1, 1],
+        9,
+        &craft::doubles(&[1.0], false),
+        false,
+    ));
     let data = parse(&file).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(data.names(), ["ok"]);
     for (name, says) in [("s", "struct"), ("c", "char"), ("n", "int32")] {
@@ -389,7 +416,14 @@ fn crafted_structural_errors_are_malformed() {
     assert!(malformed_reason(&f).contains("negative"));
 
     let mut f = base.clone();
-    f.extend(craft::matrix("a", 6, &[2, 2], 9, &craft::doubles(&[1.0; 3], false), false));
+    f.extend(craft::matrix(
+        "a",
+        6,
+        &[2, 2],
+        9,
+        &craft::doubles(&[1.0; 3], false),
+        false,
+    ));
     assert!(malformed_reason(&f).contains("holds 3 numbers"));
 
     let mut f = base.clone();
