@@ -13,6 +13,7 @@ pub mod io;
 pub mod kernel;
 pub mod net;
 pub mod problem;
+pub mod scheme;
 pub mod stdlib;
 pub mod sym;
 pub mod syntax;
