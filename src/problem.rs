@@ -92,6 +92,26 @@ pub struct Network {
     pub layers: Vec<Layer>,
 }
 
+impl Network {
+    /// The number of trainable numbers in the network (PDE parameters excluded).
+    pub fn param_count(&self) -> usize {
+        self.layers.iter().map(Layer::param_count).sum()
+    }
+}
+
+impl Layer {
+    pub fn param_count(&self) -> usize {
+        self.tensors
+            .iter()
+            .map(|t| match t.shape {
+                TensorShape::Matrix => self.inputs * self.outputs,
+                TensorShape::Vector => self.outputs,
+                TensorShape::Scalar => 1,
+            })
+            .sum()
+    }
+}
+
 /// One layer: `out = body(h)` where h has `inputs` entries and out has `outputs`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Layer {

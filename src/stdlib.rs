@@ -13,7 +13,10 @@ pub const SOURCES: [(&str, &str); 3] = [
 /// The parsed stdlib. A file that fails to parse is a bug caught by the tests
 /// (`stdlib_parses`), so it is skipped here rather than reported to the user.
 pub fn files() -> Vec<ast::File> {
-    SOURCES.iter().filter_map(|(_, src)| syntax::parse(src).ok()).collect()
+    SOURCES
+        .iter()
+        .filter_map(|(_, src)| syntax::parse(src).ok())
+        .collect()
 }
 
 #[cfg(test)]

@@ -21,11 +21,18 @@ pub(crate) struct Datasets {
     pub spans: Vec<Span>,
     /// For each set: the number of points of its grid (or scattered list).
     pub points: Vec<usize>,
+    /// Whether some block failed its checks (later checks that need the data skip).
+    pub failed: bool,
 }
 
 /// Finds a data file: a path with a directory part is taken relative to `base`;
-/// a bare name is looked up beside the `.pde`, then in each data directory.
-pub fn resolve_data_path(written: &str, base: Option<&Path>, data_dirs: &[PathBuf]) -> Result<PathBuf, Vec<PathBuf>> {
+/// a bare name is looked up beside the `.pde`, then in `data/` beside it (where
+/// the examples keep theirs), then in each data directory.
+pub fn resolve_data_path(
+    written: &str,
+    base: Option<&Path>,
+    data_dirs: &[PathBuf],
+) -> Result<PathBuf, Vec<PathBuf>> {
     let written_path = Path::new(written);
     let mut tried = Vec::new();
     let beside = match base {
@@ -37,7 +44,8 @@ pub fn resolve_data_path(written: &str, base: Option<&Path>, data_dirs: &[PathBu
     }
     tried.push(beside);
     if written_path.components().count() == 1 {
-        for dir in data_dirs {
+        let local = base.map(|b| b.join("data"));
+        for dir in local.iter().chain(data_dirs) {
             let p = dir.join(written_path);
             if p.is_file() {
                 return Ok(p);
@@ -57,9 +65,12 @@ impl Checker<'_> {
             };
             if block.reference && out.reference.is_some() {
                 self.error(
-                    Diag::error("pdenet::check::duplicate_statement", "more than one `reference` block")
-                        .label(st.span, "again here")
-                        .help("one reference solution per problem"),
+                    Diag::error(
+                        "pdenet::check::duplicate_statement",
+                        "more than one `reference` block",
+                    )
+                    .label(st.span, "again here")
+                    .help("one reference solution per problem"),
                 );
                 continue;
             }
@@ -70,6 +81,8 @@ impl Checker<'_> {
                 out.sets.push(set);
                 out.spans.push(st.span);
                 out.points.push(points);
+            } else {
+                out.failed = true;
             }
         }
         out
@@ -91,8 +104,11 @@ impl Checker<'_> {
             if let Some(c) = self.decls.coord(&m.name.name) {
                 if m.axes.is_some() {
                     self.error(
-                        Diag::error("pdenet::check::data_axes", "a coordinate's grid is a vector and takes no axes")
-                            .label(m.span, "remove the [..]"),
+                        Diag::error(
+                            "pdenet::check::data_axes",
+                            "a coordinate's grid is a vector and takes no axes",
+                        )
+                        .label(m.span, "remove the [..]"),
                     );
                 }
                 set.coords.push((c, m.variable.name.clone()));
@@ -104,7 +120,10 @@ impl Checker<'_> {
             set.sample = self.count(s, "the sample size", 1.0);
         }
         if let Some(n) = &block.noise {
-            set.noise = self.in_range(n, "the noise level", 0.0, 100.0, true).unwrap_or(0.0) / 100.0;
+            set.noise = self
+                .in_range(n, "the noise level", 0.0, 100.0, true)
+                .unwrap_or(0.0)
+                / 100.0;
         }
         for snap in &block.snapshots {
             ok &= self.snapshot(snap, &mut set).is_some();
@@ -123,9 +142,15 @@ impl Checker<'_> {
         if let Some(n) = set.sample {
             if set.snapshots.is_empty() && n > points {
                 self.error(
-                    Diag::error("pdenet::check::sample_too_large", format!("cannot sample {n} of {points} data points"))
-                        .label(block.sample.as_ref().map_or(block.file_span, |s| s.span), "too many")
-                        .help(format!("sample at most {points}")),
+                    Diag::error(
+                        "pdenet::check::sample_too_large",
+                        format!("cannot sample {n} of {points} data points"),
+                    )
+                    .label(
+                        block.sample.as_ref().map_or(block.file_span, |s| s.span),
+                        "too many",
+                    )
+                    .help(format!("sample at most {points}")),
                 );
                 ok = false;
             }
@@ -134,14 +159,18 @@ impl Checker<'_> {
     }
 
     fn open(&mut self, block: &ast::DataBlock) -> Option<(PathBuf, MatData)> {
-        let path = match resolve_data_path(&block.file, self.opts.base_dir.as_deref(), &self.opts.data_dirs) {
+        let path = match resolve_data_path(
+            &block.file,
+            self.opts.base_dir.as_deref(),
+            &self.opts.data_dirs,
+        ) {
             Ok(p) => p,
             Err(tried) => {
                 let places: Vec<String> = tried.iter().map(|p| p.display().to_string()).collect();
                 self.error(
                     Diag::error("pdenet::check::data_missing", format!("data file `{}` not found", block.file))
                         .label(block.file_span, "no such file")
-                        .help(format!("looked in {}; bare names are found beside the .pde file, then in --data-dir or PDENET_DATA", places.join(", "))),
+                        .help(format!("looked in {}; bare names are found beside the .pde file, in data/ beside it, then in --data-dir or PDENET_DATA", places.join(", "))),
                 );
                 return None;
             }
@@ -162,13 +191,23 @@ impl Checker<'_> {
     fn data_field(&mut self, m: &ast::Mapping, set: &mut Dataset) -> Option<()> {
         let known = self.decls.names();
         let is_quantity = self.decls.fields.iter().any(|f| f.name.name == m.name.name)
-            || self.decls.lets.iter().any(|l| l.binding.name.name == m.name.name);
+            || self
+                .decls
+                .lets
+                .iter()
+                .any(|l| l.binding.name.name == m.name.name);
         if !is_quantity {
-            let d = Diag::error("pdenet::check::data_unknown_name", format!("`{}` is neither a coordinate nor a field", m.name.name))
-                .label(m.name.span, "maps to nothing in this problem");
+            let d = Diag::error(
+                "pdenet::check::data_unknown_name",
+                format!("`{}` is neither a coordinate nor a field", m.name.name),
+            )
+            .label(m.name.span, "maps to nothing in this problem");
             let d = match suggest(&m.name.name, known) {
                 Some(s) => d.help(format!("did you mean `{s}`?")),
-                None => d.help(format!("map coordinates ({}) and fields or lets", self.decls.coord_names())),
+                None => d.help(format!(
+                    "map coordinates ({}) and fields or lets",
+                    self.decls.coord_names()
+                )),
             };
             self.error(d);
             return None;
@@ -179,16 +218,22 @@ impl Checker<'_> {
                 Some(c) if !axes.contains(&c) => axes.push(c),
                 Some(_) => {
                     self.error(
-                        Diag::error("pdenet::check::data_axes", format!("axis `{}` is named twice", a.name))
-                            .label(a.span, "repeated axis"),
+                        Diag::error(
+                            "pdenet::check::data_axes",
+                            format!("axis `{}` is named twice", a.name),
+                        )
+                        .label(a.span, "repeated axis"),
                     );
                     return None;
                 }
                 None => {
                     self.error(
-                        Diag::error("pdenet::check::data_axes", format!("axis `{}` is not a coordinate", a.name))
-                            .label(a.span, "not a coordinate")
-                            .help(format!("the domain declares {}", self.decls.coord_names())),
+                        Diag::error(
+                            "pdenet::check::data_axes",
+                            format!("axis `{}` is not a coordinate", a.name),
+                        )
+                        .label(a.span, "not a coordinate")
+                        .help(format!("the domain declares {}", self.decls.coord_names())),
                     );
                     return None;
                 }
@@ -215,9 +260,12 @@ impl Checker<'_> {
         let c = self.decls.coord(&snap.coord.name);
         if c.is_none() {
             self.error(
-                Diag::error("pdenet::check::unknown_coordinate", format!("`{}` is not a coordinate", snap.coord.name))
-                    .label(snap.coord.span, "not a coordinate")
-                    .help(format!("the domain declares {}", self.decls.coord_names())),
+                Diag::error(
+                    "pdenet::check::unknown_coordinate",
+                    format!("`{}` is not a coordinate", snap.coord.name),
+                )
+                .label(snap.coord.span, "not a coordinate")
+                .help(format!("the domain declares {}", self.decls.coord_names())),
             );
         }
         let v = self.constant(&snap.value, "a snapshot time")?;
@@ -228,8 +276,11 @@ impl Checker<'_> {
         let c = self.decls.coords.get(c?)?.coord.clone();
         if v < c.lo || v > c.hi {
             self.error(
-                Diag::error("pdenet::check::outside_domain", format!("{} = {v} lies outside [{}, {}]", c.name, c.lo, c.hi))
-                    .label(snap.value.span, "outside the domain"),
+                Diag::error(
+                    "pdenet::check::outside_domain",
+                    format!("{} = {v} lies outside [{}, {}]", c.name, c.lo, c.hi),
+                )
+                .label(snap.value.span, "outside the domain"),
             );
             return None;
         }
@@ -238,7 +289,12 @@ impl Checker<'_> {
     }
 
     /// Checks every mapped variable against the file; returns the number of points.
-    fn data_shapes(&mut self, block: &ast::DataBlock, set: &Dataset, mat: &MatData) -> Option<usize> {
+    fn data_shapes(
+        &mut self,
+        block: &ast::DataBlock,
+        set: &Dataset,
+        mat: &MatData,
+    ) -> Option<usize> {
         let var_span = |name: &str| {
             block
                 .mappings
@@ -252,8 +308,11 @@ impl Checker<'_> {
             if !a.is_vector() {
                 let shape = shape_text(&a.shape);
                 self.error(
-                    Diag::error("pdenet::check::data_shape", format!("`{var}` is {shape}, but a coordinate's grid must be a vector"))
-                        .label(var_span(var), "not a vector"),
+                    Diag::error(
+                        "pdenet::check::data_shape",
+                        format!("`{var}` is {shape}, but a coordinate's grid must be a vector"),
+                    )
+                    .label(var_span(var), "not a vector"),
                 );
                 return None;
             }
@@ -264,10 +323,20 @@ impl Checker<'_> {
             let a = self.variable(mat, &f.variable, var_span(&f.variable))?;
             let complex_field = f.value.len() == 2;
             if complex_field != a.is_complex() {
-                let (want, got) = if complex_field { ("complex", "real") } else { ("real", "complex") };
+                let (want, got) = if complex_field {
+                    ("complex", "real")
+                } else {
+                    ("real", "complex")
+                };
                 self.error(
-                    Diag::error("pdenet::check::data_complex", format!("`{}` is {want} but `{}` holds {got} numbers", f.field, f.variable))
-                        .label(var_span(&f.variable), format!("{got} data")),
+                    Diag::error(
+                        "pdenet::check::data_complex",
+                        format!(
+                            "`{}` is {want} but `{}` holds {got} numbers",
+                            f.field, f.variable
+                        ),
+                    )
+                    .label(var_span(&f.variable), format!("{got} data")),
                 );
                 return None;
             }
@@ -284,9 +353,19 @@ impl Checker<'_> {
             .collect();
         if !missing.is_empty() {
             self.error(
-                Diag::error("pdenet::check::data_missing_coordinate", format!("the block does not say where coordinate{} {} are", if missing.len() > 1 { "s" } else { "" }, missing.join(", ")))
-                    .label(block.file_span, "incomplete mapping")
-                    .help(format!("map each coordinate to its grid, e.g. `{0} = {0}`", missing[0])),
+                Diag::error(
+                    "pdenet::check::data_missing_coordinate",
+                    format!(
+                        "the block does not say where coordinate{} {} are",
+                        if missing.len() > 1 { "s" } else { "" },
+                        missing.join(", ")
+                    ),
+                )
+                .label(block.file_span, "incomplete mapping")
+                .help(format!(
+                    "map each coordinate to its grid, e.g. `{0} = {0}`",
+                    missing[0]
+                )),
             );
             return None;
         }
@@ -309,17 +388,38 @@ impl Checker<'_> {
 
     /// A field's array must have one axis per named coordinate with that grid's
     /// length; without axes, it is a scattered list as long as every grid vector.
-    fn field_shape(&mut self, f: &DataField, a: &Array, grid: &[(usize, usize)], span: Span) -> Option<usize> {
+    fn field_shape(
+        &mut self,
+        f: &DataField,
+        a: &Array,
+        grid: &[(usize, usize)],
+        span: Span,
+    ) -> Option<usize> {
         let dims: Vec<usize> = a.shape.iter().copied().filter(|&d| d != 1).collect();
         if f.axes.is_empty() {
             if dims.len() <= 1 && grid.iter().all(|(_, n)| *n == a.len()) {
                 return Some(a.len());
             }
-            let names: Vec<String> = grid.iter().map(|(c, _)| self.decls.coords[*c].coord.name.clone()).collect();
+            let names: Vec<String> = grid
+                .iter()
+                .map(|(c, _)| self.decls.coords[*c].coord.name.clone())
+                .collect();
             self.error(
-                Diag::error("pdenet::check::data_axes", format!("`{}` is {}: say which axis is which coordinate", f.variable, shape_text(&a.shape)))
-                    .label(span, "axis order not given")
-                    .help(format!("write e.g. `{} = {}[{}]` in the file's axis order", f.field, f.variable, names.join(", "))),
+                Diag::error(
+                    "pdenet::check::data_axes",
+                    format!(
+                        "`{}` is {}: say which axis is which coordinate",
+                        f.variable,
+                        shape_text(&a.shape)
+                    ),
+                )
+                .label(span, "axis order not given")
+                .help(format!(
+                    "write e.g. `{} = {}[{}]` in the file's axis order",
+                    f.field,
+                    f.variable,
+                    names.join(", ")
+                )),
             );
             return None;
         }
@@ -331,12 +431,25 @@ impl Checker<'_> {
         let full: Vec<usize> = a.shape.iter().copied().take(want.len()).collect();
         let fits = full == want && a.shape.iter().skip(want.len()).all(|&d| d == 1);
         if !fits {
-            let axes: Vec<String> = f.axes.iter().map(|c| self.decls.coords[*c].coord.name.clone()).collect();
+            let axes: Vec<String> = f
+                .axes
+                .iter()
+                .map(|c| self.decls.coords[*c].coord.name.clone())
+                .collect();
             let lens: Vec<String> = want.iter().map(usize::to_string).collect();
             self.error(
-                Diag::error("pdenet::check::data_shape", format!("`{}` is {}, but [{}] means {}", f.variable, shape_text(&a.shape), axes.join(", "), lens.join("×")))
-                    .label(span, "shape does not fit the grids")
-                    .help("list the axes in the file's order; each coordinate's grid must be mapped"),
+                Diag::error(
+                    "pdenet::check::data_shape",
+                    format!(
+                        "`{}` is {}, but [{}] means {}",
+                        f.variable,
+                        shape_text(&a.shape),
+                        axes.join(", "),
+                        lens.join("×")
+                    ),
+                )
+                .label(span, "shape does not fit the grids")
+                .help("list the axes in the file's order; each coordinate's grid must be mapped"),
             );
             return None;
         }

@@ -56,20 +56,22 @@ pub(crate) enum Named {
 
 impl Decls {
     pub fn lookup(&self, name: &str) -> Option<Named> {
-        let pos = |names: &mut dyn Iterator<Item = &str>| names.position(|n| n == name);
-        if let Some(i) = pos(&mut self.coords.iter().map(|c| c.coord.name.as_str())) {
-            return Some(Named::Coord(i));
-        }
-        if let Some(i) = pos(&mut self.consts.iter().map(|c| c.name.as_str())) {
-            return Some(Named::Const(i));
-        }
-        if let Some(i) = pos(&mut self.params.iter().map(|p| p.param.name.as_str())) {
-            return Some(Named::Param(i));
-        }
-        if let Some(i) = pos(&mut self.fields.iter().map(|f| f.name.name.as_str())) {
-            return Some(Named::Field(i));
-        }
-        pos(&mut self.lets.iter().map(|l| l.binding.name.name.as_str())).map(Named::Let)
+        let find = |names: Vec<&str>| names.iter().position(|n| *n == name);
+        let coords = self.coords.iter().map(|c| c.coord.name.as_str()).collect();
+        let consts = self.consts.iter().map(|c| c.name.as_str()).collect();
+        let params = self.params.iter().map(|p| p.param.name.as_str()).collect();
+        let fields = self.fields.iter().map(|f| f.name.name.as_str()).collect();
+        let lets = self
+            .lets
+            .iter()
+            .map(|l| l.binding.name.name.as_str())
+            .collect();
+        find(coords)
+            .map(Named::Coord)
+            .or_else(|| find(consts).map(Named::Const))
+            .or_else(|| find(params).map(Named::Param))
+            .or_else(|| find(fields).map(Named::Field))
+            .or_else(|| find(lets).map(Named::Let))
     }
 
     /// Every declared name, for "did you mean" suggestions.
@@ -143,11 +145,13 @@ impl Checker<'_> {
                 }
                 StatementKind::Def(d) => {
                     self.declare(&mut seen, &d.name);
-                    self.defs.insert(d.name.name.clone(), (d.clone(), Origin::User(st.span)));
+                    self.defs
+                        .insert(d.name.name.clone(), (d.clone(), Origin::User(st.span)));
                 }
                 StatementKind::Layer(l) => {
                     self.declare(&mut seen, &l.name);
-                    self.layers.insert(l.name.name.clone(), (l.clone(), Origin::User(st.span)));
+                    self.layers
+                        .insert(l.name.name.clone(), (l.clone(), Origin::User(st.span)));
                 }
                 _ => {}
             }
@@ -176,7 +180,9 @@ impl Checker<'_> {
                 )
                 .label(name.span, "declared again here")
                 .label(first, "first declared here")
-                .help("give each coordinate, field, constant, parameter and definition its own name"),
+                .help(
+                    "give each coordinate, field, constant, parameter and definition its own name",
+                ),
             );
         } else if BUILTIN_NAMES.contains(&name.name.as_str())
             || crate::expr::Func::from_name(&name.name).is_some()
@@ -202,10 +208,18 @@ impl Checker<'_> {
             self.error(
                 Diag::error(
                     "pdenet::check::empty_interval",
-                    format!("the interval of `{}` is empty or reversed: [{lo}, {hi}]", iv.coord.name),
+                    format!(
+                        "the interval of `{}` is empty or reversed: [{lo}, {hi}]",
+                        iv.coord.name
+                    ),
                 )
                 .label(iv.span, "lower bound must be below upper bound")
-                .help(format!("write `{} ∈ [{}, {}]`", iv.coord.name, lo.min(hi), lo.max(hi))),
+                .help(format!(
+                    "write `{} ∈ [{}, {}]`",
+                    iv.coord.name,
+                    lo.min(hi),
+                    lo.max(hi)
+                )),
             );
         }
         if iv.coord.name.chars().count() != 1 {
@@ -214,7 +228,10 @@ impl Checker<'_> {
                     "pdenet::check::long_coordinate",
                     format!("coordinate `{}` has more than one letter", iv.coord.name),
                 )
-                .label(iv.coord.span, "derivative suffixes like u_xt need one-letter coordinates")
+                .label(
+                    iv.coord.span,
+                    "derivative suffixes like u_xt need one-letter coordinates",
+                )
                 .help("name coordinates with single letters (x, y, z, t, r, θ, …)"),
             );
         }
@@ -259,9 +276,12 @@ impl Checker<'_> {
             Some(v)
         } else {
             self.error(
-                Diag::error("pdenet::check::non_finite", format!("{what} evaluates to {v}"))
-                    .label(e.span, "not a finite number")
-                    .help("check for a division by zero or an overflow"),
+                Diag::error(
+                    "pdenet::check::non_finite",
+                    format!("{what} evaluates to {v}"),
+                )
+                .label(e.span, "not a finite number")
+                .help("check for a division by zero or an overflow"),
             );
             None
         }
@@ -283,7 +303,9 @@ impl Checker<'_> {
                 )
                 .label(e.span, "not known here");
                 d = match suggest(n, known) {
-                    Some(s) => d.help(format!("did you mean `{s}`? (declare constants before use)")),
+                    Some(s) => d.help(format!(
+                        "did you mean `{s}`? (declare constants before use)"
+                    )),
                     None => d.help("use numbers, π and constants declared earlier with `const`"),
                 };
                 self.error(d);
@@ -317,9 +339,12 @@ impl Checker<'_> {
 
     fn not_constant(&mut self, e: &ast::Expr, what: &str) -> Option<f64> {
         self.error(
-            Diag::error("pdenet::check::not_constant", format!("{what} must be a constant expression"))
-                .label(e.span, "not constant")
-                .help("use numbers, π, constants and sin/cos/exp/log/tanh/sqrt of them"),
+            Diag::error(
+                "pdenet::check::not_constant",
+                format!("{what} must be a constant expression"),
+            )
+            .label(e.span, "not constant")
+            .help("use numbers, π, constants and sin/cos/exp/log/tanh/sqrt of them"),
         );
         None
     }
@@ -329,8 +354,11 @@ impl Checker<'_> {
         let v = self.constant(e, what)?;
         if v.fract() != 0.0 || v < min || v > 1e9 {
             self.error(
-                Diag::error("pdenet::check::bad_count", format!("{what} must be a whole number ≥ {min}, not {v}"))
-                    .label(e.span, "out of range"),
+                Diag::error(
+                    "pdenet::check::bad_count",
+                    format!("{what} must be a whole number ≥ {min}, not {v}"),
+                )
+                .label(e.span, "out of range"),
             );
             return None;
         }
@@ -338,14 +366,24 @@ impl Checker<'_> {
     }
 
     /// A number with `lo < v` (or `lo <= v` when `inclusive`) and `v < hi`.
-    pub(crate) fn in_range(&mut self, e: &ast::Expr, what: &str, lo: f64, hi: f64, inclusive: bool) -> Option<f64> {
+    pub(crate) fn in_range(
+        &mut self,
+        e: &ast::Expr,
+        what: &str,
+        lo: f64,
+        hi: f64,
+        inclusive: bool,
+    ) -> Option<f64> {
         let v = self.constant(e, what)?;
         let ok = (v > lo || (inclusive && v == lo)) && v < hi;
         if !ok {
             let open = if inclusive { "[" } else { "(" };
             self.error(
-                Diag::error("pdenet::check::out_of_range", format!("{what} is {v}, outside {open}{lo}, {hi})"))
-                    .label(e.span, "out of range"),
+                Diag::error(
+                    "pdenet::check::out_of_range",
+                    format!("{what} is {v}, outside {open}{lo}, {hi})"),
+                )
+                .label(e.span, "out of range"),
             );
             return None;
         }

@@ -21,11 +21,20 @@ pub(crate) struct Outputs {
 
 impl Checker<'_> {
     /// The network's inputs (coordinates) and outputs (names).
-    pub(crate) fn outputs(&mut self, file: &ast::File, scheme: Option<&SchemeSpec>) -> Option<(Vec<CoordId>, Outputs)> {
+    pub(crate) fn outputs(
+        &mut self,
+        file: &ast::File,
+        scheme: Option<&SchemeSpec>,
+    ) -> Option<(Vec<CoordId>, Outputs)> {
         let inputs: Vec<CoordId> = (0..self.decls.coords.len())
             .filter(|c| scheme.is_none_or(|s| s.scheme.coord != *c))
             .collect();
-        let coord_names: Vec<String> = self.decls.coords.iter().map(|c| c.coord.name.clone()).collect();
+        let coord_names: Vec<String> = self
+            .decls
+            .coords
+            .iter()
+            .map(|c| c.coord.name.clone())
+            .collect();
         let mut ok = !inputs.is_empty();
         for f in self.decls.fields.clone() {
             let mut args: Vec<String> = f.args.iter().map(|a| a.name.clone()).collect();
@@ -34,9 +43,16 @@ impl Checker<'_> {
             want.sort();
             if args != want {
                 self.error(
-                    Diag::error("pdenet::check::field_coordinates", format!("field `{}` must depend on every coordinate", f.name.name))
-                        .label(f.span, format!("declared over ({})", args.join(", ")))
-                        .help(format!("write `{}({})`; the network takes all coordinates", f.name.name, coord_names.join(", "))),
+                    Diag::error(
+                        "pdenet::check::field_coordinates",
+                        format!("field `{}` must depend on every coordinate", f.name.name),
+                    )
+                    .label(f.span, format!("declared over ({})", args.join(", ")))
+                    .help(format!(
+                        "write `{}({})`; the network takes all coordinates",
+                        f.name.name,
+                        coord_names.join(", ")
+                    )),
                 );
                 ok = false;
             }
@@ -46,8 +62,12 @@ impl Checker<'_> {
         }
         let Some(s) = scheme else {
             let mut names = Vec::new();
+            let single = self.decls.fields.len() == 1;
             for f in &self.decls.fields {
                 match &f.complex {
+                    // A trial function's output is the network itself, not the field.
+                    None if f.definition.is_some() && single => names.push("net".into()),
+                    None if f.definition.is_some() => names.push(format!("net[{}]", f.name.name)),
                     None => names.push(f.name.name.clone()),
                     Some(parts) => {
                         let (re, im) = part_names(&f.name.name, parts.as_ref());
@@ -56,20 +76,31 @@ impl Checker<'_> {
                     }
                 }
             }
-            return Some((inputs, Outputs { names, irk_final: false }));
+            return Some((
+                inputs,
+                Outputs {
+                    names,
+                    irk_final: false,
+                },
+            ));
         };
         let field = self.decls.fields.first()?.clone();
         if self.decls.fields.len() != 1 || field.complex.is_some() || field.definition.is_some() {
             self.error(
-                Diag::error("pdenet::check::scheme_fields", "a discrete-time scheme needs exactly one real field without a trial function")
-                    .label(s.span, "scheme declared here")
-                    .help("declare a single `field u(x, t)`"),
+                Diag::error(
+                    "pdenet::check::scheme_fields",
+                    "a discrete-time scheme needs exactly one real field without a trial function",
+                )
+                .label(s.span, "scheme declared here")
+                .help("declare a single `field u(x, t)`"),
             );
             return None;
         }
         let q = s.scheme.stages;
         let irk_final = !ends_observed(file, s.scheme.to);
-        let mut names: Vec<String> = (1..=q).map(|j| format!("{}[{j}]", field.name.name)).collect();
+        let mut names: Vec<String> = (1..=q)
+            .map(|j| format!("{}[{j}]", field.name.name))
+            .collect();
         if irk_final {
             names.push(format!("{}[end]", field.name.name));
         }
@@ -92,7 +123,10 @@ impl Checker<'_> {
             let value = match &f.definition {
                 None => Some(net),
                 Some(def) => {
-                    let scope = Scope { net: Some(net), ..Scope::default() };
+                    let scope = Scope {
+                        net: Some(net),
+                        ..Scope::default()
+                    };
                     self.lower(def, &scope)
                 }
             };
@@ -102,17 +136,31 @@ impl Checker<'_> {
                 (Some(parts), Some(im)) => {
                     let (re_name, im_name) = part_names(&f.name.name, parts.as_ref());
                     let of = |imag| Some((f.name.name.clone(), imag));
-                    out.push(Field { name: re_name, value: value.re, complex_of: of(false) });
-                    out.push(Field { name: im_name, value: im, complex_of: of(true) });
+                    out.push(Field {
+                        name: re_name,
+                        value: value.re,
+                        complex_of: of(false),
+                    });
+                    out.push(Field {
+                        name: im_name,
+                        value: im,
+                        complex_of: of(true),
+                    });
                 }
                 (_, _) => {
                     // Under a scheme the reported field is the last output: the
                     // value at the end time (forward) or the last stage (inverse).
                     let value = match scheme {
-                        Some(_) => Expr::out(outputs.names.len() - 1, vec![0; self.decls.coords.len()]),
+                        Some(_) => {
+                            Expr::out(outputs.names.len() - 1, vec![0; self.decls.coords.len()])
+                        }
                         None => value.re,
                     };
-                    out.push(Field { name: f.name.name.clone(), value, complex_of: None });
+                    out.push(Field {
+                        name: f.name.name.clone(),
+                        value,
+                        complex_of: None,
+                    });
                 }
             }
         }

@@ -42,7 +42,11 @@ pub(crate) fn network(
         let last = l + 2 == widths.len();
         let (body, act, kind) = match (&def.last, last) {
             (Some(b), true) => (b, activation.clone(), format!("{}.last", def.name.name)),
-            (None, true) => (&def.body, Activation::Identity, format!("{}.last", def.name.name)),
+            (None, true) => (
+                &def.body,
+                Activation::Identity,
+                format!("{}.last", def.name.name),
+            ),
             _ => (&def.body, activation.clone(), def.name.name.clone()),
         };
         let mut lx = LayerLowering {
@@ -81,9 +85,17 @@ impl Checker<'_> {
             }
         }
         let mut candidates: Vec<&str> = Func::ALL.iter().map(|f| f.name()).collect();
-        candidates.extend(self.defs.iter().filter(|(_, (d, _))| d.params.len() == 1).map(|(n, _)| n.as_str()));
-        let d = Diag::error("pdenet::check::bad_activation", format!("unknown activation `{}`", name.name))
-            .label(name.span, "not a function of one argument");
+        candidates.extend(
+            self.defs
+                .iter()
+                .filter(|(_, (d, _))| d.params.len() == 1)
+                .map(|(n, _)| n.as_str()),
+        );
+        let d = Diag::error(
+            "pdenet::check::bad_activation",
+            format!("unknown activation `{}`", name.name),
+        )
+        .label(name.span, "not a function of one argument");
         let d = match suggest(&name.name, candidates) {
             Some(s) => d.help(format!("did you mean `{s}`?")),
             None => d.help("use tanh, sin, sigmoid, … or a one-argument `def`"),
@@ -103,14 +115,21 @@ struct LayerLowering<'c, 'a, 'd> {
 }
 
 impl LayerLowering<'_, '_, '_> {
-    fn fail(&mut self, span: Span, code: &'static str, msg: String, help: &str) -> Option<LayerExpr> {
+    fn fail(
+        &mut self,
+        span: Span,
+        code: &'static str,
+        msg: String,
+        help: &str,
+    ) -> Option<LayerExpr> {
         let at = self.at.unwrap_or(span);
         let what = if self.at.is_some() {
             format!("in layer `{}`", self.def.name.name)
         } else {
             "here".to_string()
         };
-        self.cx.error(Diag::error(code, msg).label(at, what).help(help));
+        self.cx
+            .error(Diag::error(code, msg).label(at, what).help(help));
         None
     }
 
@@ -119,13 +138,26 @@ impl LayerLowering<'_, '_, '_> {
         if let Some(i) = self.tensors.iter().position(|t| t.name == name.name) {
             let is_matrix = self.tensors[i].shape == TensorShape::Matrix;
             if is_matrix != in_matvec {
-                let msg = format!("`{}` is used both as a matrix (left of `·`) and as a vector", name.name);
-                self.fail(name.span, "pdenet::check::tensor_shape", msg, "use separate names");
+                let msg = format!(
+                    "`{}` is used both as a matrix (left of `·`) and as a vector",
+                    name.name
+                );
+                self.fail(
+                    name.span,
+                    "pdenet::check::tensor_shape",
+                    msg,
+                    "use separate names",
+                );
                 return None;
             }
             return Some(i);
         }
-        let decl = self.def.tensors.iter().find(|t| t.name.name == name.name).cloned();
+        let decl = self
+            .def
+            .tensors
+            .iter()
+            .find(|t| t.name.name == name.name)
+            .cloned();
         let (shape, init) = match decl {
             Some(d) => self.declared(&d)?,
             None if in_matvec => (TensorShape::Matrix, Init::Xavier),
@@ -133,7 +165,12 @@ impl LayerLowering<'_, '_, '_> {
         };
         if in_matvec != (shape == TensorShape::Matrix) {
             let msg = format!("`{}` is declared {shape:?} but used left of `·`", name.name);
-            self.fail(name.span, "pdenet::check::tensor_shape", msg, "only matrices multiply with `·`");
+            self.fail(
+                name.span,
+                "pdenet::check::tensor_shape",
+                msg,
+                "only matrices multiply with `·`",
+            );
             return None;
         }
         self.tensors.push(Tensor {
@@ -151,20 +188,38 @@ impl LayerLowering<'_, '_, '_> {
             "scalar" => TensorShape::Scalar,
             other => {
                 let msg = format!("unknown tensor shape `{other}`");
-                self.fail(d.shape.span, "pdenet::check::tensor_shape", msg, "use matrix, vector or scalar");
+                self.fail(
+                    d.shape.span,
+                    "pdenet::check::tensor_shape",
+                    msg,
+                    "use matrix, vector or scalar",
+                );
                 return None;
             }
         };
-        let default = if shape == TensorShape::Matrix { Init::Xavier } else { Init::Zeros };
+        let default = if shape == TensorShape::Matrix {
+            Init::Xavier
+        } else {
+            Init::Zeros
+        };
         let Some(call) = &d.init else {
             return Some((shape, default));
         };
-        let arg = |n: &str| call.args.iter().find(|a| a.name.name == n).map(|a| a.value.clone());
+        let arg = |n: &str| {
+            call.args
+                .iter()
+                .find(|a| a.name.name == n)
+                .map(|a| a.value.clone())
+        };
         let init = match (call.name.name.as_str(), arg("std"), arg("value")) {
             ("xavier", None, None) => Init::Xavier,
             ("zeros", None, None) => Init::Zeros,
-            ("normal", Some(std), None) => Init::Normal(self.cx.in_range(&std, "std", 0.0, 1e6, false)?),
-            ("constant", None, Some(v)) => Init::Constant(self.cx.constant(&v, "an initial value")?),
+            ("normal", Some(std), None) => {
+                Init::Normal(self.cx.in_range(&std, "std", 0.0, 1e6, false)?)
+            }
+            ("constant", None, Some(v)) => {
+                Init::Constant(self.cx.constant(&v, "an initial value")?)
+            }
             _ => {
                 let msg = format!("unknown initializer `{}`", call.name.name);
                 let help = "use xavier, zeros, normal(std = s) or constant(value = c)";
@@ -180,14 +235,24 @@ impl LayerLowering<'_, '_, '_> {
         match &e.kind {
             ExprKind::Number(v) => Some(LayerExpr::Num(*v)),
             ExprKind::Name(n) if args.contains_key(n) => args.get(n).cloned(),
-            ExprKind::Name(n) if *n == self.def.input.name && args.is_empty() => Some(LayerExpr::Input),
+            ExprKind::Name(n) if *n == self.def.input.name && args.is_empty() => {
+                Some(LayerExpr::Input)
+            }
             ExprKind::Name(n) if n == "π" => Some(LayerExpr::Num(std::f64::consts::PI)),
             ExprKind::Name(n) if !args.is_empty() => {
                 let msg = format!("`{n}` is not an argument of this definition");
-                self.fail(e.span, "pdenet::check::unknown_name", msg, "a `def` used in a layer sees only its arguments")
+                self.fail(
+                    e.span,
+                    "pdenet::check::unknown_name",
+                    msg,
+                    "a `def` used in a layer sees only its arguments",
+                )
             }
             ExprKind::Name(n) => {
-                let id = ast::Ident { name: n.clone(), span: e.span };
+                let id = ast::Ident {
+                    name: n.clone(),
+                    span: e.span,
+                };
                 Some(LayerExpr::Tensor(self.tensor(&id, false)?))
             }
             ExprKind::Binary(BinaryOp::Dot, w, x) => {
@@ -195,15 +260,25 @@ impl LayerLowering<'_, '_, '_> {
                     let msg = "the left operand of `·` must be a weight matrix".to_string();
                     return self.fail(w.span, "pdenet::check::tensor_shape", msg, "write W·h");
                 };
-                let id = ast::Ident { name: n.clone(), span: w.span };
+                let id = ast::Ident {
+                    name: n.clone(),
+                    span: w.span,
+                };
                 let x = self.lower(x, args);
                 Some(LayerExpr::MatVec(self.tensor(&id, true)?, b(x?)))
             }
             ExprKind::Binary(BinaryOp::Pow, x, p) => {
                 let x = self.lower(x, args)?;
                 match p.kind {
-                    ExprKind::Number(n) if n.fract() == 0.0 && n.abs() <= 16.0 => Some(LayerExpr::Powi(b(x), n as i32)),
-                    _ => self.fail(p.span, "pdenet::check::layer_power", "a layer body may only raise to whole powers up to 16".into(), "write x^2 or x*x"),
+                    ExprKind::Number(n) if n.fract() == 0.0 && n.abs() <= 16.0 => {
+                        Some(LayerExpr::Powi(b(x), n as i32))
+                    }
+                    _ => self.fail(
+                        p.span,
+                        "pdenet::check::layer_power",
+                        "a layer body may only raise to whole powers up to 16".into(),
+                        "write x^2 or x*x",
+                    ),
                 }
             }
             ExprKind::Binary(op, x, y) => {
@@ -218,21 +293,45 @@ impl LayerLowering<'_, '_, '_> {
             }
             ExprKind::Unary(op, x) => {
                 let x = self.lower(x, args)?;
-                Some(if *op == UnaryOp::Neg { LayerExpr::Neg(b(x)) } else { x })
+                Some(if *op == UnaryOp::Neg {
+                    LayerExpr::Neg(b(x))
+                } else {
+                    x
+                })
             }
             ExprKind::Abs(x) => Some(LayerExpr::Call(Func::Abs, b(self.lower(x, args)?))),
             ExprKind::Call(f, xs) => self.call(f, xs, e.span, args),
             ExprKind::Partial(..) | ExprKind::If { .. } => {
                 let msg = "derivatives and `if` are not allowed in a layer body".to_string();
-                self.fail(e.span, "pdenet::check::layer_expression", msg, "layers are built from ·, ⊙, +, −, /, powers and functions")
+                self.fail(
+                    e.span,
+                    "pdenet::check::layer_expression",
+                    msg,
+                    "layers are built from ·, ⊙, +, −, /, powers and functions",
+                )
             }
         }
     }
 
-    fn call(&mut self, f: &ast::Ident, xs: &[ast::Expr], span: Span, args: &HashMap<String, LayerExpr>) -> Option<LayerExpr> {
+    fn call(
+        &mut self,
+        f: &ast::Ident,
+        xs: &[ast::Expr],
+        span: Span,
+        args: &HashMap<String, LayerExpr>,
+    ) -> Option<LayerExpr> {
         if xs.len() != 1 {
-            let msg = format!("`{}` in a layer body takes one argument, not {}", f.name, xs.len());
-            return self.fail(span, "pdenet::check::wrong_arity", msg, "functions act element-wise on one vector");
+            let msg = format!(
+                "`{}` in a layer body takes one argument, not {}",
+                f.name,
+                xs.len()
+            );
+            return self.fail(
+                span,
+                "pdenet::check::wrong_arity",
+                msg,
+                "functions act element-wise on one vector",
+            );
         }
         let x = self.lower(&xs[0], args)?;
         if f.name == "σ" {
@@ -254,7 +353,12 @@ impl LayerLowering<'_, '_, '_> {
             }
         }
         let msg = format!("unknown function `{}` in a layer body", f.name);
-        self.fail(f.span, "pdenet::check::unknown_function", msg, "use σ (the activation), skip, a primitive or a one-argument def")
+        self.fail(
+            f.span,
+            "pdenet::check::unknown_function",
+            msg,
+            "use σ (the activation), skip, a primitive or a one-argument def",
+        )
     }
 
     fn inline(&mut self, def: &ast::FnDef, x: LayerExpr) -> Option<LayerExpr> {

@@ -34,7 +34,10 @@ impl Val {
             (None, None) => None,
             (x, y) => Some(f(x.unwrap_or(Expr::Num(0.0)), y.unwrap_or(Expr::Num(0.0)))),
         };
-        Val { re: f(a.re, b.re), im }
+        Val {
+            re: f(a.re, b.re),
+            im,
+        }
     }
     pub fn derivative(self, coord: usize) -> Val {
         self.map(|e| Expr::d(e, coord))
@@ -82,7 +85,11 @@ impl Checker<'_> {
             }
             ExprKind::Unary(op, a) => {
                 let v = self.lower(a, scope)?;
-                Some(if *op == UnaryOp::Neg { v.map(Expr::neg) } else { v })
+                Some(if *op == UnaryOp::Neg {
+                    v.map(Expr::neg)
+                } else {
+                    v
+                })
             }
             ExprKind::Abs(a) => {
                 let v = self.lower(a, scope)?;
@@ -92,13 +99,25 @@ impl Checker<'_> {
                 }))
             }
             ExprKind::Binary(op, a, b) => self.binary(*op, a, b, at, scope),
-            ExprKind::If { lhs, cmp, rhs, then, otherwise } => {
+            ExprKind::If {
+                lhs,
+                cmp,
+                rhs,
+                then,
+                otherwise,
+            } => {
                 let l = self.real(lhs, scope, "a comparison")?;
                 let r = self.real(rhs, scope, "a comparison")?;
                 let t = self.lower(then, scope);
                 let o = self.lower(otherwise, scope);
                 let select = |x: Expr, y: Expr| {
-                    Expr::If(*cmp, Box::new(l.clone()), Box::new(r.clone()), Box::new(x), Box::new(y))
+                    Expr::If(
+                        *cmp,
+                        Box::new(l.clone()),
+                        Box::new(r.clone()),
+                        Box::new(x),
+                        Box::new(y),
+                    )
                 };
                 Some(Val::zip(t?, o?, select))
             }
@@ -110,16 +129,26 @@ impl Checker<'_> {
         let v = self.lower(e, scope)?;
         if v.im.is_some() {
             self.error(
-                Diag::error("pdenet::check::complex_not_allowed", format!("{what} needs a real value"))
-                    .label(scope.at.unwrap_or(e.span), "this is complex")
-                    .help("take |z| or compare the real parts"),
+                Diag::error(
+                    "pdenet::check::complex_not_allowed",
+                    format!("{what} needs a real value"),
+                )
+                .label(scope.at.unwrap_or(e.span), "this is complex")
+                .help("take |z| or compare the real parts"),
             );
             return None;
         }
         Some(v.re)
     }
 
-    fn binary(&mut self, op: BinaryOp, a: &ast::Expr, b: &ast::Expr, at: Span, scope: &Scope) -> Option<Val> {
+    fn binary(
+        &mut self,
+        op: BinaryOp,
+        a: &ast::Expr,
+        b: &ast::Expr,
+        at: Span,
+        scope: &Scope,
+    ) -> Option<Val> {
         let combine: fn(Val, Val) -> Val = match op {
             BinaryOp::Pow => return self.power(a, b, at, scope),
             BinaryOp::Add => |x, y| Val::zip(x, y, Expr::add),
@@ -161,9 +190,12 @@ impl Checker<'_> {
             }
             _ => {
                 self.error(
-                    Diag::error("pdenet::check::complex_power", "a complex value is raised to a power other than 1 … 8")
-                        .label(at, "complex base")
-                        .help("write z*z, or use |z|^2 for the squared modulus"),
+                    Diag::error(
+                        "pdenet::check::complex_power",
+                        "a complex value is raised to a power other than 1 … 8",
+                    )
+                    .label(at, "complex base")
+                    .help("write z*z, or use |z|^2 for the squared modulus"),
                 );
                 None
             }
@@ -179,8 +211,11 @@ impl Checker<'_> {
         }
         let mut candidates = self.decls.names();
         candidates.extend(scope.args.iter().map(|(n, _)| n.as_str()));
-        let d = Diag::error("pdenet::check::unknown_name", format!("unknown name `{name}`"))
-            .label(at, "not declared");
+        let d = Diag::error(
+            "pdenet::check::unknown_name",
+            format!("unknown name `{name}`"),
+        )
+        .label(at, "not declared");
         let d = match suggest(name, candidates) {
             Some(s) => d.help(format!("did you mean `{s}`?")),
             None => d.help("declare it with `field`, `const`, `param` or `let`"),
@@ -231,7 +266,10 @@ impl Checker<'_> {
                 continue;
             }
             let differentiable = scope.args.iter().any(|(n, _)| n == base)
-                || matches!(self.decls.lookup(base), Some(Named::Field(_) | Named::Let(_)));
+                || matches!(
+                    self.decls.lookup(base),
+                    Some(Named::Field(_) | Named::Let(_))
+                );
             if !differentiable {
                 continue;
             }
@@ -265,9 +303,12 @@ impl Checker<'_> {
             LetState::InProgress => {
                 let name = self.decls.lets[l].binding.name.name.clone();
                 self.error(
-                    Diag::error("pdenet::check::cyclic_let", format!("`{name}` is defined in terms of itself"))
-                        .label(at, "used here while being defined")
-                        .help("a `let` may use fields and other lets, but not itself"),
+                    Diag::error(
+                        "pdenet::check::cyclic_let",
+                        format!("`{name}` is defined in terms of itself"),
+                    )
+                    .label(at, "used here while being defined")
+                    .help("a `let` may use fields and other lets, but not itself"),
                 );
                 None
             }
@@ -312,9 +353,12 @@ impl Checker<'_> {
             let v = self.lower(&args[0], scope)?;
             if v.im.is_some() {
                 self.error(
-                    Diag::error("pdenet::check::complex_not_allowed", format!("`{name}` of a complex value"))
-                        .label(at, "complex argument")
-                        .help("only |z| and arithmetic take complex values"),
+                    Diag::error(
+                        "pdenet::check::complex_not_allowed",
+                        format!("`{name}` of a complex value"),
+                    )
+                    .label(at, "complex argument")
+                    .help("only |z| and arithmetic take complex values"),
                 );
                 return None;
             }
@@ -329,8 +373,11 @@ impl Checker<'_> {
         let mut candidates: Vec<&str> = self.defs.keys().map(String::as_str).collect();
         candidates.extend(Func::ALL.iter().map(|f| f.name()));
         candidates.push("d");
-        let d = Diag::error("pdenet::check::unknown_function", format!("unknown function `{name}`"))
-            .label(at, "not a function");
+        let d = Diag::error(
+            "pdenet::check::unknown_function",
+            format!("unknown function `{name}`"),
+        )
+        .label(at, "not a function");
         let d = match suggest(name, candidates) {
             Some(s) => d.help(format!("did you mean `{s}`?")),
             None => d.help("define it with `def name(args) = …`"),
@@ -346,7 +393,11 @@ impl Checker<'_> {
         self.error(
             Diag::error(
                 "pdenet::check::wrong_arity",
-                format!("`{name}` takes {want} argument{}, but {got} {} given", plural(want), if got == 1 { "was" } else { "were" }),
+                format!(
+                    "`{name}` takes {want} argument{}, but {got} {} given",
+                    plural(want),
+                    if got == 1 { "was" } else { "were" }
+                ),
             )
             .label(at, format!("{got} argument{}", plural(got))),
         );
@@ -357,8 +408,11 @@ impl Checker<'_> {
     fn d_call(&mut self, args: &[ast::Expr], at: Span, scope: &Scope) -> Option<Val> {
         if args.len() < 2 {
             self.error(
-                Diag::error("pdenet::check::wrong_arity", "`d` takes an expression and at least one coordinate")
-                    .label(at, "write d(expr, x)"),
+                Diag::error(
+                    "pdenet::check::wrong_arity",
+                    "`d` takes an expression and at least one coordinate",
+                )
+                .label(at, "write d(expr, x)"),
             );
             return None;
         }
@@ -366,13 +420,22 @@ impl Checker<'_> {
         for a in &args[1..] {
             let ExprKind::Name(n) = &a.kind else {
                 self.error(
-                    Diag::error("pdenet::check::unknown_coordinate", "the arguments after the first must be coordinates")
-                        .label(scope.at.unwrap_or(a.span), "not a coordinate name")
-                        .help(format!("the domain declares {}", self.decls.coord_names())),
+                    Diag::error(
+                        "pdenet::check::unknown_coordinate",
+                        "the arguments after the first must be coordinates",
+                    )
+                    .label(scope.at.unwrap_or(a.span), "not a coordinate name")
+                    .help(format!("the domain declares {}", self.decls.coord_names())),
                 );
                 return None;
             };
-            coords.push(self.coord_ref(&ast::Ident { name: n.clone(), span: a.span }, scope)?);
+            coords.push(self.coord_ref(
+                &ast::Ident {
+                    name: n.clone(),
+                    span: a.span,
+                },
+                scope,
+            )?);
         }
         let v = self.lower(&args[0], scope)?;
         Some(coords.into_iter().fold(v, Val::derivative))
@@ -381,9 +444,12 @@ impl Checker<'_> {
     fn net_call(&mut self, args: &[ast::Expr], at: Span, scope: &Scope) -> Option<Val> {
         let Some(net) = scope.net.clone() else {
             self.error(
-                Diag::error("pdenet::check::net_outside_trial", "`net(…)` is only meaningful in a field's trial function")
-                    .label(at, "not in a field definition")
-                    .help("write e.g. `field ψ(x) = x*(1 - x)*net(x)`"),
+                Diag::error(
+                    "pdenet::check::net_outside_trial",
+                    "`net(…)` is only meaningful in a field's trial function",
+                )
+                .label(at, "not in a field definition")
+                .help("write e.g. `field ψ(x) = x*(1 - x)*net(x)`"),
             );
             return None;
         };
@@ -400,31 +466,59 @@ impl Checker<'_> {
                 _ => None,
             })
             .collect();
-        let coords: Vec<&str> = self.decls.coords.iter().map(|c| c.coord.name.as_str()).collect();
-        let ok = names.len() == coords.len() && names.iter().all(|n| n.is_some_and(|n| coords.contains(&n)));
+        let coords: Vec<&str> = self
+            .decls
+            .coords
+            .iter()
+            .map(|c| c.coord.name.as_str())
+            .collect();
+        let ok = names.len() == coords.len()
+            && names.iter().all(|n| n.is_some_and(|n| coords.contains(&n)));
         if ok {
             return Some(());
         }
         self.error(
-            Diag::error("pdenet::check::field_at_point", "a field can only be taken at the point itself")
-                .label(at, format!("write the coordinates ({})", coords.join(", ")))
-                .help("to impose a value somewhere, write a condition: `boundary u = 0 on x = 1`"),
+            Diag::error(
+                "pdenet::check::field_at_point",
+                "a field can only be taken at the point itself",
+            )
+            .label(at, format!("write the coordinates ({})", coords.join(", ")))
+            .help("to impose a value somewhere, write a condition: `boundary u = 0 on x = 1`"),
         );
         None
     }
 
-    fn field_call(&mut self, i: usize, args: &[ast::Expr], at: Span, _scope: &Scope) -> Option<Val> {
+    fn field_call(
+        &mut self,
+        i: usize,
+        args: &[ast::Expr],
+        at: Span,
+        _scope: &Scope,
+    ) -> Option<Val> {
         self.coordinate_args(args, at)?;
         self.env.fields.get(i).cloned().flatten()
     }
 
-    fn inline_def(&mut self, def: &ast::FnDef, origin: Origin, args: &[ast::Expr], at: Span, scope: &Scope) -> Option<Val> {
+    fn inline_def(
+        &mut self,
+        def: &ast::FnDef,
+        origin: Origin,
+        args: &[ast::Expr],
+        at: Span,
+        scope: &Scope,
+    ) -> Option<Val> {
         self.arity(&def.name.name, def.params.len(), args.len(), at)?;
         if scope.depth >= MAX_CALL_DEPTH {
             self.error(
-                Diag::error("pdenet::check::recursive_def", format!("`{}` calls itself (directly or through others)", def.name.name))
-                    .label(at, "recursion here")
-                    .help("definitions are inlined, so they cannot recurse"),
+                Diag::error(
+                    "pdenet::check::recursive_def",
+                    format!(
+                        "`{}` calls itself (directly or through others)",
+                        def.name.name
+                    ),
+                )
+                .label(at, "recursion here")
+                .help("definitions are inlined, so they cannot recurse"),
             );
             return None;
         }
@@ -470,7 +564,10 @@ fn complex_mul(x: Val, y: Val) -> Val {
             im: Some(Expr::mul(x.re, d)),
         },
         (Some(b), Some(d)) => Val {
-            re: Expr::sub(Expr::mul(x.re.clone(), y.re.clone()), Expr::mul(b.clone(), d.clone())),
+            re: Expr::sub(
+                Expr::mul(x.re.clone(), y.re.clone()),
+                Expr::mul(b.clone(), d.clone()),
+            ),
             im: Some(Expr::add(Expr::mul(x.re, d), Expr::mul(b, y.re))),
         },
     }

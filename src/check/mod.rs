@@ -9,6 +9,8 @@
 
 mod data;
 mod decls;
+mod discrete;
+mod fields;
 mod layers;
 mod lower;
 mod settings;
@@ -78,6 +80,8 @@ pub(crate) struct Checker<'a> {
     /// `def`s and `layer`s by name, user ones shadowing the stdlib's.
     pub defs: HashMap<String, (ast::FnDef, Origin)>,
     pub layers: HashMap<String, (ast::LayerDef, Origin)>,
+    /// Values of fields and lets, computed once.
+    pub env: lower::Env,
 }
 
 impl<'a> Checker<'a> {
@@ -88,6 +92,7 @@ impl<'a> Checker<'a> {
             decls: decls::Decls::default(),
             defs: HashMap::new(),
             layers: HashMap::new(),
+            env: lower::Env::default(),
         }
     }
 
@@ -100,10 +105,12 @@ impl<'a> Checker<'a> {
         for st in &file.statements {
             match &st.kind {
                 ast::StatementKind::Def(d) => {
-                    self.defs.insert(d.name.name.clone(), (d.clone(), Origin::Stdlib));
+                    self.defs
+                        .insert(d.name.name.clone(), (d.clone(), Origin::Stdlib));
                 }
                 ast::StatementKind::Layer(l) => {
-                    self.layers.insert(l.name.name.clone(), (l.clone(), Origin::Stdlib));
+                    self.layers
+                        .insert(l.name.name.clone(), (l.clone(), Origin::Stdlib));
                 }
                 _ => {}
             }
@@ -115,27 +122,36 @@ impl<'a> Checker<'a> {
     fn build(&mut self, file: &ast::File) -> Option<Problem> {
         let settings = settings::read(self, file);
         let scheme = self.scheme(file);
-        let (network_inputs, outputs) = self.outputs(scheme.as_ref())?;
+        let (network_inputs, outputs) = self.outputs(file, scheme.as_ref())?;
         let fields = self.fields(&outputs, scheme.as_ref());
         let datasets = self.datasets(file);
-        let terms = terms::build(self, file, &fields, &datasets, scheme.as_ref(), &settings);
+        let terms = terms::build(
+            self,
+            file,
+            &datasets,
+            scheme.as_ref(),
+            &settings,
+            outputs.irk_final,
+        );
         let network = layers::network(
             self,
             settings.network.as_ref(),
             network_inputs,
-            outputs.names.clone(),
+            outputs.names,
         );
-        self.unused(&terms);
-        let network = network?;
-        let terms = terms?;
-        let coords = self.decls.coords.iter().map(|c| c.coord.clone()).collect();
+        self.unused();
         Some(Problem {
             name: self.opts.name.clone(),
-            coords,
+            coords: self.decls.coords.iter().map(|c| c.coord.clone()).collect(),
             params: self.decls.params.iter().map(|p| p.param.clone()).collect(),
-            consts: self.decls.consts.iter().map(|c| (c.name.clone(), c.value)).collect(),
-            network,
-            fields: fields.fields,
+            consts: self
+                .decls
+                .consts
+                .iter()
+                .map(|c| (c.name.clone(), c.value))
+                .collect(),
+            network: network?,
+            fields,
             shared: terms.shared,
             terms: terms.terms,
             point_sets: terms.point_sets,
@@ -144,5 +160,43 @@ impl<'a> Checker<'a> {
             scheme: scheme.map(|s| s.scheme),
             training: settings.training,
         })
+    }
+
+    /// An unused parameter cannot be recovered (an error); an unused constant or
+    /// `let` is only noise (a warning).
+    fn unused(&mut self) {
+        let mut found = Vec::new();
+        for p in self.decls.params.iter().filter(|p| !p.used.get()) {
+            found.push(
+                Diag::error(
+                    "pdenet::check::unused_param",
+                    format!("parameter `{}` appears in no equation", p.param.name),
+                )
+                .label(p.span, "declared but never used")
+                .help(
+                    "use it in an equation, or remove it: an unused parameter cannot be recovered",
+                ),
+            );
+        }
+        for c in self.decls.consts.iter().filter(|c| !c.used.get()) {
+            found.push(
+                Diag::warning(
+                    "pdenet::check::unused_const",
+                    format!("constant `{}` is never used", c.name),
+                )
+                .label(c.span, "unused"),
+            );
+        }
+        for l in self.decls.lets.iter().filter(|l| !l.used.get()) {
+            let b = &l.binding;
+            found.push(
+                Diag::warning(
+                    "pdenet::check::unused_let",
+                    format!("`{}` is never used", b.name.name),
+                )
+                .label(b.name.span, "unused"),
+            );
+        }
+        self.diags.extend(found);
     }
 }

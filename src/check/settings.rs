@@ -41,7 +41,13 @@ pub(crate) struct SchemeSpec {
     pub span: Span,
 }
 
-const SAMPLE_TARGETS: [&str; 5] = ["collocation", "initial", "boundary", "periodic", "constraint"];
+const SAMPLE_TARGETS: [&str; 5] = [
+    "collocation",
+    "initial",
+    "boundary",
+    "periodic",
+    "constraint",
+];
 const SAMPLING_METHODS: [&str; 3] = ["latin", "uniform", "grid"];
 
 pub(crate) fn read(cx: &mut Checker, file: &ast::File) -> Settings {
@@ -68,10 +74,13 @@ pub(crate) fn read(cx: &mut Checker, file: &ast::File) -> Settings {
         if let Some((_, first)) = seen.iter().find(|(k, _)| *k == once) {
             let first = *first;
             cx.error(
-                Diag::error("pdenet::check::duplicate_statement", format!("more than one `{once}` statement"))
-                    .label(st.span, "again here")
-                    .label(first, "first here")
-                    .help(format!("merge them into one `{once}`")),
+                Diag::error(
+                    "pdenet::check::duplicate_statement",
+                    format!("more than one `{once}` statement"),
+                )
+                .label(st.span, "again here")
+                .label(first, "first here")
+                .help(format!("merge them into one `{once}`")),
             );
             continue;
         }
@@ -128,20 +137,29 @@ impl Checker<'_> {
     }
 
     fn arg<'c>(call: &'c ast::CallArgs, name: &str) -> Option<&'c ast::Expr> {
-        call.args.iter().find(|a| a.name.name == name).map(|a| &a.value)
+        call.args
+            .iter()
+            .find(|a| a.name.name == name)
+            .map(|a| &a.value)
     }
 
     fn network_spec(&mut self, call: &ast::CallArgs) -> Option<NetworkSpec> {
         self.known_args(call, &["width", "depth", "activation"]);
         if !self.layers.contains_key(&call.name.name) {
             let kinds: Vec<&str> = self.layers.keys().map(String::as_str).collect();
-            let d = Diag::error("pdenet::check::unknown_layer", format!("unknown network kind `{}`", call.name.name))
-                .label(call.name.span, "no layer of this name");
+            let d = Diag::error(
+                "pdenet::check::unknown_layer",
+                format!("unknown network kind `{}`", call.name.name),
+            )
+            .label(call.name.span, "no layer of this name");
             let mut sorted = kinds.clone();
             sorted.sort();
             let d = match suggest(&call.name.name, kinds) {
                 Some(s) => d.help(format!("did you mean `{s}`?")),
-                None => d.help(format!("known kinds: {}; or define one with `layer`", sorted.join(", "))),
+                None => d.help(format!(
+                    "known kinds: {}; or define one with `layer`",
+                    sorted.join(", ")
+                )),
             };
             self.error(d);
         }
@@ -154,16 +172,28 @@ impl Checker<'_> {
             None => Some(4),
         };
         let activation = match Self::arg(call, "activation") {
-            Some(ast::Expr { kind: ast::ExprKind::Name(n), span }) => ast::Ident { name: n.clone(), span: *span },
+            Some(ast::Expr {
+                kind: ast::ExprKind::Name(n),
+                span,
+            }) => ast::Ident {
+                name: n.clone(),
+                span: *span,
+            },
             Some(e) => {
                 self.error(
-                    Diag::error("pdenet::check::bad_activation", "the activation must be a function name")
-                        .label(e.span, "not a name")
-                        .help("write e.g. `activation = tanh` or the name of a one-argument `def`"),
+                    Diag::error(
+                        "pdenet::check::bad_activation",
+                        "the activation must be a function name",
+                    )
+                    .label(e.span, "not a name")
+                    .help("write e.g. `activation = tanh` or the name of a one-argument `def`"),
                 );
                 return None;
             }
-            None => ast::Ident { name: "tanh".into(), span: call.span },
+            None => ast::Ident {
+                name: "tanh".into(),
+                span: call.span,
+            },
         };
         Some(NetworkSpec {
             kind: call.name.clone(),
@@ -178,8 +208,11 @@ impl Checker<'_> {
         for item in items {
             let target = item.target.name.as_str();
             if !SAMPLE_TARGETS.contains(&target) {
-                let d = Diag::error("pdenet::check::unknown_sample", format!("cannot sample points for `{target}`"))
-                    .label(item.target.span, "unknown point set");
+                let d = Diag::error(
+                    "pdenet::check::unknown_sample",
+                    format!("cannot sample points for `{target}`"),
+                )
+                .label(item.target.span, "unknown point set");
                 let d = match suggest(target, SAMPLE_TARGETS) {
                     Some(s) => d.help(format!("did you mean `{s}`?")),
                     None => d.help(format!("point sets: {}", SAMPLE_TARGETS.join(", "))),
@@ -198,8 +231,11 @@ impl Checker<'_> {
                     "uniform" => Sampling::Uniform,
                     "grid" => Sampling::Grid,
                     other => {
-                        let d = Diag::error("pdenet::check::unknown_sampling", format!("unknown sampling method `{other}`"))
-                            .label(m.span, "not a sampling method");
+                        let d = Diag::error(
+                            "pdenet::check::unknown_sampling",
+                            format!("unknown sampling method `{other}`"),
+                        )
+                        .label(m.span, "not a sampling method");
                         let d = match suggest(other, SAMPLING_METHODS) {
                             Some(s) => d.help(format!("did you mean `{s}`?")),
                             None => d.help("use latin, uniform or grid"),
@@ -225,7 +261,9 @@ impl Checker<'_> {
             match call.name.name.as_str() {
                 "adam" => {
                     self.known_args(call, &["lr", "epochs", "beta1", "beta2"]);
-                    let num = |cx: &mut Self, name, default, lo, hi, inclusive| match Self::arg(call, name) {
+                    let num = |cx: &mut Self, name, default, lo, hi, inclusive| match Self::arg(
+                        call, name,
+                    ) {
                         Some(e) => cx.in_range(e, name, lo, hi, inclusive),
                         None => Some(default),
                     };
@@ -236,8 +274,15 @@ impl Checker<'_> {
                         Some(e) => self.count(e, "the number of epochs", 0.0),
                         None => Some(5000),
                     };
-                    if let (Some(lr), Some(beta1), Some(beta2), Some(epochs)) = (lr, beta1, beta2, epochs) {
-                        out.push(Phase::Adam { lr, epochs, beta1, beta2 });
+                    if let (Some(lr), Some(beta1), Some(beta2), Some(epochs)) =
+                        (lr, beta1, beta2, epochs)
+                    {
+                        out.push(Phase::Adam {
+                            lr,
+                            epochs,
+                            beta1,
+                            beta2,
+                        });
                     }
                 }
                 "lbfgs" => {
@@ -254,16 +299,26 @@ impl Checker<'_> {
                         Some(e) => self.in_range(e, "tol", 0.0, 1.0, true),
                         None => Some(1e-12),
                     };
-                    if let (Some(iterations), Some(tol), Some(history)) = (iterations, tol, history) {
-                        out.push(Phase::Lbfgs { iterations, tol, history });
+                    if let (Some(iterations), Some(tol), Some(history)) = (iterations, tol, history)
+                    {
+                        out.push(Phase::Lbfgs {
+                            iterations,
+                            tol,
+                            history,
+                        });
                     }
                 }
                 other => {
-                    let d = Diag::error("pdenet::check::unknown_optimizer", format!("unknown optimizer `{other}`"))
-                        .label(call.name.span, "not an optimizer");
+                    let d = Diag::error(
+                        "pdenet::check::unknown_optimizer",
+                        format!("unknown optimizer `{other}`"),
+                    )
+                    .label(call.name.span, "not an optimizer");
                     let d = match suggest(other, ["adam", "lbfgs"]) {
                         Some(s) => d.help(format!("did you mean `{s}`?")),
-                        None => d.help("use adam(lr = …, epochs = …) then lbfgs(iterations = …, tol = …)"),
+                        None => d.help(
+                            "use adam(lr = …, epochs = …) then lbfgs(iterations = …, tol = …)",
+                        ),
                     };
                     self.error(d);
                 }
@@ -274,14 +329,24 @@ impl Checker<'_> {
 
     /// The `scheme` statement, if any.
     pub(crate) fn scheme(&mut self, file: &ast::File) -> Option<SchemeSpec> {
-        let (kind, coord, from, to_coord, to, span) = file.statements.iter().find_map(|st| match &st.kind {
-            StatementKind::Scheme { kind, coord, from, to_coord, to } => Some((kind, coord, from, to_coord, to, st.span)),
-            _ => None,
-        })?;
+        let (kind, coord, from, to_coord, to, span) =
+            file.statements.iter().find_map(|st| match &st.kind {
+                StatementKind::Scheme {
+                    kind,
+                    coord,
+                    from,
+                    to_coord,
+                    to,
+                } => Some((kind, coord, from, to_coord, to, st.span)),
+                _ => None,
+            })?;
         if kind.name.name != "irk" {
-            let d = Diag::error("pdenet::check::unknown_scheme", format!("unknown scheme `{}`", kind.name.name))
-                .label(kind.name.span, "not a scheme")
-                .help("the implicit Runge–Kutta scheme is `irk(stages = q)`");
+            let d = Diag::error(
+                "pdenet::check::unknown_scheme",
+                format!("unknown scheme `{}`", kind.name.name),
+            )
+            .label(kind.name.span, "not a scheme")
+            .help("the implicit Runge–Kutta scheme is `irk(stages = q)`");
             self.error(d);
             return None;
         }
@@ -290,53 +355,79 @@ impl Checker<'_> {
             Some(e) => self.count(e, "the number of stages", 1.0),
             None => {
                 self.error(
-                    Diag::error("pdenet::check::missing_argument", "`irk` needs its number of stages")
-                        .label(kind.span, "write irk(stages = q)"),
+                    Diag::error(
+                        "pdenet::check::missing_argument",
+                        "`irk` needs its number of stages",
+                    )
+                    .label(kind.span, "write irk(stages = q)"),
                 );
                 None
             }
         };
         if stages.is_some_and(|q| q > 500) {
             self.error(
-                Diag::error("pdenet::check::out_of_range", "at most 500 stages are supported")
-                    .label(kind.span, "too many stages"),
+                Diag::error(
+                    "pdenet::check::out_of_range",
+                    "at most 500 stages are supported",
+                )
+                .label(kind.span, "too many stages"),
             );
         }
         if to_coord.name != coord.name {
             self.error(
-                Diag::error("pdenet::check::scheme_coordinates", "a scheme steps along one coordinate")
-                    .label(to_coord.span, format!("expected `{}`", coord.name))
-                    .help(format!("write `from {0} = a to {0} = b`", coord.name)),
+                Diag::error(
+                    "pdenet::check::scheme_coordinates",
+                    "a scheme steps along one coordinate",
+                )
+                .label(to_coord.span, format!("expected `{}`", coord.name))
+                .help(format!("write `from {0} = a to {0} = b`", coord.name)),
             );
         }
         let id = self.decls.coord(&coord.name);
         if id.is_none() {
             self.error(
-                Diag::error("pdenet::check::unknown_coordinate", format!("`{}` is not a coordinate", coord.name))
-                    .label(coord.span, "not a coordinate")
-                    .help(format!("the domain declares {}", self.decls.coord_names())),
+                Diag::error(
+                    "pdenet::check::unknown_coordinate",
+                    format!("`{}` is not a coordinate", coord.name),
+                )
+                .label(coord.span, "not a coordinate")
+                .help(format!("the domain declares {}", self.decls.coord_names())),
             );
         }
-        let (a, b) = (self.constant(from, "the start time"), self.constant(to, "the end time"));
+        let (a, b) = (
+            self.constant(from, "the start time"),
+            self.constant(to, "the end time"),
+        );
         let (id, a, b, stages) = (id?, a?, b?, stages?);
         let c = self.decls.coords[id].coord.clone();
         for (v, e) in [(a, from), (b, to)] {
             if v < c.lo || v > c.hi {
                 self.error(
-                    Diag::error("pdenet::check::outside_domain", format!("{} = {v} lies outside [{}, {}]", c.name, c.lo, c.hi))
-                        .label(e.span, "outside the domain"),
+                    Diag::error(
+                        "pdenet::check::outside_domain",
+                        format!("{} = {v} lies outside [{}, {}]", c.name, c.lo, c.hi),
+                    )
+                    .label(e.span, "outside the domain"),
                 );
             }
         }
         if a >= b {
             self.error(
-                Diag::error("pdenet::check::empty_interval", "the scheme's end must come after its start")
-                    .label(span, format!("from {a} to {b}")),
+                Diag::error(
+                    "pdenet::check::empty_interval",
+                    "the scheme's end must come after its start",
+                )
+                .label(span, format!("from {a} to {b}")),
             );
             return None;
         }
         Some(SchemeSpec {
-            scheme: Scheme { stages, coord: id, from: a, to: b },
+            scheme: Scheme {
+                stages,
+                coord: id,
+                from: a,
+                to: b,
+            },
             span,
         })
     }

@@ -19,10 +19,10 @@ pub(crate) struct Terms {
 }
 
 /// A residual before it is assigned to points: name, values, weight, span.
-struct Pending {
-    name: String,
-    residuals: Vec<Expr>,
-    weight: f64,
+pub(crate) struct Pending {
+    pub name: String,
+    pub residuals: Vec<Expr>,
+    pub weight: f64,
 }
 
 pub(crate) fn build(
@@ -32,7 +32,7 @@ pub(crate) fn build(
     scheme: Option<&SchemeSpec>,
     settings: &Settings,
     irk_final: bool,
-) -> Option<Terms> {
+) -> Terms {
     let mut t = Terms::default();
     let equations = cx.equations(file);
     if equations.is_empty() {
@@ -45,16 +45,27 @@ pub(crate) fn build(
         None => cx.continuous(file, datasets, settings, equations, &mut t),
         Some(s) => cx.discrete(file, datasets, s, settings, equations, irk_final, &mut t),
     }
-    Some(t)
+    t
 }
 
 impl Terms {
-    fn points(&mut self, name: String, kind: PointKind, count: usize, sites: Vec<(usize, f64)>) -> usize {
-        self.point_sets.push(PointSet { name, kind, count, sites });
+    pub(crate) fn points(
+        &mut self,
+        name: String,
+        kind: PointKind,
+        count: usize,
+        sites: Vec<(usize, f64)>,
+    ) -> usize {
+        self.point_sets.push(PointSet {
+            name,
+            kind,
+            count,
+            sites,
+        });
         self.point_sets.len() - 1
     }
 
-    fn term(&mut self, p: Pending, points: usize, reduce: Reduce) {
+    pub(crate) fn term(&mut self, p: Pending, points: usize, reduce: Reduce) {
         self.terms.push(LossTerm {
             name: p.name,
             points,
@@ -89,7 +100,10 @@ impl Checker<'_> {
             re: Expr::sub(l.re, r.re),
             im: match (l.im, r.im) {
                 (None, None) => None,
-                (a, b) => Some(Expr::sub(a.unwrap_or(Expr::Num(0.0)), b.unwrap_or(Expr::Num(0.0)))),
+                (a, b) => Some(Expr::sub(
+                    a.unwrap_or(Expr::Num(0.0)),
+                    b.unwrap_or(Expr::Num(0.0)),
+                )),
             },
         })
     }
@@ -108,7 +122,11 @@ impl Checker<'_> {
         let mut out = Vec::new();
         for (k, (lhs, rhs, weight, span)) in eqs.into_iter().enumerate() {
             let w = self.weight(weight);
-            let name = if n == 1 { "equation".to_string() } else { format!("equation {}", k + 1) };
+            let name = if n == 1 {
+                "equation".to_string()
+            } else {
+                format!("equation {}", k + 1)
+            };
             if let Some(v) = self.residual(lhs, rhs) {
                 out.push((name, v, w, span));
             }
@@ -124,18 +142,56 @@ impl Checker<'_> {
         equations: Vec<(String, Val, f64, Span)>,
         t: &mut Terms,
     ) {
-        let data_sets: Vec<usize> = (0..datasets.sets.len()).filter(|d| Some(*d) != datasets.reference).collect();
+        let data_sets: Vec<usize> = (0..datasets.sets.len())
+            .filter(|d| Some(*d) != datasets.reference)
+            .collect();
         let collocation = match (settings.samples.collocation, data_sets.first()) {
-            (Some((n, method)), _) => t.points("collocation".into(), PointKind::Collocation { method }, n, vec![]),
+            (Some((n, method)), _) => t.points(
+                "collocation".into(),
+                PointKind::Collocation { method },
+                n,
+                vec![],
+            ),
             (None, Some(&d)) => self.data_points(datasets, d, t),
-            (None, None) => t.points("collocation".into(), PointKind::Collocation { method: Sampling::Latin }, 10_000, vec![]),
+            (None, None) => t.points(
+                "collocation".into(),
+                PointKind::Collocation {
+                    method: Sampling::Latin,
+                },
+                10_000,
+                vec![],
+            ),
         };
         for (name, v, weight, _) in equations {
             match v.im {
-                None => t.term(Pending { name, residuals: vec![v.re], weight }, collocation, Reduce::Mean),
+                None => t.term(
+                    Pending {
+                        name,
+                        residuals: vec![v.re],
+                        weight,
+                    },
+                    collocation,
+                    Reduce::Mean,
+                ),
                 Some(im) => {
-                    t.term(Pending { name: format!("{name}.re"), residuals: vec![v.re], weight }, collocation, Reduce::Mean);
-                    t.term(Pending { name: format!("{name}.im"), residuals: vec![im], weight }, collocation, Reduce::Mean);
+                    t.term(
+                        Pending {
+                            name: format!("{name}.re"),
+                            residuals: vec![v.re],
+                            weight,
+                        },
+                        collocation,
+                        Reduce::Mean,
+                    );
+                    t.term(
+                        Pending {
+                            name: format!("{name}.im"),
+                            residuals: vec![im],
+                            weight,
+                        },
+                        collocation,
+                        Reduce::Mean,
+                    );
                 }
             }
         }
@@ -143,7 +199,15 @@ impl Checker<'_> {
             let points = self.data_points(datasets, d, t);
             for (col, f) in data_columns(&datasets.sets[d]) {
                 let residuals = vec![Expr::sub(f.1, Expr::Data(col))];
-                t.term(Pending { name: format!("data {}", f.0), residuals, weight: 1.0 }, points, Reduce::Mean);
+                t.term(
+                    Pending {
+                        name: format!("data {}", f.0),
+                        residuals,
+                        weight: 1.0,
+                    },
+                    points,
+                    Reduce::Mean,
+                );
             }
         }
         self.conditions(file, settings, t, &|_, v| parts(v));
@@ -152,17 +216,31 @@ impl Checker<'_> {
 
     /// The point set of data set `d`, made once.
     fn data_points(&mut self, datasets: &Datasets, d: usize, t: &mut Terms) -> usize {
-        let kind = PointKind::Data { dataset: d, at: None };
+        let kind = PointKind::Data {
+            dataset: d,
+            at: None,
+        };
         if let Some(i) = t.point_sets.iter().position(|p| p.kind == kind) {
             return i;
         }
         let count = datasets.sets[d].sample.unwrap_or(0);
-        t.points(format!("data {}", datasets.sets[d].written), kind, count, vec![])
+        t.points(
+            format!("data {}", datasets.sets[d].written),
+            kind,
+            count,
+            vec![],
+        )
     }
 
     /// Initial, boundary and periodic conditions. `expand` turns a condition's
     /// residual into its entries (the real and imaginary part, or one per IRK output).
-    fn conditions(&mut self, file: &ast::File, settings: &Settings, t: &mut Terms, expand: &dyn Fn(&mut Checker, Val) -> Vec<Expr>) {
+    pub(crate) fn conditions(
+        &mut self,
+        file: &ast::File,
+        settings: &Settings,
+        t: &mut Terms,
+        expand: &dyn Fn(&mut Checker, Val) -> Vec<Expr>,
+    ) {
         let loci = |kind: ConditionKind| -> usize {
             file.statements
                 .iter()
@@ -176,20 +254,61 @@ impl Checker<'_> {
         let (n_initial, n_boundary) = (loci(ConditionKind::Initial), loci(ConditionKind::Boundary));
         for st in &file.statements {
             match &st.kind {
-                StatementKind::Condition { kind, lhs, rhs, on, weight } => {
+                StatementKind::Condition {
+                    kind,
+                    lhs,
+                    rhs,
+                    on,
+                    weight,
+                } => {
                     let (total, method, word, n) = match kind {
-                        ConditionKind::Initial => (settings.samples.initial.0, settings.samples.initial.1, "initial", n_initial),
-                        ConditionKind::Boundary => (settings.samples.boundary.0, settings.samples.boundary.1, "boundary", n_boundary),
+                        ConditionKind::Initial => (
+                            settings.samples.initial.0,
+                            settings.samples.initial.1,
+                            "initial",
+                            n_initial,
+                        ),
+                        ConditionKind::Boundary => (
+                            settings.samples.boundary.0,
+                            settings.samples.boundary.1,
+                            "boundary",
+                            n_boundary,
+                        ),
                     };
                     let w = self.weight(weight);
-                    let Some(v) = self.residual(lhs, rhs) else { continue };
+                    let Some(v) = self.residual(lhs, rhs) else {
+                        continue;
+                    };
                     for locus in on {
-                        let Some((coord, value)) = self.locus(locus) else { continue };
-                        let name = if on.len() == 1 { word.to_string() } else { format!("{word} {} = {value}", locus.name.name) };
+                        let Some((coord, value)) = self.locus(locus) else {
+                            continue;
+                        };
+                        let name = if on.len() == 1 {
+                            word.to_string()
+                        } else {
+                            format!("{word} {} = {value}", locus.name.name)
+                        };
                         let count = total.div_ceil(n).max(1);
-                        let points = t.points(name.clone(), PointKind::Slice { coord, value, method }, count, vec![]);
+                        let points = t.points(
+                            name.clone(),
+                            PointKind::Slice {
+                                coord,
+                                value,
+                                method,
+                            },
+                            count,
+                            vec![],
+                        );
                         let residuals = expand(self, v.clone());
-                        t.term(Pending { name, residuals, weight: w }, points, Reduce::Mean);
+                        t.term(
+                            Pending {
+                                name,
+                                residuals,
+                                weight: w,
+                            },
+                            points,
+                            Reduce::Mean,
+                        );
                     }
                 }
                 StatementKind::Periodic { coords, weight } => {
@@ -208,18 +327,30 @@ impl Checker<'_> {
         let coord = self.decls.coord(&locus.name.name);
         if coord.is_none() {
             self.error(
-                Diag::error("pdenet::check::unknown_coordinate", format!("`{}` is not a coordinate", locus.name.name))
-                    .label(locus.name.span, "conditions hold on a coordinate value")
-                    .help(format!("the domain declares {}", self.decls.coord_names())),
+                Diag::error(
+                    "pdenet::check::unknown_coordinate",
+                    format!("`{}` is not a coordinate", locus.name.name),
+                )
+                .label(locus.name.span, "conditions hold on a coordinate value")
+                .help(format!("the domain declares {}", self.decls.coord_names())),
             );
         }
         let value = self.constant(&locus.value, "a condition's coordinate value")?;
         let c = self.decls.coords.get(coord?)?.coord.clone();
         if value < c.lo || value > c.hi {
             self.error(
-                Diag::error("pdenet::check::outside_domain", format!("{} = {value} lies outside the domain [{}, {}]", c.name, c.lo, c.hi))
-                    .label(locus.span, "outside the domain")
-                    .help(format!("conditions hold at {0} = {1} or {0} = {2}, or inside", c.name, c.lo, c.hi)),
+                Diag::error(
+                    "pdenet::check::outside_domain",
+                    format!(
+                        "{} = {value} lies outside the domain [{}, {}]",
+                        c.name, c.lo, c.hi
+                    ),
+                )
+                .label(locus.span, "outside the domain")
+                .help(format!(
+                    "conditions hold at {0} = {1} or {0} = {2}, or inside",
+                    c.name, c.lo, c.hi
+                )),
             );
             return None;
         }
@@ -228,19 +359,41 @@ impl Checker<'_> {
 
     /// `periodic x`: every field and its first x-derivative agree at the two ends.
     /// The points sit at the lower end; site 1 is the same point at the upper end.
-    fn periodic(&mut self, c: &ast::Ident, weight: f64, settings: &Settings, t: &mut Terms, expand: &dyn Fn(&mut Checker, Val) -> Vec<Expr>) {
+    fn periodic(
+        &mut self,
+        c: &ast::Ident,
+        weight: f64,
+        settings: &Settings,
+        t: &mut Terms,
+        expand: &dyn Fn(&mut Checker, Val) -> Vec<Expr>,
+    ) {
         let Some(coord) = self.decls.coord(&c.name) else {
             self.error(
-                Diag::error("pdenet::check::unknown_coordinate", format!("`{}` is not a coordinate", c.name))
-                    .label(c.span, "not a coordinate")
-                    .help(format!("the domain declares {}", self.decls.coord_names())),
+                Diag::error(
+                    "pdenet::check::unknown_coordinate",
+                    format!("`{}` is not a coordinate", c.name),
+                )
+                .label(c.span, "not a coordinate")
+                .help(format!("the domain declares {}", self.decls.coord_names())),
             );
             return;
         };
-        let (lo, hi) = (self.decls.coords[coord].coord.lo, self.decls.coords[coord].coord.hi);
+        let (lo, hi) = (
+            self.decls.coords[coord].coord.lo,
+            self.decls.coords[coord].coord.hi,
+        );
         let (n, method) = settings.samples.periodic;
         let name = format!("periodic {}", c.name);
-        let points = t.points(name.clone(), PointKind::Slice { coord, value: lo, method }, n, vec![(coord, hi)]);
+        let points = t.points(
+            name.clone(),
+            PointKind::Slice {
+                coord,
+                value: lo,
+                method,
+            },
+            n,
+            vec![(coord, hi)],
+        );
         let mut residuals = Vec::new();
         for value in self.env.fields.clone().into_iter().flatten() {
             for v in [value.clone(), value.derivative(coord)] {
@@ -255,12 +408,26 @@ impl Checker<'_> {
                 residuals.extend(expand(self, diff));
             }
         }
-        t.term(Pending { name, residuals, weight }, points, Reduce::Mean);
+        t.term(
+            Pending {
+                name,
+                residuals,
+                weight,
+            },
+            points,
+            Reduce::Mean,
+        );
     }
 
     fn constraints(&mut self, file: &ast::File, settings: &Settings, t: &mut Terms) {
         for st in &file.statements {
-            let StatementKind::Constraint { integrand, var, value, weight } = &st.kind else {
+            let StatementKind::Constraint {
+                integrand,
+                var,
+                value,
+                weight,
+            } = &st.kind
+            else {
                 continue;
             };
             let w = self.weight(weight);
@@ -274,11 +441,21 @@ impl Checker<'_> {
                 );
                 continue;
             }
-            let Some(v) = self.real(integrand, &Scope::default(), "an integrand") else { continue };
+            let Some(v) = self.real(integrand, &Scope::default(), "an integrand") else {
+                continue;
+            };
             let Some(target) = target else { continue };
             let n = settings.samples.constraint;
             let points = t.points("constraint".into(), PointKind::Quadrature, n.max(2), vec![]);
-            t.term(Pending { name: "constraint".into(), residuals: vec![v], weight: w }, points, Reduce::Integral { target });
+            t.term(
+                Pending {
+                    name: "constraint".into(),
+                    residuals: vec![v],
+                    weight: w,
+                },
+                points,
+                Reduce::Integral { target },
+            );
         }
     }
 }
@@ -287,7 +464,11 @@ impl Checker<'_> {
 /// outputs move to site 1, and the coordinate itself is shifted by the period.
 pub(crate) fn at_far_end(e: &Expr, coord: usize, period: f64) -> Expr {
     crate::sym::substitute(e, &|leaf| match leaf {
-        Expr::Out { output, deriv, .. } => Some(Expr::Out { output: *output, deriv: deriv.clone(), site: 1 }),
+        Expr::Out { output, deriv, .. } => Some(Expr::Out {
+            output: *output,
+            deriv: deriv.clone(),
+            site: 1,
+        }),
         Expr::Coord(c) if *c == coord => Some(Expr::add(Expr::Coord(coord), Expr::Num(period))),
         _ => None,
     })
