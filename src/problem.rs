@@ -92,6 +92,26 @@ pub struct Network {
     pub layers: Vec<Layer>,
 }
 
+impl Network {
+    /// The number of trainable numbers in the network (PDE parameters excluded).
+    pub fn param_count(&self) -> usize {
+        self.layers.iter().map(Layer::param_count).sum()
+    }
+}
+
+impl Layer {
+    pub fn param_count(&self) -> usize {
+        self.tensors
+            .iter()
+            .map(|t| match t.shape {
+                TensorShape::Matrix => self.inputs * self.outputs,
+                TensorShape::Vector => self.outputs,
+                TensorShape::Scalar => 1,
+            })
+            .sum()
+    }
+}
+
 /// One layer: `out = body(h)` where h has `inputs` entries and out has `outputs`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Layer {
@@ -248,8 +268,11 @@ pub struct Dataset {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct DataField {
-    /// The field this data observes (a field name, or a complex field's name).
+    /// The name the data observes (a field, a complex field or a `let`).
     pub field: String,
+    /// That quantity over network outputs: one expression, or two (real and
+    /// imaginary part) for a complex field, whose data fill two columns.
+    pub value: Vec<Expr>,
     pub variable: String,
     pub axes: Vec<CoordId>,
 }

@@ -384,3 +384,59 @@ fn buffer_plan_never_shares_a_slot_between_live_values() {
         plan.bytes_per_point()
     );
 }
+
+/// Every example through the front end, compiled and gradchecked on random points.
+#[test]
+fn every_example_compiles_and_passes_gradcheck() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .expect("examples/")
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    files.retain(|p| p.extension().is_some_and(|e| e == "pde"));
+    files.sort();
+    assert!(!files.is_empty());
+    for path in files {
+        let text = std::fs::read_to_string(&path).expect("readable example");
+        let name = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let opts = crate::check::Options {
+            name: name.clone(),
+            base_dir: Some(dir.clone()),
+            data_dirs: vec![],
+        };
+        let p = match crate::pipeline::front_end(&text, &opts) {
+            Ok(c) => c.problem,
+            Err(d) => panic!("{name}: front end failed: {d:?}"),
+        };
+        let k = compile(&p).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let mut b = batches(&p, 6, 11);
+        for (batch, set) in b.iter_mut().zip(&k.programs) {
+            batch.data = (0..set.program.n_data)
+                .map(|j| (0..6).map(|i| 0.1 * (i + j) as f64).collect())
+                .collect();
+        }
+        let th = theta(&p, 5);
+        let opts = GradcheckOptions {
+            max_entries: 3,
+            max_points: 6,
+            tolerance: 1e-5,
+        };
+        let report = gradcheck(&p, &th, &b, &opts).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(report.passed(), "{name}:\n{report}");
+        let ops: usize = k.programs.iter().map(|s| s.program.ops.len()).sum();
+        let ratio = k
+            .programs
+            .iter()
+            .map(|s| passes::stats(&s.program, &s.info).gradient_ratio())
+            .fold(0.0, f64::max);
+        println!(
+            "{name}: {} params, {ops} ops, grad/loss FLOPs ≤ {ratio:.2}, worst rel error {:.1e}",
+            k.layout.len,
+            report.worst()
+        );
+    }
+}

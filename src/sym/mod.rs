@@ -1,1 +1,141 @@
-//! (to be written)
+//! The symbolic stage: between `check` (which produces residuals with unexpanded `D`)
+//! and `net`/`kernel` (which need plain expressions over network-output jets).
+//!
+//! * [`expand`] removes every `D` by a direct recursive pass with the usual rules
+//!   (never in egg: an e-graph of expanded derivatives explodes).
+//! * [`simplify`] runs egg on the `D`-free result: constant folding, identities,
+//!   collection of numeric coefficients and powers, extraction by operation count,
+//!   then a tidy pass that puts terms in source order (`u_t + u*u_x - ν*u_xx`).
+//! * [`isolate`] solves a residual that is linear in u_t for u_t (discrete-time
+//!   schemes); [`substitute`] rewrites leaves (u ↦ stage j).
+//! * [`derivatives`] lists the output jets an expression needs, [`eval`] is the f64
+//!   oracle used by tests, [`display`] the printer behind `--emit residual`.
+//!
+//! This module knows nothing of the syntax, of networks or of the kernel; egg types
+//! never leave it.
+
+mod expand;
+mod isolate;
+mod ops;
+mod print;
+mod simplify;
+mod tidy;
+
+#[cfg(test)]
+mod tests;
+
+pub use expand::{expand, ExpandError};
+pub use isolate::{isolate, IsolateError};
+pub use print::{display, Names};
+pub use simplify::{simplify, Limits, Simplified};
+
+use crate::expr::{Deriv, Expr};
+use crate::problem::{CoordId, OutputId, ParamId};
+use std::collections::BTreeSet;
+
+/// Returns `e` with every leaf `l` for which `f(l)` is `Some(r)` replaced by `r`
+/// (leaves: numbers, coordinates, parameters, outputs, data and shared entries).
+/// Used to rewrite u ↦ stage output j for IRK. The replacement is not visited again.
+pub fn substitute(e: &Expr, f: &dyn Fn(&Expr) -> Option<Expr>) -> Expr {
+    let s = |x: &Expr| Box::new(substitute(x, f));
+    match e {
+        Expr::Num(_)
+        | Expr::Coord(_)
+        | Expr::Param(_)
+        | Expr::Out { .. }
+        | Expr::Data(_)
+        | Expr::Shared(_) => f(e).unwrap_or_else(|| e.clone()),
+        Expr::Add(a, b) => Expr::Add(s(a), s(b)),
+        Expr::Sub(a, b) => Expr::Sub(s(a), s(b)),
+        Expr::Mul(a, b) => Expr::Mul(s(a), s(b)),
+        Expr::Div(a, b) => Expr::Div(s(a), s(b)),
+        Expr::Pow(a, b) => Expr::Pow(s(a), s(b)),
+        Expr::Neg(a) => Expr::Neg(s(a)),
+        Expr::Call(func, a) => Expr::Call(*func, s(a)),
+        Expr::If(cmp, l, r, x, y) => Expr::If(*cmp, s(l), s(r), s(x), s(y)),
+        Expr::D(a, c) => Expr::D(s(a), *c),
+    }
+}
+
+/// The network-output derivatives `e` reads: (output, multi-index, site) of every
+/// `Out` leaf. Not closed under sub-indices (the jet propagation does that), and
+/// meant for expanded expressions: a `D` still present is not accounted for.
+pub fn derivatives(e: &Expr) -> BTreeSet<(OutputId, Deriv, u8)> {
+    let mut found = BTreeSet::new();
+    visit_leaves(e, &mut |leaf| {
+        if let Expr::Out {
+            output,
+            deriv,
+            site,
+        } = leaf
+        {
+            found.insert((*output, deriv.clone(), *site));
+        }
+    });
+    found
+}
+
+/// Values of the leaves, for [`eval`].
+pub trait Env {
+    fn coord(&self, c: CoordId) -> f64;
+    fn param(&self, p: ParamId) -> f64;
+    fn out(&self, output: OutputId, deriv: &[u8], site: u8) -> f64;
+    fn data(&self, column: usize) -> f64;
+    fn shared(&self, k: usize) -> f64;
+}
+
+/// Evaluates `e` in f64 with the leaf values from `env`. An unexpanded `D` has no
+/// value here and evaluates to NaN (expand first).
+pub fn eval(e: &Expr, env: &dyn Env) -> f64 {
+    let ev = |x: &Expr| eval(x, env);
+    match e {
+        Expr::Num(v) => *v,
+        Expr::Coord(c) => env.coord(*c),
+        Expr::Param(p) => env.param(*p),
+        Expr::Out {
+            output,
+            deriv,
+            site,
+        } => env.out(*output, deriv, *site),
+        Expr::Data(k) => env.data(*k),
+        Expr::Shared(k) => env.shared(*k),
+        Expr::Add(a, b) => ev(a) + ev(b),
+        Expr::Sub(a, b) => ev(a) - ev(b),
+        Expr::Mul(a, b) => ev(a) * ev(b),
+        Expr::Div(a, b) => ev(a) / ev(b),
+        Expr::Pow(a, b) => ev(a).powf(ev(b)),
+        Expr::Neg(a) => -ev(a),
+        Expr::Call(f, a) => f.eval(ev(a)),
+        Expr::If(cmp, l, r, x, y) => {
+            if cmp.holds(ev(l), ev(r)) {
+                ev(x)
+            } else {
+                ev(y)
+            }
+        }
+        Expr::D(..) => f64::NAN,
+    }
+}
+
+/// Calls `f` on every leaf of `e`, left to right (a `D` is entered: its operand's
+/// leaves are visited).
+pub(crate) fn visit_leaves(e: &Expr, f: &mut dyn FnMut(&Expr)) {
+    match e {
+        Expr::Num(_)
+        | Expr::Coord(_)
+        | Expr::Param(_)
+        | Expr::Out { .. }
+        | Expr::Data(_)
+        | Expr::Shared(_) => f(e),
+        Expr::Neg(a) | Expr::Call(_, a) | Expr::D(a, _) => visit_leaves(a, f),
+        Expr::Add(a, b) | Expr::Sub(a, b) | Expr::Mul(a, b) | Expr::Div(a, b) | Expr::Pow(a, b) => {
+            visit_leaves(a, f);
+            visit_leaves(b, f);
+        }
+        Expr::If(_, l, r, x, y) => {
+            for part in [l, r, x, y] {
+                visit_leaves(part, f);
+            }
+        }
+    }
+}

@@ -1,0 +1,182 @@
+//! The tidy pass: puts an extracted expression in a stable, readable order.
+//!
+//! Extraction picks any cheapest member of each e-class, so `u_t + u*u_x` may come
+//! back as `u*u_x + u_t` and `a - c*b` as `a + -c*b`. This pass fixes the order with
+//! one documented rule, without changing the operation count (except for a leading
+//! negation, see below):
+//!
+//! * A sum (any nest of `+`, `-`, unary `-`) is flattened into signed terms. A term
+//!   whose numeric coefficient is negative has the sign moved out, so it is printed
+//!   as a subtraction. Terms are ordered by the first appearance, in the original
+//!   expression, of the earliest leaf they contain (a stable sort: ties keep the
+//!   extracted order; terms without leaves go last). The first term carries its sign
+//!   as a unary minus; the others become `+`/`-`.
+//! * A product (a nest of `*`) is flattened into factors in a canonical order, the
+//!   way products are usually written: numbers, parameters, coordinates, data,
+//!   outputs (by output, then derivative order, then x before t), shared entries,
+//!   then compound factors by the leaf order above. A power sorts as its base
+//!   (`λ1*u^2*u_x`). Negative numbers and negations among the factors become one sign
+//!   for the whole product; a factor of 1 is dropped.
+//! * A quotient takes the sign of its numerator.
+//!
+//! All of these are exact or reorder additions and multiplications only (rounding
+//! changes in the last bits).
+
+use super::ops::{add, is_num, mul, neg, sub};
+use crate::expr::Expr;
+
+/// The rank of a leaf: its position of first appearance in the original expression.
+pub(crate) type Rank<'a> = dyn Fn(&Expr) -> Option<usize> + 'a;
+
+pub(crate) fn tidy(e: &Expr, rank: &Rank) -> Expr {
+    let (negative, t) = signed(e, rank);
+    if negative {
+        neg(t)
+    } else {
+        t
+    }
+}
+
+/// The tidy form of `e` as a sign and a magnitude expression.
+fn signed(e: &Expr, rank: &Rank) -> (bool, Expr) {
+    match e {
+        Expr::Add(..) | Expr::Sub(..) | Expr::Neg(_) => sum(e, rank),
+        Expr::Mul(..) => product(e, rank),
+        Expr::Div(a, b) => {
+            let (negative, top) = signed(a, rank);
+            (negative, Expr::div(top, tidy(b, rank)))
+        }
+        Expr::Num(v) if *v < 0.0 => (true, Expr::Num(-v)),
+        _ => (false, map_children(e, rank)),
+    }
+}
+
+fn sum(e: &Expr, rank: &Rank) -> (bool, Expr) {
+    let mut raw = Vec::new();
+    flatten_sum(e, false, &mut raw);
+    let mut terms: Vec<(bool, Expr)> = raw
+        .into_iter()
+        .map(|(negated, t)| {
+            let (negative, t) = signed(t, rank);
+            (negated != negative, t)
+        })
+        .collect();
+    terms.sort_by_cached_key(|(_, t)| first_leaf(t, rank));
+    let mut terms = terms.into_iter();
+    let Some((first_negative, first)) = terms.next() else {
+        return (false, Expr::Num(0.0));
+    };
+    if terms.len() == 0 {
+        return (first_negative, first);
+    }
+    let mut acc = if first_negative { neg(first) } else { first };
+    for (negative, t) in terms {
+        acc = if negative { sub(acc, t) } else { add(acc, t) };
+    }
+    (false, acc)
+}
+
+fn flatten_sum<'e>(e: &'e Expr, negated: bool, out: &mut Vec<(bool, &'e Expr)>) {
+    match e {
+        Expr::Add(a, b) => {
+            flatten_sum(a, negated, out);
+            flatten_sum(b, negated, out);
+        }
+        Expr::Sub(a, b) => {
+            flatten_sum(a, negated, out);
+            flatten_sum(b, !negated, out);
+        }
+        Expr::Neg(a) => flatten_sum(a, !negated, out),
+        _ => out.push((negated, e)),
+    }
+}
+
+fn product(e: &Expr, rank: &Rank) -> (bool, Expr) {
+    let mut raw = Vec::new();
+    flatten_product(e, &mut raw);
+    let mut negative = false;
+    let mut numbers = Vec::new();
+    let mut others = Vec::new();
+    for factor in raw {
+        let (n, f) = signed(factor, rank);
+        negative ^= n;
+        match f {
+            Expr::Num(_) => numbers.push(f),
+            _ => others.push(f),
+        }
+    }
+    others.sort_by_cached_key(|f| factor_key(f, rank));
+    let product = numbers
+        .into_iter()
+        .chain(others)
+        .filter(|f| !is_num(f, 1.0))
+        .reduce(mul)
+        .unwrap_or(Expr::Num(1.0));
+    (negative, product)
+}
+
+fn flatten_product<'e>(e: &'e Expr, out: &mut Vec<&'e Expr>) {
+    match e {
+        Expr::Mul(a, b) => {
+            flatten_product(a, out);
+            flatten_product(b, out);
+        }
+        _ => out.push(e),
+    }
+}
+
+/// Tidies the children of a node that is neither a sum nor a product.
+fn map_children(e: &Expr, rank: &Rank) -> Expr {
+    let t = |x: &Expr| Box::new(tidy(x, rank));
+    match e {
+        Expr::Num(_)
+        | Expr::Coord(_)
+        | Expr::Param(_)
+        | Expr::Out { .. }
+        | Expr::Data(_)
+        | Expr::Shared(_)
+        | Expr::D(..) => e.clone(),
+        Expr::Add(a, b) => Expr::Add(t(a), t(b)),
+        Expr::Sub(a, b) => Expr::Sub(t(a), t(b)),
+        Expr::Mul(a, b) => Expr::Mul(t(a), t(b)),
+        Expr::Div(a, b) => Expr::Div(t(a), t(b)),
+        Expr::Pow(a, b) => Expr::Pow(t(a), t(b)),
+        Expr::Neg(a) => Expr::Neg(t(a)),
+        Expr::Call(f, a) => Expr::Call(*f, t(a)),
+        Expr::If(cmp, l, r, x, y) => Expr::If(*cmp, t(l), t(r), t(x), t(y)),
+    }
+}
+
+/// Where a factor goes in a product (see the module docs).
+fn factor_key(f: &Expr, rank: &Rank) -> (u8, usize, usize, Vec<u8>, u8) {
+    match f {
+        Expr::Num(_) => (0, 0, 0, Vec::new(), 0),
+        Expr::Param(p) => (1, *p, 0, Vec::new(), 0),
+        Expr::Coord(c) => (2, *c, 0, Vec::new(), 0),
+        Expr::Data(k) => (3, *k, 0, Vec::new(), 0),
+        Expr::Out {
+            output,
+            deriv,
+            site,
+        } => {
+            let order = deriv.iter().map(|&n| usize::from(n)).sum();
+            // Larger counts on earlier coordinates first: u_x before u_t.
+            let along = deriv.iter().map(|&n| u8::MAX - n).collect();
+            (4, *output, order, along, *site)
+        }
+        Expr::Shared(k) => (5, *k, 0, Vec::new(), 0),
+        Expr::Pow(base, _) => factor_key(base, rank),
+        _ => (6, first_leaf(f, rank), 0, Vec::new(), 0),
+    }
+}
+
+/// The smallest rank among the leaves of `e` (`usize::MAX` when it has none).
+fn first_leaf(e: &Expr, rank: &Rank) -> usize {
+    let mut best = usize::MAX;
+    super::visit_leaves(e, &mut |leaf| {
+        if let Some(r) = rank(leaf) {
+            best = best.min(r);
+        }
+    });
+    best
+}
