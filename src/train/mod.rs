@@ -1,0 +1,3 @@
+//! Training: point sets, optimizers and the training loop.
+
+pub mod points;

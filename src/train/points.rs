@@ -1,0 +1,221 @@
+//! Point sets: the coordinates (and data columns) each loss term is evaluated on.
+//!
+//! Data files are read once into [`Observations`] (every grid point, every mapped
+//! column); [`sample`] then draws every point set of a problem from one seeded RNG,
+//! so a run is reproducible from its seed. Latin hypercube sampling stratifies each
+//! coordinate into n equal bins and takes one point per bin, in a random pairing.
+
+use crate::io::{read_mat, Array, MatError};
+use crate::kernel::PointBatch;
+use crate::problem::{Dataset, PointKind, PointSet, Problem, Sampling};
+use rand::rngs::StdRng;
+use rand::seq::index;
+use rand::{Rng, SeedableRng};
+use rand_distr::StandardNormal;
+use thiserror::Error;
+
+/// Every point of one data set: coordinates (one column per problem coordinate) and
+/// the data columns its fields fill (two for a complex field).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Observations {
+    pub coords: Vec<Vec<f64>>,
+    pub columns: Vec<Vec<f64>>,
+}
+
+impl Observations {
+    pub fn len(&self) -> usize {
+        self.columns.first().map_or(0, Vec::len)
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// The subset of points `idx`, in that order.
+    pub fn select(&self, idx: &[usize]) -> Observations {
+        let pick = |col: &Vec<f64>| idx.iter().map(|&i| col[i]).collect();
+        Observations {
+            coords: self.coords.iter().map(pick).collect(),
+            columns: self.columns.iter().map(pick).collect(),
+        }
+    }
+}
+
+#[derive(Debug, Error)]
+pub enum DataError {
+    #[error(transparent)]
+    Mat(#[from] MatError),
+    #[error("data file `{file}`: {reason}")]
+    Shape { file: String, reason: String },
+}
+
+/// Reads every data set of the problem (shapes were checked by `check`, but the file
+/// may have changed since: every access is checked again).
+pub fn load(problem: &Problem) -> Result<Vec<Observations>, DataError> {
+    problem.datasets.iter().map(|d| observations(problem, d)).collect()
+}
+
+fn observations(problem: &Problem, set: &Dataset) -> Result<Observations, DataError> {
+    let mat = read_mat(&set.path)?;
+    let shape_err = |reason: String| DataError::Shape {
+        file: set.written.clone(),
+        reason,
+    };
+    let mut grids: Vec<Option<&Array>> = vec![None; problem.coords.len()];
+    for (c, var) in &set.coords {
+        grids[*c] = Some(mat.require(var)?);
+    }
+    let first = set.fields.first().ok_or_else(|| shape_err("maps no field".into()))?;
+    // The points: every multi-index over the first field's axes (or every entry of a
+    // scattered list when it names none).
+    let first_array = mat.require(&first.variable)?;
+    let lens: Vec<usize> = first.axes.iter().map(|c| grids[*c].map_or(0, Array::len)).collect();
+    let n = if first.axes.is_empty() { first_array.len() } else { lens.iter().product() };
+    let mut coords = vec![vec![0.0; n]; problem.coords.len()];
+    let mut multi = vec![vec![0usize; n]; first.axes.len()];
+    for p in 0..n {
+        let mut rest = p;
+        for (k, len) in lens.iter().enumerate() {
+            multi[k][p] = rest % len;
+            rest /= len;
+        }
+    }
+    for (c, grid) in grids.iter().enumerate() {
+        let Some(grid) = grid else { continue };
+        let axis = first.axes.iter().position(|a| *a == c);
+        for (p, slot) in coords[c].iter_mut().enumerate() {
+            let i = axis.map_or(p, |k| multi[k][p]);
+            *slot = *grid.real.get(i).ok_or_else(|| shape_err(format!("grid of `{}` too short", problem.coords[c].name)))?;
+        }
+    }
+    let mut columns = Vec::new();
+    for f in &set.fields {
+        let a = mat.require(&f.variable)?;
+        let mut offsets = Vec::with_capacity(n);
+        for p in 0..n {
+            let index: Vec<usize> = if f.axes.is_empty() {
+                vec![p]
+            } else {
+                let mut ix: Vec<usize> = f
+                    .axes
+                    .iter()
+                    .map(|c| first.axes.iter().position(|a| a == c).map_or(0, |k| multi[k][p]))
+                    .collect();
+                ix.resize(a.shape.len(), 0);
+                ix
+            };
+            let off = if f.axes.is_empty() { Some(p) } else { a.offset(&index) };
+            offsets.push(off.filter(|&o| o < a.len()).ok_or_else(|| shape_err(format!("`{}` does not fit the grids", f.variable)))?);
+        }
+        columns.push(offsets.iter().map(|&o| a.real[o]).collect());
+        if f.value.len() == 2 {
+            let imag = a.imag.as_ref().ok_or_else(|| shape_err(format!("`{}` is not complex", f.variable)))?;
+            columns.push(offsets.iter().map(|&o| imag[o]).collect());
+        }
+    }
+    Ok(Observations { coords, columns })
+}
+
+/// Draws every point set of the problem. `data[d]` are the observations of data set d.
+pub fn sample(problem: &Problem, data: &[Observations], seed: u64) -> Vec<PointBatch> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    problem
+        .point_sets
+        .iter()
+        .map(|set| batch(problem, set, data, &mut rng))
+        .collect()
+}
+
+fn batch(problem: &Problem, set: &PointSet, data: &[Observations], rng: &mut StdRng) -> PointBatch {
+    let inputs = &problem.network.inputs;
+    match &set.kind {
+        PointKind::Collocation { method } => PointBatch {
+            coords: box_points(problem, inputs, set.count, *method, rng),
+            data: vec![],
+            weights: None,
+        },
+        PointKind::Slice { coord, value, method } => {
+            let free: Vec<usize> = inputs.iter().copied().filter(|c| c != coord).collect();
+            let mut coords = box_points(problem, &free, set.count, *method, rng);
+            coords[*coord] = vec![*value; set.count];
+            PointBatch { coords, data: vec![], weights: None }
+        }
+        PointKind::Quadrature => quadrature(problem, set.count),
+        PointKind::Data { dataset, at } => {
+            let obs = &data[*dataset];
+            let mut pool: Vec<usize> = (0..obs.len()).collect();
+            if let Some((c, t)) = at {
+                let nearest = obs.coords[*c].iter().map(|v| (v - t).abs()).fold(f64::INFINITY, f64::min);
+                pool.retain(|&i| (obs.coords[*c][i] - t).abs() <= nearest + 1e-12);
+            }
+            let idx: Vec<usize> = if set.count == 0 || set.count >= pool.len() {
+                pool
+            } else {
+                index::sample(rng, pool.len(), set.count).into_iter().map(|k| pool[k]).collect()
+            };
+            let picked = obs.select(&idx);
+            let noise = problem.datasets[*dataset].noise;
+            let columns = picked.columns.into_iter().map(|c| with_noise(c, noise, rng)).collect();
+            PointBatch { coords: picked.coords, data: columns, weights: None }
+        }
+    }
+}
+
+/// u + noise·std(u)·N(0, 1), with the standard deviation of the sampled column.
+fn with_noise(mut col: Vec<f64>, noise: f64, rng: &mut StdRng) -> Vec<f64> {
+    if noise == 0.0 || col.is_empty() {
+        return col;
+    }
+    let n = col.len() as f64;
+    let mean = col.iter().sum::<f64>() / n;
+    let std = (col.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n).sqrt();
+    for v in &mut col {
+        let z: f64 = rng.sample(StandardNormal);
+        *v += noise * std * z;
+    }
+    col
+}
+
+/// `n` points in the box of coordinates `dims` (other coordinates are left 0, the
+/// caller fixes them). One column per problem coordinate.
+fn box_points(problem: &Problem, dims: &[usize], n: usize, method: Sampling, rng: &mut StdRng) -> Vec<Vec<f64>> {
+    let mut coords = vec![vec![0.0; n]; problem.coords.len()];
+    let per_axis = (n as f64).powf(1.0 / dims.len().max(1) as f64).round().max(1.0) as usize;
+    for (k, &c) in dims.iter().enumerate() {
+        let (lo, hi) = (problem.coords[c].lo, problem.coords[c].hi);
+        let unit: Vec<f64> = match method {
+            Sampling::Uniform => (0..n).map(|_| rng.random::<f64>()).collect(),
+            Sampling::Latin => {
+                let mut strata: Vec<usize> = (0..n).collect();
+                shuffle(&mut strata, rng);
+                strata.into_iter().map(|s| (s as f64 + rng.random::<f64>()) / n as f64).collect()
+            }
+            Sampling::Grid => (0..n)
+                .map(|p| {
+                    let i = (p / per_axis.pow(k as u32)) % per_axis;
+                    if per_axis == 1 { 0.5 } else { i as f64 / (per_axis - 1) as f64 }
+                })
+                .collect(),
+        };
+        coords[c] = unit.into_iter().map(|u| lo + (hi - lo) * u).collect();
+    }
+    coords
+}
+
+fn shuffle(v: &mut [usize], rng: &mut StdRng) {
+    for i in (1..v.len()).rev() {
+        let j = rng.random_range(0..=i);
+        v.swap(i, j);
+    }
+}
+
+/// A uniform grid over the problem's only coordinate with trapezoid weights: Σ w f
+/// approximates ∫ f over the interval.
+fn quadrature(problem: &Problem, n: usize) -> PointBatch {
+    let n = n.max(2);
+    let mut coords = vec![vec![0.0; n]; problem.coords.len()];
+    let c = problem.network.inputs.first().copied().unwrap_or(0);
+    let (lo, hi) = (problem.coords[c].lo, problem.coords[c].hi);
+    let h = (hi - lo) / (n - 1) as f64;
+    coords[c] = (0..n).map(|i| lo + h * i as f64).collect();
+    let weights = (0..n).map(|i| if i == 0 || i + 1 == n { h / 2.0 } else { h }).collect();
+    PointBatch { coords, data: vec![], weights: Some(weights) }
+}
