@@ -18,7 +18,11 @@ pub enum Expr {
     Param(ParamId),
     /// A derivative of a network output at an evaluation site of the point
     /// (site 0 is the point itself; see `PointSet::sites`).
-    Out { output: OutputId, deriv: Deriv, site: u8 },
+    Out {
+        output: OutputId,
+        deriv: Deriv,
+        site: u8,
+    },
     /// Column k of the point set's data (an observed value at the point).
     Data(usize),
     /// Entry k of `Problem::shared`.
@@ -120,11 +124,37 @@ impl Cmp {
 
 /// Shorthands for building expressions in passes and tests.
 impl Expr {
+    /// Whether `f` holds for this node or any node below it.
+    pub fn any(&self, f: &dyn Fn(&Expr) -> bool) -> bool {
+        if f(self) {
+            return true;
+        }
+        match self {
+            Expr::Num(_)
+            | Expr::Coord(_)
+            | Expr::Param(_)
+            | Expr::Out { .. }
+            | Expr::Data(_)
+            | Expr::Shared(_) => false,
+            Expr::Add(a, b)
+            | Expr::Sub(a, b)
+            | Expr::Mul(a, b)
+            | Expr::Div(a, b)
+            | Expr::Pow(a, b) => a.any(f) || b.any(f),
+            Expr::Neg(a) | Expr::Call(_, a) | Expr::D(a, _) => a.any(f),
+            Expr::If(_, a, b, c, d) => a.any(f) || b.any(f) || c.any(f) || d.any(f),
+        }
+    }
+
     pub fn num(v: f64) -> Expr {
         Expr::Num(v)
     }
     pub fn out(output: OutputId, deriv: Deriv) -> Expr {
-        Expr::Out { output, deriv, site: 0 }
+        Expr::Out {
+            output,
+            deriv,
+            site: 0,
+        }
     }
     pub fn add(a: Expr, b: Expr) -> Expr {
         Expr::Add(Box::new(a), Box::new(b))

@@ -7,10 +7,15 @@
 //! (one fused loss-and-gradient program, its passes and the interpreter).
 
 pub mod check;
+pub mod describe;
+pub mod diag;
 pub mod expr;
 pub mod io;
 pub mod kernel;
 pub mod net;
+pub mod pipeline;
 pub mod problem;
+pub mod scheme;
+pub mod stdlib;
 pub mod sym;
 pub mod syntax;

@@ -92,6 +92,26 @@ pub struct Network {
     pub layers: Vec<Layer>,
 }
 
+impl Network {
+    /// The number of trainable numbers in the network (PDE parameters excluded).
+    pub fn param_count(&self) -> usize {
+        self.layers.iter().map(Layer::param_count).sum()
+    }
+}
+
+impl Layer {
+    pub fn param_count(&self) -> usize {
+        self.tensors
+            .iter()
+            .map(|t| match t.shape {
+                TensorShape::Matrix => self.inputs * self.outputs,
+                TensorShape::Vector => self.outputs,
+                TensorShape::Scalar => 1,
+            })
+            .sum()
+    }
+}
+
 /// One layer: `out = body(h)` where h has `inputs` entries and out has `outputs`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Layer {
@@ -203,10 +223,17 @@ pub enum PointKind {
     /// Interior points of the domain (network inputs only, for IRK).
     Collocation { method: Sampling },
     /// Points with `coord` fixed at `value`, the other coordinates sampled.
-    Slice { coord: CoordId, value: f64, method: Sampling },
+    Slice {
+        coord: CoordId,
+        value: f64,
+        method: Sampling,
+    },
     /// Points from a dataset's grid; `at` selects a snapshot (coord, value) by the
     /// nearest grid value. Data columns are the dataset's fields, in order.
-    Data { dataset: usize, at: Option<(CoordId, f64)> },
+    Data {
+        dataset: usize,
+        at: Option<(CoordId, f64)>,
+    },
     /// A uniform quadrature grid over the network inputs, with trapezoid weights.
     Quadrature,
 }
@@ -241,8 +268,11 @@ pub struct Dataset {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct DataField {
-    /// The field this data observes (a field name, or a complex field's name).
+    /// The name the data observes (a field, a complex field or a `let`).
     pub field: String,
+    /// That quantity over network outputs: one expression, or two (real and
+    /// imaginary part) for a complex field, whose data fill two columns.
+    pub value: Vec<Expr>,
     pub variable: String,
     pub axes: Vec<CoordId>,
 }
@@ -259,6 +289,15 @@ pub struct Scheme {
 /// One optimizer phase.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Phase {
-    Adam { lr: f64, epochs: usize, beta1: f64, beta2: f64 },
-    Lbfgs { iterations: usize, tol: f64, history: usize },
+    Adam {
+        lr: f64,
+        epochs: usize,
+        beta1: f64,
+        beta2: f64,
+    },
+    Lbfgs {
+        iterations: usize,
+        tol: f64,
+        history: usize,
+    },
 }

@@ -93,7 +93,7 @@ impl Printer<'_> {
             Expr::Coord(c) => self.name(&self.names.coords, "coord", *c),
             Expr::Param(p) => self.name(&self.names.params, "param", *p),
             Expr::Data(k) => self.name(&self.names.data, "data", *k),
-            Expr::Shared(k) => self.text(&format!("shared[{k}]")),
+            Expr::Shared(k) => self.text(&format!("N[{}]", k + 1)),
             Expr::Out {
                 output,
                 deriv,

@@ -1,1 +1,7 @@
-//! (to be written)
+//! The syntax stage: `.pde` text → [`ast::File`] with byte spans. It knows nothing
+//! of names' meanings, of egg or of the kernel.
+
+pub mod ast;
+mod parse;
+
+pub use parse::{normalize_name, parse, parse_expr, MAX_BRACKET_DEPTH, MAX_EXPR_DEPTH};

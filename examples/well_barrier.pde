@@ -1,0 +1,13 @@
+# Central barrier: V = 100 inside |x − ½| < 0.1, 0 outside.
+# Ground state of −ψ'' + Vψ = Eψ on [0, 1] with ψ(0) = ψ(1) = 0.
+domain x ∈ [0, 1]
+field  ψ(x) = x*(1 - x)*net(x)
+param  E = 20
+def    V(x) = if |x - 0.5| < 0.1 then 100 else 0
+
+equation -ψ_xx + V(x)*ψ = E*ψ
+constraint ∫ ψ^2 dx = 1
+
+network mlp(width = 20, depth = 3, activation = tanh)
+sample  collocation 512 uniform, constraint 512
+train   adam(lr = 1e-3, epochs = 5000) then lbfgs(iterations = 20000, tol = 1e-14)

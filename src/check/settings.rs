@@ -1,0 +1,434 @@
+//! The `network`, `sample`, `train` and `scheme` statements: hyper-parameters with
+//! their ranges checked.
+
+use super::Checker;
+use crate::diag::{suggest, Diag};
+use crate::problem::{Phase, Sampling, Scheme};
+use crate::syntax::ast::{self, Span, StatementKind};
+
+#[derive(Debug, Clone)]
+pub(crate) struct NetworkSpec {
+    pub kind: ast::Ident,
+    pub width: usize,
+    pub depth: usize,
+    /// The activation's name (a primitive or a one-argument `def`).
+    pub activation: ast::Ident,
+    pub span: Span,
+}
+
+/// Point counts per kind of term, as `sample` gives them (or the defaults).
+#[derive(Debug, Clone)]
+pub(crate) struct Samples {
+    /// `None`: no `sample collocation`; with data, the equations use the data points.
+    pub collocation: Option<(usize, Sampling)>,
+    pub initial: (usize, Sampling),
+    pub boundary: (usize, Sampling),
+    pub periodic: (usize, Sampling),
+    pub constraint: usize,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Settings {
+    pub network: Option<NetworkSpec>,
+    pub samples: Samples,
+    pub training: Vec<Phase>,
+}
+
+/// A checked `scheme` with where it was written.
+#[derive(Debug, Clone)]
+pub(crate) struct SchemeSpec {
+    pub scheme: Scheme,
+    pub span: Span,
+}
+
+const SAMPLE_TARGETS: [&str; 5] = [
+    "collocation",
+    "initial",
+    "boundary",
+    "periodic",
+    "constraint",
+];
+const SAMPLING_METHODS: [&str; 3] = ["latin", "uniform", "grid"];
+
+pub(crate) fn read(cx: &mut Checker, file: &ast::File) -> Settings {
+    let mut settings = Settings {
+        network: None,
+        samples: Samples {
+            collocation: None,
+            initial: (100, Sampling::Uniform),
+            boundary: (100, Sampling::Uniform),
+            periodic: (100, Sampling::Uniform),
+            constraint: 256,
+        },
+        training: default_training(),
+    };
+    let mut seen: Vec<(&'static str, Span)> = Vec::new();
+    for st in &file.statements {
+        let once = match &st.kind {
+            StatementKind::Network(_) => "network",
+            StatementKind::Sample(_) => "sample",
+            StatementKind::Train(_) => "train",
+            StatementKind::Scheme { .. } => "scheme",
+            _ => continue,
+        };
+        if let Some((_, first)) = seen.iter().find(|(k, _)| *k == once) {
+            let first = *first;
+            cx.error(
+                Diag::error(
+                    "pdenet::check::duplicate_statement",
+                    format!("more than one `{once}` statement"),
+                )
+                .label(st.span, "again here")
+                .label(first, "first here")
+                .help(format!("merge them into one `{once}`")),
+            );
+            continue;
+        }
+        seen.push((once, st.span));
+        match &st.kind {
+            StatementKind::Network(call) => settings.network = cx.network_spec(call),
+            StatementKind::Sample(items) => cx.samples(items, &mut settings.samples),
+            StatementKind::Train(phases) => settings.training = cx.training(phases),
+            _ => {}
+        }
+    }
+    if settings.network.is_none() && !seen.iter().any(|(k, _)| *k == "network") {
+        cx.error(
+            Diag::error("pdenet::check::no_network", "the file declares no network")
+                .help("add e.g. `network qres(width = 10, depth = 8, activation = tanh)`"),
+        );
+    }
+    settings
+}
+
+fn default_training() -> Vec<Phase> {
+    vec![
+        Phase::Adam {
+            lr: 1e-3,
+            epochs: 5000,
+            beta1: 0.9,
+            beta2: 0.999,
+        },
+        Phase::Lbfgs {
+            iterations: 50_000,
+            tol: 1e-12,
+            history: 50,
+        },
+    ]
+}
+
+impl Checker<'_> {
+    /// Checks that every argument is one of `known`; reports the others.
+    fn known_args(&mut self, call: &ast::CallArgs, known: &[&str]) {
+        for a in &call.args {
+            if !known.contains(&a.name.name.as_str()) {
+                let d = Diag::error(
+                    "pdenet::check::unknown_argument",
+                    format!("`{}` takes no argument `{}`", call.name.name, a.name.name),
+                )
+                .label(a.name.span, "unknown argument");
+                let d = match suggest(&a.name.name, known.iter().copied()) {
+                    Some(s) => d.help(format!("did you mean `{s}`?")),
+                    None => d.help(format!("it takes {}", known.join(", "))),
+                };
+                self.error(d);
+            }
+        }
+    }
+
+    fn arg<'c>(call: &'c ast::CallArgs, name: &str) -> Option<&'c ast::Expr> {
+        call.args
+            .iter()
+            .find(|a| a.name.name == name)
+            .map(|a| &a.value)
+    }
+
+    fn network_spec(&mut self, call: &ast::CallArgs) -> Option<NetworkSpec> {
+        self.known_args(call, &["width", "depth", "activation"]);
+        if !self.layers.contains_key(&call.name.name) {
+            let kinds: Vec<&str> = self.layers.keys().map(String::as_str).collect();
+            let d = Diag::error(
+                "pdenet::check::unknown_layer",
+                format!("unknown network kind `{}`", call.name.name),
+            )
+            .label(call.name.span, "no layer of this name");
+            let mut sorted = kinds.clone();
+            sorted.sort();
+            let d = match suggest(&call.name.name, kinds) {
+                Some(s) => d.help(format!("did you mean `{s}`?")),
+                None => d.help(format!(
+                    "known kinds: {}; or define one with `layer`",
+                    sorted.join(", ")
+                )),
+            };
+            self.error(d);
+        }
+        let width = match Self::arg(call, "width") {
+            Some(e) => self.count(e, "the width", 1.0),
+            None => Some(20),
+        };
+        let depth = match Self::arg(call, "depth") {
+            Some(e) => self.count(e, "the depth", 1.0),
+            None => Some(4),
+        };
+        let activation = match Self::arg(call, "activation") {
+            Some(ast::Expr {
+                kind: ast::ExprKind::Name(n),
+                span,
+            }) => ast::Ident {
+                name: n.clone(),
+                span: *span,
+            },
+            Some(e) => {
+                self.error(
+                    Diag::error(
+                        "pdenet::check::bad_activation",
+                        "the activation must be a function name",
+                    )
+                    .label(e.span, "not a name")
+                    .help("write e.g. `activation = tanh` or the name of a one-argument `def`"),
+                );
+                return None;
+            }
+            None => ast::Ident {
+                name: "tanh".into(),
+                span: call.span,
+            },
+        };
+        Some(NetworkSpec {
+            kind: call.name.clone(),
+            width: width?,
+            depth: depth?,
+            activation,
+            span: call.span,
+        })
+    }
+
+    fn samples(&mut self, items: &[ast::SampleItem], samples: &mut Samples) {
+        for item in items {
+            let target = item.target.name.as_str();
+            if !SAMPLE_TARGETS.contains(&target) {
+                let d = Diag::error(
+                    "pdenet::check::unknown_sample",
+                    format!("cannot sample points for `{target}`"),
+                )
+                .label(item.target.span, "unknown point set");
+                let d = match suggest(target, SAMPLE_TARGETS) {
+                    Some(s) => d.help(format!("did you mean `{s}`?")),
+                    None => d.help(format!("point sets: {}", SAMPLE_TARGETS.join(", "))),
+                };
+                self.error(d);
+                continue;
+            }
+            let Some(n) = self.count(&item.count, "a point count", 1.0) else {
+                continue;
+            };
+            let method = match &item.method {
+                None if target == "collocation" => Sampling::Latin,
+                None => Sampling::Uniform,
+                Some(m) => match m.name.as_str() {
+                    "latin" => Sampling::Latin,
+                    "uniform" => Sampling::Uniform,
+                    "grid" => Sampling::Grid,
+                    other => {
+                        let d = Diag::error(
+                            "pdenet::check::unknown_sampling",
+                            format!("unknown sampling method `{other}`"),
+                        )
+                        .label(m.span, "not a sampling method");
+                        let d = match suggest(other, SAMPLING_METHODS) {
+                            Some(s) => d.help(format!("did you mean `{s}`?")),
+                            None => d.help("use latin, uniform or grid"),
+                        };
+                        self.error(d);
+                        continue;
+                    }
+                },
+            };
+            match target {
+                "collocation" => samples.collocation = Some((n, method)),
+                "initial" => samples.initial = (n, method),
+                "boundary" => samples.boundary = (n, method),
+                "periodic" => samples.periodic = (n, method),
+                _ => samples.constraint = n,
+            }
+        }
+    }
+
+    fn training(&mut self, phases: &[ast::CallArgs]) -> Vec<Phase> {
+        let mut out = Vec::new();
+        for call in phases {
+            match call.name.name.as_str() {
+                "adam" => {
+                    self.known_args(call, &["lr", "epochs", "beta1", "beta2"]);
+                    let num = |cx: &mut Self, name, default, lo, hi, inclusive| match Self::arg(
+                        call, name,
+                    ) {
+                        Some(e) => cx.in_range(e, name, lo, hi, inclusive),
+                        None => Some(default),
+                    };
+                    let lr = num(self, "lr", 1e-3, 0.0, 10.0, false);
+                    let beta1 = num(self, "beta1", 0.9, 0.0, 1.0, true);
+                    let beta2 = num(self, "beta2", 0.999, 0.0, 1.0, true);
+                    let epochs = match Self::arg(call, "epochs") {
+                        Some(e) => self.count(e, "the number of epochs", 0.0),
+                        None => Some(5000),
+                    };
+                    if let (Some(lr), Some(beta1), Some(beta2), Some(epochs)) =
+                        (lr, beta1, beta2, epochs)
+                    {
+                        out.push(Phase::Adam {
+                            lr,
+                            epochs,
+                            beta1,
+                            beta2,
+                        });
+                    }
+                }
+                "lbfgs" => {
+                    self.known_args(call, &["iterations", "tol", "history"]);
+                    let iterations = match Self::arg(call, "iterations") {
+                        Some(e) => self.count(e, "the number of iterations", 0.0),
+                        None => Some(50_000),
+                    };
+                    let history = match Self::arg(call, "history") {
+                        Some(e) => self.count(e, "the history size", 1.0),
+                        None => Some(50),
+                    };
+                    let tol = match Self::arg(call, "tol") {
+                        Some(e) => self.in_range(e, "tol", 0.0, 1.0, true),
+                        None => Some(1e-12),
+                    };
+                    if let (Some(iterations), Some(tol), Some(history)) = (iterations, tol, history)
+                    {
+                        out.push(Phase::Lbfgs {
+                            iterations,
+                            tol,
+                            history,
+                        });
+                    }
+                }
+                other => {
+                    let d = Diag::error(
+                        "pdenet::check::unknown_optimizer",
+                        format!("unknown optimizer `{other}`"),
+                    )
+                    .label(call.name.span, "not an optimizer");
+                    let d = match suggest(other, ["adam", "lbfgs"]) {
+                        Some(s) => d.help(format!("did you mean `{s}`?")),
+                        None => d.help(
+                            "use adam(lr = …, epochs = …) then lbfgs(iterations = …, tol = …)",
+                        ),
+                    };
+                    self.error(d);
+                }
+            }
+        }
+        out
+    }
+
+    /// The `scheme` statement, if any.
+    pub(crate) fn scheme(&mut self, file: &ast::File) -> Option<SchemeSpec> {
+        let (kind, coord, from, to_coord, to, span) =
+            file.statements.iter().find_map(|st| match &st.kind {
+                StatementKind::Scheme {
+                    kind,
+                    coord,
+                    from,
+                    to_coord,
+                    to,
+                } => Some((kind, coord, from, to_coord, to, st.span)),
+                _ => None,
+            })?;
+        if kind.name.name != "irk" {
+            let d = Diag::error(
+                "pdenet::check::unknown_scheme",
+                format!("unknown scheme `{}`", kind.name.name),
+            )
+            .label(kind.name.span, "not a scheme")
+            .help("the implicit Runge–Kutta scheme is `irk(stages = q)`");
+            self.error(d);
+            return None;
+        }
+        self.known_args(kind, &["stages"]);
+        let stages = match Self::arg(kind, "stages") {
+            Some(e) => self.count(e, "the number of stages", 1.0),
+            None => {
+                self.error(
+                    Diag::error(
+                        "pdenet::check::missing_argument",
+                        "`irk` needs its number of stages",
+                    )
+                    .label(kind.span, "write irk(stages = q)"),
+                );
+                None
+            }
+        };
+        if stages.is_some_and(|q| q > 500) {
+            self.error(
+                Diag::error(
+                    "pdenet::check::out_of_range",
+                    "at most 500 stages are supported",
+                )
+                .label(kind.span, "too many stages"),
+            );
+        }
+        if to_coord.name != coord.name {
+            self.error(
+                Diag::error(
+                    "pdenet::check::scheme_coordinates",
+                    "a scheme steps along one coordinate",
+                )
+                .label(to_coord.span, format!("expected `{}`", coord.name))
+                .help(format!("write `from {0} = a to {0} = b`", coord.name)),
+            );
+        }
+        let id = self.decls.coord(&coord.name);
+        if id.is_none() {
+            self.error(
+                Diag::error(
+                    "pdenet::check::unknown_coordinate",
+                    format!("`{}` is not a coordinate", coord.name),
+                )
+                .label(coord.span, "not a coordinate")
+                .help(format!("the domain declares {}", self.decls.coord_names())),
+            );
+        }
+        let (a, b) = (
+            self.constant(from, "the start time"),
+            self.constant(to, "the end time"),
+        );
+        let (id, a, b, stages) = (id?, a?, b?, stages?);
+        let c = self.decls.coords[id].coord.clone();
+        for (v, e) in [(a, from), (b, to)] {
+            if v < c.lo || v > c.hi {
+                self.error(
+                    Diag::error(
+                        "pdenet::check::outside_domain",
+                        format!("{} = {v} lies outside [{}, {}]", c.name, c.lo, c.hi),
+                    )
+                    .label(e.span, "outside the domain"),
+                );
+            }
+        }
+        if a >= b {
+            self.error(
+                Diag::error(
+                    "pdenet::check::empty_interval",
+                    "the scheme's end must come after its start",
+                )
+                .label(span, format!("from {a} to {b}")),
+            );
+            return None;
+        }
+        Some(SchemeSpec {
+            scheme: Scheme {
+                stages,
+                coord: id,
+                from: a,
+                to: b,
+            },
+            span,
+        })
+    }
+}

@@ -1,0 +1,493 @@
+//! Loss terms and the point sets they live on: equations, initial and boundary
+//! conditions, `periodic`, integral constraints and data, in continuous time or
+//! through an implicit Runge–Kutta step.
+
+use super::data::Datasets;
+use super::lower::{Scope, Val};
+use super::settings::{SchemeSpec, Settings};
+use super::Checker;
+use crate::diag::Diag;
+use crate::expr::Expr;
+use crate::problem::{LossTerm, PointKind, PointSet, Reduce, Sampling};
+use crate::syntax::ast::{self, ConditionKind, Span, StatementKind};
+
+#[derive(Debug, Default)]
+pub(crate) struct Terms {
+    pub terms: Vec<LossTerm>,
+    pub point_sets: Vec<PointSet>,
+    pub shared: Vec<Expr>,
+}
+
+/// A residual before it is assigned to points: name, values, weight, span.
+pub(crate) struct Pending {
+    pub name: String,
+    pub residuals: Vec<Expr>,
+    pub weight: f64,
+}
+
+pub(crate) fn build(
+    cx: &mut Checker,
+    file: &ast::File,
+    datasets: &Datasets,
+    scheme: Option<&SchemeSpec>,
+    settings: &Settings,
+    irk_final: bool,
+) -> Terms {
+    let mut t = Terms::default();
+    let equations = cx.equations(file);
+    if equations.is_empty() {
+        cx.error(
+            Diag::error("pdenet::check::no_equation", "the file has no equation")
+                .help("add e.g. `equation u_t + u*u_x - 0.01*u_xx = 0`"),
+        );
+    }
+    match scheme {
+        None => cx.continuous(file, datasets, settings, equations, &mut t),
+        Some(s) => cx.discrete(file, datasets, s, settings, equations, irk_final, &mut t),
+    }
+    t
+}
+
+impl Terms {
+    pub(crate) fn points(
+        &mut self,
+        name: String,
+        kind: PointKind,
+        count: usize,
+        sites: Vec<(usize, f64)>,
+    ) -> usize {
+        self.point_sets.push(PointSet {
+            name,
+            kind,
+            count,
+            sites,
+        });
+        self.point_sets.len() - 1
+    }
+
+    pub(crate) fn term(&mut self, p: Pending, points: usize, reduce: Reduce) {
+        self.terms.push(LossTerm {
+            name: p.name,
+            points,
+            residuals: p.residuals,
+            weight: p.weight,
+            reduce,
+        });
+    }
+}
+
+/// A real and an imaginary residual become two terms, or one pair of entries.
+fn parts(v: Val) -> Vec<Expr> {
+    let mut r = vec![v.re];
+    r.extend(v.im);
+    r
+}
+
+impl Checker<'_> {
+    fn weight(&mut self, w: &Option<ast::Expr>) -> f64 {
+        match w {
+            Some(e) => self.in_range(e, "a weight", 0.0, 1e12, true).unwrap_or(1.0),
+            None => 1.0,
+        }
+    }
+
+    /// `lhs = rhs` as the residual lhs − rhs.
+    fn residual(&mut self, lhs: &ast::Expr, rhs: &ast::Expr) -> Option<Val> {
+        let scope = Scope::default();
+        let (l, r) = (self.lower(lhs, &scope), self.lower(rhs, &scope));
+        let (l, r) = (l?, r?);
+        Some(Val {
+            re: Expr::sub(l.re, r.re),
+            im: match (l.im, r.im) {
+                (None, None) => None,
+                (a, b) => Some(Expr::sub(
+                    a.unwrap_or(Expr::Num(0.0)),
+                    b.unwrap_or(Expr::Num(0.0)),
+                )),
+            },
+        })
+    }
+
+    /// Every equation as (name, residual, weight, span).
+    fn equations(&mut self, file: &ast::File) -> Vec<(String, Val, f64, Span)> {
+        let eqs: Vec<_> = file
+            .statements
+            .iter()
+            .filter_map(|st| match &st.kind {
+                StatementKind::Equation { lhs, rhs, weight } => Some((lhs, rhs, weight, st.span)),
+                _ => None,
+            })
+            .collect();
+        let n = eqs.len();
+        let mut out = Vec::new();
+        for (k, (lhs, rhs, weight, span)) in eqs.into_iter().enumerate() {
+            let w = self.weight(weight);
+            let name = if n == 1 {
+                "equation".to_string()
+            } else {
+                format!("equation {}", k + 1)
+            };
+            if let Some(v) = self.residual(lhs, rhs) {
+                out.push((name, v, w, span));
+            }
+        }
+        out
+    }
+
+    fn continuous(
+        &mut self,
+        file: &ast::File,
+        datasets: &Datasets,
+        settings: &Settings,
+        equations: Vec<(String, Val, f64, Span)>,
+        t: &mut Terms,
+    ) {
+        let data_sets: Vec<usize> = (0..datasets.sets.len())
+            .filter(|d| Some(*d) != datasets.reference)
+            .collect();
+        let collocation = match (settings.samples.collocation, data_sets.first()) {
+            (Some((n, method)), _) => t.points(
+                "collocation".into(),
+                PointKind::Collocation { method },
+                n,
+                vec![],
+            ),
+            (None, Some(&d)) => self.data_points(datasets, d, t),
+            (None, None) => t.points(
+                "collocation".into(),
+                PointKind::Collocation {
+                    method: Sampling::Latin,
+                },
+                10_000,
+                vec![],
+            ),
+        };
+        for (name, v, weight, _) in equations {
+            match v.im {
+                None => t.term(
+                    Pending {
+                        name,
+                        residuals: vec![v.re],
+                        weight,
+                    },
+                    collocation,
+                    Reduce::Mean,
+                ),
+                Some(im) => {
+                    t.term(
+                        Pending {
+                            name: format!("{name}.re"),
+                            residuals: vec![v.re],
+                            weight,
+                        },
+                        collocation,
+                        Reduce::Mean,
+                    );
+                    t.term(
+                        Pending {
+                            name: format!("{name}.im"),
+                            residuals: vec![im],
+                            weight,
+                        },
+                        collocation,
+                        Reduce::Mean,
+                    );
+                }
+            }
+        }
+        for &d in &data_sets {
+            let points = self.data_points(datasets, d, t);
+            for (col, f) in data_columns(&datasets.sets[d]) {
+                let residuals = vec![Expr::sub(f.1, Expr::Data(col))];
+                t.term(
+                    Pending {
+                        name: format!("data {}", f.0),
+                        residuals,
+                        weight: 1.0,
+                    },
+                    points,
+                    Reduce::Mean,
+                );
+            }
+        }
+        self.conditions(file, settings, t, &|_, v| parts(v));
+        self.constraints(file, settings, t);
+    }
+
+    /// The point set of data set `d`, made once.
+    fn data_points(&mut self, datasets: &Datasets, d: usize, t: &mut Terms) -> usize {
+        let kind = PointKind::Data {
+            dataset: d,
+            at: None,
+        };
+        if let Some(i) = t.point_sets.iter().position(|p| p.kind == kind) {
+            return i;
+        }
+        let count = datasets.sets[d].sample.unwrap_or(0);
+        t.points(
+            format!("data {}", datasets.sets[d].written),
+            kind,
+            count,
+            vec![],
+        )
+    }
+
+    /// Initial, boundary and periodic conditions. `expand` turns a condition's
+    /// residual into its entries (the real and imaginary part, or one per IRK output).
+    pub(crate) fn conditions(
+        &mut self,
+        file: &ast::File,
+        settings: &Settings,
+        t: &mut Terms,
+        expand: &dyn Fn(&mut Checker, Val) -> Vec<Expr>,
+    ) {
+        let loci = |kind: ConditionKind| -> usize {
+            file.statements
+                .iter()
+                .map(|st| match &st.kind {
+                    StatementKind::Condition { kind: k, on, .. } if *k == kind => on.len(),
+                    _ => 0,
+                })
+                .sum::<usize>()
+                .max(1)
+        };
+        let (n_initial, n_boundary) = (loci(ConditionKind::Initial), loci(ConditionKind::Boundary));
+        for st in &file.statements {
+            match &st.kind {
+                StatementKind::Condition {
+                    kind,
+                    lhs,
+                    rhs,
+                    on,
+                    weight,
+                } => {
+                    let (total, method, word, n) = match kind {
+                        ConditionKind::Initial => (
+                            settings.samples.initial.0,
+                            settings.samples.initial.1,
+                            "initial",
+                            n_initial,
+                        ),
+                        ConditionKind::Boundary => (
+                            settings.samples.boundary.0,
+                            settings.samples.boundary.1,
+                            "boundary",
+                            n_boundary,
+                        ),
+                    };
+                    let w = self.weight(weight);
+                    let Some(v) = self.residual(lhs, rhs) else {
+                        continue;
+                    };
+                    for locus in on {
+                        let Some((coord, value)) = self.locus(locus) else {
+                            continue;
+                        };
+                        let name = if on.len() == 1 {
+                            word.to_string()
+                        } else {
+                            format!("{word} {} = {value}", locus.name.name)
+                        };
+                        let count = total.div_ceil(n).max(1);
+                        let points = t.points(
+                            name.clone(),
+                            PointKind::Slice {
+                                coord,
+                                value,
+                                method,
+                            },
+                            count,
+                            vec![],
+                        );
+                        let residuals = expand(self, v.clone());
+                        t.term(
+                            Pending {
+                                name,
+                                residuals,
+                                weight: w,
+                            },
+                            points,
+                            Reduce::Mean,
+                        );
+                    }
+                }
+                StatementKind::Periodic { coords, weight } => {
+                    let w = self.weight(weight);
+                    for c in coords {
+                        self.periodic(c, w, settings, t, expand);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// `x = v` in a condition: a coordinate and a value inside its interval.
+    fn locus(&mut self, locus: &ast::Binding) -> Option<(usize, f64)> {
+        let coord = self.decls.coord(&locus.name.name);
+        if coord.is_none() {
+            self.error(
+                Diag::error(
+                    "pdenet::check::unknown_coordinate",
+                    format!("`{}` is not a coordinate", locus.name.name),
+                )
+                .label(locus.name.span, "conditions hold on a coordinate value")
+                .help(format!("the domain declares {}", self.decls.coord_names())),
+            );
+        }
+        let value = self.constant(&locus.value, "a condition's coordinate value")?;
+        let c = self.decls.coords.get(coord?)?.coord.clone();
+        if value < c.lo || value > c.hi {
+            self.error(
+                Diag::error(
+                    "pdenet::check::outside_domain",
+                    format!(
+                        "{} = {value} lies outside the domain [{}, {}]",
+                        c.name, c.lo, c.hi
+                    ),
+                )
+                .label(locus.span, "outside the domain")
+                .help(format!(
+                    "conditions hold at {0} = {1} or {0} = {2}, or inside",
+                    c.name, c.lo, c.hi
+                )),
+            );
+            return None;
+        }
+        Some((coord?, value))
+    }
+
+    /// `periodic x`: every field and its first x-derivative agree at the two ends.
+    /// The points sit at the lower end; site 1 is the same point at the upper end.
+    fn periodic(
+        &mut self,
+        c: &ast::Ident,
+        weight: f64,
+        settings: &Settings,
+        t: &mut Terms,
+        expand: &dyn Fn(&mut Checker, Val) -> Vec<Expr>,
+    ) {
+        let Some(coord) = self.decls.coord(&c.name) else {
+            self.error(
+                Diag::error(
+                    "pdenet::check::unknown_coordinate",
+                    format!("`{}` is not a coordinate", c.name),
+                )
+                .label(c.span, "not a coordinate")
+                .help(format!("the domain declares {}", self.decls.coord_names())),
+            );
+            return;
+        };
+        let (lo, hi) = (
+            self.decls.coords[coord].coord.lo,
+            self.decls.coords[coord].coord.hi,
+        );
+        let (n, method) = settings.samples.periodic;
+        let name = format!("periodic {}", c.name);
+        let points = t.points(
+            name.clone(),
+            PointKind::Slice {
+                coord,
+                value: lo,
+                method,
+            },
+            n,
+            vec![(coord, hi)],
+        );
+        let mut residuals = Vec::new();
+        for value in self.env.fields.clone().into_iter().flatten() {
+            for v in [value.clone(), value.derivative(coord)] {
+                let far = Val {
+                    re: at_far_end(&v.re, coord, hi - lo),
+                    im: v.im.as_ref().map(|e| at_far_end(e, coord, hi - lo)),
+                };
+                let diff = Val {
+                    re: Expr::sub(v.re, far.re),
+                    im: v.im.zip(far.im).map(|(a, b)| Expr::sub(a, b)),
+                };
+                residuals.extend(expand(self, diff));
+            }
+        }
+        t.term(
+            Pending {
+                name,
+                residuals,
+                weight,
+            },
+            points,
+            Reduce::Mean,
+        );
+    }
+
+    fn constraints(&mut self, file: &ast::File, settings: &Settings, t: &mut Terms) {
+        for st in &file.statements {
+            let StatementKind::Constraint {
+                integrand,
+                var,
+                value,
+                weight,
+            } = &st.kind
+            else {
+                continue;
+            };
+            let w = self.weight(weight);
+            let target = self.constant(value, "the constraint's value");
+            let coord = self.decls.coord(&var.name);
+            if coord.is_none() || self.decls.coords.len() != 1 {
+                self.error(
+                    Diag::error("pdenet::check::constraint_variable", format!("cannot integrate over `{}`", var.name))
+                        .label(var.span, "integration variable")
+                        .help("∫ … dx integrates over the problem's only coordinate; the problem must be one-dimensional"),
+                );
+                continue;
+            }
+            let Some(v) = self.real(integrand, &Scope::default(), "an integrand") else {
+                continue;
+            };
+            let Some(target) = target else { continue };
+            let n = settings.samples.constraint;
+            let points = t.points("constraint".into(), PointKind::Quadrature, n.max(2), vec![]);
+            t.term(
+                Pending {
+                    name: "constraint".into(),
+                    residuals: vec![v],
+                    weight: w,
+                },
+                points,
+                Reduce::Integral { target },
+            );
+        }
+    }
+}
+
+/// The expression evaluated at the far end of a periodic coordinate: network
+/// outputs move to site 1, and the coordinate itself is shifted by the period.
+pub(crate) fn at_far_end(e: &Expr, coord: usize, period: f64) -> Expr {
+    crate::sym::substitute(e, &|leaf| match leaf {
+        Expr::Out { output, deriv, .. } => Some(Expr::Out {
+            output: *output,
+            deriv: deriv.clone(),
+            site: 1,
+        }),
+        Expr::Coord(c) if *c == coord => Some(Expr::add(Expr::Coord(coord), Expr::Num(period))),
+        _ => None,
+    })
+}
+
+/// The data columns of a data set: (column, (field name, its value)).
+fn data_columns(set: &crate::problem::Dataset) -> Vec<(usize, (String, Expr))> {
+    let mut out = Vec::new();
+    let mut col = 0;
+    for f in &set.fields {
+        let names: Vec<String> = if f.value.len() == 2 {
+            vec![format!("re({})", f.field), format!("im({})", f.field)]
+        } else {
+            vec![f.field.clone()]
+        };
+        for (name, v) in names.into_iter().zip(&f.value) {
+            out.push((col, (name, v.clone())));
+            col += 1;
+        }
+    }
+    out
+}

@@ -1,0 +1,137 @@
+//! Human-readable descriptions of a compiled problem: the one-line summary of
+//! `pdenet check` and the residual listing of `pdenet kernels --emit residual`.
+
+use crate::expr::Expr;
+use crate::pipeline::Compiled;
+use crate::problem::{Problem, Reduce};
+use crate::sym::{self, Names};
+use std::fmt::Write;
+
+/// The names `sym::display` needs for this problem's indices.
+pub fn names(p: &Problem, data: Vec<String>) -> Names {
+    Names {
+        coords: p.coords.iter().map(|c| c.name.clone()).collect(),
+        outputs: p.network.outputs.clone(),
+        params: p.params.iter().map(|q| q.name.clone()).collect(),
+        data,
+    }
+}
+
+/// `burgers: ok — …` with the sizes a user checks before training.
+pub fn summary(p: &Problem) -> String {
+    let coords: Vec<String> = p
+        .coords
+        .iter()
+        .map(|c| format!("{} ∈ [{}, {}]", c.name, c.lo, c.hi))
+        .collect();
+    let widths: Vec<String> = std::iter::once(p.network.layers.first().map_or(0, |l| l.inputs))
+        .chain(p.network.layers.iter().map(|l| l.outputs))
+        .map(|w| w.to_string())
+        .collect();
+    let params: Vec<&str> = p.params.iter().map(|q| q.name.as_str()).collect();
+    let mut s = format!(
+        "{}: ok — {}; network {} ({}), {} weights; {} loss terms",
+        p.name,
+        coords.join(", "),
+        p.network.kind,
+        widths.join("→"),
+        p.network.param_count(),
+        p.terms.len()
+    );
+    if !params.is_empty() {
+        let _ = write!(s, "; unknowns {}", params.join(", "));
+    }
+    for d in &p.datasets {
+        let _ = write!(s, "; data {}", d.path.display());
+    }
+    s
+}
+
+/// One line per loss term: its name, its simplified residual, what it needs.
+pub fn residuals(c: &Compiled) -> String {
+    let p = &c.problem;
+    let mut s = String::new();
+    // Stage j's right-hand side is stage 1's with u[1] replaced by u[j].
+    if let Some(first) = p.shared.first() {
+        let _ = writeln!(s, "N[1] = {}", sym::display(first, &names(p, vec![])));
+        if p.shared.len() > 1 {
+            let _ = writeln!(s, "N[2..{}]: the same with u[j] for u[1]", p.shared.len());
+        }
+    }
+    for term in &p.terms {
+        let data = data_names(p, term.points);
+        let names = names(p, data);
+        let n = term.residuals.len();
+        for (k, e) in term.residuals.iter().enumerate() {
+            // Long families (one entry per IRK stage) show their first and last.
+            if n > 4 && k == 1 {
+                let _ = writeln!(s, "{}[2..{}]: …", term.name, n - 1);
+            }
+            if n > 4 && k > 0 && k + 1 < n {
+                continue;
+            }
+            let label = if n == 1 {
+                term.name.clone()
+            } else {
+                format!("{}[{}]", term.name, k + 1)
+            };
+            let _ = writeln!(
+                s,
+                "{label}: {}{}    needs {}",
+                sym::display(e, &names),
+                reduce_note(term.reduce),
+                needs(e, &names)
+            );
+        }
+    }
+    s
+}
+
+fn reduce_note(r: Reduce) -> String {
+    match r {
+        Reduce::Mean => String::new(),
+        Reduce::Sum => "    (summed)".into(),
+        Reduce::Integral { target } => format!("    (∫ … = {target})"),
+    }
+}
+
+/// The network-output derivatives an expression uses, e.g. `u, u_t, u_x, u_xx`.
+fn needs(e: &Expr, names: &Names) -> String {
+    let list: Vec<String> = sym::derivatives(e)
+        .into_iter()
+        .map(|(output, deriv, site)| {
+            sym::display(
+                &Expr::Out {
+                    output,
+                    deriv,
+                    site,
+                },
+                names,
+            )
+        })
+        .collect();
+    if list.is_empty() {
+        "nothing from the network".into()
+    } else {
+        list.join(", ")
+    }
+}
+
+/// The names of a point set's data columns (for `Expr::Data`).
+fn data_names(p: &Problem, points: usize) -> Vec<String> {
+    let Some(crate::problem::PointKind::Data { dataset, .. }) =
+        p.point_sets.get(points).map(|s| &s.kind)
+    else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for f in &p.datasets[*dataset].fields {
+        if f.value.len() == 2 {
+            out.push(format!("{}.data.re", f.field));
+            out.push(format!("{}.data.im", f.field));
+        } else {
+            out.push(format!("{}.data", f.field));
+        }
+    }
+    out
+}

@@ -1,0 +1,80 @@
+//! The front end as one call: text → AST → checked problem → expanded and simplified
+//! residuals. Only this module knows the order of the stages.
+
+use crate::check::{self, Options};
+use crate::diag::Diag;
+use crate::expr::Expr;
+use crate::problem::Problem;
+use crate::sym::{self, Limits};
+use crate::syntax;
+
+/// A problem ready for the kernel: no `D` left anywhere, residuals simplified.
+#[derive(Debug)]
+pub struct Compiled {
+    pub problem: Problem,
+    pub warnings: Vec<Diag>,
+    /// How each simplification run ended, by term (for `--emit residual`).
+    pub simplify_log: Vec<(String, String)>,
+}
+
+/// Parses, checks, expands and simplifies. Every diagnostic on failure.
+pub fn front_end(text: &str, opts: &Options) -> Result<Compiled, Vec<Diag>> {
+    let file = syntax::parse(text)?;
+    let checked = check::check(&file, opts)?;
+    let mut problem = checked.problem;
+    let mut log = Vec::new();
+    let limits = Limits::default();
+    let mut errors = Vec::new();
+    let mut run = |what: &str, e: &mut Expr, log: &mut Vec<(String, String)>| match sym::expand(e) {
+        Ok(x) => {
+            // Residuals built from shared stage values (IRK) are already linear
+            // combinations; egg has nothing to gain on them and they are large.
+            if contains_shared(&x) {
+                *e = x;
+            } else {
+                let s = sym::simplify(&x, &limits);
+                log.push((what.to_string(), s.stop_reason.clone()));
+                *e = s.expr;
+            }
+        }
+        Err(err) => errors.push(Diag::error("pdenet::sym::expand", format!("{what}: {err}"))),
+    };
+    for (j, e) in problem.shared.iter_mut().enumerate() {
+        run(&format!("stage {}", j + 1), e, &mut log);
+    }
+    for term in &mut problem.terms {
+        let n = term.residuals.len();
+        for (k, e) in term.residuals.iter_mut().enumerate() {
+            let what = if n == 1 {
+                term.name.clone()
+            } else {
+                format!("{}[{}]", term.name, k + 1)
+            };
+            run(&what, e, &mut log);
+        }
+    }
+    for f in &mut problem.fields {
+        let name = f.name.clone();
+        run(&name, &mut f.value, &mut log);
+    }
+    for set in &mut problem.datasets {
+        for f in &mut set.fields {
+            let name = f.field.clone();
+            for e in &mut f.value {
+                run(&name, e, &mut log);
+            }
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    Ok(Compiled {
+        problem,
+        warnings: checked.warnings,
+        simplify_log: log,
+    })
+}
+
+fn contains_shared(e: &Expr) -> bool {
+    e.any(&|x| matches!(x, Expr::Shared(_)))
+}

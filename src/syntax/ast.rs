@@ -1,0 +1,300 @@
+//! The abstract syntax tree: what the file says, with byte spans, before any name
+//! is resolved. Greek names are already normalized (`lambda1` is `λ1`).
+
+/// A byte range in the source text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Span {
+    pub start: usize,
+    pub end: usize,
+}
+
+impl Span {
+    pub fn new(start: usize, end: usize) -> Span {
+        Span { start, end }
+    }
+    pub fn len(&self) -> usize {
+        self.end - self.start
+    }
+    pub fn is_empty(&self) -> bool {
+        self.end == self.start
+    }
+    /// The smallest span covering both.
+    pub fn join(self, other: Span) -> Span {
+        Span::new(self.start.min(other.start), self.end.max(other.end))
+    }
+}
+
+impl From<Span> for miette::SourceSpan {
+    fn from(s: Span) -> Self {
+        (s.start, s.len()).into()
+    }
+}
+
+/// A name with where it was written.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ident {
+    pub name: String,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct File {
+    pub statements: Vec<Statement>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Statement {
+    pub kind: StatementKind,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum StatementKind {
+    Domain(Vec<Interval>),
+    Field(Vec<FieldDecl>),
+    Const(Vec<Binding>),
+    Param(Vec<ParamDecl>),
+    Let(Vec<Binding>),
+    Def(FnDef),
+    Equation {
+        lhs: Expr,
+        rhs: Expr,
+        weight: Option<Expr>,
+    },
+    Condition {
+        kind: ConditionKind,
+        lhs: Expr,
+        rhs: Expr,
+        on: Vec<Binding>,
+        weight: Option<Expr>,
+    },
+    Periodic {
+        coords: Vec<Ident>,
+        weight: Option<Expr>,
+    },
+    Constraint {
+        integrand: Expr,
+        var: Ident,
+        value: Expr,
+        weight: Option<Expr>,
+    },
+    Network(CallArgs),
+    Layer(LayerDef),
+    Sample(Vec<SampleItem>),
+    Train(Vec<CallArgs>),
+    Data(DataBlock),
+    Scheme {
+        kind: CallArgs,
+        coord: Ident,
+        from: Expr,
+        to_coord: Ident,
+        to: Expr,
+    },
+}
+
+impl StatementKind {
+    /// The keyword that starts the statement, for messages.
+    pub fn keyword(&self) -> &'static str {
+        match self {
+            StatementKind::Domain(_) => "domain",
+            StatementKind::Field(_) => "field",
+            StatementKind::Const(_) => "const",
+            StatementKind::Param(_) => "param",
+            StatementKind::Let(_) => "let",
+            StatementKind::Def(_) => "def",
+            StatementKind::Equation { .. } => "equation",
+            StatementKind::Condition { kind, .. } => match kind {
+                ConditionKind::Initial => "initial",
+                ConditionKind::Boundary => "boundary",
+            },
+            StatementKind::Periodic { .. } => "periodic",
+            StatementKind::Constraint { .. } => "constraint",
+            StatementKind::Network(_) => "network",
+            StatementKind::Layer(_) => "layer",
+            StatementKind::Sample(_) => "sample",
+            StatementKind::Train(_) => "train",
+            StatementKind::Data(d) => {
+                if d.reference {
+                    "reference"
+                } else {
+                    "data"
+                }
+            }
+            StatementKind::Scheme { .. } => "scheme",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Interval {
+    pub coord: Ident,
+    pub lo: Expr,
+    pub hi: Expr,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct FieldDecl {
+    pub name: Ident,
+    pub args: Vec<Ident>,
+    /// `: complex`, optionally naming the real and imaginary parts.
+    pub complex: Option<Option<(Ident, Ident)>>,
+    /// A trial-function definition (`ψ(x) = x*(1 - x)*net(x)`).
+    pub definition: Option<Expr>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Binding {
+    pub name: Ident,
+    pub value: Expr,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParamDecl {
+    pub name: Ident,
+    pub init: Expr,
+    pub positive: bool,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct FnDef {
+    pub name: Ident,
+    pub params: Vec<Ident>,
+    pub body: Expr,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConditionKind {
+    Initial,
+    Boundary,
+}
+
+/// `name(key = value, …)`: network kinds, optimizers, schemes, initializers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CallArgs {
+    pub name: Ident,
+    pub args: Vec<Binding>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct LayerDef {
+    pub name: Ident,
+    pub input: Ident,
+    pub body: Expr,
+    /// The body used when the layer is the network's last (default: the body with
+    /// the activation σ replaced by the identity).
+    pub last: Option<Expr>,
+    pub tensors: Vec<TensorDecl>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TensorDecl {
+    pub name: Ident,
+    pub shape: Ident,
+    pub init: Option<CallArgs>,
+    pub span: Span,
+}
+
+/// `collocation 10000 latin`: what, how many, how.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SampleItem {
+    pub target: Ident,
+    pub count: Expr,
+    pub method: Option<Ident>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DataBlock {
+    /// `reference` (errors only) rather than `data` (a loss term).
+    pub reference: bool,
+    pub file: String,
+    pub file_span: Span,
+    pub mappings: Vec<Mapping>,
+    pub sample: Option<Expr>,
+    /// The percentage as written (`noise 1%` is 1).
+    pub noise: Option<Expr>,
+    pub snapshots: Vec<Snapshot>,
+}
+
+/// `u = usol[x, t]`: a name in the problem, a variable in the file, its axes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mapping {
+    pub name: Ident,
+    pub variable: Ident,
+    pub axes: Option<Vec<Ident>>,
+    pub span: Span,
+}
+
+/// `at t = 0.2 sample 199`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Snapshot {
+    pub coord: Ident,
+    pub value: Expr,
+    pub sample: Option<Expr>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Expr {
+    pub kind: ExprKind,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ExprKind {
+    Number(f64),
+    Name(String),
+    /// `f(a, b)`: a function, a `def`, `net(x)`, or `d(expr, x)`.
+    Call(Ident, Vec<Expr>),
+    /// `∂x(expr)`.
+    Partial(Ident, Box<Expr>),
+    Unary(UnaryOp, Box<Expr>),
+    Binary(BinaryOp, Box<Expr>, Box<Expr>),
+    /// `|expr|`.
+    Abs(Box<Expr>),
+    If {
+        lhs: Box<Expr>,
+        cmp: crate::expr::Cmp,
+        rhs: Box<Expr>,
+        then: Box<Expr>,
+        otherwise: Box<Expr>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnaryOp {
+    Neg,
+    Plus,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BinaryOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Pow,
+    /// `·`: matrix–vector product (in layer bodies; a plain product elsewhere).
+    Dot,
+    /// `⊙`: element-wise product.
+    Hadamard,
+}
+
+impl BinaryOp {
+    pub fn symbol(self) -> &'static str {
+        match self {
+            BinaryOp::Add => "+",
+            BinaryOp::Sub => "-",
+            BinaryOp::Mul => "*",
+            BinaryOp::Div => "/",
+            BinaryOp::Pow => "^",
+            BinaryOp::Dot => "·",
+            BinaryOp::Hadamard => "⊙",
+        }
+    }
+}
