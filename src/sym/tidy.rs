@@ -13,14 +13,15 @@
 //!   changes a term's leaves: `2*u*u_x` from `u_x*u + u*u_x` goes where `u_x*u`
 //!   was). A term whose leaf set is new goes where the first original term sharing a
 //!   leaf with it was, and one sharing none goes last. The sort is stable: ties keep
-//!   the extracted order. The first term carries its sign as a unary minus; the
+//!   the extracted order. A negative constant that would come first goes last
+//!   instead (`x - 1`, not `-1 + x`). The first term carries its sign as a unary minus; the
 //!   others become `+`/`-`.
 //! * A product (a nest of `*`) is flattened into factors in a canonical order, the
 //!   way products are usually written: numbers, parameters, coordinates, data,
 //!   outputs (by output, then derivative order, then x before t), shared entries,
 //!   then compound factors by the first appearance of their leaves. A power sorts as its base
-//!   (`λ1*u^2*u_x`). Negative numbers and negations among the factors become one sign
-//!   for the whole product; a factor of 1 is dropped.
+//!   (`λ1*u^2*u_x`). Negative numbers and negations among the factors (at any depth
+//!   of the nest) become one sign for the whole product; a factor of 1 is dropped.
 //! * A quotient takes the sign of its numerator.
 //!
 //! All of these are exact or reorder additions and multiplications only (rounding
@@ -141,6 +142,10 @@ fn sum(e: &Expr, order: &Order) -> (bool, Expr) {
         })
         .collect();
     terms.sort_by_cached_key(|(_, t)| order.term_key(t));
+    // `x - 1`, not `-1 + x`: a leading negative constant goes last.
+    if matches!(terms.first(), Some((true, Expr::Num(_)))) {
+        terms.rotate_left(1);
+    }
     let mut terms = terms.into_iter();
     let Some((first_negative, first)) = terms.next() else {
         return (false, Expr::Num(0.0));
@@ -172,8 +177,8 @@ fn flatten_sum<'e>(e: &'e Expr, negated: bool, out: &mut Vec<(bool, &'e Expr)>) 
 
 fn product(e: &Expr, order: &Order) -> (bool, Expr) {
     let mut raw = Vec::new();
-    flatten_product(e, &mut raw);
     let mut negative = false;
+    flatten_product(e, &mut negative, &mut raw);
     let mut numbers = Vec::new();
     let mut others = Vec::new();
     for factor in raw {
@@ -194,11 +199,16 @@ fn product(e: &Expr, order: &Order) -> (bool, Expr) {
     (negative, product)
 }
 
-fn flatten_product<'e>(e: &'e Expr, out: &mut Vec<&'e Expr>) {
+/// Flattens a nest of `*` and unary `-` into factors and one sign.
+fn flatten_product<'e>(e: &'e Expr, negative: &mut bool, out: &mut Vec<&'e Expr>) {
     match e {
         Expr::Mul(a, b) => {
-            flatten_product(a, out);
-            flatten_product(b, out);
+            flatten_product(a, negative, out);
+            flatten_product(b, negative, out);
+        }
+        Expr::Neg(a) => {
+            *negative = !*negative;
+            flatten_product(a, negative, out);
         }
         _ => out.push(e),
     }
