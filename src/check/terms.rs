@@ -336,7 +336,8 @@ impl Checker<'_> {
             );
         }
         let value = self.constant(&locus.value, "a condition's coordinate value")?;
-        let c = self.decls.coords.get(coord?)?.coord.clone();
+        let decl = self.decls.coords.get(coord?)?;
+        let (c, declared) = (decl.coord.clone(), decl.span);
         if value < c.lo || value > c.hi {
             self.error(
                 Diag::error(
@@ -347,6 +348,7 @@ impl Checker<'_> {
                     ),
                 )
                 .label(locus.span, "outside the domain")
+                .label(declared, "interval declared here")
                 .help(format!(
                     "conditions hold at {0} = {1} or {0} = {2}, or inside",
                     c.name, c.lo, c.hi

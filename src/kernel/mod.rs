@@ -1,1 +1,421 @@
-//! (to be written)
+//! The fused training kernel: one SSA program per point set computing the loss terms
+//! and ∂(total loss)/∂θ, its passes, and the interpreter that is every back end's oracle.
+//!
+//! Pipeline ([`compile`]): lower the residuals with the network's jets (`lower`,
+//! `net::jets`) → optimize (DCE + CSE + folding) → reverse-mode AD (`ad`) → optimize →
+//! validate. The host side of a loss evaluation lives in [`Kernel::eval`]: it checks
+//! the batches, seeds the reverse pass (`TermSeed`) and assembles
+//! total = Σ_terms weight · reduce(Σ r²).
+//!
+//! Invariants: nothing here parses or reads files; the kernel never sees the AST or
+//! egg; θ's layout is `net::Layout`'s and nobody else's.
+
+pub mod ad;
+pub mod builder;
+pub mod gradcheck;
+pub mod interp;
+pub mod ir;
+pub(crate) mod lower;
+pub mod passes;
+pub mod print;
+#[cfg(test)]
+mod tests;
+
+use thiserror::Error;
+
+use crate::expr::Expr;
+use crate::net::Layout;
+use crate::problem::{Problem, Reduce};
+use interp::{Inputs, Real, Sums};
+use ir::Program;
+use passes::Info;
+
+#[derive(Debug, Error, Clone, PartialEq)]
+pub enum KernelError {
+    /// The problem asks for something the kernel cannot compile.
+    #[error("cannot compile the kernel: {0}")]
+    Unsupported(String),
+    /// The points handed to an evaluation do not fit the problem.
+    #[error("bad point batch: {0}")]
+    Batch(String),
+    /// A compiler bug: an invalid program was produced.
+    #[error("internal kernel error (a bug): {0}")]
+    Internal(String),
+}
+
+/// One point set's program with its validation info.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SetProgram {
+    pub program: Program,
+    pub info: Info,
+}
+
+/// What a loss evaluation needs to know about a term.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TermInfo {
+    pub name: String,
+    pub points: usize,
+    pub weight: f64,
+    pub reduce: Reduce,
+}
+
+/// The compiled loss-and-gradient kernel of a problem.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Kernel {
+    /// One program per point set, in `Problem::point_sets` order.
+    pub programs: Vec<SetProgram>,
+    pub terms: Vec<TermInfo>,
+    pub layout: Layout,
+}
+
+/// Points of one point set, structure of arrays.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct PointBatch {
+    /// One column per problem coordinate (all of them, in `Problem::coords` order).
+    pub coords: Vec<Vec<f64>>,
+    /// The data columns the set's residuals read (`Expr::Data(k)` is column k).
+    pub data: Vec<Vec<f64>>,
+    /// Quadrature weights, one per point (required by integral terms).
+    pub weights: Option<Vec<f64>>,
+}
+
+impl PointBatch {
+    pub fn len(&self) -> usize {
+        self.coords.first().map_or(0, Vec::len)
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// The loss and its gradient.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Evaluation {
+    /// Σ_terms weight · terms[t].
+    pub total: f64,
+    /// Each term reduced but unweighted: mean or sum of r², or (Σ w·r − target)².
+    pub terms: Vec<f64>,
+    /// ∂total/∂θ in θ's layout (positive params: with respect to the stored log).
+    pub grad: Vec<f64>,
+}
+
+/// Compiles the kernel of `problem`.
+pub fn compile(problem: &Problem) -> Result<Kernel, KernelError> {
+    let layout = Layout::of(problem);
+    let mut programs = vec![];
+    for set in 0..problem.point_sets.len() {
+        let fwd = lower::forward_program(problem, &layout, set)?;
+        let fwd = passes::optimize(&fwd).map_err(KernelError::Internal)?;
+        let full = ad::differentiate(&fwd)?;
+        let program = passes::optimize(&full).map_err(KernelError::Internal)?;
+        let info = passes::validate(&program).map_err(KernelError::Internal)?;
+        programs.push(SetProgram { program, info });
+    }
+    let terms = problem
+        .terms
+        .iter()
+        .map(|t| TermInfo {
+            name: t.name.clone(),
+            points: t.points,
+            weight: t.weight,
+            reduce: t.reduce,
+        })
+        .collect();
+    Ok(Kernel {
+        programs,
+        terms,
+        layout,
+    })
+}
+
+impl Kernel {
+    /// Loss per term, total and gradient in f64.
+    pub fn eval(&self, theta: &[f64], batches: &[PointBatch]) -> Result<Evaluation, KernelError> {
+        self.eval_as::<f64>(theta, batches)
+    }
+
+    /// The same in precision `F` (sums still in f64).
+    pub fn eval_as<F: Real>(
+        &self,
+        theta: &[f64],
+        batches: &[PointBatch],
+    ) -> Result<Evaluation, KernelError> {
+        self.check(theta, batches)?;
+        let theta_f: Vec<F> = theta.iter().map(|&x| F::from_f64(x)).collect();
+        let n_terms = self.terms.len();
+        let counts: Vec<usize> = self.terms.iter().map(|t| batches[t.points].len()).collect();
+        // Integral terms need their sums before the reverse pass can be seeded.
+        let integral = self
+            .terms
+            .iter()
+            .any(|t| matches!(t.reduce, Reduce::Integral { .. }));
+        let mut sums = if integral {
+            let mut fwd = self.sums(0);
+            self.run_all(
+                &theta_f,
+                &vec![F::from_f64(0.0); n_terms],
+                batches,
+                true,
+                &mut fwd,
+            );
+            Some(fwd.terms)
+        } else {
+            None
+        };
+        let seeds: Vec<f64> = (0..n_terms)
+            .map(|t| self.seed(t, counts[t], sums.as_ref().map(|s| s[t])))
+            .collect();
+        let seeds_f: Vec<F> = seeds.iter().map(|&s| F::from_f64(s)).collect();
+        let mut out = self.sums(theta.len());
+        self.run_all(&theta_f, &seeds_f, batches, false, &mut out);
+        let sums = sums.get_or_insert(out.terms);
+        let terms: Vec<f64> = (0..n_terms)
+            .map(|t| self.reduce(t, counts[t], sums[t]))
+            .collect();
+        let total = terms
+            .iter()
+            .zip(&self.terms)
+            .map(|(v, t)| v * t.weight)
+            .sum();
+        Ok(Evaluation {
+            total,
+            terms,
+            grad: out.grad,
+        })
+    }
+
+    fn sums(&self, theta_len: usize) -> Sums {
+        Sums {
+            terms: vec![0.0; self.terms.len()],
+            grad: vec![0.0; theta_len],
+            stores: vec![],
+        }
+    }
+
+    fn run_all<F: Real>(
+        &self,
+        theta: &[F],
+        seeds: &[F],
+        batches: &[PointBatch],
+        forward_only: bool,
+        sums: &mut Sums,
+    ) {
+        for (set, batch) in self.programs.iter().zip(batches) {
+            let p = &set.program;
+            let end = if forward_only {
+                p.backward_start
+            } else {
+                p.ops.len()
+            };
+            let inputs = Inputs {
+                coords: &batch.coords,
+                data: &batch.data,
+                weights: batch.weights.as_deref(),
+                points: 0..batch.len(),
+            };
+            interp::run(p, &set.info, theta, seeds, &inputs, end, sums);
+        }
+    }
+
+    /// ∂total/∂(sum of term t).
+    fn seed(&self, t: usize, count: usize, sum: Option<f64>) -> f64 {
+        let term = &self.terms[t];
+        match term.reduce {
+            Reduce::Mean if count == 0 => 0.0,
+            Reduce::Mean => term.weight / count as f64,
+            Reduce::Sum => term.weight,
+            Reduce::Integral { target } => 2.0 * term.weight * (sum.unwrap_or(0.0) - target),
+        }
+    }
+
+    fn reduce(&self, t: usize, count: usize, sum: f64) -> f64 {
+        match self.terms[t].reduce {
+            Reduce::Mean if count == 0 => 0.0,
+            Reduce::Mean => sum / count as f64,
+            Reduce::Sum => sum,
+            Reduce::Integral { target } => (sum - target).powi(2),
+        }
+    }
+
+    /// Every batch fits its program: all coordinates, the data columns it reads,
+    /// weights where integral terms need them, equal lengths.
+    fn check(&self, theta: &[f64], batches: &[PointBatch]) -> Result<(), KernelError> {
+        let bad = |m: String| Err(KernelError::Batch(m));
+        if theta.len() != self.layout.len {
+            return bad(format!(
+                "θ has {} entries, the problem needs {}",
+                theta.len(),
+                self.layout.len
+            ));
+        }
+        if batches.len() != self.programs.len() {
+            return bad(format!(
+                "{} batches for {} point sets",
+                batches.len(),
+                self.programs.len()
+            ));
+        }
+        for (s, (set, batch)) in self.programs.iter().zip(batches).enumerate() {
+            let p = &set.program;
+            let n = batch.len();
+            if batch.coords.len() != p.n_coords as usize {
+                return bad(format!(
+                    "point set {s}: {} coordinate columns, expected {}",
+                    batch.coords.len(),
+                    p.n_coords
+                ));
+            }
+            if batch.data.len() < p.n_data as usize {
+                return bad(format!(
+                    "point set {s}: {} data columns, expected {}",
+                    batch.data.len(),
+                    p.n_data
+                ));
+            }
+            let columns = batch
+                .coords
+                .iter()
+                .chain(&batch.data)
+                .chain(batch.weights.iter());
+            if columns.into_iter().any(|c| c.len() != n) {
+                return bad(format!("point set {s}: columns of different lengths"));
+            }
+            let needs_weights = p
+                .ops
+                .iter()
+                .any(|op| matches!(op, ir::Op::Weight | ir::Op::AccumWeighted { .. }));
+            if needs_weights && batch.weights.is_none() {
+                return bad(format!(
+                    "point set {s}: an integral term needs quadrature weights"
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The printable IR of every point set (`pdenet kernels --emit ir`).
+    pub fn emit_ir(&self, problem: &Problem) -> String {
+        let mut out = String::new();
+        for (s, set) in self.programs.iter().enumerate() {
+            let name = problem.point_sets.get(s).map_or("?", |p| p.name.as_str());
+            out += &print::program(&set.program, &set.info, &format!("point set {s}: {name}"));
+            out.push('\n');
+        }
+        out
+    }
+}
+
+/// A compiled forward program that evaluates expressions at points.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Predictor {
+    pub set: SetProgram,
+    slots: usize,
+}
+
+impl Predictor {
+    /// Compiles `exprs` (over outputs, their derivatives, coordinates and params; no
+    /// data, no extra sites).
+    pub fn new(problem: &Problem, exprs: &[Expr]) -> Result<Predictor, KernelError> {
+        let layout = Layout::of(problem);
+        let prog = lower::store_program(problem, &layout, exprs)?;
+        let program = passes::optimize(&prog).map_err(KernelError::Internal)?;
+        let info = passes::validate(&program).map_err(KernelError::Internal)?;
+        if program.n_data > 0 {
+            return Err(KernelError::Unsupported(
+                "predictions cannot read data columns".into(),
+            ));
+        }
+        Ok(Predictor {
+            set: SetProgram { program, info },
+            slots: exprs.len(),
+        })
+    }
+
+    /// One column of values per expression, one value per point.
+    pub fn eval<F: Real>(
+        &self,
+        theta: &[f64],
+        coords: &[Vec<f64>],
+    ) -> Result<Vec<Vec<f64>>, KernelError> {
+        let p = &self.set.program;
+        let n = coords.first().map_or(0, Vec::len);
+        if coords.len() != p.n_coords as usize || coords.iter().any(|c| c.len() != n) {
+            return Err(KernelError::Batch(
+                "one column per coordinate, all of one length".into(),
+            ));
+        }
+        if theta.len() != p.theta_len as usize {
+            return Err(KernelError::Batch(format!(
+                "θ has {} entries, expected {}",
+                theta.len(),
+                p.theta_len
+            )));
+        }
+        let theta_f: Vec<F> = theta.iter().map(|&x| F::from_f64(x)).collect();
+        let mut sums = Sums {
+            terms: vec![],
+            grad: vec![],
+            stores: vec![vec![]; self.slots],
+        };
+        let inputs = Inputs {
+            coords,
+            data: &[],
+            weights: None,
+            points: 0..n,
+        };
+        interp::run(
+            p,
+            &self.set.info,
+            &theta_f,
+            &[],
+            &inputs,
+            p.ops.len(),
+            &mut sums,
+        );
+        Ok(sums.stores)
+    }
+}
+
+/// Network outputs and their derivatives (`(output, deriv over all coordinates)`) at
+/// points, in f64: one column per request.
+pub fn predict_outputs(
+    problem: &Problem,
+    theta: &[f64],
+    coords: &[Vec<f64>],
+    requests: &[(crate::problem::OutputId, crate::expr::Deriv)],
+) -> Result<Vec<Vec<f64>>, KernelError> {
+    let exprs: Vec<Expr> = requests
+        .iter()
+        .map(|(k, d)| Expr::out(*k, d.clone()))
+        .collect();
+    predict(problem, theta, coords, &exprs)
+}
+
+/// Evaluates `exprs` at points in f64 (fields, derivatives: errors and `pdenet eval`).
+pub fn predict(
+    problem: &Problem,
+    theta: &[f64],
+    coords: &[Vec<f64>],
+    exprs: &[Expr],
+) -> Result<Vec<Vec<f64>>, KernelError> {
+    Predictor::new(problem, exprs)?.eval::<f64>(theta, coords)
+}
+
+impl Kernel {
+    /// The total loss and the terms, forward pass only (finite differences, line
+    /// searches). Problems with integral terms need their sums, which the forward
+    /// pass gives.
+    pub fn loss(&self, theta: &[f64], batches: &[PointBatch]) -> Result<f64, KernelError> {
+        self.check(theta, batches)?;
+        let n_terms = self.terms.len();
+        let mut fwd = self.sums(0);
+        self.run_all(theta, &vec![0.0; n_terms], batches, true, &mut fwd);
+        let total = (0..n_terms)
+            .map(|t| {
+                self.terms[t].weight
+                    * self.reduce(t, batches[self.terms[t].points].len(), fwd.terms[t])
+            })
+            .sum();
+        Ok(total)
+    }
+}

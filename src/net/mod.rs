@@ -1,1 +1,91 @@
-//! (to be written)
+//! The network: where its trainable numbers live in θ, how they start, and how
+//! derivatives ("jets") flow through its layers.
+//!
+//! # The layout of θ
+//! θ is one flat `Vec<f64>`:
+//! 1. every layer's tensors, layer by layer, each layer's in [`Layer::tensors`] order;
+//!    a matrix is `outputs × inputs` row-major, a vector has `outputs` entries, a
+//!    scalar one;
+//! 2. then the PDE parameters in [`Problem::params`] order, one entry each; a
+//!    `positive` parameter is stored as its logarithm (its value is exp(raw)).
+//!
+//! [`Layout`] computes the offsets; every other module asks it rather than counting.
+
+pub mod init;
+pub mod jets;
+#[cfg(test)]
+pub(crate) mod testnets;
+
+pub use init::{init_theta, param_count};
+
+use crate::problem::{Layer, Network, Problem, TensorShape};
+
+/// Offsets of every tensor and parameter in θ.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Layout {
+    /// `tensors[l][i]`: offset of tensor i of layer l.
+    pub tensors: Vec<Vec<usize>>,
+    /// Offset of PDE parameter k.
+    pub params: Vec<usize>,
+    /// Entries that belong to the network (the first `net_len` of θ).
+    pub net_len: usize,
+    /// Total length of θ.
+    pub len: usize,
+}
+
+/// Number of entries of tensor `i` of `layer`.
+pub fn tensor_len(layer: &Layer, i: usize) -> usize {
+    match layer.tensors[i].shape {
+        TensorShape::Matrix => layer.outputs * layer.inputs,
+        TensorShape::Vector => layer.outputs,
+        TensorShape::Scalar => 1,
+    }
+}
+
+impl Layout {
+    pub fn of_network(net: &Network, n_params: usize) -> Layout {
+        let mut at = 0;
+        let mut tensors = Vec::with_capacity(net.layers.len());
+        for layer in &net.layers {
+            let offsets = (0..layer.tensors.len())
+                .map(|i| {
+                    let o = at;
+                    at += tensor_len(layer, i);
+                    o
+                })
+                .collect();
+            tensors.push(offsets);
+        }
+        let net_len = at;
+        let params = (0..n_params).map(|k| net_len + k).collect();
+        Layout {
+            tensors,
+            params,
+            net_len,
+            len: net_len + n_params,
+        }
+    }
+
+    pub fn of(problem: &Problem) -> Layout {
+        Layout::of_network(&problem.network, problem.params.len())
+    }
+
+    /// A readable name for every tensor and parameter with its θ range, in θ order:
+    /// `layer 3 W1`, `λ1` (for reports and gradcheck).
+    pub fn entries(&self, problem: &Problem) -> Vec<(String, std::ops::Range<usize>)> {
+        let mut out = Vec::new();
+        for (l, layer) in problem.network.layers.iter().enumerate() {
+            for (i, t) in layer.tensors.iter().enumerate() {
+                let o = self.tensors[l][i];
+                out.push((
+                    format!("layer {} {}", l + 1, t.name),
+                    o..o + tensor_len(layer, i),
+                ));
+            }
+        }
+        for (k, p) in problem.params.iter().enumerate() {
+            out.push((p.name.clone(), self.params[k]..self.params[k] + 1));
+        }
+        out
+    }
+}

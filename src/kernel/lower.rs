@@ -1,0 +1,298 @@
+//! Lowering: residual expressions of one point set → forward IR (jets of the network
+//! at every evaluation site the residuals name, then the residual arithmetic, then one
+//! accumulation sink per residual).
+
+use std::collections::HashMap;
+
+use super::builder::Builder;
+use super::ir::{Op, Program, Value};
+use super::KernelError;
+use crate::expr::Expr;
+use crate::net::jets::{self, Jet, MultiIndex};
+use crate::net::Layout;
+use crate::problem::{CoordId, Problem, Reduce};
+
+/// Recursion bound for residual expressions.
+const MAX_DEPTH: usize = 500;
+
+/// Lowers expressions at one point (and its extra sites) into a builder.
+pub(crate) struct Lowerer<'a> {
+    pub b: Builder,
+    problem: &'a Problem,
+    layout: &'a Layout,
+    indices: Vec<MultiIndex>,
+    /// Site k > 0 is `sites[k − 1]`: the point with one coordinate moved.
+    sites: &'a [(CoordId, f64)],
+    jets: HashMap<u8, Jet>,
+    shared: HashMap<usize, Value>,
+}
+
+/// One past the highest data column the expressions read.
+fn data_columns<'e>(exprs: impl IntoIterator<Item = &'e Expr>) -> u32 {
+    fn walk(e: &Expr, n: &mut u32) {
+        match e {
+            Expr::Data(k) => *n = (*n).max(*k as u32 + 1),
+            Expr::Add(a, b)
+            | Expr::Sub(a, b)
+            | Expr::Mul(a, b)
+            | Expr::Div(a, b)
+            | Expr::Pow(a, b) => {
+                walk(a, n);
+                walk(b, n);
+            }
+            Expr::Neg(a) | Expr::Call(_, a) | Expr::D(a, _) => walk(a, n),
+            Expr::If(_, a, b, c, d) => [a, b, c, d].into_iter().for_each(|x| walk(x, n)),
+            _ => {}
+        }
+    }
+    let mut n = 0;
+    exprs.into_iter().for_each(|e| walk(e, &mut n));
+    n
+}
+
+impl<'a> Lowerer<'a> {
+    pub fn new(
+        problem: &'a Problem,
+        layout: &'a Layout,
+        exprs: &[&Expr],
+        sites: &'a [(CoordId, f64)],
+    ) -> Self {
+        let n_data = data_columns(exprs.iter().copied().chain(&problem.shared));
+        let b = Builder::new(
+            problem.coords.len() as u32,
+            n_data,
+            problem.terms.len() as u32,
+            layout.len as u32,
+        );
+        let indices = jets::needed_indices(problem, exprs.iter().copied());
+        Lowerer {
+            b,
+            problem,
+            layout,
+            indices,
+            sites,
+            jets: HashMap::new(),
+            shared: HashMap::new(),
+        }
+    }
+
+    /// The network's output jet at `site`, computed once.
+    fn site_jet(&mut self, site: u8) -> Result<&Jet, KernelError> {
+        if !self.jets.contains_key(&site) {
+            let mut coords: Vec<Value> = (0..self.problem.coords.len())
+                .map(|k| self.b.push(Op::Coord(k as u32)))
+                .collect();
+            if site > 0 {
+                let &(c, v) = self.sites.get(site as usize - 1).ok_or_else(|| {
+                    KernelError::Unsupported(format!(
+                        "evaluation site {site} is not defined for this point set"
+                    ))
+                })?;
+                let slot = coords.get_mut(c).ok_or_else(|| {
+                    KernelError::Unsupported(format!("site moves unknown coordinate {c}"))
+                })?;
+                *slot = self.b.num(v);
+            }
+            let jet = jets::network_jet(
+                &mut self.b,
+                self.problem,
+                self.layout,
+                &coords,
+                &self.indices,
+            )?;
+            self.jets.insert(site, jet);
+        }
+        Ok(&self.jets[&site])
+    }
+
+    fn out(&mut self, output: usize, deriv: &[u8], site: u8) -> Result<Value, KernelError> {
+        let n_out = self.problem.network.outputs.len();
+        if output >= n_out {
+            return Err(KernelError::Unsupported(format!(
+                "network output {output} does not exist"
+            )));
+        }
+        let Some(index) = jets::to_net_index(self.problem, deriv) else {
+            return Ok(self.b.num(0.0));
+        };
+        let coeff = self.site_jet(site)?.get(&index);
+        Ok(match coeff {
+            Some(v) => self.b.push(Op::Slice {
+                x: v,
+                start: output as u32,
+                len: 1,
+            }),
+            None => self.b.num(0.0),
+        })
+    }
+
+    /// Lowers one scalar expression.
+    pub fn expr(&mut self, e: &Expr, depth: usize) -> Result<Value, KernelError> {
+        if depth > MAX_DEPTH {
+            return Err(KernelError::Unsupported(
+                "expression nested too deeply".into(),
+            ));
+        }
+        let d = depth + 1;
+        Ok(match e {
+            Expr::Num(v) => self.b.num(*v),
+            Expr::Coord(k) if *k < self.problem.coords.len() => self.b.push(Op::Coord(*k as u32)),
+            Expr::Coord(k) => {
+                return Err(KernelError::Unsupported(format!("unknown coordinate {k}")))
+            }
+            Expr::Param(k) => {
+                let (Some(p), Some(&offset)) =
+                    (self.problem.params.get(*k), self.layout.params.get(*k))
+                else {
+                    return Err(KernelError::Unsupported(format!("unknown parameter {k}")));
+                };
+                let raw = self.b.push(Op::Param {
+                    offset: offset as u32,
+                    len: 1,
+                });
+                // A positive parameter is trained as its log; the exp rule of the
+                // reverse pass gives d value / d raw = value.
+                if p.positive {
+                    self.b.func(crate::expr::Func::Exp, raw)
+                } else {
+                    raw
+                }
+            }
+            Expr::Out {
+                output,
+                deriv,
+                site,
+            } => self.out(*output, deriv, *site)?,
+            Expr::Data(k) => self.b.push(Op::DataCol(*k as u32)),
+            Expr::Shared(k) => self.shared(*k, d)?,
+            Expr::Add(a, c) => {
+                let (a, c) = (self.expr(a, d)?, self.expr(c, d)?);
+                self.b.add(a, c)
+            }
+            Expr::Sub(a, c) => {
+                let (a, c) = (self.expr(a, d)?, self.expr(c, d)?);
+                self.b.sub(a, c)
+            }
+            Expr::Mul(a, c) => {
+                let (a, c) = (self.expr(a, d)?, self.expr(c, d)?);
+                self.b.mul(a, c)
+            }
+            Expr::Div(a, c) => {
+                let (a, c) = (self.expr(a, d)?, self.expr(c, d)?);
+                self.b.div(a, c)
+            }
+            Expr::Neg(a) => {
+                let a = self.expr(a, d)?;
+                self.b.neg(a)
+            }
+            Expr::Pow(a, c) => self.pow(a, c, d)?,
+            Expr::Call(f, a) => {
+                let a = self.expr(a, d)?;
+                self.b.func(*f, a)
+            }
+            Expr::If(cmp, a, c, t, o) => {
+                let (a, c, then, other) = (
+                    self.expr(a, d)?,
+                    self.expr(c, d)?,
+                    self.expr(t, d)?,
+                    self.expr(o, d)?,
+                );
+                self.b.push(Op::Select {
+                    cmp: *cmp,
+                    a,
+                    b: c,
+                    then,
+                    other,
+                })
+            }
+            Expr::D(..) => {
+                return Err(KernelError::Unsupported(
+                    "an unexpanded derivative reached the kernel".into(),
+                ))
+            }
+        })
+    }
+
+    /// Integer exponents become `Powi`; others exp(b·log a).
+    fn pow(&mut self, a: &Expr, c: &Expr, d: usize) -> Result<Value, KernelError> {
+        let base = self.expr(a, d)?;
+        if let Expr::Num(n) = c {
+            if n.fract() == 0.0 && n.abs() <= 64.0 {
+                return Ok(self.b.push(Op::Powi(base, *n as i32)));
+            }
+        }
+        let e = self.expr(c, d)?;
+        let l = self.b.func(crate::expr::Func::Log, base);
+        let m = self.b.mul(e, l);
+        Ok(self.b.func(crate::expr::Func::Exp, m))
+    }
+
+    fn shared(&mut self, k: usize, d: usize) -> Result<Value, KernelError> {
+        if let Some(&v) = self.shared.get(&k) {
+            return Ok(v);
+        }
+        let problem = self.problem;
+        let e = problem
+            .shared
+            .get(k)
+            .ok_or_else(|| KernelError::Unsupported(format!("unknown shared expression {k}")))?;
+        let v = self.expr(e, d)?;
+        self.shared.insert(k, v);
+        Ok(v)
+    }
+}
+
+/// The forward program of point set `set`: every term on it, lowered and accumulated.
+pub(crate) fn forward_program(
+    problem: &Problem,
+    layout: &Layout,
+    set: usize,
+) -> Result<Program, KernelError> {
+    let terms: Vec<(usize, &crate::problem::LossTerm)> = problem
+        .terms
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| t.points == set)
+        .collect();
+    let exprs: Vec<&Expr> = terms.iter().flat_map(|(_, t)| &t.residuals).collect();
+    let sites = problem
+        .point_sets
+        .get(set)
+        .map_or(&[][..], |s| &s.sites[..]);
+    let mut lw = Lowerer::new(problem, layout, &exprs, sites);
+    for (k, term) in terms {
+        for r in &term.residuals {
+            let value = lw.expr(r, 0)?;
+            let term = k as u32;
+            lw.b.push(match term_reduce(problem, k) {
+                Reduce::Integral { .. } => Op::AccumWeighted { term, value },
+                Reduce::Mean | Reduce::Sum => Op::AccumSquares { term, value },
+            });
+        }
+    }
+    lw.b.end_forward();
+    lw.b.finish().map_err(KernelError::Internal)
+}
+
+fn term_reduce(problem: &Problem, k: usize) -> Reduce {
+    problem.terms[k].reduce
+}
+
+/// A forward program that stores each expression (width 1) in slot k.
+pub(crate) fn store_program(
+    problem: &Problem,
+    layout: &Layout,
+    exprs: &[Expr],
+) -> Result<Program, KernelError> {
+    let refs: Vec<&Expr> = exprs.iter().collect();
+    let mut lw = Lowerer::new(problem, layout, &refs, &[]);
+    for (slot, e) in exprs.iter().enumerate() {
+        let value = lw.expr(e, 0)?;
+        lw.b.push(Op::Store {
+            slot: slot as u32,
+            value,
+        });
+    }
+    lw.b.end_forward();
+    lw.b.finish().map_err(KernelError::Internal)
+}

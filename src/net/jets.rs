@@ -1,0 +1,518 @@
+//! Jets: Taylor coefficients (here: partial derivatives) of the network, propagated
+//! forward through each layer body and emitted as Kernel IR.
+//!
+//! The residuals name derivatives `Out{deriv}`; [`needed_indices`] collects them as
+//! multi-indices over the *network inputs* and closes the set under sub-indices
+//! (u_xx needs u_x and u). Every layer value then carries one IR value per index in
+//! that set ([`Jet`]); an absent index means a structurally zero coefficient.
+//!
+//! Rules come in the families of JAX's `jet`: linear ops act per coefficient;
+//! products use the multivariate Leibniz rule; quotients solve a = y·b order by order;
+//! functions use "rules from a first derivative": with α = α' + e_i,
+//! y_α = Σ_{β≤α'} C(α',β) g_β z_{α'−β+e_i}, g = f'(z) expressed through values
+//! already computed (tanh' = 1 − y², exp' = y, …) so activations are reused. Nothing
+//! here knows a layer kind by name: a body written in the language gets the same rules.
+//! Jets are emitted as IR ops directly (never through egg); the builder's CSE shares
+//! repeated subexpressions such as QRes's W1·h + b.
+
+use std::collections::BTreeMap;
+
+use crate::expr::{Cmp, Expr, Func};
+use crate::kernel::builder::Builder;
+use crate::kernel::ir::{Op, Value};
+use crate::kernel::KernelError;
+use crate::net::Layout;
+use crate::problem::{Layer, LayerExpr, Problem, TensorShape};
+
+/// Derivative orders along each network input (not each problem coordinate).
+pub type MultiIndex = Vec<u8>;
+
+/// The coefficients of a vector value: one IR value per multi-index; absent = zero.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Jet {
+    pub coeffs: BTreeMap<MultiIndex, Value>,
+}
+
+impl Jet {
+    pub fn get(&self, a: &[u8]) -> Option<Value> {
+        self.coeffs.get(a).copied()
+    }
+    fn set(&mut self, a: &[u8], v: Option<Value>) {
+        if let Some(v) = v {
+            self.coeffs.insert(a.to_vec(), v);
+        }
+    }
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Test-only hook: a deliberately wrong tanh rule (g_α scaled by 0.9 above order 0)
+    /// so tests can show that gradcheck catches a wrong jet.
+    pub(crate) static SABOTAGE_TANH: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+fn sabotaged() -> bool {
+    #[cfg(test)]
+    return SABOTAGE_TANH.with(|s| s.get());
+    #[cfg(not(test))]
+    false
+}
+
+/// Maps a derivative over all problem coordinates to one over the network inputs;
+/// `None` when it differentiates along a coordinate the network does not read (the
+/// coefficient is zero).
+pub fn to_net_index(problem: &Problem, deriv: &[u8]) -> Option<MultiIndex> {
+    let inputs = &problem.network.inputs;
+    let along_other = deriv
+        .iter()
+        .enumerate()
+        .any(|(c, &k)| k > 0 && !inputs.contains(&c));
+    (!along_other).then(|| {
+        inputs
+            .iter()
+            .map(|&c| deriv.get(c).copied().unwrap_or(0))
+            .collect()
+    })
+}
+
+/// Every multi-index the expressions need, closed under sub-indices, sorted by total
+/// order (so coefficients can be computed in that order).
+pub fn needed_indices<'a>(
+    problem: &Problem,
+    exprs: impl IntoIterator<Item = &'a Expr>,
+) -> Vec<MultiIndex> {
+    let mut found = std::collections::BTreeSet::new();
+    let mut stack: Vec<&Expr> = exprs.into_iter().collect();
+    stack.extend(problem.shared.iter());
+    while let Some(e) = stack.pop() {
+        match e {
+            Expr::Out { deriv, .. } => {
+                if let Some(a) = to_net_index(problem, deriv) {
+                    found.extend(sub_indices(&a));
+                }
+            }
+            Expr::Num(_) | Expr::Coord(_) | Expr::Param(_) | Expr::Data(_) | Expr::Shared(_) => {}
+            Expr::Add(a, b)
+            | Expr::Sub(a, b)
+            | Expr::Mul(a, b)
+            | Expr::Div(a, b)
+            | Expr::Pow(a, b) => stack.extend([&**a, &**b]),
+            Expr::Neg(a) | Expr::Call(_, a) | Expr::D(a, _) => stack.push(a),
+            Expr::If(_, a, b, c, d) => stack.extend([&**a, &**b, &**c, &**d]),
+        }
+    }
+    found.insert(vec![0; problem.network.inputs.len()]);
+    let mut out: Vec<MultiIndex> = found.into_iter().collect();
+    out.sort_by_key(|a| (order(a), a.clone()));
+    out
+}
+
+pub fn order(a: &[u8]) -> u32 {
+    a.iter().map(|&k| k as u32).sum()
+}
+
+/// All β ≤ α (component-wise), α included.
+pub fn sub_indices(a: &[u8]) -> Vec<MultiIndex> {
+    let mut out = vec![vec![]];
+    for &k in a {
+        out = out
+            .into_iter()
+            .flat_map(|p: MultiIndex| (0..=k).map(move |j| [p.clone(), vec![j]].concat()))
+            .collect();
+    }
+    out
+}
+
+/// Π_i C(α_i, β_i).
+fn binom(a: &[u8], b: &[u8]) -> f64 {
+    let c = |n: u8, k: u8| (0..k).fold(1.0, |acc, j| acc * (n - j) as f64 / (j + 1) as f64);
+    a.iter().zip(b).map(|(&n, &k)| c(n, k)).product()
+}
+
+fn minus(a: &[u8], b: &[u8]) -> MultiIndex {
+    a.iter().zip(b).map(|(x, y)| x - y).collect()
+}
+
+/// Σ of the values, or None when there are none (a zero coefficient).
+fn sum(b: &mut Builder, terms: Vec<Value>) -> Option<Value> {
+    terms.into_iter().reduce(|acc, t| b.add(acc, t))
+}
+
+/// c·x·y, skipping the scale when c = 1.
+fn term(b: &mut Builder, c: f64, x: Value, y: Value) -> Value {
+    let p = b.mul(x, y);
+    if c == 1.0 {
+        p
+    } else {
+        b.scale(c, p)
+    }
+}
+
+/// (x·y)_α by Leibniz: Σ_{β≤α} C(α,β) x_β y_{α−β}.
+fn leibniz_at(b: &mut Builder, x: &Jet, y: &Jet, a: &[u8]) -> Option<Value> {
+    let mut terms = vec![];
+    for beta in sub_indices(a) {
+        if let (Some(xb), Some(yr)) = (x.get(&beta), y.get(&minus(a, &beta))) {
+            terms.push(term(b, binom(a, &beta), xb, yr));
+        }
+    }
+    sum(b, terms)
+}
+
+/// (f(z))_α from the first derivative's jet g = f'(z) (orders below |α| known).
+fn chain_at(b: &mut Builder, g: &Jet, z: &Jet, a: &[u8]) -> Option<Value> {
+    let i = a.iter().position(|&k| k > 0)?;
+    let mut ap = a.to_vec();
+    ap[i] -= 1;
+    let mut terms = vec![];
+    for beta in sub_indices(&ap) {
+        let mut zi = minus(&ap, &beta);
+        zi[i] += 1;
+        if let (Some(gb), Some(zv)) = (g.get(&beta), z.get(&zi)) {
+            terms.push(term(b, binom(&ap, &beta), gb, zv));
+        }
+    }
+    sum(b, terms)
+}
+
+/// (a/d)_α given the quotient y at lower orders: (a_α − Σ_{0≠β≤α} C(α,β) d_β y_{α−β}) / d_0.
+fn quotient_at(b: &mut Builder, num: &Jet, den: &Jet, y: &Jet, a: &[u8]) -> Option<Value> {
+    let zero = vec![0; a.len()];
+    let d0 = den.get(&zero).unwrap_or_else(|| b.num(0.0));
+    let mut terms = vec![];
+    for beta in sub_indices(a).into_iter().filter(|beta| *beta != zero) {
+        if let (Some(db), Some(yr)) = (den.get(&beta), y.get(&minus(a, &beta))) {
+            terms.push(term(b, binom(a, &beta), db, yr));
+        }
+    }
+    let subtracted = sum(b, terms);
+    let n = match (num.get(a), subtracted) {
+        (Some(x), Some(s)) => b.sub(x, s),
+        (Some(x), None) => x,
+        (None, Some(s)) => b.neg(s),
+        (None, None) => return None,
+    };
+    Some(b.div(n, d0))
+}
+
+/// The input jet: each network input rescaled to [−1, 1]; its first derivative along
+/// itself is 2/(hi − lo), every higher one zero.
+fn input_jet(
+    b: &mut Builder,
+    problem: &Problem,
+    coords: &[Value],
+    indices: &[MultiIndex],
+) -> Result<Jet, KernelError> {
+    let d = problem.network.inputs.len();
+    let mut scaled = vec![];
+    let mut slopes = vec![];
+    for &c in &problem.network.inputs {
+        let (Some(coord), Some(&x)) = (problem.coords.get(c), coords.get(c)) else {
+            return Err(KernelError::Unsupported(format!(
+                "network input {c} is not a coordinate"
+            )));
+        };
+        if coord.hi.is_nan() || coord.lo.is_nan() || coord.hi <= coord.lo {
+            return Err(KernelError::Unsupported(format!(
+                "coordinate {} has an empty interval",
+                coord.name
+            )));
+        }
+        let s = 2.0 / (coord.hi - coord.lo);
+        let lo = b.num(coord.lo);
+        let shifted = b.sub(x, lo);
+        let unit = b.scale(s, shifted);
+        let one = b.num(1.0);
+        scaled.push(b.sub(unit, one));
+        slopes.push(s);
+    }
+    let mut jet = Jet::default();
+    jet.set(&vec![0; d], Some(b.push(Op::Concat(scaled))));
+    for a in indices.iter().filter(|a| order(a) == 1) {
+        let parts = (0..d)
+            .map(|k| b.num(if a[k] == 1 { slopes[k] } else { 0.0 }))
+            .collect();
+        jet.set(a, Some(b.push(Op::Concat(parts))));
+    }
+    Ok(jet)
+}
+
+/// The jet of the network's output vector at one evaluation site.
+pub fn network_jet(
+    b: &mut Builder,
+    problem: &Problem,
+    layout: &Layout,
+    coords: &[Value],
+    indices: &[MultiIndex],
+) -> Result<Jet, KernelError> {
+    let mut h = input_jet(b, problem, coords, indices)?;
+    for (l, layer) in problem.network.layers.iter().enumerate() {
+        let mut cx = LayerCx {
+            b,
+            layer,
+            offsets: &layout.tensors[l],
+            input: &h,
+            indices,
+        };
+        let out = cx.eval(&layer.body, 0)?;
+        h = out;
+    }
+    Ok(h)
+}
+
+/// Recursion bound for layer bodies (deeper bodies are refused, not overflowed).
+const MAX_DEPTH: usize = 200;
+
+struct LayerCx<'a> {
+    b: &'a mut Builder,
+    layer: &'a Layer,
+    offsets: &'a [usize],
+    input: &'a Jet,
+    indices: &'a [MultiIndex],
+}
+
+impl LayerCx<'_> {
+    fn zero(&self) -> MultiIndex {
+        vec![0; self.indices[0].len()]
+    }
+
+    fn unsupported(&self, what: String) -> KernelError {
+        KernelError::Unsupported(format!("layer `{}`: {what}", self.layer.kind))
+    }
+
+    fn tensor(&self, i: usize, want_matrix: bool) -> Result<(u32, TensorShape), KernelError> {
+        let t = self
+            .layer
+            .tensors
+            .get(i)
+            .ok_or_else(|| self.unsupported(format!("no tensor {i}")))?;
+        let is_matrix = t.shape == TensorShape::Matrix;
+        if is_matrix != want_matrix {
+            return Err(self.unsupported(format!("tensor `{}` used as the wrong shape", t.name)));
+        }
+        Ok((self.offsets[i] as u32, t.shape))
+    }
+
+    fn eval(&mut self, e: &LayerExpr, depth: usize) -> Result<Jet, KernelError> {
+        if depth > MAX_DEPTH {
+            return Err(self.unsupported("body nested too deeply".into()));
+        }
+        let d = depth + 1;
+        let zero = self.zero();
+        Ok(match e {
+            LayerExpr::Input => self.input.clone(),
+            LayerExpr::Tensor(i) => {
+                let (offset, shape) = self.tensor(*i, false)?;
+                let len = if shape == TensorShape::Scalar {
+                    1
+                } else {
+                    self.layer.outputs as u32
+                };
+                let mut j = Jet::default();
+                j.set(&zero, Some(self.b.push(Op::Param { offset, len })));
+                j
+            }
+            LayerExpr::MatVec(i, x) => {
+                let (w_offset, _) = self.tensor(*i, true)?;
+                let x = self.eval(x, d)?;
+                self.matvec(w_offset, &x)?
+            }
+            LayerExpr::Skip(x) if self.layer.inputs == self.layer.outputs => self.eval(x, d)?,
+            LayerExpr::Skip(_) => Jet::default(),
+            LayerExpr::Num(c) => {
+                let mut j = Jet::default();
+                j.set(&zero, Some(self.b.num(*c)));
+                j
+            }
+            LayerExpr::Add(x, y) | LayerExpr::Sub(x, y) => {
+                let (x, y) = (self.eval(x, d)?, self.eval(y, d)?);
+                self.linear2(&x, &y, matches!(e, LayerExpr::Sub(..)))
+            }
+            LayerExpr::Neg(x) => {
+                let x = self.eval(x, d)?;
+                let coeffs = x
+                    .coeffs
+                    .iter()
+                    .map(|(a, &v)| (a.clone(), self.b.neg(v)))
+                    .collect();
+                Jet { coeffs }
+            }
+            LayerExpr::Mul(x, y) => {
+                let (x, y) = (self.eval(x, d)?, self.eval(y, d)?);
+                self.mul(&x, &y)
+            }
+            LayerExpr::Div(x, y) => {
+                let (x, y) = (self.eval(x, d)?, self.eval(y, d)?);
+                self.div(&x, &y)
+            }
+            LayerExpr::Powi(x, n) => {
+                let x = self.eval(x, d)?;
+                self.powi(&x, *n)
+            }
+            LayerExpr::Call(f, x) => {
+                let x = self.eval(x, d)?;
+                self.func(*f, &x)
+            }
+        })
+    }
+
+    fn matvec(&mut self, w_offset: u32, x: &Jet) -> Result<Jet, KernelError> {
+        let (rows, cols) = (self.layer.outputs as u32, self.layer.inputs as u32);
+        let mut out = Jet::default();
+        for (a, &v) in &x.coeffs {
+            if self.b.ty(v).width != cols {
+                return Err(self.unsupported(format!("a matrix needs a vector of {cols} entries")));
+            }
+            out.set(
+                a,
+                Some(self.b.push(Op::MatVec {
+                    w_offset,
+                    rows,
+                    cols,
+                    x: v,
+                })),
+            );
+        }
+        Ok(out)
+    }
+
+    fn linear2(&mut self, x: &Jet, y: &Jet, subtract: bool) -> Jet {
+        let mut out = Jet::default();
+        for a in self.indices {
+            let v = match (x.get(a), y.get(a)) {
+                (Some(p), Some(q)) if subtract => Some(self.b.sub(p, q)),
+                (Some(p), Some(q)) => Some(self.b.add(p, q)),
+                (Some(p), None) => Some(p),
+                (None, Some(q)) if subtract => Some(self.b.neg(q)),
+                (None, q) => q,
+            };
+            out.set(a, v);
+        }
+        out
+    }
+
+    fn mul(&mut self, x: &Jet, y: &Jet) -> Jet {
+        let mut out = Jet::default();
+        for a in self.indices {
+            let v = leibniz_at(self.b, x, y, a);
+            out.set(a, v);
+        }
+        out
+    }
+
+    fn div(&mut self, x: &Jet, y: &Jet) -> Jet {
+        let mut out = Jet::default();
+        for a in self.indices {
+            let v = quotient_at(self.b, x, y, &out, a);
+            out.set(a, v);
+        }
+        out
+    }
+
+    fn powi(&mut self, x: &Jet, n: i32) -> Jet {
+        let mut one = Jet::default();
+        one.set(&self.zero(), Some(self.b.num(1.0)));
+        let mut p = one.clone();
+        for _ in 0..n.unsigned_abs() {
+            p = self.mul(&p, x);
+        }
+        if n < 0 {
+            self.div(&one, &p)
+        } else {
+            p
+        }
+    }
+
+    /// y = f(z) order by order; after each order, g = f'(z) is extended to it.
+    fn func(&mut self, f: Func, z: &Jet) -> Jet {
+        let zero = self.zero();
+        let z0 = z.get(&zero).unwrap_or_else(|| self.b.num(0.0));
+        let mut y = Jet::default();
+        y.set(&zero, Some(self.b.func(f, z0)));
+        let (mut g, mut aux) = (Jet::default(), Jet::default());
+        self.derivative_at(f, z, &y, &mut g, &mut aux, &zero);
+        let max = self.indices.last().map_or(0, |a| order(a));
+        for k in 1..=max {
+            let this: Vec<&MultiIndex> = self.indices.iter().filter(|a| order(a) == k).collect();
+            for a in &this {
+                let v = chain_at(self.b, &g, z, a);
+                y.set(a, v);
+            }
+            for a in &this {
+                self.derivative_at(f, z, &y, &mut g, &mut aux, a);
+            }
+        }
+        y
+    }
+
+    /// Extends g = f'(z) to index α from y = f(z) (known up to α's order). `aux` is
+    /// the helper jet some rules carry (cos z for sin, sin z for cos, 1/y for sqrt).
+    fn derivative_at(&mut self, f: Func, z: &Jet, y: &Jet, g: &mut Jet, aux: &mut Jet, a: &[u8]) {
+        let b = &mut *self.b;
+        let first = order(a) == 0;
+        let v = match f {
+            Func::Tanh => leibniz_at(b, y, y, a).map(|yy| {
+                if first {
+                    let one = b.num(1.0);
+                    b.sub(one, yy)
+                } else if sabotaged() {
+                    b.scale(-0.9, yy)
+                } else {
+                    b.neg(yy)
+                }
+            }),
+            Func::Exp => y.get(a),
+            Func::Sin | Func::Cos => {
+                // sin' = cos and cos' = −sin: aux carries the partner function.
+                let (partner, sign) = if f == Func::Sin {
+                    (Func::Cos, -1.0)
+                } else {
+                    (Func::Sin, 1.0)
+                };
+                let p = if first {
+                    z.get(a).map(|z0| b.func(partner, z0))
+                } else {
+                    chain_at(b, y, z, a).map(|c| b.scale(sign, c))
+                };
+                aux.set(a, p);
+                if f == Func::Sin {
+                    p
+                } else {
+                    p.map(|s| b.neg(s))
+                }
+            }
+            Func::Log => {
+                let one = one_jet(b, a.len());
+                quotient_at(b, &one, z, g, a)
+            }
+            Func::Sqrt => {
+                let one = one_jet(b, a.len());
+                let r = quotient_at(b, &one, y, aux, a);
+                aux.set(a, r);
+                r.map(|r| b.scale(0.5, r))
+            }
+            Func::Abs if first => z.get(a).map(|z0| sign(b, z0)),
+            Func::Abs => None,
+        };
+        g.set(a, v);
+    }
+}
+
+/// The constant-one jet.
+fn one_jet(b: &mut Builder, d: usize) -> Jet {
+    let mut j = Jet::default();
+    j.set(&vec![0; d], Some(b.num(1.0)));
+    j
+}
+
+/// sign(x) as ±1 (the derivative of |x|; +1 at 0).
+pub(crate) fn sign(b: &mut Builder, x: Value) -> Value {
+    let (zero, one, minus_one) = (b.num(0.0), b.num(1.0), b.num(-1.0));
+    b.push(Op::Select {
+        cmp: Cmp::Ge,
+        a: x,
+        b: zero,
+        then: one,
+        other: minus_one,
+    })
+}
