@@ -53,6 +53,16 @@ fn prec(e: &Expr) -> Prec {
     }
 }
 
+/// Whether `e` printed without parentheses would start with a minus sign.
+fn starts_with_sign(e: &Expr) -> bool {
+    match e {
+        Expr::Neg(_) => true,
+        Expr::Num(v) => v.is_sign_negative(),
+        Expr::Mul(a, _) | Expr::Div(a, _) => starts_with_sign(a),
+        _ => false,
+    }
+}
+
 struct Printer<'a> {
     names: &'a Names,
     out: &'a mut String,
@@ -70,13 +80,10 @@ impl Printer<'_> {
         }
     }
 
-    /// Operands after an infix operator: a leading sign there needs parentheses.
+    /// Operands after an infix operator: a leading sign there needs parentheses
+    /// (`a + (-b*c)`, `a*(-2)`).
     fn operand(&mut self, e: &Expr, min: Prec) {
-        let min = if prec(e) == Prec::Signed {
-            Prec::Power
-        } else {
-            min
-        };
+        let min = if starts_with_sign(e) { Prec::Atom } else { min };
         self.expr(e, min);
     }
 

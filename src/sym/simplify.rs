@@ -8,7 +8,7 @@
 //! look into (coordinates, parameters, outputs, data, shared entries, and any leftover
 //! `D`) become opaque `L<k>` symbols; the leaf table maps them back.
 
-use super::tidy::tidy;
+use super::tidy::{tidy, Order};
 use crate::expr::{Cmp, Expr, Func};
 use egg::{
     define_language, rewrite as rw, Analysis, CostFunction, DidMerge, Extractor, Id, Language,
@@ -21,8 +21,11 @@ use std::time::Duration;
 /// Bounds on one equality-saturation run.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Limits {
+    /// Rule-application rounds.
     pub iterations: usize,
+    /// E-nodes in the graph (checked after each round, so it may overshoot a little).
     pub nodes: usize,
+    /// Wall-clock time for the run (extraction and tidying not included).
     pub time: Duration,
 }
 
@@ -311,9 +314,8 @@ pub fn simplify(e: &Expr, limits: &Limits) -> Simplified {
     );
     let (_, best) = extractor.find_best(root);
     let extracted = from_rec(&best, best.root(), &leaves);
-    let rank = |leaf: &Expr| leaves.iter().position(|l| l == leaf);
     Simplified {
-        expr: tidy(&extracted, &rank),
+        expr: tidy(&extracted, &Order::of(e)),
         stop_reason: stop_reason(runner.stop_reason.as_ref()),
         iterations: runner.iterations.len(),
         egraph_nodes: runner.egraph.total_number_of_nodes(),
@@ -331,8 +333,7 @@ fn stop_reason(reason: Option<&StopReason>) -> String {
     }
 }
 
-/// Adds `e` to `rec`, numbering leaves in order of first appearance (the tidy pass
-/// uses that order to keep terms in source order).
+/// Adds `e` to `rec`, numbering leaves in order of first appearance.
 fn to_rec(e: &Expr, rec: &mut RecExpr<Sym>, leaves: &mut Vec<Expr>) -> Id {
     let mut go = |x: &Expr, rec: &mut RecExpr<Sym>| to_rec(x, rec, leaves);
     let node = match e {

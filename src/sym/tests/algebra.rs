@@ -68,6 +68,9 @@ mod rules {
     #[test] fn powers()         { simplifies("(* (^ u 2) (^ u 3))", "u^5"); }
     #[test] fn pow_one()        { simplifies("(^ u_x 1)", "u_x"); }
     #[test] fn sub_as_sub()     { simplifies("(+ u_t (* -2 u_xx))", "u_t - 2*u_xx"); }
+    #[test] fn const_last()     { simplifies("(* x (- x 1))", "x*(x - 1)"); }
+    #[test] fn neg_const_last() { simplifies("(+ -0.5 (abs (+ -0.5 x)))", "abs(x - 0.5) - 0.5"); }
+    #[test] fn nested_sign()    { simplifies("(* (neg (* u λ1)) u_x)", "-λ1*u*u_x"); }
     #[test] fn leading_neg()    { simplifies("(+ (* -2 u_xx) u_t)", "-2*u_xx + u_t"); }
     #[test] fn burgers()        { simplifies(BURGERS, "u_t + u*u_x - 0.0031830988618379067*u_xx"); }
     #[test] fn kdv()            { simplifies(KDV, "u_t + λ1*u*u_x + λ2*u_xxx"); }
@@ -197,5 +200,36 @@ mod printer {
     #[test] fn conditional()  { prints("(+ 1 (if<= x 0.5 u 0))", "1 + (if x <= 0.5 then u else 0)"); }
     #[test] fn numbers()      { prints("(+ (+ 1e-10 2.5) 1e20)", "1e-10 + 2.5 + 1e20"); }
     #[test] fn params_data()  { prints("(- (* λ1 data0) λ2)", "λ1*u_data - λ2"); }
+    #[test] fn neg_in_sum()   { prints("(+ u (* (neg u_x) u))", "u + (-u_x*u)"); }
     #[test] fn unexpanded()   { prints("(d (* u u) x)", "d(u*u, x)"); }
+}
+
+/// A Navier–Stokes-shaped residual (ψ is u here and t stands in for y): the
+/// expansion's `+ -a*b` becomes a subtraction, terms stay in source order.
+#[test]
+fn navier_stokes_shape() {
+    let src = "(- (+ (d u_t t) (* λ1 (+ (* u_t (d u_t x)) (* (neg u_x) (d u_t t))))) \
+               (* λ2 (+ (d (d u_t x) x) (d (d u_t t) t))))";
+    let e = expand(&parse(src)).expect("expands");
+    assert_eq!(
+        show(&e),
+        "u_tt + λ1*(u_t*u_xt + (-u_x*u_tt)) - λ2*(u_xxt + u_ttt)"
+    );
+    let s = simplify(&e, &Limits::default());
+    assert_eq!(
+        show(&s.expr),
+        "u_tt + λ1*(u_t*u_xt - u_x*u_tt) - λ2*(u_xxt + u_ttt)"
+    );
+    assert_eq!(s.stop_reason, "saturated");
+}
+
+/// A large expanded derivative stops at the node limit and still keeps its value.
+#[test]
+fn large_expression_stops_at_a_limit() {
+    let src = "(d (d (d (d (* (tanh (* u x)) (exp (* u_t t))) x) x) t) x)";
+    let big = expand(&parse(src)).expect("expands");
+    let s = simplify(&big, &Limits::default());
+    assert!(s.stop_reason.starts_with("node limit"), "{}", s.stop_reason);
+    assert!(show(&s.expr).len() < show(&big).len());
+    assert_same_value(&big, &s.expr, "large expression");
 }
