@@ -6,7 +6,9 @@ use miette::{NamedSource, Report};
 use pdenet::check::Options;
 use pdenet::describe;
 use pdenet::diag::Diag;
+use pdenet::kernel::{self, gradcheck::GradcheckOptions};
 use pdenet::pipeline::{self, Compiled};
+use pdenet::train::points;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -54,6 +56,12 @@ enum Command {
     Gradcheck {
         #[command(flatten)]
         input: Input,
+        /// Seed of the network initialization and the sampled points.
+        #[arg(long, default_value_t = pdenet::net::init::DEFAULT_SEED)]
+        seed: u64,
+        /// Largest acceptable relative error.
+        #[arg(long, default_value_t = 1e-5)]
+        tolerance: f64,
     },
     /// Evaluate a trained model.
     Eval {
@@ -102,15 +110,60 @@ fn dispatch(command: Command) -> ExitCode {
                 print!("{}", describe::residuals(c));
                 ExitCode::SUCCESS
             }),
-            Emit::Ir => not_yet("kernels --emit ir", "the fused kernel"),
+            Emit::Ir => with_problem(&input, |c, _| match kernel::compile(&c.problem) {
+                Ok(k) => {
+                    print!("{}", k.emit_ir(&c.problem));
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(e),
+            }),
             Emit::Clif => not_yet("kernels --emit clif", "the Cranelift back end"),
             Emit::Wgsl => not_yet("kernels --emit wgsl", "the WGSL back end"),
         },
         Command::Run { .. } => not_yet("run", "training"),
-        Command::Gradcheck { .. } => not_yet("gradcheck", "the fused kernel"),
+        Command::Gradcheck {
+            input,
+            seed,
+            tolerance,
+        } => with_problem(&input, |c, _| gradcheck(&c.problem, seed, tolerance)),
         Command::Eval { .. } => not_yet("eval", "model saving"),
         Command::Bench { .. } => not_yet("bench", "the Cranelift back end"),
     }
+}
+
+/// Initializes the network, samples points and compares the kernel with finite
+/// differences; exit status 1 above the tolerance.
+fn gradcheck(problem: &pdenet::problem::Problem, seed: u64, tolerance: f64) -> ExitCode {
+    let data = match points::load(problem) {
+        Ok(d) => d,
+        Err(e) => return fail(e),
+    };
+    let batches = points::sample(problem, &data, seed);
+    let theta = pdenet::net::init::init_theta(problem, seed);
+    let opts = GradcheckOptions {
+        tolerance,
+        ..GradcheckOptions::default()
+    };
+    match kernel::gradcheck::gradcheck(problem, &theta, &batches, &opts) {
+        Ok(report) => {
+            print!("{report}");
+            if report.passed() {
+                ExitCode::SUCCESS
+            } else {
+                eprintln!(
+                    "pdenet gradcheck: the largest relative error {:.2e} exceeds {tolerance:.0e}",
+                    report.worst()
+                );
+                ExitCode::FAILURE
+            }
+        }
+        Err(e) => fail(e),
+    }
+}
+
+fn fail(e: impl std::fmt::Display) -> ExitCode {
+    eprintln!("pdenet: {e}");
+    ExitCode::FAILURE
 }
 
 fn not_yet(what: &str, needs: &str) -> ExitCode {

@@ -50,7 +50,11 @@ pub enum DataError {
 /// Reads every data set of the problem (shapes were checked by `check`, but the file
 /// may have changed since: every access is checked again).
 pub fn load(problem: &Problem) -> Result<Vec<Observations>, DataError> {
-    problem.datasets.iter().map(|d| observations(problem, d)).collect()
+    problem
+        .datasets
+        .iter()
+        .map(|d| observations(problem, d))
+        .collect()
 }
 
 fn observations(problem: &Problem, set: &Dataset) -> Result<Observations, DataError> {
@@ -63,12 +67,23 @@ fn observations(problem: &Problem, set: &Dataset) -> Result<Observations, DataEr
     for (c, var) in &set.coords {
         grids[*c] = Some(mat.require(var)?);
     }
-    let first = set.fields.first().ok_or_else(|| shape_err("maps no field".into()))?;
+    let first = set
+        .fields
+        .first()
+        .ok_or_else(|| shape_err("maps no field".into()))?;
     // The points: every multi-index over the first field's axes (or every entry of a
     // scattered list when it names none).
     let first_array = mat.require(&first.variable)?;
-    let lens: Vec<usize> = first.axes.iter().map(|c| grids[*c].map_or(0, Array::len)).collect();
-    let n = if first.axes.is_empty() { first_array.len() } else { lens.iter().product() };
+    let lens: Vec<usize> = first
+        .axes
+        .iter()
+        .map(|c| grids[*c].map_or(0, Array::len))
+        .collect();
+    let n = if first.axes.is_empty() {
+        first_array.len()
+    } else {
+        lens.iter().product()
+    };
     let mut coords = vec![vec![0.0; n]; problem.coords.len()];
     let mut multi = vec![vec![0usize; n]; first.axes.len()];
     for p in 0..n {
@@ -83,7 +98,9 @@ fn observations(problem: &Problem, set: &Dataset) -> Result<Observations, DataEr
         let axis = first.axes.iter().position(|a| *a == c);
         for (p, slot) in coords[c].iter_mut().enumerate() {
             let i = axis.map_or(p, |k| multi[k][p]);
-            *slot = *grid.real.get(i).ok_or_else(|| shape_err(format!("grid of `{}` too short", problem.coords[c].name)))?;
+            *slot = *grid.real.get(i).ok_or_else(|| {
+                shape_err(format!("grid of `{}` too short", problem.coords[c].name))
+            })?;
         }
     }
     let mut columns = Vec::new();
@@ -97,17 +114,33 @@ fn observations(problem: &Problem, set: &Dataset) -> Result<Observations, DataEr
                 let mut ix: Vec<usize> = f
                     .axes
                     .iter()
-                    .map(|c| first.axes.iter().position(|a| a == c).map_or(0, |k| multi[k][p]))
+                    .map(|c| {
+                        first
+                            .axes
+                            .iter()
+                            .position(|a| a == c)
+                            .map_or(0, |k| multi[k][p])
+                    })
                     .collect();
                 ix.resize(a.shape.len(), 0);
                 ix
             };
-            let off = if f.axes.is_empty() { Some(p) } else { a.offset(&index) };
-            offsets.push(off.filter(|&o| o < a.len()).ok_or_else(|| shape_err(format!("`{}` does not fit the grids", f.variable)))?);
+            let off = if f.axes.is_empty() {
+                Some(p)
+            } else {
+                a.offset(&index)
+            };
+            offsets
+                .push(off.filter(|&o| o < a.len()).ok_or_else(|| {
+                    shape_err(format!("`{}` does not fit the grids", f.variable))
+                })?);
         }
         columns.push(offsets.iter().map(|&o| a.real[o]).collect());
         if f.value.len() == 2 {
-            let imag = a.imag.as_ref().ok_or_else(|| shape_err(format!("`{}` is not complex", f.variable)))?;
+            let imag = a
+                .imag
+                .as_ref()
+                .ok_or_else(|| shape_err(format!("`{}` is not complex", f.variable)))?;
             columns.push(offsets.iter().map(|&o| imag[o]).collect());
         }
     }
@@ -132,29 +165,51 @@ fn batch(problem: &Problem, set: &PointSet, data: &[Observations], rng: &mut Std
             data: vec![],
             weights: None,
         },
-        PointKind::Slice { coord, value, method } => {
+        PointKind::Slice {
+            coord,
+            value,
+            method,
+        } => {
             let free: Vec<usize> = inputs.iter().copied().filter(|c| c != coord).collect();
             let mut coords = box_points(problem, &free, set.count, *method, rng);
             coords[*coord] = vec![*value; set.count];
-            PointBatch { coords, data: vec![], weights: None }
+            PointBatch {
+                coords,
+                data: vec![],
+                weights: None,
+            }
         }
         PointKind::Quadrature => quadrature(problem, set.count),
         PointKind::Data { dataset, at } => {
             let obs = &data[*dataset];
             let mut pool: Vec<usize> = (0..obs.len()).collect();
             if let Some((c, t)) = at {
-                let nearest = obs.coords[*c].iter().map(|v| (v - t).abs()).fold(f64::INFINITY, f64::min);
+                let nearest = obs.coords[*c]
+                    .iter()
+                    .map(|v| (v - t).abs())
+                    .fold(f64::INFINITY, f64::min);
                 pool.retain(|&i| (obs.coords[*c][i] - t).abs() <= nearest + 1e-12);
             }
             let idx: Vec<usize> = if set.count == 0 || set.count >= pool.len() {
                 pool
             } else {
-                index::sample(rng, pool.len(), set.count).into_iter().map(|k| pool[k]).collect()
+                index::sample(rng, pool.len(), set.count)
+                    .into_iter()
+                    .map(|k| pool[k])
+                    .collect()
             };
             let picked = obs.select(&idx);
             let noise = problem.datasets[*dataset].noise;
-            let columns = picked.columns.into_iter().map(|c| with_noise(c, noise, rng)).collect();
-            PointBatch { coords: picked.coords, data: columns, weights: None }
+            let columns = picked
+                .columns
+                .into_iter()
+                .map(|c| with_noise(c, noise, rng))
+                .collect();
+            PointBatch {
+                coords: picked.coords,
+                data: columns,
+                weights: None,
+            }
         }
     }
 }
@@ -176,9 +231,18 @@ fn with_noise(mut col: Vec<f64>, noise: f64, rng: &mut StdRng) -> Vec<f64> {
 
 /// `n` points in the box of coordinates `dims` (other coordinates are left 0, the
 /// caller fixes them). One column per problem coordinate.
-fn box_points(problem: &Problem, dims: &[usize], n: usize, method: Sampling, rng: &mut StdRng) -> Vec<Vec<f64>> {
+fn box_points(
+    problem: &Problem,
+    dims: &[usize],
+    n: usize,
+    method: Sampling,
+    rng: &mut StdRng,
+) -> Vec<Vec<f64>> {
     let mut coords = vec![vec![0.0; n]; problem.coords.len()];
-    let per_axis = (n as f64).powf(1.0 / dims.len().max(1) as f64).round().max(1.0) as usize;
+    let per_axis = (n as f64)
+        .powf(1.0 / dims.len().max(1) as f64)
+        .round()
+        .max(1.0) as usize;
     for (k, &c) in dims.iter().enumerate() {
         let (lo, hi) = (problem.coords[c].lo, problem.coords[c].hi);
         let unit: Vec<f64> = match method {
@@ -186,12 +250,19 @@ fn box_points(problem: &Problem, dims: &[usize], n: usize, method: Sampling, rng
             Sampling::Latin => {
                 let mut strata: Vec<usize> = (0..n).collect();
                 shuffle(&mut strata, rng);
-                strata.into_iter().map(|s| (s as f64 + rng.random::<f64>()) / n as f64).collect()
+                strata
+                    .into_iter()
+                    .map(|s| (s as f64 + rng.random::<f64>()) / n as f64)
+                    .collect()
             }
             Sampling::Grid => (0..n)
                 .map(|p| {
                     let i = (p / per_axis.pow(k as u32)) % per_axis;
-                    if per_axis == 1 { 0.5 } else { i as f64 / (per_axis - 1) as f64 }
+                    if per_axis == 1 {
+                        0.5
+                    } else {
+                        i as f64 / (per_axis - 1) as f64
+                    }
                 })
                 .collect(),
         };
@@ -216,6 +287,12 @@ fn quadrature(problem: &Problem, n: usize) -> PointBatch {
     let (lo, hi) = (problem.coords[c].lo, problem.coords[c].hi);
     let h = (hi - lo) / (n - 1) as f64;
     coords[c] = (0..n).map(|i| lo + h * i as f64).collect();
-    let weights = (0..n).map(|i| if i == 0 || i + 1 == n { h / 2.0 } else { h }).collect();
-    PointBatch { coords, data: vec![], weights: Some(weights) }
+    let weights = (0..n)
+        .map(|i| if i == 0 || i + 1 == n { h / 2.0 } else { h })
+        .collect();
+    PointBatch {
+        coords,
+        data: vec![],
+        weights: Some(weights),
+    }
 }
