@@ -19,3 +19,4 @@ pub mod scheme;
 pub mod stdlib;
 pub mod sym;
 pub mod syntax;
+pub mod train;
