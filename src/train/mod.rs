@@ -1,3 +1,7 @@
-//! Training: point sets, optimizers and the training loop.
+//! Training: everything `pdenet run` does after the kernel is built — point sets,
+//! optimizers, the training loop and the run that ties them together.
 
+pub mod optim;
 pub mod points;
+pub mod run;
+pub mod trainer;

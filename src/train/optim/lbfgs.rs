@@ -1,0 +1,399 @@
+//! L-BFGS (Nocedal & Wright, Algorithm 7.5) with the two-loop recursion and the
+//! strong-Wolfe line search of [`super::line_search`]. The iteration follows
+//! `torch.optim.LBFGS(line_search_fn="strong_wolfe")`: the same first step, the same
+//! initial scaling γ = sᵀy / yᵀy, the same stopping tests, so that runs can be compared
+//! with the papers' PyTorch code. Departures are documented where they are made.
+
+use std::collections::VecDeque;
+use std::ops::ControlFlow;
+
+use thiserror::Error;
+
+use super::line_search::{strong_wolfe, LineFunction, SearchStatus, Trial, WolfeConfig};
+use super::{dot, evaluate, max_abs, Abort, Eval, IterInfo, Objective};
+
+/// L-BFGS's settings. The defaults are torch's except `history` (50, the papers'
+/// `maxcor`) and `max_iter` (50 000, the papers' `maxiter`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LbfgsConfig {
+    /// Scales every initial trial step (torch's `lr`); 1 is right for L-BFGS.
+    pub lr: f64,
+    pub max_iter: usize,
+    /// Objective evaluations allowed, the first included; `None` means 5/4 of
+    /// `max_iter`, as in torch.
+    pub max_evals: Option<usize>,
+    /// How many (s, y) pairs the inverse-Hessian approximation remembers.
+    pub history: usize,
+    /// Stop when max |∂loss/∂θᵢ| ≤ this.
+    pub tolerance_grad: f64,
+    /// Stop when the loss changes by less than this, or θ moves by at most this in every
+    /// component, or the directional derivative is above −this. Absolute, as in torch.
+    pub tolerance_change: f64,
+    /// Evaluations allowed per line search.
+    pub max_ls: usize,
+    /// The strong Wolfe constants.
+    pub c1: f64,
+    pub c2: f64,
+}
+
+impl Default for LbfgsConfig {
+    fn default() -> Self {
+        LbfgsConfig {
+            lr: 1.0,
+            max_iter: 50_000,
+            max_evals: None,
+            history: 50,
+            tolerance_grad: 1e-7,
+            tolerance_change: 1e-9,
+            max_ls: 25,
+            c1: 1e-4,
+            c2: 0.9,
+        }
+    }
+}
+
+/// Which "too small to go on" test stopped the run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Error)]
+pub enum Change {
+    /// |loss − previous loss| < tolerance_change.
+    #[error("the loss changed by less than tolerance_change")]
+    Loss,
+    /// max |t·dᵢ| ≤ tolerance_change: θ barely moved.
+    #[error("θ moved by at most tolerance_change in every component")]
+    Step,
+    /// gᵀd > −tolerance_change before the line search: the predicted decrease per unit
+    /// step is negligible (torch's first test in each iteration).
+    #[error("the directional derivative is above −tolerance_change")]
+    Directional,
+}
+
+/// Why [`minimize`] returned. The messages complete "L-BFGS stopped: …".
+#[derive(Clone, Debug, PartialEq, Error)]
+pub enum LbfgsStop {
+    /// max |∂loss/∂θᵢ| ≤ tolerance_grad: converged.
+    #[error("converged: every gradient component is at most tolerance_grad")]
+    GradientTolerance,
+    #[error("{0}")]
+    SmallChange(Change),
+    #[error("reached the iteration cap")]
+    IterationCap,
+    #[error("reached the evaluation cap")]
+    EvaluationCap,
+    /// The line search found no point lower than the current one, for the reason given;
+    /// θ has not moved in the last iteration.
+    #[error("the line search found no lower point ({0})")]
+    LineSearchFailed(SearchStatus),
+    /// The callback asked to stop.
+    #[error("stopped by the caller")]
+    Callback,
+    #[error("{0}")]
+    Aborted(Abort),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct LbfgsOutcome {
+    pub stop: LbfgsStop,
+    /// Iterations that moved θ.
+    pub iterations: usize,
+    /// Objective evaluations, the failed ones included.
+    pub evaluations: usize,
+    /// The loss at the final θ; `None` when the first evaluation failed.
+    pub loss: Option<f64>,
+    /// max |∂loss/∂θᵢ| at the final θ; `None` when the first evaluation failed.
+    pub grad_max: Option<f64>,
+}
+
+/// Minimizes `obj` from `theta`, leaving in `theta` the last accepted point: the lowest
+/// loss found, with a finite loss and gradient. `on_iter` runs after every iteration and
+/// can stop the run.
+///
+/// Allocates the history (2·history·n numbers, as it fills) and four vectors of n once;
+/// each objective evaluation's `Eval` is moved, not copied.
+pub fn minimize<O: Objective + ?Sized>(
+    obj: &mut O,
+    theta: &mut [f64],
+    config: &LbfgsConfig,
+    mut on_iter: impl FnMut(&IterInfo) -> ControlFlow<()>,
+) -> LbfgsOutcome {
+    let n = theta.len();
+    let max_evals = config
+        .max_evals
+        .unwrap_or(config.max_iter.saturating_mul(5) / 4)
+        .max(1);
+    let mut outcome = LbfgsOutcome {
+        stop: LbfgsStop::IterationCap,
+        iterations: 0,
+        evaluations: 1,
+        loss: None,
+        grad_max: None,
+    };
+    let mut current = match evaluate(obj, theta) {
+        Ok(e) => e,
+        Err(abort) => {
+            outcome.stop = LbfgsStop::Aborted(abort);
+            return outcome;
+        }
+    };
+    outcome.loss = Some(current.loss);
+    outcome.grad_max = Some(max_abs(&current.grad));
+    if max_abs(&current.grad) <= config.tolerance_grad {
+        outcome.stop = LbfgsStop::GradientTolerance;
+        return outcome;
+    }
+
+    let mut history = History::new(config.history);
+    let mut d = vec![0.0; n];
+    let mut x0 = vec![0.0; n];
+    let mut xt = vec![0.0; n];
+    for iter in 1..=config.max_iter {
+        // The quasi-Newton direction. Curvature-checked pairs keep H positive definite,
+        // so this is a descent direction up to rounding; if rounding wins, forget the
+        // history and go down the gradient, which is what a fresh start would do.
+        history.direction(&current.grad, &mut d);
+        let mut gtd = dot(&current.grad, &d);
+        if !(gtd < 0.0) {
+            history.clear();
+            history.direction(&current.grad, &mut d);
+            gtd = dot(&current.grad, &d);
+        }
+        if gtd > -config.tolerance_change {
+            outcome.stop = LbfgsStop::SmallChange(Change::Directional);
+            return outcome;
+        }
+        // With no curvature information the step along −g has no natural length: torch's
+        // min(1, 1/‖g‖₁) keeps the first trial from leaping when the gradient is large.
+        let t_init = if history.is_empty() {
+            let l1: f64 = current.grad.iter().map(|g| g.abs()).sum();
+            (1.0 / l1).min(1.0) * config.lr
+        } else {
+            config.lr
+        };
+        let budget = config.max_ls.min(max_evals.saturating_sub(outcome.evaluations));
+        if budget == 0 {
+            outcome.stop = LbfgsStop::EvaluationCap;
+            return outcome;
+        }
+
+        x0.copy_from_slice(theta);
+        let mut line = Line {
+            obj: &mut *obj,
+            x0: &x0,
+            d: &d,
+            xt: &mut xt,
+            last: None,
+            kept: None,
+            evaluations: 0,
+        };
+        let start = Trial {
+            t: 0.0,
+            f: current.loss,
+            df: gtd,
+        };
+        let wolfe = WolfeConfig {
+            c1: config.c1,
+            c2: config.c2,
+            max_evals: budget,
+            // torch compares the bracket width times ‖d‖∞ with tolerance_change.
+            min_width: config.tolerance_change / max_abs(&d),
+        };
+        let searched = strong_wolfe(&mut line, start, t_init, &wolfe);
+        let (kept, line_evaluations) = (line.kept.take(), line.evaluations);
+        outcome.evaluations += line_evaluations;
+        let result = match searched {
+            Ok(result) => result,
+            Err(abort) => {
+                // θ is still x0: trial points live in `xt` only.
+                outcome.stop = LbfgsStop::Aborted(abort);
+                return outcome;
+            }
+        };
+        let t = result.best.t;
+        let next = match kept {
+            Some((kept_t, eval)) if kept_t == t && t > 0.0 => eval,
+            _ => {
+                outcome.stop = LbfgsStop::LineSearchFailed(result.status);
+                return outcome;
+            }
+        };
+
+        // Accept: θ = x0 + t·d, computed exactly as the trial point was.
+        for ((p, &x), &di) in theta.iter_mut().zip(&x0).zip(&d) {
+            *p = x + t * di;
+        }
+        history.update(t, &d, &current.grad, &next.grad);
+        let previous_loss = current.loss;
+        current = next;
+        outcome.iterations = iter;
+        outcome.loss = Some(current.loss);
+        let grad_max = max_abs(&current.grad);
+        outcome.grad_max = Some(grad_max);
+
+        let info = IterInfo {
+            iter,
+            loss: current.loss,
+            grad_max,
+            step: t,
+            evaluations: outcome.evaluations,
+            line_search: Some(result.status),
+            theta,
+        };
+        if on_iter(&info).is_break() {
+            outcome.stop = LbfgsStop::Callback;
+            return outcome;
+        }
+        let stop = if grad_max <= config.tolerance_grad {
+            Some(LbfgsStop::GradientTolerance)
+        } else if t * max_abs(&d) <= config.tolerance_change {
+            Some(LbfgsStop::SmallChange(Change::Step))
+        } else if (current.loss - previous_loss).abs() < config.tolerance_change {
+            Some(LbfgsStop::SmallChange(Change::Loss))
+        } else if outcome.evaluations >= max_evals {
+            Some(LbfgsStop::EvaluationCap)
+        } else {
+            None
+        };
+        if let Some(stop) = stop {
+            outcome.stop = stop;
+            return outcome;
+        }
+    }
+    outcome
+}
+
+/// φ(t) = loss(x0 + t·d) for the line search. It keeps the `Eval` of the last trial and
+/// of the best one, so that the accepted point's gradient is at hand without a second
+/// evaluation or a copy per trial.
+struct Line<'a, O: Objective + ?Sized> {
+    obj: &'a mut O,
+    x0: &'a [f64],
+    d: &'a [f64],
+    xt: &'a mut [f64],
+    last: Option<(f64, Eval)>,
+    kept: Option<(f64, Eval)>,
+    evaluations: usize,
+}
+
+impl<O: Objective + ?Sized> LineFunction for Line<'_, O> {
+    type Error = Abort;
+
+    fn eval(&mut self, t: f64) -> Result<(f64, f64), Abort> {
+        for ((x, &x0), &d) in self.xt.iter_mut().zip(self.x0).zip(self.d) {
+            *x = x0 + t * d;
+        }
+        self.evaluations += 1;
+        // A non-finite loss or gradient stops the run rather than shortening the step:
+        // in a PINN it almost always means a term that is broken everywhere, and the
+        // objective can name it.
+        let e = evaluate(self.obj, self.xt)?;
+        let slope = dot(&e.grad, self.d);
+        let loss = e.loss;
+        self.last = Some((t, e));
+        Ok((loss, slope))
+    }
+
+    fn keep_last(&mut self) {
+        if let Some(last) = self.last.take() {
+            self.kept = Some(last);
+        }
+    }
+}
+
+/// The (s, y) pairs, oldest first, and γ, the scaling of the initial inverse Hessian.
+struct History {
+    capacity: usize,
+    pairs: VecDeque<Pair>,
+    /// Buffers for the next candidate pair: the oldest pair once the history is full, or
+    /// the last candidate refused, so that a full history allocates nothing.
+    spare: Option<Pair>,
+    gamma: f64,
+    /// The two-loop recursion's α, one per pair, kept to avoid allocating per iteration.
+    alpha: Vec<f64>,
+}
+
+struct Pair {
+    s: Vec<f64>,
+    y: Vec<f64>,
+    /// 1 / sᵀy.
+    rho: f64,
+}
+
+impl History {
+    fn new(capacity: usize) -> Self {
+        History {
+            capacity,
+            pairs: VecDeque::with_capacity(capacity),
+            spare: None,
+            gamma: 1.0,
+            alpha: vec![0.0; capacity],
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.pairs.is_empty()
+    }
+
+    fn clear(&mut self) {
+        self.spare = self.pairs.pop_back().or(self.spare.take());
+        self.pairs.clear();
+        self.gamma = 1.0;
+    }
+
+    /// d = −H·g by the two-loop recursion (N&W Algorithm 7.4), H₀ = γI.
+    fn direction(&mut self, g: &[f64], d: &mut [f64]) {
+        for (di, &gi) in d.iter_mut().zip(g) {
+            *di = -gi;
+        }
+        for (pair, alpha) in self.pairs.iter().zip(&mut self.alpha).rev() {
+            *alpha = pair.rho * dot(&pair.s, d);
+            for (di, &yi) in d.iter_mut().zip(&pair.y) {
+                *di -= *alpha * yi;
+            }
+        }
+        for di in d.iter_mut() {
+            *di *= self.gamma;
+        }
+        for (pair, &alpha) in self.pairs.iter().zip(&self.alpha) {
+            let beta = pair.rho * dot(&pair.y, d);
+            for (di, &si) in d.iter_mut().zip(&pair.s) {
+                *di += (alpha - beta) * si;
+            }
+        }
+    }
+
+    /// Adds s = t·d, y = g_new − g_old, unless the curvature sᵀy is not clearly
+    /// positive. A pair with sᵀy ≤ 0 would make H indefinite; one with a tiny sᵀy would
+    /// make ρ huge and the next direction garbage. The test is relative,
+    /// sᵀy ≤ 1e-10·‖s‖·‖y‖ (the cosine of the angle between s and y), because torch's
+    /// absolute sᵀy ≤ 1e-10 discards every pair once PINN losses reach 1e-6 or so and
+    /// silently turns L-BFGS into gradient descent. A strong-Wolfe step always passes
+    /// (sᵀy ≥ (1 − c2)·|gᵀs| > 0); only steps from a failed search can be skipped.
+    fn update(&mut self, t: f64, d: &[f64], g_old: &[f64], g_new: &[f64]) {
+        if self.capacity == 0 {
+            return;
+        }
+        let mut pair = self.spare.take().unwrap_or_else(|| Pair {
+            s: vec![0.0; d.len()],
+            y: vec![0.0; d.len()],
+            rho: 0.0,
+        });
+        for (si, &di) in pair.s.iter_mut().zip(d) {
+            *si = t * di;
+        }
+        for ((yi, &new), &old) in pair.y.iter_mut().zip(g_new).zip(g_old) {
+            *yi = new - old;
+        }
+        let ys = dot(&pair.y, &pair.s);
+        let yy = dot(&pair.y, &pair.y);
+        let ss = dot(&pair.s, &pair.s);
+        if !(ys > 1e-10 * (ss * yy).sqrt() && ys.is_finite()) {
+            self.spare = Some(pair);
+            return;
+        }
+        if self.pairs.len() == self.capacity {
+            self.spare = self.pairs.pop_front();
+        }
+        pair.rho = 1.0 / ys;
+        self.gamma = ys / yy;
+        self.pairs.push_back(pair);
+    }
+}

@@ -1,0 +1,495 @@
+//! Tests of Adam and L-BFGS on functions with known minimizers, of the stopping rules,
+//! and of what happens to θ when the objective fails.
+
+use std::ops::ControlFlow;
+
+use super::*;
+
+/// Records every point evaluated and what came back.
+struct Recorder<F> {
+    f: F,
+    points: Vec<(Vec<f64>, f64, Vec<f64>)>,
+}
+
+impl<F: FnMut(&[f64]) -> Result<Eval, Stop>> Objective for Recorder<F> {
+    fn eval(&mut self, theta: &[f64]) -> Result<Eval, Stop> {
+        let e = (self.f)(theta)?;
+        self.points.push((theta.to_vec(), e.loss, e.grad.clone()));
+        Ok(e)
+    }
+}
+
+fn record<F: FnMut(&[f64]) -> Result<Eval, Stop>>(f: F) -> Recorder<F> {
+    Recorder { f, points: vec![] }
+}
+
+/// The chained Rosenbrock function Σ 100(xᵢ₊₁ − xᵢ²)² + (1 − xᵢ)², minimized at 1.
+fn rosenbrock(x: &[f64]) -> Result<Eval, Stop> {
+    let mut loss = 0.0;
+    let mut grad = vec![0.0; x.len()];
+    for i in 0..x.len() - 1 {
+        let a = x[i + 1] - x[i] * x[i];
+        let b = 1.0 - x[i];
+        loss += 100.0 * a * a + b * b;
+        grad[i] += -400.0 * a * x[i] - 2.0 * b;
+        grad[i + 1] += 200.0 * a;
+    }
+    Ok(Eval { loss, grad })
+}
+
+fn run(cfg: &LbfgsConfig, obj: &mut impl Objective, theta: &mut [f64]) -> LbfgsOutcome {
+    minimize(obj, theta, cfg, |_| ControlFlow::Continue(()))
+}
+
+/// Settings that stop only on a tiny gradient, for the convergence tests.
+fn strict() -> LbfgsConfig {
+    LbfgsConfig {
+        tolerance_grad: 1e-11,
+        tolerance_change: 0.0,
+        max_iter: 1000,
+        ..LbfgsConfig::default()
+    }
+}
+
+fn max_error(x: &[f64], target: f64) -> f64 {
+    x.iter().fold(0.0, |m, v| m.max((v - target).abs()))
+}
+
+// ----- Adam -----
+
+#[test]
+fn adam_first_two_steps_match_torch_by_hand() {
+    let (lr, b1, b2, eps) = (1e-3, 0.9, 0.999, 1e-8);
+    let theta0 = [0.5, -1.5, 2.0, 0.0];
+    let g1 = [0.1, -0.2, 3.0, 1e-9];
+    let g2 = [-0.3, -0.1, 2.5, 0.0];
+    let mut adam = Adam::new(4, AdamConfig::default());
+    let mut theta = theta0;
+    adam.step(&mut theta, &g1).expect("finite gradient");
+    let theta1 = theta;
+    adam.step(&mut theta, &g2).expect("finite gradient");
+    for i in 0..4 {
+        // torch.optim.Adam, written out: m, v, the bias corrections, the update.
+        let m1 = (1.0 - b1) * g1[i];
+        let v1 = (1.0 - b2) * g1[i] * g1[i];
+        let want1 = theta0[i] - lr / (1.0 - b1) * m1 / (v1.sqrt() / (1.0 - b2).sqrt() + eps);
+        let m2 = b1 * m1 + (1.0 - b1) * g2[i];
+        let v2 = b2 * v1 + (1.0 - b2) * g2[i] * g2[i];
+        let bc1 = 1.0 - b1 * b1;
+        let bc2 = 1.0 - b2 * b2;
+        let want2 = want1 - lr / bc1 * m2 / (v2.sqrt() / bc2.sqrt() + eps);
+        assert!((theta1[i] - want1).abs() <= 1e-15, "step 1, {i}: {} vs {want1}", theta1[i]);
+        assert!((theta[i] - want2).abs() <= 1e-15, "step 2, {i}: {} vs {want2}", theta[i]);
+    }
+    // The first step moves each component by about lr·sign(g) (|g| ≫ eps).
+    assert!((theta1[2] - (2.0 - 1e-3)).abs() < 1e-12);
+    // Except where |g| is comparable to eps: 1e-9 / (1e-9 + 1e-8) of a full step.
+    assert!((theta1[3] + 1e-3 * 1e-9 / (1e-9 + 1e-8)).abs() < 1e-15);
+}
+
+#[test]
+fn adam_schedule_is_a_step_decay() {
+    let s = Schedule::Exponential {
+        gamma: 0.5,
+        every: 10,
+    };
+    assert_eq!(s.lr_at(1e-2, 0), 1e-2);
+    assert_eq!(s.lr_at(1e-2, 9), 1e-2);
+    assert_eq!(s.lr_at(1e-2, 10), 5e-3);
+    assert_eq!(s.lr_at(1e-2, 35), 1.25e-3);
+    assert_eq!(Schedule::Constant.lr_at(3.0, 1_000_000), 3.0);
+    let config = AdamConfig {
+        schedule: s,
+        ..AdamConfig::default()
+    };
+    let mut adam = Adam::new(1, config);
+    let mut theta = [0.0];
+    for _ in 0..10 {
+        adam.step(&mut theta, &[1.0]).expect("finite gradient");
+    }
+    assert_eq!(adam.lr(), 5e-4);
+}
+
+#[test]
+fn adam_converges_on_a_quadratic() {
+    let centers: Vec<f64> = (0..20).map(|i| (i as f64 * 0.37).sin()).collect();
+    let scales: Vec<f64> = (0..20).map(|i| 1.0 + i as f64).collect();
+    let mut obj = |x: &[f64]| -> Result<Eval, Stop> {
+        let mut loss = 0.0;
+        let mut grad = vec![0.0; x.len()];
+        for i in 0..x.len() {
+            let r = x[i] - centers[i];
+            loss += scales[i] * r * r;
+            grad[i] = 2.0 * scales[i] * r;
+        }
+        Ok(Eval { loss, grad })
+    };
+    let config = AdamConfig {
+        lr: 1e-2,
+        schedule: Schedule::Exponential {
+            gamma: 0.5,
+            every: 500,
+        },
+        ..AdamConfig::default()
+    };
+    let mut adam = Adam::new(20, config);
+    let mut theta = vec![0.0; 20];
+    let mut losses = vec![];
+    let out = run_adam(&mut obj, &mut theta, &mut adam, 5000, |info| {
+        losses.push(info.loss);
+        ControlFlow::Continue(())
+    });
+    assert_eq!(out.stop, AdamStop::Completed);
+    assert_eq!((out.epochs, out.evaluations, losses.len()), (5000, 5000, 5000));
+    let err = theta.iter().zip(&centers).fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
+    eprintln!("adam quadratic: max error {err:.2e}, final loss {:.2e}", losses[4999]);
+    assert!(err < 1e-6, "max error {err}");
+}
+
+#[test]
+fn adam_refuses_a_bad_gradient_without_moving() {
+    let mut adam = Adam::new(2, AdamConfig::default());
+    let mut theta = [1.0, 2.0];
+    let err = adam.step(&mut theta, &[0.5, f64::NAN]);
+    assert!(matches!(err, Err(Abort::NonFiniteGradient { index: 1, .. })));
+    let err = adam.step(&mut theta, &[0.5]);
+    assert!(matches!(err, Err(Abort::GradientLength { expected: 2, found: 1 })));
+    assert_eq!((theta, adam.steps()), ([1.0, 2.0], 0));
+}
+
+#[test]
+fn adam_run_puts_theta_back_on_a_nan_and_passes_stops_on() {
+    let mut calls = 0;
+    let mut obj = record(|x: &[f64]| {
+        calls += 1;
+        let loss = if calls == 5 { f64::NAN } else { x[0] * x[0] };
+        Ok(Eval {
+            loss,
+            grad: vec![2.0 * x[0]],
+        })
+    });
+    let mut theta = vec![1.0];
+    let mut adam = Adam::new(1, AdamConfig::default());
+    let out = run_adam(&mut obj, &mut theta, &mut adam, 100, |_| ControlFlow::Continue(()));
+    assert!(matches!(out.stop, AdamStop::Aborted(Abort::NonFiniteLoss { .. })), "{out:?}");
+    assert_eq!((out.epochs, out.evaluations), (4, 5));
+    // The 4th evaluation was the last finite one; θ is that point, bit for bit.
+    assert_eq!(theta, obj.points[3].0);
+    assert_eq!(out.loss, Some(obj.points[3].1));
+
+    let mut obj = |_: &[f64]| -> Result<Eval, Stop> { Err(Stop::new("term `pde` is NaN")) };
+    let out = run_adam(&mut obj, &mut theta, &mut adam, 10, |_| ControlFlow::Continue(()));
+    assert_eq!(out.stop, AdamStop::Aborted(Abort::Objective(Stop::new("term `pde` is NaN"))));
+    assert_eq!(out.loss, None);
+}
+
+// ----- L-BFGS -----
+
+#[test]
+fn lbfgs_rosenbrock_2d() {
+    let mut obj = record(rosenbrock);
+    let mut theta = vec![-1.2, 1.0];
+    let out = run(&strict(), &mut obj, &mut theta);
+    eprintln!("rosenbrock 2-D: {out:?}, θ = {theta:?}");
+    assert_eq!(out.stop, LbfgsStop::GradientTolerance);
+    assert!(max_error(&theta, 1.0) < 1e-8, "{theta:?}");
+    assert!(out.iterations < 60, "{out:?}");
+    assert_eq!(out.evaluations, obj.points.len());
+}
+
+#[test]
+fn lbfgs_rosenbrock_10d() {
+    for start in [vec![-1.2, 1.0].repeat(5), vec![0.0; 10]] {
+        let mut obj = record(rosenbrock);
+        let mut theta = start.clone();
+        let out = run(&strict(), &mut obj, &mut theta);
+        eprintln!("rosenbrock 10-D from {:?}: {out:?}", &start[..2]);
+        assert_eq!(out.stop, LbfgsStop::GradientTolerance);
+        assert!(max_error(&theta, 1.0) < 1e-8, "{theta:?}");
+        assert!(out.iterations < 150, "{out:?}");
+    }
+}
+
+#[test]
+fn lbfgs_with_a_short_history_still_converges() {
+    let config = LbfgsConfig {
+        history: 3,
+        ..strict()
+    };
+    let mut theta = vec![0.0; 10];
+    let out = run(&config, &mut rosenbrock, &mut theta);
+    eprintln!("rosenbrock 10-D, history 3: {out:?}");
+    assert_eq!(out.stop, LbfgsStop::GradientTolerance);
+    assert!(max_error(&theta, 1.0) < 1e-8, "{theta:?}");
+}
+
+/// ½ xᵀAx − bᵀx with A = QΛQ, Q a Householder reflection and Λ spread geometrically over
+/// [1, 1e4], so that the problem is not aligned with the axes.
+struct IllConditioned {
+    lambda: Vec<f64>,
+    v: Vec<f64>,
+    b: Vec<f64>,
+}
+
+impl IllConditioned {
+    fn new(n: usize, condition: f64) -> Self {
+        let last = (n - 1) as f64;
+        IllConditioned {
+            lambda: (0..n).map(|i| condition.powf(i as f64 / last)).collect(),
+            v: (0..n).map(|i| 1.0 + (i as f64 * 0.7).cos()).collect(),
+            b: (0..n).map(|i| (i as f64 * 1.3).sin()).collect(),
+        }
+    }
+
+    fn reflect(&self, x: &[f64]) -> Vec<f64> {
+        let k = 2.0 * dot(&self.v, x) / dot(&self.v, &self.v);
+        x.iter().zip(&self.v).map(|(xi, vi)| xi - k * vi).collect()
+    }
+
+    fn solution(&self) -> Vec<f64> {
+        let qb = self.reflect(&self.b);
+        let scaled: Vec<f64> = qb.iter().zip(&self.lambda).map(|(a, l)| a / l).collect();
+        self.reflect(&scaled)
+    }
+}
+
+impl Objective for IllConditioned {
+    fn eval(&mut self, x: &[f64]) -> Result<Eval, Stop> {
+        let qx = self.reflect(x);
+        let lqx: Vec<f64> = qx.iter().zip(&self.lambda).map(|(a, l)| a * l).collect();
+        let ax = self.reflect(&lqx);
+        let loss = 0.5 * dot(x, &ax) - dot(&self.b, x);
+        let grad = ax.iter().zip(&self.b).map(|(a, b)| a - b).collect();
+        Ok(Eval { loss, grad })
+    }
+}
+
+#[test]
+fn lbfgs_ill_conditioned_quadratic_n100() {
+    let mut obj = IllConditioned::new(100, 1e4);
+    let want = obj.solution();
+    let mut theta = vec![0.0; 100];
+    let config = LbfgsConfig {
+        tolerance_grad: 1e-10,
+        ..strict()
+    };
+    let out = run(&config, &mut obj, &mut theta);
+    let err = theta.iter().zip(&want).map(|(a, b)| (a - b).powi(2)).sum::<f64>().sqrt();
+    let rel = err / dot(&want, &want).sqrt();
+    eprintln!("quadratic n = 100, κ = 1e4: {out:?}, relative error {rel:.2e}");
+    assert_eq!(out.stop, LbfgsStop::GradientTolerance);
+    assert!(rel < 1e-9, "relative error {rel}");
+    assert!(out.iterations < 500, "{out:?}");
+}
+
+/// Checks the strong Wolfe conditions between consecutive accepted points, from the
+/// values and gradients the objective actually returned there.
+fn check_wolfe_steps(start: Vec<f64>) -> usize {
+    let config = strict();
+    let mut obj = record(rosenbrock);
+    let mut theta = start.clone();
+    let mut accepted = vec![(start, None)];
+    let out = minimize(&mut obj, &mut theta, &config, |info| {
+        accepted.push((info.theta.to_vec(), info.line_search));
+        ControlFlow::Continue(())
+    });
+    assert_eq!(out.stop, LbfgsStop::GradientTolerance);
+    let lookup = |x: &[f64]| {
+        let (_, f, g) = obj
+            .points
+            .iter()
+            .find(|(p, _, _)| p.as_slice() == x)
+            .expect("every accepted point was evaluated");
+        (*f, g.clone())
+    };
+    let mut checked = 0;
+    for pair in accepted.windows(2) {
+        let [(x0, _), (x1, status)] = pair else { unreachable!() };
+        if *status != Some(SearchStatus::Wolfe) {
+            continue;
+        }
+        let (f0, g0) = lookup(x0);
+        let (f1, g1) = lookup(x1);
+        let s: Vec<f64> = x1.iter().zip(x0).map(|(a, b)| a - b).collect();
+        let (gs0, gs1) = (dot(&g0, &s), dot(&g1, &s));
+        // s is x1 − x0 as rounded, not t·d: allow for that rounding.
+        let slack = 1e-12 * gs0.abs() + 1e-15 * f0.abs();
+        assert!(gs0 < 0.0);
+        assert!(f1 <= f0 + config.c1 * gs0 + slack, "sufficient decrease");
+        assert!(gs1.abs() <= config.c2 * gs0.abs() + slack, "curvature");
+        checked += 1;
+    }
+    assert!(checked * 10 >= out.iterations * 9, "{checked} of {}", out.iterations);
+    checked
+}
+
+#[test]
+fn lbfgs_accepted_steps_satisfy_strong_wolfe() {
+    let a = check_wolfe_steps(vec![-1.2, 1.0]);
+    let b = check_wolfe_steps(vec![-1.2, 1.0].repeat(5));
+    eprintln!("strong Wolfe checked on {a} + {b} steps");
+}
+
+#[test]
+fn lbfgs_first_trial_step_is_torch_s() {
+    let mut obj = record(|x: &[f64]| {
+        Ok(Eval {
+            loss: 0.5 * dot(x, x),
+            grad: x.to_vec(),
+        })
+    });
+    let mut theta = vec![3.0, -4.0];
+    let config = LbfgsConfig {
+        lr: 0.5,
+        ..strict()
+    };
+    run(&config, &mut obj, &mut theta);
+    // d = −g, t = min(1, 1/‖g‖₁)·lr = lr/7.
+    let t = 0.5 / 7.0;
+    assert_eq!(obj.points[1].0, vec![3.0 + t * -3.0, -4.0 + t * 4.0]);
+}
+
+#[test]
+fn lbfgs_is_deterministic() {
+    let go = || {
+        let mut obj = IllConditioned::new(50, 1e3);
+        let mut theta: Vec<f64> = (0..50).map(|i| (i as f64).cos()).collect();
+        let config = LbfgsConfig {
+            max_iter: 40,
+            ..strict()
+        };
+        let out = run(&config, &mut obj, &mut theta);
+        (theta.iter().map(|x| x.to_bits()).collect::<Vec<_>>(), out)
+    };
+    assert_eq!(go(), go());
+}
+
+#[test]
+fn lbfgs_nan_stops_with_theta_at_the_last_good_point() {
+    for bad_eval in [1, 2, 7, 20] {
+        for gradient in [false, true] {
+            let mut calls = 0;
+            let mut obj = record(|x: &[f64]| {
+                calls += 1;
+                let mut e = rosenbrock(x)?;
+                if calls >= bad_eval {
+                    if gradient {
+                        e.grad[1] = f64::INFINITY;
+                    } else {
+                        e.loss = f64::NAN;
+                    }
+                }
+                Ok(e)
+            });
+            let mut theta = vec![-1.2, 1.0];
+            let mut last_accepted = theta.clone();
+            let out = minimize(&mut obj, &mut theta, &strict(), |info| {
+                last_accepted = info.theta.to_vec();
+                ControlFlow::Continue(())
+            });
+            match (&out.stop, gradient) {
+                (LbfgsStop::Aborted(Abort::NonFiniteLoss { .. }), false) => {}
+                (LbfgsStop::Aborted(Abort::NonFiniteGradient { index: 1, .. }), true) => {}
+                other => panic!("evaluation {bad_eval}: {other:?}"),
+            }
+            assert_eq!(theta, last_accepted, "evaluation {bad_eval}");
+            assert_eq!(out.evaluations, bad_eval);
+            if bad_eval > 1 {
+                let (loss, grad) = rosenbrock(&theta).map(|e| (e.loss, e.grad)).expect("ok");
+                assert_eq!(out.loss, Some(loss));
+                assert_eq!(out.grad_max, Some(max_abs(&grad)));
+            } else {
+                assert_eq!(out.loss, None);
+            }
+        }
+    }
+}
+
+#[test]
+fn lbfgs_passes_the_objective_s_stop_on() {
+    let mut calls = 0;
+    let mut obj = |x: &[f64]| {
+        calls += 1;
+        if calls == 6 {
+            return Err(Stop::new("loss term `boundary` is NaN"));
+        }
+        rosenbrock(x)
+    };
+    let mut theta = vec![-1.2, 1.0];
+    let out = run(&strict(), &mut obj, &mut theta);
+    let want = Stop::new("loss term `boundary` is NaN");
+    assert_eq!(out.stop, LbfgsStop::Aborted(Abort::Objective(want)));
+    assert_eq!(
+        out.stop.to_string(),
+        "the objective stopped: loss term `boundary` is NaN"
+    );
+    assert_eq!(out.evaluations, 6);
+}
+
+#[test]
+fn lbfgs_stops_for_each_stated_reason() {
+    // Already at the minimum: no iteration, one evaluation.
+    let mut theta = vec![1.0, 1.0];
+    let out = run(&strict(), &mut rosenbrock, &mut theta);
+    assert_eq!((out.stop, out.iterations, out.evaluations), (LbfgsStop::GradientTolerance, 0, 1));
+
+    // The iteration cap.
+    let mut theta = vec![-1.2, 1.0];
+    let config = LbfgsConfig {
+        max_iter: 5,
+        ..strict()
+    };
+    let out = run(&config, &mut rosenbrock, &mut theta);
+    assert_eq!((out.stop, out.iterations), (LbfgsStop::IterationCap, 5));
+
+    // The evaluation cap.
+    let mut theta = vec![-1.2, 1.0];
+    let config = LbfgsConfig {
+        max_evals: Some(10),
+        ..strict()
+    };
+    let out = run(&config, &mut rosenbrock, &mut theta);
+    assert_eq!(out.stop, LbfgsStop::EvaluationCap);
+    assert!(out.evaluations <= 10);
+
+    // Torch's default tolerances stop on a small change before the gradient test.
+    let mut theta = vec![-1.2, 1.0];
+    let config = LbfgsConfig {
+        tolerance_grad: 0.0,
+        ..LbfgsConfig::default()
+    };
+    let out = run(&config, &mut rosenbrock, &mut theta);
+    assert!(matches!(out.stop, LbfgsStop::SmallChange(_)), "{out:?}");
+
+    // The callback.
+    let mut theta = vec![-1.2, 1.0];
+    let mut seen = vec![];
+    let out = minimize(&mut rosenbrock, &mut theta, &strict(), |info| {
+        seen.push((info.iter, info.loss));
+        if info.iter == 3 {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    });
+    assert_eq!((out.stop, out.iterations), (LbfgsStop::Callback, 3));
+    assert_eq!(seen.iter().map(|s| s.0).collect::<Vec<_>>(), vec![1, 2, 3]);
+    assert!(seen.windows(2).all(|w| w[1].1 < w[0].1), "losses decrease: {seen:?}");
+    assert_eq!(out.loss, Some(seen[2].1));
+}
+
+#[test]
+fn lbfgs_line_search_failure_leaves_theta_alone() {
+    // A gradient that promises descent the loss never delivers.
+    let mut obj = |x: &[f64]| -> Result<Eval, Stop> {
+        Ok(Eval {
+            loss: 1.0 + 0.0 * x[0],
+            grad: vec![1.0, -2.0],
+        })
+    };
+    let mut theta = vec![0.25, 0.5];
+    let out = run(&strict(), &mut obj, &mut theta);
+    assert!(matches!(out.stop, LbfgsStop::LineSearchFailed(_)), "{out:?}");
+    assert_eq!((theta, out.iterations), (vec![0.25, 0.5], 0));
+    assert!(out.evaluations <= 1 + 25);
+}
