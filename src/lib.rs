@@ -15,6 +15,7 @@ pub mod kernel;
 pub mod net;
 pub mod pipeline;
 pub mod problem;
+pub mod progress;
 pub mod scheme;
 pub mod stdlib;
 pub mod sym;

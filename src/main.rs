@@ -6,9 +6,12 @@ use miette::{NamedSource, Report};
 use pdenet::check::Options;
 use pdenet::describe;
 use pdenet::diag::Diag;
+use pdenet::io::output;
 use pdenet::kernel::{self, gradcheck::GradcheckOptions};
 use pdenet::pipeline::{self, Compiled};
+use pdenet::progress;
 use pdenet::train::points;
+use pdenet::train::run::{self, Precision, RunOptions};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -51,6 +54,8 @@ enum Command {
     Run {
         #[command(flatten)]
         input: Input,
+        #[command(flatten)]
+        run: RunArgs,
     },
     /// Compare the kernel's jets and gradient with finite differences.
     Gradcheck {
@@ -73,6 +78,42 @@ enum Command {
         #[command(flatten)]
         input: Input,
     },
+}
+
+#[derive(clap::Args, Clone)]
+struct RunArgs {
+    /// Where the kernel runs: `cpu` (the default), `gpu`, or `auto`.
+    #[arg(long, value_enum, default_value = "cpu")]
+    backend: Backend,
+    /// Caps every optimizer phase at N epochs / iterations.
+    #[arg(long)]
+    epochs: Option<usize>,
+    #[arg(long, default_value_t = pdenet::net::init::DEFAULT_SEED)]
+    seed: u64,
+    /// Threads for the kernel (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
+    #[arg(long, value_enum, default_value = "f64")]
+    precision: PrecisionArg,
+    /// The out directory (default: `<file>.out/` beside the .pde file).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// One line per optimizer phase instead of a progress bar.
+    #[arg(long)]
+    quiet: bool,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq)]
+enum Backend {
+    Cpu,
+    Gpu,
+    Auto,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum PrecisionArg {
+    F32,
+    F64,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -120,7 +161,7 @@ fn dispatch(command: Command) -> ExitCode {
             Emit::Clif => not_yet("kernels --emit clif", "the Cranelift back end"),
             Emit::Wgsl => not_yet("kernels --emit wgsl", "the WGSL back end"),
         },
-        Command::Run { .. } => not_yet("run", "training"),
+        Command::Run { input, run } => with_problem(&input, |c, text| train(c, text, &input, &run)),
         Command::Gradcheck {
             input,
             seed,
@@ -241,4 +282,62 @@ fn render(name: &str, text: &str, diags: Vec<Diag>) {
         let report = Report::new(d).with_source_code(NamedSource::new(name, text.to_string()));
         eprintln!("{report:?}");
     }
+}
+
+/// `pdenet run`: trains, writes the out directory, prints a summary. A diverging
+/// run keeps its last good model and report and exits 1 naming the cause.
+fn train(c: &Compiled, text: &str, input: &Input, args: &RunArgs) -> ExitCode {
+    if args.backend == Backend::Gpu {
+        return not_yet("run --backend gpu", "the WGSL back end");
+    }
+    let precision = match args.precision {
+        PrecisionArg::F32 => Precision::F32,
+        PrecisionArg::F64 => Precision::F64,
+    };
+    let opts = RunOptions {
+        seed: args.seed,
+        epochs: args.epochs,
+        precision,
+    };
+    let out_dir = args
+        .out
+        .clone()
+        .unwrap_or_else(|| default_out_dir(&input.file));
+    let mut display = progress::Display::new(args.quiet);
+    let result = match run::run(&c.problem, &opts, &mut |p| display.update(p)) {
+        Ok(r) => r,
+        Err(e) => return fail(e),
+    };
+    display.finish();
+    let info = output::RunInfo {
+        problem: &c.problem,
+        source: text,
+        source_path: &input.file,
+        backend: "cpu",
+        precision,
+        seed: args.seed,
+    };
+    if let Err(e) = output::write_run(&out_dir, &info, &result) {
+        return fail(format!(
+            "cannot write the outputs to {}: {e}",
+            out_dir.display()
+        ));
+    }
+    println!("{}", progress::summary(&c.problem, &result, &out_dir));
+    match &result.outcome.diverged {
+        Some(why) => fail(format!(
+            "training diverged: {why}; the last good model and report are in {}",
+            out_dir.display()
+        )),
+        None => ExitCode::SUCCESS,
+    }
+}
+
+/// `examples/burgers.pde` → `examples/burgers.out/`.
+fn default_out_dir(file: &Path) -> PathBuf {
+    let stem = file
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "pdenet".into());
+    file.with_file_name(format!("{stem}.out"))
 }

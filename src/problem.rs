@@ -287,7 +287,7 @@ pub struct Scheme {
 }
 
 /// One optimizer phase.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Phase {
     Adam {
         lr: f64,

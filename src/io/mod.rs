@@ -3,5 +3,6 @@
 
 mod mat;
 mod mat_scan;
+pub mod output;
 
 pub use mat::{parse_mat, read_mat, Array, MatData, MatError, Skipped};

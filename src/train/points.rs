@@ -296,3 +296,141 @@ fn quadrature(problem: &Problem, n: usize) -> PointBatch {
         weights: Some(weights),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::Options;
+
+    fn problem(name: &str) -> Problem {
+        let root = env!("CARGO_MANIFEST_DIR");
+        let text = std::fs::read_to_string(format!("{root}/examples/{name}.pde")).unwrap();
+        let opts = Options {
+            name: name.into(),
+            base_dir: Some(format!("{root}/examples").into()),
+            data_dirs: vec![],
+        };
+        crate::pipeline::front_end(&text, &opts).unwrap().problem
+    }
+
+    #[test]
+    fn sampling_is_reproducible_and_seed_dependent() {
+        let p = problem("burgers");
+        let data = load(&p).unwrap();
+        let a = sample(&p, &data, 7);
+        assert_eq!(a, sample(&p, &data, 7));
+        assert_ne!(a, sample(&p, &data, 8));
+    }
+
+    #[test]
+    fn latin_hypercube_puts_one_point_in_each_stratum() {
+        let p = problem("burgers");
+        let b = &sample(&p, &[], 1)[0];
+        assert_eq!(b.len(), 10_000);
+        for (c, col) in b.coords.iter().enumerate() {
+            let (lo, hi) = (p.coords[c].lo, p.coords[c].hi);
+            let mut seen = vec![false; col.len()];
+            for v in col {
+                let k = (((v - lo) / (hi - lo)) * col.len() as f64) as usize;
+                assert!(
+                    !seen[k],
+                    "two points in stratum {k} of {}",
+                    p.coords[c].name
+                );
+                seen[k] = true;
+            }
+        }
+    }
+
+    #[test]
+    fn conditions_sit_on_their_slice_and_periodic_on_the_lower_end() {
+        let p = problem("schrodinger");
+        let batches = sample(
+            &p,
+            &[Observations {
+                coords: vec![],
+                columns: vec![],
+            }],
+            3,
+        );
+        for (set, b) in p.point_sets.iter().zip(&batches) {
+            if let PointKind::Slice { coord, value, .. } = set.kind {
+                assert!(b.coords[coord].iter().all(|v| *v == value), "{}", set.name);
+            }
+        }
+    }
+
+    #[test]
+    fn data_points_carry_the_file_values() {
+        let p = problem("burgers_inverse");
+        let data = load(&p).unwrap();
+        assert_eq!(data[0].len(), 256 * 100);
+        // usol[:, 0] is −sin(πx) at t = 0.
+        for i in 0..data[0].len() {
+            if data[0].coords[1][i] == 0.0 {
+                let x = data[0].coords[0][i];
+                assert!((data[0].columns[0][i] + (std::f64::consts::PI * x).sin()).abs() < 1e-12);
+            }
+        }
+        let b = &sample(&p, &data, 1)[0];
+        assert_eq!(b.len(), 2000);
+    }
+
+    #[test]
+    fn noise_has_the_requested_size() {
+        let clean = problem("burgers_inverse");
+        let noisy = problem("burgers_inverse_noisy");
+        let data = load(&clean).unwrap();
+        let (a, b) = (&sample(&clean, &data, 5)[0], &sample(&noisy, &data, 5)[0]);
+        assert_eq!(a.coords, b.coords, "the same points are drawn");
+        let col = &a.data[0];
+        let n = col.len() as f64;
+        let mean = col.iter().sum::<f64>() / n;
+        let std = (col.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n).sqrt();
+        let diff: Vec<f64> = a.data[0]
+            .iter()
+            .zip(&b.data[0])
+            .map(|(x, y)| y - x)
+            .collect();
+        let rms = (diff.iter().map(|d| d * d).sum::<f64>() / n).sqrt();
+        assert!(
+            (rms / (0.01 * std) - 1.0).abs() < 0.1,
+            "noise rms {rms} vs 1% of std {std}"
+        );
+    }
+
+    #[test]
+    fn snapshots_select_the_nearest_time() {
+        let p = problem("kdv");
+        let data = load(&p).unwrap();
+        let batches = sample(&p, &data, 1);
+        for (set, b) in p.point_sets.iter().zip(&batches) {
+            if let PointKind::Data {
+                at: Some((c, t)), ..
+            } = set.kind
+            {
+                assert!(b.coords[c].iter().all(|v| (v - t).abs() < 1e-12));
+                assert_eq!(b.len(), set.count);
+            }
+        }
+    }
+
+    #[test]
+    fn quadrature_integrates_exactly_for_linear_functions() {
+        let p = problem("well_infinite");
+        let batches = sample(&p, &[], 1);
+        let q = p
+            .point_sets
+            .iter()
+            .position(|s| s.kind == PointKind::Quadrature)
+            .unwrap();
+        let b = &batches[q];
+        let w = b.weights.as_ref().unwrap();
+        let integral: f64 = b.coords[0]
+            .iter()
+            .zip(w)
+            .map(|(x, w)| (3.0 * x + 1.0) * w)
+            .sum();
+        assert!((integral - 2.5).abs() < 1e-12);
+    }
+}

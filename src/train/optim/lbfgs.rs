@@ -168,7 +168,9 @@ pub fn minimize<O: Objective + ?Sized>(
         } else {
             config.lr
         };
-        let budget = config.max_ls.min(max_evals.saturating_sub(outcome.evaluations));
+        let budget = config
+            .max_ls
+            .min(max_evals.saturating_sub(outcome.evaluations));
         if budget == 0 {
             outcome.stop = LbfgsStop::EvaluationCap;
             return outcome;

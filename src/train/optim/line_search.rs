@@ -305,7 +305,10 @@ mod tests {
         }
         if result.status == SearchStatus::Wolfe {
             let b = result.best;
-            assert!(b.f <= f0 + config.c1 * b.t * df0, "sufficient decrease at {b:?}");
+            assert!(
+                b.f <= f0 + config.c1 * b.t * df0,
+                "sufficient decrease at {b:?}"
+            );
             assert!(b.df.abs() <= -config.c2 * df0, "curvature at {b:?}");
         }
         (result, line.trials)
@@ -360,7 +363,10 @@ mod tests {
     fn more_thuente_function_2() {
         let phi = |t: f64| {
             let u = t + 0.004;
-            (u.powi(5) - 2.0 * u.powi(4), 5.0 * u.powi(4) - 8.0 * u.powi(3))
+            (
+                u.powi(5) - 2.0 * u.powi(4),
+                5.0 * u.powi(4) - 8.0 * u.powi(3),
+            )
         };
         for t_init in [1e-3, 1e-1, 1e1, 1e3] {
             let (r, _) = search(phi, t_init);

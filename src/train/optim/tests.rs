@@ -78,8 +78,16 @@ fn adam_first_two_steps_match_torch_by_hand() {
         let bc1 = 1.0 - b1 * b1;
         let bc2 = 1.0 - b2 * b2;
         let want2 = want1 - lr / bc1 * m2 / (v2.sqrt() / bc2.sqrt() + eps);
-        assert!((theta1[i] - want1).abs() <= 1e-15, "step 1, {i}: {} vs {want1}", theta1[i]);
-        assert!((theta[i] - want2).abs() <= 1e-15, "step 2, {i}: {} vs {want2}", theta[i]);
+        assert!(
+            (theta1[i] - want1).abs() <= 1e-15,
+            "step 1, {i}: {} vs {want1}",
+            theta1[i]
+        );
+        assert!(
+            (theta[i] - want2).abs() <= 1e-15,
+            "step 2, {i}: {} vs {want2}",
+            theta[i]
+        );
     }
     // The first step moves each component by about lr·sign(g) (|g| ≫ eps).
     assert!((theta1[2] - (2.0 - 1e-3)).abs() < 1e-12);
@@ -140,9 +148,18 @@ fn adam_converges_on_a_quadratic() {
         ControlFlow::Continue(())
     });
     assert_eq!(out.stop, AdamStop::Completed);
-    assert_eq!((out.epochs, out.evaluations, losses.len()), (5000, 5000, 5000));
-    let err = theta.iter().zip(&centers).fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
-    eprintln!("adam quadratic: max error {err:.2e}, final loss {:.2e}", losses[4999]);
+    assert_eq!(
+        (out.epochs, out.evaluations, losses.len()),
+        (5000, 5000, 5000)
+    );
+    let err = theta
+        .iter()
+        .zip(&centers)
+        .fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
+    eprintln!(
+        "adam quadratic: max error {err:.2e}, final loss {:.2e}",
+        losses[4999]
+    );
     assert!(err < 1e-6, "max error {err}");
 }
 
@@ -151,9 +168,18 @@ fn adam_refuses_a_bad_gradient_without_moving() {
     let mut adam = Adam::new(2, AdamConfig::default());
     let mut theta = [1.0, 2.0];
     let err = adam.step(&mut theta, &[0.5, f64::NAN]);
-    assert!(matches!(err, Err(Abort::NonFiniteGradient { index: 1, .. })));
+    assert!(matches!(
+        err,
+        Err(Abort::NonFiniteGradient { index: 1, .. })
+    ));
     let err = adam.step(&mut theta, &[0.5]);
-    assert!(matches!(err, Err(Abort::GradientLength { expected: 2, found: 1 })));
+    assert!(matches!(
+        err,
+        Err(Abort::GradientLength {
+            expected: 2,
+            found: 1
+        })
+    ));
     assert_eq!((theta, adam.steps()), ([1.0, 2.0], 0));
 }
 
@@ -170,16 +196,26 @@ fn adam_run_puts_theta_back_on_a_nan_and_passes_stops_on() {
     });
     let mut theta = vec![1.0];
     let mut adam = Adam::new(1, AdamConfig::default());
-    let out = run_adam(&mut obj, &mut theta, &mut adam, 100, |_| ControlFlow::Continue(()));
-    assert!(matches!(out.stop, AdamStop::Aborted(Abort::NonFiniteLoss { .. })), "{out:?}");
+    let out = run_adam(&mut obj, &mut theta, &mut adam, 100, |_| {
+        ControlFlow::Continue(())
+    });
+    assert!(
+        matches!(out.stop, AdamStop::Aborted(Abort::NonFiniteLoss { .. })),
+        "{out:?}"
+    );
     assert_eq!((out.epochs, out.evaluations), (4, 5));
     // The 4th evaluation was the last finite one; θ is that point, bit for bit.
     assert_eq!(theta, obj.points[3].0);
     assert_eq!(out.loss, Some(obj.points[3].1));
 
     let mut obj = |_: &[f64]| -> Result<Eval, Stop> { Err(Stop::new("term `pde` is NaN")) };
-    let out = run_adam(&mut obj, &mut theta, &mut adam, 10, |_| ControlFlow::Continue(()));
-    assert_eq!(out.stop, AdamStop::Aborted(Abort::Objective(Stop::new("term `pde` is NaN"))));
+    let out = run_adam(&mut obj, &mut theta, &mut adam, 10, |_| {
+        ControlFlow::Continue(())
+    });
+    assert_eq!(
+        out.stop,
+        AdamStop::Aborted(Abort::Objective(Stop::new("term `pde` is NaN")))
+    );
     assert_eq!(out.loss, None);
 }
 
@@ -274,7 +310,12 @@ fn lbfgs_ill_conditioned_quadratic_n100() {
         ..strict()
     };
     let out = run(&config, &mut obj, &mut theta);
-    let err = theta.iter().zip(&want).map(|(a, b)| (a - b).powi(2)).sum::<f64>().sqrt();
+    let err = theta
+        .iter()
+        .zip(&want)
+        .map(|(a, b)| (a - b).powi(2))
+        .sum::<f64>()
+        .sqrt();
     let rel = err / dot(&want, &want).sqrt();
     eprintln!("quadratic n = 100, κ = 1e4: {out:?}, relative error {rel:.2e}");
     assert_eq!(out.stop, LbfgsStop::GradientTolerance);
@@ -304,7 +345,9 @@ fn check_wolfe_steps(start: Vec<f64>) -> usize {
     };
     let mut checked = 0;
     for pair in accepted.windows(2) {
-        let [(x0, _), (x1, status)] = pair else { unreachable!() };
+        let [(x0, _), (x1, status)] = pair else {
+            unreachable!()
+        };
         if *status != Some(SearchStatus::Wolfe) {
             continue;
         }
@@ -319,7 +362,11 @@ fn check_wolfe_steps(start: Vec<f64>) -> usize {
         assert!(gs1.abs() <= config.c2 * gs0.abs() + slack, "curvature");
         checked += 1;
     }
-    assert!(checked * 10 >= out.iterations * 9, "{checked} of {}", out.iterations);
+    assert!(
+        checked * 10 >= out.iterations * 9,
+        "{checked} of {}",
+        out.iterations
+    );
     checked
 }
 
@@ -431,7 +478,10 @@ fn lbfgs_stops_for_each_stated_reason() {
     // Already at the minimum: no iteration, one evaluation.
     let mut theta = vec![1.0, 1.0];
     let out = run(&strict(), &mut rosenbrock, &mut theta);
-    assert_eq!((out.stop, out.iterations, out.evaluations), (LbfgsStop::GradientTolerance, 0, 1));
+    assert_eq!(
+        (out.stop, out.iterations, out.evaluations),
+        (LbfgsStop::GradientTolerance, 0, 1)
+    );
 
     // The iteration cap.
     let mut theta = vec![-1.2, 1.0];
@@ -474,7 +524,10 @@ fn lbfgs_stops_for_each_stated_reason() {
     });
     assert_eq!((out.stop, out.iterations), (LbfgsStop::Callback, 3));
     assert_eq!(seen.iter().map(|s| s.0).collect::<Vec<_>>(), vec![1, 2, 3]);
-    assert!(seen.windows(2).all(|w| w[1].1 < w[0].1), "losses decrease: {seen:?}");
+    assert!(
+        seen.windows(2).all(|w| w[1].1 < w[0].1),
+        "losses decrease: {seen:?}"
+    );
     assert_eq!(out.loss, Some(seen[2].1));
 }
 
@@ -489,7 +542,10 @@ fn lbfgs_line_search_failure_leaves_theta_alone() {
     };
     let mut theta = vec![0.25, 0.5];
     let out = run(&strict(), &mut obj, &mut theta);
-    assert!(matches!(out.stop, LbfgsStop::LineSearchFailed(_)), "{out:?}");
+    assert!(
+        matches!(out.stop, LbfgsStop::LineSearchFailed(_)),
+        "{out:?}"
+    );
     assert_eq!((theta, out.iterations), (vec![0.25, 0.5], 0));
     assert!(out.evaluations <= 1 + 25);
 }

@@ -1,0 +1,94 @@
+//! What a run shows on the terminal: one progress bar per optimizer phase (epoch,
+//! loss, rate, ETA), plain lines when output is not a terminal or with `--quiet`,
+//! and the closing summary.
+
+use crate::problem::Problem;
+use crate::train::run::RunResult;
+use crate::train::trainer::Progress;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::io::IsTerminal;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+pub struct Display {
+    quiet: bool,
+    tty: bool,
+    bar: Option<ProgressBar>,
+    phase: &'static str,
+    last_line: Instant,
+    last: Option<(usize, f64)>,
+}
+
+impl Display {
+    pub fn new(quiet: bool) -> Display {
+        Display {
+            quiet,
+            tty: std::io::stderr().is_terminal(),
+            bar: None,
+            phase: "",
+            last_line: Instant::now(),
+            last: None,
+        }
+    }
+
+    pub fn update(&mut self, p: &Progress) {
+        if p.phase != self.phase {
+            self.end_phase();
+            self.phase = p.phase;
+            if self.tty && !self.quiet {
+                let bar =
+                    ProgressBar::with_draw_target(Some(p.of as u64), ProgressDrawTarget::stderr());
+                let style = ProgressStyle::with_template(
+                    "{prefix:>6} [{bar:30}] {pos}/{len} {msg} {per_sec} ETA {eta}",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> ");
+                bar.set_style(style);
+                bar.set_prefix(p.phase);
+                self.bar = Some(bar);
+            }
+        }
+        self.last = Some((p.iter, p.loss));
+        if let Some(bar) = &self.bar {
+            bar.set_position(p.iter as u64);
+            if p.iter % 10 == 1 {
+                bar.set_message(format!("loss {:.3e}", p.loss));
+            }
+        } else if !self.quiet && self.last_line.elapsed() > Duration::from_secs(10) {
+            eprintln!("{} {}/{} loss {:.3e}", p.phase, p.iter, p.of, p.loss);
+            self.last_line = Instant::now();
+        }
+    }
+
+    fn end_phase(&mut self) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+        if let Some((iter, loss)) = self.last.take() {
+            eprintln!("{}: {iter} iterations, loss {loss:.3e}", self.phase);
+        }
+    }
+
+    pub fn finish(&mut self) {
+        self.end_phase();
+    }
+}
+
+/// The lines printed after a run: errors, recovered parameters, where the files are.
+pub fn summary(problem: &Problem, r: &RunResult, out: &Path) -> String {
+    let mut s = format!("{}: trained in {:.1} s", problem.name, r.train_s);
+    if let Some(row) = r.outcome.history.last() {
+        s += &format!(", final loss {:.3e}", row.loss);
+        for (q, v) in problem.params.iter().zip(&row.params) {
+            s += &format!("\n  {} = {v:.6}", q.name);
+        }
+    }
+    for e in &r.errors {
+        s += &format!(
+            "\n  error {}: rel. L2 {:.3e}, max abs {:.3e}",
+            e.name, e.rel_l2, e.max_abs
+        );
+    }
+    s += &format!("\n  outputs in {}", out.display());
+    s
+}

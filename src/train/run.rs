@@ -1,0 +1,206 @@
+//! One training run end to end: kernel, data, points, initial θ, the optimizer
+//! phases, and the errors against the reference solution. No file is written here
+//! (see `io::output`).
+
+use super::points::{self, DataError, Observations};
+use super::trainer::{self, Evaluator, Outcome, Progress};
+use crate::expr::Expr;
+use crate::kernel::{self, KernelError, PointBatch, Predictor};
+use crate::net;
+use crate::problem::Problem;
+use std::time::Instant;
+use thiserror::Error;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Precision {
+    F32,
+    F64,
+}
+
+impl Precision {
+    pub fn name(self) -> &'static str {
+        match self {
+            Precision::F32 => "f32",
+            Precision::F64 => "f64",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub seed: u64,
+    /// `--epochs N`: caps every phase.
+    pub epochs: Option<usize>,
+    pub precision: Precision,
+}
+
+#[derive(Debug, Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Data(#[from] DataError),
+    #[error(transparent)]
+    Kernel(#[from] KernelError),
+}
+
+/// Relative L2 and max-abs error of one field against the reference.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FieldError {
+    pub name: String,
+    pub rel_l2: f64,
+    pub max_abs: f64,
+}
+
+/// The model's values on the reference grid: coordinates, then one column per field.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Predictions {
+    pub columns: Vec<String>,
+    pub values: Vec<Vec<f64>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct RunResult {
+    pub outcome: Outcome,
+    pub errors: Vec<FieldError>,
+    pub predictions: Option<Predictions>,
+    pub compile_s: f64,
+    pub train_s: f64,
+    /// Points per point set, as sampled.
+    pub points: Vec<usize>,
+}
+
+/// Trains the problem and measures it against its reference.
+pub fn run(
+    problem: &Problem,
+    opts: &RunOptions,
+    progress: &mut dyn FnMut(&Progress),
+) -> Result<RunResult, RunError> {
+    let t0 = Instant::now();
+    let kernel = kernel::compile(problem)?;
+    let compile_s = t0.elapsed().as_secs_f64();
+    let data = points::load(problem)?;
+    let batches = points::sample(problem, &data, opts.seed);
+    let theta = net::init_theta(problem, opts.seed);
+    let precision = opts.precision;
+    let mut evaluator = |theta: &[f64]| match precision {
+        Precision::F64 => kernel.eval(theta, &batches),
+        Precision::F32 => kernel.eval_as::<f32>(theta, &batches),
+    };
+    let phases = trainer::phases(problem, opts.epochs);
+    let t1 = Instant::now();
+    let outcome = trainer::train(
+        problem,
+        &mut evaluator as &mut dyn Evaluator,
+        theta,
+        &phases,
+        progress,
+    );
+    let train_s = t1.elapsed().as_secs_f64();
+    let (errors, predictions) = match problem.reference {
+        Some(r) => {
+            let (e, p) = compare(problem, &outcome.theta, &data[r], r)?;
+            (e, Some(p))
+        }
+        None => (Vec::new(), None),
+    };
+    Ok(RunResult {
+        outcome,
+        errors,
+        predictions,
+        compile_s,
+        train_s,
+        points: batches.iter().map(PointBatch::len).collect(),
+    })
+}
+
+/// The quantity each reference column measures: a field by name (under a
+/// discrete-time scheme, its value at the end time), or the mapped expression.
+fn reference_exprs(problem: &Problem, dataset: usize) -> Vec<(String, Expr)> {
+    let mut out = Vec::new();
+    for f in &problem.datasets[dataset].fields {
+        let parts: Vec<&crate::problem::Field> = problem
+            .fields
+            .iter()
+            .filter(|x| {
+                x.name == f.field || x.complex_of.as_ref().is_some_and(|(c, _)| *c == f.field)
+            })
+            .collect();
+        if parts.len() == f.value.len() {
+            out.extend(parts.iter().map(|p| (p.name.clone(), p.value.clone())));
+        } else {
+            out.extend(f.value.iter().map(|v| (f.field.clone(), v.clone())));
+        }
+    }
+    out
+}
+
+/// Errors per field (and |h| for a complex field) on the reference points; under a
+/// scheme, on the points at its end time.
+fn compare(
+    problem: &Problem,
+    theta: &[f64],
+    obs: &Observations,
+    dataset: usize,
+) -> Result<(Vec<FieldError>, Predictions), KernelError> {
+    let obs = match &problem.scheme {
+        Some(s) => {
+            let times = &obs.coords[s.coord];
+            let nearest = times
+                .iter()
+                .map(|t| (t - s.to).abs())
+                .fold(f64::INFINITY, f64::min);
+            let idx: Vec<usize> = (0..obs.len())
+                .filter(|&i| (times[i] - s.to).abs() <= nearest + 1e-12)
+                .collect();
+            obs.select(&idx)
+        }
+        None => obs.clone(),
+    };
+    let named = reference_exprs(problem, dataset);
+    let exprs: Vec<Expr> = named.iter().map(|(_, e)| e.clone()).collect();
+    let predicted = Predictor::new(problem, &exprs)?.eval::<f64>(theta, &obs.coords)?;
+    let mut errors: Vec<FieldError> = named
+        .iter()
+        .zip(&predicted)
+        .zip(&obs.columns)
+        .map(|(((name, _), p), r)| error(name, p, r))
+        .collect();
+    let mut col = 0;
+    for f in &problem.datasets[dataset].fields {
+        if f.value.len() == 2 {
+            let modulus = |a: &Vec<f64>, b: &Vec<f64>| {
+                a.iter()
+                    .zip(b)
+                    .map(|(x, y)| x.hypot(*y))
+                    .collect::<Vec<f64>>()
+            };
+            let p = modulus(&predicted[col], &predicted[col + 1]);
+            let r = modulus(&obs.columns[col], &obs.columns[col + 1]);
+            errors.push(error(&format!("|{}|", f.field), &p, &r));
+        }
+        col += f.value.len();
+    }
+    let mut columns: Vec<String> = problem.coords.iter().map(|c| c.name.clone()).collect();
+    columns.extend(named.iter().map(|(n, _)| n.clone()));
+    let mut values = obs.coords.clone();
+    values.extend(predicted);
+    Ok((errors, Predictions { columns, values }))
+}
+
+fn error(name: &str, predicted: &[f64], reference: &[f64]) -> FieldError {
+    let diff: f64 = predicted
+        .iter()
+        .zip(reference)
+        .map(|(p, r)| (p - r).powi(2))
+        .sum();
+    let norm: f64 = reference.iter().map(|r| r * r).sum();
+    let max_abs = predicted
+        .iter()
+        .zip(reference)
+        .map(|(p, r)| (p - r).abs())
+        .fold(0.0, f64::max);
+    FieldError {
+        name: name.to_string(),
+        rel_l2: (diff / norm).sqrt(),
+        max_abs,
+    }
+}
