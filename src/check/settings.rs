@@ -267,7 +267,7 @@ impl Checker<'_> {
                         Some(e) => cx.in_range(e, name, lo, hi, inclusive),
                         None => Some(default),
                     };
-                    let lr = num(self, "lr", 1e-3, 0.0, 10.0, false);
+                    let lr = num(self, "lr", 1e-3, 0.0, 1e6, false);
                     let beta1 = num(self, "beta1", 0.9, 0.0, 1.0, true);
                     let beta2 = num(self, "beta2", 0.999, 0.0, 1.0, true);
                     let epochs = match Self::arg(call, "epochs") {
