@@ -3,6 +3,7 @@
 
 use clap::{Parser, Subcommand, ValueEnum};
 use miette::{NamedSource, Report};
+use pdenet::bench;
 use pdenet::check::Options;
 use pdenet::describe;
 use pdenet::diag::Diag;
@@ -73,10 +74,26 @@ enum Command {
         /// The out directory a run left.
         dir: PathBuf,
     },
-    /// Time loss + gradient + Adam update per epoch.
+    /// Time loss + gradient + Adam update per epoch (median after a warm-up).
     Bench {
         #[command(flatten)]
         input: Input,
+        /// The back end to time (`cpu` is the JIT once it lands; `interp` the
+        /// reference interpreter).
+        #[arg(long, value_enum, default_value = "interp")]
+        backend: BenchBackend,
+        #[arg(long, value_enum, default_value = "f32")]
+        precision: PrecisionArg,
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Timed epochs after the 20 warm-up epochs.
+        #[arg(long, default_value_t = 100)]
+        epochs: usize,
+        #[arg(long, default_value_t = pdenet::net::init::DEFAULT_SEED)]
+        seed: u64,
+        /// One JSON object per back end timed.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -108,6 +125,13 @@ enum Backend {
     Cpu,
     Gpu,
     Auto,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq)]
+enum BenchBackend {
+    Cpu,
+    Gpu,
+    Interp,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -168,7 +192,23 @@ fn dispatch(command: Command) -> ExitCode {
             tolerance,
         } => with_problem(&input, |c, _| gradcheck(&c.problem, seed, tolerance)),
         Command::Eval { .. } => not_yet("eval", "model saving"),
-        Command::Bench { .. } => not_yet("bench", "the Cranelift back end"),
+        Command::Bench {
+            input,
+            backend,
+            precision,
+            threads: _,
+            epochs,
+            seed,
+            json,
+        } => with_problem(&input, |c, _| {
+            if backend != BenchBackend::Interp {
+                return not_yet(
+                    "bench --backend cpu|gpu",
+                    "the Cranelift and WGSL back ends",
+                );
+            }
+            bench(&c.problem, precision, epochs, seed, json)
+        }),
     }
 }
 
@@ -200,6 +240,50 @@ fn gradcheck(problem: &pdenet::problem::Problem, seed: u64, tolerance: f64) -> E
         }
         Err(e) => fail(e),
     }
+}
+
+/// Times the interpreter on the problem's point sets as `run` samples them.
+fn bench(
+    problem: &pdenet::problem::Problem,
+    precision: PrecisionArg,
+    epochs: usize,
+    seed: u64,
+    json: bool,
+) -> ExitCode {
+    let t0 = std::time::Instant::now();
+    let k = match kernel::compile(problem) {
+        Ok(k) => k,
+        Err(e) => return fail(e),
+    };
+    let compile_s = t0.elapsed().as_secs_f64();
+    let data = match points::load(problem) {
+        Ok(d) => d,
+        Err(e) => return fail(e),
+    };
+    let batches = points::sample(problem, &data, seed);
+    let theta = pdenet::net::init::init_theta(problem, seed);
+    let mut eval = |th: &[f64]| match precision {
+        PrecisionArg::F32 => k.eval_as::<f32>(th, &batches),
+        PrecisionArg::F64 => k.eval(th, &batches),
+    };
+    let (median, min) = match bench::time_adam(&mut eval, &theta, bench::WARMUP, epochs) {
+        Ok(t) => t,
+        Err(e) => return fail(e),
+    };
+    let t = bench::Timing {
+        backend: "interp".into(),
+        adapter: bench::cpu_name(),
+        points: batches.iter().map(|b| b.len()).sum(),
+        compile_s,
+        adam_epoch_ms: median,
+        adam_epoch_ms_min: min,
+    };
+    if json {
+        println!("{}", t.json());
+    } else {
+        println!("{}: {} points, {:.3} ms per Adam epoch (median of {epochs}, min {:.3}), compile {:.3} s on {}", t.backend, t.points, t.adam_epoch_ms, t.adam_epoch_ms_min, t.compile_s, t.adapter);
+    }
+    ExitCode::SUCCESS
 }
 
 fn fail(e: impl std::fmt::Display) -> ExitCode {
