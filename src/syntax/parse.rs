@@ -158,11 +158,14 @@ fn pest_error(src: &str, e: pest::error::Error<Rule>) -> Diag {
     let found = src.get(start..).and_then(|rest| rest.chars().next());
     let message = match found {
         Some(c) if c.is_whitespace() => "unexpected end of line".to_string(),
-        Some(c) => format!("unexpected `{c}`"),
+        Some(_) => format!(
+            "unexpected `{}`",
+            &src[start..start + token_len(&src[start..])]
+        ),
         None if start >= end => "unexpected end of statement".to_string(),
         None => "syntax error".to_string(),
     };
-    let len = found.map_or(0, char::len_utf8).max(end - start);
+    let len = token_len(src.get(start..).unwrap_or("")).max(end - start);
     let help = if expected.is_empty() {
         "see README.md for the language tour".to_string()
     } else {
@@ -171,6 +174,24 @@ fn pest_error(src: &str, e: pest::error::Error<Rule>) -> Diag {
     Diag::error("pdenet::syntax::unexpected", message)
         .label(Span::new(start, start + len), "here")
         .help(help)
+}
+
+/// The length of the token `rest` starts with: a whole name or number, else one
+/// character, so that "unexpected `on`" names what the user wrote.
+fn token_len(rest: &str) -> usize {
+    let word = |c: char| c.is_alphanumeric() || c == '_' || c == '\'';
+    let number = |c: char| c.is_ascii_digit() || c == '.';
+    let Some(first) = rest.chars().next() else {
+        return 0;
+    };
+    let part = if word(first) && !first.is_ascii_digit() {
+        rest.split(|c: char| !word(c)).next()
+    } else if number(first) {
+        rest.split(|c: char| !number(c)).next()
+    } else {
+        None
+    };
+    part.map_or(first.len_utf8(), |p| p.len().max(first.len_utf8()))
 }
 
 /// Friendly names for the rules pest says it expected; `None` hides a rule.
@@ -239,6 +260,15 @@ pub fn normalize_name(name: &str) -> String {
     name.to_string()
 }
 
+/// `λ1` → `lambda1`: the ASCII spelling of a normalized Greek name, if it has one
+/// (for "did you mean" suggestions to a user who types ASCII).
+pub fn ascii_spelling(name: &str) -> Option<String> {
+    GREEK.iter().find_map(|(ascii, greek)| {
+        name.strip_prefix(greek)
+            .map(|rest| format!("{ascii}{rest}"))
+    })
+}
+
 fn pratt() -> &'static PrattParser<Rule> {
     static P: OnceLock<PrattParser<Rule>> = OnceLock::new();
     P.get_or_init(|| {
@@ -266,8 +296,32 @@ fn is_keyword(r: Rule) -> bool {
     format!("{r:?}").starts_with("kw_") && !matches!(r, Rule::kw_boundary | Rule::kw_reference)
 }
 
+/// A pair's span without the whitespace and comments pest leaves at its end (a rule
+/// ending in an optional part keeps the whitespace skipped before trying it), so
+/// that labels cover exactly what was written.
 fn span(p: &Pair<Rule>) -> Span {
-    Span::new(p.as_span().start(), p.as_span().end())
+    let start = p.as_span().start();
+    Span::new(start, start + trimmed_len(p.as_str()))
+}
+
+/// The length of `text` without trailing whitespace and `#` comments.
+fn trimmed_len(text: &str) -> usize {
+    let mut t = text.trim_end();
+    loop {
+        // A comment starts at a `#` outside a string on the last line.
+        let line_start = t.rfind('\n').map_or(0, |i| i + 1);
+        let mut in_string = false;
+        let hash = t[line_start..].char_indices().find_map(|(i, c)| {
+            if c == '"' {
+                in_string = !in_string;
+            }
+            (c == '#' && !in_string).then_some(line_start + i)
+        });
+        match hash {
+            Some(h) if h > 0 => t = t[..h].trim_end(),
+            _ => return t.len(),
+        }
+    }
 }
 
 /// Builds AST nodes from pest pairs. The grammar guarantees each pair's shape, so a
