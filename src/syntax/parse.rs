@@ -89,6 +89,11 @@ fn prescan(src: &str) -> Result<(), Diag> {
     }
     let (mut depth, mut signs, mut ifs) = (0usize, 0usize, 0usize);
     let mut in_comment = false;
+    // `|` both opens and closes an absolute value, so its nesting is estimated: a
+    // bar opens where an operand must start (after an operator, an opening bracket,
+    // a comma, `=` or an opening bar) and closes elsewhere. Unbounded, pest's
+    // recursion on `||||…` overflows the stack (after minutes of backtracking).
+    let (mut bars, mut prev, mut prev_bar_opened) = (0usize, '=', false);
     let bytes = src.as_bytes();
     for (i, c) in src.char_indices() {
         if in_comment {
@@ -109,6 +114,26 @@ fn prescan(src: &str) -> Result<(), Diag> {
                 }
             }
             ')' | ']' | '}' => depth = depth.saturating_sub(1),
+            '|' => {
+                let opens = if prev == '|' {
+                    prev_bar_opened
+                } else {
+                    "([{,=+-−*×/^·⊙<>≤≥∈∫".contains(prev) || after_keyword(&src[..i])
+                };
+                prev_bar_opened = opens;
+                if !opens {
+                    bars = bars.saturating_sub(1);
+                } else if bars == MAX_BRACKET_DEPTH {
+                    return Err(Diag::error(
+                        "pdenet::syntax::too_deep",
+                        format!("absolute values nest more than {MAX_BRACKET_DEPTH} levels deep"),
+                    )
+                    .label(Span::new(i, i + 1), "too deep here")
+                    .help("split the expression with `let` or `def`"));
+                } else {
+                    bars += 1;
+                }
+            }
             '-' | '+' | '−' => {
                 signs += 1;
                 if signs > MAX_SIGNS {
@@ -121,6 +146,9 @@ fn prescan(src: &str) -> Result<(), Diag> {
             }
             c if c.is_whitespace() => {}
             _ => signs = 0,
+        }
+        if !c.is_whitespace() && c != '#' {
+            prev = c;
         }
         let word_start = i == 0 || !(bytes[i - 1].is_ascii_alphanumeric() || bytes[i - 1] == b'_');
         if word_start && src[i..].starts_with("if") {
@@ -138,6 +166,21 @@ fn prescan(src: &str) -> Result<(), Diag> {
         }
     }
     Ok(())
+}
+
+/// Whether `before` ends with a keyword after which an expression starts.
+fn after_keyword(before: &str) -> bool {
+    let t = before.trim_end();
+    let word_start = t
+        .char_indices()
+        .rev()
+        .take_while(|(_, c)| c.is_alphanumeric() || *c == '_')
+        .last()
+        .map_or(t.len(), |(i, _)| i);
+    matches!(
+        &t[word_start..],
+        "equation" | "initial" | "boundary" | "integral" | "if" | "then" | "else" | "weight"
+    )
 }
 
 fn pest_error(src: &str, e: pest::error::Error<Rule>) -> Diag {
@@ -990,6 +1033,14 @@ mod tests {
             " else 1".repeat(3000)
         );
         assert_eq!(codes(&ifs), ["pdenet::syntax::too_deep"]);
+        let bars = format!(
+            "equation {}u{} = 0",
+            "|".repeat(100_000),
+            "|".repeat(100_000)
+        );
+        assert_eq!(codes(&bars), ["pdenet::syntax::too_deep"]);
+        let interleaved = format!("equation {}u{} = 0", "|u*".repeat(1000), "|".repeat(1000));
+        assert_eq!(codes(&interleaved), ["pdenet::syntax::too_deep"]);
         assert_eq!(codes("equation u\0 = 0"), ["pdenet::syntax::nul_byte"]);
         assert_eq!(codes("const a = 1e999"), ["pdenet::syntax::non_finite"]);
     }
