@@ -293,7 +293,9 @@ impl Checker<'_> {
                         let Some((coord, value)) = self.locus(locus) else {
                             continue;
                         };
-                        let name = if on.len() == 1 {
+                        // Unique names where there are several (report.json keys
+                        // loss terms by name): `boundary x = 0`, `boundary x = 1`.
+                        let name = if n == 1 {
                             word.to_string()
                         } else {
                             format!("{word} {} = {value}", locus.name.name)
