@@ -689,3 +689,156 @@ fn truncated_data_files_are_unreadable_not_a_panic() {
         assert!(String::from_utf8_lossy(&out.stderr).contains("pdenet::check::data_unreadable"));
     }
 }
+
+// ------------------------------------------------------------------ 3. not fitted to the examples
+
+#[test]
+fn a_problem_and_layer_found_nowhere_in_the_examples() {
+    let path = root().join("tests/novel/gated_kuramoto.pde");
+    let c = compile_file(&path).unwrap_or_else(|d| panic!("rejected:{}", show(&read(&path), &d)));
+    assert_eq!(
+        describe::residuals(&c),
+        "equation: u_t + α*u*u_x + β*u_xx + γ*u_xxxx    needs u, u_t, u_x, u_xx, u_xxxx\n\
+         initial: u - sin(3.141592653589793*x)^2    needs u\n\
+         boundary x = 0: u    needs u\n\
+         boundary x = 1: u_x    needs u_x\n"
+    );
+    let p = &c.problem;
+    let weights: Vec<(&str, f64)> = p
+        .terms
+        .iter()
+        .map(|t| (t.name.as_str(), t.weight))
+        .collect();
+    assert_eq!(
+        weights,
+        [
+            ("equation", 2.0),
+            ("initial", 1.0),
+            ("boundary x = 0", 1.0),
+            ("boundary x = 1", 1.0)
+        ]
+    );
+    let params: Vec<&str> = p.params.iter().map(|q| q.name.as_str()).collect();
+    assert_eq!(params, ["α", "β", "γ"]);
+    // Three hidden gated layers and the `last` variant: W, b, V, c where the body
+    // uses them, W and b only in the last layer.
+    let net = &p.network;
+    assert_eq!(net.kind, "gated");
+    let shapes: Vec<(usize, usize, Vec<(&str, TensorShape)>)> = net
+        .layers
+        .iter()
+        .map(|l| {
+            let ts = l
+                .tensors
+                .iter()
+                .map(|t| (t.name.as_str(), t.shape))
+                .collect();
+            (l.inputs, l.outputs, ts)
+        })
+        .collect();
+    let gated = |i| {
+        let ts = vec![
+            ("W", TensorShape::Matrix),
+            ("b", TensorShape::Vector),
+            ("V", TensorShape::Matrix),
+            ("c", TensorShape::Vector),
+        ];
+        (i, 12, ts)
+    };
+    let last = (
+        12,
+        1,
+        vec![("W", TensorShape::Matrix), ("b", TensorShape::Vector)],
+    );
+    assert_eq!(shapes, [gated(2), gated(12), gated(12), last]);
+    // 2·12·2 + 12·2, then (12·12 + 12)·2 twice, then 12 + 1.
+    assert_eq!(net.param_count(), 72 + 312 + 312 + 13);
+    let kinds: Vec<&str> = net.layers.iter().map(|l| l.kind.as_str()).collect();
+    assert_eq!(kinds, ["gated", "gated", "gated", "gated.last"]);
+}
+
+// ------------------------------------------------------------------ 4. golden residuals
+
+#[test]
+fn residuals_of_every_example_match_their_golden_file() {
+    let update = std::env::var_os("UPDATE_GOLDEN").is_some_and(|v| v == "1");
+    let golden = root().join("tests/golden");
+    let mut bad = Vec::new();
+    let examples = pde_files(&root().join("examples"));
+    assert!(examples.len() >= 11, "{} examples", examples.len());
+    for p in &examples {
+        let c =
+            compile_file(p).unwrap_or_else(|d| panic!("{}:{}", p.display(), show(&read(p), &d)));
+        let got = describe::residuals(&c);
+        let file = golden.join(format!("{}.residual", stem(p)));
+        if update {
+            std::fs::create_dir_all(&golden).expect("create tests/golden");
+            std::fs::write(&file, &got).expect("write a golden file");
+            continue;
+        }
+        match std::fs::read_to_string(&file) {
+            Ok(want) if want == got => {}
+            Ok(want) => bad.push(format!("{}:\n--- golden\n{want}--- now\n{got}", stem(p))),
+            Err(e) => bad.push(format!(
+                "{}: {e} (UPDATE_GOLDEN=1 writes it)",
+                file.display()
+            )),
+        }
+    }
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
+}
+
+#[test]
+fn burgers_residual_is_the_textbook_one() {
+    let c = compile_file(&root().join("examples/burgers.pde")).expect("burgers checks");
+    let r = describe::residuals(&c);
+    let first = r.lines().next().unwrap_or_default();
+    assert_eq!(
+        first,
+        "equation: u_t + u*u_x - 0.003183098861837907*u_xx    needs u, u_t, u_x, u_xx"
+    );
+}
+
+// ------------------------------------------------------------------ 5. every example checks
+
+#[test]
+fn every_example_passes_check_in_process_and_through_the_cli() {
+    let mut counts = Vec::new();
+    for p in pde_files(&root().join("examples")) {
+        let c =
+            compile_file(&p).unwrap_or_else(|d| panic!("{}:{}", p.display(), show(&read(&p), &d)));
+        assert!(
+            c.warnings.is_empty(),
+            "{}: warnings{}",
+            p.display(),
+            show(&read(&p), &c.warnings)
+        );
+        counts.push((stem(&p), c.problem.network.param_count()));
+        let data = root().join("examples/data");
+        let out = cli(&[
+            "check",
+            p.to_str().expect("UTF-8 path"),
+            "--data-dir",
+            data.to_str().expect("UTF-8 path"),
+        ]);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}: {}",
+            p.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(stdout.starts_with(&format!("{}: ok", stem(&p))), "{stdout}");
+        let weights = format!("{} weights", c.problem.network.param_count());
+        assert!(stdout.contains(&weights), "{stdout}");
+    }
+    for (name, want) in [
+        ("burgers", 1541),
+        ("schrodinger", 15602),
+        ("allen_cahn", 25501),
+    ] {
+        let got = counts.iter().find(|(n, _)| n == name).map(|(_, c)| *c);
+        assert_eq!(got, Some(want), "{name}");
+    }
+}
