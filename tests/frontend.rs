@@ -409,8 +409,7 @@ fn token_soup(rng: &mut Rng) -> String {
     let n = 1 + rng.below(80);
     let mut s = String::new();
     for _ in 0..n {
-        let word: &str = *rng.pick(VOCABULARY);
-        s.push_str(word);
+        s.push_str(rng.pick::<&str>(VOCABULARY));
         if rng.below(3) > 0 {
             s.push(' ');
         }
@@ -724,7 +723,8 @@ fn a_problem_and_layer_found_nowhere_in_the_examples() {
     // uses them, W and b only in the last layer.
     let net = &p.network;
     assert_eq!(net.kind, "gated");
-    let shapes: Vec<(usize, usize, Vec<(&str, TensorShape)>)> = net
+    type Shape<'a> = (usize, usize, Vec<(&'a str, TensorShape)>);
+    let shapes: Vec<Shape> = net
         .layers
         .iter()
         .map(|l| {
