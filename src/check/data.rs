@@ -336,7 +336,15 @@ impl Checker<'_> {
                             f.field, f.variable
                         ),
                     )
-                    .label(var_span(&f.variable), format!("{got} data")),
+                    .label(var_span(&f.variable), format!("{got} data"))
+                    .help(if complex_field {
+                        "map a complex field to a complex variable".to_string()
+                    } else {
+                        format!(
+                            "declare `{}` complex: `field {}(…): complex`",
+                            f.field, f.field
+                        )
+                    }),
                 );
                 return None;
             }

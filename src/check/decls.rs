@@ -159,12 +159,17 @@ impl Checker<'_> {
         if self.decls.coords.is_empty() {
             self.error(
                 Diag::error("pdenet::check::no_domain", "the file declares no domain")
+                    .label(
+                        super::end_of_file(file),
+                        "no `domain` statement in the file",
+                    )
                     .help("add e.g. `domain x ∈ [-1, 1], t ∈ [0, 1]`"),
             );
         }
         if self.decls.fields.is_empty() {
             self.error(
                 Diag::error("pdenet::check::no_field", "the file declares no field")
+                    .label(super::end_of_file(file), "no `field` statement in the file")
                     .help("add e.g. `field u(x, t)`"),
             );
         }

@@ -179,13 +179,15 @@ impl Checker<'_> {
         s: &SchemeSpec,
     ) -> Option<Expr> {
         let [(_, v, _, span)] = equations else {
-            if equations.len() > 1 {
+            if let Some((_, _, _, second)) = equations.get(1) {
                 self.error(
                     Diag::error(
                         "pdenet::check::scheme_equations",
                         "a discrete-time scheme takes exactly one equation",
                     )
-                    .label(s.span, "scheme declared here"),
+                    .label(*second, "a second equation")
+                    .label(s.span, "scheme declared here")
+                    .help("an implicit Runge–Kutta step solves one equation u_t = N[u]; keep only that one"),
                 );
             }
             return None;

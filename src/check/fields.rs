@@ -41,7 +41,8 @@ impl Checker<'_> {
             args.sort();
             let mut want = coord_names.clone();
             want.sort();
-            if args != want {
+            // With no domain at all, `no_domain` has said what is wrong.
+            if args != want && !want.is_empty() {
                 self.error(
                     Diag::error(
                         "pdenet::check::field_coordinates",

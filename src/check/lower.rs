@@ -211,6 +211,12 @@ impl Checker<'_> {
         }
         let mut candidates = self.decls.names();
         candidates.extend(scope.args.iter().map(|(n, _)| n.as_str()));
+        // `lamda1` is a typo of `lambda1`, which is how the user spells `λ1`.
+        let spelled: Vec<String> = candidates
+            .iter()
+            .filter_map(|c| crate::syntax::ascii_spelling(c))
+            .collect();
+        candidates.extend(spelled.iter().map(String::as_str));
         let d = Diag::error(
             "pdenet::check::unknown_name",
             format!("unknown name `{name}`"),

@@ -65,6 +65,12 @@ pub fn check(file: &ast::File, opts: &Options) -> Result<Checked, Vec<Diag>> {
     }
 }
 
+/// An empty span after the last statement: where a missing statement would go.
+pub(crate) fn end_of_file(file: &ast::File) -> Span {
+    let end = file.statements.last().map_or(0, |s| s.span.end);
+    Span::new(end, end)
+}
+
 /// Where a name came from: the user's file (with its span) or the stdlib.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) enum Origin {

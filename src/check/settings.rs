@@ -95,6 +95,10 @@ pub(crate) fn read(cx: &mut Checker, file: &ast::File) -> Settings {
     if settings.network.is_none() && !seen.iter().any(|(k, _)| *k == "network") {
         cx.error(
             Diag::error("pdenet::check::no_network", "the file declares no network")
+                .label(
+                    super::end_of_file(file),
+                    "no `network` statement in the file",
+                )
                 .help("add e.g. `network qres(width = 10, depth = 8, activation = tanh)`"),
         );
     }
@@ -365,12 +369,14 @@ impl Checker<'_> {
             }
         };
         if stages.is_some_and(|q| q > 500) {
+            let at = Self::arg(kind, "stages").map_or(kind.span, |e| e.span);
             self.error(
                 Diag::error(
                     "pdenet::check::out_of_range",
                     "at most 500 stages are supported",
                 )
-                .label(kind.span, "too many stages"),
+                .label(at, "too many stages")
+                .help("use at most 500 stages (the examples use 50 and 100)"),
             );
         }
         if to_coord.name != coord.name {
@@ -417,7 +423,14 @@ impl Checker<'_> {
                     "pdenet::check::empty_interval",
                     "the scheme's end must come after its start",
                 )
-                .label(span, format!("from {a} to {b}")),
+                .label(to.span, format!("ends at {b}, not after its start"))
+                .label(from.span, format!("starts at {a}"))
+                .help(format!(
+                    "write `from {0} = {1} to {0} = {2}`",
+                    c.name,
+                    a.min(b),
+                    a.max(b)
+                )),
             );
             return None;
         }

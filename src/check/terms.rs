@@ -35,9 +35,19 @@ pub(crate) fn build(
 ) -> Terms {
     let mut t = Terms::default();
     let equations = cx.equations(file);
-    if equations.is_empty() {
+    // Equations that failed to check were reported already; "no equation" would
+    // only add noise then.
+    let written = file
+        .statements
+        .iter()
+        .any(|st| matches!(st.kind, StatementKind::Equation { .. }));
+    if !written {
         cx.error(
             Diag::error("pdenet::check::no_equation", "the file has no equation")
+                .label(
+                    super::end_of_file(file),
+                    "no `equation` statement in the file",
+                )
                 .help("add e.g. `equation u_t + u*u_x - 0.01*u_xx = 0`"),
         );
     }
@@ -283,7 +293,9 @@ impl Checker<'_> {
                         let Some((coord, value)) = self.locus(locus) else {
                             continue;
                         };
-                        let name = if on.len() == 1 {
+                        // Unique names where there are several (report.json keys
+                        // loss terms by name): `boundary x = 0`, `boundary x = 1`.
+                        let name = if n == 1 {
                             word.to_string()
                         } else {
                             format!("{word} {} = {value}", locus.name.name)

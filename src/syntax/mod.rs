@@ -4,4 +4,6 @@
 pub mod ast;
 mod parse;
 
-pub use parse::{normalize_name, parse, parse_expr, MAX_BRACKET_DEPTH, MAX_EXPR_DEPTH};
+pub use parse::{
+    ascii_spelling, normalize_name, parse, parse_expr, MAX_BRACKET_DEPTH, MAX_EXPR_DEPTH,
+};

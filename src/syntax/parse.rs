@@ -89,6 +89,11 @@ fn prescan(src: &str) -> Result<(), Diag> {
     }
     let (mut depth, mut signs, mut ifs) = (0usize, 0usize, 0usize);
     let mut in_comment = false;
+    // `|` both opens and closes an absolute value, so its nesting is estimated: a
+    // bar opens where an operand must start (after an operator, an opening bracket,
+    // a comma, `=` or an opening bar) and closes elsewhere. Unbounded, pest's
+    // recursion on `||||…` overflows the stack (after minutes of backtracking).
+    let (mut bars, mut prev, mut prev_bar_opened) = (0usize, '=', false);
     let bytes = src.as_bytes();
     for (i, c) in src.char_indices() {
         if in_comment {
@@ -109,6 +114,26 @@ fn prescan(src: &str) -> Result<(), Diag> {
                 }
             }
             ')' | ']' | '}' => depth = depth.saturating_sub(1),
+            '|' => {
+                let opens = if prev == '|' {
+                    prev_bar_opened
+                } else {
+                    "([{,=+-−*×/^·⊙<>≤≥∈∫".contains(prev) || after_keyword(&src[..i])
+                };
+                prev_bar_opened = opens;
+                if !opens {
+                    bars = bars.saturating_sub(1);
+                } else if bars == MAX_BRACKET_DEPTH {
+                    return Err(Diag::error(
+                        "pdenet::syntax::too_deep",
+                        format!("absolute values nest more than {MAX_BRACKET_DEPTH} levels deep"),
+                    )
+                    .label(Span::new(i, i + 1), "too deep here")
+                    .help("split the expression with `let` or `def`"));
+                } else {
+                    bars += 1;
+                }
+            }
             '-' | '+' | '−' => {
                 signs += 1;
                 if signs > MAX_SIGNS {
@@ -121,6 +146,9 @@ fn prescan(src: &str) -> Result<(), Diag> {
             }
             c if c.is_whitespace() => {}
             _ => signs = 0,
+        }
+        if !c.is_whitespace() && c != '#' {
+            prev = c;
         }
         let word_start = i == 0 || !(bytes[i - 1].is_ascii_alphanumeric() || bytes[i - 1] == b'_');
         if word_start && src[i..].starts_with("if") {
@@ -138,6 +166,21 @@ fn prescan(src: &str) -> Result<(), Diag> {
         }
     }
     Ok(())
+}
+
+/// Whether `before` ends with a keyword after which an expression starts.
+fn after_keyword(before: &str) -> bool {
+    let t = before.trim_end();
+    let word_start = t
+        .char_indices()
+        .rev()
+        .take_while(|(_, c)| c.is_alphanumeric() || *c == '_')
+        .last()
+        .map_or(t.len(), |(i, _)| i);
+    matches!(
+        &t[word_start..],
+        "equation" | "initial" | "boundary" | "integral" | "if" | "then" | "else" | "weight"
+    )
 }
 
 fn pest_error(src: &str, e: pest::error::Error<Rule>) -> Diag {
@@ -158,11 +201,14 @@ fn pest_error(src: &str, e: pest::error::Error<Rule>) -> Diag {
     let found = src.get(start..).and_then(|rest| rest.chars().next());
     let message = match found {
         Some(c) if c.is_whitespace() => "unexpected end of line".to_string(),
-        Some(c) => format!("unexpected `{c}`"),
+        Some(_) => format!(
+            "unexpected `{}`",
+            &src[start..start + token_len(&src[start..])]
+        ),
         None if start >= end => "unexpected end of statement".to_string(),
         None => "syntax error".to_string(),
     };
-    let len = found.map_or(0, char::len_utf8).max(end - start);
+    let len = token_len(src.get(start..).unwrap_or("")).max(end - start);
     let help = if expected.is_empty() {
         "see README.md for the language tour".to_string()
     } else {
@@ -171,6 +217,24 @@ fn pest_error(src: &str, e: pest::error::Error<Rule>) -> Diag {
     Diag::error("pdenet::syntax::unexpected", message)
         .label(Span::new(start, start + len), "here")
         .help(help)
+}
+
+/// The length of the token `rest` starts with: a whole name or number, else one
+/// character, so that "unexpected `on`" names what the user wrote.
+fn token_len(rest: &str) -> usize {
+    let word = |c: char| c.is_alphanumeric() || c == '_' || c == '\'';
+    let number = |c: char| c.is_ascii_digit() || c == '.';
+    let Some(first) = rest.chars().next() else {
+        return 0;
+    };
+    let part = if word(first) && !first.is_ascii_digit() {
+        rest.split(|c: char| !word(c)).next()
+    } else if number(first) {
+        rest.split(|c: char| !number(c)).next()
+    } else {
+        None
+    };
+    part.map_or(first.len_utf8(), |p| p.len().max(first.len_utf8()))
 }
 
 /// Friendly names for the rules pest says it expected; `None` hides a rule.
@@ -239,6 +303,15 @@ pub fn normalize_name(name: &str) -> String {
     name.to_string()
 }
 
+/// `λ1` → `lambda1`: the ASCII spelling of a normalized Greek name, if it has one
+/// (for "did you mean" suggestions to a user who types ASCII).
+pub fn ascii_spelling(name: &str) -> Option<String> {
+    GREEK.iter().find_map(|(ascii, greek)| {
+        name.strip_prefix(greek)
+            .map(|rest| format!("{ascii}{rest}"))
+    })
+}
+
 fn pratt() -> &'static PrattParser<Rule> {
     static P: OnceLock<PrattParser<Rule>> = OnceLock::new();
     P.get_or_init(|| {
@@ -266,8 +339,32 @@ fn is_keyword(r: Rule) -> bool {
     format!("{r:?}").starts_with("kw_") && !matches!(r, Rule::kw_boundary | Rule::kw_reference)
 }
 
+/// A pair's span without the whitespace and comments pest leaves at its end (a rule
+/// ending in an optional part keeps the whitespace skipped before trying it), so
+/// that labels cover exactly what was written.
 fn span(p: &Pair<Rule>) -> Span {
-    Span::new(p.as_span().start(), p.as_span().end())
+    let start = p.as_span().start();
+    Span::new(start, start + trimmed_len(p.as_str()))
+}
+
+/// The length of `text` without trailing whitespace and `#` comments.
+fn trimmed_len(text: &str) -> usize {
+    let mut t = text.trim_end();
+    loop {
+        // A comment starts at a `#` outside a string on the last line.
+        let line_start = t.rfind('\n').map_or(0, |i| i + 1);
+        let mut in_string = false;
+        let hash = t[line_start..].char_indices().find_map(|(i, c)| {
+            if c == '"' {
+                in_string = !in_string;
+            }
+            (c == '#' && !in_string).then_some(line_start + i)
+        });
+        match hash {
+            Some(h) if h > 0 => t = t[..h].trim_end(),
+            _ => return t.len(),
+        }
+    }
 }
 
 /// Builds AST nodes from pest pairs. The grammar guarantees each pair's shape, so a
@@ -936,6 +1033,14 @@ mod tests {
             " else 1".repeat(3000)
         );
         assert_eq!(codes(&ifs), ["pdenet::syntax::too_deep"]);
+        let bars = format!(
+            "equation {}u{} = 0",
+            "|".repeat(100_000),
+            "|".repeat(100_000)
+        );
+        assert_eq!(codes(&bars), ["pdenet::syntax::too_deep"]);
+        let interleaved = format!("equation {}u{} = 0", "|u*".repeat(1000), "|".repeat(1000));
+        assert_eq!(codes(&interleaved), ["pdenet::syntax::too_deep"]);
         assert_eq!(codes("equation u\0 = 0"), ["pdenet::syntax::nul_byte"]);
         assert_eq!(codes("const a = 1e999"), ["pdenet::syntax::non_finite"]);
     }

@@ -1,0 +1,7 @@
+# expect: pdenet::check::unknown_name "lamda1" help "did you mean `lambda1`?"
+domain x ∈ [-1, 1], t ∈ [0, 1]
+field  u(x, t)
+param  lambda1 = 0, λ2 = exp(-6) positive
+equation u_t + lamda1*u*u_x - λ2*u_xx = 0
+data "burgers_shock.mat" { x = x, t = t, u = usol[x, t] } sample 2000
+network qres(width = 14, depth = 8, activation = tanh)
