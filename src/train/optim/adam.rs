@@ -36,7 +36,10 @@ pub enum Schedule {
     Constant,
     /// lr · gamma^⌊k / every⌋ for step k (counted from 0): PyTorch's `StepLR` stepped once
     /// per epoch, and `ExponentialLR` when `every` is 1. `every = 0` is read as 1.
-    Exponential { gamma: f64, every: u64 },
+    Exponential {
+        gamma: f64,
+        every: u64,
+    },
 }
 
 impl Schedule {

@@ -46,7 +46,9 @@ pub struct Stop {
 
 impl Stop {
     pub fn new(reason: impl Into<String>) -> Self {
-        Stop { reason: reason.into() }
+        Stop {
+            reason: reason.into(),
+        }
     }
 }
 
