@@ -235,7 +235,7 @@ fn lbfgs_rosenbrock_2d() {
 
 #[test]
 fn lbfgs_rosenbrock_10d() {
-    for start in [vec![-1.2, 1.0].repeat(5), vec![0.0; 10]] {
+    for start in [[-1.2, 1.0].repeat(5), vec![0.0; 10]] {
         let mut obj = record(rosenbrock);
         let mut theta = start.clone();
         let out = run(&strict(), &mut obj, &mut theta);
@@ -381,7 +381,7 @@ fn check_wolfe_steps(start: Vec<f64>) -> usize {
 #[test]
 fn lbfgs_accepted_steps_satisfy_strong_wolfe() {
     let a = check_wolfe_steps(vec![-1.2, 1.0]);
-    let b = check_wolfe_steps(vec![-1.2, 1.0].repeat(5));
+    let b = check_wolfe_steps([-1.2, 1.0].repeat(5));
     eprintln!("strong Wolfe checked on {a} + {b} steps");
 }
 
@@ -557,4 +557,60 @@ fn lbfgs_line_search_failure_leaves_theta_alone() {
     );
     assert_eq!((theta, out.iterations), (vec![0.25, 0.5], 0));
     assert!(out.evaluations <= 1 + 25);
+}
+
+#[test]
+fn lbfgs_curvature_test_does_not_depend_on_the_scale_of_the_loss() {
+    // Rosenbrock times 1e-12: every sᵀy is below torch's absolute 1e-10, yet the
+    // relative test keeps the pairs and L-BFGS converges as fast as at scale 1.
+    let mut tiny = |x: &[f64]| {
+        let e = rosenbrock(x)?;
+        Ok(Eval {
+            loss: 1e-12 * e.loss,
+            grad: e.grad.iter().map(|g| 1e-12 * g).collect(),
+        })
+    };
+    let config = LbfgsConfig {
+        tolerance_grad: 1e-23,
+        ..strict()
+    };
+    let mut theta = vec![-1.2, 1.0];
+    let out = run(&config, &mut tiny, &mut theta);
+    eprintln!("rosenbrock 2-D × 1e-12: {out:?}");
+    assert_eq!(out.stop, LbfgsStop::GradientTolerance);
+    assert!(max_error(&theta, 1.0) < 1e-8, "{theta:?}");
+    assert!(out.iterations < 60, "{out:?}");
+}
+
+#[test]
+fn lbfgs_refuses_a_gradient_of_the_wrong_length() {
+    let mut obj = |_: &[f64]| -> Result<Eval, Stop> {
+        Ok(Eval {
+            loss: 0.0,
+            grad: vec![1.0; 3],
+        })
+    };
+    let mut theta = vec![0.0; 4];
+    let out = run(&strict(), &mut obj, &mut theta);
+    let want = Abort::GradientLength {
+        expected: 4,
+        found: 3,
+    };
+    assert_eq!(out.stop, LbfgsStop::Aborted(want));
+    assert_eq!(out.loss, None);
+}
+
+#[test]
+fn rosenbrock_runs_are_bit_identical() {
+    let go = || {
+        let mut theta = [-1.2, 1.0].repeat(5);
+        let mut losses = vec![];
+        let out = minimize(&mut rosenbrock, &mut theta, &strict(), |info| {
+            losses.push(info.loss.to_bits());
+            ControlFlow::Continue(())
+        });
+        let bits: Vec<u64> = theta.iter().map(|x| x.to_bits()).collect();
+        (bits, losses, out)
+    };
+    assert_eq!(go(), go());
 }
