@@ -90,7 +90,7 @@ fn adam_first_two_steps_match_torch_by_hand() {
         );
     }
     // The first step moves each component by about lr·sign(g) (|g| ≫ eps).
-    assert!((theta1[2] - (2.0 - 1e-3)).abs() < 1e-12);
+    assert!((theta1[2] - (2.0 - 1e-3)).abs() < 1e-11);
     // Except where |g| is comparable to eps: 1e-9 / (1e-9 + 1e-8) of a full step.
     assert!((theta1[3] + 1e-3 * 1e-9 / (1e-9 + 1e-8)).abs() < 1e-15);
 }
@@ -235,7 +235,7 @@ fn lbfgs_rosenbrock_2d() {
 
 #[test]
 fn lbfgs_rosenbrock_10d() {
-    for start in [vec![-1.2, 1.0].repeat(5), vec![0.0; 10]] {
+    for start in [[-1.2, 1.0].repeat(5), vec![0.0; 10]] {
         let mut obj = record(rosenbrock);
         let mut theta = start.clone();
         let out = run(&strict(), &mut obj, &mut theta);
@@ -259,12 +259,13 @@ fn lbfgs_with_a_short_history_still_converges() {
     assert!(max_error(&theta, 1.0) < 1e-8, "{theta:?}");
 }
 
-/// ½ xᵀAx − bᵀx with A = QΛQ, Q a Householder reflection and Λ spread geometrically over
-/// [1, 1e4], so that the problem is not aligned with the axes.
+/// ½ (Qx − c)ᵀ Λ (Qx − c), with Q a Householder reflection (so the problem is not
+/// aligned with the axes) and Λ spread geometrically over [1, κ]. Written around the
+/// minimizer x* = Qc so that the loss has no cancellation and reaches 0.
 struct IllConditioned {
     lambda: Vec<f64>,
     v: Vec<f64>,
-    b: Vec<f64>,
+    c: Vec<f64>,
 }
 
 impl IllConditioned {
@@ -273,7 +274,7 @@ impl IllConditioned {
         IllConditioned {
             lambda: (0..n).map(|i| condition.powf(i as f64 / last)).collect(),
             v: (0..n).map(|i| 1.0 + (i as f64 * 0.7).cos()).collect(),
-            b: (0..n).map(|i| (i as f64 * 1.3).sin()).collect(),
+            c: (0..n).map(|i| (i as f64 * 1.3).sin()).collect(),
         }
     }
 
@@ -283,20 +284,24 @@ impl IllConditioned {
     }
 
     fn solution(&self) -> Vec<f64> {
-        let qb = self.reflect(&self.b);
-        let scaled: Vec<f64> = qb.iter().zip(&self.lambda).map(|(a, l)| a / l).collect();
-        self.reflect(&scaled)
+        self.reflect(&self.c)
     }
 }
 
 impl Objective for IllConditioned {
     fn eval(&mut self, x: &[f64]) -> Result<Eval, Stop> {
-        let qx = self.reflect(x);
-        let lqx: Vec<f64> = qx.iter().zip(&self.lambda).map(|(a, l)| a * l).collect();
-        let ax = self.reflect(&lqx);
-        let loss = 0.5 * dot(x, &ax) - dot(&self.b, x);
-        let grad = ax.iter().zip(&self.b).map(|(a, b)| a - b).collect();
-        Ok(Eval { loss, grad })
+        let r: Vec<f64> = self
+            .reflect(x)
+            .iter()
+            .zip(&self.c)
+            .map(|(a, c)| a - c)
+            .collect();
+        let lr: Vec<f64> = r.iter().zip(&self.lambda).map(|(a, l)| a * l).collect();
+        let loss = 0.5 * dot(&r, &lr);
+        Ok(Eval {
+            loss,
+            grad: self.reflect(&lr),
+        })
     }
 }
 
@@ -307,6 +312,7 @@ fn lbfgs_ill_conditioned_quadratic_n100() {
     let mut theta = vec![0.0; 100];
     let config = LbfgsConfig {
         tolerance_grad: 1e-10,
+        max_iter: 5000,
         ..strict()
     };
     let out = run(&config, &mut obj, &mut theta);
@@ -320,7 +326,9 @@ fn lbfgs_ill_conditioned_quadratic_n100() {
     eprintln!("quadratic n = 100, κ = 1e4: {out:?}, relative error {rel:.2e}");
     assert_eq!(out.stop, LbfgsStop::GradientTolerance);
     assert!(rel < 1e-9, "relative error {rel}");
-    assert!(out.iterations < 500, "{out:?}");
+    // Unit steps (what strong Wolfe with c2 = 0.9 accepts) are far from exact line
+    // searches, so L-BFGS needs several times n here; 921 when this was written.
+    assert!(out.iterations < 1500, "{out:?}");
 }
 
 /// Checks the strong Wolfe conditions between consecutive accepted points, from the
@@ -373,7 +381,7 @@ fn check_wolfe_steps(start: Vec<f64>) -> usize {
 #[test]
 fn lbfgs_accepted_steps_satisfy_strong_wolfe() {
     let a = check_wolfe_steps(vec![-1.2, 1.0]);
-    let b = check_wolfe_steps(vec![-1.2, 1.0].repeat(5));
+    let b = check_wolfe_steps([-1.2, 1.0].repeat(5));
     eprintln!("strong Wolfe checked on {a} + {b} steps");
 }
 
@@ -487,6 +495,7 @@ fn lbfgs_stops_for_each_stated_reason() {
     let mut theta = vec![-1.2, 1.0];
     let config = LbfgsConfig {
         max_iter: 5,
+        max_evals: Some(1000),
         ..strict()
     };
     let out = run(&config, &mut rosenbrock, &mut theta);
@@ -548,4 +557,60 @@ fn lbfgs_line_search_failure_leaves_theta_alone() {
     );
     assert_eq!((theta, out.iterations), (vec![0.25, 0.5], 0));
     assert!(out.evaluations <= 1 + 25);
+}
+
+#[test]
+fn lbfgs_curvature_test_does_not_depend_on_the_scale_of_the_loss() {
+    // Rosenbrock times 1e-12: every sᵀy is below torch's absolute 1e-10, yet the
+    // relative test keeps the pairs and L-BFGS converges as fast as at scale 1.
+    let mut tiny = |x: &[f64]| {
+        let e = rosenbrock(x)?;
+        Ok(Eval {
+            loss: 1e-12 * e.loss,
+            grad: e.grad.iter().map(|g| 1e-12 * g).collect(),
+        })
+    };
+    let config = LbfgsConfig {
+        tolerance_grad: 1e-23,
+        ..strict()
+    };
+    let mut theta = vec![-1.2, 1.0];
+    let out = run(&config, &mut tiny, &mut theta);
+    eprintln!("rosenbrock 2-D × 1e-12: {out:?}");
+    assert_eq!(out.stop, LbfgsStop::GradientTolerance);
+    assert!(max_error(&theta, 1.0) < 1e-8, "{theta:?}");
+    assert!(out.iterations < 60, "{out:?}");
+}
+
+#[test]
+fn lbfgs_refuses_a_gradient_of_the_wrong_length() {
+    let mut obj = |_: &[f64]| -> Result<Eval, Stop> {
+        Ok(Eval {
+            loss: 0.0,
+            grad: vec![1.0; 3],
+        })
+    };
+    let mut theta = vec![0.0; 4];
+    let out = run(&strict(), &mut obj, &mut theta);
+    let want = Abort::GradientLength {
+        expected: 4,
+        found: 3,
+    };
+    assert_eq!(out.stop, LbfgsStop::Aborted(want));
+    assert_eq!(out.loss, None);
+}
+
+#[test]
+fn rosenbrock_runs_are_bit_identical() {
+    let go = || {
+        let mut theta = [-1.2, 1.0].repeat(5);
+        let mut losses = vec![];
+        let out = minimize(&mut rosenbrock, &mut theta, &strict(), |info| {
+            losses.push(info.loss.to_bits());
+            ControlFlow::Continue(())
+        });
+        let bits: Vec<u64> = theta.iter().map(|x| x.to_bits()).collect();
+        (bits, losses, out)
+    };
+    assert_eq!(go(), go());
 }
