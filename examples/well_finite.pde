@@ -2,7 +2,7 @@
 # Ground state of −ψ'' + Vψ = Eψ on [0, 1] with ψ(0) = ψ(1) = 0.
 domain x ∈ [0, 1]
 field  ψ(x) = x*(1 - x)*net(x)
-param  E = 20
+param  E = 10
 def    V(x) = if |x - 0.5| < 0.25 then 0 else 100
 
 equation -ψ_xx + V(x)*ψ = E*ψ
