@@ -5,7 +5,7 @@ field  ψ(x) = x*(1 - x)*net(x)
 param  E = 5
 
 equation -ψ_xx = E*ψ
-constraint ∫ ψ^2 dx = 1
+constraint ∫ ψ^2 dx = 1 weight 100     # heavy enough that ψ = 0 is not a minimum
 
 network mlp(width = 20, depth = 3, activation = tanh)
 sample  collocation 256 uniform, constraint 256
