@@ -6,6 +6,7 @@
 //! expansion and simplification) → `net` (jets through the layers) → `kernel`
 //! (one fused loss-and-gradient program, its passes and the interpreter).
 
+pub mod backend;
 pub mod bench;
 pub mod check;
 pub mod describe;

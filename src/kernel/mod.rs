@@ -140,8 +140,28 @@ impl Kernel {
         theta: &[f64],
         batches: &[PointBatch],
     ) -> Result<Evaluation, KernelError> {
-        self.check(theta, batches)?;
         let theta_f: Vec<F> = theta.iter().map(|&x| F::from_f64(x)).collect();
+        self.eval_with(theta, batches, |seeds, forward_only| {
+            let seeds_f: Vec<F> = seeds.iter().map(|&s| F::from_f64(s)).collect();
+            let mut sums = self.sums(if forward_only { 0 } else { theta.len() });
+            self.run_all(&theta_f, &seeds_f, batches, forward_only, &mut sums);
+            Ok(sums)
+        })
+    }
+
+    /// The host side of a loss evaluation, shared by every back end: checks the
+    /// batches, runs the forward pass first where integral terms need their sums,
+    /// seeds the reverse pass and assembles the terms and the total.
+    /// `run(seeds, forward_only)` runs every point set's program (`ops[..backward_start]`
+    /// when `forward_only`) and returns the per-term sums and, unless
+    /// `forward_only`, the gradient (θ's length).
+    pub fn eval_with(
+        &self,
+        theta: &[f64],
+        batches: &[PointBatch],
+        mut run: impl FnMut(&[f64], bool) -> Result<Sums, KernelError>,
+    ) -> Result<Evaluation, KernelError> {
+        self.check(theta, batches)?;
         let n_terms = self.terms.len();
         let counts: Vec<usize> = self.terms.iter().map(|t| batches[t.points].len()).collect();
         // Integral terms need their sums before the reverse pass can be seeded.
@@ -150,24 +170,14 @@ impl Kernel {
             .iter()
             .any(|t| matches!(t.reduce, Reduce::Integral { .. }));
         let mut sums = if integral {
-            let mut fwd = self.sums(0);
-            self.run_all(
-                &theta_f,
-                &vec![F::from_f64(0.0); n_terms],
-                batches,
-                true,
-                &mut fwd,
-            );
-            Some(fwd.terms)
+            Some(run(&vec![0.0; n_terms], true)?.terms)
         } else {
             None
         };
         let seeds: Vec<f64> = (0..n_terms)
             .map(|t| self.seed(t, counts[t], sums.as_ref().map(|s| s[t])))
             .collect();
-        let seeds_f: Vec<F> = seeds.iter().map(|&s| F::from_f64(s)).collect();
-        let mut out = self.sums(theta.len());
-        self.run_all(&theta_f, &seeds_f, batches, false, &mut out);
+        let out = run(&seeds, false)?;
         let sums = sums.get_or_insert(out.terms);
         let terms: Vec<f64> = (0..n_terms)
             .map(|t| self.reduce(t, counts[t], sums[t]))

@@ -1,0 +1,439 @@
+//! Back ends that run the fused kernel fast. `clif`: the Kernel IR lowered to
+//! Cranelift and JIT-compiled for the host, points in SIMD lanes, threads over
+//! blocks of points. It reproduces [`Kernel::eval`] (the interpreter is the oracle).
+//!
+//! How a [`ClifKernel`] evaluates (see `clif.rs` for the generated code):
+//! - each point set's points are copied into padded structure-of-arrays columns in
+//!   the kernel's precision; the tail block is padded with copies of the last point
+//!   and a lane mask (all-ones bits for real points, zero for padding) that every
+//!   sink ANDs with its contribution, so padding adds exactly nothing;
+//! - the points are cut into *parts* whose size depends only on the point count;
+//!   each part is run in calls of at most `CALL_POINTS` points; after each call the
+//!   per-lane accumulators (kernel precision) are added into the part's f64 partial
+//!   sums, lane by lane in order; the host then sums the parts in order, so results
+//!   are bit-identical from run to run and for any thread count;
+//! - threads (`std::thread::scope`) take contiguous ranges of parts.
+//!
+//! Invariants: back ends import `kernel`, never each other; the host-side seeding
+//! and assembly is `Kernel::eval_with`, shared with the interpreter.
+//!
+//! Accuracy of the vector functions (`vmath`), measured against `std` by
+//! `tests::vector_math_accuracy`, is reported there and in `docs/`.
+
+pub mod clif;
+mod jit;
+mod vmath;
+
+#[cfg(test)]
+mod tests;
+#[cfg(test)]
+mod vmath_tests;
+
+use thiserror::Error;
+
+use crate::kernel::interp::Sums;
+use crate::kernel::{Evaluation, Kernel, KernelError, PointBatch};
+use clif::Plan;
+use vmath::Vm;
+
+/// The number format a compiled kernel computes in (sums are always f64).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Precision {
+    F32,
+    F64,
+}
+
+#[derive(Debug, Error, Clone, PartialEq)]
+pub enum BackendError {
+    /// The kernel uses something this back end does not compile.
+    #[error("the JIT cannot compile this kernel: {0}")]
+    Unsupported(String),
+    /// Cranelift refused the generated code or the host.
+    #[error("code generation failed: {0}")]
+    Codegen(String),
+    /// A back-end bug.
+    #[error("internal back-end error (a bug): {0}")]
+    Internal(String),
+}
+
+/// Points per call of a compiled function: bounds how many blocks a lane's
+/// accumulator sums in the kernel's precision before it goes into f64.
+const CALL_POINTS: usize = 256;
+/// At most this many parts per point set (bounds the partial-sum memory).
+const MAX_PARTS: usize = 256;
+
+/// One point set's compiled code.
+struct SetCode {
+    plan: Plan,
+    full: usize,
+    forward: Option<usize>,
+}
+
+/// A kernel compiled to native code for this machine.
+///
+/// It owns its JIT memory and is not `Send`: build it on the thread that uses it
+/// (its own worker threads are internal).
+pub struct ClifKernel {
+    kernel: Kernel,
+    precision: Precision,
+    threads: usize,
+    sets: Vec<SetCode>,
+    _jit: jit::Jit,
+}
+
+impl std::fmt::Debug for ClifKernel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClifKernel")
+            .field("precision", &self.precision)
+            .field("threads", &self.threads)
+            .field("sets", &self.sets.len())
+            .finish()
+    }
+}
+
+impl ClifKernel {
+    /// Compiles every point set's program (and its forward part alone, when integral
+    /// terms need a forward pass first). `threads` ≥ 1 worker threads per evaluation.
+    pub fn compile(
+        kernel: &Kernel,
+        precision: Precision,
+        threads: usize,
+    ) -> Result<ClifKernel, BackendError> {
+        let isa = jit::host_isa()?;
+        let vm = Vm {
+            wide: precision == Precision::F64,
+            fma: jit::has_fma(&*isa),
+        };
+        let mut jit = jit::Jit::new(isa);
+        let integral = kernel
+            .terms
+            .iter()
+            .any(|t| matches!(t.reduce, crate::problem::Reduce::Integral { .. }));
+        let mut fctx = cranelift_frontend::FunctionBuilderContext::new();
+        let mut ids = vec![];
+        let mut plans = vec![];
+        for set in &kernel.programs {
+            let prog = &set.program;
+            let plan = clif::plan(prog, &set.info, vm)?;
+            let mut one = |end: usize| {
+                let mut func = clif::new_function(0, jit.call_conv());
+                clif::build(prog, &plan, end, &mut func, &mut fctx, jit.frontend());
+                jit.define(func)
+            };
+            let full = one(prog.ops.len())?;
+            let forward = if integral {
+                Some(one(prog.backward_start)?)
+            } else {
+                None
+            };
+            ids.push((full, forward));
+            plans.push(plan);
+        }
+        jit.finish()?;
+        let sets = plans
+            .into_iter()
+            .zip(ids)
+            .map(|(plan, (full, forward))| SetCode {
+                plan,
+                full: jit.address(full),
+                forward: forward.map(|f| jit.address(f)),
+            })
+            .collect();
+        Ok(ClifKernel {
+            kernel: kernel.clone(),
+            precision,
+            threads: threads.max(1),
+            sets,
+            _jit: jit,
+        })
+    }
+
+    /// Worker threads per evaluation (at least 1).
+    pub fn set_threads(&mut self, threads: usize) {
+        self.threads = threads.max(1);
+    }
+
+    pub fn precision(&self) -> Precision {
+        self.precision
+    }
+
+    /// Loss per term, total and gradient: the semantics of [`Kernel::eval`].
+    pub fn eval(&self, theta: &[f64], batches: &[PointBatch]) -> Result<Evaluation, KernelError> {
+        match self.precision {
+            Precision::F32 => self.eval_as::<f32>(theta, batches),
+            Precision::F64 => self.eval_as::<f64>(theta, batches),
+        }
+    }
+
+    fn eval_as<F: Elem>(
+        &self,
+        theta: &[f64],
+        batches: &[PointBatch],
+    ) -> Result<Evaluation, KernelError> {
+        let theta_f = to_bytes::<F>(theta);
+        let mut inputs: Option<Vec<Columns>> = None;
+        self.kernel.eval_with(theta, batches, |seeds, forward_only| {
+            let inputs = inputs.get_or_insert_with(|| {
+                self.sets
+                    .iter()
+                    .zip(&self.kernel.programs)
+                    .zip(batches)
+                    .map(|((code, set), batch)| columns::<F>(&code.plan, &set.program, batch))
+                    .collect()
+            });
+            let seeds_f = to_bytes::<F>(seeds);
+            let grad_len = if forward_only { 0 } else { theta.len() };
+            let mut sums = Sums {
+                terms: vec![0.0; self.kernel.terms.len()],
+                grad: vec![0.0; grad_len],
+                stores: vec![],
+            };
+            for (s, code) in self.sets.iter().enumerate() {
+                let f = if forward_only { code.forward } else { Some(code.full) };
+                let f = f.ok_or_else(|| {
+                    KernelError::Internal("no forward-only function was compiled".into())
+                })?;
+                let run = SetRun {
+                    code: f,
+                    plan: &code.plan,
+                    prog: &self.kernel.programs[s].program,
+                    cols: &inputs[s],
+                    theta: &theta_f,
+                    seeds: &seeds_f,
+                };
+                run.run::<F>(self.threads, &mut sums);
+            }
+            Ok(sums)
+        })
+    }
+}
+
+/// The numbers a kernel computes in, as the host sees them.
+trait Elem: Copy + Send + Sync + 'static {
+    const BYTES: usize;
+    fn bits(x: f64) -> u64;
+    /// The bits of a lane mask that keeps a lane.
+    const ALL_ONES: u64;
+    /// Adds the lanes of a vector, in lane order, into `out`.
+    fn add_lanes(v: u128, out: &mut f64);
+}
+
+impl Elem for f32 {
+    const BYTES: usize = 4;
+    const ALL_ONES: u64 = u32::MAX as u64;
+    fn bits(x: f64) -> u64 {
+        (x as f32).to_bits() as u64
+    }
+    fn add_lanes(v: u128, out: &mut f64) {
+        for l in 0..4 {
+            *out += f32::from_bits((v >> (32 * l)) as u32) as f64;
+        }
+    }
+}
+
+impl Elem for f64 {
+    const BYTES: usize = 8;
+    const ALL_ONES: u64 = u64::MAX;
+    fn bits(x: f64) -> u64 {
+        x.to_bits()
+    }
+    fn add_lanes(v: u128, out: &mut f64) {
+        for l in 0..2 {
+            *out += f64::from_bits((v >> (64 * l)) as u64);
+        }
+    }
+}
+
+/// Numbers in F as native-endian bytes.
+fn to_bytes<F: Elem>(xs: &[f64]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(xs.len() * F::BYTES);
+    for &x in xs {
+        push::<F>(&mut out, F::bits(x));
+    }
+    out
+}
+
+fn push<F: Elem>(out: &mut Vec<u8>, bits: u64) {
+    if F::BYTES == 4 {
+        out.extend_from_slice(&(bits as u32).to_ne_bytes());
+    } else {
+        out.extend_from_slice(&bits.to_ne_bytes());
+    }
+}
+
+/// One point set's input columns, padded to whole blocks.
+struct Columns {
+    bytes: Vec<u8>,
+    /// Points, and points after padding.
+    n: usize,
+    padded: usize,
+}
+
+/// Coordinates, data, weights and the lane mask, each padded with copies of the last
+/// point (so padding lanes compute finite values) to a whole number of blocks.
+fn columns<F: Elem>(plan: &Plan, prog: &crate::kernel::ir::Program, batch: &PointBatch) -> Columns {
+    let n = batch.len();
+    let padded = n.div_ceil(plan.block()) * plan.block();
+    let mut bytes = Vec::with_capacity(plan.n_cols * padded * F::BYTES);
+    let zeros = vec![0.0; n];
+    let data = batch.data.iter().take(prog.n_data as usize);
+    let weights = batch.weights.as_ref().unwrap_or(&zeros);
+    for col in batch.coords.iter().chain(data).chain([weights]) {
+        for p in 0..padded {
+            push::<F>(&mut bytes, F::bits(col[p.min(n - 1)]));
+        }
+    }
+    for p in 0..padded {
+        push::<F>(&mut bytes, if p < n { F::ALL_ONES } else { 0 });
+    }
+    Columns { bytes, n, padded }
+}
+
+/// Everything one point set's evaluation reads.
+struct SetRun<'a> {
+    code: usize,
+    plan: &'a Plan,
+    prog: &'a crate::kernel::ir::Program,
+    cols: &'a Columns,
+    theta: &'a [u8],
+    seeds: &'a [u8],
+}
+
+impl SetRun<'_> {
+    /// Runs every block, threads over parts, and adds the sums into `sums` in
+    /// part order.
+    fn run<F: Elem>(&self, threads: usize, sums: &mut Sums) {
+        if self.cols.n == 0 {
+            return;
+        }
+        let block = self.plan.block();
+        let nblocks = self.cols.padded / block;
+        let call_blocks = (CALL_POINTS / block).max(1);
+        let calls = nblocks.div_ceil(call_blocks);
+        let part_blocks = calls.div_ceil(MAX_PARTS) * call_blocks;
+        let nparts = nblocks.div_ceil(part_blocks);
+        let n_terms = self.prog.n_terms as usize;
+        let width = n_terms + sums.grad.len();
+        let mut partials = vec![0.0f64; nparts * width];
+        let threads = threads.min(nparts).max(1);
+        std::thread::scope(|scope| {
+            let mut rest: &mut [f64] = &mut partials;
+            let mut first = 0;
+            for t in 0..threads {
+                let last = (t + 1) * nparts / threads;
+                let (mine, r) = rest.split_at_mut((last - first) * width);
+                rest = r;
+                let parts = first..last;
+                first = last;
+                let job = move || self.work::<F>(parts, part_blocks, call_blocks, width, mine);
+                if t + 1 == threads {
+                    job();
+                } else {
+                    scope.spawn(job);
+                }
+            }
+        });
+        for part in partials.chunks(width) {
+            for (s, p) in sums.terms.iter_mut().zip(part) {
+                *s += p;
+            }
+            for (g, p) in sums.grad.iter_mut().zip(&part[n_terms..]) {
+                *g += p;
+            }
+        }
+    }
+
+    /// One thread's parts: calls of `call_blocks` blocks, each flushed into the
+    /// part's f64 partial (`[terms | grad]`, `width` numbers per part).
+    fn work<F: Elem>(
+        &self,
+        parts: std::ops::Range<usize>,
+        part_blocks: usize,
+        call_blocks: usize,
+        width: usize,
+        out: &mut [f64],
+    ) {
+        let plan = self.plan;
+        let n_terms = self.prog.n_terms as usize;
+        let theta_len = self.prog.theta_len as usize;
+        let nblocks = self.cols.padded / plan.block();
+        let block_bytes = plan.block() * F::BYTES;
+        let stride = self.cols.padded * F::BYTES;
+        let mut scratch = vec![0u128; plan.scratch_bytes.div_ceil(16)];
+        let mut uniform = vec![0u128; plan.uniform_bytes.div_ceil(16)];
+        let mut grad = vec![0u128; theta_len];
+        let mut terms = vec![0u128; n_terms];
+        for (k, part) in parts.enumerate() {
+            let partial = &mut out[k * width..(k + 1) * width];
+            let end = ((part + 1) * part_blocks).min(nblocks);
+            let mut b0 = part * part_blocks;
+            while b0 < end {
+                let nb = call_blocks.min(end - b0);
+                jit::run(
+                    self.code,
+                    plan,
+                    theta_len,
+                    n_terms,
+                    jit::Call {
+                        cols: &self.cols.bytes[b0 * block_bytes..],
+                        stride,
+                        nblocks: nb,
+                        theta: self.theta,
+                        seeds: self.seeds,
+                        scratch: &mut scratch,
+                        uniform: &mut uniform,
+                        grad: &mut grad,
+                        terms: &mut terms,
+                    },
+                );
+                for (acc, p) in terms.iter_mut().zip(partial.iter_mut()) {
+                    F::add_lanes(std::mem::take(acc), p);
+                }
+                if width > n_terms {
+                    for (acc, p) in grad.iter_mut().zip(&mut partial[n_terms..]) {
+                        F::add_lanes(std::mem::take(acc), p);
+                    }
+                }
+                b0 += nb;
+            }
+        }
+    }
+}
+
+/// The Cranelift IR of every point set's function (`pdenet kernels --emit clif`),
+/// before Cranelift's own optimizations: vector ops on f32x4 (f64x2) over points.
+pub fn emit_clif(kernel: &Kernel, precision: Precision) -> String {
+    let isa = match jit::host_isa() {
+        Ok(isa) => isa,
+        Err(e) => return format!("; {e}\n"),
+    };
+    let vm = Vm {
+        wide: precision == Precision::F64,
+        fma: jit::has_fma(&*isa),
+    };
+    let mut out = String::new();
+    let mut fctx = cranelift_frontend::FunctionBuilderContext::new();
+    for (s, set) in kernel.programs.iter().enumerate() {
+        let prog = &set.program;
+        out += &format!("; point set {s}: loss and gradient\n");
+        match clif::plan(prog, &set.info, vm) {
+            Ok(plan) => {
+                out += &format!(
+                    "; {} points per block ({} × {}), scratch {} B, uniform {} B\n",
+                    plan.block(),
+                    clif::UNROLL,
+                    vm.ty(),
+                    plan.scratch_bytes,
+                    plan.uniform_bytes
+                );
+                let mut func = clif::new_function(s as u32, isa.default_call_conv());
+                let end = prog.ops.len();
+                clif::build(prog, &plan, end, &mut func, &mut fctx, isa.frontend_config());
+                out += &func.display().to_string();
+            }
+            Err(e) => out += &format!("; {e}\n"),
+        }
+        out.push('\n');
+    }
+    out
+}

@@ -1,0 +1,146 @@
+//! The JIT against the interpreter on every example, and the vector functions
+//! against `std`. Run with `cargo test --release --lib backend`.
+
+use std::path::{Path, PathBuf};
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+use super::*;
+use crate::kernel::compile;
+use crate::problem::{PointKind, Problem};
+
+fn examples() -> Vec<(String, Problem)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("examples/")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "pde"))
+        .collect();
+    files.sort();
+    files
+        .into_iter()
+        .map(|path| {
+            let name = path
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let text = std::fs::read_to_string(&path).expect("readable example");
+            let opts = crate::check::Options {
+                name: name.clone(),
+                base_dir: Some(dir.clone()),
+                data_dirs: vec![],
+            };
+            let p = crate::pipeline::front_end(&text, &opts)
+                .unwrap_or_else(|d| panic!("{name}: {d:?}"))
+                .problem;
+            (name, p)
+        })
+        .collect()
+}
+
+/// Random points in the domain (slices on their plane), random data and weights.
+fn batches(p: &Problem, k: &Kernel, n: usize, seed: u64) -> Vec<PointBatch> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    p.point_sets
+        .iter()
+        .zip(&k.programs)
+        .map(|(set, code)| {
+            let mut coords: Vec<Vec<f64>> = p
+                .coords
+                .iter()
+                .map(|c| (0..n).map(|_| rng.random_range(c.lo..c.hi)).collect())
+                .collect();
+            if let PointKind::Slice { coord, value, .. } = set.kind {
+                coords[coord] = vec![value; n];
+            }
+            let data = (0..code.program.n_data)
+                .map(|_| (0..n).map(|_| rng.random_range(-1.0..1.0)).collect())
+                .collect();
+            let weights = Some((0..n).map(|_| rng.random_range(0.0..0.1)).collect());
+            PointBatch {
+                coords,
+                data,
+                weights,
+            }
+        })
+        .collect()
+}
+
+/// θ from the initializer, jittered so that zero biases hide nothing.
+fn theta(p: &Problem, seed: u64) -> Vec<f64> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    crate::net::init_theta(p, seed)
+        .into_iter()
+        .map(|x| x + 0.1 * rng.random_range(-1.0..1.0))
+        .collect()
+}
+
+/// |a − b| within `rel` of the larger of |a|, |b| and `floor`.
+fn close(a: f64, b: f64, rel: f64, floor: f64) -> bool {
+    (a - b).abs() <= rel * a.abs().max(b.abs()).max(floor)
+}
+
+/// Compares an evaluation with the oracle: every term and the total to `rel_loss`,
+/// every gradient entry to `rel_grad` of the largest gradient entry.
+fn compare(what: &str, jit: &Evaluation, oracle: &Evaluation, rel_loss: f64, rel_grad: f64) {
+    assert!(
+        close(jit.total, oracle.total, rel_loss, 1e-300),
+        "{what}: total {} vs {}",
+        jit.total,
+        oracle.total
+    );
+    for (t, (a, b)) in jit.terms.iter().zip(&oracle.terms).enumerate() {
+        assert!(
+            close(*a, *b, rel_loss, 1e-12 * oracle.total.abs()),
+            "{what}: term {t}: {a} vs {b}"
+        );
+    }
+    let gmax = oracle.grad.iter().fold(0.0f64, |m, g| m.max(g.abs()));
+    for (i, (a, b)) in jit.grad.iter().zip(&oracle.grad).enumerate() {
+        assert!(
+            (a - b).abs() <= rel_grad * gmax,
+            "{what}: grad[{i}]: {a} vs {b} (largest {gmax})"
+        );
+    }
+    assert_eq!(jit.grad.len(), oracle.grad.len());
+}
+
+fn bits(e: &Evaluation) -> Vec<u64> {
+    let mut v = vec![e.total.to_bits()];
+    v.extend(e.terms.iter().map(|x| x.to_bits()));
+    v.extend(e.grad.iter().map(|x| x.to_bits()));
+    v
+}
+
+#[test]
+fn jit_matches_the_interpreter_on_every_example() {
+    for (name, p) in examples() {
+        let k = compile(&p).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let th = theta(&p, 5);
+        let mut k64 = ClifKernel::compile(&k, Precision::F64, 2).expect("f64 compiles");
+        let k32 = ClifKernel::compile(&k, Precision::F32, 2).expect("f32 compiles");
+        for n in [1, 7, 1001] {
+            let b = batches(&p, &k, n, n as u64);
+            let oracle = k.eval(&th, &b).expect("interpreter runs");
+            let oracle32 = k.eval_as::<f32>(&th, &b).expect("interpreter runs");
+            for threads in [1, 2] {
+                k64.set_threads(threads);
+                let e = k64.eval(&th, &b).expect("f64 JIT runs");
+                compare(&format!("{name} f64 n={n} t={threads}"), &e, &oracle, 1e-10, 1e-10);
+                let again = k64.eval(&th, &b).expect("f64 JIT runs");
+                assert_eq!(bits(&e), bits(&again), "{name}: f64 not reproducible");
+            }
+            let e = k32.eval(&th, &b).expect("f32 JIT runs");
+            // Stated tolerance for f32: loss 1e-4 relative, gradient 1e-3 of its
+            // largest entry, against the f64 interpreter and the f32 one.
+            compare(&format!("{name} f32 n={n}"), &e, &oracle, 1e-4, 1e-3);
+            compare(&format!("{name} f32/f32 n={n}"), &e, &oracle32, 1e-4, 1e-3);
+            let again = k32.eval(&th, &b).expect("f32 JIT runs");
+            assert_eq!(bits(&e), bits(&again), "{name}: f32 not reproducible");
+        }
+        println!("{name}: JIT agrees with the interpreter");
+    }
+}
+
