@@ -12,7 +12,7 @@ use pdenet::kernel::{self, gradcheck::GradcheckOptions};
 use pdenet::pipeline::{self, Compiled};
 use pdenet::progress;
 use pdenet::train::points;
-use pdenet::train::run::{self, Precision, RunOptions};
+use pdenet::train::run::{self, Engine, Precision, RunOptions};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -118,6 +118,9 @@ struct RunArgs {
     /// One line per optimizer phase instead of a progress bar.
     #[arg(long)]
     quiet: bool,
+    /// Evaluate the kernel with the reference interpreter instead of the JIT.
+    #[arg(long)]
+    interp: bool,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq)]
@@ -378,10 +381,18 @@ fn train(c: &Compiled, text: &str, input: &Input, args: &RunArgs) -> ExitCode {
         PrecisionArg::F32 => Precision::F32,
         PrecisionArg::F64 => Precision::F64,
     };
+    let engine = if args.interp {
+        Engine::Interp
+    } else {
+        Engine::Jit
+    };
+    let threads = args.threads.unwrap_or_else(default_threads);
     let opts = RunOptions {
         seed: args.seed,
         epochs: args.epochs,
         precision,
+        engine,
+        threads,
     };
     let out_dir = args
         .out
@@ -398,6 +409,7 @@ fn train(c: &Compiled, text: &str, input: &Input, args: &RunArgs) -> ExitCode {
         source: text,
         source_path: &input.file,
         backend: "cpu",
+        engine: if args.interp { "interp" } else { "jit" },
         precision,
         seed: args.seed,
     };
@@ -415,6 +427,10 @@ fn train(c: &Compiled, text: &str, input: &Input, args: &RunArgs) -> ExitCode {
         )),
         None => ExitCode::SUCCESS,
     }
+}
+
+fn default_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 /// `examples/burgers.pde` → `examples/burgers.out/`.

@@ -261,7 +261,9 @@ impl Tr<'_> {
         let exit = self.b.create_block();
         self.b.append_block_param(lp, I64);
         let zero = self.b.ins().iconst(I64, 0);
-        self.b.ins().brif(self.p.nblocks, lp, &[zero.into()], exit, &[]);
+        self.b
+            .ins()
+            .brif(self.p.nblocks, lp, &[zero.into()], exit, &[]);
         self.b.switch_to_block(lp);
         let blk = self.b.block_params(lp)[0];
         let bytes = (self.plan.block() * self.plan.elem()) as i64;
@@ -287,7 +289,10 @@ impl Tr<'_> {
             }
         }
         let next = self.b.ins().iadd_imm_s(blk, 1);
-        let more = self.b.ins().icmp(IntCC::UnsignedLessThan, next, self.p.nblocks);
+        let more = self
+            .b
+            .ins()
+            .icmp(IntCC::UnsignedLessThan, next, self.p.nblocks);
         self.b.ins().brif(more, lp, &[next.into()], exit, &[]);
         self.b.seal_block(lp);
         self.b.switch_to_block(exit);
@@ -316,7 +321,9 @@ impl Tr<'_> {
         match self.plan.loc[v.index()] {
             Loc::Input(c) => {
                 let ptr = self.col[c as usize];
-                self.b.ins().load(ty, self.flags.input, ptr, (u * VB) as i32)
+                self.b
+                    .ins()
+                    .load(ty, self.flags.input, ptr, (u * VB) as i32)
             }
             Loc::Slot(off) => {
                 let o = off as usize + (j * UNROLL + u) * VB;
@@ -497,7 +504,10 @@ impl Tr<'_> {
                 for j in 0..self.width(value) {
                     for u in 0..UNROLL {
                         let v = self.get(value, j, u);
-                        let wt = self.b.ins().load(vm.ty(), self.flags.input, wcol, (u * VB) as i32);
+                        let wt =
+                            self.b
+                                .ins()
+                                .load(vm.ty(), self.flags.input, wcol, (u * VB) as i32);
                         let p = self.b.ins().fmul(wt, v);
                         s = Some(self.masked_add(s, p, u));
                     }
@@ -525,7 +535,13 @@ impl Tr<'_> {
         }
     }
 
-    fn ew2(&mut self, i: usize, a: Value, c: Value, f: impl Fn(&mut FunctionBuilder, CValue, CValue) -> CValue) {
+    fn ew2(
+        &mut self,
+        i: usize,
+        a: Value,
+        c: Value,
+        f: impl Fn(&mut FunctionBuilder, CValue, CValue) -> CValue,
+    ) {
         let nv = self.nv(i);
         for j in 0..self.prog.types[i].width as usize {
             for u in 0..nv {
@@ -581,7 +597,10 @@ impl Tr<'_> {
         let k = self.b.block_params(lp)[0];
         body(self, k);
         let next = self.b.ins().iadd_imm_s(k, 1);
-        let more = self.b.ins().icmp_imm_s(IntCC::UnsignedLessThan, next, n as i64);
+        let more = self
+            .b
+            .ins()
+            .icmp_imm_s(IntCC::UnsignedLessThan, next, n as i64);
         self.b.ins().brif(more, lp, &[next.into()], exit, &[]);
         self.b.seal_block(lp);
         self.b.switch_to_block(exit);
@@ -591,7 +610,11 @@ impl Tr<'_> {
     /// out = W·x (or Wᵀ·x): a run-time loop over output entries, the inner
     /// dimension unrolled, points in the vector lanes.
     fn matvec(&mut self, i: usize, w_offset: u32, rows: u32, cols: u32, x: Value, transpose: bool) {
-        let (n_out, n_in) = if transpose { (cols, rows) } else { (rows, cols) };
+        let (n_out, n_in) = if transpose {
+            (cols, rows)
+        } else {
+            (rows, cols)
+        };
         // W[o, k] sits at θ[w_offset + o·so + k·sk].
         let (so, sk) = if transpose {
             (1, cols as usize)
@@ -637,7 +660,9 @@ impl Tr<'_> {
             let d: Vec<CValue> = (0..UNROLL)
                 .map(|u| {
                     let uu = if dvar { u } else { 0 };
-                    let v = t.b.ins().load(t.vm.ty(), dflags, dptr, (doff as usize + uu * VB) as i32);
+                    let v =
+                        t.b.ins()
+                            .load(t.vm.ty(), dflags, dptr, (doff as usize + uu * VB) as i32);
                     t.b.ins().band(v, t.mask[u])
                 })
                 .collect();

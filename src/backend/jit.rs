@@ -21,7 +21,14 @@ pub(crate) fn host_isa() -> Result<Arc<dyn TargetIsa>, BackendError> {
         ("opt_level", "speed"),
         ("use_colocated_libcalls", "false"),
         ("is_pic", "false"),
-        ("enable_verifier", if cfg!(debug_assertions) { "true" } else { "false" }),
+        (
+            "enable_verifier",
+            if cfg!(debug_assertions) {
+                "true"
+            } else {
+                "false"
+            },
+        ),
     ] {
         fb.set(k, v).map_err(|e| err(e.to_string()))?;
     }
@@ -155,9 +162,18 @@ pub(crate) fn run(code: usize, plan: &Plan, theta_len: usize, n_terms: usize, ca
     assert!(call.cols.len() >= need_cols, "input columns too short");
     assert!(call.theta.len() >= theta_len * el, "θ too short");
     assert!(call.seeds.len() >= n_terms * el, "seeds too short");
-    assert!(call.scratch.len() * 16 >= plan.scratch_bytes, "scratch too small");
-    assert!(call.uniform.len() * 16 >= plan.uniform_bytes, "uniform area too small");
-    assert!(call.grad.len() >= theta_len, "gradient accumulator too small");
+    assert!(
+        call.scratch.len() * 16 >= plan.scratch_bytes,
+        "scratch too small"
+    );
+    assert!(
+        call.uniform.len() * 16 >= plan.uniform_bytes,
+        "uniform area too small"
+    );
+    assert!(
+        call.grad.len() >= theta_len,
+        "gradient accumulator too small"
+    );
     assert!(call.terms.len() >= n_terms, "term accumulator too small");
     assert!(code != 0, "function not finalized");
     let args = Args {

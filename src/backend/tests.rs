@@ -128,7 +128,13 @@ fn jit_matches_the_interpreter_on_every_example() {
             for threads in [1, 2] {
                 k64.set_threads(threads);
                 let e = k64.eval(&th, &b).expect("f64 JIT runs");
-                compare(&format!("{name} f64 n={n} t={threads}"), &e, &oracle, 1e-10, 1e-10);
+                compare(
+                    &format!("{name} f64 n={n} t={threads}"),
+                    &e,
+                    &oracle,
+                    1e-10,
+                    1e-10,
+                );
                 let again = k64.eval(&th, &b).expect("f64 JIT runs");
                 assert_eq!(bits(&e), bits(&again), "{name}: f64 not reproducible");
             }
@@ -143,4 +149,3 @@ fn jit_matches_the_interpreter_on_every_example() {
         println!("{name}: JIT agrees with the interpreter");
     }
 }
-

@@ -188,15 +188,69 @@ fn vector_math_accuracy() {
     // (function, arguments, stated bound in ulp (f32, f64), or None: absolute bound
     // in epsilons of max(1, |y|) instead).
     let cases: Vec<(Func, Vec<f64>, Vec<f64>, (f64, f64), bool)> = vec![
-        (Func::Exp, uniform(-87.0, 88.0, N, 1), uniform(-708.0, 709.0, N, 2), (2.0, 2.0), true),
-        (Func::Tanh, uniform(-10.0, 10.0, N, 3), uniform(-20.0, 20.0, N, 4), (3.0, 3.0), true),
-        (Func::Tanh, uniform(-1e-3, 1e-3, N, 5), uniform(-1e-3, 1e-3, N, 6), (3.0, 3.0), true),
-        (Func::Log, log_uniform(1e-37, 1e38, N, 7), log_uniform(1e-300, 1e300, N, 8), (2.0, 2.0), true),
-        (Func::Log, uniform(0.5, 2.0, N, 9), uniform(0.5, 2.0, N, 10), (2.0, 2.0), true),
-        (Func::Sin, uniform(-100.0, 100.0, N, 11), uniform(-100.0, 100.0, N, 12), (2.0, 2.0), false),
-        (Func::Cos, uniform(-100.0, 100.0, N, 13), uniform(-100.0, 100.0, N, 14), (2.0, 2.0), false),
-        (Func::Sin, uniform(-1e4, 1e4, N, 15), uniform(-1e8, 1e8, N, 16), (2.0, 2.0), false),
-        (Func::Sqrt, uniform(0.0, 100.0, N, 17), uniform(0.0, 100.0, N, 18), (0.5, 0.5), true),
+        (
+            Func::Exp,
+            uniform(-87.0, 88.0, N, 1),
+            uniform(-708.0, 709.0, N, 2),
+            (2.0, 2.0),
+            true,
+        ),
+        (
+            Func::Tanh,
+            uniform(-10.0, 10.0, N, 3),
+            uniform(-20.0, 20.0, N, 4),
+            (3.0, 3.0),
+            true,
+        ),
+        (
+            Func::Tanh,
+            uniform(-1e-3, 1e-3, N, 5),
+            uniform(-1e-3, 1e-3, N, 6),
+            (3.0, 3.0),
+            true,
+        ),
+        (
+            Func::Log,
+            log_uniform(1e-37, 1e38, N, 7),
+            log_uniform(1e-300, 1e300, N, 8),
+            (2.0, 2.0),
+            true,
+        ),
+        (
+            Func::Log,
+            uniform(0.5, 2.0, N, 9),
+            uniform(0.5, 2.0, N, 10),
+            (2.0, 2.0),
+            true,
+        ),
+        (
+            Func::Sin,
+            uniform(-100.0, 100.0, N, 11),
+            uniform(-100.0, 100.0, N, 12),
+            (2.0, 2.0),
+            false,
+        ),
+        (
+            Func::Cos,
+            uniform(-100.0, 100.0, N, 13),
+            uniform(-100.0, 100.0, N, 14),
+            (2.0, 2.0),
+            false,
+        ),
+        (
+            Func::Sin,
+            uniform(-1e4, 1e4, N, 15),
+            uniform(-1e8, 1e8, N, 16),
+            (2.0, 2.0),
+            false,
+        ),
+        (
+            Func::Sqrt,
+            uniform(0.0, 100.0, N, 17),
+            uniform(0.0, 100.0, N, 18),
+            (0.5, 0.5),
+            true,
+        ),
     ];
     for (f, x32, x64, (b32, b64), by_ulp) in cases {
         let (u32_, a32) = errors(f, false, &x32);

@@ -15,6 +15,8 @@ pub struct RunInfo<'a> {
     pub source: &'a str,
     pub source_path: &'a Path,
     pub backend: &'a str,
+    /// `jit` or `interp`.
+    pub engine: &'a str,
     pub precision: Precision,
     pub seed: u64,
 }
@@ -114,7 +116,11 @@ pub fn report(info: &RunInfo, r: &RunResult) -> Value {
     json!({
         "problem": p.name,
         "backend": info.backend,
-        "precision": info.precision.name(),
+        "precision": match info.precision {
+            Precision::F32 => "f32",
+            Precision::F64 => "f64",
+        },
+        "engine": info.engine,
         "seed": info.seed,
         "network": { "kind": p.network.kind, "params": p.network.param_count() },
         "epochs": { "adam": iters("adam"), "lbfgs": iters("lbfgs") },

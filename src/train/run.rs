@@ -4,6 +4,7 @@
 
 use super::points::{self, DataError, Observations};
 use super::trainer::{self, Evaluator, Outcome, Progress};
+use crate::backend::ClifKernel;
 use crate::expr::Expr;
 use crate::kernel::{self, KernelError, PointBatch, Predictor};
 use crate::net;
@@ -11,19 +12,15 @@ use crate::problem::Problem;
 use std::time::Instant;
 use thiserror::Error;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Precision {
-    F32,
-    F64,
-}
+pub use crate::backend::Precision;
 
-impl Precision {
-    pub fn name(self) -> &'static str {
-        match self {
-            Precision::F32 => "f32",
-            Precision::F64 => "f64",
-        }
-    }
+/// What evaluates the kernel on the CPU.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    /// The Cranelift JIT (the default).
+    Jit,
+    /// The reference interpreter.
+    Interp,
 }
 
 #[derive(Debug, Clone)]
@@ -32,6 +29,8 @@ pub struct RunOptions {
     /// `--epochs N`: caps every phase.
     pub epochs: Option<usize>,
     pub precision: Precision,
+    pub engine: Engine,
+    pub threads: usize,
 }
 
 #[derive(Debug, Error)]
@@ -40,6 +39,8 @@ pub enum RunError {
     Data(#[from] DataError),
     #[error(transparent)]
     Kernel(#[from] KernelError),
+    #[error(transparent)]
+    Backend(#[from] crate::backend::BackendError),
 }
 
 /// Relative L2 and max-abs error of one field against the reference.
@@ -76,14 +77,19 @@ pub fn run(
 ) -> Result<RunResult, RunError> {
     let t0 = Instant::now();
     let kernel = kernel::compile(problem)?;
+    let jit = match opts.engine {
+        Engine::Jit => Some(ClifKernel::compile(&kernel, opts.precision, opts.threads)?),
+        Engine::Interp => None,
+    };
     let compile_s = t0.elapsed().as_secs_f64();
     let data = points::load(problem)?;
     let batches = points::sample(problem, &data, opts.seed);
     let theta = net::init_theta(problem, opts.seed);
     let precision = opts.precision;
-    let mut evaluator = |theta: &[f64]| match precision {
-        Precision::F64 => kernel.eval(theta, &batches),
-        Precision::F32 => kernel.eval_as::<f32>(theta, &batches),
+    let mut evaluator = |theta: &[f64]| match (&jit, precision) {
+        (Some(jit), _) => jit.eval(theta, &batches),
+        (None, Precision::F64) => kernel.eval(theta, &batches),
+        (None, Precision::F32) => kernel.eval_as::<f32>(theta, &batches),
     };
     let phases = trainer::phases(problem, opts.epochs);
     let t1 = Instant::now();
