@@ -9,6 +9,7 @@
 pub mod check;
 pub mod describe;
 pub mod diag;
+pub mod eval;
 pub mod expr;
 pub mod io;
 pub mod kernel;
