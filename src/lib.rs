@@ -11,6 +11,7 @@ pub mod bench;
 pub mod check;
 pub mod describe;
 pub mod diag;
+pub mod eval;
 pub mod expr;
 pub mod io;
 pub mod kernel;

@@ -7,7 +7,8 @@ use pdenet::bench;
 use pdenet::check::Options;
 use pdenet::describe;
 use pdenet::diag::Diag;
-use pdenet::io::output;
+use pdenet::eval as evaluate;
+use pdenet::io::{output, table};
 use pdenet::kernel::{self, gradcheck::GradcheckOptions};
 use pdenet::pipeline::{self, Compiled};
 use pdenet::progress;
@@ -69,11 +70,8 @@ enum Command {
         #[arg(long, default_value_t = 1e-5)]
         tolerance: f64,
     },
-    /// Evaluate a trained model.
-    Eval {
-        /// The out directory a run left.
-        dir: PathBuf,
-    },
+    /// Evaluate a trained model at points or on a grid.
+    Eval(EvalArgs),
     /// Time loss + gradient + Adam update per epoch (median after a warm-up).
     Bench {
         #[command(flatten)]
@@ -95,6 +93,30 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(clap::Args, Clone)]
+#[command(group(clap::ArgGroup::new("at").required(true).args(["points", "input", "grid"])))]
+struct EvalArgs {
+    /// The out directory a run left (its manifest.json names the model).
+    dir: PathBuf,
+    /// Points, `;`-separated, each naming every coordinate: `x=0.1,t=0.5;x=0.2,t=0.5`.
+    #[arg(long)]
+    points: Option<String>,
+    /// Points from a CSV file (a header naming the coordinates) or a .npy array
+    /// (one column per coordinate, in the domain's order).
+    #[arg(long)]
+    input: Option<PathBuf>,
+    /// A regular grid, start:stop:count per coordinate: `x=-1:1:256,t=0:1:100`.
+    #[arg(long)]
+    grid: Option<String>,
+    /// The quantities: fields, `|h|` for a complex field, derivatives by suffix
+    /// (`u,u_x,u_xx`). Default: every field.
+    #[arg(long, value_delimiter = ',')]
+    fields: Vec<String>,
+    /// Where to write: .csv, .npy or .mat by extension (default: CSV on stdout).
+    #[arg(long)]
+    output: Option<PathBuf>,
 }
 
 #[derive(clap::Args, Clone)]
@@ -194,7 +216,7 @@ fn dispatch(command: Command) -> ExitCode {
             seed,
             tolerance,
         } => with_problem(&input, |c, _| gradcheck(&c.problem, seed, tolerance)),
-        Command::Eval { .. } => not_yet("eval", "model saving"),
+        Command::Eval(args) => eval(&args),
         Command::Bench {
             input,
             backend,
@@ -335,6 +357,7 @@ fn options(input: &Input) -> Options {
             .unwrap_or_default(),
         base_dir: input.file.parent().map(Path::to_path_buf),
         data_dirs,
+        skip_data: false,
     }
 }
 
@@ -413,11 +436,18 @@ fn train(c: &Compiled, text: &str, input: &Input, args: &RunArgs) -> ExitCode {
         precision,
         seed: args.seed,
     };
-    if let Err(e) = output::write_run(&out_dir, &info, &result) {
-        return fail(format!(
-            "cannot write the outputs to {}: {e}",
-            out_dir.display()
-        ));
+    match output::write_run(&out_dir, &info, &result) {
+        Ok(written) => {
+            for note in written.notes {
+                eprintln!("pdenet: warning: {note}");
+            }
+        }
+        Err(e) => {
+            return fail(format!(
+                "cannot write the outputs to {}: {e}",
+                out_dir.display()
+            ))
+        }
     }
     println!("{}", progress::summary(&c.problem, &result, &out_dir));
     match &result.outcome.diverged {
@@ -440,4 +470,69 @@ fn default_out_dir(file: &Path) -> PathBuf {
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "pdenet".into());
     file.with_file_name(format!("{stem}.out"))
+}
+
+/// `pdenet eval`: reloads the committed model of an out directory (its source
+/// through the front end, without opening data files) and evaluates quantities
+/// at the requested points.
+fn eval(args: &EvalArgs) -> ExitCode {
+    let saved = match pdenet::io::model::load(&args.dir) {
+        Ok(m) => m,
+        Err(e) => return fail(e),
+    };
+    let opts = Options {
+        name: saved.problem.clone(),
+        skip_data: true,
+        ..Options::default()
+    };
+    let compiled = match pipeline::front_end(&saved.source, &opts) {
+        Ok(c) => c,
+        Err(diags) => {
+            render(&saved.source_path, &saved.source, diags);
+            return fail("the model's stored source no longer compiles");
+        }
+    };
+    let problem = &compiled.problem;
+    let coord_names: Vec<String> = problem.coords.iter().map(|c| c.name.clone()).collect();
+    let coords = match (&args.points, &args.input, &args.grid) {
+        (Some(p), _, _) => evaluate::parse_points(problem, p).map_err(|e| e.to_string()),
+        (_, Some(f), _) => table::read_points(f, &coord_names),
+        (_, _, Some(g)) => evaluate::parse_grid(problem, g).map_err(|e| e.to_string()),
+        _ => Err("give --points, --input or --grid".into()),
+    };
+    let coords = match coords {
+        Ok(c) => c,
+        Err(e) => return fail(e),
+    };
+    let names = if args.fields.is_empty() {
+        evaluate::default_fields(problem)
+    } else {
+        args.fields.iter().map(|f| f.trim().to_string()).collect()
+    };
+    let quantities = match names
+        .iter()
+        .map(|n| evaluate::quantity(problem, n))
+        .collect::<Result<Vec<_>, _>>()
+    {
+        Ok(q) => q,
+        Err(e) => return fail(e),
+    };
+    let values = match evaluate::evaluate(problem, &saved.theta, &quantities, &coords) {
+        Ok(v) => v,
+        Err(e) => return fail(e),
+    };
+    let mut columns = coord_names;
+    columns.extend(names);
+    let mut all = coords;
+    all.extend(values);
+    match &args.output {
+        Some(path) => {
+            let bytes = table::encode(path, &columns, &all);
+            if let Err(e) = output::write_atomic(path, &bytes) {
+                return fail(format!("cannot write {}: {e}", path.display()));
+            }
+        }
+        None => print!("{}", table::csv(&columns, &all)),
+    }
+    ExitCode::SUCCESS
 }

@@ -15,6 +15,7 @@ pub struct Display {
     tty: bool,
     bar: Option<ProgressBar>,
     phase: &'static str,
+    phase_start: Instant,
     last_line: Instant,
     last: Option<(usize, f64)>,
 }
@@ -26,6 +27,7 @@ impl Display {
             tty: std::io::stderr().is_terminal(),
             bar: None,
             phase: "",
+            phase_start: Instant::now(),
             last_line: Instant::now(),
             last: None,
         }
@@ -35,6 +37,7 @@ impl Display {
         if p.phase != self.phase {
             self.end_phase();
             self.phase = p.phase;
+            self.phase_start = Instant::now();
             if self.tty && !self.quiet {
                 let bar =
                     ProgressBar::with_draw_target(Some(p.of as u64), ProgressDrawTarget::stderr());
@@ -55,7 +58,14 @@ impl Display {
                 bar.set_message(format!("loss {:.3e}", p.loss));
             }
         } else if !self.quiet && self.last_line.elapsed() > Duration::from_secs(10) {
-            eprintln!("{} {}/{} loss {:.3e}", p.phase, p.iter, p.of, p.loss);
+            // Not a terminal (a log file, CI): a plain line every ten seconds.
+            let secs = self.phase_start.elapsed().as_secs_f64();
+            let rate = p.iter as f64 / secs.max(1e-9);
+            let eta = p.of.saturating_sub(p.iter) as f64 / rate.max(1e-9);
+            eprintln!(
+                "{} {}/{} loss {:.3e} {rate:.1}/s ETA {eta:.0} s",
+                p.phase, p.iter, p.of, p.loss
+            );
             self.last_line = Instant::now();
         }
     }

@@ -89,7 +89,11 @@ impl Checker<'_> {
     }
 
     fn dataset(&mut self, block: &ast::DataBlock) -> Option<(Dataset, usize)> {
-        let opened = self.open(block);
+        let opened = if self.opts.skip_data {
+            None
+        } else {
+            self.open(block)
+        };
         let mut set = Dataset {
             path: PathBuf::new(),
             written: block.file.clone(),
@@ -135,6 +139,9 @@ impl Checker<'_> {
                     .help("map a field to a variable, e.g. `u = usol[x, t]`"),
             );
             ok = false;
+        }
+        if self.opts.skip_data {
+            return ok.then_some((set, 0));
         }
         let (path, mat) = opened?;
         set.path = path;

@@ -33,6 +33,10 @@ pub struct Options {
     /// first, then in `data_dirs`.
     pub base_dir: Option<PathBuf>,
     pub data_dirs: Vec<PathBuf>,
+    /// Leave data files unopened (`pdenet eval` rebuilds a trained model from its
+    /// source without its data): the mapping is checked, but not the files, their
+    /// variables or shapes, and each `Dataset::path` stays empty.
+    pub skip_data: bool,
 }
 
 /// The result of a successful check: the problem and any warnings.

@@ -1,13 +1,17 @@
-//! What a run leaves in its out directory: report.json, model.json (reloadable),
-//! history.csv (loss per term and parameters per epoch) and predictions.npy (the
-//! model on the reference grid). Every file is written to a temporary name and
-//! renamed into place, so a reader never sees a half-written file.
+//! What a run leaves in its out directory: report.json, model.json (reloadable by
+//! `pdenet eval`), history.csv (loss per term and parameters per epoch),
+//! predictions on the reference grid (.npy and .mat) and pictures (.png). The set
+//! is committed by a manifest (see `io::manifest`): a run killed at any moment
+//! leaves the previous complete set or the new one.
 
+use super::manifest::{self, Manifest, Staging};
+use super::{matwrite, npy as npy_format, pictures};
 use crate::problem::Problem;
 use crate::train::run::{Precision, RunResult};
 use serde_json::{json, Map, Value};
-use std::io::Write;
 use std::path::Path;
+
+pub use super::manifest::write_atomic;
 
 /// Everything the report needs besides the run itself.
 pub struct RunInfo<'a> {
@@ -21,41 +25,46 @@ pub struct RunInfo<'a> {
     pub seed: u64,
 }
 
-/// Writes `bytes` to `path` atomically: a temporary file in the same directory,
-/// flushed to disk, then renamed over the target.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
-    let mut f = std::fs::File::create(&tmp)?;
-    f.write_all(bytes)?;
-    f.sync_all()?;
-    drop(f);
-    std::fs::rename(&tmp, path)
+/// What `write_run` committed, and a note per picture it could not draw.
+#[derive(Debug)]
+pub struct Written {
+    pub manifest: Manifest,
+    pub notes: Vec<String>,
 }
 
-/// Writes every output of a run into `dir` (created if needed).
-pub fn write_run(dir: &Path, info: &RunInfo, result: &RunResult) -> std::io::Result<()> {
-    std::fs::create_dir_all(dir)?;
-    let report = serde_json::to_string_pretty(&report(info, result)).unwrap_or_default();
-    write_atomic(&dir.join("report.json"), report.as_bytes())?;
-    let model = serde_json::to_string(&model(info, &result.outcome.theta)).unwrap_or_default();
-    write_atomic(&dir.join("model.json"), model.as_bytes())?;
-    write_atomic(
-        &dir.join("history.csv"),
-        history_csv(info.problem, result).as_bytes(),
-    )?;
+/// Writes every output of a run into `dir` (created if needed) and commits them
+/// as one set.
+pub fn write_run(dir: &Path, info: &RunInfo, result: &RunResult) -> std::io::Result<Written> {
+    let run_id = manifest::new_run_id();
+    let mut set = Staging::begin(dir, &run_id)?;
+    let report = serde_json::to_string_pretty(&report(info, result, &run_id)).unwrap_or_default();
+    set.write("report.json", report.as_bytes())?;
+    let model =
+        serde_json::to_string(&model(info, &result.outcome.theta, &run_id)).unwrap_or_default();
+    set.write("model.json", model.as_bytes())?;
+    set.write("history.csv", history_csv(info.problem, result).as_bytes())?;
     if let Some(p) = &result.predictions {
-        write_atomic(&dir.join("predictions.npy"), &npy(&p.values))?;
+        set.write("predictions.npy", &npy_format::write(&p.values))?;
+        let vars: Vec<(String, Vec<f64>)> = p
+            .columns
+            .iter()
+            .map(|c| super::ascii_name(c))
+            .zip(p.values.iter().cloned())
+            .collect();
+        set.write("predictions.mat", &matwrite::write(&vars))?;
     }
-    Ok(())
+    let (pngs, notes) = pictures::pictures(info.problem, result);
+    for (name, bytes) in &pngs {
+        set.write(name, bytes)?;
+    }
+    Ok(Written {
+        manifest: set.commit()?,
+        notes,
+    })
 }
 
 /// report.json: the fields SPEC.md lists, plus how each phase stopped.
-pub fn report(info: &RunInfo, r: &RunResult) -> Value {
+pub fn report(info: &RunInfo, r: &RunResult, run_id: &str) -> Value {
     let p = info.problem;
     let last = r.outcome.history.last();
     let mut terms = Map::new();
@@ -114,6 +123,7 @@ pub fn report(info: &RunInfo, r: &RunResult) -> Value {
         .collect();
     let stops: Vec<Value> = r.outcome.phases.iter().map(|ph| json!({ "phase": ph.name, "iterations": ph.iterations, "evaluations": ph.evaluations, "seconds": ph.seconds, "stop": ph.stop })).collect();
     json!({
+        "run_id": run_id,
         "problem": p.name,
         "backend": info.backend,
         "precision": match info.precision {
@@ -141,7 +151,7 @@ pub fn report(info: &RunInfo, r: &RunResult) -> Value {
 
 /// model.json: the source it was compiled from and θ, enough for `pdenet eval` to
 /// rebuild the network and evaluate it.
-fn model(info: &RunInfo, theta: &[f64]) -> Value {
+fn model(info: &RunInfo, theta: &[f64], run_id: &str) -> Value {
     let layout = crate::net::Layout::of(info.problem);
     let entries: Vec<Value> = layout
         .entries(info.problem)
@@ -150,6 +160,7 @@ fn model(info: &RunInfo, theta: &[f64]) -> Value {
         .collect();
     json!({
         "format": "pdenet-model/1",
+        "run_id": run_id,
         "problem": info.problem.name,
         "source_path": info.source_path.display().to_string(),
         "source": info.source,
@@ -178,27 +189,7 @@ fn history_csv(p: &Problem, r: &RunResult) -> String {
     s
 }
 
-/// A 2-D little-endian f64 array in NumPy's .npy format (version 1.0): one row per
-/// point, one column per entry of `columns`.
+/// A 2-D little-endian f64 array in NumPy's .npy format (see `io::npy`).
 pub fn npy(columns: &[Vec<f64>]) -> Vec<u8> {
-    let rows = columns.first().map_or(0, Vec::len);
-    let header = format!(
-        "{{'descr': '<f8', 'fortran_order': False, 'shape': ({rows}, {}), }}",
-        columns.len()
-    );
-    // magic (6) + version (2) + header length (2) + header, padded to 64 with '\n' last.
-    let unpadded = 10 + header.len() + 1;
-    let pad = (64 - unpadded % 64) % 64;
-    let mut out = Vec::with_capacity(unpadded + pad + 8 * rows * columns.len());
-    out.extend_from_slice(b"\x93NUMPY\x01\x00");
-    out.extend_from_slice(&((header.len() + pad + 1) as u16).to_le_bytes());
-    out.extend_from_slice(header.as_bytes());
-    out.extend(std::iter::repeat_n(b' ', pad));
-    out.push(b'\n');
-    for i in 0..rows {
-        for c in columns {
-            out.extend_from_slice(&c[i].to_le_bytes());
-        }
-    }
-    out
+    npy_format::write(columns)
 }

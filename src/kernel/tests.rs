@@ -407,6 +407,7 @@ fn every_example_compiles_and_passes_gradcheck() {
             name: name.clone(),
             base_dir: Some(dir.clone()),
             data_dirs: vec![],
+            ..Default::default()
         };
         let p = match crate::pipeline::front_end(&text, &opts) {
             Ok(c) => c.problem,

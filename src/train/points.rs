@@ -309,6 +309,7 @@ mod tests {
             name: name.into(),
             base_dir: Some(format!("{root}/examples").into()),
             data_dirs: vec![],
+            ..Default::default()
         };
         crate::pipeline::front_end(&text, &opts).unwrap().problem
     }

@@ -56,6 +56,9 @@ pub struct FieldError {
 pub struct Predictions {
     pub columns: Vec<String>,
     pub values: Vec<Vec<f64>>,
+    /// The reference's values at the same points, one column per predicted field
+    /// (for the error pictures).
+    pub reference: Vec<Vec<f64>>,
 }
 
 #[derive(Debug, Clone)]
@@ -189,7 +192,15 @@ fn compare(
     columns.extend(named.iter().map(|(n, _)| n.clone()));
     let mut values = obs.coords.clone();
     values.extend(predicted);
-    Ok((errors, Predictions { columns, values }))
+    let reference = obs.columns.clone();
+    Ok((
+        errors,
+        Predictions {
+            columns,
+            values,
+            reference,
+        },
+    ))
 }
 
 fn error(name: &str, predicted: &[f64], reference: &[f64]) -> FieldError {

@@ -1,0 +1,103 @@
+//! NumPy's .npy format (version 1.0), for 2-D little-endian f64 arrays: one row
+//! per point, one column per quantity. Enough to write predictions and to read
+//! points back for `pdenet eval --input FILE.npy`.
+
+/// A 2-D little-endian f64 array in NumPy's .npy format (version 1.0): one row per
+/// point, one column per entry of `columns`.
+pub fn write(columns: &[Vec<f64>]) -> Vec<u8> {
+    let rows = columns.first().map_or(0, Vec::len);
+    let header = format!(
+        "{{'descr': '<f8', 'fortran_order': False, 'shape': ({rows}, {}), }}",
+        columns.len()
+    );
+    // magic (6) + version (2) + header length (2) + header, padded to 64 with '\n' last.
+    let unpadded = 10 + header.len() + 1;
+    let pad = (64 - unpadded % 64) % 64;
+    let mut out = Vec::with_capacity(unpadded + pad + 8 * rows * columns.len());
+    out.extend_from_slice(b"\x93NUMPY\x01\x00");
+    out.extend_from_slice(&((header.len() + pad + 1) as u16).to_le_bytes());
+    out.extend_from_slice(header.as_bytes());
+    out.extend(std::iter::repeat_n(b' ', pad));
+    out.push(b'\n');
+    for i in 0..rows {
+        for c in columns {
+            out.extend_from_slice(&c[i].to_le_bytes());
+        }
+    }
+    out
+}
+
+/// Reads a 1-D or 2-D f64 (`<f8`) array, C or Fortran order, as columns.
+pub fn read(bytes: &[u8]) -> Result<Vec<Vec<f64>>, String> {
+    if bytes.len() < 10 || &bytes[..6] != b"\x93NUMPY" {
+        return Err("not a .npy file (no \\x93NUMPY magic)".into());
+    }
+    let (header_len, start) = match bytes[6] {
+        1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10),
+        2 | 3 if bytes.len() >= 12 => (
+            u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize,
+            12,
+        ),
+        v => return Err(format!("unsupported .npy version {v}")),
+    };
+    let header = bytes
+        .get(start..start + header_len)
+        .and_then(|h| std::str::from_utf8(h).ok())
+        .ok_or("truncated .npy header")?;
+    if !header.contains("'<f8'") && !header.contains("'<d'") {
+        return Err(format!(
+            "only little-endian float64 arrays are read (header: {})",
+            header.trim()
+        ));
+    }
+    let fortran = header.contains("'fortran_order': True");
+    let shape = header
+        .split("'shape':")
+        .nth(1)
+        .and_then(|s| s.split(')').next())
+        .map(|s| s.trim().trim_start_matches('('))
+        .ok_or("no shape in the .npy header")?;
+    let dims: Vec<usize> = shape
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| s.parse().map_err(|_| format!("bad shape `{shape}`")))
+        .collect::<Result<_, _>>()?;
+    let (rows, cols) = match dims[..] {
+        [n] => (n, 1),
+        [n, m] => (n, m),
+        _ => return Err(format!("expected a 1-D or 2-D array, not shape ({shape})")),
+    };
+    let data = &bytes[start + header_len..];
+    if data.len() < 8 * rows * cols {
+        return Err("the .npy data is shorter than its shape".into());
+    }
+    let at = |k: usize| {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(&data[8 * k..8 * k + 8]);
+        f64::from_le_bytes(b)
+    };
+    Ok((0..cols)
+        .map(|j| {
+            (0..rows)
+                .map(|i| {
+                    if fortran {
+                        at(j * rows + i)
+                    } else {
+                        at(i * cols + j)
+                    }
+                })
+                .collect()
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn round_trip() {
+        let cols = vec![vec![1.0, 2.0, 3.0], vec![-0.5, 1e300, f64::MIN_POSITIVE]];
+        let bytes = super::write(&cols);
+        assert_eq!(super::read(&bytes).unwrap(), cols);
+    }
+}
