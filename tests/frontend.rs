@@ -23,6 +23,7 @@ fn options(name: &str, base_dir: &Path) -> Options {
         name: name.to_string(),
         base_dir: Some(base_dir.to_path_buf()),
         data_dirs: vec![root().join("examples/data")],
+        ..Options::default()
     }
 }
 
@@ -667,6 +668,7 @@ fn truncated_data_files_are_unreadable_not_a_panic() {
             name: "truncated".into(),
             base_dir: Some(dir.clone()),
             data_dirs: Vec::new(),
+            ..Options::default()
         };
         let result = panic::catch_unwind(|| pipeline::front_end(&text, &opts));
         let diags = match result {

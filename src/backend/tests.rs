@@ -31,6 +31,7 @@ fn examples() -> Vec<(String, Problem)> {
                 name: name.clone(),
                 base_dir: Some(dir.clone()),
                 data_dirs: vec![],
+                ..crate::check::Options::default()
             };
             let p = crate::pipeline::front_end(&text, &opts)
                 .unwrap_or_else(|d| panic!("{name}: {d:?}"))
