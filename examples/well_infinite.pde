@@ -8,5 +8,5 @@ equation -ψ_xx = E*ψ
 constraint ∫ ψ^2 dx = 1 weight 100     # heavy enough that ψ = 0 is not a minimum
 
 network mlp(width = 20, depth = 3, activation = tanh)
-sample  collocation 256 uniform, constraint 256
+sample  collocation 256 grid, constraint 256
 train   adam(lr = 1e-3, epochs = 5000) then lbfgs(iterations = 20000, tol = 1e-14)
