@@ -172,39 +172,44 @@ impl ClifKernel {
     ) -> Result<Evaluation, KernelError> {
         let theta_f = to_bytes::<F>(theta);
         let mut inputs: Option<Vec<Columns>> = None;
-        self.kernel.eval_with(theta, batches, |seeds, forward_only| {
-            let inputs = inputs.get_or_insert_with(|| {
-                self.sets
-                    .iter()
-                    .zip(&self.kernel.programs)
-                    .zip(batches)
-                    .map(|((code, set), batch)| columns::<F>(&code.plan, &set.program, batch))
-                    .collect()
-            });
-            let seeds_f = to_bytes::<F>(seeds);
-            let grad_len = if forward_only { 0 } else { theta.len() };
-            let mut sums = Sums {
-                terms: vec![0.0; self.kernel.terms.len()],
-                grad: vec![0.0; grad_len],
-                stores: vec![],
-            };
-            for (s, code) in self.sets.iter().enumerate() {
-                let f = if forward_only { code.forward } else { Some(code.full) };
-                let f = f.ok_or_else(|| {
-                    KernelError::Internal("no forward-only function was compiled".into())
-                })?;
-                let run = SetRun {
-                    code: f,
-                    plan: &code.plan,
-                    prog: &self.kernel.programs[s].program,
-                    cols: &inputs[s],
-                    theta: &theta_f,
-                    seeds: &seeds_f,
+        self.kernel
+            .eval_with(theta, batches, |seeds, forward_only| {
+                let inputs = inputs.get_or_insert_with(|| {
+                    self.sets
+                        .iter()
+                        .zip(&self.kernel.programs)
+                        .zip(batches)
+                        .map(|((code, set), batch)| columns::<F>(&code.plan, &set.program, batch))
+                        .collect()
+                });
+                let seeds_f = to_bytes::<F>(seeds);
+                let grad_len = if forward_only { 0 } else { theta.len() };
+                let mut sums = Sums {
+                    terms: vec![0.0; self.kernel.terms.len()],
+                    grad: vec![0.0; grad_len],
+                    stores: vec![],
                 };
-                run.run::<F>(self.threads, &mut sums);
-            }
-            Ok(sums)
-        })
+                for (s, code) in self.sets.iter().enumerate() {
+                    let f = if forward_only {
+                        code.forward
+                    } else {
+                        Some(code.full)
+                    };
+                    let f = f.ok_or_else(|| {
+                        KernelError::Internal("no forward-only function was compiled".into())
+                    })?;
+                    let run = SetRun {
+                        code: f,
+                        plan: &code.plan,
+                        prog: &self.kernel.programs[s].program,
+                        cols: &inputs[s],
+                        theta: &theta_f,
+                        seeds: &seeds_f,
+                    };
+                    run.run::<F>(self.threads, &mut sums);
+                }
+                Ok(sums)
+            })
     }
 }
 
@@ -428,7 +433,14 @@ pub fn emit_clif(kernel: &Kernel, precision: Precision) -> String {
                 );
                 let mut func = clif::new_function(s as u32, isa.default_call_conv());
                 let end = prog.ops.len();
-                clif::build(prog, &plan, end, &mut func, &mut fctx, isa.frontend_config());
+                clif::build(
+                    prog,
+                    &plan,
+                    end,
+                    &mut func,
+                    &mut fctx,
+                    isa.frontend_config(),
+                );
                 out += &func.display().to_string();
             }
             Err(e) => out += &format!("; {e}\n"),

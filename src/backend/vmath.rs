@@ -153,7 +153,7 @@ impl Vm {
         let k = b.ins().nearest(k);
         // Cody–Waite: ln2 split so that k·ln2_hi is exact.
         let (ln2_hi, ln2_lo) = if self.wide {
-            (6.931_471_803_691_238_164_9e-1, 1.908_214_929_270_587_700_02e-10)
+            (0.6931471803691238, 1.9082149292705877e-10)
         } else {
             (0.693_359_375, -2.121_944_4e-4)
         };
@@ -234,7 +234,7 @@ impl Vm {
         let s2 = b.ins().fadd(s, s);
         let lm = self.fma(b, sz, q, s2);
         let (ln2_hi, ln2_lo) = if self.wide {
-            (6.931_471_803_691_238_164_9e-1, 1.908_214_929_270_587_700_02e-10)
+            (0.6931471803691238, 1.9082149292705877e-10)
         } else {
             (0.693_359_375, -2.121_944_4e-4)
         };
@@ -278,9 +278,9 @@ impl Vm {
         let k = b.ins().nearest(k);
         let parts: [f64; 3] = if self.wide {
             [
-                1.570_796_326_734_125_614_17,
-                6.077_100_506_303_965_976_6e-11,
-                2.022_266_248_711_166_455_8e-21,
+                1.5707963267341256,
+                6.077100506303966e-11,
+                2.0222662487111665e-21,
             ]
         } else {
             [1.570_312_5, 4.837_513e-4, 7.549_79e-8]
@@ -291,7 +291,14 @@ impl Vm {
             r = self.fma(b, k, np, r);
         }
         // The quadrant k mod 4 from k's bits (k + 1.5·2^m holds k in its low bits).
-        let magic = self.c(b, if self.wide { 6755399441055744.0 } else { 12582912.0 });
+        let magic = self.c(
+            b,
+            if self.wide {
+                6755399441055744.0
+            } else {
+                12582912.0
+            },
+        );
         let t = b.ins().fadd(k, magic);
         let mut q = self.to_int(b, t);
         if cos {
@@ -301,9 +308,7 @@ impl Vm {
         let z = b.ins().fmul(r, r);
         // sin r = r + r·z·S(z), cos r = 1 − z/2 + z²·C(z): Taylor for |r| ≤ π/4.
         let (ns, nc) = if self.wide { (8, 9) } else { (5, 6) };
-        let sc: Vec<f64> = (1..=ns)
-            .map(|j| sign(j) / factorial(2 * j + 1))
-            .collect();
+        let sc: Vec<f64> = (1..=ns).map(|j| sign(j) / factorial(2 * j + 1)).collect();
         let s = self.poly(b, z, &sc);
         let rz = b.ins().fmul(r, z);
         let s = self.fma(b, rz, s, r);
@@ -335,7 +340,7 @@ fn factorial(n: u32) -> f64 {
 
 /// (−1)^j.
 fn sign(j: u32) -> f64 {
-    if j % 2 == 0 {
+    if j.is_multiple_of(2) {
         1.0
     } else {
         -1.0
