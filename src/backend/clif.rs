@@ -2,22 +2,27 @@
 //! integral terms, one more for its forward pass alone).
 //!
 //! The generated function is `extern "C" fn(*const Args)`. It runs `nblocks`
-//! consecutive blocks of points; a block is `UNROLL` vectors of `lanes` points
-//! (16 points in f32, 8 in f64), structure of arrays. Memory it touches:
+//! consecutive *tiles* of points; a tile is `TILE` vectors of `lanes` points (128
+//! points in f32x4, 64 in f64x2), structure of arrays. Memory it touches:
 //! - `cols`: the input columns (coordinates, data, weights, lane mask), each
-//!   `stride` bytes apart, pointing at the first point of the first block;
+//!   `stride` bytes apart, pointing at the first point of the first tile;
 //! - `theta`, `seeds`: θ and the term seeds in the kernel's precision;
 //! - `uniform`: one splatted vector per entry of every uniform value, computed once
 //!   per call in the prologue (θ, constants, seeds and everything made of them);
-//! - `scratch`: the varying values of one block, `UNROLL` vectors per entry, in the
-//!   slots of [`plan_buffers`] (a slot is reused once its value is dead);
+//! - `scratch`: the varying values of one tile, `TILE` vectors per entry, in the
+//!   slots of [`plan_buffers`] (a slot is reused once its value is dead), and one
+//!   entry of temporary space;
 //! - `grad`, `terms`: per-thread accumulators, one vector per θ entry and per term;
-//!   every sink adds its block's (masked) contribution lane-wise. The host reduces
+//!   every sink adds its tile's (masked) contribution lane-wise. The host reduces
 //!   lanes in f64 after each call.
 //!
-//! Varying element-wise ops are unrolled over entries × vectors; products with θ
-//! (`MatVec`, `MatTVec`, `GradMatrix`) loop over their output rows with CLIF blocks
-//! and unroll the inner dimension, which keeps code size linear in the network.
+//! Every op is a small loop over the tile's vectors (`UNROLL` vectors per
+//! iteration), inside a loop over its entries where it is wide: the code of an op
+//! runs `TILE / UNROLL` times per pass, so it stays in the instruction cache, and its
+//! size does not grow with widths. (A first version unrolled whole 16-point blocks
+//! straight-line: megabytes of code, front-end bound, and Cranelift's compile time
+//! grew faster than linearly.) Products with θ (`MatVec`, `MatTVec`, `GradMatrix`)
+//! loop over output rows, then over vectors, with the inner dimension unrolled.
 
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::types::I64;
@@ -28,14 +33,24 @@ use cranelift_codegen::ir::{
 use cranelift_codegen::isa::{CallConv, TargetFrontendConfig};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 
+mod products;
+
 use super::vmath::Vm;
 use super::BackendError;
 use crate::expr::{Cmp, Func};
 use crate::kernel::ir::{Op, Program, Value};
 use crate::kernel::passes::{plan_buffers, Info};
 
-/// Vectors per entry in a block of points.
+/// Vectors per entry in a tile of points.
+pub(crate) const TILE: usize = 32;
+/// Vectors per iteration of an op's loop over the tile.
 pub(crate) const UNROLL: usize = 4;
+/// Output entries of a product computed together.
+const ROW_BLOCK: usize = 2;
+/// Columns of a gradient product accumulated together.
+const COL_BLOCK: usize = 8;
+/// Entries of a value up to which an op's entry loop is unrolled.
+const UNROLL_ENTRIES: usize = 4;
 /// Bytes of one vector.
 const VB: usize = 16;
 
@@ -70,6 +85,8 @@ pub(crate) enum Loc {
 pub(crate) struct Plan {
     pub vm: Vm,
     pub loc: Vec<Loc>,
+    /// One entry of temporary space in the scratch area.
+    pub tmp_off: u32,
     pub scratch_bytes: usize,
     pub uniform_bytes: usize,
     /// Input columns: coordinates, data, weights, mask.
@@ -84,8 +101,9 @@ impl Plan {
             4
         }
     }
+    /// Points per tile.
     pub fn block(&self) -> usize {
-        self.lanes() * UNROLL
+        self.lanes() * TILE
     }
     pub fn elem(&self) -> usize {
         if self.vm.wide {
@@ -110,9 +128,10 @@ pub(crate) fn plan(prog: &Program, info: &Info, vm: Vm) -> Result<Plan, BackendE
     let mut at = 0usize;
     for (s, &w) in buffers.slot_width.iter().enumerate() {
         slot_off[s] = at as u32;
-        at += w as usize * UNROLL * VB;
+        at += w as usize * TILE * VB;
     }
-    let scratch_bytes = at;
+    let tmp_off = at as u32;
+    let scratch_bytes = at + TILE * VB;
     let mut uniform_bytes = 0usize;
     let mut loc = Vec::with_capacity(prog.ops.len());
     for (i, op) in prog.ops.iter().enumerate() {
@@ -145,6 +164,7 @@ pub(crate) fn plan(prog: &Program, info: &Info, vm: Vm) -> Result<Plan, BackendE
     Ok(Plan {
         vm,
         loc,
+        tmp_off,
         scratch_bytes,
         uniform_bytes,
         n_cols: Plan::mask_col(prog) as usize + 1,
@@ -207,7 +227,6 @@ pub(crate) fn build(
         p,
         flags,
         col: vec![],
-        mask: vec![],
     };
     t.body(end);
     t.b.finalize(frontend);
@@ -234,6 +253,37 @@ struct Ptrs {
     terms: CValue,
 }
 
+/// How an op's loops address a value.
+#[derive(Clone, Copy)]
+struct Opd {
+    base: CValue,
+    flags: MemFlagsData,
+    /// Static byte offset of entry 0 from `base`.
+    off: i64,
+    /// Bytes between entries (0 for a width-1 value, which broadcasts).
+    estride: i64,
+    /// Varying: the tile's vectors follow each other; uniform: one vector for all.
+    varying: bool,
+}
+
+impl Opd {
+    fn entry(self, j: usize) -> Opd {
+        Opd {
+            off: self.off + j as i64 * self.estride,
+            ..self
+        }
+    }
+}
+
+/// An entry index known at compile time or only at run time (inside a loop).
+#[derive(Clone, Copy)]
+enum Entry {
+    Static(usize),
+    Dynamic(CValue),
+}
+
+type Elementwise<'f> = &'f dyn Fn(&mut FunctionBuilder, &[CValue]) -> CValue;
+
 /// The translator: one method per construct.
 struct Tr<'a> {
     b: FunctionBuilder<'a>,
@@ -242,18 +292,15 @@ struct Tr<'a> {
     vm: Vm,
     p: Ptrs,
     flags: Flags,
-    /// Column pointers of the current block.
+    /// Column pointers of the current tile.
     col: Vec<CValue>,
-    /// Lane masks of the current block, one per vector.
-    mask: Vec<CValue>,
 }
 
 impl Tr<'_> {
-    /// Prologue (uniform values), then the loop over blocks (varying values, sinks).
+    /// Prologue (uniform values), then the loop over tiles (varying values, sinks).
     fn body(&mut self, end: usize) {
         for i in 0..end {
-            let op = &self.prog.ops[i];
-            if !op.is_sink() && !self.prog.types[i].varying {
+            if !self.prog.ops[i].is_sink() && !self.prog.types[i].varying {
                 self.op(i);
             }
         }
@@ -275,14 +322,6 @@ impl Tr<'_> {
                 self.b.ins().iadd(base, o)
             })
             .collect();
-        let mcol = self.col[Plan::mask_col(self.prog) as usize];
-        self.mask = (0..UNROLL)
-            .map(|u| {
-                self.b
-                    .ins()
-                    .load(self.vm.ty(), self.flags.input, mcol, (u * VB) as i32)
-            })
-            .collect();
         for i in 0..end {
             if self.prog.ops[i].is_sink() || self.prog.types[i].varying {
                 self.op(i);
@@ -300,111 +339,265 @@ impl Tr<'_> {
         self.b.ins().return_(&[]);
     }
 
-    /// Vectors per entry of value v (UNROLL when varying, 1 when uniform).
-    fn nv(&self, v: usize) -> usize {
-        if self.prog.types[v].varying {
-            UNROLL
-        } else {
-            1
-        }
-    }
-
     fn width(&self, v: Value) -> usize {
         self.prog.ty(v).width as usize
     }
 
-    /// Entry j, vector u of value v (broadcasting width-1 and uniform values).
-    fn get(&mut self, v: Value, j: usize, u: usize) -> CValue {
-        let j = if self.width(v) == 1 { 0 } else { j };
-        let u = if self.prog.ty(v).varying { u } else { 0 };
-        let ty = self.vm.ty();
-        match self.plan.loc[v.index()] {
-            Loc::Input(c) => {
-                let ptr = self.col[c as usize];
-                self.b
-                    .ins()
-                    .load(ty, self.flags.input, ptr, (u * VB) as i32)
-            }
-            Loc::Slot(off) => {
-                let o = off as usize + (j * UNROLL + u) * VB;
-                self.b
-                    .ins()
-                    .load(ty, self.flags.scratch, self.p.scratch, o as i32)
-            }
-            Loc::Uniform(off) => {
-                let o = off as usize + j * VB;
-                self.b
-                    .ins()
-                    .load(ty, self.flags.uniform, self.p.uniform, o as i32)
-            }
+    /// The addressing of value v.
+    fn opd(&self, v: usize) -> Opd {
+        let ty = self.prog.types[v];
+        let wide = ty.width > 1;
+        match self.plan.loc[v] {
+            Loc::Input(c) => self.input(c),
+            Loc::Slot(off) => Opd {
+                base: self.p.scratch,
+                flags: self.flags.scratch,
+                off: off as i64,
+                estride: if wide { (TILE * VB) as i64 } else { 0 },
+                varying: true,
+            },
+            Loc::Uniform(off) => Opd {
+                base: self.p.uniform,
+                flags: self.flags.uniform,
+                off: off as i64,
+                estride: if wide { VB as i64 } else { 0 },
+                varying: false,
+            },
             Loc::Sink => unreachable!("validated programs never read a sink"),
         }
     }
 
-    /// Stores entry j, vector u of value i.
-    fn put(&mut self, i: usize, j: usize, u: usize, x: CValue) {
-        match self.plan.loc[i] {
-            Loc::Slot(off) => {
-                let o = off as usize + (j * UNROLL + u) * VB;
-                self.b
-                    .ins()
-                    .store(self.flags.scratch, x, self.p.scratch, o as i32);
-            }
-            Loc::Uniform(off) => {
-                let o = off as usize + j * VB;
-                self.b
-                    .ins()
-                    .store(self.flags.uniform, x, self.p.uniform, o as i32);
-            }
-            Loc::Input(_) | Loc::Sink => unreachable!("only computed values are stored"),
+    fn input(&self, c: u32) -> Opd {
+        Opd {
+            base: self.col[c as usize],
+            flags: self.flags.input,
+            off: 0,
+            estride: 0,
+            varying: true,
         }
     }
 
-    /// The base pointer, flags and static offset of value v's storage, and the byte
-    /// step between entries (for loops with a run-time entry index).
-    fn storage(&self, v: usize) -> (CValue, MemFlagsData, i64, i64) {
-        let nv = self.nv(v) as i64;
-        match self.plan.loc[v] {
-            Loc::Slot(off) => (self.p.scratch, self.flags.scratch, off as i64, nv * 16),
-            Loc::Uniform(off) => (self.p.uniform, self.flags.uniform, off as i64, 16),
-            Loc::Input(c) => (self.col[c as usize], self.flags.input, 0, 0),
-            Loc::Sink => unreachable!("sinks have no storage"),
+    fn mask(&self) -> Opd {
+        self.input(Plan::mask_col(self.prog))
+    }
+
+    fn tmp(&self) -> Opd {
+        Opd {
+            base: self.p.scratch,
+            flags: self.flags.scratch,
+            off: self.plan.tmp_off as i64,
+            estride: 0,
+            varying: true,
         }
     }
 
-    /// A θ (or seed) entry splatted.
-    fn scalar_splat(&mut self, ptr: CValue, index: usize) -> CValue {
-        let s = self.vm.scalar();
-        let off = (index * self.plan.elem()) as i32;
-        let x = self.b.ins().load(s, self.flags.input, ptr, off);
+    /// o moved to entry e.
+    fn at(&mut self, o: Opd, e: Entry) -> Opd {
+        match e {
+            Entry::Static(j) => o.entry(j),
+            Entry::Dynamic(_) if o.estride == 0 => o,
+            Entry::Dynamic(k) => {
+                let d = self.b.ins().imul_imm_s(k, o.estride);
+                Opd {
+                    base: self.b.ins().iadd(o.base, d),
+                    ..o
+                }
+            }
+        }
+    }
+
+    /// Vector u of o at the loop's byte offset `i` into the tile.
+    fn ld(&mut self, o: Opd, i: CValue, u: usize) -> CValue {
+        let (ptr, off) = self.addr(o, i, u);
+        self.b.ins().load(self.vm.ty(), o.flags, ptr, off)
+    }
+
+    fn st(&mut self, o: Opd, i: CValue, u: usize, x: CValue) {
+        let (ptr, off) = self.addr(o, i, u);
+        self.b.ins().store(o.flags, x, ptr, off);
+    }
+
+    fn addr(&mut self, o: Opd, i: CValue, u: usize) -> (CValue, i32) {
+        if o.varying {
+            let ptr = self.b.ins().iadd(o.base, i);
+            (ptr, (o.off + (u * VB) as i64) as i32)
+        } else {
+            (o.base, o.off as i32)
+        }
+    }
+
+    /// `for k in (0..n).step_by(step)` at run time, carrying vector values.
+    fn counted(
+        &mut self,
+        n: i64,
+        step: i64,
+        carry: Vec<CValue>,
+        mut body: impl FnMut(&mut Self, CValue, &[CValue]) -> Vec<CValue>,
+    ) -> Vec<CValue> {
+        if n <= step {
+            let k = self.b.ins().iconst(I64, 0);
+            return body(self, k, &carry);
+        }
+        let lp = self.b.create_block();
+        let exit = self.b.create_block();
+        self.b.append_block_param(lp, I64);
+        for _ in &carry {
+            self.b.append_block_param(lp, self.vm.ty());
+            self.b.append_block_param(exit, self.vm.ty());
+        }
+        let zero = self.b.ins().iconst(I64, 0);
+        let args: Vec<_> = std::iter::once(zero).chain(carry).map(Into::into).collect();
+        self.b.ins().jump(lp, &args);
+        self.b.switch_to_block(lp);
+        let params = self.b.block_params(lp).to_vec();
+        let out = body(self, params[0], &params[1..]);
+        let next = self.b.ins().iadd_imm_s(params[0], step);
+        let more = self.b.ins().icmp_imm_s(IntCC::SignedLessThan, next, n);
+        let back: Vec<_> = std::iter::once(next)
+            .chain(out.iter().copied())
+            .map(Into::into)
+            .collect();
+        let done: Vec<_> = out.iter().copied().map(Into::into).collect();
+        self.b.ins().brif(more, lp, &back, exit, &done);
+        self.b.seal_block(lp);
+        self.b.switch_to_block(exit);
+        self.b.seal_block(exit);
+        self.b.block_params(exit).to_vec()
+    }
+
+    /// Runs `body` for every entry of a value of width w: unrolled when narrow, a
+    /// run-time loop otherwise.
+    fn entries(&mut self, w: usize, mut body: impl FnMut(&mut Self, Entry)) {
+        if w <= UNROLL_ENTRIES {
+            for j in 0..w {
+                body(self, Entry::Static(j));
+            }
+        } else {
+            self.counted(w as i64, 1, vec![], |t, k, _| {
+                body(t, Entry::Dynamic(k));
+                vec![]
+            });
+        }
+    }
+
+    /// Bytes of the tile loop and vectors per iteration for a result.
+    fn extent(varying: bool) -> (i64, usize) {
+        if varying {
+            ((TILE * VB) as i64, UNROLL)
+        } else {
+            (VB as i64, 1)
+        }
+    }
+
+    /// out[e] = f(args[e]) for every entry e < w and every vector of the tile.
+    fn map(&mut self, out: Opd, w: usize, args: &[Opd], f: Elementwise) {
+        self.entries(w, |t, e| {
+            let out = t.at(out, e);
+            let args: Vec<Opd> = args.iter().map(|&a| t.at(a, e)).collect();
+            t.map_entry(out, &args, f);
+        });
+    }
+
+    fn map_entry(&mut self, out: Opd, args: &[Opd], f: Elementwise) {
+        let (n, nu) = Self::extent(out.varying);
+        self.counted(n, (nu * VB) as i64, vec![], |t, i, _| {
+            for u in 0..nu {
+                let xs: Vec<CValue> = args.iter().map(|&a| t.ld(a, i, u)).collect();
+                let r = f(&mut t.b, &xs);
+                t.st(out, i, u, r);
+            }
+            vec![]
+        });
+    }
+
+    /// Σ over the tile's live points of f(args), as one vector (lanes unreduced).
+    fn tile_sum(&mut self, args: &[Opd], f: Elementwise) -> CValue {
+        let zero = self.vm.c(&mut self.b, 0.0);
+        let mask = self.mask();
+        let acc = self.counted(
+            (TILE * VB) as i64,
+            (UNROLL * VB) as i64,
+            vec![zero; UNROLL],
+            |t, i, acc| {
+                (0..UNROLL)
+                    .map(|u| {
+                        let xs: Vec<CValue> = args.iter().map(|&a| t.ld(a, i, u)).collect();
+                        let r = f(&mut t.b, &xs);
+                        let m = t.ld(mask, i, u);
+                        let r = t.b.ins().band(r, m);
+                        t.b.ins().fadd(acc[u], r)
+                    })
+                    .collect()
+            },
+        );
+        let a = self.b.ins().fadd(acc[0], acc[1]);
+        let c = self.b.ins().fadd(acc[2], acc[3]);
+        self.b.ins().fadd(a, c)
+    }
+
+    /// acc[index + e] += s (one vector per accumulator).
+    fn accumulate(&mut self, base: CValue, e: Entry, index: usize, s: CValue) {
+        let (ptr, off) = match e {
+            Entry::Static(j) => (base, (index + j) * VB),
+            Entry::Dynamic(k) => {
+                let d = self.b.ins().imul_imm_s(k, VB as i64);
+                (self.b.ins().iadd(base, d), index * VB)
+            }
+        };
+        let old = self
+            .b
+            .ins()
+            .load(self.vm.ty(), self.flags.accum, ptr, off as i32);
+        let new = self.b.ins().fadd(old, s);
+        self.b.ins().store(self.flags.accum, new, ptr, off as i32);
+    }
+
+    /// ptr[index + e] as a scalar, splatted (θ and seeds).
+    fn scalar_splat(&mut self, ptr: CValue, e: Entry, index: usize) -> CValue {
+        let el = self.plan.elem();
+        let (ptr, off) = match e {
+            Entry::Static(j) => (ptr, (index + j) * el),
+            Entry::Dynamic(k) => {
+                let d = self.b.ins().imul_imm_s(k, el as i64);
+                (self.b.ins().iadd(ptr, d), index * el)
+            }
+        };
+        let x = self
+            .b
+            .ins()
+            .load(self.vm.scalar(), self.flags.input, ptr, off as i32);
         self.b.ins().splat(self.vm.ty(), x)
     }
 
     fn op(&mut self, i: usize) {
-        let nv = if self.prog.ops[i].is_sink() {
-            UNROLL
-        } else {
-            self.nv(i)
-        };
         let w = self.prog.types[i].width as usize;
         let vm = self.vm;
+        let out = if self.prog.ops[i].is_sink() {
+            None
+        } else {
+            Some(self.opd_out(i))
+        };
+        let o = |v: &Value| v.index();
         match self.prog.ops[i].clone() {
             Op::Coord(_) | Op::DataCol(_) | Op::Weight => {}
             Op::Const { value, width } => {
-                for j in 0..width as usize {
-                    let c = vm.c(&mut self.b, value.get());
-                    self.put(i, j, 0, c);
-                }
+                let out = out.expect("a value");
+                let x = value.get();
+                self.map(out, width as usize, &[], &move |b, _| vm.c(b, x));
             }
             Op::Param { offset, len } => {
-                for j in 0..len as usize {
-                    let x = self.scalar_splat(self.p.theta, offset as usize + j);
-                    self.put(i, j, 0, x);
-                }
+                let out = out.expect("a value");
+                self.entries(len as usize, |t, e| {
+                    let x = t.scalar_splat(t.p.theta, e, offset as usize);
+                    let dst = t.at(out, e);
+                    let zero = t.b.ins().iconst(I64, 0);
+                    t.st(dst, zero, 0, x);
+                });
             }
-            Op::TermSeed(t) => {
-                let x = self.scalar_splat(self.p.seeds, t as usize);
-                self.put(i, 0, 0, x);
+            Op::TermSeed(k) => {
+                let x = self.scalar_splat(self.p.seeds, Entry::Static(0), k as usize);
+                let zero = self.b.ins().iconst(I64, 0);
+                self.st(out.expect("a value"), zero, 0, x);
             }
             Op::MatVec {
                 w_offset,
@@ -418,13 +611,13 @@ impl Tr<'_> {
                 cols,
                 x,
             } => self.matvec(i, w_offset, rows, cols, x, true),
-            Op::Add(a, c) => self.ew2(i, a, c, |b, x, y| b.ins().fadd(x, y)),
-            Op::Sub(a, c) => self.ew2(i, a, c, |b, x, y| b.ins().fsub(x, y)),
-            Op::Mul(a, c) => self.ew2(i, a, c, |b, x, y| b.ins().fmul(x, y)),
-            Op::Div(a, c) => self.ew2(i, a, c, |b, x, y| b.ins().fdiv(x, y)),
-            Op::Neg(a) => self.ew1(i, a, |b, x| b.ins().fneg(x)),
-            Op::Func(f, a) => self.ew1(i, a, move |b, x| call(vm, b, f, x)),
-            Op::Powi(a, k) => self.ew1(i, a, move |b, x| powi(vm, b, x, k)),
+            Op::Add(a, c) => self.ew(i, &[a, c], &|b, x| b.ins().fadd(x[0], x[1])),
+            Op::Sub(a, c) => self.ew(i, &[a, c], &|b, x| b.ins().fsub(x[0], x[1])),
+            Op::Mul(a, c) => self.ew(i, &[a, c], &|b, x| b.ins().fmul(x[0], x[1])),
+            Op::Div(a, c) => self.ew(i, &[a, c], &|b, x| b.ins().fdiv(x[0], x[1])),
+            Op::Neg(a) => self.ew(i, &[a], &|b, x| b.ins().fneg(x[0])),
+            Op::Func(f, a) => self.ew(i, &[a], &move |b, x| call(vm, b, f, x[0])),
+            Op::Powi(a, k) => self.ew(i, &[a], &move |b, x| powi(vm, b, x[0], k)),
             Op::Select {
                 cmp,
                 a,
@@ -438,91 +631,61 @@ impl Tr<'_> {
                     Cmp::Gt => FloatCC::GreaterThan,
                     Cmp::Ge => FloatCC::GreaterThanOrEqual,
                 };
-                for j in 0..w {
-                    for u in 0..nv {
-                        let (x, y) = (self.get(a, j, u), self.get(b, j, u));
-                        let (t, o) = (self.get(then, j, u), self.get(other, j, u));
-                        let m = self.b.ins().fcmp(cc, x, y);
-                        let m = vm.to_float(&mut self.b, m);
-                        let r = self.b.ins().bitselect(m, t, o);
-                        self.put(i, j, u, r);
-                    }
-                }
+                self.ew(i, &[a, b, then, other], &move |b, x| {
+                    let m = b.ins().fcmp(cc, x[0], x[1]);
+                    let m = vm.to_float(b, m);
+                    b.ins().bitselect(m, x[2], x[3])
+                });
             }
             Op::Concat(parts) => {
+                let out = out.expect("a value");
                 let mut at = 0;
                 for part in parts {
-                    for j in 0..self.width(part) {
-                        for u in 0..nv {
-                            let x = self.get(part, j, u);
-                            self.put(i, at + j, u, x);
-                        }
-                    }
-                    at += self.width(part);
+                    let src = self.opd(o(&part));
+                    let pw = self.width(part);
+                    self.map(out.entry(at), pw, &[src], &|_, x| x[0]);
+                    at += pw;
                 }
             }
-            Op::Slice { x, start, len } => {
-                for j in 0..len as usize {
-                    for u in 0..nv {
-                        let v = self.get(x, start as usize + j, u);
-                        self.put(i, j, u, v);
-                    }
-                }
+            Op::Slice { x, start, .. } => {
+                let src = self.opd(o(&x)).entry(start as usize);
+                self.map(out.expect("a value"), w, &[src], &|_, x| x[0]);
             }
-            Op::Splat { x, width } => {
-                for j in 0..width as usize {
-                    for u in 0..nv {
-                        let v = self.get(x, 0, u);
-                        self.put(i, j, u, v);
-                    }
-                }
+            Op::Splat { x, .. } => {
+                let src = self.opd(o(&x));
+                self.map(out.expect("a value"), w, &[src], &|_, x| x[0]);
             }
             Op::SumEntries(x) => {
-                for u in 0..nv {
-                    let mut s = self.get(x, 0, u);
-                    for j in 1..self.width(x) {
-                        let v = self.get(x, j, u);
-                        s = self.b.ins().fadd(s, v);
-                    }
-                    self.put(i, 0, u, s);
-                }
+                let src = self.opd(o(&x));
+                let parts: Vec<Opd> = (0..self.width(x)).map(|j| src.entry(j)).collect();
+                self.map_entry(out.expect("a value"), &parts, &|b, x| {
+                    x[1..].iter().fold(x[0], |s, &v| b.ins().fadd(s, v))
+                });
             }
             Op::AccumSquares { term, value } => {
-                let mut s = None;
-                for j in 0..self.width(value) {
-                    for u in 0..UNROLL {
-                        let v = self.get(value, j, u);
-                        let sq = self.b.ins().fmul(v, v);
-                        s = Some(self.masked_add(s, sq, u));
-                    }
-                }
-                self.accumulate(self.p.terms, term as usize, s);
+                let v = self.opd(o(&value));
+                self.entries(self.width(value), |t, e| {
+                    let ve = t.at(v, e);
+                    let s = t.tile_sum(&[ve], &|b, x| b.ins().fmul(x[0], x[0]));
+                    t.accumulate(t.p.terms, Entry::Static(0), term as usize, s);
+                });
             }
             Op::AccumWeighted { term, value } => {
-                let wcol = self.col[Plan::weights_col(self.prog) as usize];
-                let mut s = None;
-                for j in 0..self.width(value) {
-                    for u in 0..UNROLL {
-                        let v = self.get(value, j, u);
-                        let wt =
-                            self.b
-                                .ins()
-                                .load(vm.ty(), self.flags.input, wcol, (u * VB) as i32);
-                        let p = self.b.ins().fmul(wt, v);
-                        s = Some(self.masked_add(s, p, u));
-                    }
-                }
-                self.accumulate(self.p.terms, term as usize, s);
+                let v = self.opd(o(&value));
+                let wt = self.input(Plan::weights_col(self.prog));
+                self.entries(self.width(value), |t, e| {
+                    let ve = t.at(v, e);
+                    let s = t.tile_sum(&[wt, ve], &|b, x| b.ins().fmul(x[0], x[1]));
+                    t.accumulate(t.p.terms, Entry::Static(0), term as usize, s);
+                });
             }
             Op::GradParam { offset, len, value } => {
-                for j in 0..len as usize {
-                    let mut s = None;
-                    for u in 0..UNROLL {
-                        let v = self.get(value, j, u);
-                        s = Some(self.masked_add(s, v, u));
-                    }
-                    self.accumulate(self.p.grad, offset as usize + j, s);
-                }
+                let v = self.opd(o(&value));
+                self.entries(len as usize, |t, e| {
+                    let ve = t.at(v, e);
+                    let s = t.tile_sum(&[ve], &|_, x| x[0]);
+                    t.accumulate(t.p.grad, e, offset as usize, s);
+                });
             }
             Op::GradMatrix {
                 w_offset,
@@ -535,155 +698,15 @@ impl Tr<'_> {
         }
     }
 
-    fn ew2(
-        &mut self,
-        i: usize,
-        a: Value,
-        c: Value,
-        f: impl Fn(&mut FunctionBuilder, CValue, CValue) -> CValue,
-    ) {
-        let nv = self.nv(i);
-        for j in 0..self.prog.types[i].width as usize {
-            for u in 0..nv {
-                let (x, y) = (self.get(a, j, u), self.get(c, j, u));
-                let r = f(&mut self.b, x, y);
-                self.put(i, j, u, r);
-            }
-        }
+    fn opd_out(&self, i: usize) -> Opd {
+        self.opd(i)
     }
 
-    fn ew1(&mut self, i: usize, a: Value, f: impl Fn(&mut FunctionBuilder, CValue) -> CValue) {
-        let nv = self.nv(i);
-        for j in 0..self.prog.types[i].width as usize {
-            for u in 0..nv {
-                let x = self.get(a, j, u);
-                let r = f(&mut self.b, x);
-                self.put(i, j, u, r);
-            }
-        }
-    }
-
-    /// s + (x masked to the block's live lanes of vector u).
-    fn masked_add(&mut self, s: Option<CValue>, x: CValue, u: usize) -> CValue {
-        let m = self.b.ins().band(x, self.mask[u]);
-        match s {
-            Some(s) => self.b.ins().fadd(s, m),
-            None => m,
-        }
-    }
-
-    /// acc[index] += s (one vector per accumulator).
-    fn accumulate(&mut self, base: CValue, index: usize, s: Option<CValue>) {
-        let Some(s) = s else { return };
-        let off = (index * VB) as i32;
-        let old = self.b.ins().load(self.vm.ty(), self.flags.accum, base, off);
-        let new = self.b.ins().fadd(old, s);
-        self.b.ins().store(self.flags.accum, new, base, off);
-    }
-
-    /// Emits `for k in 0..n { body(k) }` with a run-time k (n ≥ 1).
-    fn repeat(&mut self, n: u32, mut body: impl FnMut(&mut Self, CValue)) {
-        if n == 1 {
-            let k = self.b.ins().iconst(I64, 0);
-            body(self, k);
-            return;
-        }
-        let lp = self.b.create_block();
-        let exit = self.b.create_block();
-        self.b.append_block_param(lp, I64);
-        let zero = self.b.ins().iconst(I64, 0);
-        self.b.ins().jump(lp, &[zero.into()]);
-        self.b.switch_to_block(lp);
-        let k = self.b.block_params(lp)[0];
-        body(self, k);
-        let next = self.b.ins().iadd_imm_s(k, 1);
-        let more = self
-            .b
-            .ins()
-            .icmp_imm_s(IntCC::UnsignedLessThan, next, n as i64);
-        self.b.ins().brif(more, lp, &[next.into()], exit, &[]);
-        self.b.seal_block(lp);
-        self.b.switch_to_block(exit);
-        self.b.seal_block(exit);
-    }
-
-    /// out = W·x (or Wᵀ·x): a run-time loop over output entries, the inner
-    /// dimension unrolled, points in the vector lanes.
-    fn matvec(&mut self, i: usize, w_offset: u32, rows: u32, cols: u32, x: Value, transpose: bool) {
-        let (n_out, n_in) = if transpose {
-            (cols, rows)
-        } else {
-            (rows, cols)
-        };
-        // W[o, k] sits at θ[w_offset + o·so + k·sk].
-        let (so, sk) = if transpose {
-            (1, cols as usize)
-        } else {
-            (cols as usize, 1)
-        };
-        let nv = self.nv(i);
-        let el = self.plan.elem();
-        let (obase, oflags, ooff, ostep) = self.storage(i);
-        self.repeat(n_out, |t, o| {
-            let wo = t.b.ins().imul_imm_s(o, (so * el) as i64);
-            let wrow = t.b.ins().iadd(t.p.theta, wo);
-            let mut acc: Vec<Option<CValue>> = vec![None; nv];
-            for k in 0..n_in as usize {
-                let off = ((w_offset as usize + k * sk) * el) as i32;
-                let ws = t.b.ins().load(t.vm.scalar(), t.flags.input, wrow, off);
-                let wv = t.b.ins().splat(t.vm.ty(), ws);
-                for (u, a) in acc.iter_mut().enumerate() {
-                    let xv = t.get(x, k, u);
-                    *a = Some(match *a {
-                        None => t.b.ins().fmul(wv, xv),
-                        Some(s) => t.vm.fma(&mut t.b, wv, xv, s),
-                    });
-                }
-            }
-            let oo = t.b.ins().imul_imm_s(o, ostep);
-            let optr = t.b.ins().iadd(obase, oo);
-            for (u, a) in acc.into_iter().enumerate() {
-                let a = a.expect("products have an inner dimension");
-                t.b.ins()
-                    .store(oflags, a, optr, (ooff as usize + u * VB) as i32);
-            }
-        });
-    }
-
-    /// grad[W] += Σ_lanes δ·xᵀ: a loop over rows, columns unrolled.
-    fn grad_matrix(&mut self, w_offset: u32, rows: u32, cols: u32, delta: Value, x: Value) {
-        let (dbase, dflags, doff, dstep) = self.storage(delta.index());
-        let dvar = self.prog.ty(delta).varying;
-        self.repeat(rows, |t, r| {
-            let dd = t.b.ins().imul_imm_s(r, dstep);
-            let dptr = t.b.ins().iadd(dbase, dd);
-            let d: Vec<CValue> = (0..UNROLL)
-                .map(|u| {
-                    let uu = if dvar { u } else { 0 };
-                    let v =
-                        t.b.ins()
-                            .load(t.vm.ty(), dflags, dptr, (doff as usize + uu * VB) as i32);
-                    t.b.ins().band(v, t.mask[u])
-                })
-                .collect();
-            let go = t.b.ins().imul_imm_s(r, (cols as usize * VB) as i64);
-            let gptr = t.b.ins().iadd(t.p.grad, go);
-            for c in 0..cols as usize {
-                let mut s = None;
-                for (u, &du) in d.iter().enumerate() {
-                    let xv = t.get(x, c, u);
-                    s = Some(match s {
-                        None => t.b.ins().fmul(du, xv),
-                        Some(s) => t.vm.fma(&mut t.b, du, xv, s),
-                    });
-                }
-                let s = s.expect("UNROLL ≥ 1");
-                let off = ((w_offset as usize + c) * VB) as i32;
-                let old = t.b.ins().load(t.vm.ty(), t.flags.accum, gptr, off);
-                let new = t.b.ins().fadd(old, s);
-                t.b.ins().store(t.flags.accum, new, gptr, off);
-            }
-        });
+    /// An element-wise op: operands broadcast by their `Opd`s.
+    fn ew(&mut self, i: usize, args: &[Value], f: Elementwise) {
+        let out = self.opd_out(i);
+        let args: Vec<Opd> = args.iter().map(|a| self.opd(a.index())).collect();
+        self.map(out, self.prog.types[i].width as usize, &args, f);
     }
 }
 

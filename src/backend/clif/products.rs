@@ -1,0 +1,159 @@
+//! The products with θ: `MatVec`, `MatTVec` and `GradMatrix`, which carry almost
+//! all of a PINN kernel's FLOPs.
+
+use cranelift_codegen::ir::types::I64;
+use cranelift_codegen::ir::{InstBuilder, Value as CValue};
+
+use super::{Entry, Opd, Tr, COL_BLOCK, ROW_BLOCK, TILE, UNROLL, VB};
+use crate::kernel::ir::Value;
+
+impl Tr<'_> {
+    /// out = W·x (or Wᵀ·x): a loop over pairs of output entries, then over the tile;
+    /// the inner dimension unrolled with θ entries broadcast from memory. Two rows
+    /// share each load of x and give eight independent FMA chains.
+    pub(super) fn matvec(
+        &mut self,
+        i: usize,
+        w_offset: u32,
+        rows: u32,
+        cols: u32,
+        x: Value,
+        transpose: bool,
+    ) {
+        let (n_out, n_in) = if transpose {
+            (cols, rows)
+        } else {
+            (rows, cols)
+        };
+        // W[o, k] sits at θ[w_offset + o·so + k·sk].
+        let (so, sk) = if transpose {
+            (1, cols as usize)
+        } else {
+            (cols as usize, 1)
+        };
+        let m = Product {
+            out: self.opd_out(i),
+            x: self.opd(x.index()),
+            w_offset: w_offset as usize,
+            n_in: n_in as usize,
+            so,
+            sk,
+        };
+        let pairs = n_out as usize / ROW_BLOCK;
+        if pairs > 0 {
+            self.counted(pairs as i64, 1, vec![], |t, p, _| {
+                let r0 = t.b.ins().imul_imm_s(p, ROW_BLOCK as i64);
+                t.matvec_rows(&m, Entry::Dynamic(r0), ROW_BLOCK);
+                vec![]
+            });
+        }
+        let rest = n_out as usize % ROW_BLOCK;
+        if rest > 0 {
+            self.matvec_rows(&m, Entry::Static(pairs * ROW_BLOCK), rest);
+        }
+    }
+
+    /// Output entries r0 .. r0 + nr of a product.
+    fn matvec_rows(&mut self, m: &Product, r0: Entry, nr: usize) {
+        let el = self.plan.elem();
+        let wrow = match r0 {
+            Entry::Static(r) => {
+                let o = self.b.ins().iconst(I64, (r * m.so * el) as i64);
+                self.b.ins().iadd(self.p.theta, o)
+            }
+            Entry::Dynamic(r) => {
+                let o = self.b.ins().imul_imm_s(r, (m.so * el) as i64);
+                self.b.ins().iadd(self.p.theta, o)
+            }
+        };
+        let out0 = self.at(m.out, r0);
+        let (n, nu) = Self::extent(m.out.varying);
+        self.counted(n, (nu * VB) as i64, vec![], |t, i, _| {
+            let mut acc: Vec<Vec<Option<CValue>>> = vec![vec![None; nu]; nr];
+            for k in 0..m.n_in {
+                let ws: Vec<CValue> = (0..nr)
+                    .map(|j| {
+                        let off = ((m.w_offset + j * m.so + k * m.sk) * el) as i32;
+                        let s = t.b.ins().load(t.vm.scalar(), t.flags.input, wrow, off);
+                        t.b.ins().splat(t.vm.ty(), s)
+                    })
+                    .collect();
+                let xk = m.x.entry(k);
+                for u in 0..nu {
+                    let xv = t.ld(xk, i, u);
+                    for (row, w) in acc.iter_mut().zip(&ws) {
+                        row[u] = Some(match row[u] {
+                            None => t.b.ins().fmul(*w, xv),
+                            Some(s) => t.vm.fma(&mut t.b, *w, xv, s),
+                        });
+                    }
+                }
+            }
+            for (j, row) in acc.into_iter().enumerate() {
+                for (u, a) in row.into_iter().enumerate() {
+                    let a = a.expect("products have an inner dimension");
+                    t.st(out0.entry(j), i, u, a);
+                }
+            }
+            vec![]
+        });
+    }
+
+    /// grad[W] += Σ_points δ·xᵀ: per row, δ masked into the temporary entry, then
+    /// blocks of up to `COL_BLOCK` columns, each a dot product over the tile with
+    /// its own accumulator (one load of δ serves the whole block).
+    pub(super) fn grad_matrix(
+        &mut self,
+        w_offset: u32,
+        rows: u32,
+        cols: u32,
+        delta: Value,
+        x: Value,
+    ) {
+        let d = self.opd(delta.index());
+        let xo = self.opd(x.index());
+        let tmp = self.tmp();
+        let mask = self.mask();
+        let cols = cols as usize;
+        self.counted(rows as i64, 1, vec![], |t, r, _| {
+            let dr = t.at(d, Entry::Dynamic(r));
+            t.map_entry(tmp, &[dr, mask], &|b, x| b.ins().band(x[0], x[1]));
+            let go = t.b.ins().imul_imm_s(r, (cols * VB) as i64);
+            let grow = t.b.ins().iadd(t.p.grad, go);
+            for c0 in (0..cols).step_by(COL_BLOCK) {
+                let nc = COL_BLOCK.min(cols - c0);
+                let zero = t.vm.c(&mut t.b, 0.0);
+                let acc = t.counted(
+                    (TILE * VB) as i64,
+                    (UNROLL * VB) as i64,
+                    vec![zero; nc],
+                    |t, i, acc| {
+                        let mut acc = acc.to_vec();
+                        for u in 0..UNROLL {
+                            let dv = t.ld(tmp, i, u);
+                            for (cc, a) in acc.iter_mut().enumerate() {
+                                let xv = t.ld(xo.entry(c0 + cc), i, u);
+                                *a = t.vm.fma(&mut t.b, dv, xv, *a);
+                            }
+                        }
+                        acc
+                    },
+                );
+                for (cc, a) in acc.into_iter().enumerate() {
+                    t.accumulate(grow, Entry::Static(c0 + cc), w_offset as usize, a);
+                }
+            }
+            vec![]
+        });
+    }
+}
+
+/// A product with θ: W[o, k] = θ[w_offset + o·so + k·sk].
+pub(super) struct Product {
+    out: Opd,
+    x: Opd,
+    w_offset: usize,
+    n_in: usize,
+    so: usize,
+    sk: usize,
+}
