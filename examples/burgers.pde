@@ -10,5 +10,5 @@ boundary u = 0              on x = -1, x = 1
 
 network qres(width = 10, depth = 8, activation = tanh)
 sample  collocation 10000 latin, initial 50, boundary 50
-train   adam(lr = 1e-3, epochs = 2000) then lbfgs(iterations = 50000, tol = 1e-12)
+train   adam(lr = 1e-3, epochs = 2000) then lbfgs(iterations = 15000, tol = 1e-12)
 reference "burgers_shock.mat" { x = x, t = t, u = usol[x, t] }

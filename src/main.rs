@@ -76,9 +76,9 @@ enum Command {
     Bench {
         #[command(flatten)]
         input: Input,
-        /// The back end to time (`cpu` is the JIT once it lands; `interp` the
+        /// The back end to time: `cpu` (the Cranelift JIT) or `interp` (the
         /// reference interpreter).
-        #[arg(long, value_enum, default_value = "interp")]
+        #[arg(long, value_enum, default_value = "cpu")]
         backend: BenchBackend,
         #[arg(long, value_enum, default_value = "f32")]
         precision: PrecisionArg,
@@ -207,7 +207,13 @@ fn dispatch(command: Command) -> ExitCode {
                 }
                 Err(e) => fail(e),
             }),
-            Emit::Clif => not_yet("kernels --emit clif", "the Cranelift back end"),
+            Emit::Clif => with_problem(&input, |c, _| match kernel::compile(&c.problem) {
+                Ok(k) => {
+                    print!("{}", pdenet::backend::emit_clif(&k, Precision::F32));
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(e),
+            }),
             Emit::Wgsl => not_yet("kernels --emit wgsl", "the WGSL back end"),
         },
         Command::Run { input, run } => with_problem(&input, |c, text| train(c, text, &input, &run)),
@@ -221,18 +227,16 @@ fn dispatch(command: Command) -> ExitCode {
             input,
             backend,
             precision,
-            threads: _,
+            threads,
             epochs,
             seed,
             json,
         } => with_problem(&input, |c, _| {
-            if backend != BenchBackend::Interp {
-                return not_yet(
-                    "bench --backend cpu|gpu",
-                    "the Cranelift and WGSL back ends",
-                );
+            if backend == BenchBackend::Gpu {
+                return not_yet("bench --backend gpu", "the WGSL back end");
             }
-            bench(&c.problem, precision, epochs, seed, json)
+            let threads = threads.unwrap_or_else(default_threads);
+            bench(&c.problem, backend, precision, threads, epochs, seed, json)
         }),
     }
 }
@@ -268,9 +272,12 @@ fn gradcheck(problem: &pdenet::problem::Problem, seed: u64, tolerance: f64) -> E
 }
 
 /// Times the interpreter on the problem's point sets as `run` samples them.
+#[allow(clippy::too_many_arguments)]
 fn bench(
     problem: &pdenet::problem::Problem,
+    backend: BenchBackend,
     precision: PrecisionArg,
+    threads: usize,
     epochs: usize,
     seed: u64,
     json: bool,
@@ -280,6 +287,17 @@ fn bench(
         Ok(k) => k,
         Err(e) => return fail(e),
     };
+    let p = match precision {
+        PrecisionArg::F32 => Precision::F32,
+        PrecisionArg::F64 => Precision::F64,
+    };
+    let jit = match backend {
+        BenchBackend::Cpu => match pdenet::backend::ClifKernel::compile(&k, p, threads) {
+            Ok(j) => Some(j),
+            Err(e) => return fail(e),
+        },
+        _ => None,
+    };
     let compile_s = t0.elapsed().as_secs_f64();
     let data = match points::load(problem) {
         Ok(d) => d,
@@ -287,16 +305,17 @@ fn bench(
     };
     let batches = points::sample(problem, &data, seed);
     let theta = pdenet::net::init::init_theta(problem, seed);
-    let mut eval = |th: &[f64]| match precision {
-        PrecisionArg::F32 => k.eval_as::<f32>(th, &batches),
-        PrecisionArg::F64 => k.eval(th, &batches),
+    let mut eval = |th: &[f64]| match (&jit, precision) {
+        (Some(j), _) => j.eval(th, &batches),
+        (None, PrecisionArg::F32) => k.eval_as::<f32>(th, &batches),
+        (None, PrecisionArg::F64) => k.eval(th, &batches),
     };
     let (median, min) = match bench::time_adam(&mut eval, &theta, bench::WARMUP, epochs) {
         Ok(t) => t,
         Err(e) => return fail(e),
     };
     let t = bench::Timing {
-        backend: "interp".into(),
+        backend: if jit.is_some() { "cpu" } else { "interp" }.into(),
         adapter: bench::cpu_name(),
         points: batches.iter().map(|b| b.len()).sum(),
         compile_s,
