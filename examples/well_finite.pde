@@ -6,7 +6,7 @@ param  E = 10
 def    V(x) = if |x - 0.5| < 0.25 then 0 else 100
 
 equation -ψ_xx + V(x)*ψ = E*ψ
-constraint ∫ ψ^2 dx = 1 weight 100     # heavy enough that ψ = 0 is not a minimum
+constraint ∫ ψ^2 dx = 1 weight 1000    # heavy enough that ψ = 0 is not a minimum
 
 network mlp(width = 20, depth = 3, activation = tanh)
 sample  collocation 512 grid, constraint 512

@@ -6,7 +6,7 @@ param  E = 20
 def    V(x) = 1000*(x - 0.5)^2
 
 equation -ψ_xx + V(x)*ψ = E*ψ
-constraint ∫ ψ^2 dx = 1 weight 100     # heavy enough that ψ = 0 is not a minimum
+constraint ∫ ψ^2 dx = 1 weight 1000    # heavy enough that ψ = 0 is not a minimum
 
 network mlp(width = 20, depth = 3, activation = tanh)
 sample  collocation 512 grid, constraint 512
