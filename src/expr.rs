@@ -122,7 +122,9 @@ impl Cmp {
     }
 }
 
-/// Shorthands for building expressions in passes and tests.
+/// Shorthands for building expressions in passes and tests. They build trees, not
+/// values, so they are plain functions rather than `std::ops` impls.
+#[allow(clippy::should_implement_trait)]
 impl Expr {
     /// Whether `f` holds for this node or any node below it.
     pub fn any(&self, f: &dyn Fn(&Expr) -> bool) -> bool {

@@ -89,7 +89,10 @@ fn burgers_smoke_run_lowers_the_loss_and_reports_everything() {
     assert_eq!(r["epochs"]["adam"], 150);
     // The report and history.csv print the same number (history.csv in `{:e}` text).
     let total = r["loss"]["total"].as_f64().expect("a total loss");
-    assert!((total - last).abs() <= 1e-12 * last, "report {total} vs history {last}");
+    assert!(
+        (total - last).abs() <= 1e-12 * last,
+        "report {total} vs history {last}"
+    );
     for term in ["equation", "initial", "boundary x = -1", "boundary x = 1"] {
         assert!(
             r["loss"]["terms"][term].as_f64().is_some(),

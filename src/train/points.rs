@@ -85,11 +85,13 @@ fn observations(problem: &Problem, set: &Dataset) -> Result<Observations, DataEr
         lens.iter().product()
     };
     let mut coords = vec![vec![0.0; n]; problem.coords.len()];
-    let mut multi = vec![vec![0usize; n]; first.axes.len()];
-    for p in 0..n {
+    // multi[p]: point p's index along each of the first field's axes (the first
+    // axis varies fastest, as in the file).
+    let mut multi = vec![vec![0usize; first.axes.len()]; n];
+    for (p, ix) in multi.iter_mut().enumerate() {
         let mut rest = p;
         for (k, len) in lens.iter().enumerate() {
-            multi[k][p] = rest % len;
+            ix[k] = rest % len;
             rest /= len;
         }
     }
@@ -97,7 +99,7 @@ fn observations(problem: &Problem, set: &Dataset) -> Result<Observations, DataEr
         let Some(grid) = grid else { continue };
         let axis = first.axes.iter().position(|a| *a == c);
         for (p, slot) in coords[c].iter_mut().enumerate() {
-            let i = axis.map_or(p, |k| multi[k][p]);
+            let i = axis.map_or(p, |k| multi[p][k]);
             *slot = *grid.real.get(i).ok_or_else(|| {
                 shape_err(format!("grid of `{}` too short", problem.coords[c].name))
             })?;
@@ -107,20 +109,14 @@ fn observations(problem: &Problem, set: &Dataset) -> Result<Observations, DataEr
     for f in &set.fields {
         let a = mat.require(&f.variable)?;
         let mut offsets = Vec::with_capacity(n);
-        for p in 0..n {
+        for (p, at) in multi.iter().enumerate() {
             let index: Vec<usize> = if f.axes.is_empty() {
                 vec![p]
             } else {
                 let mut ix: Vec<usize> = f
                     .axes
                     .iter()
-                    .map(|c| {
-                        first
-                            .axes
-                            .iter()
-                            .position(|a| a == c)
-                            .map_or(0, |k| multi[k][p])
-                    })
+                    .map(|c| first.axes.iter().position(|a| a == c).map_or(0, |k| at[k]))
                     .collect();
                 ix.resize(a.shape.len(), 0);
                 ix
