@@ -24,7 +24,7 @@ fn examples() -> Vec<String> {
 #[test]
 fn every_example_passes_gradcheck() {
     let names = examples();
-    assert_eq!(names.len(), 11, "{names:?}");
+    assert_eq!(names.len(), 12, "{names:?}");
     for name in names {
         let o = Command::new(env!("CARGO_BIN_EXE_pdenet"))
             .args(["gradcheck", &format!("examples/{name}.pde")])
