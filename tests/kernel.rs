@@ -1,12 +1,9 @@
 //! The fused kernel on every example, through the command line: gradcheck passes
 //! (gradient and jets against finite differences), and the Burgers IR is pinned.
 
-use std::path::PathBuf;
+mod common;
+use common::root;
 use std::process::Command;
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
 
 fn examples() -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(root().join("examples"))

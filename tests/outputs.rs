@@ -3,29 +3,14 @@
 //! follows docs/report.schema.json, and a run killed at any moment leaves a
 //! manifest naming one complete set.
 
+mod common;
+use common::{out_dir, pdenet, root};
+
 use pdenet::io::{matwrite, npy, read_mat};
 use serde_json::Value;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn pdenet(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_pdenet"))
-        .args(args)
-        .current_dir(root())
-        .output()
-        .expect("the pdenet binary runs")
-}
-
-fn out_dir(name: &str) -> PathBuf {
-    let d = root().join("target").join("test-runs").join(name);
-    let _ = std::fs::remove_dir_all(&d);
-    d
-}
 
 fn run_args<'a>(file: &'a str, out: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
     let mut args = vec![

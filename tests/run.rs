@@ -1,28 +1,12 @@
 //! `pdenet run` end to end through the command line: short training runs whose loss
 //! must fall, complete reports, bad data and diverging runs.
 
+mod common;
+use common::{out_dir, pdenet};
+
 use serde_json::Value;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn pdenet(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_pdenet"))
-        .args(args)
-        .current_dir(root())
-        .output()
-        .expect("the pdenet binary runs")
-}
-
-/// A fresh out directory under the target dir, unique per test.
-fn out_dir(name: &str) -> PathBuf {
-    let d = root().join("target").join("test-runs").join(name);
-    let _ = std::fs::remove_dir_all(&d);
-    d
-}
+use std::path::Path;
+use std::process::Output;
 
 fn run(file: &str, out: &Path, extra: &[&str]) -> Output {
     let mut args = vec![
