@@ -169,7 +169,8 @@ impl Checker<'_> {
         }
         let expand =
             move |_: &mut Checker, v: Val| (0..outputs).map(|j| on_output(&v.re, j)).collect();
-        self.conditions(file, settings, t, &expand);
+        let inputs = self.decls.coords.len() - 1;
+        self.conditions(file, settings, t, &expand, inputs);
     }
 
     /// N[u] from the single equation R = 0, with u_t isolated.

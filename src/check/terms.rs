@@ -220,7 +220,8 @@ impl Checker<'_> {
                 );
             }
         }
-        self.conditions(file, settings, t, &|_, v| parts(v));
+        let inputs = self.decls.coords.len();
+        self.conditions(file, settings, t, &|_, v| parts(v), inputs);
         self.constraints(file, settings, t);
     }
 
@@ -244,13 +245,17 @@ impl Checker<'_> {
 
     /// Initial, boundary and periodic conditions. `expand` turns a condition's
     /// residual into its entries (the real and imaginary part, or one per IRK output).
+    /// `inputs` is how many coordinates the network sees (all but time in discrete
+    /// time): a slice that fixes the only one is a single point, not n copies of it.
     pub(crate) fn conditions(
         &mut self,
         file: &ast::File,
         settings: &Settings,
         t: &mut Terms,
         expand: &dyn Fn(&mut Checker, Val) -> Vec<Expr>,
+        inputs: usize,
     ) {
+        let slice_points = |n: usize| if inputs <= 1 { 1 } else { n };
         let loci = |kind: ConditionKind| -> usize {
             file.statements
                 .iter()
@@ -300,7 +305,7 @@ impl Checker<'_> {
                         } else {
                             format!("{word} {} = {value}", locus.name.name)
                         };
-                        let count = total.div_ceil(n).max(1);
+                        let count = slice_points(total.div_ceil(n).max(1));
                         let points = t.points(
                             name.clone(),
                             PointKind::Slice {
@@ -325,8 +330,9 @@ impl Checker<'_> {
                 }
                 StatementKind::Periodic { coords, weight } => {
                     let w = self.weight(weight);
+                    let n = slice_points(settings.samples.periodic.0);
                     for c in coords {
-                        self.periodic(c, w, settings, t, expand);
+                        self.periodic(c, w, n, settings, t, expand);
                     }
                 }
                 _ => {}
@@ -377,6 +383,7 @@ impl Checker<'_> {
         &mut self,
         c: &ast::Ident,
         weight: f64,
+        n: usize,
         settings: &Settings,
         t: &mut Terms,
         expand: &dyn Fn(&mut Checker, Val) -> Vec<Expr>,
@@ -396,7 +403,7 @@ impl Checker<'_> {
             self.decls.coords[coord].coord.lo,
             self.decls.coords[coord].coord.hi,
         );
-        let (n, method) = settings.samples.periodic;
+        let method = settings.samples.periodic.1;
         let name = format!("periodic {}", c.name);
         let points = t.points(
             name.clone(),

@@ -307,8 +307,11 @@ impl Kernel {
     pub fn emit_ir(&self, problem: &Problem) -> String {
         let mut out = String::new();
         for (s, set) in self.programs.iter().enumerate() {
-            let name = problem.point_sets.get(s).map_or("?", |p| p.name.as_str());
-            out += &print::program(&set.program, &set.info, &format!("point set {s}: {name}"));
+            let ps = &problem.point_sets[s];
+            // A count of 0 means "every grid point", known only once the data is read.
+            let points = Some(ps.count).filter(|&n| n > 0);
+            let title = format!("point set {s}: {}", ps.name);
+            out += &print::program(&set.program, &set.info, &title, points);
             out.push('\n');
         }
         out

@@ -126,7 +126,7 @@ pub fn optimize(prog: &Program) -> Result<Program, String> {
     b.finish()
 }
 
-/// The cost model of a program, per point.
+/// The cost model of a program: per point, plus the uniform work done once per batch.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Stats {
     pub ops: usize,
@@ -134,6 +134,11 @@ pub struct Stats {
     /// FLOPs per point of the forward pass (loss alone) and of the reverse pass.
     pub flops_forward: u64,
     pub flops_backward: u64,
+    /// FLOPs of uniform values (computed once per batch, whatever its size) in the
+    /// forward and the reverse pass. A periodic condition of a discrete-time problem
+    /// evaluates the far end at a constant point: that whole network pass is here.
+    pub once_forward: u64,
+    pub once_backward: u64,
     /// f32 numbers per point that the forward pass leaves for the reverse pass, in bytes.
     pub tape_bytes: u64,
     /// Peak bytes per point of live varying values (f32), with buffers freed after
@@ -142,22 +147,32 @@ pub struct Stats {
 }
 
 impl Stats {
-    /// FLOPs of loss and gradient over FLOPs of the loss alone.
-    pub fn gradient_ratio(&self) -> f64 {
-        (self.flops_forward + self.flops_backward) as f64 / self.flops_forward.max(1) as f64
+    /// FLOPs of loss and gradient over FLOPs of the loss alone, for a batch of
+    /// `points` points: per-point work counted `points` times, uniform work once.
+    /// `None` (a batch size known only at run time) gives the many-point limit,
+    /// where the uniform work vanishes.
+    pub fn gradient_ratio(&self, points: Option<usize>) -> f64 {
+        let (n, once_f, once_b) = match points {
+            Some(n) => (n.max(1) as f64, self.once_forward, self.once_backward),
+            None => (1.0, 0, 0),
+        };
+        let loss = n * self.flops_forward as f64 + once_f as f64;
+        let both = loss + n * self.flops_backward as f64 + once_b as f64;
+        both / loss.max(1.0)
     }
 }
 
-/// FLOPs per point of one op: element-wise ops and function calls count one per
-/// entry, products 2·rows·cols. Uniform values cost nothing per point (they are
-/// computed once per batch).
-pub fn op_flops(prog: &Program, i: usize) -> u64 {
+/// Whether op `i` is done per point (it or an operand varies) rather than once.
+fn per_point(prog: &Program, i: usize) -> bool {
+    prog.types[i].varying || prog.ops[i].operands().iter().any(|&v| prog.ty(v).varying)
+}
+
+/// FLOPs of one evaluation of op `i` (per point, or once per batch for uniform
+/// work): element-wise ops and function calls count one per entry, products
+/// 2·rows·cols, data movement (concat, slice, splat) nothing.
+fn op_work(prog: &Program, i: usize) -> u64 {
     let op = &prog.ops[i];
     let ty = prog.types[i];
-    let varying = ty.varying || op.operands().iter().any(|&v| prog.ty(v).varying);
-    if !varying {
-        return 0;
-    }
     let w = ty.width as u64;
     let operand_width = |v: Value| prog.ty(v).width as u64;
     match op {
@@ -202,11 +217,12 @@ pub fn stats(prog: &Program, info: &Info) -> Stats {
     };
     for (i, op) in prog.ops.iter().enumerate() {
         *s.ops_by_kind.entry(op.kind()).or_default() += 1;
-        let f = op_flops(prog, i);
-        if i < prog.backward_start {
-            s.flops_forward += f
-        } else {
-            s.flops_backward += f
+        let f = op_work(prog, i);
+        match (i < prog.backward_start, per_point(prog, i)) {
+            (true, true) => s.flops_forward += f,
+            (false, true) => s.flops_backward += f,
+            (true, false) => s.once_forward += f,
+            (false, false) => s.once_backward += f,
         }
         live_bytes += bytes(i);
         s.peak_bytes = s.peak_bytes.max(live_bytes);

@@ -83,8 +83,9 @@ pub fn op(op: &Op) -> String {
     }
 }
 
-/// The whole program with its header.
-pub fn program(prog: &Program, info: &Info, title: &str) -> String {
+/// The whole program with its header; `points` is the set's batch size when the
+/// problem fixes it (the gradient/loss cost depends on it through uniform work).
+pub fn program(prog: &Program, info: &Info, title: &str, points: Option<usize>) -> String {
     let s = passes::stats(prog, info);
     let mut out = String::new();
     let kinds: Vec<String> = s
@@ -96,10 +97,18 @@ pub fn program(prog: &Program, info: &Info, title: &str) -> String {
     let _ = writeln!(out, "; ops: {} ({})", s.ops, kinds.join(", "));
     let _ = writeln!(
         out,
-        "; FLOPs per point: forward {}, gradient {}; gradient/loss cost {:.2}",
-        s.flops_forward,
-        s.flops_backward,
-        s.gradient_ratio()
+        "; FLOPs per point: forward {}, gradient {}; once per batch: forward {}, gradient {}",
+        s.flops_forward, s.flops_backward, s.once_forward, s.once_backward
+    );
+    let batch = match points {
+        None => "per point".to_string(),
+        Some(1) => "at 1 point".to_string(),
+        Some(n) => format!("at {n} points"),
+    };
+    let _ = writeln!(
+        out,
+        "; gradient/loss cost {batch}: {:.2}",
+        s.gradient_ratio(points)
     );
     let _ = writeln!(
         out,

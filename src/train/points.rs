@@ -358,6 +358,24 @@ mod tests {
     }
 
     #[test]
+    fn a_periodic_end_in_discrete_time_is_one_point() {
+        // The IRK network sees x only: the slice x = −1 has nothing left to sample.
+        let p = problem("allen_cahn");
+        let set = p
+            .point_sets
+            .iter()
+            .find(|s| s.name == "periodic x")
+            .unwrap();
+        assert_eq!(set.count, 1);
+        let continuous = problem("schrodinger");
+        let set = continuous
+            .point_sets
+            .iter()
+            .find(|s| s.name == "periodic x");
+        assert!(set.unwrap().count > 1);
+    }
+
+    #[test]
     fn data_points_carry_the_file_values() {
         let p = problem("burgers_inverse");
         let data = load(&p).unwrap();
