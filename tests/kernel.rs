@@ -2,21 +2,8 @@
 //! (gradient and jets against finite differences), and the Burgers IR is pinned.
 
 mod common;
-use common::root;
+use common::{examples, root};
 use std::process::Command;
-
-fn examples() -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(root().join("examples"))
-        .unwrap()
-        .filter_map(|e| {
-            let p = e.ok()?.path();
-            let stem = p.file_stem()?.to_string_lossy().into_owned();
-            (p.extension()? == "pde").then_some(stem)
-        })
-        .collect();
-    names.sort();
-    names
-}
 
 #[test]
 fn every_example_passes_gradcheck() {

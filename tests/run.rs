@@ -2,7 +2,7 @@
 //! must fall, complete reports, bad data and diverging runs.
 
 mod common;
-use common::{out_dir, pdenet};
+use common::{examples, out_dir, pdenet};
 
 use serde_json::Value;
 use std::path::Path;
@@ -105,6 +105,45 @@ fn burgers_smoke_run_lowers_the_loss_and_reports_everything() {
     assert!(header.contains("'shape': (25600, 3)"), "{header}");
     assert_eq!(npy.len(), 10 + header_len + 8 * 25600 * 3);
     assert_eq!((10 + header_len) % 64, 0, "the data starts 64-byte aligned");
+}
+
+/// Every bundled example trains a few epochs: the loss falls and the out directory
+/// holds everything its manifest lists (the paper-accuracy runs are
+/// scripts/reproduce.py, not tests).
+#[test]
+fn every_example_smoke_runs() {
+    let names = examples();
+    assert!(names.len() >= 12, "examples: {names:?}");
+    for name in names {
+        let out = out_dir(&format!("smoke_{name}"));
+        let file = format!("examples/{name}.pde");
+        let o = run(&file, &out, &["--epochs", "5"]);
+        assert!(
+            o.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let loss = losses(&out);
+        let (first, last) = (loss[0], *loss.last().unwrap());
+        assert!(last < first, "{name}: the loss went from {first} to {last}");
+        let manifest: Value =
+            serde_json::from_str(&std::fs::read_to_string(out.join("manifest.json")).unwrap())
+                .unwrap();
+        let files = manifest["files"].as_object().expect("manifest maps files");
+        assert!(files.len() >= 5, "{name}: manifest {manifest}");
+        for (file, stored) in files {
+            let stored = stored.as_str().expect("a stored path");
+            assert!(
+                out.join(stored).is_file(),
+                "{name}: {file} ({stored}) is missing"
+            );
+        }
+        let r = report(&out);
+        assert!(
+            r["loss"]["total"].as_f64().is_some(),
+            "{name}: no loss in report"
+        );
+    }
 }
 
 #[test]

@@ -25,3 +25,17 @@ pub fn out_dir(name: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&d);
     d
 }
+
+/// The names of the bundled examples (examples/*.pde), sorted.
+pub fn examples() -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(root().join("examples"))
+        .unwrap()
+        .filter_map(|e| {
+            let p = e.ok()?.path();
+            let stem = p.file_stem()?.to_string_lossy().into_owned();
+            (p.extension()? == "pde").then_some(stem)
+        })
+        .collect();
+    names.sort();
+    names
+}
