@@ -1,0 +1,199 @@
+#!/usr/bin/env python3
+"""Runs the examples at the papers' settings and writes the results table.
+
+    python3 scripts/reproduce.py                     # every example (many hours on 2 cores)
+    python3 scripts/reproduce.py kdv well_finite     # some of them
+    python3 scripts/reproduce.py --list              # what it knows, and what was recorded
+
+Each run is `pdenet run examples/NAME.pde --quiet --out results/NAME` (plus --threads
+when given), timed from the outside; its report.json gives the figures. Every run is
+recorded in docs/results.json (figure, time, command, seed, commit, date), and the
+table in docs/RESULTS.md between the `reproduce` markers is rebuilt from that record,
+so rows of earlier runs stay until the problem is run again. Needs a release build
+(`cargo build --release`). Nothing here is a figure: the paper's numbers are the
+targets the SPEC and the papers give, the rest comes from the runs.
+"""
+
+import argparse
+import datetime
+import json
+import math
+import os
+import re
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RECORD = os.path.join(ROOT, "docs", "results.json")
+RESULTS = os.path.join(ROOT, "docs", "RESULTS.md")
+BEGIN, END = "<!-- reproduce:begin -->", "<!-- reproduce:end -->"
+
+
+def rel_l2(field, target):
+    """The relative L2 error of a field on the reference grid, against a bound."""
+    def score(r, _):
+        e = r["errors"][field]["rel_l2"]
+        return f"rel. L2 of {field} {e:.3e}", e <= target
+    return score
+
+
+def params(truths, targets):
+    """Recovered coefficients: relative error in % of each, against the paper's."""
+    def score(r, _):
+        parts, ok = [], True
+        for name, truth in truths.items():
+            v = r["parameters"][name]
+            err = 100 * abs(v - truth) / abs(truth)
+            parts.append(f"{name} = {v:.8g} ({err:.4f} %)")
+            ok = ok and err <= targets[name]
+        return ", ".join(parts), ok
+    return score
+
+
+def energy(name):
+    """E against the reference the project computes (`cargo test ... wells`)."""
+    def score(r, refs):
+        e, ref = r["parameters"]["E"], refs[name]
+        err = abs(e - ref) / ref
+        return f"E = {e:.9f} (reference {ref:.9f}), rel. error {err:.2e}", err <= 1e-4
+    return score
+
+
+def schrodinger(r, _):
+    errs = r["errors"]
+    text = ", ".join(f"rel. L2 of {f} {errs[f]['rel_l2']:.3e}" for f in ("|h|", "u", "v"))
+    return text, errs["|h|"]["rel_l2"] <= 1.06e-3
+
+
+def navier_stokes(r, refs):
+    text, ok = params({"λ1": 1.0, "λ2": 0.01}, {"λ1": 0.043, "λ2": 4.3})(r, refs)
+    p = r["errors"].get("p")
+    if p:
+        text += f"; rel. L2 of p {p['rel_l2']:.3e}"
+    return text, ok
+
+
+# name: (title, paper's figure, scorer)
+PROBLEMS = {
+    "burgers": ("Burgers forward, QRes", "rel. L2 3.386e-3 (QRes-lite)", rel_l2("u", 3.386e-3)),
+    "burgers_pinn": ("Burgers forward, PINN", "rel. L2 6.7e-4 (Raissi's PINN)", rel_l2("u", 6.7e-4)),
+    "burgers_inverse": ("Burgers inverse, clean", "λ1 0.027 %, λ2 0.379 %",
+                        params({"λ1": 1.0, "λ2": 0.01 / math.pi}, {"λ1": 0.027, "λ2": 0.379})),
+    "burgers_inverse_noisy": ("Burgers inverse, 1 % noise", "λ1 0.172 %, λ2 0.003 %",
+                              params({"λ1": 1.0, "λ2": 0.01 / math.pi}, {"λ1": 0.172, "λ2": 0.003})),
+    "kdv": ("KdV inverse, IRK q = 50", "λ1 0.009 %, λ2 0.009 %",
+            params({"λ1": 1.0, "λ2": 0.0025}, {"λ1": 0.009, "λ2": 0.009})),
+    "allen_cahn": ("Allen–Cahn, IRK q = 100", "rel. L2 of u at t = 0.9 3.6e-3", rel_l2("u", 3.6e-3)),
+    "schrodinger": ("Schrödinger", "rel. L2 of |h| 1.06e-3", schrodinger),
+    "navier_stokes": ("Navier–Stokes inverse", "λ1 0.043 %, λ2 4.3 %", navier_stokes),
+    "well_infinite": ("infinite well", "E to 1e-4 rel.", energy("well_infinite")),
+    "well_finite": ("finite well", "E to 1e-4 rel.", energy("well_finite")),
+    "well_barrier": ("barrier well", "E to 1e-4 rel.", energy("well_barrier")),
+    "well_harmonic": ("harmonic well", "E to 1e-4 rel.", energy("well_harmonic")),
+}
+
+
+def reference_energies():
+    out = subprocess.run(["cargo", "test", "--release", "--lib", "wells", "--", "--nocapture"],
+                         cwd=ROOT, capture_output=True, text=True)
+    refs = dict(re.findall(r"^(well_\w+): E0 = ([0-9.]+)$", out.stdout, re.M))
+    if not refs:
+        sys.exit(f"could not read the reference energies:\n{out.stdout}\n{out.stderr}")
+    return {k: float(v) for k, v in refs.items()}
+
+
+def describe(r):
+    net = r["network"]
+    phases = ", ".join(f"{p['phase']} {p['iterations']} ({p['stop']})" for p in r["phases"])
+    return f"{net['kind']}, {net['params']} params, {r['precision']}; {phases}"
+
+
+def run(name, args):
+    pde = f"examples/{name}.pde"
+    out = os.path.join(args.results, name)
+    cmd = ["pdenet", "run", pde, "--quiet", "--out", out]
+    if args.threads:
+        cmd += ["--threads", str(args.threads)]
+    t0 = time.time()
+    p = subprocess.run([args.pdenet] + cmd[1:], cwd=ROOT)
+    wall = time.time() - t0
+    report = os.path.join(ROOT, out, "report.json")
+    if not os.path.exists(report):
+        print(f"{name}: no report (exit {p.returncode})", file=sys.stderr)
+        return None
+    with open(report) as f:
+        return json.load(f), wall, " ".join(cmd)
+
+
+def commit():
+    out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+    return out.stdout.strip()
+
+
+def write_table(problems, record):
+    rows = ["| problem | network, phases | paper figure | pdenet figure | reached | time | command, seed, commit |",
+            "|---|---|---|---|---|---|---|"]
+    for name, (title, paper, _) in problems.items():
+        r = record.get(name)
+        if r is None:
+            rows.append(f"| {title} | | {paper} | not run yet | | | `pdenet run examples/{name}.pde` |")
+            continue
+        rows.append(f"| {title} | {r['network']} | {paper} | {r['figure']} | {'yes' if r['ok'] else '**no**'} "
+                    f"| {r['wall_s']:.0f} s ({r['threads']} threads; {r['adam_epoch_ms']:.1f} ms/Adam epoch) "
+                    f"| `{r['command']}`, seed {r['seed']}, {r['commit']}, {r['date']} |")
+    with open(RESULTS) as f:
+        text = f.read()
+    if BEGIN not in text or END not in text:
+        sys.exit(f"{RESULTS} lacks the {BEGIN} … {END} markers")
+    head, rest = text.split(BEGIN, 1)
+    tail = rest.split(END, 1)[1]
+    new = head + BEGIN + "\n" + "\n".join(rows) + "\n" + END + tail
+    tmp = RESULTS + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(new)
+    os.replace(tmp, RESULTS)
+
+
+def main():
+    a = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    a.add_argument("names", nargs="*", help="examples to run (default: all)")
+    a.add_argument("--threads", type=int, help="passed to pdenet run (default: all cores)")
+    a.add_argument("--results", default="results", help="out directories go here")
+    a.add_argument("--pdenet", default=os.path.join(ROOT, "target", "release", "pdenet"))
+    a.add_argument("--list", action="store_true")
+    args = a.parse_args()
+
+    problems = PROBLEMS
+    record = json.load(open(RECORD)) if os.path.exists(RECORD) else {}
+    if args.list:
+        for n, (title, paper, _) in problems.items():
+            print(f"{n:28} {title:32} {record.get(n, {}).get('figure', 'not run yet')}")
+        return
+    names = args.names or list(problems)
+    unknown = [n for n in names if n not in problems]
+    if unknown:
+        sys.exit(f"unknown: {unknown}; known: {list(problems)}")
+    refs = reference_energies() if any(n.startswith("well_") for n in names) else {}
+    for name in names:
+        done = run(name, args)
+        if done is None:
+            continue
+        report, wall, cmd = done
+        figure, ok = problems[name][2](report, refs)
+        record[name] = {
+            "figure": figure, "ok": ok, "network": describe(report), "wall_s": wall,
+            "threads": args.threads or os.cpu_count(), "adam_epoch_ms": report["time_s"]["adam_epoch_ms"],
+            "command": cmd, "seed": report["seed"], "commit": commit(),
+            "date": datetime.date.today().isoformat(),
+        }
+        print(f"{name}: {figure} ({'reached' if ok else 'not reached'}), {wall:.0f} s", flush=True)
+        tmp = RECORD + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump(record, f, indent=1, ensure_ascii=False)
+        os.replace(tmp, RECORD)
+        write_table(problems, record)
+
+
+if __name__ == "__main__":
+    main()
