@@ -174,6 +174,7 @@ def main():
     unknown = [n for n in names if n not in problems]
     if unknown:
         sys.exit(f"unknown: {unknown}; known: {list(problems)}")
+    head = commit()  # of the binary's source, read before the runs start
     refs = reference_energies() if any(n.startswith("well_") for n in names) else {}
     for name in names:
         done = run(name, args)
@@ -184,7 +185,7 @@ def main():
         record[name] = {
             "figure": figure, "ok": ok, "network": describe(report), "wall_s": wall,
             "threads": args.threads or os.cpu_count(), "adam_epoch_ms": report["time_s"]["adam_epoch_ms"],
-            "command": cmd, "seed": report["seed"], "commit": commit(),
+            "command": cmd, "seed": report["seed"], "commit": head,
             "date": datetime.date.today().isoformat(),
         }
         print(f"{name}: {figure} ({'reached' if ok else 'not reached'}), {wall:.0f} s", flush=True)
