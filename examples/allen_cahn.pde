@@ -11,4 +11,4 @@ data      "AC.mat" { x = x, t = tt, u = uu[x, t] } at t = 0.1 sample 200
 reference "AC.mat" { x = x, t = tt, u = uu[x, t] }
 
 network qres(width = 50, depth = 4, activation = tanh)
-train   adam(lr = 1e-3, epochs = 10000) then lbfgs(iterations = 50000, tol = 1e-12)
+train   adam(lr = 1e-3, epochs = 10000) then lbfgs(iterations = 20000, tol = 1e-12)

@@ -137,7 +137,7 @@ def write_table(problems, record):
     for name, (title, paper, _) in problems.items():
         r = record.get(name)
         if r is None:
-            rows.append(f"| {title} | | {paper} | not run yet | | | `pdenet run examples/{name}.pde` |")
+            rows.append(f"| {title} | | {paper} | not run by the script yet | | | `pdenet run examples/{name}.pde` |")
             continue
         rows.append(f"| {title} | {r['network']} | {paper} | {r['figure']} | {'yes' if r['ok'] else '**no**'} "
                     f"| {r['wall_s']:.0f} s ({r['threads']} threads; {r['adam_epoch_ms']:.1f} ms/Adam epoch) "
