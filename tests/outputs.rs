@@ -4,27 +4,13 @@
 //! manifest naming one complete set.
 
 mod common;
-use common::{out_dir, pdenet, root};
+use common::{out_dir, pdenet, root, run_args};
 
 use pdenet::io::{matwrite, npy, read_mat};
 use serde_json::Value;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-fn run_args<'a>(file: &'a str, out: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
-    let mut args = vec![
-        "run",
-        file,
-        "--data-dir",
-        "examples/data",
-        "--quiet",
-        "--out",
-        out,
-    ];
-    args.extend_from_slice(extra);
-    args
-}
 
 fn run(file: &str, out: &Path, extra: &[&str]) {
     let out = out.to_string_lossy().into_owned();

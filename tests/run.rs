@@ -2,25 +2,15 @@
 //! must fall, complete reports, bad data and diverging runs.
 
 mod common;
-use common::{examples, out_dir, pdenet};
+use common::{examples, out_dir, pdenet, run_args};
 
 use serde_json::Value;
 use std::path::Path;
 use std::process::Output;
 
 fn run(file: &str, out: &Path, extra: &[&str]) -> Output {
-    let mut args = vec![
-        "run",
-        file,
-        "--data-dir",
-        "examples/data",
-        "--quiet",
-        "--out",
-    ];
     let out = out.to_string_lossy().into_owned();
-    args.push(&out);
-    args.extend_from_slice(extra);
-    pdenet(&args)
+    pdenet(&run_args(file, &out, extra))
 }
 
 fn report(out: &Path) -> Value {

@@ -39,3 +39,18 @@ pub fn examples() -> Vec<String> {
     names.sort();
     names
 }
+
+/// The arguments of a quiet `pdenet run FILE` into `out`, data from examples/data.
+pub fn run_args<'a>(file: &'a str, out: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        "run",
+        file,
+        "--data-dir",
+        "examples/data",
+        "--quiet",
+        "--out",
+        out,
+    ];
+    args.extend_from_slice(extra);
+    args
+}
