@@ -149,7 +149,7 @@ def write_table(problems, record):
     head, rest = text.split(BEGIN, 1)
     tail = rest.split(END, 1)[1]
     new = head + BEGIN + "\n" + "\n".join(rows) + "\n" + END + tail
-    tmp = RESULTS + ".tmp"
+    tmp = f"{RESULTS}.{os.getpid()}.tmp"
     with open(tmp, "w") as f:
         f.write(new)
     os.replace(tmp, RESULTS)
@@ -189,7 +189,11 @@ def main():
             "date": datetime.date.today().isoformat(),
         }
         print(f"{name}: {figure} ({'reached' if ok else 'not reached'}), {wall:.0f} s", flush=True)
-        tmp = RECORD + ".tmp"
+        # Re-read before writing: another instance may have recorded runs meanwhile.
+        entry = record[name]
+        record = json.load(open(RECORD)) if os.path.exists(RECORD) else {}
+        record[name] = entry
+        tmp = f"{RECORD}.{os.getpid()}.tmp"
         with open(tmp, "w") as f:
             json.dump(record, f, indent=1, ensure_ascii=False)
         os.replace(tmp, RECORD)
