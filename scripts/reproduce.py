@@ -132,16 +132,20 @@ def commit():
 
 
 def write_table(problems, record):
+    def row(*cells):
+        return "| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |"
+
     rows = ["| problem | network, phases | paper figure | pdenet figure | reached | time | command, seed, commit |",
             "|---|---|---|---|---|---|---|"]
     for name, (title, paper, _) in problems.items():
         r = record.get(name)
         if r is None:
-            rows.append(f"| {title} | | {paper} | not run by the script yet | | | `pdenet run examples/{name}.pde` |")
+            rows.append(row(title, "", paper, "not run by the script yet", "", "", f"`pdenet run examples/{name}.pde`"))
             continue
-        rows.append(f"| {title} | {r['network']} | {paper} | {r['figure']} | {'yes' if r['ok'] else '**no**'} "
-                    f"| {r['wall_s']:.0f} s ({r['threads']} threads; {r['adam_epoch_ms']:.1f} ms/Adam epoch) "
-                    f"| `{r['command']}`, seed {r['seed']}, {r['commit']}, {r['date']} |")
+        threads = f"{r['threads']} thread{'s' if r['threads'] != 1 else ''}"
+        rows.append(row(title, r["network"], paper, r["figure"], "yes" if r["ok"] else "**no**",
+                        f"{r['wall_s']:.0f} s ({threads}; {r['adam_epoch_ms']:.1f} ms/Adam epoch)",
+                        f"`{r['command']}`, seed {r['seed']}, {r['commit']}, {r['date']}"))
     with open(RESULTS) as f:
         text = f.read()
     if BEGIN not in text or END not in text:
@@ -162,10 +166,14 @@ def main():
     a.add_argument("--results", default="results", help="out directories go here")
     a.add_argument("--pdenet", default=os.path.join(ROOT, "target", "release", "pdenet"))
     a.add_argument("--list", action="store_true")
+    a.add_argument("--table", action="store_true", help="only rebuild the table from the record")
     args = a.parse_args()
 
     problems = PROBLEMS
     record = json.load(open(RECORD)) if os.path.exists(RECORD) else {}
+    if args.table:
+        write_table(problems, record)
+        return
     if args.list:
         for n, (title, paper, _) in problems.items():
             print(f"{n:28} {title:32} {record.get(n, {}).get('figure', 'not run yet')}")
