@@ -169,7 +169,7 @@ impl Checker<'_> {
         }
         let expand =
             move |_: &mut Checker, v: Val| (0..outputs).map(|j| on_output(&v.re, j)).collect();
-        let inputs = self.decls.coords.len() - 1;
+        let inputs = self.decls.coords.len().saturating_sub(1);
         self.conditions(file, settings, t, &expand, inputs);
     }
 
