@@ -111,28 +111,23 @@ fn eval_reproduces_the_runs_predictions_at_points_and_on_a_grid() {
     let from_csv = eval(&out, &["--input", csv.to_str().unwrap()]);
     let direct = eval(&out, &["--points", "x=0.25,t=0.5;x=-0.5,t=0.75"]);
     assert_eq!(column(&from_csv, "u"), column(&direct, "u"));
+    let eval_to = |file: &Path| {
+        let o = pdenet(&[
+            "eval",
+            out.to_str().unwrap(),
+            "--input",
+            csv.to_str().unwrap(),
+            "--output",
+            file.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    };
     let npy_out = out.join("eval.npy");
-    let o = pdenet(&[
-        "eval",
-        out.to_str().unwrap(),
-        "--input",
-        csv.to_str().unwrap(),
-        "--output",
-        npy_out.to_str().unwrap(),
-    ]);
-    assert!(o.status.success());
+    eval_to(&npy_out);
     let back = npy::read(&std::fs::read(&npy_out).unwrap()).unwrap();
     assert_eq!(back[2], column(&direct, "u"));
     let mat_out = out.join("eval.mat");
-    let o = pdenet(&[
-        "eval",
-        out.to_str().unwrap(),
-        "--input",
-        csv.to_str().unwrap(),
-        "--output",
-        mat_out.to_str().unwrap(),
-    ]);
-    assert!(o.status.success());
+    eval_to(&mat_out);
     let m = read_mat(&mat_out).unwrap();
     let u_var = m
         .arrays

@@ -3,12 +3,10 @@
 
 use std::path::{Path, PathBuf};
 
-use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
-
 use super::*;
 use crate::kernel::compile;
-use crate::problem::{PointKind, Problem};
+use crate::kernel::tests::{jittered_theta, random_batches};
+use crate::problem::Problem;
 
 fn examples() -> Vec<(String, Problem)> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
@@ -43,39 +41,12 @@ fn examples() -> Vec<(String, Problem)> {
 
 /// Random points in the domain (slices on their plane), random data and weights.
 fn batches(p: &Problem, k: &Kernel, n: usize, seed: u64) -> Vec<PointBatch> {
-    let mut rng = StdRng::seed_from_u64(seed);
-    p.point_sets
-        .iter()
-        .zip(&k.programs)
-        .map(|(set, code)| {
-            let mut coords: Vec<Vec<f64>> = p
-                .coords
-                .iter()
-                .map(|c| (0..n).map(|_| rng.random_range(c.lo..c.hi)).collect())
-                .collect();
-            if let PointKind::Slice { coord, value, .. } = set.kind {
-                coords[coord] = vec![value; n];
-            }
-            let data = (0..code.program.n_data)
-                .map(|_| (0..n).map(|_| rng.random_range(-1.0..1.0)).collect())
-                .collect();
-            let weights = Some((0..n).map(|_| rng.random_range(0.0..0.1)).collect());
-            PointBatch {
-                coords,
-                data,
-                weights,
-            }
-        })
-        .collect()
+    random_batches(p, |s| k.programs[s].program.n_data as usize, n, seed)
 }
 
 /// θ from the initializer, jittered so that zero biases hide nothing.
 fn theta(p: &Problem, seed: u64) -> Vec<f64> {
-    let mut rng = StdRng::seed_from_u64(seed);
-    crate::net::init_theta(p, seed)
-        .into_iter()
-        .map(|x| x + 0.1 * rng.random_range(-1.0..1.0))
-        .collect()
+    jittered_theta(p, seed, 0.1)
 }
 
 /// |a − b| within `rel` of the larger of |a|, |b| and `floor`.

@@ -19,7 +19,7 @@ pub(crate) mod lower;
 pub mod passes;
 pub mod print;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use thiserror::Error;
 

@@ -15,10 +15,23 @@ const KINDS: [&str; 6] = ["mlp", "qres", "apinn", "isc", "qsc", "weird"];
 
 /// Random points for every point set of `p` (data columns and weights included).
 fn batches(p: &Problem, n: usize, seed: u64) -> Vec<PointBatch> {
+    random_batches(p, |_| 2, n, seed)
+}
+
+/// Random points in the domain (slices on their plane), `data(set)` random data
+/// columns and random quadrature weights for every point set of `p`. The back ends'
+/// tests share it.
+pub(crate) fn random_batches(
+    p: &Problem,
+    data: impl Fn(usize) -> usize,
+    n: usize,
+    seed: u64,
+) -> Vec<PointBatch> {
     let mut rng = StdRng::seed_from_u64(seed);
     p.point_sets
         .iter()
-        .map(|set| {
+        .enumerate()
+        .map(|(s, set)| {
             let mut coords: Vec<Vec<f64>> = p
                 .coords
                 .iter()
@@ -27,7 +40,7 @@ fn batches(p: &Problem, n: usize, seed: u64) -> Vec<PointBatch> {
             if let PointKind::Slice { coord, value, .. } = set.kind {
                 coords[coord] = vec![value; n];
             }
-            let data = (0..2)
+            let data = (0..data(s))
                 .map(|_| (0..n).map(|_| rng.random_range(-1.0..1.0)).collect())
                 .collect();
             let weights = Some((0..n).map(|_| rng.random_range(0.0..0.1)).collect());
@@ -42,10 +55,16 @@ fn batches(p: &Problem, n: usize, seed: u64) -> Vec<PointBatch> {
 
 /// θ from the initializer, then jittered so zero biases cannot hide a missing term.
 fn theta(p: &Problem, seed: u64) -> Vec<f64> {
+    jittered_theta(p, seed, 0.2)
+}
+
+/// θ from the initializer plus uniform noise of size `by` (shared with the back
+/// ends' tests).
+pub(crate) fn jittered_theta(p: &Problem, seed: u64, by: f64) -> Vec<f64> {
     let mut rng = StdRng::seed_from_u64(seed);
     init_theta(p, seed)
         .into_iter()
-        .map(|x| x + 0.2 * rng.random_range(-1.0..1.0))
+        .map(|x| x + by * rng.random_range(-1.0..1.0))
         .collect()
 }
 
