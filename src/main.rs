@@ -277,7 +277,7 @@ fn gradcheck(problem: &pdenet::problem::Problem, seed: u64, tolerance: f64) -> E
 
 /// What `bench` times.
 enum Bench {
-    Jit(pdenet::backend::ClifKernel),
+    Jit(Box<pdenet::backend::ClifKernel>),
     Gpu(pdenet::backend::GpuKernel),
     Interp,
 }
@@ -303,7 +303,9 @@ fn bench(
         PrecisionArg::F64 => Precision::F64,
     };
     let engine = match backend {
-        BenchBackend::Cpu => pdenet::backend::ClifKernel::compile(&k, p, threads).map(Bench::Jit),
+        BenchBackend::Cpu => {
+            pdenet::backend::ClifKernel::compile(&k, p, threads).map(|j| Bench::Jit(Box::new(j)))
+        }
         BenchBackend::Gpu => pdenet::backend::Gpu::new(pdenet::backend::AdapterChoice::Any, p)
             .and_then(|gpu| pdenet::backend::GpuKernel::compile(&k, p, gpu))
             .map(Bench::Gpu),

@@ -132,7 +132,7 @@ impl Gpu {
     }
 
     /// A compute pipeline from WGSL that naga has validated.
-    pub(crate) fn pipeline(
+    fn pipeline(
         &self,
         wgsl: &str,
         precision: Precision,
@@ -162,10 +162,7 @@ impl Gpu {
 
     /// A bind group layout of compute-stage buffers: `Some(read_only)` storage
     /// buffers, `None` a uniform buffer.
-    pub(crate) fn layout(
-        &self,
-        kinds: &[Option<bool>],
-    ) -> (wgpu::BindGroupLayout, wgpu::PipelineLayout) {
+    fn layout(&self, kinds: &[Option<bool>]) -> (wgpu::BindGroupLayout, wgpu::PipelineLayout) {
         let entries: Vec<wgpu::BindGroupLayoutEntry> = kinds
             .iter()
             .enumerate()
@@ -441,7 +438,7 @@ impl GpuKernel {
         let gpu = &self.gpu;
         gpu.queue.write_buffer(&bufs.params, 0, params);
         let n = batch.len();
-        let el = elem(self.precision) as u64;
+        let el = elem(self.precision);
         let mut start = 0;
         while start < n {
             let m = (n - start).min(code.chunk as usize);
@@ -580,7 +577,9 @@ fn chunk_points(
     widths: &[u32],
     max_chunk: u32,
 ) -> Result<u32, BackendError> {
-    let max = (limits.max_storage_buffer_binding_size as u64).min(limits.max_buffer_size);
+    let max = limits
+        .max_storage_buffer_binding_size
+        .min(limits.max_buffer_size);
     let widest = widths.iter().copied().max().unwrap_or(1).max(1) as u64;
     let points = (max / (widest * el)).min(max_chunk as u64) as u32;
     if points == 0 {

@@ -11,9 +11,15 @@ use crate::kernel::compile;
 use crate::problem::{PointKind, Problem};
 
 pub(super) fn examples() -> Vec<(String, Problem)> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    problems_in("examples")
+}
+
+/// Every .pde file in `dir` (relative to the crate root), by file name, checked
+/// with data from its own directory.
+pub(super) fn problems_in(dir: &str) -> Vec<(String, Problem)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .expect("examples/")
+        .expect("a directory of .pde files")
         .flatten()
         .map(|e| e.path())
         .filter(|p| p.extension().is_some_and(|e| e == "pde"))

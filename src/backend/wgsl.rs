@@ -580,20 +580,28 @@ fn f64_math() -> String {
          \x20   let t = e / (e + 2.0lf);\n\
          \x20   return select(t, -t, x < 0.0lf);\n\
          }}\n\
-         // log x = e ln2 + 2 atanh((m-1)/(m+1)), m in [sqrt(1/2), sqrt(2)).\n\
-         fn log_(x: F) -> F {{\n\
-         \x20   let fe = frexp(x);\n\
-         \x20   var m = fe.fract * 2.0lf;\n\
-         \x20   var e = F(fe.exp - 1);\n\
-         \x20   if (m > {sqrt2:?}lf) {{ m = m * 0.5lf; e = e + 1.0lf; }}\n\
+         // log x = e ln2 + 2 atanh((m-1)/(m+1)), m in [sqrt(1/2), sqrt(2)). naga's\n\
+         // frexp on f64 needs i64, so the exponent comes from an f32 log2 of x scaled\n\
+         // into f32's range, corrected by one step either way.\n\
+         fn log_(x0: F) -> F {{\n\
+         \x20   if (x0 == 0.0lf) {{ return -1.0lf / abs(x0); }}\n\
+         \x20   if (!(x0 >= 0.0lf)) {{ return (x0 - x0) / (x0 - x0); }}\n\
+         \x20   if (x0 > 1.7976931348623157e308lf) {{ return x0; }}\n\
+         \x20   var x = x0;\n\
+         \x20   var e = 0;\n\
+         \x20   while (x > 1e30lf) {{ x = ldexp(x, -64); e += 64; }}\n\
+         \x20   while (x < 1e-30lf) {{ x = ldexp(x, 64); e -= 64; }}\n\
+         \x20   let k = i32(floor(log2(f32(x))));\n\
+         \x20   var m = ldexp(x, -k);\n\
+         \x20   e += k;\n\
+         \x20   if (m < 1.0lf) {{ m = m * 2.0lf; e -= 1; }}\n\
+         \x20   if (m >= 2.0lf) {{ m = m * 0.5lf; e += 1; }}\n\
+         \x20   if (m > {sqrt2:?}lf) {{ m = m * 0.5lf; e += 1; }}\n\
+         \x20   let ef = F(e);\n\
          \x20   let s = (m - 1.0lf) / (m + 1.0lf);\n\
          \x20   let z = s * s;\n\
          \x20   let lm = s * z * ({l}) + 2.0lf * s;\n\
-         \x20   let r = e * {hi:?}lf + (e * {lo:?}lf + lm);\n\
-         \x20   if (x == 0.0lf) {{ return -1.0lf / abs(x); }}\n\
-         \x20   if (!(x >= 0.0lf)) {{ return (x - x) / (x - x); }}\n\
-         \x20   if (x > 1.7976931348623157e308lf) {{ return x; }}\n\
-         \x20   return r;\n\
+         \x20   return ef * {hi:?}lf + (ef * {lo:?}lf + lm);\n\
          }}\n\
          // sin x (q = 0) or cos x (q = 1): reduction by pi/2 in three parts.\n\
          fn sin_q_(x: F, q0: i32) -> F {{\n\

@@ -82,7 +82,7 @@ pub struct RunResult {
 
 /// A compiled kernel on the engine that will run it.
 enum Compiled {
-    Jit(ClifKernel),
+    Jit(Box<ClifKernel>),
     Gpu(GpuKernel),
     Interp,
 }
@@ -90,7 +90,10 @@ enum Compiled {
 /// Compiles `kernel` for `engine`; `auto` takes a hardware GPU if one opens for
 /// the precision and the JIT otherwise.
 fn compile_for(kernel: &kernel::Kernel, opts: &RunOptions) -> Result<Compiled, BackendError> {
-    let jit = || ClifKernel::compile(kernel, opts.precision, opts.threads).map(Compiled::Jit);
+    let jit = || {
+        ClifKernel::compile(kernel, opts.precision, opts.threads)
+            .map(|j| Compiled::Jit(Box::new(j)))
+    };
     match opts.engine {
         Engine::Jit => jit(),
         Engine::Interp => Ok(Compiled::Interp),
