@@ -278,7 +278,7 @@ fn gradcheck(problem: &pdenet::problem::Problem, seed: u64, tolerance: f64) -> E
 /// What `bench` times.
 enum Bench {
     Jit(Box<pdenet::backend::ClifKernel>),
-    Gpu(pdenet::backend::GpuKernel),
+    Gpu(Box<pdenet::backend::GpuKernel>),
     Interp,
 }
 
@@ -308,7 +308,7 @@ fn bench(
         }
         BenchBackend::Gpu => pdenet::backend::Gpu::new(pdenet::backend::AdapterChoice::Any, p)
             .and_then(|gpu| pdenet::backend::GpuKernel::compile(&k, p, gpu))
-            .map(Bench::Gpu),
+            .map(|g| Bench::Gpu(Box::new(g))),
         BenchBackend::Interp => Ok(Bench::Interp),
     };
     let engine = match engine {

@@ -387,10 +387,6 @@ impl GpuKernel {
         })
     }
 
-    pub fn precision(&self) -> Precision {
-        self.precision
-    }
-
     /// The adapter the kernel runs on.
     pub fn adapter(&self) -> String {
         self.gpu.adapter()
@@ -571,7 +567,7 @@ fn set_buffers(
 /// The most points per chunk such that every per-point buffer (`widths` numbers
 /// per point, or per segment for the partials) fits the adapter's binding and buffer
 /// limits, at most `max_chunk`; a multiple of `SEG` when above it.
-fn chunk_points(
+pub(crate) fn chunk_points(
     limits: &wgpu::Limits,
     el: u64,
     widths: &[u32],

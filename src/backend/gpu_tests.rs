@@ -91,3 +91,21 @@ fn invalid_wgsl_is_an_error_with_nagas_message() {
         "{text}"
     );
 }
+
+#[test]
+fn chunks_fit_the_adapters_limits() {
+    let limits = |bytes: u64| wgpu::Limits {
+        max_storage_buffer_binding_size: bytes,
+        max_buffer_size: bytes,
+        ..wgpu::Limits::default()
+    };
+    // The widest per-point buffer (10 f32 = 40 bytes) decides: 1 MiB / 40 B = 26 214
+    // points, rounded down to whole 256-point segments.
+    let n = gpu::chunk_points(&limits(1 << 20), 4, &[10, 3, 1], 1 << 16).expect("fits");
+    assert_eq!(n, 26_112);
+    // The caller's cap wins; below one segment the count is not rounded.
+    assert_eq!(gpu::chunk_points(&limits(1 << 20), 4, &[10], 300), Ok(256));
+    assert_eq!(gpu::chunk_points(&limits(400), 8, &[10], 1 << 16), Ok(5));
+    // A point that does not fit at all is an error, not a zero-sized chunk.
+    assert!(gpu::chunk_points(&limits(40), 8, &[10], 1 << 16).is_err());
+}

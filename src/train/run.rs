@@ -83,7 +83,7 @@ pub struct RunResult {
 /// A compiled kernel on the engine that will run it.
 enum Compiled {
     Jit(Box<ClifKernel>),
-    Gpu(GpuKernel),
+    Gpu(Box<GpuKernel>),
     Interp,
 }
 
@@ -99,10 +99,12 @@ fn compile_for(kernel: &kernel::Kernel, opts: &RunOptions) -> Result<Compiled, B
         Engine::Interp => Ok(Compiled::Interp),
         Engine::Gpu => {
             let gpu = Gpu::new(AdapterChoice::Any, opts.precision)?;
-            GpuKernel::compile(kernel, opts.precision, gpu).map(Compiled::Gpu)
+            GpuKernel::compile(kernel, opts.precision, gpu).map(|g| Compiled::Gpu(Box::new(g)))
         }
         Engine::Auto => match Gpu::new(AdapterChoice::Hardware, opts.precision) {
-            Ok(gpu) => GpuKernel::compile(kernel, opts.precision, gpu).map(Compiled::Gpu),
+            Ok(gpu) => {
+                GpuKernel::compile(kernel, opts.precision, gpu).map(|g| Compiled::Gpu(Box::new(g)))
+            }
             Err(_) => jit(),
         },
     }
