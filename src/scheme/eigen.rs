@@ -154,9 +154,12 @@ mod tests {
     /// The four wells of the example suite (SPEC.md), each converged on two grid
     /// pairs. `cargo test --release --lib wells -- --nocapture` prints the values
     /// that docs/RESULTS.md scores the examples against.
+    /// A well: its example's name, its potential and the potential's jumps.
+    type Well<'a> = (&'a str, &'a dyn Fn(f64) -> f64, &'a [f64]);
+
     #[test]
     fn wells_reference_energies() {
-        let wells: [(&str, &dyn Fn(f64) -> f64, &[f64]); 4] = [
+        let wells: [Well; 4] = [
             ("well_infinite", &|_| 0.0, &[]),
             (
                 "well_finite",
