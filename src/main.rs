@@ -76,8 +76,8 @@ enum Command {
     Bench {
         #[command(flatten)]
         input: Input,
-        /// The back end to time: `cpu` (the Cranelift JIT) or `interp` (the
-        /// reference interpreter).
+        /// The back end to time: `cpu` (the Cranelift JIT), `gpu` (WGSL on the best
+        /// adapter, software ones included) or `interp` (the reference interpreter).
         #[arg(long, value_enum, default_value = "cpu")]
         backend: BenchBackend,
         #[arg(long, value_enum, default_value = "f32")]
@@ -121,7 +121,8 @@ struct EvalArgs {
 
 #[derive(clap::Args, Clone)]
 struct RunArgs {
-    /// Where the kernel runs: `cpu` (the default), `gpu`, or `auto`.
+    /// Where the kernel runs: `cpu` (the default), `gpu` (any adapter, a software
+    /// one included), or `auto` (a hardware GPU if there is one, else `cpu`).
     #[arg(long, value_enum, default_value = "cpu")]
     backend: Backend,
     /// Caps every optimizer phase at N epochs / iterations.
@@ -214,7 +215,13 @@ fn dispatch(command: Command) -> ExitCode {
                 }
                 Err(e) => fail(e),
             }),
-            Emit::Wgsl => not_yet("kernels --emit wgsl", "the WGSL back end"),
+            Emit::Wgsl => with_problem(&input, |c, _| match kernel::compile(&c.problem) {
+                Ok(k) => {
+                    print!("{}", pdenet::backend::emit_wgsl(&k, Precision::F32));
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(e),
+            }),
         },
         Command::Run { input, run } => with_problem(&input, |c, text| train(c, text, &input, &run)),
         Command::Gradcheck {
@@ -232,9 +239,6 @@ fn dispatch(command: Command) -> ExitCode {
             seed,
             json,
         } => with_problem(&input, |c, _| {
-            if backend == BenchBackend::Gpu {
-                return not_yet("bench --backend gpu", "the WGSL back end");
-            }
             let threads = threads.unwrap_or_else(default_threads);
             bench(&c.problem, backend, precision, threads, epochs, seed, json)
         }),
@@ -271,7 +275,14 @@ fn gradcheck(problem: &pdenet::problem::Problem, seed: u64, tolerance: f64) -> E
     }
 }
 
-/// Times the interpreter on the problem's point sets as `run` samples them.
+/// What `bench` times.
+enum Bench {
+    Jit(Box<pdenet::backend::ClifKernel>),
+    Gpu(Box<pdenet::backend::GpuKernel>),
+    Interp,
+}
+
+/// Times a back end on the problem's point sets as `run` samples them.
 #[allow(clippy::too_many_arguments)]
 fn bench(
     problem: &pdenet::problem::Problem,
@@ -291,12 +302,18 @@ fn bench(
         PrecisionArg::F32 => Precision::F32,
         PrecisionArg::F64 => Precision::F64,
     };
-    let jit = match backend {
-        BenchBackend::Cpu => match pdenet::backend::ClifKernel::compile(&k, p, threads) {
-            Ok(j) => Some(j),
-            Err(e) => return fail(e),
-        },
-        _ => None,
+    let engine = match backend {
+        BenchBackend::Cpu => {
+            pdenet::backend::ClifKernel::compile(&k, p, threads).map(|j| Bench::Jit(Box::new(j)))
+        }
+        BenchBackend::Gpu => pdenet::backend::Gpu::new(pdenet::backend::AdapterChoice::Any, p)
+            .and_then(|gpu| pdenet::backend::GpuKernel::compile(&k, p, gpu))
+            .map(|g| Bench::Gpu(Box::new(g))),
+        BenchBackend::Interp => Ok(Bench::Interp),
+    };
+    let engine = match engine {
+        Ok(e) => e,
+        Err(e) => return fail(e),
     };
     let compile_s = t0.elapsed().as_secs_f64();
     let data = match points::load(problem) {
@@ -305,18 +322,27 @@ fn bench(
     };
     let batches = points::sample(problem, &data, seed);
     let theta = pdenet::net::init::init_theta(problem, seed);
-    let mut eval = |th: &[f64]| match (&jit, precision) {
-        (Some(j), _) => j.eval(th, &batches),
-        (None, PrecisionArg::F32) => k.eval_as::<f32>(th, &batches),
-        (None, PrecisionArg::F64) => k.eval(th, &batches),
+    let mut eval = |th: &[f64]| match (&engine, precision) {
+        (Bench::Jit(j), _) => j.eval(th, &batches),
+        (Bench::Gpu(g), _) => g.eval(th, &batches),
+        (Bench::Interp, PrecisionArg::F32) => k.eval_as::<f32>(th, &batches),
+        (Bench::Interp, PrecisionArg::F64) => k.eval(th, &batches),
     };
     let (median, min) = match bench::time_adam(&mut eval, &theta, bench::WARMUP, epochs) {
         Ok(t) => t,
         Err(e) => return fail(e),
     };
     let t = bench::Timing {
-        backend: if jit.is_some() { "cpu" } else { "interp" }.into(),
-        adapter: bench::cpu_name(),
+        backend: match engine {
+            Bench::Jit(_) => "cpu",
+            Bench::Gpu(_) => "gpu",
+            Bench::Interp => "interp",
+        }
+        .into(),
+        adapter: match &engine {
+            Bench::Gpu(g) => g.adapter(),
+            _ => bench::cpu_name(),
+        },
         points: batches.iter().map(|b| b.len()).sum(),
         compile_s,
         adam_epoch_ms: median,
@@ -332,11 +358,6 @@ fn bench(
 
 fn fail(e: impl std::fmt::Display) -> ExitCode {
     eprintln!("pdenet: {e}");
-    ExitCode::FAILURE
-}
-
-fn not_yet(what: &str, needs: &str) -> ExitCode {
-    eprintln!("pdenet {what}: not yet implemented (it needs {needs}, which is still being built)");
     ExitCode::FAILURE
 }
 
@@ -416,17 +437,15 @@ fn render(name: &str, text: &str, diags: Vec<Diag>) {
 /// `pdenet run`: trains, writes the out directory, prints a summary. A diverging
 /// run keeps its last good model and report and exits 1 naming the cause.
 fn train(c: &Compiled, text: &str, input: &Input, args: &RunArgs) -> ExitCode {
-    if args.backend == Backend::Gpu {
-        return not_yet("run --backend gpu", "the WGSL back end");
-    }
     let precision = match args.precision {
         PrecisionArg::F32 => Precision::F32,
         PrecisionArg::F64 => Precision::F64,
     };
-    let engine = if args.interp {
-        Engine::Interp
-    } else {
-        Engine::Jit
+    let engine = match (args.interp, args.backend) {
+        (true, _) => Engine::Interp,
+        (false, Backend::Cpu) => Engine::Jit,
+        (false, Backend::Gpu) => Engine::Gpu,
+        (false, Backend::Auto) => Engine::Auto,
     };
     let threads = args.threads.unwrap_or_else(default_threads);
     let opts = RunOptions {
@@ -450,8 +469,12 @@ fn train(c: &Compiled, text: &str, input: &Input, args: &RunArgs) -> ExitCode {
         problem: &c.problem,
         source: text,
         source_path: &input.file,
-        backend: "cpu",
-        engine: if args.interp { "interp" } else { "jit" },
+        backend: result.backend,
+        engine: match (args.interp, result.backend) {
+            (true, _) => "interp",
+            (false, "gpu") => "wgsl",
+            _ => "jit",
+        },
         precision,
         seed: args.seed,
     };

@@ -198,3 +198,45 @@ fn missing_data_fails_before_anything_is_written() {
         "nothing may be written for a run that cannot start"
     );
 }
+
+/// `pdenet run --backend gpu` follows the CPU back end's loss curve: 20 Adam epochs
+/// and up to 20 L-BFGS iterations of Burgers (the example's physics and network,
+/// tests/run/burgers_small.pde's 400 points, which lavapipe runs in seconds) in f64,
+/// every recorded loss within 1e-8 relative of the JIT's (stated tolerance; the two
+/// back ends sum in different orders, so they agree to rounding, which 40 steps
+/// barely amplify). Without an adapter it skips, unless PDENET_REQUIRE_GPU_ADAPTER=1.
+#[test]
+fn gpu_run_follows_the_cpu_loss_curve() {
+    let (cpu, gpu) = (out_dir("burgers_cpu20"), out_dir("burgers_gpu20"));
+    let common = ["--epochs", "20", "--precision", "f64"];
+    let g = run(
+        "examples/burgers.pde",
+        &gpu,
+        &[&common[..], &["--backend", "gpu"]].concat(),
+    );
+    if !g.status.success() {
+        let err = String::from_utf8_lossy(&g.stderr);
+        let required = std::env::var("PDENET_REQUIRE_GPU_ADAPTER").is_ok_and(|v| v == "1");
+        if err.contains("no GPU adapter") && !required {
+            println!("skipping: {err}");
+            return;
+        }
+        panic!("{err}");
+    }
+    let c = run(
+        "examples/burgers.pde",
+        &cpu,
+        &[&common[..], &["--backend", "cpu"]].concat(),
+    );
+    assert!(c.status.success(), "{}", String::from_utf8_lossy(&c.stderr));
+    assert_eq!(report(&gpu)["backend"], "gpu");
+    let (lc, lg) = (losses(&cpu), losses(&gpu));
+    assert_eq!(lc.len(), lg.len(), "different numbers of epochs");
+    assert!(lc.len() >= 21, "{} epochs recorded", lc.len());
+    for (i, (a, b)) in lc.iter().zip(&lg).enumerate() {
+        assert!(
+            (a - b).abs() <= 1e-8 * a.abs(),
+            "epoch {i}: cpu {a} vs gpu {b}"
+        );
+    }
+}

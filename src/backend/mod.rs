@@ -1,6 +1,8 @@
 //! Back ends that run the fused kernel fast. `clif`: the Kernel IR lowered to
 //! Cranelift and JIT-compiled for the host, points in SIMD lanes, threads over
-//! blocks of points. It reproduces [`Kernel::eval`] (the interpreter is the oracle).
+//! blocks of points. `wgsl` + `gpu`: the Kernel IR lowered to WGSL compute shaders,
+//! validated with naga and run with wgpu, one invocation per point. Both reproduce
+//! [`Kernel::eval`] (the interpreter is the oracle).
 //!
 //! How a [`ClifKernel`] evaluates (see `clif.rs` for the generated code):
 //! - each point set's points are copied into padded structure-of-arrays columns in
@@ -21,9 +23,13 @@
 //! `tests::vector_math_accuracy`, is reported there and in `docs/`.
 
 pub mod clif;
+pub mod gpu;
 mod jit;
 mod vmath;
+mod wgsl;
 
+#[cfg(test)]
+mod gpu_tests;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
@@ -34,6 +40,7 @@ use thiserror::Error;
 use crate::kernel::interp::Sums;
 use crate::kernel::{Evaluation, Kernel, KernelError, PointBatch};
 use clif::Plan;
+pub use gpu::{emit_wgsl, AdapterChoice, Gpu, GpuKernel};
 use vmath::Vm;
 
 /// The number format a compiled kernel computes in (sums are always f64).
@@ -46,8 +53,21 @@ pub enum Precision {
 #[derive(Debug, Error, Clone, PartialEq)]
 pub enum BackendError {
     /// The kernel uses something this back end does not compile.
-    #[error("the JIT cannot compile this kernel: {0}")]
+    #[error("the back end cannot compile this kernel: {0}")]
     Unsupported(String),
+    /// No adapter fits the request (`--backend gpu` without a GPU driver).
+    #[error("{0}")]
+    NoAdapter(String),
+    /// f64 was asked of an adapter without 64-bit floats in shaders.
+    #[error("the adapter `{0}` has no 64-bit floats in shaders (SHADER_F64); use --precision f32")]
+    NoF64(String),
+    /// The device refused a request or failed while running.
+    #[error("GPU device error: {0}")]
+    Device(String),
+    /// naga rejected a generated shader: a compiler bug. The message shows the
+    /// offending WGSL lines (`pdenet kernels FILE --emit wgsl` prints it all).
+    #[error("internal error (a bug): generated WGSL failed validation:\n{message}")]
+    InvalidShader { message: String },
     /// Cranelift refused the generated code or the host.
     #[error("code generation failed: {0}")]
     Codegen(String),

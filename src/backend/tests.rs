@@ -1,5 +1,5 @@
-//! The JIT against the interpreter on every example, and the vector functions
-//! against `std`. Run with `cargo test --release --lib backend`.
+//! The JIT against the interpreter on every example, and the helpers the GPU
+//! back end's tests share (`gpu_tests`). Run with `cargo test --release --lib backend`.
 
 use std::path::{Path, PathBuf};
 
@@ -8,10 +8,16 @@ use crate::kernel::compile;
 use crate::kernel::tests::{jittered_theta, random_batches};
 use crate::problem::Problem;
 
-fn examples() -> Vec<(String, Problem)> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+pub(super) fn examples() -> Vec<(String, Problem)> {
+    problems_in("examples")
+}
+
+/// Every .pde file in `dir` (relative to the crate root), by file name, checked
+/// with data from its own directory.
+pub(crate) fn problems_in(dir: &str) -> Vec<(String, Problem)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .expect("examples/")
+        .expect("a directory of .pde files")
         .flatten()
         .map(|e| e.path())
         .filter(|p| p.extension().is_some_and(|e| e == "pde"))
@@ -40,12 +46,12 @@ fn examples() -> Vec<(String, Problem)> {
 }
 
 /// Random points in the domain (slices on their plane), random data and weights.
-fn batches(p: &Problem, k: &Kernel, n: usize, seed: u64) -> Vec<PointBatch> {
+pub(super) fn batches(p: &Problem, k: &Kernel, n: usize, seed: u64) -> Vec<PointBatch> {
     random_batches(p, |s| k.programs[s].program.n_data as usize, n, seed)
 }
 
 /// θ from the initializer, jittered so that zero biases hide nothing.
-fn theta(p: &Problem, seed: u64) -> Vec<f64> {
+pub(super) fn theta(p: &Problem, seed: u64) -> Vec<f64> {
     jittered_theta(p, seed, 0.1)
 }
 
@@ -56,7 +62,13 @@ fn close(a: f64, b: f64, rel: f64, floor: f64) -> bool {
 
 /// Compares an evaluation with the oracle: every term and the total to `rel_loss`,
 /// every gradient entry to `rel_grad` of the largest gradient entry.
-fn compare(what: &str, jit: &Evaluation, oracle: &Evaluation, rel_loss: f64, rel_grad: f64) {
+pub(super) fn compare(
+    what: &str,
+    jit: &Evaluation,
+    oracle: &Evaluation,
+    rel_loss: f64,
+    rel_grad: f64,
+) {
     assert!(
         close(jit.total, oracle.total, rel_loss, 1e-300),
         "{what}: total {} vs {}",
@@ -79,7 +91,7 @@ fn compare(what: &str, jit: &Evaluation, oracle: &Evaluation, rel_loss: f64, rel
     assert_eq!(jit.grad.len(), oracle.grad.len());
 }
 
-fn bits(e: &Evaluation) -> Vec<u64> {
+pub(super) fn bits(e: &Evaluation) -> Vec<u64> {
     let mut v = vec![e.total.to_bits()];
     v.extend(e.terms.iter().map(|x| x.to_bits()));
     v.extend(e.grad.iter().map(|x| x.to_bits()));
@@ -230,7 +242,7 @@ fn bench_burgers() {
 }
 
 /// Median wall time of `reps` runs of f after one warm-up run, in ms.
-fn median_ms(reps: usize, f: &mut dyn FnMut()) -> f64 {
+pub(super) fn median_ms(reps: usize, f: &mut dyn FnMut()) -> f64 {
     f();
     let mut ts: Vec<f64> = (0..reps)
         .map(|_| {

@@ -17,6 +17,16 @@ use cranelift_codegen::ir::types::{F32, F32X4, F64, F64X2, I32, I32X4, I64, I64X
 use cranelift_codegen::ir::{Endianness, InstBuilder, MemFlagsData, Type, Value};
 use cranelift_frontend::FunctionBuilder;
 
+/// ln 2 split for Cody–Waite reduction in f64: k·hi is exact for the k that occur
+/// (shared with the WGSL back end's f64 functions).
+pub(crate) const LN2_F64: (f64, f64) = (0.6931471803691238, 1.9082149292705877e-10);
+/// π/2 in three parts for the f64 reduction of sin and cos.
+pub(crate) const PIO2_F64: [f64; 3] = [
+    1.5707963267341256,
+    6.077100506303966e-11,
+    2.0222662487111665e-21,
+];
+
 /// The vector kind being generated and how to build its constants.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Vm {
@@ -153,7 +163,7 @@ impl Vm {
         let k = b.ins().nearest(k);
         // Cody–Waite: ln2 split so that k·ln2_hi is exact.
         let (ln2_hi, ln2_lo) = if self.wide {
-            (0.6931471803691238, 1.9082149292705877e-10)
+            LN2_F64
         } else {
             (0.693_359_375, -2.121_944_4e-4)
         };
@@ -234,7 +244,7 @@ impl Vm {
         let s2 = b.ins().fadd(s, s);
         let lm = self.fma(b, sz, q, s2);
         let (ln2_hi, ln2_lo) = if self.wide {
-            (0.6931471803691238, 1.9082149292705877e-10)
+            LN2_F64
         } else {
             (0.693_359_375, -2.121_944_4e-4)
         };
@@ -277,11 +287,7 @@ impl Vm {
         let k = b.ins().fmul(x, two_pi);
         let k = b.ins().nearest(k);
         let parts: [f64; 3] = if self.wide {
-            [
-                1.5707963267341256,
-                6.077100506303966e-11,
-                2.0222662487111665e-21,
-            ]
+            PIO2_F64
         } else {
             [1.570_312_5, 4.837_513e-4, 7.549_79e-8]
         };
@@ -334,12 +340,12 @@ impl Vm {
     }
 }
 
-fn factorial(n: u32) -> f64 {
+pub(crate) fn factorial(n: u32) -> f64 {
     (1..=n).map(f64::from).product()
 }
 
 /// (−1)^j.
-fn sign(j: u32) -> f64 {
+pub(crate) fn sign(j: u32) -> f64 {
     if j.is_multiple_of(2) {
         1.0
     } else {

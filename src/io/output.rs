@@ -131,6 +131,7 @@ pub fn report(info: &RunInfo, r: &RunResult, run_id: &str) -> Value {
             Precision::F64 => "f64",
         },
         "engine": info.engine,
+        "adapter": r.adapter,
         "seed": info.seed,
         "network": { "kind": p.network.kind, "params": p.network.param_count() },
         "epochs": { "adam": iters("adam"), "lbfgs": iters("lbfgs") },

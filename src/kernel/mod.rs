@@ -38,6 +38,9 @@ pub enum KernelError {
     /// The points handed to an evaluation do not fit the problem.
     #[error("bad point batch: {0}")]
     Batch(String),
+    /// The device running the kernel failed (GPU back end).
+    #[error("the device failed: {0}")]
+    Device(String),
     /// A compiler bug: an invalid program was produced.
     #[error("internal kernel error (a bug): {0}")]
     Internal(String),

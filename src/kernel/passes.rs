@@ -258,6 +258,14 @@ impl BufferPlan {
 /// Linear-scan slot assignment from liveness. A value's slot is freed after the op
 /// that last reads it, so an op never writes a slot one of its operands occupies.
 pub fn plan_buffers(prog: &Program, info: &Info) -> BufferPlan {
+    plan_slots(prog, info, |i| {
+        !prog.ops[i].is_sink() && prog.types[i].varying
+    })
+}
+
+/// The same linear scan for the values `needs_slot` picks (a back end that keeps
+/// some values elsewhere, e.g. scalars in registers, gives them no slot).
+pub fn plan_slots(prog: &Program, info: &Info, needs_slot: impl Fn(usize) -> bool) -> BufferPlan {
     let mut plan = BufferPlan {
         slot: vec![None; prog.ops.len()],
         slot_width: vec![],
@@ -267,9 +275,8 @@ pub fn plan_buffers(prog: &Program, info: &Info) -> BufferPlan {
     for (v, &last) in info.last_use.iter().enumerate() {
         dies[last].push(v);
     }
-    for (i, op) in prog.ops.iter().enumerate() {
-        let ty = prog.types[i];
-        if !op.is_sink() && ty.varying {
+    for (i, &ty) in prog.types.iter().enumerate() {
+        if needs_slot(i) {
             let reuse = free.get_mut(&ty.width).and_then(Vec::pop);
             let s = reuse.unwrap_or_else(|| {
                 plan.slot_width.push(ty.width);

@@ -1,0 +1,642 @@
+//! The WGSL back end's runtime: picks an adapter, validates every generated module
+//! with naga before wgpu sees it, builds the pipelines, and evaluates the kernel in
+//! chunks of points (see `wgsl.rs` for the two passes).
+//!
+//! A chunk is as many points as the adapter's limits allow for the largest of the
+//! buffers one point needs (tape, contribution columns, input columns, pass-2
+//! partials), at most `MAX_CHUNK`. Each chunk is one submission: upload its columns,
+//! pass 1, pass 2, copy the partials back; the host adds them in f64, segment after
+//! segment and chunk after chunk, so an evaluation is reproducible bit for bit.
+//!
+//! wgpu reports device errors to a callback; ours records the first one and every
+//! call checks it, so a device failure becomes an error value, never a panic.
+
+use std::borrow::Cow;
+use std::sync::{Arc, Mutex};
+
+use wgpu::util::DeviceExt;
+
+use super::wgsl::{self, Shader, WORKGROUP};
+use super::{BackendError, Precision};
+use crate::kernel::interp::Sums;
+use crate::kernel::{Evaluation, Kernel, KernelError, PointBatch};
+use crate::problem::Reduce;
+
+/// Points per pass-2 segment: how many products an invocation sums in the kernel's
+/// precision before the host takes over in f64 (the CPU back end flushes as often).
+const SEG: u32 = 256;
+/// The most points per chunk (bounds memory and keeps every index well inside u32).
+const MAX_CHUNK: u32 = 1 << 16;
+
+/// Which adapters `Gpu::new` may pick.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AdapterChoice {
+    /// The best adapter there is, a software one (lavapipe) included.
+    Any,
+    /// Only a real GPU: `--backend auto` falls back to the CPU rather than run on a
+    /// software adapter, which is slower than the JIT.
+    Hardware,
+}
+
+/// A device and its queue on the chosen adapter.
+pub struct Gpu {
+    device: wgpu::Device,
+    queue: wgpu::Queue,
+    info: wgpu::AdapterInfo,
+    limits: wgpu::Limits,
+    /// The first error the device reported (see the module docs).
+    error: Arc<Mutex<Option<String>>>,
+}
+
+impl std::fmt::Debug for Gpu {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gpu")
+            .field("adapter", &self.info.name)
+            .finish()
+    }
+}
+
+/// Discrete before integrated before virtual GPUs, then software adapters.
+fn rank(t: wgpu::DeviceType) -> u32 {
+    match t {
+        wgpu::DeviceType::DiscreteGpu => 0,
+        wgpu::DeviceType::IntegratedGpu => 1,
+        wgpu::DeviceType::VirtualGpu => 2,
+        wgpu::DeviceType::Cpu => 3,
+        wgpu::DeviceType::Other => 4,
+    }
+}
+
+impl Gpu {
+    /// Opens a device on the best adapter `choice` allows, with the features
+    /// `precision` needs (f64: `SHADER_F64`) and the adapter's own limits.
+    pub fn new(choice: AdapterChoice, precision: Precision) -> Result<Gpu, BackendError> {
+        let instance =
+            wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
+        let mut adapters = pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all()));
+        adapters.retain(|a| {
+            choice == AdapterChoice::Any
+                || rank(a.get_info().device_type) < rank(wgpu::DeviceType::Cpu)
+        });
+        adapters.sort_by_key(|a| rank(a.get_info().device_type));
+        let adapter = adapters.into_iter().next().ok_or_else(|| {
+            BackendError::NoAdapter(match choice {
+                AdapterChoice::Any => "no GPU adapter was found (on Linux without a GPU, install Mesa's Vulkan software driver: apt-get install mesa-vulkan-drivers)".into(),
+                AdapterChoice::Hardware => "no hardware GPU adapter was found".into(),
+            })
+        })?;
+        let info = adapter.get_info();
+        let mut features = wgpu::Features::empty();
+        if precision == Precision::F64 {
+            if !adapter.features().contains(wgpu::Features::SHADER_F64) {
+                return Err(BackendError::NoF64(info.name));
+            }
+            features |= wgpu::Features::SHADER_F64;
+        }
+        let limits = adapter.limits();
+        let desc = wgpu::DeviceDescriptor {
+            label: Some("pdenet"),
+            required_features: features,
+            required_limits: limits.clone(),
+            ..Default::default()
+        };
+        let (device, queue) = pollster::block_on(adapter.request_device(&desc))
+            .map_err(|e| BackendError::Device(format!("{}: {e}", info.name)))?;
+        let error = Arc::new(Mutex::new(None));
+        let slot = error.clone();
+        device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
+            if let Ok(mut s) = slot.lock() {
+                s.get_or_insert_with(|| e.to_string());
+            }
+        }));
+        Ok(Gpu {
+            device,
+            queue,
+            info,
+            limits,
+            error,
+        })
+    }
+
+    /// The adapter's name and type, e.g. `llvmpipe (LLVM 15.0.6, 256 bits) (Cpu)`.
+    pub fn adapter(&self) -> String {
+        format!("{} ({:?})", self.info.name, self.info.device_type)
+    }
+
+    /// The first error the device reported since it was opened, if any.
+    fn check(&self) -> Result<(), BackendError> {
+        match self.error.lock().ok().and_then(|s| s.clone()) {
+            Some(e) => Err(BackendError::Device(e)),
+            None => Ok(()),
+        }
+    }
+
+    /// A compute pipeline from WGSL that naga has validated.
+    fn pipeline(
+        &self,
+        wgsl: &str,
+        precision: Precision,
+        layout: &wgpu::PipelineLayout,
+        label: &str,
+    ) -> Result<wgpu::ComputePipeline, BackendError> {
+        let module = validate(wgsl, precision)?;
+        let module = self
+            .device
+            .create_shader_module(wgpu::ShaderModuleDescriptor {
+                label: Some(label),
+                source: wgpu::ShaderSource::Naga(Cow::Owned(module)),
+            });
+        let pipeline = self
+            .device
+            .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                label: Some(label),
+                layout: Some(layout),
+                module: &module,
+                entry_point: Some("main"),
+                compilation_options: Default::default(),
+                cache: None,
+            });
+        self.check()?;
+        Ok(pipeline)
+    }
+
+    /// A bind group layout of compute-stage buffers: `Some(read_only)` storage
+    /// buffers, `None` a uniform buffer.
+    fn layout(&self, kinds: &[Option<bool>]) -> (wgpu::BindGroupLayout, wgpu::PipelineLayout) {
+        let entries: Vec<wgpu::BindGroupLayoutEntry> = kinds
+            .iter()
+            .enumerate()
+            .map(|(i, k)| wgpu::BindGroupLayoutEntry {
+                binding: i as u32,
+                visibility: wgpu::ShaderStages::COMPUTE,
+                ty: wgpu::BindingType::Buffer {
+                    ty: match k {
+                        Some(read_only) => wgpu::BufferBindingType::Storage {
+                            read_only: *read_only,
+                        },
+                        None => wgpu::BufferBindingType::Uniform,
+                    },
+                    has_dynamic_offset: false,
+                    min_binding_size: None,
+                },
+                count: None,
+            })
+            .collect();
+        let bgl = self
+            .device
+            .create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+                label: None,
+                entries: &entries,
+            });
+        let pl = self
+            .device
+            .create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+                label: None,
+                bind_group_layouts: &[Some(&bgl)],
+                immediate_size: 0,
+            });
+        (bgl, pl)
+    }
+
+    fn buffer(&self, bytes: u64, usage: wgpu::BufferUsages) -> wgpu::Buffer {
+        self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: None,
+            // Bindings may not be empty; a program without tape still binds one.
+            size: bytes.max(16).next_multiple_of(wgpu::COPY_BUFFER_ALIGNMENT),
+            usage,
+            mapped_at_creation: false,
+        })
+    }
+
+    fn bind(&self, layout: &wgpu::BindGroupLayout, buffers: &[&wgpu::Buffer]) -> wgpu::BindGroup {
+        let entries: Vec<wgpu::BindGroupEntry> = buffers
+            .iter()
+            .enumerate()
+            .map(|(i, b)| wgpu::BindGroupEntry {
+                binding: i as u32,
+                resource: b.as_entire_binding(),
+            })
+            .collect();
+        self.device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: None,
+            layout,
+            entries: &entries,
+        })
+    }
+}
+
+/// Parses and validates generated WGSL. A failure is a compiler bug; the error
+/// carries naga's message with the offending lines.
+pub(crate) fn validate(wgsl: &str, precision: Precision) -> Result<naga::Module, BackendError> {
+    let invalid = |message: String| BackendError::InvalidShader { message };
+    let module = naga::front::wgsl::parse_str(wgsl).map_err(|e| invalid(e.emit_to_string(wgsl)))?;
+    let caps = match precision {
+        Precision::F32 => naga::valid::Capabilities::empty(),
+        Precision::F64 => naga::valid::Capabilities::FLOAT64,
+    };
+    naga::valid::Validator::new(naga::valid::ValidationFlags::all(), caps)
+        .validate(&module)
+        .map_err(|e| invalid(e.emit_to_string(wgsl)))?;
+    Ok(module)
+}
+
+/// One pass-1 shader with the pass-2 table that reduces it.
+struct Pass {
+    pass1: wgpu::ComputePipeline,
+    table: wgpu::Buffer,
+    n_out: u32,
+    /// Where the table's pairs start (after its `n_out + 1` offsets).
+    pairs: u32,
+}
+
+/// One point set's pipelines and sizes.
+struct SetCode {
+    full: Pass,
+    forward: Option<Pass>,
+    tape_width: u32,
+    contrib_width: u32,
+    n_cols: u32,
+    n_data: usize,
+    /// Points per chunk under the adapter's limits.
+    chunk: u32,
+}
+
+/// One point set's buffers, sized for a chunk.
+struct SetBuffers {
+    cols: wgpu::Buffer,
+    params: wgpu::Buffer,
+    info: wgpu::Buffer,
+    partial: wgpu::Buffer,
+    staging: wgpu::Buffer,
+    pass1: wgpu::BindGroup,
+    reduce_full: wgpu::BindGroup,
+    reduce_forward: Option<wgpu::BindGroup>,
+}
+
+/// A kernel compiled to WGSL and built for one device.
+pub struct GpuKernel {
+    kernel: Kernel,
+    precision: Precision,
+    gpu: Gpu,
+    sets: Vec<SetCode>,
+    buffers: Vec<SetBuffers>,
+    reduce: wgpu::ComputePipeline,
+}
+
+impl std::fmt::Debug for GpuKernel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GpuKernel")
+            .field("adapter", &self.gpu.info.name)
+            .field("precision", &self.precision)
+            .finish()
+    }
+}
+
+impl GpuKernel {
+    /// Generates, validates and builds every point set's shaders on `gpu`.
+    pub fn compile(
+        kernel: &Kernel,
+        precision: Precision,
+        gpu: Gpu,
+    ) -> Result<GpuKernel, BackendError> {
+        Self::compile_chunked(kernel, precision, gpu, MAX_CHUNK)
+    }
+
+    /// The same with at most `max_chunk` points per chunk (tests force many chunks).
+    pub(crate) fn compile_chunked(
+        kernel: &Kernel,
+        precision: Precision,
+        gpu: Gpu,
+        max_chunk: u32,
+    ) -> Result<GpuKernel, BackendError> {
+        let integral = kernel
+            .terms
+            .iter()
+            .any(|t| matches!(t.reduce, Reduce::Integral { .. }));
+        let (bgl1, pl1) = gpu.layout(&[Some(true), Some(true), Some(false), Some(false), None]);
+        let (bgl2, pl2) = gpu.layout(&[Some(true), Some(true), Some(false), None]);
+        let reduce = gpu.pipeline(&wgsl::reduce(precision), precision, &pl2, "reduce")?;
+        let el = elem(precision);
+        let mut sets = vec![];
+        let mut buffers = vec![];
+        for (s, set) in kernel.programs.iter().enumerate() {
+            let prog = &set.program;
+            let full = wgsl::emit(prog, &set.info, prog.ops.len(), precision)?;
+            let forward = if integral {
+                Some(wgsl::emit(prog, &set.info, prog.backward_start, precision)?)
+            } else {
+                None
+            };
+            let n_cols = prog.n_coords + prog.n_data + 1;
+            let widths = [
+                full.tape_width,
+                full.contrib_width,
+                n_cols,
+                full.n_out.div_ceil(SEG),
+            ];
+            let chunk = chunk_points(&gpu.limits, el, &widths, max_chunk)?;
+            let make = |sh: &Shader, what: &str| -> Result<Pass, BackendError> {
+                let pass1 = gpu.pipeline(&sh.wgsl, precision, &pl1, &format!("set {s} {what}"))?;
+                let table = gpu
+                    .device
+                    .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                        label: None,
+                        contents: &sh
+                            .table
+                            .iter()
+                            .flat_map(|x| x.to_ne_bytes())
+                            .collect::<Vec<u8>>(),
+                        usage: wgpu::BufferUsages::STORAGE,
+                    });
+                Ok(Pass {
+                    pass1,
+                    table,
+                    n_out: sh.n_out,
+                    pairs: sh.n_out + 1,
+                })
+            };
+            let code = SetCode {
+                full: make(&full, "loss and gradient")?,
+                forward: forward.as_ref().map(|f| make(f, "forward")).transpose()?,
+                tape_width: full
+                    .tape_width
+                    .max(forward.as_ref().map_or(0, |f| f.tape_width)),
+                contrib_width: full.contrib_width,
+                n_cols,
+                n_data: prog.n_data as usize,
+                chunk,
+            };
+            buffers.push(set_buffers(
+                &gpu,
+                &code,
+                prog.theta_len + prog.n_terms,
+                el,
+                &bgl1,
+                &bgl2,
+            ));
+            sets.push(code);
+        }
+        gpu.check()?;
+        Ok(GpuKernel {
+            kernel: kernel.clone(),
+            precision,
+            gpu,
+            sets,
+            buffers,
+            reduce,
+        })
+    }
+
+    /// The adapter the kernel runs on.
+    pub fn adapter(&self) -> String {
+        self.gpu.adapter()
+    }
+
+    /// Loss per term, total and gradient: the semantics of [`Kernel::eval`].
+    pub fn eval(&self, theta: &[f64], batches: &[PointBatch]) -> Result<Evaluation, KernelError> {
+        let device = |e: BackendError| KernelError::Device(e.to_string());
+        self.kernel
+            .eval_with(theta, batches, |seeds, forward_only| {
+                let params: Vec<f64> = theta.iter().chain(seeds).copied().collect();
+                let params = to_bytes(&params, self.precision);
+                let mut sums = Sums {
+                    terms: vec![0.0; self.kernel.terms.len()],
+                    grad: vec![0.0; if forward_only { 0 } else { theta.len() }],
+                    stores: vec![],
+                };
+                for (s, batch) in batches.iter().enumerate() {
+                    self.run_set(s, batch, &params, forward_only, &mut sums)
+                        .map_err(device)?;
+                }
+                Ok(sums)
+            })
+    }
+
+    /// Runs one point set chunk by chunk, adding its sums into `sums`.
+    fn run_set(
+        &self,
+        s: usize,
+        batch: &PointBatch,
+        params: &[u8],
+        forward_only: bool,
+        sums: &mut Sums,
+    ) -> Result<(), BackendError> {
+        let (code, bufs) = (&self.sets[s], &self.buffers[s]);
+        let (pass, reduce_bg) = match (forward_only, &code.forward, &bufs.reduce_forward) {
+            (false, _, _) => (&code.full, &bufs.reduce_full),
+            (true, Some(f), Some(bg)) => (f, bg),
+            _ => {
+                return Err(BackendError::Internal(
+                    "no forward-only shader was built".into(),
+                ))
+            }
+        };
+        let gpu = &self.gpu;
+        gpu.queue.write_buffer(&bufs.params, 0, params);
+        let n = batch.len();
+        let el = elem(self.precision);
+        let mut start = 0;
+        while start < n {
+            let m = (n - start).min(code.chunk as usize);
+            gpu.queue
+                .write_buffer(&bufs.cols, 0, &self.columns(code, batch, start..start + m));
+            let segs = (m as u32).div_ceil(SEG);
+            // `zero` (always 0) is added to every loop bound (see `wgsl.rs`).
+            let info = [m as u32, SEG, pass.n_out, pass.pairs, 0, 0, 0, 0];
+            gpu.queue.write_buffer(
+                &bufs.info,
+                0,
+                &info
+                    .iter()
+                    .flat_map(|x| x.to_ne_bytes())
+                    .collect::<Vec<u8>>(),
+            );
+            let mut enc = gpu.device.create_command_encoder(&Default::default());
+            {
+                let mut cp = enc.begin_compute_pass(&Default::default());
+                cp.set_pipeline(&pass.pass1);
+                cp.set_bind_group(0, &bufs.pass1, &[]);
+                cp.dispatch_workgroups((m as u32).div_ceil(WORKGROUP), 1, 1);
+                cp.set_pipeline(&self.reduce);
+                cp.set_bind_group(0, reduce_bg, &[]);
+                cp.dispatch_workgroups(pass.n_out.div_ceil(WORKGROUP), segs, 1);
+            }
+            let bytes = segs as u64 * pass.n_out as u64 * el;
+            enc.copy_buffer_to_buffer(&bufs.partial, 0, &bufs.staging, 0, bytes);
+            gpu.queue.submit([enc.finish()]);
+            let partial = self.read(&bufs.staging, bytes)?;
+            add_partials(&partial, pass.n_out as usize, self.kernel.terms.len(), sums);
+            start += m;
+        }
+        Ok(())
+    }
+
+    /// The chunk's coordinates, data and weights (zeros when absent), one column
+    /// after another, in the kernel's precision.
+    fn columns(
+        &self,
+        code: &SetCode,
+        batch: &PointBatch,
+        points: std::ops::Range<usize>,
+    ) -> Vec<u8> {
+        let zeros = vec![0.0; batch.len()];
+        let weights = batch.weights.as_ref().unwrap_or(&zeros);
+        let cols = batch
+            .coords
+            .iter()
+            .chain(batch.data.iter().take(code.n_data))
+            .chain([weights]);
+        let mut vals = Vec::with_capacity(code.n_cols as usize * points.len());
+        for c in cols {
+            vals.extend_from_slice(&c[points.clone()]);
+        }
+        to_bytes(&vals, self.precision)
+    }
+
+    /// Waits for the queue, maps `bytes` of `staging` and returns them as f64.
+    fn read(&self, staging: &wgpu::Buffer, bytes: u64) -> Result<Vec<f64>, BackendError> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        staging.map_async(wgpu::MapMode::Read, 0..bytes, move |r| {
+            let _ = tx.send(r);
+        });
+        self.gpu
+            .device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| BackendError::Device(e.to_string()))?;
+        self.gpu.check()?;
+        rx.recv()
+            .map_err(|e| BackendError::Device(e.to_string()))?
+            .map_err(|e| BackendError::Device(e.to_string()))?;
+        let out = {
+            let view = staging
+                .get_mapped_range(0..bytes)
+                .map_err(|e| BackendError::Device(e.to_string()))?;
+            from_bytes(&view, self.precision)
+        };
+        staging.unmap();
+        Ok(out)
+    }
+}
+
+/// Adds a chunk's partials (segments × outputs: the terms, then θ) into `sums`, in
+/// segment order.
+fn add_partials(partial: &[f64], n_out: usize, n_terms: usize, sums: &mut Sums) {
+    for seg in partial.chunks(n_out) {
+        for (s, p) in sums.terms.iter_mut().zip(seg) {
+            *s += p;
+        }
+        for (g, p) in sums.grad.iter_mut().zip(&seg[n_terms.min(seg.len())..]) {
+            *g += p;
+        }
+    }
+}
+
+/// Allocates one point set's buffers for a chunk and binds them.
+fn set_buffers(
+    gpu: &Gpu,
+    code: &SetCode,
+    n_params: u32,
+    el: u64,
+    bgl1: &wgpu::BindGroupLayout,
+    bgl2: &wgpu::BindGroupLayout,
+) -> SetBuffers {
+    use wgpu::BufferUsages as U;
+    let chunk = code.chunk as u64;
+    let cols = gpu.buffer(code.n_cols as u64 * chunk * el, U::STORAGE | U::COPY_DST);
+    let params = gpu.buffer(n_params as u64 * el, U::STORAGE | U::COPY_DST);
+    let tape = gpu.buffer(code.tape_width as u64 * chunk * el, U::STORAGE);
+    let contrib = gpu.buffer(code.contrib_width as u64 * chunk * el, U::STORAGE);
+    let info = gpu.buffer(32, U::UNIFORM | U::COPY_DST);
+    let partial_bytes = code.full.n_out as u64 * chunk.div_ceil(SEG as u64) * el;
+    let partial = gpu.buffer(partial_bytes, U::STORAGE | U::COPY_SRC);
+    let staging = gpu.buffer(partial_bytes, U::MAP_READ | U::COPY_DST);
+    let pass1 = gpu.bind(bgl1, &[&cols, &params, &tape, &contrib, &info]);
+    let reduce = |p: &Pass| gpu.bind(bgl2, &[&contrib, &p.table, &partial, &info]);
+    SetBuffers {
+        reduce_full: reduce(&code.full),
+        reduce_forward: code.forward.as_ref().map(reduce),
+        cols,
+        params,
+        info,
+        partial,
+        staging,
+        pass1,
+    }
+}
+
+/// The most points per chunk such that every per-point buffer (`widths` numbers
+/// per point, or per segment for the partials) fits the adapter's binding and buffer
+/// limits, at most `max_chunk`; a multiple of `SEG` when above it.
+pub(crate) fn chunk_points(
+    limits: &wgpu::Limits,
+    el: u64,
+    widths: &[u32],
+    max_chunk: u32,
+) -> Result<u32, BackendError> {
+    let max = limits
+        .max_storage_buffer_binding_size
+        .min(limits.max_buffer_size);
+    let widest = widths.iter().copied().max().unwrap_or(1).max(1) as u64;
+    let points = (max / (widest * el)).min(max_chunk as u64) as u32;
+    if points == 0 {
+        return Err(BackendError::Unsupported(format!(
+            "one point needs {} bytes of a buffer, more than the adapter's limit of {max}",
+            widest * el
+        )));
+    }
+    Ok(if points >= SEG {
+        points / SEG * SEG
+    } else {
+        points
+    })
+}
+
+fn elem(precision: Precision) -> u64 {
+    match precision {
+        Precision::F32 => 4,
+        Precision::F64 => 8,
+    }
+}
+
+/// Numbers in the kernel's precision as native-endian bytes.
+fn to_bytes(xs: &[f64], precision: Precision) -> Vec<u8> {
+    match precision {
+        Precision::F32 => xs.iter().flat_map(|&x| (x as f32).to_ne_bytes()).collect(),
+        Precision::F64 => xs.iter().flat_map(|&x| x.to_ne_bytes()).collect(),
+    }
+}
+
+fn from_bytes(bytes: &[u8], precision: Precision) -> Vec<f64> {
+    match precision {
+        Precision::F32 => bytes
+            .chunks_exact(4)
+            .map(|b| f32::from_ne_bytes([b[0], b[1], b[2], b[3]]) as f64)
+            .collect(),
+        Precision::F64 => bytes
+            .chunks_exact(8)
+            .map(|b| f64::from_ne_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]))
+            .collect(),
+    }
+}
+
+/// Every point set's generated WGSL, validated (`pdenet kernels --emit wgsl`), and
+/// the reduction shader; a validation failure is shown in place of its shader.
+pub fn emit_wgsl(kernel: &Kernel, precision: Precision) -> String {
+    let mut out = String::new();
+    for (s, set) in kernel.programs.iter().enumerate() {
+        let prog = &set.program;
+        out += &format!("// point set {s}: loss and gradient\n");
+        match wgsl::emit(prog, &set.info, prog.ops.len(), precision) {
+            Ok(sh) => {
+                if let Err(e) = validate(&sh.wgsl, precision) {
+                    out += &format!("// {e}\n");
+                }
+                out += &sh.wgsl;
+            }
+            Err(e) => out += &format!("// {e}\n"),
+        }
+        out.push('\n');
+    }
+    out += &wgsl::reduce(precision);
+    out
+}

@@ -1,0 +1,627 @@
+//! Kernel IR → WGSL: one compute shader per point-set program (and, for problems
+//! with integral terms, one more for its forward pass alone), plus one generic
+//! reduction shader.
+//!
+//! Pass 1 (generated): one invocation per point of a chunk runs the whole per-point
+//! program, forward and reverse. Values of width 1 are WGSL `let`s (or `var`s that a
+//! loop assigns); wider values live in the global `tape` buffer in slots from
+//! [`plan_slots`] (a slot is reused once its value is dead), entry-major with the
+//! chunk's point count `n` as stride, so neighbouring invocations touch neighbouring
+//! words. θ slices are read from `params` in place; constants and splats are scalars.
+//! Uniform values are simply recomputed by every invocation. Each sink writes its
+//! per-point contribution to `contrib` columns: one column per loss term (the sum of
+//! its sinks at this point), and the vectors the gradient sinks reduce (a
+//! `GradParam`'s value, a `GradMatrix`'s δ and x), each value once.
+//!
+//! Pass 2 ([`REDUCE`]): one invocation per output (loss terms, then θ entries) and
+//! segment of `SEG` points sums that output's products of contribution columns over
+//! the segment's points, in point order: dW[r,c] = Σₚ δ[r]·x[c] without atomics
+//! (WGSL has no float atomics) and without workgroup memory. The host adds the
+//! segments' partials in f64, in order, so results are reproducible.
+//!
+//! Every loop bound adds `info.zero`, which is 0 at run time but unknown to the
+//! driver's compiler: lavapipe (and other drivers) fully unroll loops with constant
+//! trip counts, and the unrolled products of a small network took LLVM 9.6 s for one
+//! shader (examples/well_harmonic.pde); real GPUs lose little by keeping the loops.
+//!
+//! Functions: f32 uses WGSL's built-ins (tanh with its argument clamped to ±20, where
+//! it is ±1 in f32, so no driver's exp-based formula overflows to NaN). Vulkan has
+//! no f64 transcendentals, so f64 uses the same algorithms as the CPU back end's
+//! vector math (range reduction, Taylor polynomials) written in WGSL.
+
+use std::collections::HashMap;
+use std::fmt::Write;
+
+use super::vmath::{factorial, sign, LN2_F64, PIO2_F64};
+use super::{BackendError, Precision};
+use crate::expr::Func;
+use crate::kernel::ir::{Op, Program, Value};
+use crate::kernel::passes::{plan_slots, Info};
+
+/// Invocations per workgroup of both passes.
+pub(crate) const WORKGROUP: u32 = 64;
+/// Marks a pass-2 product with one factor (`b` of a pair).
+pub(crate) const NONE: u32 = u32::MAX;
+
+/// A generated pass-1 shader and what the host needs to run and reduce it.
+#[derive(Debug, Clone)]
+pub(crate) struct Shader {
+    pub wgsl: String,
+    /// Tape entries per point.
+    pub tape_width: u32,
+    /// Contribution columns per point (the loss terms first).
+    pub contrib_width: u32,
+    /// The pass-2 table: `n_out + 1` offsets into the pairs, then the pairs
+    /// `(a, b)` of contribution columns whose products output `o` sums
+    /// (`b == NONE`: column `a` alone). Outputs: the loss terms, then θ's entries.
+    pub table: Vec<u32>,
+    pub n_out: u32,
+}
+
+/// How a value is read.
+#[derive(Debug, Clone)]
+enum Repr {
+    /// No value (sinks).
+    Sink,
+    /// A WGSL scalar named here, the same for every entry (width 1, constants, splats).
+    Scalar(String),
+    /// θ entries from this offset.
+    Param(u32),
+    /// Tape entries from this slot offset.
+    Tape(u32),
+}
+
+/// The pass-1 shader for `prog.ops[..end]` in `precision`.
+pub(crate) fn emit(
+    prog: &Program,
+    info: &Info,
+    end: usize,
+    precision: Precision,
+) -> Result<Shader, BackendError> {
+    let mut e = Emitter::new(prog, precision);
+    e.plan(info, end);
+    e.body(end)?;
+    Ok(e.finish(end))
+}
+
+struct Emitter<'a> {
+    prog: &'a Program,
+    ty: &'static str,
+    suffix: &'static str,
+    precision: Precision,
+    repr: Vec<Repr>,
+    tape_width: u32,
+    /// First contribution column of each saved gradient value.
+    saved: HashMap<Value, u32>,
+    contrib_width: u32,
+    /// Per output: the column pairs pass 2 sums.
+    pairs: Vec<Vec<(u32, u32)>>,
+    out: String,
+}
+
+impl<'a> Emitter<'a> {
+    fn new(prog: &'a Program, precision: Precision) -> Emitter<'a> {
+        let (ty, suffix) = match precision {
+            Precision::F32 => ("f32", "f"),
+            Precision::F64 => ("f64", "lf"),
+        };
+        Emitter {
+            prog,
+            ty,
+            suffix,
+            precision,
+            repr: vec![],
+            tape_width: 0,
+            saved: HashMap::new(),
+            contrib_width: prog.n_terms,
+            pairs: vec![],
+            out: String::new(),
+        }
+    }
+
+    /// Chooses each value's representation; wide computed values get tape slots.
+    fn plan(&mut self, info: &Info, end: usize) {
+        let prog = self.prog;
+        let on_tape = |i: usize| {
+            i < end
+                && prog.types[i].width > 1
+                && !matches!(
+                    prog.ops[i],
+                    Op::Const { .. } | Op::Param { .. } | Op::Splat { .. }
+                )
+        };
+        let slots = plan_slots(prog, info, on_tape);
+        let mut base = vec![];
+        for &w in &slots.slot_width {
+            base.push(self.tape_width);
+            self.tape_width += w;
+        }
+        self.repr = (0..prog.ops.len())
+            .map(|i| match (&prog.ops[i], slots.slot[i]) {
+                (_, Some(s)) => Repr::Tape(base[s as usize]),
+                (op, None) if op.is_sink() => Repr::Sink,
+                (Op::Param { offset, len }, None) if *len > 1 => Repr::Param(*offset),
+                (Op::Splat { x, .. }, None) => Repr::Scalar(format!("v{}", x.0)),
+                _ => Repr::Scalar(format!("v{i}")),
+            })
+            .collect();
+        let grads = if end > prog.backward_start {
+            prog.theta_len
+        } else {
+            0
+        };
+        self.pairs = vec![vec![]; (prog.n_terms + grads) as usize];
+        for t in 0..prog.n_terms {
+            self.pairs[t as usize].push((t, NONE));
+        }
+    }
+
+    fn lit(&self, x: f64) -> Result<String, BackendError> {
+        let x = match self.precision {
+            Precision::F32 => format!("{:?}", x as f32),
+            Precision::F64 => format!("{x:?}"),
+        };
+        if x.contains("inf") || x.contains("NaN") {
+            return Err(BackendError::Unsupported(format!(
+                "the constant {x} has no WGSL literal"
+            )));
+        }
+        Ok(format!("{x}{}", self.suffix))
+    }
+
+    /// Entry `j` (a WGSL u32 expression) of `v`; width-1 values broadcast.
+    fn at(&self, v: Value, j: &str) -> String {
+        let j = if self.prog.ty(v).width == 1 { "0u" } else { j };
+        match &self.repr[v.index()] {
+            Repr::Scalar(name) => name.clone(),
+            Repr::Param(off) => format!("params[{off}u + {j}]"),
+            Repr::Tape(base) => format!("tape[p + ({base}u + {j}) * n]"),
+            Repr::Sink => "/* sink */".into(),
+        }
+    }
+
+    /// Where entry `j` of op `i`'s result is assigned.
+    fn dst(&self, i: usize, j: &str) -> String {
+        match &self.repr[i] {
+            Repr::Tape(base) => format!("tape[p + ({base}u + {j}) * n]"),
+            _ => format!("v{i}"),
+        }
+    }
+
+    fn line(&mut self, s: &str) {
+        self.out.push_str("    ");
+        self.out.push_str(s);
+        self.out.push('\n');
+    }
+
+    /// `dst[j] = f(j)` for every entry of op `i`'s result: a `let` at width 1, a loop
+    /// over the tape slot otherwise.
+    fn map(&mut self, i: usize, f: impl Fn(&Self, &str) -> String) {
+        let w = self.prog.types[i].width;
+        if w == 1 {
+            let rhs = f(self, "0u");
+            self.line(&format!("let v{i} = {rhs};"));
+        } else {
+            let rhs = f(self, "j");
+            let dst = self.dst(i, "j");
+            self.line(&format!(
+                "for (var j = 0u; j < {w}u + z; j++) {{ {dst} = {rhs}; }}"
+            ));
+        }
+    }
+
+    /// Declares op `i`'s scalar as a `var` when a loop assigns it.
+    fn declare(&mut self, i: usize) {
+        if self.prog.types[i].width == 1 {
+            let ty = self.ty;
+            self.line(&format!("var v{i}: {ty};"));
+        }
+    }
+
+    fn body(&mut self, end: usize) -> Result<(), BackendError> {
+        let prog = self.prog;
+        let (nc, nd) = (prog.n_coords, prog.n_data);
+        for t in 0..prog.n_terms {
+            let zero = self.lit(0.0)?;
+            self.line(&format!("var acc{t} = {zero};"));
+        }
+        for i in 0..end {
+            match prog.ops[i] {
+                Op::Coord(k) => self.line(&format!("let v{i} = cols[p + {k}u * n];")),
+                Op::DataCol(k) => self.line(&format!("let v{i} = cols[p + {}u * n];", nc + k)),
+                Op::Weight => self.line(&format!("let v{i} = cols[p + {}u * n];", nc + nd)),
+                Op::Const { value, .. } => {
+                    let c = self.lit(value.get())?;
+                    self.line(&format!("let v{i} = {c};"));
+                }
+                Op::Param { offset, len } => {
+                    if len == 1 {
+                        self.line(&format!("let v{i} = params[{offset}u];"));
+                    }
+                }
+                Op::TermSeed(t) => {
+                    let at = prog.theta_len + t;
+                    self.line(&format!("let v{i} = params[{at}u];"));
+                }
+                Op::MatVec {
+                    w_offset,
+                    rows,
+                    cols,
+                    x,
+                } => self.product(i, w_offset, (rows, cols), x, false)?,
+                Op::MatTVec {
+                    w_offset,
+                    rows,
+                    cols,
+                    x,
+                } => self.product(i, w_offset, (rows, cols), x, true)?,
+                Op::Add(a, b) => self.map(i, |e, j| format!("{} + {}", e.at(a, j), e.at(b, j))),
+                Op::Sub(a, b) => self.map(i, |e, j| format!("{} - {}", e.at(a, j), e.at(b, j))),
+                Op::Mul(a, b) => self.map(i, |e, j| format!("{} * {}", e.at(a, j), e.at(b, j))),
+                Op::Div(a, b) => self.map(i, |e, j| format!("{} / {}", e.at(a, j), e.at(b, j))),
+                Op::Neg(a) => self.map(i, |e, j| format!("-{}", e.at(a, j))),
+                Op::Func(f, a) => {
+                    let name = self.func(f);
+                    self.map(i, |e, j| format!("{name}({})", e.at(a, j)));
+                }
+                Op::Powi(a, k) => self.map(i, |e, j| format!("powi_({}, {k})", e.at(a, j))),
+                Op::Select {
+                    cmp,
+                    a,
+                    b,
+                    then,
+                    other,
+                } => {
+                    let op = cmp.symbol();
+                    self.map(i, |e, j| {
+                        format!(
+                            "select({}, {}, {} {op} {})",
+                            e.at(other, j),
+                            e.at(then, j),
+                            e.at(a, j),
+                            e.at(b, j)
+                        )
+                    });
+                }
+                Op::Concat(ref parts) => self.concat(i, parts),
+                Op::Slice { x, start, .. } => {
+                    self.map(i, |e, j| e.at(x, &format!("{start}u + {j}")));
+                }
+                Op::Splat { x, width } => {
+                    if width == 1 {
+                        self.line(&format!("let v{i} = v{};", x.0));
+                    }
+                }
+                Op::SumEntries(x) => {
+                    let w = prog.ty(x).width;
+                    let zero = self.lit(0.0)?;
+                    let xj = self.at(x, "j");
+                    self.line(&format!("var v{i} = {zero};"));
+                    self.line(&format!(
+                        "for (var j = 0u; j < {w}u + z; j++) {{ v{i} += {xj}; }}"
+                    ));
+                }
+                Op::AccumSquares { term, value } => {
+                    let w = prog.ty(value).width;
+                    let xj = self.at(value, "j");
+                    self.line(&format!(
+                        "for (var j = 0u; j < {w}u + z; j++) {{ let e = {xj}; acc{term} += e * e; }}"
+                    ));
+                }
+                Op::AccumWeighted { term, value } => {
+                    let w = prog.ty(value).width;
+                    let xj = self.at(value, "j");
+                    let zero = self.lit(0.0)?;
+                    self.line(&format!(
+                        "{{ var s = {zero}; for (var j = 0u; j < {w}u + z; j++) {{ s += {xj}; }} acc{term} += cols[p + {}u * n] * s; }}",
+                        nc + nd
+                    ));
+                }
+                Op::GradParam { offset, len, value } => {
+                    let col = self.save(value);
+                    for j in 0..len {
+                        self.pairs[(prog.n_terms + offset + j) as usize].push((col + j, NONE));
+                    }
+                }
+                Op::GradMatrix {
+                    w_offset,
+                    rows,
+                    cols,
+                    delta,
+                    x,
+                } => {
+                    let (dc, xc) = (self.save(delta), self.save(x));
+                    for r in 0..rows {
+                        for c in 0..cols {
+                            let o = prog.n_terms + w_offset + r * cols + c;
+                            self.pairs[o as usize].push((dc + r, xc + c));
+                        }
+                    }
+                }
+                Op::Store { .. } => {
+                    return Err(BackendError::Unsupported(
+                        "the GPU back end runs loss kernels, not predictions".into(),
+                    ))
+                }
+            }
+        }
+        for t in 0..prog.n_terms {
+            self.line(&format!("contrib[p + {t}u * n] = acc{t};"));
+        }
+        Ok(())
+    }
+
+    /// W·x or Wᵀ·x with W = θ[w ..] (rows × cols, row-major).
+    fn product(
+        &mut self,
+        i: usize,
+        w: u32,
+        (rows, cols): (u32, u32),
+        x: Value,
+        transpose: bool,
+    ) -> Result<(), BackendError> {
+        let (outer, inner, weight) = if transpose {
+            (cols, rows, format!("params[{w}u + k * {cols}u + o]"))
+        } else {
+            (rows, cols, format!("params[{w}u + o * {cols}u + k]"))
+        };
+        self.declare(i);
+        let zero = self.lit(0.0)?;
+        let xk = self.at(x, "k");
+        let dst = self.dst(i, "o");
+        self.line(&format!(
+            "for (var o = 0u; o < {outer}u + z; o++) {{ var s = {zero}; for (var k = 0u; k < {inner}u + z; k++) {{ s += {weight} * {xk}; }} {dst} = s; }}"
+        ));
+        Ok(())
+    }
+
+    fn concat(&mut self, i: usize, parts: &[Value]) {
+        if self.prog.types[i].width == 1 {
+            let x = self.at(parts[0], "0u");
+            self.line(&format!("let v{i} = {x};"));
+            return;
+        }
+        let mut at = 0;
+        for &part in parts {
+            let w = self.prog.ty(part).width;
+            let (xj, dst) = (self.at(part, "j"), self.dst(i, &format!("{at}u + j")));
+            if w == 1 {
+                let (x, dst) = (self.at(part, "0u"), self.dst(i, &format!("{at}u")));
+                self.line(&format!("{dst} = {x};"));
+            } else {
+                self.line(&format!(
+                    "for (var j = 0u; j < {w}u + z; j++) {{ {dst} = {xj}; }}"
+                ));
+            }
+            at += w;
+        }
+    }
+
+    /// Writes `v` to contribution columns (once) and returns its first column.
+    fn save(&mut self, v: Value) -> u32 {
+        if let Some(&col) = self.saved.get(&v) {
+            return col;
+        }
+        let col = self.contrib_width;
+        let w = self.prog.ty(v).width;
+        self.contrib_width += w;
+        self.saved.insert(v, col);
+        let xj = self.at(v, "j");
+        self.line(&format!(
+            "for (var j = 0u; j < {w}u + z; j++) {{ contrib[p + ({col}u + j) * n] = {xj}; }}"
+        ));
+        col
+    }
+
+    /// The WGSL function computing `f` in this precision.
+    fn func(&self, f: Func) -> &'static str {
+        match (self.precision, f) {
+            (_, Func::Sqrt) => "sqrt",
+            (_, Func::Abs) => "abs",
+            (Precision::F32, Func::Sin) => "sin",
+            (Precision::F32, Func::Cos) => "cos",
+            (Precision::F32, Func::Exp) => "exp",
+            (Precision::F32, Func::Log) => "log",
+            (Precision::F32, Func::Tanh) => "tanh_",
+            (Precision::F64, Func::Sin) => "sin_",
+            (Precision::F64, Func::Cos) => "cos_",
+            (Precision::F64, Func::Exp) => "exp_",
+            (Precision::F64, Func::Log) => "log_",
+            (Precision::F64, Func::Tanh) => "tanh_",
+        }
+    }
+
+    fn finish(self, end: usize) -> Shader {
+        let ty = self.ty;
+        let mut wgsl = String::new();
+        let _ = writeln!(
+            wgsl,
+            "// pdenet pass 1: one invocation per point; {} ops, tape {} entries, {} contribution columns per point.",
+            end, self.tape_width, self.contrib_width
+        );
+        wgsl += &header(ty);
+        wgsl += "@group(0) @binding(0) var<storage, read> cols: array<F>;\n";
+        wgsl += "@group(0) @binding(1) var<storage, read> params: array<F>;\n";
+        wgsl += "@group(0) @binding(2) var<storage, read_write> tape: array<F>;\n";
+        wgsl += "@group(0) @binding(3) var<storage, read_write> contrib: array<F>;\n";
+        wgsl += "@group(0) @binding(4) var<uniform> info: Info;\n\n";
+        wgsl += &math(self.precision);
+        let _ = writeln!(wgsl, "\n@compute @workgroup_size({WORKGROUP})");
+        wgsl += "fn main(@builtin(global_invocation_id) gid: vec3<u32>) {\n";
+        wgsl += "    let p = gid.x;\n    let n = info.n;\n    let z = info.zero;\n    if (p >= n) { return; }\n";
+        wgsl += &self.out;
+        wgsl += "}\n";
+        let n_out = self.pairs.len() as u32;
+        let mut table = Vec::with_capacity(self.pairs.len() + 1);
+        let mut at = 0;
+        for p in &self.pairs {
+            table.push(at);
+            at += p.len() as u32;
+        }
+        table.push(at);
+        for (a, b) in self.pairs.into_iter().flatten() {
+            table.extend([a, b]);
+        }
+        Shader {
+            wgsl,
+            tape_width: self.tape_width,
+            contrib_width: self.contrib_width,
+            table,
+            n_out,
+        }
+    }
+}
+
+/// The element type alias and the per-chunk parameters both passes read.
+fn header(ty: &str) -> String {
+    format!(
+        "alias F = {ty};\n\
+         struct Info {{ n: u32, seg: u32, n_out: u32, pairs: u32, zero: u32 }}\n"
+    )
+}
+
+/// Pass 2, for `ty`: output `gid.x`, segment `gid.y`.
+pub(crate) fn reduce(precision: Precision) -> String {
+    let ty = match precision {
+        Precision::F32 => "f32",
+        Precision::F64 => "f64",
+    };
+    format!(
+        "// pdenet pass 2: Σ over a segment's points of products of contribution columns.\n\
+         {}\
+         @group(0) @binding(0) var<storage, read> contrib: array<F>;\n\
+         @group(0) @binding(1) var<storage, read> table: array<u32>;\n\
+         @group(0) @binding(2) var<storage, read_write> partial: array<F>;\n\
+         @group(0) @binding(3) var<uniform> info: Info;\n\
+         \n\
+         @compute @workgroup_size({WORKGROUP})\n\
+         fn main(@builtin(global_invocation_id) gid: vec3<u32>) {{\n\
+         \x20   let o = gid.x;\n\
+         \x20   if (o >= info.n_out) {{ return; }}\n\
+         \x20   let n = info.n;\n\
+         \x20   let p0 = gid.y * info.seg;\n\
+         \x20   let p1 = min(p0 + info.seg, n);\n\
+         \x20   var s = F(0);\n\
+         \x20   for (var k = table[o]; k < table[o + 1u]; k++) {{\n\
+         \x20       let a = table[info.pairs + 2u * k] * n;\n\
+         \x20       let b = table[info.pairs + 2u * k + 1u];\n\
+         \x20       if (b == {NONE}u) {{\n\
+         \x20           for (var p = p0; p < p1; p++) {{ s += contrib[a + p]; }}\n\
+         \x20       }} else {{\n\
+         \x20           let bn = b * n;\n\
+         \x20           for (var p = p0; p < p1; p++) {{ s += contrib[a + p] * contrib[bn + p]; }}\n\
+         \x20       }}\n\
+         \x20   }}\n\
+         \x20   partial[gid.y * info.n_out + o] = s;\n\
+         }}\n",
+        header(ty)
+    )
+}
+
+/// Helper functions: `powi_` and `tanh_` always; for f64 also exp, log, sin, cos.
+fn math(precision: Precision) -> String {
+    let mut s = String::from(
+        "// x^k by repeated squaring (as Rust's powi), 1/x^|k| for k < 0.\n\
+         fn powi_(x: F, k: i32) -> F {\n\
+         \x20   var b = x;\n    var e = abs(k);\n    var r = F(1);\n\
+         \x20   loop {\n\
+         \x20       if (e == 0) { break; }\n\
+         \x20       if ((e & 1) == 1) { r *= b; }\n\
+         \x20       b *= b;\n        e = e >> 1u;\n\
+         \x20   }\n\
+         \x20   return select(r, F(1) / r, k < 0);\n\
+         }\n",
+    );
+    match precision {
+        Precision::F32 => {
+            s += "fn tanh_(x: F) -> F { return tanh(clamp(x, -20.0f, 20.0f)); }\n";
+        }
+        Precision::F64 => s += &f64_math(),
+    }
+    s
+}
+
+/// Horner's rule for Σ coeffs[k]·z^k (lowest first) as a WGSL expression.
+fn horner(z: &str, coeffs: &[f64]) -> String {
+    let mut acc = format!("{:?}lf", coeffs[coeffs.len() - 1]);
+    for c in coeffs[..coeffs.len() - 1].iter().rev() {
+        acc = format!("({acc}) * {z} + {c:?}lf");
+    }
+    acc
+}
+
+/// exp, tanh, log, sin and cos in f64 (the algorithms of `vmath`, scalar).
+fn f64_math() -> String {
+    let expm1: Vec<f64> = (2..=14).map(|j| 1.0 / factorial(j)).collect();
+    let atanh: Vec<f64> = (1..=10).map(|j| 2.0 / (2 * j + 1) as f64).collect();
+    let sin: Vec<f64> = (1..=8).map(|j| sign(j) / factorial(2 * j + 1)).collect();
+    let cos: Vec<f64> = (2..=9).map(|j| sign(j) / factorial(2 * j)).collect();
+    let (hi, lo) = LN2_F64;
+    let [p0, p1, p2] = PIO2_F64;
+    format!(
+        "// expm1(r) for |r| <= ln2/2 (Taylor) and x = k ln2 + r (Cody-Waite).\n\
+         fn exp_parts_(x0: F) -> vec2<F> {{\n\
+         \x20   let x = clamp(x0, -708.0lf, 709.0lf);\n\
+         \x20   let k = round(x * {log2e:?}lf);\n\
+         \x20   let r = (x - k * {hi:?}lf) - k * {lo:?}lf;\n\
+         \x20   let p = r + r * r * ({q});\n\
+         \x20   return vec2<F>(k, p);\n\
+         }}\n\
+         fn exp_(x: F) -> F {{\n\
+         \x20   let kp = exp_parts_(x);\n\
+         \x20   let s = ldexp(1.0lf, i32(kp.x));\n\
+         \x20   return s * kp.y + s;\n\
+         }}\n\
+         // tanh = sign(x) e/(e + 2), e = expm1(2|x|): accurate near 0 too.\n\
+         fn tanh_(x: F) -> F {{\n\
+         \x20   let kp = exp_parts_(min(2.0lf * abs(x), 40.0lf));\n\
+         \x20   let s = ldexp(1.0lf, i32(kp.x));\n\
+         \x20   let e = s * kp.y + (s - 1.0lf);\n\
+         \x20   let t = e / (e + 2.0lf);\n\
+         \x20   return select(t, -t, x < 0.0lf);\n\
+         }}\n\
+         // log x = e ln2 + 2 atanh((m-1)/(m+1)), m in [sqrt(1/2), sqrt(2)). naga's\n\
+         // frexp on f64 needs i64, so the exponent comes from an f32 log2 of x scaled\n\
+         // into f32's range, corrected by one step either way.\n\
+         fn log_(x0: F) -> F {{\n\
+         \x20   if (x0 == 0.0lf) {{ return -1.0lf / abs(x0); }}\n\
+         \x20   if (!(x0 >= 0.0lf)) {{ return (x0 - x0) / (x0 - x0); }}\n\
+         \x20   if (x0 > 1.7976931348623157e308lf) {{ return x0; }}\n\
+         \x20   var x = x0;\n\
+         \x20   var e = 0;\n\
+         \x20   while (x > 1e30lf) {{ x = ldexp(x, -64); e += 64; }}\n\
+         \x20   while (x < 1e-30lf) {{ x = ldexp(x, 64); e -= 64; }}\n\
+         \x20   let k = i32(floor(log2(f32(x))));\n\
+         \x20   var m = ldexp(x, -k);\n\
+         \x20   e += k;\n\
+         \x20   if (m < 1.0lf) {{ m = m * 2.0lf; e -= 1; }}\n\
+         \x20   if (m >= 2.0lf) {{ m = m * 0.5lf; e += 1; }}\n\
+         \x20   if (m > {sqrt2:?}lf) {{ m = m * 0.5lf; e += 1; }}\n\
+         \x20   let ef = F(e);\n\
+         \x20   let s = (m - 1.0lf) / (m + 1.0lf);\n\
+         \x20   let z = s * s;\n\
+         \x20   let lm = s * z * ({l}) + 2.0lf * s;\n\
+         \x20   return ef * {hi:?}lf + (ef * {lo:?}lf + lm);\n\
+         }}\n\
+         // sin x (q = 0) or cos x (q = 1): reduction by pi/2 in three parts.\n\
+         fn sin_q_(x: F, q0: i32) -> F {{\n\
+         \x20   let k = round(x * {two_pi:?}lf);\n\
+         \x20   let r = ((x - k * {p0:?}lf) - k * {p1:?}lf) - k * {p2:?}lf;\n\
+         \x20   let q = i32(k) + q0;\n\
+         \x20   let z = r * r;\n\
+         \x20   let sn = r + r * z * ({sp});\n\
+         \x20   let cs = (1.0lf - 0.5lf * z) + z * z * ({cp});\n\
+         \x20   let v = select(sn, cs, (q & 1) == 1);\n\
+         \x20   return select(v, -v, (q & 2) == 2);\n\
+         }}\n\
+         fn sin_(x: F) -> F {{ return sin_q_(x, 0); }}\n\
+         fn cos_(x: F) -> F {{ return sin_q_(x, 1); }}\n",
+        log2e = std::f64::consts::LOG2_E,
+        q = horner("r", &expm1),
+        sqrt2 = std::f64::consts::SQRT_2,
+        l = horner("z", &atanh),
+        two_pi = std::f64::consts::FRAC_2_PI,
+        sp = horner("z", &sin),
+        cp = horner("z", &cos),
+    )
+}
