@@ -336,6 +336,14 @@ impl GpuKernel {
             ];
             let chunk = chunk_points(&gpu.limits, el, &widths, max_chunk)?;
             let make = |sh: &Shader, what: &str| -> Result<Pass, BackendError> {
+                let trips = sh.reduce_trips(SEG);
+                if trips > wgsl::LOOP_BUDGET {
+                    return Err(BackendError::Unsupported(format!(
+                        "summing one gradient entry over {SEG} points takes {trips} loop \
+                         iterations, more than the {} a shader may run on llvmpipe",
+                        wgsl::LOOP_BUDGET
+                    )));
+                }
                 let pass1 = gpu.pipeline(&sh.wgsl, precision, &pl1, &format!("set {s} {what}"))?;
                 let table = gpu
                     .device

@@ -13,7 +13,7 @@ pub(super) fn examples() -> Vec<(String, Problem)> {
 }
 
 /// Every .pde file in `dir` (relative to the crate root), by file name, checked
-/// with data from its own directory.
+/// with data from its own directory or examples/data.
 pub(crate) fn problems_in(dir: &str) -> Vec<(String, Problem)> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
@@ -34,7 +34,7 @@ pub(crate) fn problems_in(dir: &str) -> Vec<(String, Problem)> {
             let opts = crate::check::Options {
                 name: name.clone(),
                 base_dir: Some(dir.clone()),
-                data_dirs: vec![],
+                data_dirs: vec![Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/data")],
                 ..crate::check::Options::default()
             };
             let p = crate::pipeline::front_end(&text, &opts)

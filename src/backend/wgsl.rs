@@ -24,6 +24,13 @@
 //! trip counts, and the unrolled products of a small network took LLVM 9.6 s for one
 //! shader (examples/well_harmonic.pde); real GPUs lose little by keeping the loops.
 //!
+//! llvmpipe (lavapipe) also stops every loop of a shader invocation once all its
+//! loops together have iterated 65 535 times (Mesa's `LP_MAX_TGSI_LOOP_ITERATIONS`,
+//! one counter per invocation), silently: a QRes of width 64 and depth 2 with
+//! Burgers' derivatives needs about 83 000 and got a product cut off mid-row. So the
+//! emitter counts the iterations a point runs and, when they pass [`LOOP_BUDGET`],
+//! writes `2, 4, 8, …` entries per iteration until they fit.
+//!
 //! Functions: f32 uses WGSL's built-ins (tanh with its argument clamped to ±20, where
 //! it is ±1 in f32, so no driver's exp-based formula overflows to NaN). Vulkan has
 //! no f64 transcendentals, so f64 uses the same algorithms as the CPU back end's
@@ -42,6 +49,10 @@ use crate::kernel::passes::{plan_slots, Info};
 pub(crate) const WORKGROUP: u32 = 64;
 /// Marks a pass-2 product with one factor (`b` of a pair).
 pub(crate) const NONE: u32 = u32::MAX;
+/// Loop iterations one invocation may run: llvmpipe leaves every loop after 65 535
+/// (counting each loop's final test too), less a margin for the helper functions'
+/// data-dependent loops (`log_`'s rescaling, which rarely runs).
+pub(crate) const LOOP_BUDGET: u64 = 60_000;
 
 /// A generated pass-1 shader and what the host needs to run and reduce it.
 #[derive(Debug, Clone)]
@@ -56,6 +67,20 @@ pub(crate) struct Shader {
     /// (`b == NONE`: column `a` alone). Outputs: the loss terms, then θ's entries.
     pub table: Vec<u32>,
     pub n_out: u32,
+}
+
+impl Shader {
+    /// The most loop iterations a pass-2 invocation runs over segments of `seg`
+    /// points (its products, each a loop over the points), to hold it to
+    /// [`LOOP_BUDGET`] too.
+    pub(crate) fn reduce_trips(&self, seg: u32) -> u64 {
+        let n = self.n_out as usize;
+        (0..n)
+            .map(|o| u64::from(self.table[o + 1] - self.table[o]))
+            .map(|k| k + 1 + k * (u64::from(seg) + 1))
+            .max()
+            .unwrap_or(0)
+    }
 }
 
 /// How a value is read.
@@ -78,10 +103,22 @@ pub(crate) fn emit(
     end: usize,
     precision: Precision,
 ) -> Result<Shader, BackendError> {
-    let mut e = Emitter::new(prog, precision);
-    e.plan(info, end);
-    e.body(end)?;
-    Ok(e.finish(end))
+    let widest = prog.types[..end].iter().map(|t| t.width).max().unwrap_or(1);
+    let mut unroll = 1;
+    loop {
+        let e = Emitter::run(prog, info, end, precision, unroll)?;
+        if e.trips <= LOOP_BUDGET {
+            return Ok(e.finish(end));
+        }
+        if unroll >= widest {
+            return Err(BackendError::Unsupported(format!(
+                "one point of this kernel runs {} loop iterations even with every loop \
+                 written out, more than the {LOOP_BUDGET} a shader may run on llvmpipe",
+                e.trips
+            )));
+        }
+        unroll *= 2;
+    }
 }
 
 struct Emitter<'a> {
@@ -97,10 +134,28 @@ struct Emitter<'a> {
     /// Per output: the column pairs pass 2 sums.
     pairs: Vec<Vec<(u32, u32)>>,
     out: String,
+    /// Entries per loop iteration.
+    unroll: u32,
+    /// Loop iterations so far, as llvmpipe counts them (see [`LOOP_BUDGET`]).
+    trips: u64,
 }
 
 impl<'a> Emitter<'a> {
-    fn new(prog: &'a Program, precision: Precision) -> Emitter<'a> {
+    /// The emitter after writing the body of `prog.ops[..end]`.
+    fn run(
+        prog: &'a Program,
+        info: &Info,
+        end: usize,
+        precision: Precision,
+        unroll: u32,
+    ) -> Result<Emitter<'a>, BackendError> {
+        let mut e = Emitter::new(prog, precision, unroll);
+        e.plan(info, end);
+        e.body(end)?;
+        Ok(e)
+    }
+
+    fn new(prog: &'a Program, precision: Precision, unroll: u32) -> Emitter<'a> {
         let (ty, suffix) = match precision {
             Precision::F32 => ("f32", "f"),
             Precision::F64 => ("f64", "lf"),
@@ -116,6 +171,8 @@ impl<'a> Emitter<'a> {
             contrib_width: prog.n_terms,
             pairs: vec![],
             out: String::new(),
+            unroll,
+            trips: 0,
         }
     }
 
@@ -202,12 +259,17 @@ impl<'a> Emitter<'a> {
             let rhs = f(self, "0u");
             self.line(&format!("let v{i} = {rhs};"));
         } else {
-            let rhs = f(self, "j");
-            let dst = self.dst(i, "j");
-            self.line(&format!(
-                "for (var j = 0u; j < {w}u + z; j++) {{ {dst} = {rhs}; }}"
-            ));
+            let code = repeat(w, "j", self.unroll, |j| {
+                format!("{} = {};", self.dst(i, j), f(self, j))
+            });
+            self.looped(code);
         }
+    }
+
+    /// Writes a loop from [`repeat`] and counts its iterations.
+    fn looped(&mut self, (code, trips): (String, u64)) {
+        self.trips += trips;
+        self.line(&code);
     }
 
     /// Declares op `i`'s scalar as a `var` when a loop assigns it.
@@ -262,9 +324,18 @@ impl<'a> Emitter<'a> {
                 Op::Neg(a) => self.map(i, |e, j| format!("-{}", e.at(a, j))),
                 Op::Func(f, a) => {
                     let name = self.func(f);
+                    if name == "log_" {
+                        // Its two rescaling loops each test once.
+                        self.trips += 2 * u64::from(prog.types[i].width);
+                    }
                     self.map(i, |e, j| format!("{name}({})", e.at(a, j)));
                 }
-                Op::Powi(a, k) => self.map(i, |e, j| format!("powi_({}, {k})", e.at(a, j))),
+                Op::Powi(a, k) => {
+                    // powi_'s loop: one iteration per bit of |k|, and the final test.
+                    let bits = 32 - k.unsigned_abs().leading_zeros();
+                    self.trips += u64::from((bits + 1) * prog.types[i].width);
+                    self.map(i, |e, j| format!("powi_({}, {k})", e.at(a, j)));
+                }
                 Op::Select {
                     cmp,
                     a,
@@ -295,26 +366,31 @@ impl<'a> Emitter<'a> {
                 Op::SumEntries(x) => {
                     let w = prog.ty(x).width;
                     let zero = self.lit(0.0)?;
-                    let xj = self.at(x, "j");
                     self.line(&format!("var v{i} = {zero};"));
-                    self.line(&format!(
-                        "for (var j = 0u; j < {w}u + z; j++) {{ v{i} += {xj}; }}"
-                    ));
+                    let sum = repeat(w, "j", self.unroll, |j| {
+                        format!("v{i} += {};", self.at(x, j))
+                    });
+                    self.looped(sum);
                 }
                 Op::AccumSquares { term, value } => {
                     let w = prog.ty(value).width;
-                    let xj = self.at(value, "j");
-                    self.line(&format!(
-                        "for (var j = 0u; j < {w}u + z; j++) {{ let e = {xj}; acc{term} += e * e; }}"
-                    ));
+                    let squares = repeat(w, "j", self.unroll, |j| {
+                        format!("let e = {}; acc{term} += e * e;", self.at(value, j))
+                    });
+                    self.looped(squares);
                 }
                 Op::AccumWeighted { term, value } => {
                     let w = prog.ty(value).width;
-                    let xj = self.at(value, "j");
                     let zero = self.lit(0.0)?;
-                    self.line(&format!(
-                        "{{ var s = {zero}; for (var j = 0u; j < {w}u + z; j++) {{ s += {xj}; }} acc{term} += cols[p + {}u * n] * s; }}",
-                        nc + nd
+                    let (sum, trips) = repeat(w, "j", self.unroll, |j| {
+                        format!("s += {};", self.at(value, j))
+                    });
+                    let weight = nc + nd;
+                    self.looped((
+                        format!(
+                            "{{ var s = {zero}; {sum} acc{term} += cols[p + {weight}u * n] * s; }}"
+                        ),
+                        trips,
                     ));
                 }
                 Op::GradParam { offset, len, value } => {
@@ -360,17 +436,27 @@ impl<'a> Emitter<'a> {
         x: Value,
         transpose: bool,
     ) -> Result<(), BackendError> {
-        let (outer, inner, weight) = if transpose {
-            (cols, rows, format!("params[{w}u + k * {cols}u + o]"))
+        let (outer, inner) = if transpose {
+            (cols, rows)
         } else {
-            (rows, cols, format!("params[{w}u + o * {cols}u + k]"))
+            (rows, cols)
+        };
+        let weight = |k: &str| match transpose {
+            true => format!("params[{w}u + {k} * {cols}u + o]"),
+            false => format!("params[{w}u + o * {cols}u + {k}]"),
         };
         self.declare(i);
         let zero = self.lit(0.0)?;
-        let xk = self.at(x, "k");
+        let (sum, trips) = repeat(inner, "k", self.unroll, |k| {
+            format!("s += {} * {};", weight(k), self.at(x, k))
+        });
         let dst = self.dst(i, "o");
-        self.line(&format!(
-            "for (var o = 0u; o < {outer}u + z; o++) {{ var s = {zero}; for (var k = 0u; k < {inner}u + z; k++) {{ s += {weight} * {xk}; }} {dst} = s; }}"
+        // The rows stay a loop: only the inner sums need unrolling to fit the budget.
+        self.looped((
+            format!(
+                "for (var o = 0u; o < {outer}u + z; o++) {{ var s = {zero}; {sum} {dst} = s; }}"
+            ),
+            u64::from(outer) + 1 + u64::from(outer) * trips,
         ));
         Ok(())
     }
@@ -384,14 +470,18 @@ impl<'a> Emitter<'a> {
         let mut at = 0;
         for &part in parts {
             let w = self.prog.ty(part).width;
-            let (xj, dst) = (self.at(part, "j"), self.dst(i, &format!("{at}u + j")));
             if w == 1 {
                 let (x, dst) = (self.at(part, "0u"), self.dst(i, &format!("{at}u")));
                 self.line(&format!("{dst} = {x};"));
             } else {
-                self.line(&format!(
-                    "for (var j = 0u; j < {w}u + z; j++) {{ {dst} = {xj}; }}"
-                ));
+                let copy = repeat(w, "j", self.unroll, |j| {
+                    format!(
+                        "{} = {};",
+                        self.dst(i, &format!("{at}u + {j}")),
+                        self.at(part, j)
+                    )
+                });
+                self.looped(copy);
             }
             at += w;
         }
@@ -406,10 +496,10 @@ impl<'a> Emitter<'a> {
         let w = self.prog.ty(v).width;
         self.contrib_width += w;
         self.saved.insert(v, col);
-        let xj = self.at(v, "j");
-        self.line(&format!(
-            "for (var j = 0u; j < {w}u + z; j++) {{ contrib[p + ({col}u + j) * n] = {xj}; }}"
-        ));
+        let copy = repeat(w, "j", self.unroll, |j| {
+            format!("contrib[p + ({col}u + {j}) * n] = {};", self.at(v, j))
+        });
+        self.looped(copy);
         col
     }
 
@@ -436,8 +526,8 @@ impl<'a> Emitter<'a> {
         let mut wgsl = String::new();
         let _ = writeln!(
             wgsl,
-            "// pdenet pass 1: one invocation per point; {} ops, tape {} entries, {} contribution columns per point.",
-            end, self.tape_width, self.contrib_width
+            "// pdenet pass 1: one invocation per point; {} ops, tape {} entries, {} contribution columns per point; {} loop iterations, {} entries per iteration.",
+            end, self.tape_width, self.contrib_width, self.trips, self.unroll
         );
         wgsl += &header(ty);
         wgsl += "@group(0) @binding(0) var<storage, read> cols: array<F>;\n";
@@ -470,6 +560,34 @@ impl<'a> Emitter<'a> {
             n_out,
         }
     }
+}
+
+/// The code of [`Emitter::repeat`] and its loop iterations, for `unroll` entries per
+/// iteration.
+fn repeat(w: u32, var: &str, unroll: u32, body: impl Fn(&str) -> String) -> (String, u64) {
+    let u = unroll.clamp(1, w.max(1));
+    let (full, rest) = (w / u, w % u);
+    let mut code = String::new();
+    let mut trips = 0;
+    if full > 0 {
+        let copies: Vec<String> = if u == 1 {
+            vec![body(var)]
+        } else {
+            (0..u)
+                .map(|c| format!("{{ {} }}", body(&format!("({var} * {u}u + {c}u)"))))
+                .collect()
+        };
+        let _ = write!(
+            code,
+            "for (var {var} = 0u; {var} < {full}u + z; {var}++) {{ {} }}",
+            copies.join(" ")
+        );
+        trips = full as u64 + 1;
+    }
+    for r in w - rest..w {
+        let _ = write!(code, " {{ {} }}", body(&format!("{r}u")));
+    }
+    (code.trim_start().to_string(), trips)
 }
 
 /// The element type alias and the per-chunk parameters both passes read.
@@ -624,4 +742,60 @@ fn f64_math() -> String {
         sp = horner("z", &sin),
         cp = horner("z", &cos),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernel::compile;
+
+    /// tests/gpu/wide_qres.pde runs past llvmpipe's 65 535 loop iterations when
+    /// written one entry per iteration; the emitter unrolls until it fits.
+    #[test]
+    fn shaders_keep_within_the_loop_budget() {
+        let p = crate::backend::tests::problems_in("tests/gpu")
+            .into_iter()
+            .find(|(name, _)| name == "wide_qres")
+            .expect("tests/gpu/wide_qres.pde")
+            .1;
+        let k = compile(&p).expect("compiles");
+        let (prog, info) = (&k.programs[0].program, &k.programs[0].info);
+        let end = prog.ops.len();
+        let plain = Emitter::run(prog, info, end, Precision::F32, 1).expect("emits");
+        assert!(plain.trips > 65_535, "{} iterations", plain.trips);
+        let shader = emit(prog, info, end, Precision::F32).expect("emits");
+        let header = shader.wgsl.lines().next().expect("a header");
+        let number = |before: &str| -> u64 {
+            let head = header.split(before).next().expect("in the header");
+            head.rsplit(' ')
+                .next()
+                .expect("a number")
+                .parse()
+                .expect("a number")
+        };
+        let (trips, unroll) = (number(" loop iterations"), number(" entries per"));
+        assert!(trips <= LOOP_BUDGET && unroll > 1, "{header}");
+        let again = Emitter::run(prog, info, end, Precision::F32, unroll as u32).expect("emits");
+        assert_eq!(again.trips, trips);
+    }
+
+    #[test]
+    fn unrolled_loops_cover_every_entry_once() {
+        for (w, unroll) in [(5, 1), (5, 2), (8, 4), (3, 8), (1, 4)] {
+            let (code, trips) = repeat(w, "j", unroll, |j| format!("f({j});"));
+            let copies = code.matches("f(").count() as u32;
+            let per_iter = unroll.min(w);
+            let loops = w / per_iter;
+            assert_eq!(
+                copies,
+                if loops > 0 { per_iter } else { 0 } + w % per_iter,
+                "{code}"
+            );
+            assert_eq!(
+                trips,
+                if loops > 0 { loops as u64 + 1 } else { 0 },
+                "{code}"
+            );
+        }
+    }
 }
