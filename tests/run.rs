@@ -200,8 +200,7 @@ fn missing_data_fails_before_anything_is_written() {
 }
 
 /// `pdenet run --backend gpu` follows the CPU back end's loss curve: 20 Adam epochs
-/// and up to 20 L-BFGS iterations of Burgers (the example's physics and network,
-/// tests/run/burgers_small.pde's 400 points, which lavapipe runs in seconds) in f64,
+/// and up to 20 L-BFGS iterations of examples/burgers.pde (its 10 100 points) in f64,
 /// every recorded loss within 1e-8 relative of the JIT's (stated tolerance; the two
 /// back ends sum in different orders, so they agree to rounding, which 40 steps
 /// barely amplify). Without an adapter it skips, unless PDENET_REQUIRE_GPU_ADAPTER=1.
