@@ -305,33 +305,7 @@ fn line_plot_linear(area: &Area, p: &LinePlot) -> Result<(), String> {
         .axis_desc_style((FAMILY, 17))
         .draw()
         .map_err(err)?;
-    for (x, label) in &p.marks {
-        let line = vec![(*x, y0 - pad), (*x, y1 + pad)];
-        chart
-            .draw_series(std::iter::once(PathElement::new(line, BLACK.mix(0.4))))
-            .map_err(err)?;
-        chart
-            .draw_series(std::iter::once(Text::new(
-                label.clone(),
-                (*x, y1 + pad),
-                mark_font(*x, x0, x1),
-            )))
-            .map_err(err)?;
-    }
-    for (k, c) in p.curves.iter().enumerate() {
-        let s = style(c, k);
-        let pts: Vec<(f64, f64)> =
-            c.x.iter()
-                .copied()
-                .zip(c.y.iter().copied())
-                .filter(|(_, y)| y.is_finite())
-                .collect();
-        chart
-            .draw_series(LineSeries::new(pts, s))
-            .map_err(err)?
-            .label(c.label.clone())
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], s));
-    }
+    marks_and_curves(&mut chart, p, (y0 - pad, y1 + pad), |y| y.is_finite())?;
     legend(&mut chart, p)
 }
 
@@ -363,17 +337,28 @@ fn line_plot_log(area: &Area, p: &LinePlot) -> Result<(), String> {
         .axis_desc_style((FAMILY, 17))
         .draw()
         .map_err(err)?;
+    marks_and_curves(&mut chart, p, (lo, hi), |y| y > 0.0 && y.is_finite())?;
+    legend(&mut chart, p)
+}
+
+/// The vertical marks (phase changes) from `bottom` to `top`, labelled at the top,
+/// and every curve through its points whose y passes `keep` (a log axis drops y ≤ 0).
+fn marks_and_curves<'a, CT: CoordTranslate<From = (f64, f64)>>(
+    chart: &mut ChartContext<'a, BitMapBackend<'a>, CT>,
+    p: &LinePlot,
+    (bottom, top): (f64, f64),
+    keep: impl Fn(f64) -> bool,
+) -> Result<(), String> {
+    let (x0, x1) = x_range(p);
     for (x, label) in &p.marks {
+        let line = vec![(*x, bottom), (*x, top)];
         chart
-            .draw_series(std::iter::once(PathElement::new(
-                vec![(*x, lo), (*x, hi)],
-                BLACK.mix(0.4),
-            )))
+            .draw_series(std::iter::once(PathElement::new(line, BLACK.mix(0.4))))
             .map_err(err)?;
         chart
             .draw_series(std::iter::once(Text::new(
                 label.clone(),
-                (*x, hi),
+                (*x, top),
                 mark_font(*x, x0, x1),
             )))
             .map_err(err)?;
@@ -384,7 +369,7 @@ fn line_plot_log(area: &Area, p: &LinePlot) -> Result<(), String> {
             c.x.iter()
                 .copied()
                 .zip(c.y.iter().copied())
-                .filter(|(_, y)| *y > 0.0 && y.is_finite())
+                .filter(|&(_, y)| keep(y))
                 .collect();
         chart
             .draw_series(LineSeries::new(pts, s))
@@ -392,7 +377,7 @@ fn line_plot_log(area: &Area, p: &LinePlot) -> Result<(), String> {
             .label(c.label.clone())
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], s));
     }
-    legend(&mut chart, p)
+    Ok(())
 }
 
 fn legend<'a, CT: CoordTranslate>(
