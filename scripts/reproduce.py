@@ -162,8 +162,10 @@ def write_table(problems, record):
             rows.append(row(title, "", paper, "not run by the script yet", "", "", f"`pdenet run examples/{name}.pde`"))
             continue
         threads = f"{r['threads']} thread{'s' if r['threads'] != 1 else ''}"
+        speed = [f"{r[k]:.1f} ms/{what}" for k, what in
+                 (("adam_epoch_ms", "Adam epoch"), ("lbfgs_iter_ms", "L-BFGS iteration")) if r.get(k)]
         rows.append(row(title, r["network"], paper, r["figure"], "yes" if r["ok"] else "**no**",
-                        f"{r['wall_s']:.0f} s ({threads}; {r['adam_epoch_ms']:.1f} ms/Adam epoch)",
+                        f"{r['wall_s']:.0f} s ({threads}; {', '.join(speed)})",
                         f"`{r['command']}`, seed {r['seed']}, {r['commit']}, {r['date']}"))
     with open(RESULTS) as f:
         text = f.read()
@@ -212,6 +214,7 @@ def main():
         record[name] = {
             "figure": figure, "ok": ok, "network": describe(report), "wall_s": wall,
             "threads": args.threads or os.cpu_count(), "adam_epoch_ms": report["time_s"]["adam_epoch_ms"],
+            "lbfgs_iter_ms": report["time_s"].get("lbfgs_iter_ms"),
             "command": cmd, "seed": report["seed"], "commit": head,
             "date": datetime.date.today().isoformat(),
         }
