@@ -200,7 +200,9 @@ fn missing_data_fails_before_anything_is_written() {
 }
 
 /// `pdenet run --backend gpu` follows the CPU back end's loss curve: 20 Adam epochs
-/// and up to 20 L-BFGS iterations of examples/burgers.pde (its 10 100 points) in f64,
+/// and up to 20 L-BFGS iterations of tests/run/burgers_small.pde (Burgers with a QRes
+/// 10×4 and 400 points: examples/burgers.pde's 8 layers take lavapipe minutes to
+/// compile) in f64,
 /// every recorded loss within 1e-8 relative of the JIT's (stated tolerance; the two
 /// back ends sum in different orders, so they agree to rounding, which 40 steps
 /// barely amplify). Without an adapter it skips, unless PDENET_REQUIRE_GPU_ADAPTER=1.
@@ -209,7 +211,7 @@ fn gpu_run_follows_the_cpu_loss_curve() {
     let (cpu, gpu) = (out_dir("burgers_cpu20"), out_dir("burgers_gpu20"));
     let common = ["--epochs", "20", "--precision", "f64"];
     let g = run(
-        "examples/burgers.pde",
+        "tests/run/burgers_small.pde",
         &gpu,
         &[&common[..], &["--backend", "gpu"]].concat(),
     );
@@ -223,7 +225,7 @@ fn gpu_run_follows_the_cpu_loss_curve() {
         panic!("{err}");
     }
     let c = run(
-        "examples/burgers.pde",
+        "tests/run/burgers_small.pde",
         &cpu,
         &[&common[..], &["--backend", "cpu"]].concat(),
     );
