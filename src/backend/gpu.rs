@@ -240,9 +240,9 @@ pub(crate) fn validate(wgsl: &str, precision: Precision) -> Result<naga::Module,
     Ok(module)
 }
 
-/// One pass-1 shader with the pass-2 table that reduces it.
+/// One pass 1 (its segments, run in order) with the pass-2 table that reduces it.
 struct Pass {
-    pass1: wgpu::ComputePipeline,
+    pass1: Vec<wgpu::ComputePipeline>,
     table: wgpu::Buffer,
     n_out: u32,
     /// Where the table's pairs start (after its `n_out + 1` offsets).
@@ -328,8 +328,11 @@ impl GpuKernel {
                 None
             };
             let n_cols = prog.n_coords + prog.n_data + 1;
+            let tape_width = full
+                .tape_width
+                .max(forward.as_ref().map_or(0, |f| f.tape_width));
             let widths = [
-                full.tape_width,
+                tape_width,
                 full.contrib_width,
                 n_cols,
                 full.n_out.div_ceil(SEG),
@@ -344,7 +347,14 @@ impl GpuKernel {
                         wgsl::LOOP_BUDGET
                     )));
                 }
-                let pass1 = gpu.pipeline(&sh.wgsl, precision, &pl1, &format!("set {s} {what}"))?;
+                let pass1 = sh
+                    .segments
+                    .iter()
+                    .enumerate()
+                    .map(|(k, wgsl)| {
+                        gpu.pipeline(wgsl, precision, &pl1, &format!("set {s} {what} {k}"))
+                    })
+                    .collect::<Result<_, _>>()?;
                 let table = gpu
                     .device
                     .create_buffer_init(&wgpu::util::BufferInitDescriptor {
@@ -366,9 +376,7 @@ impl GpuKernel {
             let code = SetCode {
                 full: make(&full, "loss and gradient")?,
                 forward: forward.as_ref().map(|f| make(f, "forward")).transpose()?,
-                tape_width: full
-                    .tape_width
-                    .max(forward.as_ref().map_or(0, |f| f.tape_width)),
+                tape_width,
                 contrib_width: full.contrib_width,
                 n_cols,
                 n_data: prog.n_data as usize,
@@ -462,9 +470,11 @@ impl GpuKernel {
             let mut enc = gpu.device.create_command_encoder(&Default::default());
             {
                 let mut cp = enc.begin_compute_pass(&Default::default());
-                cp.set_pipeline(&pass.pass1);
                 cp.set_bind_group(0, &bufs.pass1, &[]);
-                cp.dispatch_workgroups((m as u32).div_ceil(WORKGROUP), 1, 1);
+                for segment in &pass.pass1 {
+                    cp.set_pipeline(segment);
+                    cp.dispatch_workgroups((m as u32).div_ceil(WORKGROUP), 1, 1);
+                }
                 cp.set_pipeline(&self.reduce);
                 cp.set_bind_group(0, reduce_bg, &[]);
                 cp.dispatch_workgroups(pass.n_out.div_ceil(WORKGROUP), segs, 1);
@@ -636,10 +646,12 @@ pub fn emit_wgsl(kernel: &Kernel, precision: Precision) -> String {
         out += &format!("// point set {s}: loss and gradient\n");
         match wgsl::emit(prog, &set.info, prog.ops.len(), precision) {
             Ok(sh) => {
-                if let Err(e) = validate(&sh.wgsl, precision) {
-                    out += &format!("// {e}\n");
+                for wgsl in &sh.segments {
+                    if let Err(e) = validate(wgsl, precision) {
+                        out += &format!("// {e}\n");
+                    }
+                    out += wgsl;
                 }
-                out += &sh.wgsl;
             }
             Err(e) => out += &format!("// {e}\n"),
         }

@@ -31,7 +31,7 @@ mod wgsl;
 #[cfg(test)]
 mod gpu_tests;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 #[cfg(test)]
 mod vmath_tests;
 

@@ -13,6 +13,13 @@
 //! its sinks at this point), and the vectors the gradient sinks reduce (a
 //! `GradParam`'s value, a `GradMatrix`'s δ and x), each value once.
 //!
+//! Pass 1 is cut into segments of about [`SEGMENT_LINES`] lines, each its own shader,
+//! dispatched one after another on the same buffers: lavapipe's compile time grows
+//! with about the square of a shader's size. A scalar (a `let`) that a later segment
+//! reads goes through a tape slot of its own; leaves (coordinates, constants, θ
+//! entries) are simply read again. Each segment adds its loss-term sums into
+//! `contrib`.
+//!
 //! Pass 2 ([`REDUCE`]): one invocation per output (loss terms, then θ entries) and
 //! segment of `SEG` points sums that output's products of contribution columns over
 //! the segment's points, in point order: dW[r,c] = Σₚ δ[r]·x[c] without atomics
@@ -36,7 +43,7 @@
 //! no f64 transcendentals, so f64 uses the same algorithms as the CPU back end's
 //! vector math (range reduction, Taylor polynomials) written in WGSL.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::fmt::Write;
 
 use super::vmath::{factorial, sign, LN2_F64, PIO2_F64};
@@ -54,10 +61,18 @@ pub(crate) const NONE: u32 = u32::MAX;
 /// data-dependent loops (`log_`'s rescaling, which rarely runs).
 pub(crate) const LOOP_BUDGET: u64 = 60_000;
 
-/// A generated pass-1 shader and what the host needs to run and reduce it.
+/// Lines of pass-1 code per shader (segment). On lavapipe a 391-line shader (the
+/// first point set of tests/gpu/layer_qsc.pde) took 16.7 s to compile and a 119-line
+/// one 0.8 s: about the square of the size. examples/burgers.pde's GPU check (f32,
+/// compilation included) took 416 s uncut, 22 s cut at 100 lines, 15 s at 50 and
+/// 15 s at 25; fewer, larger segments cost less on a real GPU.
+pub(crate) const SEGMENT_LINES: usize = 50;
+
+/// A generated pass 1 (its segments' shaders, run in order) and what the host needs
+/// to run and reduce it.
 #[derive(Debug, Clone)]
 pub(crate) struct Shader {
-    pub wgsl: String,
+    pub segments: Vec<String>,
     /// Tape entries per point.
     pub tape_width: u32,
     /// Contribution columns per point (the loss terms first).
@@ -103,22 +118,56 @@ pub(crate) fn emit(
     end: usize,
     precision: Precision,
 ) -> Result<Shader, BackendError> {
+    let whole = Emitter::run(prog, info, end, precision, 1, vec![])?;
+    emit_cut(
+        prog,
+        info,
+        end,
+        precision,
+        cut(&whole.op_lines, SEGMENT_LINES),
+    )
+}
+
+/// The same cut before each op in `cuts`, unrolled as far as the loop budget needs.
+fn emit_cut(
+    prog: &Program,
+    info: &Info,
+    end: usize,
+    precision: Precision,
+    cuts: Vec<usize>,
+) -> Result<Shader, BackendError> {
     let widest = prog.types[..end].iter().map(|t| t.width).max().unwrap_or(1);
     let mut unroll = 1;
     loop {
-        let e = Emitter::run(prog, info, end, precision, unroll)?;
-        if e.trips <= LOOP_BUDGET {
+        let e = Emitter::run(prog, info, end, precision, unroll, cuts.clone())?;
+        let trips = e.most_trips();
+        if trips <= LOOP_BUDGET {
             return Ok(e.finish(end));
         }
         if unroll >= widest {
             return Err(BackendError::Unsupported(format!(
-                "one point of this kernel runs {} loop iterations even with every loop \
-                 written out, more than the {LOOP_BUDGET} a shader may run on llvmpipe",
-                e.trips
+                "one point of this kernel runs {trips} loop iterations in one shader even \
+                 with every loop written out, more than the {LOOP_BUDGET} a shader may run \
+                 on llvmpipe"
             )));
         }
         unroll *= 2;
     }
+}
+
+/// The first op of each segment after the first: a new segment starts where the
+/// next op's lines would take the current one past `limit` (an op is never split).
+fn cut(op_lines: &[usize], limit: usize) -> Vec<usize> {
+    let mut cuts = vec![];
+    let mut lines = 0;
+    for (i, &l) in op_lines.iter().enumerate() {
+        if lines > 0 && lines + l > limit {
+            cuts.push(i);
+            lines = 0;
+        }
+        lines += l;
+    }
+    cuts
 }
 
 struct Emitter<'a> {
@@ -133,29 +182,49 @@ struct Emitter<'a> {
     contrib_width: u32,
     /// Per output: the column pairs pass 2 sums.
     pairs: Vec<Vec<(u32, u32)>>,
+    /// The current segment's code.
     out: String,
     /// Entries per loop iteration.
     unroll: u32,
-    /// Loop iterations so far, as llvmpipe counts them (see [`LOOP_BUDGET`]).
+    /// The current segment's loop iterations so far, as llvmpipe counts them (see
+    /// [`LOOP_BUDGET`]).
     trips: u64,
+    /// The first op of each segment after the first.
+    cuts: Vec<usize>,
+    /// The segment being written.
+    seg: usize,
+    /// Finished segments: code and loop iterations.
+    segments: Vec<(String, u64)>,
+    /// Lines written so far, and the number each op wrote (where to cut).
+    lines: usize,
+    op_lines: Vec<usize>,
+    /// Tape slots of scalars that a later segment reads.
+    spill: HashMap<usize, u32>,
+    /// Per segment: scalars of earlier segments it reads (loaded or recomputed first),
+    /// and spilled scalars it defines (stored last).
+    loads: Vec<BTreeSet<usize>>,
+    stores: Vec<BTreeSet<usize>>,
 }
 
 impl<'a> Emitter<'a> {
-    /// The emitter after writing the body of `prog.ops[..end]`.
+    /// The emitter after writing the body of `prog.ops[..end]`, cut before each op
+    /// in `cuts`.
     fn run(
         prog: &'a Program,
         info: &Info,
         end: usize,
         precision: Precision,
         unroll: u32,
+        cuts: Vec<usize>,
     ) -> Result<Emitter<'a>, BackendError> {
-        let mut e = Emitter::new(prog, precision, unroll);
+        let mut e = Emitter::new(prog, precision, unroll, cuts);
         e.plan(info, end);
+        e.plan_segments(end)?;
         e.body(end)?;
         Ok(e)
     }
 
-    fn new(prog: &'a Program, precision: Precision, unroll: u32) -> Emitter<'a> {
+    fn new(prog: &'a Program, precision: Precision, unroll: u32, cuts: Vec<usize>) -> Emitter<'a> {
         let (ty, suffix) = match precision {
             Precision::F32 => ("f32", "f"),
             Precision::F64 => ("f64", "lf"),
@@ -173,7 +242,60 @@ impl<'a> Emitter<'a> {
             out: String::new(),
             unroll,
             trips: 0,
+            cuts,
+            seg: 0,
+            segments: vec![],
+            lines: 0,
+            op_lines: vec![],
+            spill: HashMap::new(),
+            loads: vec![],
+            stores: vec![],
         }
+    }
+
+    /// The most loop iterations any one segment runs.
+    fn most_trips(&self) -> u64 {
+        self.segments.iter().map(|s| s.1).max().unwrap_or(0)
+    }
+
+    /// The segment op `i` belongs to.
+    fn segment_of(&self, i: usize) -> usize {
+        self.cuts.partition_point(|&c| c <= i)
+    }
+
+    /// Which scalars cross into later segments, and the tape slots of those that
+    /// are not leaves.
+    fn plan_segments(&mut self, end: usize) -> Result<(), BackendError> {
+        let prog = self.prog;
+        let n = self.cuts.len() + 1;
+        self.loads = vec![BTreeSet::new(); n];
+        self.stores = vec![BTreeSet::new(); n];
+        // A wide splat is read as its scalar's name: its scalar is what crosses.
+        let mut owner: Vec<usize> = (0..end).collect();
+        for i in 0..end {
+            if let Op::Splat { x, width } = prog.ops[i] {
+                if width > 1 {
+                    owner[i] = owner[x.index()];
+                }
+            }
+        }
+        for i in 0..end {
+            let s = self.segment_of(i);
+            for v in prog.ops[i].operands() {
+                let o = owner[v.index()];
+                let from = self.segment_of(o);
+                if from == s || !matches!(self.repr[o], Repr::Scalar(_)) {
+                    continue;
+                }
+                self.loads[s].insert(o);
+                if self.leaf(o)?.is_none() && !self.spill.contains_key(&o) {
+                    self.spill.insert(o, self.tape_width);
+                    self.tape_width += 1;
+                    self.stores[from].insert(o);
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Chooses each value's representation; wide computed values get tape slots.
@@ -246,6 +368,7 @@ impl<'a> Emitter<'a> {
     }
 
     fn line(&mut self, s: &str) {
+        self.lines += 1;
         self.out.push_str("    ");
         self.out.push_str(s);
         self.out.push('\n');
@@ -280,149 +403,198 @@ impl<'a> Emitter<'a> {
         }
     }
 
-    fn body(&mut self, end: usize) -> Result<(), BackendError> {
+    /// The `let` of op `i` when it only reads a column, a constant or a θ entry:
+    /// such scalars are read again where a later segment needs them.
+    fn leaf(&self, i: usize) -> Result<Option<String>, BackendError> {
         let prog = self.prog;
         let (nc, nd) = (prog.n_coords, prog.n_data);
-        for t in 0..prog.n_terms {
-            let zero = self.lit(0.0)?;
+        let read = |what: String| Ok(Some(format!("let v{i} = {what};")));
+        match prog.ops[i] {
+            Op::Coord(k) => read(format!("cols[p + {k}u * n]")),
+            Op::DataCol(k) => read(format!("cols[p + {}u * n]", nc + k)),
+            Op::Weight => read(format!("cols[p + {}u * n]", nc + nd)),
+            Op::Const { value, .. } => read(self.lit(value.get())?),
+            Op::Param { offset, len: 1 } => read(format!("params[{offset}u]")),
+            Op::TermSeed(t) => read(format!("params[{}u]", prog.theta_len + t)),
+            _ => Ok(None),
+        }
+    }
+
+    /// Starts segment `s`: its term sums, and the scalars it reads from earlier ones.
+    fn open(&mut self, s: usize) -> Result<(), BackendError> {
+        self.seg = s;
+        let zero = self.lit(0.0)?;
+        for t in 0..self.prog.n_terms {
             self.line(&format!("var acc{t} = {zero};"));
         }
-        for i in 0..end {
-            match prog.ops[i] {
-                Op::Coord(k) => self.line(&format!("let v{i} = cols[p + {k}u * n];")),
-                Op::DataCol(k) => self.line(&format!("let v{i} = cols[p + {}u * n];", nc + k)),
-                Op::Weight => self.line(&format!("let v{i} = cols[p + {}u * n];", nc + nd)),
-                Op::Const { value, .. } => {
-                    let c = self.lit(value.get())?;
-                    self.line(&format!("let v{i} = {c};"));
-                }
-                Op::Param { offset, len } => {
-                    if len == 1 {
-                        self.line(&format!("let v{i} = params[{offset}u];"));
-                    }
-                }
-                Op::TermSeed(t) => {
-                    let at = prog.theta_len + t;
-                    self.line(&format!("let v{i} = params[{at}u];"));
-                }
-                Op::MatVec {
-                    w_offset,
-                    rows,
-                    cols,
-                    x,
-                } => self.product(i, w_offset, (rows, cols), x, false)?,
-                Op::MatTVec {
-                    w_offset,
-                    rows,
-                    cols,
-                    x,
-                } => self.product(i, w_offset, (rows, cols), x, true)?,
-                Op::Add(a, b) => self.map(i, |e, j| format!("{} + {}", e.at(a, j), e.at(b, j))),
-                Op::Sub(a, b) => self.map(i, |e, j| format!("{} - {}", e.at(a, j), e.at(b, j))),
-                Op::Mul(a, b) => self.map(i, |e, j| format!("{} * {}", e.at(a, j), e.at(b, j))),
-                Op::Div(a, b) => self.map(i, |e, j| format!("{} / {}", e.at(a, j), e.at(b, j))),
-                Op::Neg(a) => self.map(i, |e, j| format!("-{}", e.at(a, j))),
-                Op::Func(f, a) => {
-                    let name = self.func(f);
-                    if name == "log_" {
-                        // Its two rescaling loops each test once.
-                        self.trips += 2 * u64::from(prog.types[i].width);
-                    }
-                    self.map(i, |e, j| format!("{name}({})", e.at(a, j)));
-                }
-                Op::Powi(a, k) => {
-                    // powi_'s loop: one iteration per bit of |k|, and the final test.
-                    let bits = 32 - k.unsigned_abs().leading_zeros();
-                    self.trips += u64::from((bits + 1) * prog.types[i].width);
-                    self.map(i, |e, j| format!("powi_({}, {k})", e.at(a, j)));
-                }
-                Op::Select {
-                    cmp,
-                    a,
-                    b,
-                    then,
-                    other,
-                } => {
-                    let op = cmp.symbol();
-                    self.map(i, |e, j| {
-                        format!(
-                            "select({}, {}, {} {op} {})",
-                            e.at(other, j),
-                            e.at(then, j),
-                            e.at(a, j),
-                            e.at(b, j)
-                        )
-                    });
-                }
-                Op::Concat(ref parts) => self.concat(i, parts),
-                Op::Slice { x, start, .. } => {
-                    self.map(i, |e, j| e.at(x, &format!("{start}u + {j}")));
-                }
-                Op::Splat { x, width } => {
-                    if width == 1 {
-                        self.line(&format!("let v{i} = v{};", x.0));
-                    }
-                }
-                Op::SumEntries(x) => {
-                    let w = prog.ty(x).width;
-                    let zero = self.lit(0.0)?;
-                    self.line(&format!("var v{i} = {zero};"));
-                    let sum = repeat(w, "j", self.unroll, |j| {
-                        format!("v{i} += {};", self.at(x, j))
-                    });
-                    self.looped(sum);
-                }
-                Op::AccumSquares { term, value } => {
-                    let w = prog.ty(value).width;
-                    let squares = repeat(w, "j", self.unroll, |j| {
-                        format!("let e = {}; acc{term} += e * e;", self.at(value, j))
-                    });
-                    self.looped(squares);
-                }
-                Op::AccumWeighted { term, value } => {
-                    let w = prog.ty(value).width;
-                    let zero = self.lit(0.0)?;
-                    let (sum, trips) = repeat(w, "j", self.unroll, |j| {
-                        format!("s += {};", self.at(value, j))
-                    });
-                    let weight = nc + nd;
-                    self.looped((
-                        format!(
-                            "{{ var s = {zero}; {sum} acc{term} += cols[p + {weight}u * n] * s; }}"
-                        ),
-                        trips,
-                    ));
-                }
-                Op::GradParam { offset, len, value } => {
-                    let col = self.save(value);
-                    for j in 0..len {
-                        self.pairs[(prog.n_terms + offset + j) as usize].push((col + j, NONE));
-                    }
-                }
-                Op::GradMatrix {
-                    w_offset,
-                    rows,
-                    cols,
-                    delta,
-                    x,
-                } => {
-                    let (dc, xc) = (self.save(delta), self.save(x));
-                    for r in 0..rows {
-                        for c in 0..cols {
-                            let o = prog.n_terms + w_offset + r * cols + c;
-                            self.pairs[o as usize].push((dc + r, xc + c));
-                        }
-                    }
-                }
-                Op::Store { .. } => {
-                    return Err(BackendError::Unsupported(
-                        "the GPU back end runs loss kernels, not predictions".into(),
-                    ))
-                }
+        for o in self.loads[s].clone() {
+            match self.leaf(o)? {
+                Some(read) => self.line(&read),
+                None => self.line(&format!("let v{o} = tape[p + {}u * n];", self.spill[&o])),
             }
         }
-        for t in 0..prog.n_terms {
-            self.line(&format!("contrib[p + {t}u * n] = acc{t};"));
+        Ok(())
+    }
+
+    /// Ends the current segment: stores the scalars later ones read and adds its
+    /// term sums to the loss columns.
+    fn close(&mut self) {
+        for o in self.stores[self.seg].clone() {
+            self.line(&format!("tape[p + {}u * n] = v{o};", self.spill[&o]));
+        }
+        let add = if self.seg == 0 { "=" } else { "+=" };
+        for t in 0..self.prog.n_terms {
+            self.line(&format!("contrib[p + {t}u * n] {add} acc{t};"));
+        }
+        let code = std::mem::take(&mut self.out);
+        self.segments.push((code, std::mem::take(&mut self.trips)));
+    }
+
+    fn body(&mut self, end: usize) -> Result<(), BackendError> {
+        self.open(0)?;
+        for i in 0..end {
+            if self.cuts.binary_search(&i).is_ok() {
+                self.close();
+                self.open(self.seg + 1)?;
+            }
+            let before = self.lines;
+            self.op(i)?;
+            self.op_lines.push(self.lines - before);
+        }
+        self.close();
+        Ok(())
+    }
+
+    /// Writes op `i`.
+    fn op(&mut self, i: usize) -> Result<(), BackendError> {
+        let prog = self.prog;
+        let (nc, nd) = (prog.n_coords, prog.n_data);
+        if let Some(read) = self.leaf(i)? {
+            self.line(&read);
+            return Ok(());
+        }
+        match prog.ops[i] {
+            // Leaves are written above; a wider θ slice is read in place.
+            Op::Coord(_)
+            | Op::DataCol(_)
+            | Op::Weight
+            | Op::Const { .. }
+            | Op::Param { .. }
+            | Op::TermSeed(_) => {}
+            Op::MatVec {
+                w_offset,
+                rows,
+                cols,
+                x,
+            } => self.product(i, w_offset, (rows, cols), x, false)?,
+            Op::MatTVec {
+                w_offset,
+                rows,
+                cols,
+                x,
+            } => self.product(i, w_offset, (rows, cols), x, true)?,
+            Op::Add(a, b) => self.map(i, |e, j| format!("{} + {}", e.at(a, j), e.at(b, j))),
+            Op::Sub(a, b) => self.map(i, |e, j| format!("{} - {}", e.at(a, j), e.at(b, j))),
+            Op::Mul(a, b) => self.map(i, |e, j| format!("{} * {}", e.at(a, j), e.at(b, j))),
+            Op::Div(a, b) => self.map(i, |e, j| format!("{} / {}", e.at(a, j), e.at(b, j))),
+            Op::Neg(a) => self.map(i, |e, j| format!("-{}", e.at(a, j))),
+            Op::Func(f, a) => {
+                let name = self.func(f);
+                if name == "log_" {
+                    // Its two rescaling loops each test once.
+                    self.trips += 2 * u64::from(prog.types[i].width);
+                }
+                self.map(i, |e, j| format!("{name}({})", e.at(a, j)));
+            }
+            Op::Powi(a, k) => {
+                // powi_'s loop: one iteration per bit of |k|, and the final test.
+                let bits = 32 - k.unsigned_abs().leading_zeros();
+                self.trips += u64::from((bits + 1) * prog.types[i].width);
+                self.map(i, |e, j| format!("powi_({}, {k})", e.at(a, j)));
+            }
+            Op::Select {
+                cmp,
+                a,
+                b,
+                then,
+                other,
+            } => {
+                let op = cmp.symbol();
+                self.map(i, |e, j| {
+                    format!(
+                        "select({}, {}, {} {op} {})",
+                        e.at(other, j),
+                        e.at(then, j),
+                        e.at(a, j),
+                        e.at(b, j)
+                    )
+                });
+            }
+            Op::Concat(ref parts) => self.concat(i, parts),
+            Op::Slice { x, start, .. } => {
+                self.map(i, |e, j| e.at(x, &format!("{start}u + {j}")));
+            }
+            Op::Splat { x, width } => {
+                if width == 1 {
+                    self.line(&format!("let v{i} = v{};", x.0));
+                }
+            }
+            Op::SumEntries(x) => {
+                let w = prog.ty(x).width;
+                let zero = self.lit(0.0)?;
+                self.line(&format!("var v{i} = {zero};"));
+                let sum = repeat(w, "j", self.unroll, |j| {
+                    format!("v{i} += {};", self.at(x, j))
+                });
+                self.looped(sum);
+            }
+            Op::AccumSquares { term, value } => {
+                let w = prog.ty(value).width;
+                let squares = repeat(w, "j", self.unroll, |j| {
+                    format!("let e = {}; acc{term} += e * e;", self.at(value, j))
+                });
+                self.looped(squares);
+            }
+            Op::AccumWeighted { term, value } => {
+                let w = prog.ty(value).width;
+                let zero = self.lit(0.0)?;
+                let (sum, trips) = repeat(w, "j", self.unroll, |j| {
+                    format!("s += {};", self.at(value, j))
+                });
+                let weight = nc + nd;
+                self.looped((
+                    format!(
+                        "{{ var s = {zero}; {sum} acc{term} += cols[p + {weight}u * n] * s; }}"
+                    ),
+                    trips,
+                ));
+            }
+            Op::GradParam { offset, len, value } => {
+                let col = self.save(value);
+                for j in 0..len {
+                    self.pairs[(prog.n_terms + offset + j) as usize].push((col + j, NONE));
+                }
+            }
+            Op::GradMatrix {
+                w_offset,
+                rows,
+                cols,
+                delta,
+                x,
+            } => {
+                let (dc, xc) = (self.save(delta), self.save(x));
+                for r in 0..rows {
+                    for c in 0..cols {
+                        let o = prog.n_terms + w_offset + r * cols + c;
+                        self.pairs[o as usize].push((dc + r, xc + c));
+                    }
+                }
+            }
+            Op::Store { .. } => {
+                return Err(BackendError::Unsupported(
+                    "the GPU back end runs loss kernels, not predictions".into(),
+                ))
+            }
         }
         Ok(())
     }
@@ -523,24 +695,31 @@ impl<'a> Emitter<'a> {
 
     fn finish(self, end: usize) -> Shader {
         let ty = self.ty;
-        let mut wgsl = String::new();
-        let _ = writeln!(
-            wgsl,
-            "// pdenet pass 1: one invocation per point; {} ops, tape {} entries, {} contribution columns per point; {} loop iterations, {} entries per iteration.",
-            end, self.tape_width, self.contrib_width, self.trips, self.unroll
-        );
-        wgsl += &header(ty);
-        wgsl += "@group(0) @binding(0) var<storage, read> cols: array<F>;\n";
-        wgsl += "@group(0) @binding(1) var<storage, read> params: array<F>;\n";
-        wgsl += "@group(0) @binding(2) var<storage, read_write> tape: array<F>;\n";
-        wgsl += "@group(0) @binding(3) var<storage, read_write> contrib: array<F>;\n";
-        wgsl += "@group(0) @binding(4) var<uniform> info: Info;\n\n";
-        wgsl += &math(self.precision);
-        let _ = writeln!(wgsl, "\n@compute @workgroup_size({WORKGROUP})");
-        wgsl += "fn main(@builtin(global_invocation_id) gid: vec3<u32>) {\n";
-        wgsl += "    let p = gid.x;\n    let n = info.n;\n    let z = info.zero;\n    if (p >= n) { return; }\n";
-        wgsl += &self.out;
-        wgsl += "}\n";
+        let count = self.segments.len();
+        let starts = std::iter::once(0).chain(self.cuts.iter().copied());
+        let ends = self.cuts.iter().copied().chain(std::iter::once(end));
+        let mut segments = vec![];
+        for (s, ((code, trips), (a, b))) in self.segments.iter().zip(starts.zip(ends)).enumerate() {
+            let mut wgsl = String::new();
+            let _ = writeln!(
+                wgsl,
+                "// pdenet pass 1, segment {} of {count}: ops {a}..{b} of {end}, one invocation per point; tape {} entries, {} contribution columns per point; {trips} loop iterations, {} entries per iteration.",
+                s + 1, self.tape_width, self.contrib_width, self.unroll
+            );
+            wgsl += &header(ty);
+            wgsl += "@group(0) @binding(0) var<storage, read> cols: array<F>;\n";
+            wgsl += "@group(0) @binding(1) var<storage, read> params: array<F>;\n";
+            wgsl += "@group(0) @binding(2) var<storage, read_write> tape: array<F>;\n";
+            wgsl += "@group(0) @binding(3) var<storage, read_write> contrib: array<F>;\n";
+            wgsl += "@group(0) @binding(4) var<uniform> info: Info;\n\n";
+            wgsl += &math(self.precision);
+            let _ = writeln!(wgsl, "\n@compute @workgroup_size({WORKGROUP})");
+            wgsl += "fn main(@builtin(global_invocation_id) gid: vec3<u32>) {\n";
+            wgsl += "    let p = gid.x;\n    let n = info.n;\n    let z = info.zero;\n    if (p >= n) { return; }\n";
+            wgsl += code;
+            wgsl += "}\n";
+            segments.push(wgsl);
+        }
         let n_out = self.pairs.len() as u32;
         let mut table = Vec::with_capacity(self.pairs.len() + 1);
         let mut at = 0;
@@ -553,7 +732,7 @@ impl<'a> Emitter<'a> {
             table.extend([a, b]);
         }
         Shader {
-            wgsl,
+            segments,
             tape_width: self.tape_width,
             contrib_width: self.contrib_width,
             table,
@@ -749,34 +928,82 @@ mod tests {
     use super::*;
     use crate::kernel::compile;
 
-    /// tests/gpu/wide_qres.pde runs past llvmpipe's 65 535 loop iterations when
-    /// written one entry per iteration; the emitter unrolls until it fits.
-    #[test]
-    fn shaders_keep_within_the_loop_budget() {
+    /// A segment's header figure before `what` (e.g. " loop iterations").
+    fn figure(wgsl: &str, what: &str) -> u64 {
+        let header = wgsl.lines().next().expect("a header");
+        let head = header.split(what).next().expect("in the header");
+        head.rsplit(' ')
+            .next()
+            .expect("a number")
+            .parse()
+            .expect("a number")
+    }
+
+    fn wide_qres() -> crate::kernel::Kernel {
         let p = crate::backend::tests::problems_in("tests/gpu")
             .into_iter()
             .find(|(name, _)| name == "wide_qres")
             .expect("tests/gpu/wide_qres.pde")
             .1;
-        let k = compile(&p).expect("compiles");
+        compile(&p).expect("compiles")
+    }
+
+    /// tests/gpu/wide_qres.pde runs past llvmpipe's 65 535 loop iterations when
+    /// written as one shader, one entry per iteration; uncut, the emitter unrolls
+    /// until it fits.
+    #[test]
+    fn shaders_keep_within_the_loop_budget() {
+        let k = wide_qres();
         let (prog, info) = (&k.programs[0].program, &k.programs[0].info);
         let end = prog.ops.len();
-        let plain = Emitter::run(prog, info, end, Precision::F32, 1).expect("emits");
-        assert!(plain.trips > 65_535, "{} iterations", plain.trips);
-        let shader = emit(prog, info, end, Precision::F32).expect("emits");
-        let header = shader.wgsl.lines().next().expect("a header");
-        let number = |before: &str| -> u64 {
-            let head = header.split(before).next().expect("in the header");
-            head.rsplit(' ')
-                .next()
-                .expect("a number")
-                .parse()
-                .expect("a number")
-        };
-        let (trips, unroll) = (number(" loop iterations"), number(" entries per"));
-        assert!(trips <= LOOP_BUDGET && unroll > 1, "{header}");
-        let again = Emitter::run(prog, info, end, Precision::F32, unroll as u32).expect("emits");
-        assert_eq!(again.trips, trips);
+        let plain = Emitter::run(prog, info, end, Precision::F32, 1, vec![]).expect("emits");
+        assert!(
+            plain.most_trips() > 65_535,
+            "{} iterations",
+            plain.most_trips()
+        );
+        let shader = emit_cut(prog, info, end, Precision::F32, vec![]).expect("emits");
+        let wgsl = &shader.segments[0];
+        let (trips, unroll) = (
+            figure(wgsl, " loop iterations"),
+            figure(wgsl, " entries per"),
+        );
+        assert!(trips <= LOOP_BUDGET && unroll > 1, "{trips} at {unroll}");
+        let again =
+            Emitter::run(prog, info, end, Precision::F32, unroll as u32, vec![]).expect("emits");
+        assert_eq!(again.most_trips(), trips);
+    }
+
+    /// Cut into segments, the same program needs no unrolling, and every segment
+    /// keeps to its size unless one op alone is larger.
+    #[test]
+    fn segments_keep_to_their_size() {
+        let k = wide_qres();
+        let (prog, info) = (&k.programs[0].program, &k.programs[0].info);
+        let end = prog.ops.len();
+        let whole = Emitter::run(prog, info, end, Precision::F64, 1, vec![]).expect("emits");
+        let shader = emit(prog, info, end, Precision::F64).expect("emits");
+        assert!(
+            shader.segments.len() > 3,
+            "{} segments",
+            shader.segments.len()
+        );
+        let mut next = 0;
+        for wgsl in &shader.segments {
+            assert_eq!(figure(wgsl, " entries per"), 1);
+            let first = wgsl.lines().next().expect("a header");
+            let range = first.split("ops ").nth(1).and_then(|r| r.split(' ').next());
+            let (a, b) = range.and_then(|r| r.split_once("..")).expect("ops a..b");
+            let (a, b): (usize, usize) = (a.parse().expect("a"), b.parse().expect("b"));
+            assert_eq!(a, next, "segments follow each other");
+            let lines: usize = whole.op_lines[a..b].iter().sum();
+            assert!(
+                lines <= SEGMENT_LINES || b == a + 1,
+                "{first}: {lines} lines"
+            );
+            next = b;
+        }
+        assert_eq!(next, end);
     }
 
     #[test]
