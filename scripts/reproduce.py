@@ -134,6 +134,8 @@ def run(name, args):
     cmd = ["pdenet", "run", pde, "--quiet", "--out", out]
     if args.threads:
         cmd += ["--threads", str(args.threads)]
+    if args.epochs:
+        cmd += ["--epochs", str(args.epochs)]
     t0 = time.time()
     p = subprocess.run([args.pdenet] + cmd[1:], cwd=ROOT)
     wall = time.time() - t0
@@ -184,6 +186,8 @@ def main():
     a = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     a.add_argument("names", nargs="*", help="examples to run, or `table4` (default: all)")
     a.add_argument("--threads", type=int, help="passed to pdenet run (default: all cores)")
+    a.add_argument("--epochs", type=int,
+                   help="passed to pdenet run: caps every phase (a shortened run; the row shows it)")
     a.add_argument("--results", default="results", help="out directories go here")
     a.add_argument("--pdenet", default=os.path.join(ROOT, "target", "release", "pdenet"))
     a.add_argument("--list", action="store_true")

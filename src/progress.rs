@@ -98,6 +98,13 @@ pub fn summary(problem: &Problem, r: &RunResult, out: &Path) -> String {
             "\n  error {}: rel. L2 {:.3e}, max abs {:.3e}",
             e.name, e.rel_l2, e.max_abs
         );
+        if let Some(free) = &e.up_to {
+            s += &format!(
+                " (the loss fixes {} only up to a function of ({}): means matched first)",
+                e.name,
+                free.join(", ")
+            );
+        }
     }
     s += &format!("\n  outputs in {}", out.display());
     s

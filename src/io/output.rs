@@ -89,7 +89,7 @@ pub fn report(info: &RunInfo, r: &RunResult, run_id: &str) -> Value {
     for e in &r.errors {
         errors.insert(
             e.name.clone(),
-            json!({ "rel_l2": e.rel_l2, "max_abs": e.max_abs }),
+            json!({ "rel_l2": e.rel_l2, "max_abs": e.max_abs, "up_to": e.up_to }),
         );
     }
     let iters = |name: &str| {

@@ -9,6 +9,7 @@ use crate::expr::Expr;
 use crate::kernel::{self, KernelError, PointBatch, Predictor};
 use crate::net;
 use crate::problem::Problem;
+use std::collections::HashMap;
 use std::time::Instant;
 use thiserror::Error;
 
@@ -53,6 +54,11 @@ pub struct FieldError {
     pub name: String,
     pub rel_l2: f64,
     pub max_abs: f64,
+    /// For a field the loss only sees differentiated: the coordinates of the
+    /// function it is determined up to (Navier–Stokes' pressure: `t`); the
+    /// prediction's mean was matched to the reference's over each group of points
+    /// sharing these coordinates before measuring.
+    pub up_to: Option<Vec<String>>,
 }
 
 /// The model's values on the reference grid: coordinates, then one column per field.
@@ -210,13 +216,20 @@ fn compare(
     };
     let named = reference_exprs(problem, dataset);
     let exprs: Vec<Expr> = named.iter().map(|(_, e)| e.clone()).collect();
-    let predicted = Predictor::new(problem, &exprs)?.eval::<f64>(theta, &obs.coords)?;
-    let mut errors: Vec<FieldError> = named
-        .iter()
-        .zip(&predicted)
-        .zip(&obs.columns)
-        .map(|(((name, _), p), r)| error(name, p, r))
-        .collect();
+    let mut predicted = Predictor::new(problem, &exprs)?.eval::<f64>(theta, &obs.coords)?;
+    let mut errors = vec![];
+    for (((name, e), p), r) in named.iter().zip(&mut predicted).zip(&obs.columns) {
+        let up_to = free_coords(problem, e).map(|free| {
+            match_means(p, r, &obs.coords, &free);
+            free.iter()
+                .map(|&c| problem.coords[c].name.clone())
+                .collect()
+        });
+        errors.push(FieldError {
+            up_to,
+            ..error(name, p, r)
+        });
+    }
     let mut col = 0;
     for f in &problem.datasets[dataset].fields {
         if f.value.len() == 2 {
@@ -263,5 +276,101 @@ fn error(name: &str, predicted: &[f64], reference: &[f64]) -> FieldError {
         name: name.to_string(),
         rel_l2: (diff / norm).sqrt(),
         max_abs,
+        up_to: None,
+    }
+}
+
+/// The coordinates of the function a field is determined up to, when the field
+/// is a network output that every residual reads differentiated: the largest set S
+/// such that each derivative read differentiates along some coordinate outside S,
+/// so that adding any c(S) leaves the loss unchanged. Navier–Stokes' pressure
+/// enters only as p_x and p_y, and its stream function through derivatives in x or
+/// y: both are known up to c(t). `None` when some residual reads the field itself
+/// (a data term, a boundary value).
+fn free_coords(problem: &Problem, value: &Expr) -> Option<Vec<usize>> {
+    let Expr::Out { output, deriv, .. } = value else {
+        return None;
+    };
+    if deriv.iter().any(|&k| k > 0) {
+        return None;
+    }
+    let residuals = problem.terms.iter().flat_map(|t| &t.residuals);
+    let seen: Vec<_> = residuals
+        .chain(&problem.shared)
+        .flat_map(crate::sym::derivatives)
+        .filter(|(o, _, _)| o == output)
+        .map(|(_, d, _)| d)
+        .collect();
+    if seen.is_empty() {
+        return None;
+    }
+    let n = problem.coords.len();
+    let annihilated = |s: u32| {
+        seen.iter()
+            .all(|d| (0..n).any(|c| d[c] > 0 && s & (1 << c) == 0))
+    };
+    let best = (0..1u32 << n)
+        .filter(|&s| annihilated(s))
+        .max_by_key(|s| (s.count_ones(), std::cmp::Reverse(*s)))?;
+    Some((0..n).filter(|&c| best & (1 << c) != 0).collect())
+}
+
+/// Shifts `predicted` so that over each group of points with equal `free`
+/// coordinates its mean is the reference's (Raissi et al. compare their recovered
+/// pressure the same way, snapshot by snapshot).
+fn match_means(predicted: &mut [f64], reference: &[f64], coords: &[Vec<f64>], free: &[usize]) {
+    let key = |k: usize| -> Vec<u64> { free.iter().map(|&c| coords[c][k].to_bits()).collect() };
+    let mut groups: HashMap<Vec<u64>, (f64, f64, f64)> = HashMap::new();
+    for (k, (p, r)) in predicted.iter().zip(reference).enumerate() {
+        let g = groups.entry(key(k)).or_default();
+        *g = (g.0 + p, g.1 + r, g.2 + 1.0);
+    }
+    for (k, p) in predicted.iter_mut().enumerate() {
+        let (sp, sr, n) = groups[&key(k)];
+        *p += (sr - sp) / n;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn example(name: &str) -> Problem {
+        crate::backend::tests::problems_in("examples")
+            .into_iter()
+            .find(|(n, _)| n == name)
+            .expect("an example")
+            .1
+    }
+
+    fn field<'a>(p: &'a Problem, name: &str) -> &'a Expr {
+        &p.fields
+            .iter()
+            .find(|f| f.name == name)
+            .expect("a field")
+            .value
+    }
+
+    /// Navier–Stokes' pressure and stream function enter the loss only through
+    /// derivatives in x or y: each is known up to a function of t. Burgers' u is
+    /// read itself (initial and boundary values), so it is known.
+    #[test]
+    fn fields_seen_only_differentiated_are_known_up_to_a_function() {
+        let ns = example("navier_stokes");
+        let t = ns.coords.iter().position(|c| c.name == "t").expect("t");
+        assert_eq!(free_coords(&ns, field(&ns, "p")), Some(vec![t]));
+        assert_eq!(free_coords(&ns, field(&ns, "ψ")), Some(vec![t]));
+        let burgers = example("burgers");
+        assert_eq!(free_coords(&burgers, field(&burgers, "u")), None);
+    }
+
+    #[test]
+    fn means_are_matched_per_group() {
+        // Two snapshots t = 0 and t = 1; the prediction is off by 5 and by -2.
+        let coords = vec![vec![0.0, 1.0, 0.0, 1.0], vec![0.0, 0.0, 1.0, 1.0]];
+        let reference = [1.0, 2.0, 3.0, 4.0];
+        let mut predicted = [6.0, 7.0, 1.0, 2.0];
+        match_means(&mut predicted, &reference, &coords, &[1]);
+        assert_eq!(predicted, reference);
     }
 }
