@@ -8,8 +8,18 @@ use std::process::Command;
 #[test]
 fn every_example_passes_gradcheck() {
     let names = examples();
-    for reference in ["allen_cahn", "burgers", "kdv", "navier_stokes", "schrodinger", "well_finite"] {
-        assert!(names.iter().any(|n| n == reference), "{reference} missing from {names:?}");
+    for reference in [
+        "allen_cahn",
+        "burgers",
+        "kdv",
+        "navier_stokes",
+        "schrodinger",
+        "well_finite",
+    ] {
+        assert!(
+            names.iter().any(|n| n == reference),
+            "{reference} missing from {names:?}"
+        );
     }
     for name in names {
         let o = Command::new(env!("CARGO_BIN_EXE_pdenet"))
