@@ -87,10 +87,11 @@ pub fn report(info: &RunInfo, r: &RunResult, run_id: &str) -> Value {
     }
     let mut errors = Map::new();
     for e in &r.errors {
-        errors.insert(
-            e.name.clone(),
-            json!({ "rel_l2": e.rel_l2, "max_abs": e.max_abs, "up_to": e.up_to }),
-        );
+        let mut entry = json!({ "rel_l2": e.rel_l2, "max_abs": e.max_abs });
+        if let Some(free) = &e.up_to {
+            entry["up_to"] = json!(free);
+        }
+        errors.insert(e.name.clone(), entry);
     }
     let iters = |name: &str| {
         r.outcome
