@@ -63,9 +63,10 @@ pub(crate) const LOOP_BUDGET: u64 = 60_000;
 
 /// Lines of pass-1 code per shader (segment). On lavapipe a 391-line shader (the
 /// collocation set of Burgers with a QSC network of width 10 × 8) took 16.7 s to
-/// compile and a 119-line one 0.8 s: about the square of the size. examples/burgers.pde's GPU check (f32,
-/// compilation included) took 416 s uncut, 22 s cut at 100 lines, 15 s at 50 and
-/// 15 s at 25; fewer, larger segments cost less on a real GPU.
+/// compile and a 119-line one 0.8 s: about the square of the size. The GPU check of
+/// examples/burgers.pde (f32, compilation included) took 416 s uncut, 22 s cut at
+/// 100 lines, 15 s at 50 and 15 s at 25; fewer, larger segments cost less on a real
+/// GPU.
 pub(crate) const SEGMENT_LINES: usize = 50;
 
 /// A generated pass 1 (its segments' shaders, run in order) and what the host needs
