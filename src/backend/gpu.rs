@@ -309,24 +309,15 @@ impl GpuKernel {
         gpu: Gpu,
         max_chunk: u32,
     ) -> Result<GpuKernel, BackendError> {
-        let integral = kernel
-            .terms
-            .iter()
-            .any(|t| matches!(t.reduce, Reduce::Integral { .. }));
         let (bgl1, pl1) = gpu.layout(&[Some(true), Some(true), Some(false), Some(false), None]);
         let (bgl2, pl2) = gpu.layout(&[Some(true), Some(true), Some(false), None]);
         let reduce = gpu.pipeline(&wgsl::reduce(precision), precision, &pl2, "reduce")?;
         let el = elem(precision);
         let mut sets = vec![];
         let mut buffers = vec![];
-        for (s, set) in kernel.programs.iter().enumerate() {
+        let shaders = pass1_shaders(kernel, precision)?;
+        for (s, (set, (full, forward))) in kernel.programs.iter().zip(shaders).enumerate() {
             let prog = &set.program;
-            let full = wgsl::emit(prog, &set.info, prog.ops.len(), precision)?;
-            let forward = if integral {
-                Some(wgsl::emit(prog, &set.info, prog.backward_start, precision)?)
-            } else {
-                None
-            };
             let n_cols = prog.n_coords + prog.n_data + 1;
             let tape_width = full
                 .tape_width
@@ -637,25 +628,52 @@ fn from_bytes(bytes: &[u8], precision: Precision) -> Vec<f64> {
     }
 }
 
+/// A point set's pass 1 for loss and gradient, and for the forward values alone.
+type SetShaders = (Shader, Option<Shader>);
+
+/// Each point set's pass 1: loss and gradient, and the forward values alone when a
+/// term is an integral (its normalization needs them first). All are cut together,
+/// so that the kernel keeps under [`wgsl::MAX_SEGMENTS`].
+fn pass1_shaders(kernel: &Kernel, precision: Precision) -> Result<Vec<SetShaders>, BackendError> {
+    let integral = kernel
+        .terms
+        .iter()
+        .any(|t| matches!(t.reduce, Reduce::Integral { .. }));
+    let mut passes = vec![];
+    for set in &kernel.programs {
+        let prog = &set.program;
+        passes.push((prog, &set.info, prog.ops.len()));
+        if integral {
+            passes.push((prog, &set.info, prog.backward_start));
+        }
+    }
+    let mut shaders = wgsl::emit_all(&passes, precision)?.into_iter();
+    let mut sets = vec![];
+    while let Some(full) = shaders.next() {
+        let forward = if integral { shaders.next() } else { None };
+        sets.push((full, forward));
+    }
+    Ok(sets)
+}
+
 /// Every point set's generated WGSL, validated (`pdenet kernels --emit wgsl`), and
 /// the reduction shader; a validation failure is shown in place of its shader.
 pub fn emit_wgsl(kernel: &Kernel, precision: Precision) -> String {
     let mut out = String::new();
-    for (s, set) in kernel.programs.iter().enumerate() {
-        let prog = &set.program;
-        out += &format!("// point set {s}: loss and gradient\n");
-        match wgsl::emit(prog, &set.info, prog.ops.len(), precision) {
-            Ok(sh) => {
-                for wgsl in &sh.segments {
+    match pass1_shaders(kernel, precision) {
+        Ok(sets) => {
+            for (s, (full, _)) in sets.iter().enumerate() {
+                out += &format!("// point set {s}: loss and gradient\n");
+                for wgsl in &full.segments {
                     if let Err(e) = validate(wgsl, precision) {
                         out += &format!("// {e}\n");
                     }
                     out += wgsl;
                 }
+                out.push('\n');
             }
-            Err(e) => out += &format!("// {e}\n"),
         }
-        out.push('\n');
+        Err(e) => out += &format!("// {e}\n\n"),
     }
     out += &wgsl::reduce(precision);
     out

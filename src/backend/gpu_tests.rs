@@ -27,16 +27,6 @@ fn device(precision: Precision) -> Option<Gpu> {
     }
 }
 
-/// Examples not checked by default, and why: the discrete-time examples are a
-/// q-stage Runge–Kutta scheme written out (14 000–53 000 mostly scalar ops), cut
-/// into hundreds of shaders that keep lavapipe's compiler busy for many minutes.
-/// tests/gpu/kdv_small.pde and allen_cahn_small.pde check the same equations and
-/// scheme at 4 stages. Naming one in `PDENET_ONLY` runs it.
-const NOT_YET: [(&str, &str); 2] = [
-    ("allen_cahn", "too large for lavapipe"),
-    ("kdv", "too large for lavapipe"),
-];
-
 /// Every example, and tests/gpu/functions.pde for the elementary functions.
 /// `PDENET_ONLY=burgers,kdv` restricts the problems (when looking into one).
 #[test]
@@ -46,10 +36,6 @@ fn gpu_matches_the_interpreter_on_every_example() {
         for (name, p) in examples().into_iter().chain(problems_in("tests/gpu")) {
             let named = only.split(',').any(|o| o == name);
             if !only.is_empty() && !named {
-                continue;
-            }
-            if let Some((_, why)) = NOT_YET.iter().find(|(n, _)| *n == name && !named) {
-                println!("{name} {precision:?}: not run ({why}; PDENET_ONLY={name} runs it)");
                 continue;
             }
             let started = std::time::Instant::now();

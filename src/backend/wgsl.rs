@@ -69,6 +69,14 @@ pub(crate) const LOOP_BUDGET: u64 = 60_000;
 /// GPU.
 pub(crate) const SEGMENT_LINES: usize = 50;
 
+/// Segments a kernel may have in all (every point set and pass). llvmpipe keeps at
+/// most 1 024 compiled compute shaders per context (`LP_MAX_SHADER_VARIANTS` in
+/// Mesa's lp_limits.h) and evicts the least recently used ones, so a kernel with more
+/// segments than that compiles every one of them again on every evaluation:
+/// examples/allen_cahn.pde in 1 105 segments of 50 lines took 146 s per evaluation.
+/// Past this count the segments grow instead (to 78 lines for that example).
+pub(crate) const MAX_SEGMENTS: usize = 768;
+
 /// A generated pass 1 (its segments' shaders, run in order) and what the host needs
 /// to run and reduce it.
 #[derive(Debug, Clone)]
@@ -112,21 +120,38 @@ enum Repr {
     Tape(u32),
 }
 
-/// The pass-1 shader for `prog.ops[..end]` in `precision`.
-pub(crate) fn emit(
-    prog: &Program,
-    info: &Info,
-    end: usize,
+/// One pass 1 to generate: a program, its point set's info and the ops it runs
+/// (`..end`).
+pub(crate) type PassSpec<'a> = (&'a Program, &'a Info, usize);
+
+/// The pass-1 shaders of every pass in `passes`, in `precision`: cut at
+/// [`SEGMENT_LINES`], or at more where that would make more than [`MAX_SEGMENTS`]
+/// segments in all.
+pub(crate) fn emit_all(
+    passes: &[PassSpec],
     precision: Precision,
-) -> Result<Shader, BackendError> {
-    let whole = Emitter::run(prog, info, end, precision, 1, vec![])?;
-    emit_cut(
-        prog,
-        info,
-        end,
-        precision,
-        cut(&whole.op_lines, SEGMENT_LINES),
-    )
+) -> Result<Vec<Shader>, BackendError> {
+    let lines = passes
+        .iter()
+        .map(|&(prog, info, end)| Ok(Emitter::run(prog, info, end, precision, 1, vec![])?.op_lines))
+        .collect::<Result<Vec<_>, BackendError>>()?;
+    let limit = segment_limit(&lines);
+    passes
+        .iter()
+        .zip(&lines)
+        .map(|(&(prog, info, end), l)| emit_cut(prog, info, end, precision, cut(l, limit)))
+        .collect()
+}
+
+/// The smallest line limit from [`SEGMENT_LINES`] up (in steps of an eighth) that
+/// cuts passes of these op line counts into at most [`MAX_SEGMENTS`] segments.
+fn segment_limit(lines: &[Vec<usize>]) -> usize {
+    let segments = |limit| lines.iter().map(|l| cut(l, limit).len() + 1).sum::<usize>();
+    let mut limit = SEGMENT_LINES;
+    while segments(limit) > MAX_SEGMENTS && lines.iter().any(|l| !cut(l, limit).is_empty()) {
+        limit += limit / 8;
+    }
+    limit
 }
 
 /// The same cut before each op in `cuts`, unrolled as far as the loop budget needs.
@@ -983,7 +1008,9 @@ mod tests {
         let (prog, info) = (&k.programs[0].program, &k.programs[0].info);
         let end = prog.ops.len();
         let whole = Emitter::run(prog, info, end, Precision::F64, 1, vec![]).expect("emits");
-        let shader = emit(prog, info, end, Precision::F64).expect("emits");
+        let shader = emit_all(&[(prog, info, end)], Precision::F64)
+            .expect("emits")
+            .remove(0);
         assert!(
             shader.segments.len() > 3,
             "{} segments",
@@ -1005,6 +1032,27 @@ mod tests {
             next = b;
         }
         assert_eq!(next, end);
+    }
+
+    /// Small kernels are cut at [`SEGMENT_LINES`]; large ones at more, into at most
+    /// [`MAX_SEGMENTS`] segments in all, and no op is split to get there.
+    #[test]
+    fn large_kernels_keep_under_the_segment_count() {
+        let small = vec![vec![1; 1_000], vec![3; 200]];
+        assert_eq!(segment_limit(&small), SEGMENT_LINES);
+        // 100 000 one-line ops and a pass of 2-line ops: 2 800 segments at 50 lines.
+        let large = vec![vec![1; 100_000], vec![2; 20_000]];
+        let limit = segment_limit(&large);
+        let count = |limit| large.iter().map(|l| cut(l, limit).len() + 1).sum::<usize>();
+        assert_eq!(count(SEGMENT_LINES), 2_800);
+        assert!(count(limit) <= MAX_SEGMENTS, "{} at {limit}", count(limit));
+        assert!(
+            count(limit * 8 / 9) > MAX_SEGMENTS,
+            "{limit} is larger than needed"
+        );
+        // More passes than segments allowed: one segment each, not an endless loop.
+        let many = vec![vec![1; 10]; MAX_SEGMENTS + 1];
+        assert!(many.iter().all(|l| cut(l, segment_limit(&many)).is_empty()));
     }
 
     #[test]
