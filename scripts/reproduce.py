@@ -85,6 +85,8 @@ PROBLEMS = {
                               params({"λ1": 1.0, "λ2": 0.01 / math.pi}, {"λ1": 0.172, "λ2": 0.003})),
     "kdv": ("KdV inverse, IRK q = 50", "λ1 0.009 %, λ2 0.009 %",
             params({"λ1": 1.0, "λ2": 0.0025}, {"λ1": 0.009, "λ2": 0.009})),
+    "kdv_pinn": ("KdV inverse, IRK q = 50, PINN", "λ1 0.009 %, λ2 0.009 % (QRes's; the PINN's is reported)",
+                 params({"λ1": 1.0, "λ2": 0.0025}, {"λ1": 0.009, "λ2": 0.009})),
     "allen_cahn": ("Allen–Cahn, IRK q = 100", "rel. L2 of u at t = 0.9 3.6e-3", rel_l2("u", 3.6e-3)),
     "schrodinger": ("Schrödinger", "rel. L2 of |h| 1.06e-3", schrodinger),
     "navier_stokes": ("Navier–Stokes inverse", "λ1 0.043 %, λ2 4.3 %", navier_stokes),
