@@ -1,5 +1,6 @@
 # Korteweg–de Vries, inverse problem in discrete time (Raissi et al. 2019): two
-# snapshots 0.6 apart, a 50-stage implicit Runge–Kutta step between them.
+# snapshots 0.6 apart, a 50-stage implicit Runge–Kutta step between them. QRes-lite
+# (1,20×4,50), the network of the QRes authors' KdV.py (jayroxis/qres on GitHub).
 domain x ∈ [-1, 1], t ∈ [0, 1]
 field  u(x, t)
 param  λ1 = 0, λ2 = exp(-6) positive
@@ -9,5 +10,5 @@ scheme   irk(stages = 50) from t = 0.2 to t = 0.8
 
 data "KdV.mat" { x = x, t = tt, u = uu[x, t] } at t = 0.2 sample 199, at t = 0.8 sample 201
 
-network qres(width = 50, depth = 4, activation = tanh)
-train   adam(lr = 1e-3, epochs = 10000) then lbfgs(iterations = 15000, tol = 1e-12)
+network qres(width = 20, depth = 4, activation = tanh)
+train   adam(lr = 1e-3, epochs = 20000) then lbfgs(iterations = 30000, tol = 1e-12)
