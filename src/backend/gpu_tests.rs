@@ -27,53 +27,60 @@ fn device(precision: Precision) -> Option<Gpu> {
     }
 }
 
-/// Every example, and tests/gpu/functions.pde for the elementary functions.
+/// Every example in f32, and tests/gpu/functions.pde for the elementary functions.
 /// `PDENET_ONLY=burgers,kdv` restricts the problems (when looking into one).
 #[test]
-fn gpu_matches_the_interpreter_on_every_example() {
+fn gpu_matches_the_interpreter_on_every_example_in_f32() {
+    matches_the_interpreter(Precision::F32);
+}
+
+/// The same in f64: a test of its own, so that the two precisions (lavapipe
+/// compiling on one core each) run side by side.
+#[test]
+fn gpu_matches_the_interpreter_on_every_example_in_f64() {
+    matches_the_interpreter(Precision::F64);
+}
+
+fn matches_the_interpreter(precision: Precision) {
     let only = std::env::var("PDENET_ONLY").unwrap_or_default();
-    for precision in [Precision::F32, Precision::F64] {
-        for (name, p) in examples().into_iter().chain(problems_in("tests/gpu")) {
-            let named = only.split(',').any(|o| o == name);
-            if !only.is_empty() && !named {
-                continue;
-            }
-            let started = std::time::Instant::now();
-            let Some(gpu) = device(precision) else {
-                break;
-            };
-            let adapter = gpu.adapter();
-            let k = compile(&p).unwrap_or_else(|e| panic!("{name}: {e}"));
-            // 256 points a chunk: n = 300 runs two chunks, the second one partial.
-            // (lavapipe is slow: a few hundred points keep the test in minutes.)
-            let g = GpuKernel::compile_chunked(&k, precision, gpu, 300)
-                .unwrap_or_else(|e| panic!("{name} {precision:?}: {e}"));
-            let th = theta(&p, 5);
-            for n in [1, 300] {
-                let b = batches(&p, &k, n, n as u64);
-                let e = g.eval(&th, &b).unwrap_or_else(|e| panic!("{name}: {e}"));
-                let what = format!("{name} {precision:?} n={n}");
-                match precision {
-                    // Stated tolerances: f64 1e-10 relative (loss) and 1e-10 of the
-                    // largest gradient entry; f32 1e-4 and 1e-3, as for the JIT.
-                    Precision::F64 => {
-                        compare(&what, &e, &k.eval(&th, &b).expect("runs"), 1e-10, 1e-10)
-                    }
-                    Precision::F32 => {
-                        compare(&what, &e, &k.eval(&th, &b).expect("runs"), 1e-4, 1e-3);
-                        let oracle32 = k.eval_as::<f32>(&th, &b).expect("runs");
-                        compare(&what, &e, &oracle32, 1e-4, 1e-3);
-                    }
-                }
-                let again = g.eval(&th, &b).expect("runs again");
-                assert_eq!(bits(&e), bits(&again), "{what}: not reproducible");
-            }
-            println!(
-                "{name} {precision:?}: the GPU agrees with the interpreter on {adapter} ({:.1} s \
-                 with the shader compilation)",
-                started.elapsed().as_secs_f64()
-            );
+    for (name, p) in examples().into_iter().chain(problems_in("tests/gpu")) {
+        let named = only.split(',').any(|o| o == name);
+        if !only.is_empty() && !named {
+            continue;
         }
+        let started = std::time::Instant::now();
+        let Some(gpu) = device(precision) else {
+            return;
+        };
+        let adapter = gpu.adapter();
+        let k = compile(&p).unwrap_or_else(|e| panic!("{name}: {e}"));
+        // 256 points a chunk: n = 300 runs two chunks, the second one partial.
+        // (lavapipe is slow: a few hundred points keep the test in minutes.)
+        let g = GpuKernel::compile_chunked(&k, precision, gpu, 300)
+            .unwrap_or_else(|e| panic!("{name} {precision:?}: {e}"));
+        let th = theta(&p, 5);
+        for n in [1, 300] {
+            let b = batches(&p, &k, n, n as u64);
+            let e = g.eval(&th, &b).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let what = format!("{name} {precision:?} n={n}");
+            match precision {
+                // Stated tolerances: f64 1e-10 relative (loss) and 1e-10 of the
+                // largest gradient entry; f32 1e-4 and 1e-3, as for the JIT.
+                Precision::F64 => compare(&what, &e, &k.eval(&th, &b).expect("runs"), 1e-10, 1e-10),
+                Precision::F32 => {
+                    compare(&what, &e, &k.eval(&th, &b).expect("runs"), 1e-4, 1e-3);
+                    let oracle32 = k.eval_as::<f32>(&th, &b).expect("runs");
+                    compare(&what, &e, &oracle32, 1e-4, 1e-3);
+                }
+            }
+            let again = g.eval(&th, &b).expect("runs again");
+            assert_eq!(bits(&e), bits(&again), "{what}: not reproducible");
+        }
+        println!(
+            "{name} {precision:?}: the GPU agrees with the interpreter on {adapter} ({:.1} s \
+                 with the shader compilation)",
+            started.elapsed().as_secs_f64()
+        );
     }
 }
 
