@@ -13,9 +13,10 @@
 //! its sinks at this point), and the vectors the gradient sinks reduce (a
 //! `GradParam`'s value, a `GradMatrix`'s δ and x), each value once.
 //!
-//! Pass 1 is cut into segments of about [`SEGMENT_LINES`] lines, each its own shader,
-//! dispatched one after another on the same buffers: lavapipe's compile time grows
-//! with about the square of a shader's size. A scalar (a `let`) that a later segment
+//! Pass 1 is cut into segments of about [`SEGMENT_LINES`] lines (larger where a kernel
+//! would otherwise have more than [`MAX_SEGMENTS`]), each its own shader, dispatched
+//! one after another on the same buffers: lavapipe's compile time grows with about
+//! the square of a shader's size. A scalar (a `let`) that a later segment
 //! reads goes through a tape slot of its own; leaves (coordinates, constants, θ
 //! entries) are simply read again. Each segment adds its loss-term sums into
 //! `contrib`.
