@@ -122,30 +122,71 @@ impl Cmp {
     }
 }
 
-/// Shorthands for building expressions in passes and tests. They build trees, not
-/// values, so they are plain functions rather than `std::ops` impls.
-#[allow(clippy::should_implement_trait)]
+/// The generic walks, in the manner of egg's `Language`: passes that treat every
+/// node alike recurse through these, so only these two matches (and the passes that
+/// really decide per node kind) must learn about a new node.
 impl Expr {
-    /// Whether `f` holds for this node or any node below it.
-    pub fn any(&self, f: &dyn Fn(&Expr) -> bool) -> bool {
-        if f(self) {
-            return true;
-        }
+    /// The direct subexpressions, left to right (a `D`'s operand included).
+    pub fn children(&self) -> Vec<&Expr> {
         match self {
             Expr::Num(_)
             | Expr::Coord(_)
             | Expr::Param(_)
             | Expr::Out { .. }
             | Expr::Data(_)
-            | Expr::Shared(_) => false,
+            | Expr::Shared(_) => vec![],
+            Expr::Neg(a) | Expr::Call(_, a) | Expr::D(a, _) => vec![a],
             Expr::Add(a, b)
             | Expr::Sub(a, b)
             | Expr::Mul(a, b)
             | Expr::Div(a, b)
-            | Expr::Pow(a, b) => a.any(f) || b.any(f),
-            Expr::Neg(a) | Expr::Call(_, a) | Expr::D(a, _) => a.any(f),
-            Expr::If(_, a, b, c, d) => a.any(f) || b.any(f) || c.any(f) || d.any(f),
+            | Expr::Pow(a, b) => vec![a, b],
+            Expr::If(_, l, r, x, y) => vec![l, r, x, y],
         }
+    }
+
+    /// The same node over `f` of each child (a leaf is cloned).
+    pub fn map_children(&self, mut f: impl FnMut(&Expr) -> Expr) -> Expr {
+        let never = self.try_map_children(|c| Ok::<_, std::convert::Infallible>(f(c)));
+        match never {
+            Ok(e) => e,
+            Err(never) => match never {},
+        }
+    }
+
+    /// [`Expr::map_children`] for a fallible `f`: the first error, children in order.
+    pub fn try_map_children<E>(
+        &self,
+        mut f: impl FnMut(&Expr) -> Result<Expr, E>,
+    ) -> Result<Expr, E> {
+        let mut b = |x: &Expr| f(x).map(Box::new);
+        Ok(match self {
+            Expr::Num(_)
+            | Expr::Coord(_)
+            | Expr::Param(_)
+            | Expr::Out { .. }
+            | Expr::Data(_)
+            | Expr::Shared(_) => self.clone(),
+            Expr::Add(x, y) => Expr::Add(b(x)?, b(y)?),
+            Expr::Sub(x, y) => Expr::Sub(b(x)?, b(y)?),
+            Expr::Mul(x, y) => Expr::Mul(b(x)?, b(y)?),
+            Expr::Div(x, y) => Expr::Div(b(x)?, b(y)?),
+            Expr::Pow(x, y) => Expr::Pow(b(x)?, b(y)?),
+            Expr::Neg(x) => Expr::Neg(b(x)?),
+            Expr::Call(func, x) => Expr::Call(*func, b(x)?),
+            Expr::If(cmp, l, r, x, y) => Expr::If(*cmp, b(l)?, b(r)?, b(x)?, b(y)?),
+            Expr::D(x, c) => Expr::D(b(x)?, *c),
+        })
+    }
+}
+
+/// Shorthands for building expressions in passes and tests. They build trees, not
+/// values, so they are plain functions rather than `std::ops` impls.
+#[allow(clippy::should_implement_trait)]
+impl Expr {
+    /// Whether `f` holds for this node or any node below it.
+    pub fn any(&self, f: &dyn Fn(&Expr) -> bool) -> bool {
+        f(self) || self.children().into_iter().any(|c| c.any(f))
     }
 
     pub fn num(v: f64) -> Expr {
@@ -181,5 +222,63 @@ impl Expr {
     }
     pub fn d(a: Expr, c: CoordId) -> Expr {
         Expr::D(Box::new(a), c)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One node of every kind, each over distinct leaves.
+    fn every_kind() -> Vec<Expr> {
+        let (x, u) = (Expr::Coord(0), Expr::out(0, vec![1]));
+        let two = |f: fn(Box<Expr>, Box<Expr>) -> Expr| f(Box::new(x.clone()), Box::new(u.clone()));
+        vec![
+            Expr::Num(1.0),
+            Expr::Param(0),
+            Expr::Data(0),
+            Expr::Shared(0),
+            u.clone(),
+            two(Expr::Add),
+            two(Expr::Sub),
+            two(Expr::Mul),
+            two(Expr::Div),
+            two(Expr::Pow),
+            Expr::neg(x.clone()),
+            Expr::call(Func::Sin, x.clone()),
+            Expr::d(u.clone(), 0),
+            Expr::If(
+                Cmp::Lt,
+                Box::new(x.clone()),
+                Box::new(Expr::Num(0.0)),
+                Box::new(u.clone()),
+                Box::new(Expr::Num(2.0)),
+            ),
+        ]
+    }
+
+    #[test]
+    fn map_children_rebuilds_the_node_over_its_children() {
+        for e in every_kind() {
+            assert_eq!(e.map_children(Clone::clone), e);
+            let mut seen = vec![];
+            e.map_children(|c| {
+                seen.push(c.clone());
+                c.clone()
+            });
+            let children: Vec<Expr> = e.children().into_iter().cloned().collect();
+            assert_eq!(seen, children, "{e:?}");
+        }
+    }
+
+    #[test]
+    fn try_map_children_stops_at_the_first_error() {
+        let e = Expr::add(Expr::Coord(0), Expr::Coord(1));
+        let mut calls = 0;
+        let r = e.try_map_children(|_| {
+            calls += 1;
+            Err::<Expr, _>(())
+        });
+        assert_eq!((r, calls), (Err(()), 1));
     }
 }

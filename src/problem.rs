@@ -178,6 +178,43 @@ pub enum LayerExpr {
     Call(crate::expr::Func, Box<LayerExpr>),
 }
 
+/// The generic walks, as for [`Expr`]: only these matches and the passes that decide
+/// per node kind (the jets) must learn about a new node.
+impl LayerExpr {
+    /// The direct subexpressions, left to right.
+    pub fn children(&self) -> Vec<&LayerExpr> {
+        match self {
+            LayerExpr::Input | LayerExpr::Tensor(_) | LayerExpr::Num(_) => vec![],
+            LayerExpr::MatVec(_, x)
+            | LayerExpr::Skip(x)
+            | LayerExpr::Neg(x)
+            | LayerExpr::Powi(x, _)
+            | LayerExpr::Call(_, x) => vec![x],
+            LayerExpr::Add(x, y)
+            | LayerExpr::Sub(x, y)
+            | LayerExpr::Mul(x, y)
+            | LayerExpr::Div(x, y) => vec![x, y],
+        }
+    }
+
+    /// The same node over `f` of each child (a leaf is cloned).
+    pub fn map_children(&self, mut f: impl FnMut(&LayerExpr) -> LayerExpr) -> LayerExpr {
+        let mut b = |x: &LayerExpr| Box::new(f(x));
+        match self {
+            LayerExpr::Input | LayerExpr::Tensor(_) | LayerExpr::Num(_) => self.clone(),
+            LayerExpr::MatVec(i, x) => LayerExpr::MatVec(*i, b(x)),
+            LayerExpr::Skip(x) => LayerExpr::Skip(b(x)),
+            LayerExpr::Neg(x) => LayerExpr::Neg(b(x)),
+            LayerExpr::Powi(x, n) => LayerExpr::Powi(b(x), *n),
+            LayerExpr::Call(func, x) => LayerExpr::Call(*func, b(x)),
+            LayerExpr::Add(x, y) => LayerExpr::Add(b(x), b(y)),
+            LayerExpr::Sub(x, y) => LayerExpr::Sub(b(x), b(y)),
+            LayerExpr::Mul(x, y) => LayerExpr::Mul(b(x), b(y)),
+            LayerExpr::Div(x, y) => LayerExpr::Div(b(x), b(y)),
+        }
+    }
+}
+
 /// One term of the loss.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LossTerm {

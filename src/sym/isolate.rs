@@ -78,15 +78,6 @@ fn in_condition(e: &Expr, target: &Expr) -> bool {
                 || in_condition(x, target)
                 || in_condition(y, target)
         }
-        Expr::Num(_)
-        | Expr::Coord(_)
-        | Expr::Param(_)
-        | Expr::Out { .. }
-        | Expr::Data(_)
-        | Expr::Shared(_) => false,
-        Expr::Neg(a) | Expr::Call(_, a) | Expr::D(a, _) => in_condition(a, target),
-        Expr::Add(a, b) | Expr::Sub(a, b) | Expr::Mul(a, b) | Expr::Div(a, b) | Expr::Pow(a, b) => {
-            in_condition(a, target) || in_condition(b, target)
-        }
+        _ => e.children().into_iter().any(|c| in_condition(c, target)),
     }
 }

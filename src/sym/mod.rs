@@ -37,23 +37,10 @@ use std::collections::BTreeSet;
 /// (leaves: numbers, coordinates, parameters, outputs, data and shared entries).
 /// Used to rewrite u ↦ stage output j for IRK. The replacement is not visited again.
 pub fn substitute(e: &Expr, f: &dyn Fn(&Expr) -> Option<Expr>) -> Expr {
-    let s = |x: &Expr| Box::new(substitute(x, f));
-    match e {
-        Expr::Num(_)
-        | Expr::Coord(_)
-        | Expr::Param(_)
-        | Expr::Out { .. }
-        | Expr::Data(_)
-        | Expr::Shared(_) => f(e).unwrap_or_else(|| e.clone()),
-        Expr::Add(a, b) => Expr::Add(s(a), s(b)),
-        Expr::Sub(a, b) => Expr::Sub(s(a), s(b)),
-        Expr::Mul(a, b) => Expr::Mul(s(a), s(b)),
-        Expr::Div(a, b) => Expr::Div(s(a), s(b)),
-        Expr::Pow(a, b) => Expr::Pow(s(a), s(b)),
-        Expr::Neg(a) => Expr::Neg(s(a)),
-        Expr::Call(func, a) => Expr::Call(*func, s(a)),
-        Expr::If(cmp, l, r, x, y) => Expr::If(*cmp, s(l), s(r), s(x), s(y)),
-        Expr::D(a, c) => Expr::D(s(a), *c),
+    if e.children().is_empty() {
+        f(e).unwrap_or_else(|| e.clone())
+    } else {
+        e.map_children(|x| substitute(x, f))
     }
 }
 
@@ -120,22 +107,11 @@ pub fn eval(e: &Expr, env: &dyn Env) -> f64 {
 /// Calls `f` on every leaf of `e`, left to right (a `D` is entered: its operand's
 /// leaves are visited).
 pub(crate) fn visit_leaves(e: &Expr, f: &mut dyn FnMut(&Expr)) {
-    match e {
-        Expr::Num(_)
-        | Expr::Coord(_)
-        | Expr::Param(_)
-        | Expr::Out { .. }
-        | Expr::Data(_)
-        | Expr::Shared(_) => f(e),
-        Expr::Neg(a) | Expr::Call(_, a) | Expr::D(a, _) => visit_leaves(a, f),
-        Expr::Add(a, b) | Expr::Sub(a, b) | Expr::Mul(a, b) | Expr::Div(a, b) | Expr::Pow(a, b) => {
-            visit_leaves(a, f);
-            visit_leaves(b, f);
-        }
-        Expr::If(_, l, r, x, y) => {
-            for part in [l, r, x, y] {
-                visit_leaves(part, f);
-            }
-        }
+    let children = e.children();
+    if children.is_empty() {
+        f(e);
+    }
+    for child in children {
+        visit_leaves(child, f);
     }
 }

@@ -67,7 +67,7 @@ impl Order {
                 self.terms.push(set);
             }
         }
-        for child in children(e) {
+        for child in e.children() {
             self.collect_terms(child, is_sum);
         }
     }
@@ -91,23 +91,6 @@ impl Order {
     }
 }
 
-/// The operands of a node, left to right.
-fn children(e: &Expr) -> Vec<&Expr> {
-    match e {
-        Expr::Num(_)
-        | Expr::Coord(_)
-        | Expr::Param(_)
-        | Expr::Out { .. }
-        | Expr::Data(_)
-        | Expr::Shared(_) => Vec::new(),
-        Expr::Neg(a) | Expr::Call(_, a) | Expr::D(a, _) => vec![a],
-        Expr::Add(a, b) | Expr::Sub(a, b) | Expr::Mul(a, b) | Expr::Div(a, b) | Expr::Pow(a, b) => {
-            vec![a, b]
-        }
-        Expr::If(_, l, r, x, y) => vec![l, r, x, y],
-    }
-}
-
 pub(crate) fn tidy(e: &Expr, order: &Order) -> Expr {
     let (negative, t) = signed(e, order);
     if negative {
@@ -127,7 +110,7 @@ fn signed(e: &Expr, order: &Order) -> (bool, Expr) {
             (negative, Expr::div(top, tidy(b, order)))
         }
         Expr::Num(v) if *v < 0.0 => (true, Expr::Num(-v)),
-        _ => (false, map_children(e, order)),
+        _ => (false, tidy_children(e, order)),
     }
 }
 
@@ -214,26 +197,13 @@ fn flatten_product<'e>(e: &'e Expr, negative: &mut bool, out: &mut Vec<&'e Expr>
     }
 }
 
-/// Tidies the children of a node that is neither a sum nor a product.
-fn map_children(e: &Expr, order: &Order) -> Expr {
-    let t = |x: &Expr| Box::new(tidy(x, order));
-    match e {
-        Expr::Num(_)
-        | Expr::Coord(_)
-        | Expr::Param(_)
-        | Expr::Out { .. }
-        | Expr::Data(_)
-        | Expr::Shared(_)
-        | Expr::D(..) => e.clone(),
-        Expr::Add(a, b) => Expr::Add(t(a), t(b)),
-        Expr::Sub(a, b) => Expr::Sub(t(a), t(b)),
-        Expr::Mul(a, b) => Expr::Mul(t(a), t(b)),
-        Expr::Div(a, b) => Expr::Div(t(a), t(b)),
-        Expr::Pow(a, b) => Expr::Pow(t(a), t(b)),
-        Expr::Neg(a) => Expr::Neg(t(a)),
-        Expr::Call(f, a) => Expr::Call(*f, t(a)),
-        Expr::If(cmp, l, r, x, y) => Expr::If(*cmp, t(l), t(r), t(x), t(y)),
+/// Tidies the children of a node that is neither a sum nor a product. A `D` is left
+/// as it is: its operand is expanded, not tidied.
+fn tidy_children(e: &Expr, order: &Order) -> Expr {
+    if let Expr::D(..) = e {
+        return e.clone();
     }
+    e.map_children(|x| tidy(x, order))
 }
 
 /// Where a factor goes in a product (see the module docs).
