@@ -3,8 +3,9 @@
 //!
 //! Stages, each a module with plain data in and out (see docs/ARCHITECTURE.md):
 //! `syntax` (text → AST) → `check` (AST → [`problem::Problem`]) → `sym` (derivative
-//! expansion and simplification) → `net` (jets through the layers) → `kernel`
-//! (one fused loss-and-gradient program, its passes and the interpreter).
+//! expansion and simplification) → `kernel` (jets through the layers, one fused
+//! loss-and-gradient program, its passes and the interpreter). `net` is θ's layout
+//! and initialization; `primitive` is the one table of primitive derivatives.
 
 pub mod backend;
 pub mod bench;
@@ -17,6 +18,7 @@ pub mod io;
 pub mod kernel;
 pub mod net;
 pub mod pipeline;
+pub mod primitive;
 pub mod problem;
 pub mod progress;
 pub mod scheme;

@@ -7,15 +7,16 @@
 //! uses are summed; a value that does not depend on θ gets no adjoint at all.
 //!
 //! One rule per op, in one exhaustive `match` ([`Ad::rule`]): a new op without a rule
-//! does not compile.
+//! does not compile. f′ of a primitive function is read from `crate::primitive`.
 
 use std::collections::HashMap;
 
 use super::builder::Builder;
 use super::ir::{Num, Op, Program, Value};
+use super::jets::sign;
 use super::KernelError;
 use crate::expr::Func;
-use crate::net::jets::sign;
+use crate::primitive::{build, prime, Interp};
 
 #[derive(Debug, Default)]
 struct Adjoint {
@@ -151,30 +152,10 @@ impl Ad {
         }
     }
 
-    /// f'(a) from a and y = f(a), reusing y where the derivative allows.
+    /// f'(a) from the one table of primitive derivatives, given a and y = f(a).
     fn derivative(&mut self, f: Func, a: Value, y: Value) -> Value {
         let b = &mut self.b;
-        match f {
-            Func::Tanh => {
-                let (one, yy) = (b.num(1.0), b.mul(y, y));
-                b.sub(one, yy)
-            }
-            Func::Exp => y,
-            Func::Sin => b.func(Func::Cos, a),
-            Func::Cos => {
-                let s = b.func(Func::Sin, a);
-                b.neg(s)
-            }
-            Func::Log => {
-                let one = b.num(1.0);
-                b.div(one, a)
-            }
-            Func::Sqrt => {
-                let half = b.num(0.5);
-                b.div(half, y)
-            }
-            Func::Abs => sign(b, a),
-        }
+        build(prime(f), &mut AdPrime { b, a, y })
     }
 
     /// The reverse rule of one op: y = op(...) has adjoint d.
@@ -320,5 +301,47 @@ impl Ad {
             | Op::GradMatrix { .. }
             | Op::Store { .. } => {}
         }
+    }
+}
+
+/// Reads [`crate::primitive::Prime`] as IR ops on the argument a and the forward
+/// value y = f(a), so that rules written in y reuse it.
+struct AdPrime<'b> {
+    b: &'b mut Builder,
+    a: Value,
+    y: Value,
+}
+
+impl Interp for AdPrime<'_> {
+    type V = Value;
+    fn arg(&mut self) -> Value {
+        self.a
+    }
+    fn value(&mut self) -> Value {
+        self.y
+    }
+    fn num(&mut self, c: f64) -> Value {
+        self.b.num(c)
+    }
+    fn neg(&mut self, x: Value) -> Value {
+        self.b.neg(x)
+    }
+    fn sub(&mut self, x: Value, y: Value) -> Value {
+        self.b.sub(x, y)
+    }
+    fn mul(&mut self, x: Value, y: Value) -> Value {
+        self.b.mul(x, y)
+    }
+    fn div(&mut self, x: Value, y: Value) -> Value {
+        self.b.div(x, y)
+    }
+    fn square(&mut self, x: Value) -> Value {
+        self.b.mul(x, x)
+    }
+    fn of(&mut self, h: Func) -> Value {
+        self.b.func(h, self.a)
+    }
+    fn sign(&mut self, x: Value) -> Value {
+        sign(self.b, x)
     }
 }

@@ -13,9 +13,10 @@
 
 use std::fmt;
 
-use super::{compile, Kernel, KernelError, PointBatch, Predictor};
+use super::jets::{self, MultiIndex};
+use super::{compile_with, Kernel, KernelError, PointBatch, Predictor};
 use crate::expr::Expr;
-use crate::net::jets::{self, MultiIndex};
+use crate::primitive::{self, Rules};
 use crate::problem::Problem;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -127,14 +128,26 @@ pub fn gradcheck(
     batches: &[PointBatch],
     opts: &GradcheckOptions,
 ) -> Result<GradcheckReport, KernelError> {
-    let kernel = compile(problem)?;
+    gradcheck_with(problem, theta, batches, opts, primitive::prime)
+}
+
+/// [`gradcheck`] of the kernel whose jets read `rules`: a test passes a wrong rule
+/// to show that the check catches it.
+pub(crate) fn gradcheck_with(
+    problem: &Problem,
+    theta: &[f64],
+    batches: &[PointBatch],
+    opts: &GradcheckOptions,
+    rules: Rules,
+) -> Result<GradcheckReport, KernelError> {
+    let kernel = compile_with(problem, rules)?;
     let small: Vec<PointBatch> = batches
         .iter()
         .map(|b| subsample(b, opts.max_points))
         .collect();
     let tensors = check_gradient(problem, &kernel, theta, &small, opts)?;
     let points = merge_points(problem, &small);
-    let jets = check_jets(problem, theta, &points)?;
+    let jets = check_jets(problem, theta, &points, rules)?;
     Ok(GradcheckReport {
         tensors,
         jets,
@@ -210,6 +223,7 @@ fn check_jets(
     problem: &Problem,
     theta: &[f64],
     points: &[Vec<f64>],
+    rules: Rules,
 ) -> Result<Vec<Check>, KernelError> {
     let residuals: Vec<&Expr> = problem.terms.iter().flat_map(|t| &t.residuals).collect();
     let indices: Vec<MultiIndex> = jets::needed_indices(problem, residuals);
@@ -231,7 +245,7 @@ fn check_jets(
         .collect();
     let slot =
         |k: usize, a: &MultiIndex| indices.iter().position(|b| b == a).map(|i| i * n_out + k);
-    let predictor = Predictor::new(problem, &exprs)?;
+    let predictor = Predictor::with_rules(problem, &exprs, rules)?;
     let at = predictor.eval::<f64>(theta, points)?;
     // Values at the points moved along each network input by ±h, ±h/2.
     let mut moved = std::collections::HashMap::new();

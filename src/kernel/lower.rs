@@ -6,10 +6,11 @@ use std::collections::HashMap;
 
 use super::builder::Builder;
 use super::ir::{Op, Program, Value};
+use super::jets::{self, Jet, MultiIndex};
 use super::KernelError;
 use crate::expr::Expr;
-use crate::net::jets::{self, Jet, MultiIndex};
 use crate::net::Layout;
+use crate::primitive::Rules;
 use crate::problem::{CoordId, Problem, Reduce};
 
 /// Recursion bound for residual expressions.
@@ -23,6 +24,8 @@ pub(crate) struct Lowerer<'a> {
     indices: Vec<MultiIndex>,
     /// Site k > 0 is `sites[k − 1]`: the point with one coordinate moved.
     sites: &'a [(CoordId, f64)],
+    /// The primitive derivatives the jets read (see `jets::network_jet`).
+    rules: Rules,
     jets: HashMap<u8, Jet>,
     shared: HashMap<usize, Value>,
 }
@@ -30,20 +33,10 @@ pub(crate) struct Lowerer<'a> {
 /// One past the highest data column the expressions read.
 fn data_columns<'e>(exprs: impl IntoIterator<Item = &'e Expr>) -> u32 {
     fn walk(e: &Expr, n: &mut u32) {
-        match e {
-            Expr::Data(k) => *n = (*n).max(*k as u32 + 1),
-            Expr::Add(a, b)
-            | Expr::Sub(a, b)
-            | Expr::Mul(a, b)
-            | Expr::Div(a, b)
-            | Expr::Pow(a, b) => {
-                walk(a, n);
-                walk(b, n);
-            }
-            Expr::Neg(a) | Expr::Call(_, a) | Expr::D(a, _) => walk(a, n),
-            Expr::If(_, a, b, c, d) => [a, b, c, d].into_iter().for_each(|x| walk(x, n)),
-            _ => {}
+        if let Expr::Data(k) = e {
+            *n = (*n).max(*k as u32 + 1);
         }
+        e.children().into_iter().for_each(|x| walk(x, n));
     }
     let mut n = 0;
     exprs.into_iter().for_each(|e| walk(e, &mut n));
@@ -56,6 +49,7 @@ impl<'a> Lowerer<'a> {
         layout: &'a Layout,
         exprs: &[&Expr],
         sites: &'a [(CoordId, f64)],
+        rules: Rules,
     ) -> Self {
         let n_data = data_columns(exprs.iter().copied().chain(&problem.shared));
         let b = Builder::new(
@@ -71,6 +65,7 @@ impl<'a> Lowerer<'a> {
             layout,
             indices,
             sites,
+            rules,
             jets: HashMap::new(),
             shared: HashMap::new(),
         }
@@ -99,6 +94,7 @@ impl<'a> Lowerer<'a> {
                 self.layout,
                 &coords,
                 &self.indices,
+                self.rules,
             )?;
             self.jets.insert(site, jet);
         }
@@ -247,6 +243,7 @@ pub(crate) fn forward_program(
     problem: &Problem,
     layout: &Layout,
     set: usize,
+    rules: Rules,
 ) -> Result<Program, KernelError> {
     let terms: Vec<(usize, &crate::problem::LossTerm)> = problem
         .terms
@@ -259,7 +256,7 @@ pub(crate) fn forward_program(
         .point_sets
         .get(set)
         .map_or(&[][..], |s| &s.sites[..]);
-    let mut lw = Lowerer::new(problem, layout, &exprs, sites);
+    let mut lw = Lowerer::new(problem, layout, &exprs, sites, rules);
     for (k, term) in terms {
         for r in &term.residuals {
             let value = lw.expr(r, 0)?;
@@ -283,9 +280,10 @@ pub(crate) fn store_program(
     problem: &Problem,
     layout: &Layout,
     exprs: &[Expr],
+    rules: Rules,
 ) -> Result<Program, KernelError> {
     let refs: Vec<&Expr> = exprs.iter().collect();
-    let mut lw = Lowerer::new(problem, layout, &refs, &[]);
+    let mut lw = Lowerer::new(problem, layout, &refs, &[], rules);
     for (slot, e) in exprs.iter().enumerate() {
         let value = lw.expr(e, 0)?;
         lw.b.push(Op::Store {

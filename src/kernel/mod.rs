@@ -2,7 +2,7 @@
 //! and ∂(total loss)/∂θ, its passes, and the interpreter that is every back end's oracle.
 //!
 //! Pipeline ([`compile`]): lower the residuals with the network's jets (`lower`,
-//! `net::jets`) → optimize (DCE + CSE + folding) → reverse-mode AD (`ad`) → optimize →
+//! `jets`) → optimize (DCE + CSE + folding) → reverse-mode AD (`ad`) → optimize →
 //! validate. The host side of a loss evaluation lives in [`Kernel::eval`]: it checks
 //! the batches, seeds the reverse pass (`TermSeed`) and assembles
 //! total = Σ_terms weight · reduce(Σ r²).
@@ -15,6 +15,7 @@ pub mod builder;
 pub mod gradcheck;
 pub mod interp;
 pub mod ir;
+pub mod jets;
 pub(crate) mod lower;
 pub mod passes;
 pub mod print;
@@ -25,6 +26,7 @@ use thiserror::Error;
 
 use crate::expr::Expr;
 use crate::net::Layout;
+use crate::primitive::{self, Rules};
 use crate::problem::{Problem, Reduce};
 use interp::{Inputs, Real, Sums};
 use ir::Program;
@@ -104,10 +106,15 @@ pub struct Evaluation {
 
 /// Compiles the kernel of `problem`.
 pub fn compile(problem: &Problem) -> Result<Kernel, KernelError> {
+    compile_with(problem, primitive::prime)
+}
+
+/// [`compile`] with the jets reading `rules`: a test passes a wrong one.
+pub(crate) fn compile_with(problem: &Problem, rules: Rules) -> Result<Kernel, KernelError> {
     let layout = Layout::of(problem);
     let mut programs = vec![];
     for set in 0..problem.point_sets.len() {
-        let fwd = lower::forward_program(problem, &layout, set)?;
+        let fwd = lower::forward_program(problem, &layout, set, rules)?;
         let fwd = passes::optimize(&fwd).map_err(KernelError::Internal)?;
         let full = ad::differentiate(&fwd)?;
         let program = passes::optimize(&full).map_err(KernelError::Internal)?;
@@ -332,8 +339,17 @@ impl Predictor {
     /// Compiles `exprs` (over outputs, their derivatives, coordinates and params; no
     /// data, no extra sites).
     pub fn new(problem: &Problem, exprs: &[Expr]) -> Result<Predictor, KernelError> {
+        Predictor::with_rules(problem, exprs, primitive::prime)
+    }
+
+    /// [`Predictor::new`] with the jets reading `rules`: a test passes a wrong one.
+    pub(crate) fn with_rules(
+        problem: &Problem,
+        exprs: &[Expr],
+        rules: Rules,
+    ) -> Result<Predictor, KernelError> {
         let layout = Layout::of(problem);
-        let prog = lower::store_program(problem, &layout, exprs)?;
+        let prog = lower::store_program(problem, &layout, exprs, rules)?;
         let program = passes::optimize(&prog).map_err(KernelError::Internal)?;
         let info = passes::validate(&program).map_err(KernelError::Internal)?;
         if program.n_data > 0 {

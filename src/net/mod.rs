@@ -1,5 +1,6 @@
-//! The network: where its trainable numbers live in θ, how they start, and how
-//! derivatives ("jets") flow through its layers.
+//! The network: where its trainable numbers live in θ and how they start. How
+//! derivatives ("jets") flow through its layers is `kernel::jets`, next to the
+//! lowering that uses them.
 //!
 //! # The layout of θ
 //! θ is one flat `Vec<f64>`:
@@ -12,7 +13,6 @@
 //! [`Layout`] computes the offsets; every other module asks it rather than counting.
 
 pub mod init;
-pub mod jets;
 #[cfg(test)]
 pub(crate) mod testnets;
 

@@ -5,10 +5,12 @@
 //! tree. The rules form one table, [`derivative`], matched exhaustively on [`Expr`] so a new
 //! node kind does not compile until it has a rule. The same table differentiates with
 //! respect to a coordinate (for `D`) and with respect to one leaf (for `isolate`,
-//! which needs ∂R/∂u_t); only the leaf rules differ, see [`Wrt`].
+//! which needs ∂R/∂u_t); only the leaf rules differ, see [`Wrt`]. f′ of a primitive
+//! function is read from `crate::primitive`, the table `kernel` reads too.
 
 use super::ops::{add, call, div, is_num, mul, neg, pow, sub};
-use crate::expr::{Expr, Func};
+use crate::expr::{Cmp, Expr, Func};
+use crate::primitive::{build, prime, Interp};
 use crate::problem::CoordId;
 use thiserror::Error;
 
@@ -40,29 +42,10 @@ pub(crate) enum Wrt<'a> {
 /// Removes every `D` from `e`: the result has the same value and contains no `D`.
 /// Nested `D`s are expanded innermost first, so `D(D(e, x), t)` works.
 pub fn expand(e: &Expr) -> Result<Expr, ExpandError> {
-    Ok(match e {
-        Expr::D(inner, c) => derivative(&expand(inner)?, Wrt::Coord(*c))?,
-        Expr::Num(_)
-        | Expr::Coord(_)
-        | Expr::Param(_)
-        | Expr::Out { .. }
-        | Expr::Data(_)
-        | Expr::Shared(_) => e.clone(),
-        Expr::Add(a, b) => Expr::add(expand(a)?, expand(b)?),
-        Expr::Sub(a, b) => Expr::sub(expand(a)?, expand(b)?),
-        Expr::Mul(a, b) => Expr::mul(expand(a)?, expand(b)?),
-        Expr::Div(a, b) => Expr::div(expand(a)?, expand(b)?),
-        Expr::Pow(a, b) => Expr::pow(expand(a)?, expand(b)?),
-        Expr::Neg(a) => Expr::neg(expand(a)?),
-        Expr::Call(f, a) => Expr::call(*f, expand(a)?),
-        Expr::If(cmp, l, r, x, y) => Expr::If(
-            *cmp,
-            Box::new(expand(l)?),
-            Box::new(expand(r)?),
-            Box::new(expand(x)?),
-            Box::new(expand(y)?),
-        ),
-    })
+    match e {
+        Expr::D(inner, c) => derivative(&expand(inner)?, Wrt::Coord(*c)),
+        _ => e.try_map_children(expand),
+    }
 }
 
 /// The derivative of `e` with respect to `wrt`, built with light simplification.
@@ -147,18 +130,57 @@ fn power(a: &Expr, b: &Expr, da: Expr, db: Expr) -> Expr {
     mul(Expr::pow(a.clone(), b.clone()), add(log_term, base_term))
 }
 
-/// f'(a) for each primitive function.
+/// f'(a) for each primitive function, read from the one table: the value y is
+/// written out as f(a) because an expression has no names for shared values.
 fn func_derivative(f: Func, a: &Expr) -> Expr {
-    let a = a.clone();
-    match f {
-        Func::Sin => call(Func::Cos, a),
-        Func::Cos => neg(call(Func::Sin, a)),
-        Func::Exp => call(Func::Exp, a),
-        Func::Log => div(Expr::Num(1.0), a),
-        Func::Tanh => sub(Expr::Num(1.0), pow(call(Func::Tanh, a), Expr::Num(2.0))),
-        Func::Sqrt => div(Expr::Num(1.0), mul(Expr::Num(2.0), call(Func::Sqrt, a))),
-        // The sign of a, written so it needs no new primitive; undefined at 0 like
-        // the derivative itself.
-        Func::Abs => div(a.clone(), call(Func::Abs, a)),
+    build(prime(f), &mut SymPrime { f, a })
+}
+
+/// Reads [`crate::primitive::Prime`] as an `Expr` with the light simplification of
+/// [`super::ops`].
+struct SymPrime<'a> {
+    f: Func,
+    a: &'a Expr,
+}
+
+impl Interp for SymPrime<'_> {
+    type V = Expr;
+    fn arg(&mut self) -> Expr {
+        self.a.clone()
+    }
+    fn value(&mut self) -> Expr {
+        call(self.f, self.a.clone())
+    }
+    fn num(&mut self, c: f64) -> Expr {
+        Expr::Num(c)
+    }
+    fn neg(&mut self, x: Expr) -> Expr {
+        neg(x)
+    }
+    fn sub(&mut self, x: Expr, y: Expr) -> Expr {
+        sub(x, y)
+    }
+    fn mul(&mut self, x: Expr, y: Expr) -> Expr {
+        mul(x, y)
+    }
+    fn div(&mut self, x: Expr, y: Expr) -> Expr {
+        div(x, y)
+    }
+    fn square(&mut self, x: Expr) -> Expr {
+        pow(x, Expr::Num(2.0))
+    }
+    fn of(&mut self, h: Func) -> Expr {
+        call(h, self.a.clone())
+    }
+    /// `if x >= 0 then 1 else -1`, the kernel's sign.
+    fn sign(&mut self, x: Expr) -> Expr {
+        let (zero, one, minus_one) = (Expr::Num(0.0), Expr::Num(1.0), Expr::Num(-1.0));
+        Expr::If(
+            Cmp::Ge,
+            Box::new(x),
+            Box::new(zero),
+            Box::new(one),
+            Box::new(minus_one),
+        )
     }
 }

@@ -9,19 +9,22 @@
 //! Rules come in the families of JAX's `jet`: linear ops act per coefficient;
 //! products use the multivariate Leibniz rule; quotients solve a = y·b order by order;
 //! functions use "rules from a first derivative": with α = α' + e_i,
-//! y_α = Σ_{β≤α'} C(α',β) g_β z_{α'−β+e_i}, g = f'(z) expressed through values
-//! already computed (tanh' = 1 − y², exp' = y, …) so activations are reused. Nothing
-//! here knows a layer kind by name: a body written in the language gets the same rules.
+//! y_α = Σ_{β≤α'} C(α',β) g_β z_{α'−β+e_i}, where the jet of g = f'(z) is built from
+//! the one table of primitive derivatives (`crate::primitive`) by the same rules,
+//! node by node, reusing the values already computed (tanh' = 1 − y², exp' = y, …).
+//! Nothing here knows a layer kind by name: a body written in the language gets the
+//! same rules. It lives next to the kernel lowering (`lower`), which uses it.
 //! Jets are emitted as IR ops directly (never through egg); the builder's CSE shares
 //! repeated subexpressions such as QRes's W1·h + b.
 
 use std::collections::BTreeMap;
 
+use super::builder::Builder;
+use super::ir::{Op, Value};
+use super::KernelError;
 use crate::expr::{Cmp, Expr, Func};
-use crate::kernel::builder::Builder;
-use crate::kernel::ir::{Op, Value};
-use crate::kernel::KernelError;
 use crate::net::Layout;
+use crate::primitive::{self, build, Interp, Rules};
 use crate::problem::{Layer, LayerExpr, Problem, TensorShape};
 
 /// Derivative orders along each network input (not each problem coordinate).
@@ -42,20 +45,6 @@ impl Jet {
             self.coeffs.insert(a.to_vec(), v);
         }
     }
-}
-
-#[cfg(test)]
-thread_local! {
-    /// Test-only hook: a deliberately wrong tanh rule (g_α scaled by 0.9 above order 0)
-    /// so tests can show that gradcheck catches a wrong jet.
-    pub(crate) static SABOTAGE_TANH: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-}
-
-fn sabotaged() -> bool {
-    #[cfg(test)]
-    return SABOTAGE_TANH.with(|s| s.get());
-    #[cfg(not(test))]
-    false
 }
 
 /// Maps a derivative over all problem coordinates to one over the network inputs;
@@ -85,21 +74,12 @@ pub fn needed_indices<'a>(
     let mut stack: Vec<&Expr> = exprs.into_iter().collect();
     stack.extend(problem.shared.iter());
     while let Some(e) = stack.pop() {
-        match e {
-            Expr::Out { deriv, .. } => {
-                if let Some(a) = to_net_index(problem, deriv) {
-                    found.extend(sub_indices(&a));
-                }
+        if let Expr::Out { deriv, .. } = e {
+            if let Some(a) = to_net_index(problem, deriv) {
+                found.extend(sub_indices(&a));
             }
-            Expr::Num(_) | Expr::Coord(_) | Expr::Param(_) | Expr::Data(_) | Expr::Shared(_) => {}
-            Expr::Add(a, b)
-            | Expr::Sub(a, b)
-            | Expr::Mul(a, b)
-            | Expr::Div(a, b)
-            | Expr::Pow(a, b) => stack.extend([&**a, &**b]),
-            Expr::Neg(a) | Expr::Call(_, a) | Expr::D(a, _) => stack.push(a),
-            Expr::If(_, a, b, c, d) => stack.extend([&**a, &**b, &**c, &**d]),
         }
+        stack.extend(e.children());
     }
     found.insert(vec![0; problem.network.inputs.len()]);
     let mut out: Vec<MultiIndex> = found.into_iter().collect();
@@ -244,6 +224,7 @@ pub fn network_jet(
     layout: &Layout,
     coords: &[Value],
     indices: &[MultiIndex],
+    rules: Rules,
 ) -> Result<Jet, KernelError> {
     let mut h = input_jet(b, problem, coords, indices)?;
     for (l, layer) in problem.network.layers.iter().enumerate() {
@@ -253,6 +234,7 @@ pub fn network_jet(
             offsets: &layout.tensors[l],
             input: &h,
             indices,
+            rules,
         };
         let out = cx.eval(&layer.body, 0)?;
         h = out;
@@ -269,6 +251,9 @@ struct LayerCx<'a> {
     offsets: &'a [usize],
     input: &'a Jet,
     indices: &'a [MultiIndex],
+    /// f' of each primitive: `primitive::prime` except in the test that shows a
+    /// wrong rule fails gradcheck.
+    rules: Rules,
 }
 
 impl LayerCx<'_> {
@@ -423,86 +408,200 @@ impl LayerCx<'_> {
         }
     }
 
-    /// y = f(z) order by order; after each order, g = f'(z) is extended to it.
+    /// y = f(z) order by order, with g = f'(z) from the rule table extended to each
+    /// order once y is known there.
     fn func(&mut self, f: Func, z: &Jet) -> Jet {
-        let zero = self.zero();
-        let z0 = z.get(&zero).unwrap_or_else(|| self.b.num(0.0));
-        let mut y = Jet::default();
-        y.set(&zero, Some(self.b.func(f, z0)));
-        let (mut g, mut aux) = (Jet::default(), Jet::default());
-        self.derivative_at(f, z, &y, &mut g, &mut aux, &zero);
+        let mut chain = FuncChain::new(self.b, f, z, self.rules, &self.zero());
         let max = self.indices.last().map_or(0, |a| order(a));
         for k in 1..=max {
             let this: Vec<&MultiIndex> = self.indices.iter().filter(|a| order(a) == k).collect();
             for a in &this {
-                let v = chain_at(self.b, &g, z, a);
-                y.set(a, v);
+                chain.value_at(self.b, a);
             }
             for a in &this {
-                self.derivative_at(f, z, &y, &mut g, &mut aux, a);
+                chain.derivative_at(self.b, a);
             }
         }
-        y
-    }
-
-    /// Extends g = f'(z) to index α from y = f(z) (known up to α's order). `aux` is
-    /// the helper jet some rules carry (cos z for sin, sin z for cos, 1/y for sqrt).
-    fn derivative_at(&mut self, f: Func, z: &Jet, y: &Jet, g: &mut Jet, aux: &mut Jet, a: &[u8]) {
-        let b = &mut *self.b;
-        let first = order(a) == 0;
-        let v = match f {
-            Func::Tanh => leibniz_at(b, y, y, a).map(|yy| {
-                if first {
-                    let one = b.num(1.0);
-                    b.sub(one, yy)
-                } else if sabotaged() {
-                    b.scale(-0.9, yy)
-                } else {
-                    b.neg(yy)
-                }
-            }),
-            Func::Exp => y.get(a),
-            Func::Sin | Func::Cos => {
-                // sin' = cos and cos' = −sin: aux carries the partner function.
-                let (partner, sign) = if f == Func::Sin {
-                    (Func::Cos, -1.0)
-                } else {
-                    (Func::Sin, 1.0)
-                };
-                let p = if first {
-                    z.get(a).map(|z0| b.func(partner, z0))
-                } else {
-                    chain_at(b, y, z, a).map(|c| b.scale(sign, c))
-                };
-                aux.set(a, p);
-                if f == Func::Sin {
-                    p
-                } else {
-                    p.map(|s| b.neg(s))
-                }
-            }
-            Func::Log => {
-                let one = one_jet(b, a.len());
-                quotient_at(b, &one, z, g, a)
-            }
-            Func::Sqrt => {
-                let one = one_jet(b, a.len());
-                let r = quotient_at(b, &one, y, aux, a);
-                aux.set(a, r);
-                r.map(|r| b.scale(0.5, r))
-            }
-            Func::Abs if first => z.get(a).map(|z0| sign(b, z0)),
-            Func::Abs => None,
-        };
-        g.set(a, v);
+        chain.values.swap_remove(0)
     }
 }
 
-/// The constant-one jet.
-fn one_jet(b: &mut Builder, d: usize) -> Jet {
-    let mut j = Jet::default();
-    j.set(&vec![0; d], Some(b.num(1.0)));
-    j
+/// The jets of f(z) and of every primitive h(z) that f's rule reads (cos z for sin),
+/// each with the jets of the nodes of its own rule: one `Prime` node is one jet, so
+/// a rule written in y reuses y's coefficients (tanh' = 1 − y² by Leibniz on y).
+struct FuncChain<'z> {
+    z: &'z Jet,
+    rules: Rules,
+    /// f first, then the primitives its rule reaches (see `primitive::closure`).
+    funcs: Vec<Func>,
+    /// `values[k]`: the jet of funcs[k](z).
+    values: Vec<Jet>,
+    /// `nodes[k][n]`: the jet of node n (in build order) of funcs[k]'s rule.
+    nodes: Vec<Vec<Jet>>,
+    /// `roots[k]`: where funcs[k]'s derivative g_k = funcs[k]'(z) is.
+    roots: Vec<Slot>,
+}
+
+/// A jet a rule node reads: the argument z, a function's value, or another node of
+/// the same rule.
+#[derive(Debug, Clone, Copy)]
+enum Slot {
+    Arg,
+    Value(usize),
+    Node(usize),
+}
+
+impl<'z> FuncChain<'z> {
+    /// Order 0: every value f(z₀), then every derivative at order 0.
+    fn new(b: &mut Builder, f: Func, z: &'z Jet, rules: Rules, zero: &[u8]) -> Self {
+        let funcs = primitive::closure(f, rules);
+        let z0 = z.get(zero).unwrap_or_else(|| b.num(0.0));
+        let values = funcs
+            .iter()
+            .map(|&h| {
+                let mut y = Jet::default();
+                y.set(zero, Some(b.func(h, z0)));
+                y
+            })
+            .collect();
+        let n = funcs.len();
+        let mut chain = FuncChain {
+            z,
+            rules,
+            funcs,
+            values,
+            nodes: vec![vec![]; n],
+            roots: vec![Slot::Arg; n],
+        };
+        chain.derivative_at(b, zero);
+        chain
+    }
+
+    fn jet(&self, k: usize, s: Slot) -> &Jet {
+        match s {
+            Slot::Arg => self.z,
+            Slot::Value(j) => &self.values[j],
+            Slot::Node(n) => &self.nodes[k][n],
+        }
+    }
+
+    /// Every value at α (of order ≥ 1) by the chain rule from its derivative below α.
+    fn value_at(&mut self, b: &mut Builder, a: &[u8]) {
+        for k in 0..self.funcs.len() {
+            let v = chain_at(b, self.jet(k, self.roots[k]), self.z, a);
+            self.values[k].set(a, v);
+        }
+    }
+
+    /// Every derivative extended to α, the values being known up to α's order.
+    fn derivative_at(&mut self, b: &mut Builder, a: &[u8]) {
+        for k in 0..self.funcs.len() {
+            let rule = (self.rules)(self.funcs[k]);
+            let mut at = NodeAt {
+                b,
+                chain: self,
+                k,
+                a,
+                next: 0,
+            };
+            let root = build(rule, &mut at);
+            self.roots[k] = root;
+        }
+    }
+}
+
+/// Reads [`crate::primitive::Prime`] at one multi-index α: each node's coefficient α
+/// from its operands' coefficients up to α (and its own below α, for a quotient).
+struct NodeAt<'c, 'z> {
+    b: &'c mut Builder,
+    chain: &'c mut FuncChain<'z>,
+    /// Which function's rule is being built.
+    k: usize,
+    a: &'c [u8],
+    /// The next node's number: nodes are built in the same order at every α.
+    next: usize,
+}
+
+impl NodeAt<'_, '_> {
+    /// Stores coefficient α of the next node and returns that node.
+    fn node(&mut self, v: Option<Value>) -> Slot {
+        let (k, n) = (self.k, self.next);
+        self.next += 1;
+        let nodes = &mut self.chain.nodes[k];
+        if nodes.len() <= n {
+            nodes.resize(n + 1, Jet::default());
+        }
+        nodes[n].set(self.a, v);
+        Slot::Node(n)
+    }
+
+    fn get(&self, s: Slot) -> Option<Value> {
+        self.chain.jet(self.k, s).get(self.a)
+    }
+
+    fn first(&self) -> bool {
+        order(self.a) == 0
+    }
+}
+
+impl Interp for NodeAt<'_, '_> {
+    type V = Slot;
+    fn arg(&mut self) -> Slot {
+        Slot::Arg
+    }
+    fn value(&mut self) -> Slot {
+        Slot::Value(self.k)
+    }
+    fn num(&mut self, c: f64) -> Slot {
+        let v = self.first().then(|| self.b.num(c));
+        self.node(v)
+    }
+    fn neg(&mut self, x: Slot) -> Slot {
+        let v = self.get(x).map(|x| self.b.neg(x));
+        self.node(v)
+    }
+    fn sub(&mut self, x: Slot, y: Slot) -> Slot {
+        let v = match (self.get(x), self.get(y)) {
+            (Some(p), Some(q)) => Some(self.b.sub(p, q)),
+            (Some(p), None) => Some(p),
+            (None, q) => q.map(|q| self.b.neg(q)),
+        };
+        self.node(v)
+    }
+    fn mul(&mut self, x: Slot, y: Slot) -> Slot {
+        let k = self.k;
+        let v = leibniz_at(self.b, self.chain.jet(k, x), self.chain.jet(k, y), self.a);
+        self.node(v)
+    }
+    fn div(&mut self, x: Slot, y: Slot) -> Slot {
+        let k = self.k;
+        let empty = Jet::default();
+        // The quotient's own lower orders; at order 0 the node does not exist yet.
+        let q = self.chain.nodes[k].get(self.next).unwrap_or(&empty);
+        let v = quotient_at(
+            self.b,
+            self.chain.jet(k, x),
+            self.chain.jet(k, y),
+            q,
+            self.a,
+        );
+        self.node(v)
+    }
+    fn square(&mut self, x: Slot) -> Slot {
+        self.mul(x, x)
+    }
+    fn of(&mut self, h: Func) -> Slot {
+        // `primitive::closure` put every h a rule reaches into `funcs`.
+        let j = self.chain.funcs.iter().position(|&g| g == h);
+        j.map_or(Slot::Arg, Slot::Value)
+    }
+    fn sign(&mut self, x: Slot) -> Slot {
+        let v = match self.first() {
+            true => self.get(x).map(|x| sign(self.b, x)),
+            false => None,
+        };
+        self.node(v)
+    }
 }
 
 /// sign(x) as ±1 (the derivative of |x|; +1 at 0).
