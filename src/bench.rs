@@ -2,7 +2,7 @@
 //! one Adam epoch (loss and gradient over every point set, then the update) — as
 //! the median over the timed epochs after a warm-up.
 
-use crate::train::optim::{Adam, AdamConfig, Schedule};
+use crate::train::optim::{Adam, AdamConfig};
 use crate::train::trainer::Evaluator;
 use std::time::Instant;
 
@@ -29,21 +29,14 @@ pub fn time_adam(
     epochs: usize,
 ) -> Result<(f64, f64), crate::kernel::KernelError> {
     let mut theta = theta.to_vec();
-    let cfg = AdamConfig {
-        lr: 1e-3,
-        beta1: 0.9,
-        beta2: 0.999,
-        eps: 1e-8,
-        schedule: Schedule::Constant,
-    };
-    let mut adam = Adam::new(theta.len(), cfg);
+    let mut adam = Adam::new(theta.len(), AdamConfig::default());
     let mut times = Vec::with_capacity(epochs);
     for k in 0..warmup + epochs {
         let t0 = Instant::now();
         let e = eval.evaluate(&theta)?;
         // A diverging benchmark still measures the work; the update is skipped only
         // when the gradient is unusable.
-        let _ = adam.step(&mut theta, &e.grad);
+        let _ = adam.update(&mut theta, &e.grad);
         if k >= warmup {
             times.push(t0.elapsed().as_secs_f64() * 1e3);
         }

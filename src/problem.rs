@@ -323,7 +323,7 @@ pub struct Scheme {
     pub to: f64,
 }
 
-/// One optimizer phase.
+/// One optimizer phase: the settings `train::optim::build` makes an optimizer from.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Phase {
     Adam {
@@ -331,10 +331,39 @@ pub enum Phase {
         epochs: usize,
         beta1: f64,
         beta2: f64,
+        /// `decay = γ, every = k`; `None` keeps the learning rate constant.
+        decay: Option<Decay>,
     },
     Lbfgs {
         iterations: usize,
         tol: f64,
         history: usize,
     },
+}
+
+/// A step decay of the learning rate: lr · rate^⌊epoch / every⌋, epochs counted from 0.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Decay {
+    pub rate: f64,
+    pub every: u64,
+}
+
+impl Phase {
+    /// The most steps (epochs, iterations) the phase takes.
+    pub fn cap(&self) -> usize {
+        match *self {
+            Phase::Adam { epochs, .. } => epochs,
+            Phase::Lbfgs { iterations, .. } => iterations,
+        }
+    }
+
+    /// The same phase with at most `cap` steps (`--epochs N`).
+    pub fn capped(mut self, cap: usize) -> Phase {
+        match &mut self {
+            Phase::Adam { epochs: n, .. } | Phase::Lbfgs { iterations: n, .. } => {
+                *n = (*n).min(cap);
+            }
+        }
+        self
+    }
 }

@@ -844,3 +844,39 @@ fn every_example_passes_check_in_process_and_through_the_cli() {
         assert_eq!(got, Some(want), "{name}");
     }
 }
+
+#[test]
+fn adam_decay_reads_as_a_step_decay_of_the_learning_rate() {
+    use pdenet::problem::{Decay, Phase};
+    let base = read(&root().join("tests/broken/26_unknown_optimizer.pde"));
+    let body: Vec<&str> = base
+        .lines()
+        .skip(1)
+        .filter(|l| !l.starts_with("train"))
+        .collect();
+    let training = |train: &str| {
+        let text = format!("{}\n{train}\n", body.join("\n"));
+        let compiled = pipeline::front_end(&text, &options("decay", &root()))
+            .unwrap_or_else(|d| panic!("{train}:{}", show(&text, &d)));
+        compiled.problem.training
+    };
+    let decay = |train: &str| match training(train).first() {
+        Some(Phase::Adam { decay, .. }) => *decay,
+        other => panic!("{train}: {other:?}"),
+    };
+    assert_eq!(
+        decay("train adam(lr = 1e-3, epochs = 100, decay = 0.9, every = 1000) then lbfgs"),
+        Some(Decay {
+            rate: 0.9,
+            every: 1000
+        })
+    );
+    assert_eq!(
+        decay("train adam(decay = 0.5)"),
+        Some(Decay {
+            rate: 0.5,
+            every: 1
+        })
+    );
+    assert_eq!(decay("train adam(lr = 1e-3)"), None);
+}

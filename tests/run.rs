@@ -150,6 +150,13 @@ fn epochs_caps_every_phase_and_runs_reproduce() {
     let (ra, rb) = (report(&a), report(&b));
     assert_eq!(ra["epochs"]["adam"], 7);
     assert!(ra["epochs"]["lbfgs"].as_u64().is_some_and(|n| n <= 7));
+    // Stop reasons are sentences, not Rust `Debug` output.
+    assert_eq!(ra["phases"][0]["stop"], "reached the iteration cap (7)");
+    let lbfgs_stop = ra["phases"][1]["stop"].as_str().unwrap_or_default();
+    assert!(
+        lbfgs_stop.starts_with(|c: char| c.is_lowercase()) && !lbfgs_stop.contains('{'),
+        "{lbfgs_stop}"
+    );
     assert_eq!(ra["seed"], 42);
     assert_eq!(
         ra["parameters"], rb["parameters"],

@@ -3,7 +3,7 @@
 
 use super::Checker;
 use crate::diag::{suggest, Diag};
-use crate::problem::{Phase, Sampling, Scheme};
+use crate::problem::{Decay, Phase, Sampling, Scheme};
 use crate::syntax::ast::{self, Span, StatementKind};
 
 #[derive(Debug, Clone)]
@@ -112,6 +112,7 @@ fn default_training() -> Vec<Phase> {
             epochs: 5000,
             beta1: 0.9,
             beta2: 0.999,
+            decay: None,
         },
         Phase::Lbfgs {
             iterations: 50_000,
@@ -264,52 +265,13 @@ impl Checker<'_> {
         for call in phases {
             match call.name.name.as_str() {
                 "adam" => {
-                    self.known_args(call, &["lr", "epochs", "beta1", "beta2"]);
-                    let num = |cx: &mut Self, name, default, lo, hi, inclusive| match Self::arg(
-                        call, name,
-                    ) {
-                        Some(e) => cx.in_range(e, name, lo, hi, inclusive),
-                        None => Some(default),
-                    };
-                    let lr = num(self, "lr", 1e-3, 0.0, 1e6, false);
-                    let beta1 = num(self, "beta1", 0.9, 0.0, 1.0, true);
-                    let beta2 = num(self, "beta2", 0.999, 0.0, 1.0, true);
-                    let epochs = match Self::arg(call, "epochs") {
-                        Some(e) => self.count(e, "the number of epochs", 0.0),
-                        None => Some(5000),
-                    };
-                    if let (Some(lr), Some(beta1), Some(beta2), Some(epochs)) =
-                        (lr, beta1, beta2, epochs)
-                    {
-                        out.push(Phase::Adam {
-                            lr,
-                            epochs,
-                            beta1,
-                            beta2,
-                        });
+                    if let Some(phase) = self.adam(call) {
+                        out.push(phase);
                     }
                 }
                 "lbfgs" => {
-                    self.known_args(call, &["iterations", "tol", "history"]);
-                    let iterations = match Self::arg(call, "iterations") {
-                        Some(e) => self.count(e, "the number of iterations", 0.0),
-                        None => Some(50_000),
-                    };
-                    let history = match Self::arg(call, "history") {
-                        Some(e) => self.count(e, "the history size", 1.0),
-                        None => Some(50),
-                    };
-                    let tol = match Self::arg(call, "tol") {
-                        Some(e) => self.in_range(e, "tol", 0.0, 1.0, true),
-                        None => Some(1e-12),
-                    };
-                    if let (Some(iterations), Some(tol), Some(history)) = (iterations, tol, history)
-                    {
-                        out.push(Phase::Lbfgs {
-                            iterations,
-                            tol,
-                            history,
-                        });
+                    if let Some(phase) = self.lbfgs(call) {
+                        out.push(phase);
                     }
                 }
                 other => {
@@ -329,6 +291,91 @@ impl Checker<'_> {
             }
         }
         out
+    }
+
+    /// `adam(lr = …, epochs = …, beta1 = …, beta2 = …, decay = γ, every = k)`.
+    fn adam(&mut self, call: &ast::CallArgs) -> Option<Phase> {
+        self.known_args(call, &["lr", "epochs", "beta1", "beta2", "decay", "every"]);
+        let num = |cx: &mut Self, name, default, lo, hi, inclusive| match Self::arg(call, name) {
+            Some(e) => cx.in_range(e, name, lo, hi, inclusive),
+            None => Some(default),
+        };
+        let lr = num(self, "lr", 1e-3, 0.0, 1e6, false);
+        let beta1 = num(self, "beta1", 0.9, 0.0, 1.0, true);
+        let beta2 = num(self, "beta2", 0.999, 0.0, 1.0, true);
+        let epochs = match Self::arg(call, "epochs") {
+            Some(e) => self.count(e, "the number of epochs", 0.0),
+            None => Some(5000),
+        };
+        let decay = self.decay(call);
+        Some(Phase::Adam {
+            lr: lr?,
+            epochs: epochs?,
+            beta1: beta1?,
+            beta2: beta2?,
+            decay: decay?,
+        })
+    }
+
+    /// `decay = γ, every = k` of `adam`: the learning rate is multiplied by γ every k
+    /// epochs (DeepXDE's `decay=("step", k, γ)`, PyTorch's `StepLR`, jaxpi's
+    /// `exponential_decay` with `staircase`). `Some(None)` when there is no decay,
+    /// `None` after an error.
+    fn decay(&mut self, call: &ast::CallArgs) -> Option<Option<Decay>> {
+        let every = Self::arg(call, "every").map(|e| self.count(e, "`every`", 1.0));
+        let Some(rate) = Self::arg(call, "decay") else {
+            if let Some(b) = call.args.iter().find(|a| a.name.name == "every") {
+                self.error(
+                    Diag::error(
+                        "pdenet::check::every_without_decay",
+                        "`every` says how often the learning rate decays, but no `decay` is given",
+                    )
+                    .label(b.name.span, "no decay to apply")
+                    .help("add the factor, e.g. `decay = 0.9, every = 1000`"),
+                );
+                return None;
+            }
+            return Some(None);
+        };
+        let value = self.constant(rate, "the decay")?;
+        if !(value > 0.0 && value < 1.0) {
+            self.error(
+                Diag::error(
+                    "pdenet::check::bad_decay",
+                    format!("the decay is {value}; it must lie strictly between 0 and 1"),
+                )
+                .label(rate.span, "not a factor in (0, 1)")
+                .help("the learning rate is multiplied by `decay` every `every` epochs: write e.g. `decay = 0.9, every = 1000`"),
+            );
+            return None;
+        }
+        let every = match every {
+            None => 1,
+            Some(k) => k? as u64,
+        };
+        Some(Some(Decay { rate: value, every }))
+    }
+
+    /// `lbfgs(iterations = …, tol = …, history = …)`.
+    fn lbfgs(&mut self, call: &ast::CallArgs) -> Option<Phase> {
+        self.known_args(call, &["iterations", "tol", "history"]);
+        let iterations = match Self::arg(call, "iterations") {
+            Some(e) => self.count(e, "the number of iterations", 0.0),
+            None => Some(50_000),
+        };
+        let history = match Self::arg(call, "history") {
+            Some(e) => self.count(e, "the history size", 1.0),
+            None => Some(50),
+        };
+        let tol = match Self::arg(call, "tol") {
+            Some(e) => self.in_range(e, "tol", 0.0, 1.0, true),
+            None => Some(1e-12),
+        };
+        Some(Phase::Lbfgs {
+            iterations: iterations?,
+            tol: tol?,
+            history: history?,
+        })
     }
 
     /// The `scheme` statement, if any.

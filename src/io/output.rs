@@ -7,6 +7,7 @@
 use super::manifest::{self, Manifest, Staging};
 use super::{matwrite, npy as npy_format, pictures};
 use crate::problem::Problem;
+use crate::train::optim;
 use crate::train::run::{Precision, RunResult};
 use serde_json::{json, Map, Value};
 use std::path::Path;
@@ -122,6 +123,16 @@ pub fn report(info: &RunInfo, r: &RunResult, run_id: &str) -> Value {
         .zip(&r.points)
         .map(|(s, n)| (s.name.clone(), json!(n)))
         .collect();
+    // Every optimizer has its entries, zero and null for those the file does not use,
+    // so that a report's keys do not depend on the `train` statement.
+    let mut epochs = Map::new();
+    let mut time_s = Map::new();
+    time_s.insert("compile".into(), json!(r.compile_s));
+    time_s.insert("train".into(), json!(r.train_s));
+    for kind in optim::KINDS {
+        epochs.insert(kind.name.into(), json!(iters(kind.name)));
+        time_s.insert(kind.timing_key.into(), ms_per(kind.name));
+    }
     let stops: Vec<Value> = r.outcome.phases.iter().map(|ph| json!({ "phase": ph.name, "iterations": ph.iterations, "evaluations": ph.evaluations, "seconds": ph.seconds, "stop": ph.stop })).collect();
     json!({
         "run_id": run_id,
@@ -135,16 +146,11 @@ pub fn report(info: &RunInfo, r: &RunResult, run_id: &str) -> Value {
         "adapter": r.adapter,
         "seed": info.seed,
         "network": { "kind": p.network.kind, "params": p.network.param_count() },
-        "epochs": { "adam": iters("adam"), "lbfgs": iters("lbfgs") },
+        "epochs": epochs,
         "loss": { "total": last.map_or(f64::NAN, |row| row.loss), "terms": terms },
         "parameters": params,
         "errors": errors,
-        "time_s": {
-            "compile": r.compile_s,
-            "train": r.train_s,
-            "adam_epoch_ms": ms_per("adam"),
-            "lbfgs_iter_ms": ms_per("lbfgs"),
-        },
+        "time_s": time_s,
         "points": points,
         "phases": stops,
         "diverged": r.outcome.diverged,

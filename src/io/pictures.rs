@@ -5,6 +5,7 @@
 use super::plots::{self, ColorMap, Curve, HeatMap, LinePlot};
 use crate::eval::{self, Quantity};
 use crate::problem::Problem;
+use crate::train::optim;
 use crate::train::run::RunResult;
 
 /// The PNG files of a run, by file name, and a note for each picture that failed.
@@ -287,12 +288,8 @@ fn epochs(r: &RunResult) -> (Vec<f64>, Vec<(f64, String)>) {
     (x, marks)
 }
 
-fn phase_name(p: &str) -> String {
-    match p {
-        "adam" => "Adam".into(),
-        "lbfgs" => "L-BFGS".into(),
-        other => other.into(),
-    }
+fn phase_name(p: &str) -> &str {
+    optim::kind(p).map_or(p, |k| k.title)
 }
 
 fn loss(problem: &Problem, r: &RunResult) -> Result<Vec<u8>, String> {

@@ -1,10 +1,8 @@
 //! The training loop: the problem's optimizer phases in order (`adam(...) then
-//! lbfgs(...)`), a history of the loss per term and of the PDE parameters, and a
-//! clean stop with a named cause when the loss diverges.
+//! lbfgs(...)`), one loop whatever the optimizer, a history of the loss per term and of
+//! the PDE parameters, and a clean stop with a named cause when the loss diverges.
 
-use super::optim::{
-    self, AdamConfig, AdamStop, Eval, IterInfo, LbfgsConfig, LbfgsStop, Objective, Schedule, Stop,
-};
+use super::optim::{self, End, Eval, Objective, Stop};
 use crate::kernel::{Evaluation, KernelError};
 use crate::net::Layout;
 use crate::problem::{Phase, Problem};
@@ -73,35 +71,7 @@ pub fn phases(problem: &Problem, cap: Option<usize>) -> Vec<Phase> {
     problem
         .training
         .iter()
-        .map(|p| match (*p, cap) {
-            (
-                Phase::Adam {
-                    lr,
-                    epochs,
-                    beta1,
-                    beta2,
-                },
-                Some(c),
-            ) => Phase::Adam {
-                lr,
-                epochs: epochs.min(c),
-                beta1,
-                beta2,
-            },
-            (
-                Phase::Lbfgs {
-                    iterations,
-                    tol,
-                    history,
-                },
-                Some(c),
-            ) => Phase::Lbfgs {
-                iterations: iterations.min(c),
-                tol,
-                history,
-            },
-            (p, None) => p,
-        })
+        .map(|p| cap.map_or(*p, |c| p.capped(c)))
         .collect()
 }
 
@@ -137,7 +107,8 @@ impl Objective for KernelObjective<'_> {
     }
 }
 
-/// Runs the phases from `theta`.
+/// Runs the phases from `theta`, each through [`optim::run`], the same loop for every
+/// optimizer.
 pub fn train(
     problem: &Problem,
     evaluator: &mut dyn Evaluator,
@@ -159,126 +130,57 @@ pub fn train(
     };
     for phase in phases {
         let start = Instant::now();
-        let mut history = Vec::new();
-        let (name, of) = match phase {
-            Phase::Adam { epochs, .. } => ("adam", *epochs),
-            Phase::Lbfgs { iterations, .. } => ("lbfgs", *iterations),
+        let mut optimizer = optim::build(phase);
+        optimizer.start(&out.theta);
+        let kind = optimizer.kind();
+        let of = phase.cap();
+        // The objective writes the terms of each evaluation; the callback reads them.
+        // Every optimizer reports after its last evaluation of the step (L-BFGS's line
+        // search evaluates the accepted point last), so they are the reported point's.
+        let terms = RefCell::new(Vec::new());
+        let mut objective = |theta: &[f64]| {
+            let r = obj.eval(theta);
+            terms.borrow_mut().clone_from(&obj.last_terms);
+            r
         };
-        let mut record = |info: &IterInfo, terms: &[f64]| {
-            history.push(Row {
-                phase: name,
-                iter: info.iter,
-                loss: info.loss,
-                terms: terms.to_vec(),
-                params: param_values(problem, &layout, info.theta),
-            });
-            progress(&Progress {
-                phase: name,
-                iter: info.iter,
-                of,
-                loss: info.loss,
-                terms,
-            });
-        };
-        let (report, abort) = match *phase {
-            Phase::Adam {
-                lr,
-                epochs,
-                beta1,
-                beta2,
-            } => {
-                let cfg = AdamConfig {
-                    lr,
-                    beta1,
-                    beta2,
-                    eps: 1e-8,
-                    schedule: Schedule::Constant,
-                };
-                let mut adam = optim::Adam::new(out.theta.len(), cfg);
-                // The objective writes the terms of each evaluation; the callback reads them.
-                let terms = RefCell::new(Vec::new());
-                let o = optim::run_adam(
-                    &mut |theta: &[f64]| {
-                        let r = obj.eval(theta);
-                        terms.borrow_mut().clone_from(&obj.last_terms);
-                        r
-                    },
-                    &mut out.theta,
-                    &mut adam,
-                    epochs,
-                    |info| {
-                        record(info, &terms.borrow());
-                        ControlFlow::Continue(())
-                    },
-                );
-                let abort = match &o.stop {
-                    AdamStop::Aborted(a) => Some(format!("{a} at Adam epoch {}", o.epochs + 1)),
-                    _ => None,
-                };
-                (
-                    PhaseReport {
-                        name,
-                        iterations: o.epochs,
-                        evaluations: o.evaluations,
-                        seconds: 0.0,
-                        stop: format!("{:?}", o.stop),
-                    },
-                    abort,
-                )
-            }
-            Phase::Lbfgs {
-                iterations,
-                tol,
-                history: m,
-            } => {
-                let cfg = LbfgsConfig {
-                    max_iter: iterations,
-                    history: m,
-                    tolerance_grad: tol,
-                    tolerance_change: tol,
-                    ..LbfgsConfig::default()
-                };
-                // L-BFGS reports after accepting a point; the line search evaluated it
-                // last, so the remembered terms are the accepted point's.
-                let terms = RefCell::new(Vec::new());
-                let o = optim::minimize(
-                    &mut |theta: &[f64]| {
-                        let r = obj.eval(theta);
-                        terms.borrow_mut().clone_from(&obj.last_terms);
-                        r
-                    },
-                    &mut out.theta,
-                    &cfg,
-                    |info| {
-                        record(info, &terms.borrow());
-                        ControlFlow::Continue(())
-                    },
-                );
-                let abort = match &o.stop {
-                    LbfgsStop::Aborted(a) => {
-                        Some(format!("{a} at L-BFGS iteration {}", o.iterations + 1))
-                    }
-                    _ => None,
-                };
-                (
-                    PhaseReport {
-                        name,
-                        iterations: o.iterations,
-                        evaluations: o.evaluations,
-                        seconds: 0.0,
-                        stop: format!("{:?}", o.stop),
-                    },
-                    abort,
-                )
-            }
-        };
-        out.history.extend(history);
+        let o = optim::run(
+            optimizer.as_mut(),
+            &mut objective,
+            &mut out.theta,
+            of,
+            |info| {
+                let terms = terms.borrow();
+                out.history.push(Row {
+                    phase: kind.name,
+                    iter: info.iter,
+                    loss: info.loss,
+                    terms: terms.clone(),
+                    params: param_values(problem, &layout, info.theta),
+                });
+                progress(&Progress {
+                    phase: kind.name,
+                    iter: info.iter,
+                    of,
+                    loss: info.loss,
+                    terms: &terms,
+                });
+                ControlFlow::Continue(())
+            },
+        );
         out.phases.push(PhaseReport {
+            name: kind.name,
+            iterations: o.iterations,
+            evaluations: o.evaluations,
             seconds: start.elapsed().as_secs_f64(),
-            ..report
+            stop: o.end.to_string(),
         });
-        if abort.is_some() {
-            out.diverged = abort;
+        if let End::Aborted(abort) = o.end {
+            out.diverged = Some(format!(
+                "{abort} at {} {} {}",
+                kind.title,
+                kind.unit,
+                o.iterations + 1
+            ));
             break;
         }
     }

@@ -2,11 +2,15 @@
 //! decay, no AMSGrad) reproduced operation by operation, so that a run can be compared
 //! with the reference PyTorch implementations of the papers step by step.
 
-use std::ops::ControlFlow;
+use super::{check_gradient, evaluate, max_abs, Abort, Objective};
+use super::{End, Kind, Optimizer, OptimizerState, StateError, Step};
 
-use thiserror::Error;
-
-use super::{check_gradient, evaluate, max_abs, Abort, IterInfo, Objective};
+pub const KIND: Kind = Kind {
+    name: "adam",
+    title: "Adam",
+    unit: "epoch",
+    timing_key: "adam_epoch_ms",
+};
 
 /// Adam's hyper-parameters. The defaults are PyTorch's.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -64,6 +68,9 @@ pub struct Adam {
     m: Vec<f64>,
     v: Vec<f64>,
     steps: u64,
+    /// θ where the last finite evaluation was made: a step from there ended at a point
+    /// whose evaluation may fail, and θ goes back here then. `None` before the first.
+    last_good: Option<Vec<f64>>,
 }
 
 impl Adam {
@@ -74,6 +81,7 @@ impl Adam {
             m: vec![0.0; n],
             v: vec![0.0; n],
             steps: 0,
+            last_good: None,
         }
     }
 
@@ -91,11 +99,11 @@ impl Adam {
         self.config.schedule.lr_at(self.config.lr, self.steps)
     }
 
-    /// One Adam step: θ ← θ − lr/(1 − β₁ᵏ) · m / (√v / √(1 − β₂ᵏ) + ε).
+    /// One Adam update from a gradient already computed: θ ← θ − lr/(1 − β₁ᵏ) · m / (√v / √(1 − β₂ᵏ) + ε).
     ///
     /// The gradient is checked first (length, finiteness); when it is unusable, neither θ
     /// nor the state changes. Nothing is allocated.
-    pub fn step(&mut self, theta: &mut [f64], grad: &[f64]) -> Result<(), Abort> {
+    pub fn update(&mut self, theta: &mut [f64], grad: &[f64]) -> Result<(), Abort> {
         check_gradient(self.m.len(), grad)?;
         if theta.len() != self.m.len() {
             return Err(Abort::GradientLength {
@@ -140,83 +148,67 @@ fn lerp(start: f64, end: f64, weight: f64) -> f64 {
     }
 }
 
-/// Why [`run_adam`] returned.
-#[derive(Clone, Debug, PartialEq, Error)]
-pub enum AdamStop {
-    /// Every epoch ran.
-    #[error("every epoch ran")]
-    Completed,
-    /// The callback asked to stop.
-    #[error("stopped by the caller")]
-    Callback,
-    #[error("{0}")]
-    Aborted(Abort),
-}
+impl Optimizer for Adam {
+    fn kind(&self) -> &'static Kind {
+        &KIND
+    }
 
-#[derive(Clone, Debug, PartialEq)]
-pub struct AdamOutcome {
-    pub stop: AdamStop,
-    /// Steps taken in this call.
-    pub epochs: usize,
-    pub evaluations: usize,
-    /// The last finite loss seen: the loss at the start of the last epoch that ran, or
-    /// `None` when the first evaluation already failed.
-    pub loss: Option<f64>,
-}
+    fn start(&mut self, theta: &[f64]) {
+        *self = Adam::new(theta.len(), self.config);
+    }
 
-/// Runs `epochs` Adam steps on full-batch gradients from `obj`, calling `on_epoch` after
-/// each. If an evaluation fails, θ is put back where it was when the previous epoch
-/// began, the last point with a finite loss and gradient; the moments are not rolled
-/// back, since the run stops there.
-///
-/// Allocates one copy of θ for that roll-back, once per call.
-pub fn run_adam<O: Objective + ?Sized>(
-    obj: &mut O,
-    theta: &mut [f64],
-    adam: &mut Adam,
-    epochs: usize,
-    mut on_epoch: impl FnMut(&IterInfo) -> ControlFlow<()>,
-) -> AdamOutcome {
-    let mut last_good = theta.to_vec();
-    let mut outcome = AdamOutcome {
-        stop: AdamStop::Completed,
-        epochs: 0,
-        evaluations: 0,
-        loss: None,
-    };
-    for epoch in 1..=epochs {
-        outcome.evaluations += 1;
+    /// One epoch: the full-batch gradient at θ, then [`Adam::update`]. If the evaluation
+    /// fails, θ goes back to where the previous epoch began, the last point with a finite
+    /// loss and gradient; the moments are not rolled back, since the phase ends there.
+    fn step(&mut self, obj: &mut dyn Objective, theta: &mut [f64]) -> Result<Step, End> {
         let eval = match evaluate(obj, theta) {
             Ok(e) => e,
             Err(abort) => {
-                if epoch > 1 {
-                    theta.copy_from_slice(&last_good);
+                if let Some(good) = &self.last_good {
+                    theta.copy_from_slice(good);
                 }
-                outcome.stop = AdamStop::Aborted(abort);
-                return outcome;
+                return Err(End::Aborted(abort));
             }
         };
-        last_good.copy_from_slice(theta);
-        let lr = adam.lr();
-        if let Err(abort) = adam.step(theta, &eval.grad) {
-            outcome.stop = AdamStop::Aborted(abort);
-            return outcome;
+        match &mut self.last_good {
+            Some(good) => good.copy_from_slice(theta),
+            None => self.last_good = Some(theta.to_vec()),
         }
-        outcome.epochs = epoch;
-        outcome.loss = Some(eval.loss);
-        let info = IterInfo {
-            iter: epoch,
+        let lr = self.lr();
+        self.update(theta, &eval.grad).map_err(End::Aborted)?;
+        Ok(Step {
             loss: eval.loss,
             grad_max: max_abs(&eval.grad),
             step: lr,
-            evaluations: outcome.evaluations,
             line_search: None,
-            theta,
-        };
-        if on_epoch(&info).is_break() {
-            outcome.stop = AdamStop::Callback;
-            return outcome;
-        }
+        })
     }
-    outcome
+
+    /// Keeps the moments and the step count, as torch's Adam does when a loop feeds it
+    /// new batches: the moments are running averages over changing gradients by design,
+    /// and resetting them would restart the bias correction with a large first step.
+    fn objective_changed(&mut self) {}
+
+    fn save(&self) -> OptimizerState {
+        let mut state = OptimizerState::new(&KIND);
+        state.put("steps", vec![self.steps as f64]);
+        state.put("m", self.m.clone());
+        state.put("v", self.v.clone());
+        state
+    }
+
+    fn restore(&mut self, state: &OptimizerState) -> Result<(), StateError> {
+        state.expect(&KIND)?;
+        let n = self.m.len();
+        let (steps, m, v) = (
+            state.scalar("steps")?,
+            state.vector("m", n)?,
+            state.vector("v", n)?,
+        );
+        self.m.copy_from_slice(m);
+        self.v.copy_from_slice(v);
+        self.steps = steps as u64;
+        self.last_good = None;
+        Ok(())
+    }
 }

@@ -5,12 +5,10 @@
 //! with the papers' PyTorch code. Departures are documented where they are made.
 
 use std::collections::VecDeque;
-use std::ops::ControlFlow;
-
-use thiserror::Error;
 
 use super::line_search::{strong_wolfe, LineFunction, SearchStatus, Trial, WolfeConfig};
-use super::{dot, evaluate, max_abs, Abort, Eval, IterInfo, Objective};
+use super::{dot, evaluate, max_abs, Abort, Eval, Objective};
+use super::{End, Kind, Optimizer, OptimizerState, StateError, Step};
 
 /// L-BFGS's settings. The defaults are torch's except `history` (50, the papers'
 /// `maxcor`) and `max_iter` (50 000, the papers' `maxiter`).
@@ -52,196 +50,272 @@ impl Default for LbfgsConfig {
     }
 }
 
-/// Which "too small to go on" test stopped the run.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Error)]
-pub enum Change {
-    /// |loss − previous loss| < tolerance_change.
-    #[error("the loss changed by less than tolerance_change")]
-    Loss,
-    /// max |t·dᵢ| ≤ tolerance_change: θ barely moved.
-    #[error("θ moved by at most tolerance_change in every component")]
-    Step,
-    /// gᵀd > −tolerance_change before the line search: the predicted decrease per unit
-    /// step is negligible (torch's first test in each iteration).
-    #[error("the directional derivative is above −tolerance_change")]
-    Directional,
+/// L-BFGS as an [`Optimizer`]: the settings, the curvature pairs, the evaluation at the
+/// current θ and the tests still to run on the last accepted step.
+pub struct Lbfgs {
+    config: LbfgsConfig,
+    max_evals: usize,
+    history: History,
+    /// The loss and gradient at θ; `None` before the first step and after the objective
+    /// changed, when the next step evaluates θ first.
+    current: Option<Eval>,
+    /// torch tests a step after accepting it; here those tests run at the start of the
+    /// next step, so that the accepted step is reported first, as torch's loop does.
+    accepted: Option<Accepted>,
+    /// Objective evaluations in this phase, for the evaluation cap.
+    evaluations: usize,
+    d: Vec<f64>,
+    x0: Vec<f64>,
+    xt: Vec<f64>,
 }
 
-/// Why [`minimize`] returned. The messages complete "L-BFGS stopped: …".
-#[derive(Clone, Debug, PartialEq, Error)]
-pub enum LbfgsStop {
-    /// max |∂loss/∂θᵢ| ≤ tolerance_grad: converged.
-    #[error("converged: every gradient component is at most tolerance_grad")]
-    GradientTolerance,
-    #[error("{0}")]
-    SmallChange(Change),
-    #[error("reached the iteration cap")]
-    IterationCap,
-    #[error("reached the evaluation cap")]
-    EvaluationCap,
-    /// The line search found no point lower than the current one, for the reason given;
-    /// θ has not moved in the last iteration.
-    #[error("the line search found no lower point ({0})")]
-    LineSearchFailed(SearchStatus),
-    /// The callback asked to stop.
-    #[error("stopped by the caller")]
-    Callback,
-    #[error("{0}")]
-    Aborted(Abort),
+/// What the tests after an accepted step need.
+#[derive(Clone, Copy, Debug)]
+struct Accepted {
+    /// max |t·dᵢ|: how far θ moved.
+    moved: f64,
+    /// |loss − previous loss|.
+    loss_change: f64,
 }
 
-#[derive(Clone, Debug, PartialEq)]
-pub struct LbfgsOutcome {
-    pub stop: LbfgsStop,
-    /// Iterations that moved θ.
-    pub iterations: usize,
-    /// Objective evaluations, the failed ones included.
-    pub evaluations: usize,
-    /// The loss at the final θ; `None` when the first evaluation failed.
-    pub loss: Option<f64>,
-    /// max |∂loss/∂θᵢ| at the final θ; `None` when the first evaluation failed.
-    pub grad_max: Option<f64>,
-}
+pub const KIND: Kind = Kind {
+    name: "lbfgs",
+    title: "L-BFGS",
+    unit: "iteration",
+    timing_key: "lbfgs_iter_ms",
+};
 
-/// Minimizes `obj` from `theta`, leaving in `theta` the last accepted point: the lowest
-/// loss found, with a finite loss and gradient. `on_iter` runs after every iteration and
-/// can stop the run.
-///
-/// Allocates the history (2·history·n numbers, as it fills) and four vectors of n once;
-/// each objective evaluation's `Eval` is moved, not copied.
-pub fn minimize<O: Objective + ?Sized>(
-    obj: &mut O,
-    theta: &mut [f64],
-    config: &LbfgsConfig,
-    mut on_iter: impl FnMut(&IterInfo) -> ControlFlow<()>,
-) -> LbfgsOutcome {
-    let n = theta.len();
-    let max_evals = config
-        .max_evals
-        .unwrap_or(config.max_iter.saturating_mul(5) / 4)
-        .max(1);
-    let mut outcome = LbfgsOutcome {
-        stop: LbfgsStop::IterationCap,
-        iterations: 0,
-        evaluations: 1,
-        loss: None,
-        grad_max: None,
-    };
-    let mut current = match evaluate(obj, theta) {
-        Ok(e) => e,
-        Err(abort) => {
-            outcome.stop = LbfgsStop::Aborted(abort);
-            return outcome;
+impl Lbfgs {
+    pub fn new(config: LbfgsConfig) -> Self {
+        Lbfgs {
+            config,
+            max_evals: config
+                .max_evals
+                .unwrap_or(config.max_iter.saturating_mul(5) / 4)
+                .max(1),
+            history: History::new(config.history),
+            current: None,
+            accepted: None,
+            evaluations: 0,
+            d: Vec::new(),
+            x0: Vec::new(),
+            xt: Vec::new(),
         }
-    };
-    outcome.loss = Some(current.loss);
-    outcome.grad_max = Some(max_abs(&current.grad));
-    if max_abs(&current.grad) <= config.tolerance_grad {
-        outcome.stop = LbfgsStop::GradientTolerance;
-        return outcome;
     }
 
-    let mut history = History::new(config.history);
-    let mut d = vec![0.0; n];
-    let mut x0 = vec![0.0; n];
-    let mut xt = vec![0.0; n];
-    for iter in 1..=config.max_iter {
-        let gtd = descent_direction(&mut history, &current.grad, &mut d);
+    /// torch's tests after an accepted step, in torch's order.
+    fn after_accepted(&self, a: Accepted, grad_max: f64) -> Option<End> {
+        let c = &self.config;
+        let message = if grad_max <= c.tolerance_grad {
+            converged(grad_max, c.tolerance_grad)
+        } else if a.moved <= c.tolerance_change {
+            format!(
+                "θ moved by {:e}, at most tolerance_change {:e}",
+                a.moved, c.tolerance_change
+            )
+        } else if a.loss_change < c.tolerance_change {
+            format!(
+                "the loss changed by {:e}, less than tolerance_change {:e}",
+                a.loss_change, c.tolerance_change
+            )
+        } else if self.evaluations >= self.max_evals {
+            evaluation_cap(self.max_evals)
+        } else {
+            return None;
+        };
+        Some(End::Finished(message))
+    }
+
+    /// The loss and gradient at θ: remembered, or evaluated now (a first step, or the
+    /// objective changed), which may already meet the gradient tolerance.
+    fn at_theta(&mut self, obj: &mut dyn Objective, theta: &[f64]) -> Result<Eval, End> {
+        if let Some(current) = self.current.take() {
+            return Ok(current);
+        }
+        self.evaluations += 1;
+        let e = evaluate(obj, theta).map_err(End::Aborted)?;
+        let grad_max = max_abs(&e.grad);
+        if grad_max <= self.config.tolerance_grad {
+            self.current = Some(e);
+            return Err(End::Finished(converged(
+                grad_max,
+                self.config.tolerance_grad,
+            )));
+        }
+        Ok(e)
+    }
+}
+
+fn converged(grad_max: f64, tol: f64) -> String {
+    format!("converged: max |∂loss/∂θᵢ| is {grad_max:e}, at most tolerance_grad {tol:e}")
+}
+
+fn evaluation_cap(max_evals: usize) -> String {
+    format!("reached the evaluation cap ({max_evals})")
+}
+
+impl Optimizer for Lbfgs {
+    fn kind(&self) -> &'static Kind {
+        &KIND
+    }
+
+    fn start(&mut self, theta: &[f64]) {
+        *self = Lbfgs::new(self.config);
+        let n = theta.len();
+        self.d = vec![0.0; n];
+        self.x0 = vec![0.0; n];
+        self.xt = vec![0.0; n];
+    }
+
+    /// One iteration (N&W Algorithm 7.5): direction, strong-Wolfe line search, accept,
+    /// update the pairs. θ moves only when the search found a lower point.
+    fn step(&mut self, obj: &mut dyn Objective, theta: &mut [f64]) -> Result<Step, End> {
+        if let Some(a) = self.accepted.take() {
+            let grad_max = self.current.as_ref().map_or(f64::NAN, |e| max_abs(&e.grad));
+            if let Some(end) = self.after_accepted(a, grad_max) {
+                return Err(end);
+            }
+        }
+        let current = self.at_theta(obj, theta)?;
+        let (t, status, next) = match self.search(obj, theta, &current) {
+            Ok(found) => found,
+            Err(end) => {
+                self.current = Some(current);
+                return Err(end);
+            }
+        };
+        // Accept: θ = x0 + t·d, computed exactly as the trial point was.
+        for ((p, &x), &di) in theta.iter_mut().zip(&self.x0).zip(&self.d) {
+            *p = x + t * di;
+        }
+        self.history.update(t, &self.d, &current.grad, &next.grad);
+        self.accepted = Some(Accepted {
+            moved: t * max_abs(&self.d),
+            loss_change: (next.loss - current.loss).abs(),
+        });
+        let step = Step {
+            loss: next.loss,
+            grad_max: max_abs(&next.grad),
+            step: t,
+            line_search: Some(status),
+        };
+        self.current = Some(next);
+        Ok(step)
+    }
+
+    /// Drops the curvature pairs and the evaluation at θ: both describe the old
+    /// objective, and pairs mixing two objectives' gradients (y = g_new − g_old across
+    /// the change) can have any sign, which would make the next direction garbage. The
+    /// next step evaluates θ again and starts along −g, as a fresh L-BFGS would.
+    fn objective_changed(&mut self) {
+        self.history.clear();
+        self.current = None;
+        self.accepted = None;
+    }
+
+    fn save(&self) -> OptimizerState {
+        let mut state = OptimizerState::new(&KIND);
+        state.put("evaluations", vec![self.evaluations as f64]);
+        if let Some(e) = &self.current {
+            state.put("loss", vec![e.loss]);
+            state.put("grad", e.grad.clone());
+        }
+        if let Some(a) = self.accepted {
+            state.put("accepted", vec![a.moved, a.loss_change]);
+        }
+        self.history.save(&mut state);
+        state
+    }
+
+    fn restore(&mut self, state: &OptimizerState) -> Result<(), StateError> {
+        state.expect(&KIND)?;
+        let n = self.d.len();
+        let evaluations = state.scalar("evaluations")?;
+        let current = match state.get("loss") {
+            Some(_) => Some(Eval {
+                loss: state.scalar("loss")?,
+                grad: state.vector("grad", n)?.to_vec(),
+            }),
+            None => None,
+        };
+        let accepted = match state.get("accepted") {
+            Some(_) => {
+                let a = state.vector("accepted", 2)?;
+                Some(Accepted {
+                    moved: a[0],
+                    loss_change: a[1],
+                })
+            }
+            None => None,
+        };
+        self.history.restore(state, n)?;
+        self.evaluations = evaluations as usize;
+        self.current = current;
+        self.accepted = accepted;
+        Ok(())
+    }
+}
+
+impl Lbfgs {
+    /// The direction and the line search from θ; on success the accepted step length,
+    /// how the search ended and the evaluation there. θ itself does not move: trial
+    /// points live in `xt`.
+    fn search(
+        &mut self,
+        obj: &mut dyn Objective,
+        theta: &[f64],
+        current: &Eval,
+    ) -> Result<(f64, SearchStatus, Eval), End> {
+        let config = &self.config;
+        let gtd = descent_direction(&mut self.history, &current.grad, &mut self.d);
         if gtd > -config.tolerance_change {
-            outcome.stop = LbfgsStop::SmallChange(Change::Directional);
-            return outcome;
+            return Err(End::Finished(format!(
+                "the directional derivative {gtd:e} is above −tolerance_change {:e}",
+                config.tolerance_change
+            )));
         }
         let budget = config
             .max_ls
-            .min(max_evals.saturating_sub(outcome.evaluations));
+            .min(self.max_evals.saturating_sub(self.evaluations));
         if budget == 0 {
-            outcome.stop = LbfgsStop::EvaluationCap;
-            return outcome;
+            return Err(End::Finished(evaluation_cap(self.max_evals)));
         }
-        let d_max = max_abs(&d);
         let wolfe = WolfeConfig {
             c1: config.c1,
             c2: config.c2,
             max_evals: budget,
             // torch compares the bracket width times ‖d‖∞ with tolerance_change.
-            min_width: config.tolerance_change / d_max,
+            min_width: config.tolerance_change / max_abs(&self.d),
         };
         let start = Trial {
             t: 0.0,
             f: current.loss,
             df: gtd,
         };
-        x0.copy_from_slice(theta);
+        let t_init = initial_step(&self.history, &current.grad, config.lr);
+        self.x0.copy_from_slice(theta);
         let mut line = Line {
-            obj: &mut *obj,
-            x0: &x0,
-            d: &d,
-            xt: &mut xt,
+            obj,
+            x0: &self.x0,
+            d: &self.d,
+            xt: &mut self.xt,
             last: None,
             kept: None,
             evaluations: 0,
         };
-        let t_init = initial_step(&history, &current.grad, config.lr);
         let searched = strong_wolfe(&mut line, start, t_init, &wolfe);
-        outcome.evaluations += line.evaluations;
-        let (t, status, next) = match (searched, line.kept.take()) {
-            // θ is still x0 on every early return: trial points live in `xt` only.
-            (Err(abort), _) => {
-                outcome.stop = LbfgsStop::Aborted(abort);
-                return outcome;
-            }
+        self.evaluations += line.evaluations;
+        match (searched, line.kept.take()) {
+            (Err(abort), _) => Err(End::Aborted(abort)),
             (Ok(result), Some((t, eval))) if t == result.best.t && t > 0.0 => {
-                (t, result.status, eval)
+                Ok((t, result.status, eval))
             }
-            (Ok(result), _) => {
-                outcome.stop = LbfgsStop::LineSearchFailed(result.status);
-                return outcome;
-            }
-        };
-
-        // Accept: θ = x0 + t·d, computed exactly as the trial point was.
-        for ((p, &x), &di) in theta.iter_mut().zip(&x0).zip(&d) {
-            *p = x + t * di;
-        }
-        history.update(t, &d, &current.grad, &next.grad);
-        let loss_change = (next.loss - current.loss).abs();
-        current = next;
-        let grad_max = max_abs(&current.grad);
-        outcome.iterations = iter;
-        outcome.loss = Some(current.loss);
-        outcome.grad_max = Some(grad_max);
-
-        let info = IterInfo {
-            iter,
-            loss: current.loss,
-            grad_max,
-            step: t,
-            evaluations: outcome.evaluations,
-            line_search: Some(status),
-            theta,
-        };
-        if on_iter(&info).is_break() {
-            outcome.stop = LbfgsStop::Callback;
-            return outcome;
-        }
-        // torch's order of tests.
-        let stop = if grad_max <= config.tolerance_grad {
-            Some(LbfgsStop::GradientTolerance)
-        } else if t * d_max <= config.tolerance_change {
-            Some(LbfgsStop::SmallChange(Change::Step))
-        } else if loss_change < config.tolerance_change {
-            Some(LbfgsStop::SmallChange(Change::Loss))
-        } else if outcome.evaluations >= max_evals {
-            Some(LbfgsStop::EvaluationCap)
-        } else {
-            None
-        };
-        if let Some(stop) = stop {
-            outcome.stop = stop;
-            return outcome;
+            (Ok(result), _) => Err(End::Finished(format!(
+                "the line search found no lower point ({})",
+                result.status
+            ))),
         }
     }
-    outcome
 }
 
 /// Sets d to the quasi-Newton direction −H·g and returns gᵀd. Curvature-checked pairs
@@ -346,6 +420,39 @@ impl History {
         self.spare = self.pairs.pop_back().or(self.spare.take());
         self.pairs.clear();
         self.gamma = 1.0;
+    }
+
+    /// Writes the pairs (oldest first, s and y each concatenated) and γ.
+    fn save(&self, state: &mut OptimizerState) {
+        state.put("gamma", vec![self.gamma]);
+        state.put("rho", self.pairs.iter().map(|p| p.rho).collect());
+        state.put("s", self.pairs.iter().flat_map(|p| p.s.clone()).collect());
+        state.put("y", self.pairs.iter().flat_map(|p| p.y.clone()).collect());
+    }
+
+    /// Reads back what [`History::save`] wrote, for θ of `n` numbers.
+    fn restore(&mut self, state: &OptimizerState, n: usize) -> Result<(), StateError> {
+        let gamma = state.scalar("gamma")?;
+        let rho = state.get("rho").unwrap_or_default();
+        if rho.len() > self.capacity {
+            return Err(StateError::Length {
+                name: "rho".into(),
+                expected: self.capacity,
+                found: rho.len(),
+            });
+        }
+        let s = state.vector("s", rho.len() * n)?;
+        let y = state.vector("y", rho.len() * n)?;
+        self.clear();
+        for (k, &rho) in rho.iter().enumerate() {
+            self.pairs.push_back(Pair {
+                s: s[k * n..(k + 1) * n].to_vec(),
+                y: y[k * n..(k + 1) * n].to_vec(),
+                rho,
+            });
+        }
+        self.gamma = gamma;
+        Ok(())
     }
 
     /// d = −H·g by the two-loop recursion (N&W Algorithm 7.4), H₀ = γI.

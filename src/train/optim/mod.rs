@@ -1,6 +1,13 @@
 //! The optimizers of `pdenet run`: Adam for the first phase of training and L-BFGS with a
 //! strong-Wolfe line search for the second, as in the PINN papers pdenet reproduces.
 //!
+//! Every optimizer is an [`Optimizer`]: a phase that starts from θ, takes one step at
+//! a time, hears when the objective changes, saves and restores its state, and ends
+//! with an [`End`] whose message the report shows. [`run`] is the one loop that drives
+//! any of them; [`build`] turns a phase of the problem's `train` statement into one.
+//! A new optimizer is a new file here, its [`Kind`] in [`KINDS`], an arm in [`build`],
+//! and its settings (`problem::Phase`, `check::settings`).
+//!
 //! The trainer hands over an [`Objective`] (the fused loss-and-gradient kernel) and a
 //! flat parameter vector θ; the optimizers know nothing of networks, problems or
 //! kernels. θ, the Adam moments and the L-BFGS history are `f64` even when a kernel
@@ -18,13 +25,17 @@
 pub mod adam;
 pub mod lbfgs;
 pub mod line_search;
+mod phase;
 
 #[cfg(test)]
 mod tests;
 
-pub use adam::{run_adam, Adam, AdamConfig, AdamOutcome, AdamStop, Schedule};
-pub use lbfgs::{minimize, Change, LbfgsConfig, LbfgsOutcome, LbfgsStop};
+pub use adam::{Adam, AdamConfig, Schedule};
+pub use lbfgs::{Lbfgs, LbfgsConfig};
 pub use line_search::{strong_wolfe, LineFunction, SearchResult, SearchStatus, Trial, WolfeConfig};
+pub use phase::{
+    build, kind, run, End, Kind, Optimizer, OptimizerState, Outcome, StateError, Step, KINDS,
+};
 
 use thiserror::Error;
 
@@ -85,7 +96,7 @@ pub enum Abort {
     GradientLength { expected: usize, found: usize },
 }
 
-/// What the trainer sees after every iteration (L-BFGS) or epoch (Adam).
+/// What [`run`]'s callback sees after every iteration (L-BFGS) or epoch (Adam).
 #[derive(Clone, Copy, Debug)]
 pub struct IterInfo<'a> {
     /// 1 for the first iteration or epoch.
