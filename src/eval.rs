@@ -6,17 +6,28 @@ use crate::expr::Expr;
 use crate::kernel::{KernelError, Predictor};
 use crate::problem::Problem;
 use crate::sym;
+use miette::Diagnostic;
 use thiserror::Error;
 
-#[derive(Debug, Error)]
+#[derive(Debug, Error, Diagnostic)]
 pub enum EvalError {
-    #[error("unknown quantity `{name}`: {help}")]
+    #[error("unknown quantity `{name}`")]
+    #[diagnostic(code(pdenet::eval::unknown_quantity), help("{help}"))]
     UnknownField { name: String, help: String },
     #[error("bad point specification `{spec}`: {why}")]
+    #[diagnostic(
+        code(pdenet::eval::points),
+        help("name every coordinate: `--points x=0.1,t=0.5;x=0.2,t=0.5` or `--grid x=-1:1:256,t=0:1:100` (start:stop:count)")
+    )]
     Points { spec: String, why: String },
     #[error("cannot differentiate `{0}`: {1}")]
+    #[diagnostic(
+        code(pdenet::eval::derivative),
+        help("ask for derivatives along the coordinates the field depends on, e.g. `u_x`")
+    )]
     Expand(String, String),
     #[error(transparent)]
+    #[diagnostic(transparent)]
     Kernel(#[from] KernelError),
 }
 

@@ -1,5 +1,5 @@
-//! The front end as one call: text → AST → checked problem → expanded and simplified
-//! residuals. Only this module knows the order of the stages.
+//! The front end as one call: text → AST → checked problem → discrete-time terms →
+//! expanded and simplified residuals. Only this module knows the order of the stages.
 
 use crate::check::{self, Options};
 use crate::diag::Diag;
@@ -22,6 +22,7 @@ pub fn front_end(text: &str, opts: &Options) -> Result<Compiled, Vec<Diag>> {
     let file = syntax::parse(text)?;
     let checked = check::check(&file, opts)?;
     let mut problem = checked.problem;
+    crate::scheme::discretize(&mut problem)?;
     let mut log = Vec::new();
     let limits = Limits::default();
     let mut errors = Vec::new();

@@ -4,9 +4,11 @@
 //! Everything here is resolved: names are indices, `let`s, `def`s and trial functions
 //! are inlined, complex fields are split into real parts, `periodic` has become
 //! matching terms. Nothing here refers to the source text except the spans kept
-//! for later diagnostics (data files), and nothing here knows of pest or egg.
+//! for later diagnostics (a discrete-time step's equation), and nothing here knows of pest or egg.
 
 use crate::expr::Expr;
+use crate::io::Array;
+use crate::syntax::ast::Span;
 
 /// Index of a coordinate in [`Problem::coords`].
 pub type CoordId = usize;
@@ -288,6 +290,9 @@ pub enum Sampling {
 pub struct Dataset {
     /// The path as resolved (beside the .pde, then --data-dir / PDENET_DATA).
     pub path: std::path::PathBuf,
+    /// The variables the block maps, as `check` read them: the file is read once, so
+    /// training sees exactly the numbers that were checked, even if the file changes.
+    pub arrays: DataArrays,
     /// The name as written in the file.
     pub written: String,
     /// Coordinate → 1-D variable in the file holding its grid values.
@@ -301,6 +306,27 @@ pub struct Dataset {
     pub noise: f64,
     /// Snapshots (time value, sample count) for discrete-time data.
     pub snapshots: Vec<(f64, Option<usize>)>,
+}
+
+/// The arrays of one data file, by variable name. Shared (`Arc`), so cloning a problem
+/// does not copy its data; empty when the checker left the files unopened
+/// (`check::Options::skip_data`).
+#[derive(Clone, Default, PartialEq)]
+pub struct DataArrays(pub Vec<std::sync::Arc<Array>>);
+
+impl DataArrays {
+    pub fn get(&self, variable: &str) -> Option<&Array> {
+        self.0.iter().find(|a| a.name == variable).map(|a| &**a)
+    }
+}
+
+/// Names and shapes only: a problem's debug output must not print its data.
+impl std::fmt::Debug for DataArrays {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_map()
+            .entries(self.0.iter().map(|a| (&a.name, &a.shape)))
+            .finish()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -321,6 +347,20 @@ pub struct Scheme {
     pub coord: CoordId,
     pub from: f64,
     pub to: f64,
+    /// The one equation R = 0 over output 0 (a placeholder for every stage), as
+    /// checked; `scheme::discretize` solves it for u_t and builds the stage terms.
+    /// `None` only while the checker has not reached the equations.
+    pub equation: Option<StepEquation>,
+    /// Whether the network also predicts the value at the end time (no data there).
+    pub predicts_end: bool,
+}
+
+/// The equation of a discrete-time step, with its span for the diagnostics of solving
+/// it for u_t.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepEquation {
+    pub residual: Expr,
+    pub span: Span,
 }
 
 /// One optimizer phase: the settings `train::optim::build` makes an optimizer from.

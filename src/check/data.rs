@@ -8,7 +8,7 @@ use super::lower::Scope;
 use super::Checker;
 use crate::diag::{suggest, Diag};
 use crate::io::{read_mat, Array, MatData};
-use crate::problem::{DataField, Dataset};
+use crate::problem::{DataArrays, DataField, Dataset};
 use crate::syntax::ast::{self, Span, StatementKind};
 use std::path::{Path, PathBuf};
 
@@ -96,6 +96,7 @@ impl Checker<'_> {
         };
         let mut set = Dataset {
             path: PathBuf::new(),
+            arrays: DataArrays::default(),
             written: block.file.clone(),
             coords: Vec::new(),
             fields: Vec::new(),
@@ -146,6 +147,7 @@ impl Checker<'_> {
         let (path, mat) = opened?;
         set.path = path;
         let points = self.data_shapes(block, &set, &mat)?;
+        set.arrays = mapped_arrays(&set, mat);
         if let Some(n) = set.sample {
             if set.snapshots.is_empty() && n > points {
                 self.error(
@@ -470,6 +472,21 @@ impl Checker<'_> {
         }
         Some(a.len())
     }
+}
+
+/// The variables the set maps (grids and fields), taken out of the file's contents;
+/// the rest of the file is dropped.
+fn mapped_arrays(set: &Dataset, mat: MatData) -> DataArrays {
+    let wanted = |name: &str| {
+        set.coords.iter().any(|(_, v)| v == name) || set.fields.iter().any(|f| f.variable == name)
+    };
+    DataArrays(
+        mat.arrays
+            .into_iter()
+            .filter(|a| wanted(&a.name))
+            .map(std::sync::Arc::new)
+            .collect(),
+    )
 }
 
 fn shape_text(shape: &[usize]) -> String {

@@ -1,13 +1,8 @@
-//! Discrete time: `scheme irk(stages = q) from t = a to t = b`. The equation is
-//! solved for u_t symbolically (u_t = N[u]); the network predicts the q stage
-//! values u^{n+c_j}(x) (and u^{n+1}(x) when only the start is observed); each
-//! observed snapshot gives q (or q + 1) predictions of the data through the
-//! Gauss–Legendre tableau (Raissi et al. 2019, section 4):
-//!
-//! - start: u^n = u^{n+c_i} − Δt Σ_j a_ij N_j, and u^n = u^{n+1} − Δt Σ_j b_j N_j;
-//! - end:   u^{n+1} = u^{n+c_i} + Δt Σ_j (b_j − a_ij) N_j.
-//!
-//! N_j (N with u replaced by stage output j) is a shared subexpression.
+//! Discrete time: `scheme irk(stages = q) from t = a to t = b`, as far as checking
+//! goes. The checker keeps the one equation, makes a data term for each snapshot at
+//! either end of the step and the conditions for every stage output; solving the
+//! equation for u_t and writing each snapshot's residuals through the Gauss–Legendre
+//! tableau is a stage of its own, `scheme::discretize`, which the driver runs next.
 
 use super::data::Datasets;
 use super::lower::Val;
@@ -16,11 +11,11 @@ use super::terms::{Pending, Terms};
 use super::Checker;
 use crate::diag::Diag;
 use crate::expr::Expr;
-use crate::problem::{PointKind, Reduce};
+use crate::problem::{PointKind, Reduce, StepEquation};
 use crate::syntax::ast::{self, ConditionKind, Span, StatementKind};
 
 /// Output `j` in place of the field's placeholder output 0, at every site.
-fn on_output(e: &Expr, j: usize) -> Expr {
+pub(crate) fn on_output(e: &Expr, j: usize) -> Expr {
     crate::sym::substitute(e, &|leaf| match leaf {
         Expr::Out { deriv, site, .. } => Some(Expr::Out {
             output: j,
@@ -29,21 +24,6 @@ fn on_output(e: &Expr, j: usize) -> Expr {
         }),
         _ => None,
     })
-}
-
-/// Σ_j w_j · Shared(j), skipping zero weights; negative weights are subtracted so
-/// the sum prints as it reads.
-fn weighted_stages(w: impl Iterator<Item = f64>) -> Expr {
-    let mut sum: Option<Expr> = None;
-    for (j, c) in w.enumerate().filter(|(_, c)| *c != 0.0) {
-        let term = |c: f64| Expr::mul(Expr::Num(c), Expr::Shared(j));
-        sum = Some(match sum {
-            None => term(c),
-            Some(s) if c < 0.0 => Expr::sub(s, term(-c)),
-            Some(s) => Expr::add(s, term(c)),
-        });
-    }
-    sum.unwrap_or(Expr::Num(0.0))
 }
 
 impl Checker<'_> {
@@ -58,16 +38,11 @@ impl Checker<'_> {
         irk_final: bool,
         t: &mut Terms,
     ) {
-        let Some(n) = self.stage_rhs(&equations, s) else {
+        let Some(step) = self.step_equation(&equations, s) else {
             return;
         };
-        let q = s.scheme.stages;
-        let outputs = q + usize::from(irk_final);
-        t.shared = (0..q).map(|j| on_output(&n, j)).collect();
-        let tab = crate::scheme::irk::gauss_legendre(q);
-        let dt = s.scheme.to - s.scheme.from;
-        let ncoords = self.decls.coords.len();
-        let stage = |i: usize| Expr::out(i, vec![0; ncoords]);
+        t.step = Some(step);
+        let outputs = s.scheme.stages + usize::from(irk_final);
         let mut start_seen = false;
         for (d, set) in datasets.sets.iter().enumerate() {
             if Some(d) == datasets.reference {
@@ -89,27 +64,6 @@ impl Checker<'_> {
                     );
                     continue;
                 }
-                let mut residuals = Vec::new();
-                for i in 0..q {
-                    let row = tab.a[i * q..(i + 1) * q].iter();
-                    let pred = if at_start {
-                        Expr::sub(
-                            stage(i),
-                            Expr::mul(Expr::Num(dt), weighted_stages(row.copied())),
-                        )
-                    } else {
-                        let w = row.zip(&tab.b).map(|(a, b)| b - a);
-                        Expr::add(stage(i), Expr::mul(Expr::Num(dt), weighted_stages(w)))
-                    };
-                    residuals.push(Expr::sub(pred, Expr::Data(0)));
-                }
-                if at_start && irk_final {
-                    let pred = Expr::sub(
-                        stage(q),
-                        Expr::mul(Expr::Num(dt), weighted_stages(tab.b.iter().copied())),
-                    );
-                    residuals.push(Expr::sub(pred, Expr::Data(0)));
-                }
                 start_seen |= at_start;
                 let name = format!("snapshot t = {time}");
                 let kind = PointKind::Data {
@@ -125,7 +79,8 @@ impl Checker<'_> {
                 t.term(
                     Pending {
                         name,
-                        residuals,
+                        // Written by `scheme::discretize`.
+                        residuals: vec![],
                         weight: 1.0,
                     },
                     points,
@@ -173,12 +128,12 @@ impl Checker<'_> {
         self.conditions(file, settings, t, &expand, inputs);
     }
 
-    /// N[u] from the single equation R = 0, with u_t isolated.
-    fn stage_rhs(
+    /// The single equation R = 0 a step solves.
+    fn step_equation(
         &mut self,
         equations: &[(String, Val, f64, Span)],
         s: &SchemeSpec,
-    ) -> Option<Expr> {
+    ) -> Option<StepEquation> {
         let [(_, v, _, span)] = equations else {
             if let Some((_, _, _, second)) = equations.get(1) {
                 self.error(
@@ -193,40 +148,9 @@ impl Checker<'_> {
             }
             return None;
         };
-        let mut deriv = vec![0; self.decls.coords.len()];
-        deriv[s.scheme.coord] = 1;
-        let target = Expr::out(0, deriv);
-        let isolated = crate::sym::expand(&v.re)
-            .map_err(|e| e.to_string())
-            .and_then(|r| crate::sym::isolate(&r, &target).map_err(|e| e.to_string()));
-        let tname = &self.decls.coords[s.scheme.coord].coord.name;
-        match isolated {
-            Ok(n)
-                if !crate::sym::derivatives(&n)
-                    .iter()
-                    .any(|(_, d, _)| d[s.scheme.coord] > 0) =>
-            {
-                Some(n)
-            }
-            Ok(_) => {
-                self.error(
-                    Diag::error("pdenet::check::scheme_equation", format!("after solving for u_{tname}, other {tname}-derivatives remain"))
-                        .label(*span, "mixed or higher time derivatives")
-                        .help("an implicit Runge–Kutta step needs u_t = N[u] with N free of time derivatives"),
-                );
-                None
-            }
-            Err(why) => {
-                self.error(
-                    Diag::error(
-                        "pdenet::check::scheme_equation",
-                        format!("cannot solve this equation for u_{tname}: {why}"),
-                    )
-                    .label(*span, "equation")
-                    .help("the equation must be linear in u_t, e.g. u_t + N[u] = 0"),
-                );
-                None
-            }
-        }
+        Some(StepEquation {
+            residual: v.re.clone(),
+            span: *span,
+        })
     }
 }

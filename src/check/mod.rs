@@ -4,8 +4,10 @@
 //! from `layer` definitions, and checks every value range and data file.
 //!
 //! It never stops at the first mistake: diagnostics accumulate in [`Checker`] and the
-//! caller decides. It knows nothing of the kernel; it uses `sym` only to expand
-//! derivatives and isolate u_t for discrete-time schemes.
+//! caller decides. It knows nothing of the kernel and nothing of `sym`: solving a
+//! discrete-time step's equation for u_t is the next stage (`scheme::discretize`).
+//! Its only I/O is reading each data file once (`data`), whose arrays the problem
+//! then carries.
 
 mod data;
 mod decls;
@@ -17,12 +19,13 @@ mod settings;
 mod terms;
 
 use crate::diag::Diag;
-use crate::problem::Problem;
+use crate::problem::{Problem, Scheme};
 use crate::syntax::ast::{self, Span};
 use std::collections::HashMap;
 use std::path::PathBuf;
 
 pub use data::resolve_data_path;
+pub(crate) use discrete::on_output;
 
 /// Everything the checker needs besides the AST.
 #[derive(Debug, Clone, Default)]
@@ -162,12 +165,17 @@ impl<'a> Checker<'a> {
                 .collect(),
             network: network?,
             fields,
-            shared: terms.shared,
+            // Filled by `scheme::discretize` under a scheme.
+            shared: Vec::new(),
             terms: terms.terms,
             point_sets: terms.point_sets,
             datasets: datasets.sets,
             reference: datasets.reference,
-            scheme: scheme.map(|s| s.scheme),
+            scheme: scheme.map(|s| Scheme {
+                equation: terms.step,
+                predicts_end: outputs.irk_final,
+                ..s.scheme
+            }),
             training: settings.training,
         })
     }

@@ -487,6 +487,8 @@ impl Checker<'_> {
                 coord: id,
                 from: a,
                 to: b,
+                equation: None,
+                predicts_end: false,
             },
             span,
         })

@@ -8,14 +8,15 @@ use super::settings::{SchemeSpec, Settings};
 use super::Checker;
 use crate::diag::Diag;
 use crate::expr::Expr;
-use crate::problem::{LossTerm, PointKind, PointSet, Reduce, Sampling};
+use crate::problem::{LossTerm, PointKind, PointSet, Reduce, Sampling, StepEquation};
 use crate::syntax::ast::{self, ConditionKind, Span, StatementKind};
 
 #[derive(Debug, Default)]
 pub(crate) struct Terms {
     pub terms: Vec<LossTerm>,
     pub point_sets: Vec<PointSet>,
-    pub shared: Vec<Expr>,
+    /// Under a scheme: the equation the step solves.
+    pub step: Option<StepEquation>,
 }
 
 /// A residual before it is assigned to points: name, values, weight, span.

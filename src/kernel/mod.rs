@@ -22,6 +22,7 @@ pub mod print;
 #[cfg(test)]
 pub(crate) mod tests;
 
+use miette::Diagnostic;
 use thiserror::Error;
 
 use crate::expr::Expr;
@@ -32,19 +33,35 @@ use interp::{Inputs, Real, Sums};
 use ir::Program;
 use passes::Info;
 
-#[derive(Debug, Error, Clone, PartialEq)]
+#[derive(Debug, Error, Diagnostic, Clone, PartialEq)]
 pub enum KernelError {
     /// The problem asks for something the kernel cannot compile.
     #[error("cannot compile the kernel: {0}")]
+    #[diagnostic(
+        code(pdenet::kernel::unsupported),
+        help("`pdenet kernels FILE --emit residual` shows what the kernel is asked to compute")
+    )]
     Unsupported(String),
     /// The points handed to an evaluation do not fit the problem.
     #[error("bad point batch: {0}")]
+    #[diagnostic(
+        code(pdenet::kernel::batch),
+        help("every point set needs one column per coordinate and per data column")
+    )]
     Batch(String),
     /// The device running the kernel failed (GPU back end).
     #[error("the device failed: {0}")]
+    #[diagnostic(
+        code(pdenet::kernel::device),
+        help("run again with `--backend cpu` to train on the CPU")
+    )]
     Device(String),
     /// A compiler bug: an invalid program was produced.
     #[error("internal kernel error (a bug): {0}")]
+    #[diagnostic(
+        code(pdenet::kernel::internal),
+        help("please report it with the .pde file; `--interp` runs the reference interpreter")
+    )]
     Internal(String),
 }
 

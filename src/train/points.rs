@@ -1,13 +1,14 @@
 //! Point sets: the coordinates (and data columns) each loss term is evaluated on.
 //!
-//! Data files are read once into [`Observations`] (every grid point, every mapped
+//! Each data set's arrays (read once by `check`) become [`Observations`] (every grid point, every mapped
 //! column); [`sample`] then draws every point set of a problem from one seeded RNG,
 //! so a run is reproducible from its seed. Latin hypercube sampling stratifies each
 //! coordinate into n equal bins and takes one point per bin, in a random pairing.
 
-use crate::io::{read_mat, Array, MatError};
+use crate::io::Array;
 use crate::kernel::PointBatch;
 use crate::problem::{Dataset, PointKind, PointSet, Problem, Sampling};
+use miette::Diagnostic;
 use rand::rngs::StdRng;
 use rand::seq::index;
 use rand::{Rng, SeedableRng};
@@ -39,16 +40,21 @@ impl Observations {
     }
 }
 
-#[derive(Debug, Error)]
-pub enum DataError {
-    #[error(transparent)]
-    Mat(#[from] MatError),
-    #[error("data file `{file}`: {reason}")]
-    Shape { file: String, reason: String },
+/// A data set whose arrays do not fit its mapping. `check` rejects such files, so
+/// this is only reached with a problem built by hand or checked without its data.
+#[derive(Debug, Error, Diagnostic)]
+#[error("data file `{file}`: {reason}")]
+#[diagnostic(
+    code(pdenet::train::data),
+    help("`pdenet check FILE` checks every data block against its file")
+)]
+pub struct DataError {
+    pub file: String,
+    pub reason: String,
 }
 
-/// Reads every data set of the problem (shapes were checked by `check`, but the file
-/// may have changed since: every access is checked again).
+/// Every data set of the problem as observations (every access is checked again, so a
+/// problem that did not come through `check` fails with a message, not a panic).
 pub fn load(problem: &Problem) -> Result<Vec<Observations>, DataError> {
     problem
         .datasets
@@ -58,14 +64,18 @@ pub fn load(problem: &Problem) -> Result<Vec<Observations>, DataError> {
 }
 
 fn observations(problem: &Problem, set: &Dataset) -> Result<Observations, DataError> {
-    let mat = read_mat(&set.path)?;
-    let shape_err = |reason: String| DataError::Shape {
+    let shape_err = |reason: String| DataError {
         file: set.written.clone(),
         reason,
     };
+    let require = |var: &str| {
+        set.arrays
+            .get(var)
+            .ok_or_else(|| shape_err(format!("`{var}` was not read from the file")))
+    };
     let mut grids: Vec<Option<&Array>> = vec![None; problem.coords.len()];
     for (c, var) in &set.coords {
-        grids[*c] = Some(mat.require(var)?);
+        grids[*c] = Some(require(var)?);
     }
     let first = set
         .fields
@@ -73,7 +83,7 @@ fn observations(problem: &Problem, set: &Dataset) -> Result<Observations, DataEr
         .ok_or_else(|| shape_err("maps no field".into()))?;
     // The points: every multi-index over the first field's axes (or every entry of a
     // scattered list when it names none).
-    let first_array = mat.require(&first.variable)?;
+    let first_array = require(&first.variable)?;
     let lens: Vec<usize> = first
         .axes
         .iter()
@@ -107,7 +117,7 @@ fn observations(problem: &Problem, set: &Dataset) -> Result<Observations, DataEr
     }
     let mut columns = Vec::new();
     for f in &set.fields {
-        let a = mat.require(&f.variable)?;
+        let a = require(&f.variable)?;
         let mut offsets = Vec::with_capacity(n);
         for (p, at) in multi.iter().enumerate() {
             let index: Vec<usize> = if f.axes.is_empty() {
