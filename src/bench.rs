@@ -2,16 +2,20 @@
 //! one Adam epoch (loss and gradient over every point set, then the update) — as
 //! the median over the timed epochs after a warm-up.
 
+use crate::backend::{self, EngineChoice, EngineFacts, Precision};
+use crate::io::machine;
+use crate::problem::Problem;
 use crate::train::optim::{Adam, AdamConfig};
+use crate::train::points;
+use crate::train::run::RunError;
 use crate::train::trainer::Evaluator;
 use std::time::Instant;
 
-/// What one back end measured.
+/// What one engine measured.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Timing {
-    pub backend: String,
-    /// The adapter or CPU the back end ran on.
-    pub adapter: String,
+    /// The engine that ran (never `auto`) and where.
+    pub engine: EngineFacts,
     pub points: usize,
     pub compile_s: f64,
     pub adam_epoch_ms: f64,
@@ -19,6 +23,39 @@ pub struct Timing {
 }
 
 pub const WARMUP: usize = 20;
+
+/// What `pdenet bench` times: an engine (as `run` chooses it), a precision, the
+/// CPU engine's threads, the timed epochs after [`WARMUP`], the seed of θ and the
+/// points.
+#[derive(Debug, Clone)]
+pub struct BenchOptions {
+    pub engine: EngineChoice,
+    pub precision: Precision,
+    pub threads: usize,
+    pub epochs: usize,
+    pub seed: u64,
+}
+
+/// Compiles the problem for the engine and times Adam epochs on its point sets as
+/// `run` samples them; compile time includes the kernel's.
+pub fn bench(problem: &Problem, opts: &BenchOptions) -> Result<Timing, RunError> {
+    let t0 = Instant::now();
+    let kernel = crate::kernel::compile(problem)?;
+    let engine = backend::compile(opts.engine, &kernel, opts.precision, opts.threads)?;
+    let compile_s = t0.elapsed().as_secs_f64();
+    let data = points::load(problem)?;
+    let batches = points::sample(problem, &data, opts.seed);
+    let theta = crate::net::init::init_theta(problem, opts.seed);
+    let mut eval = |th: &[f64]| engine.eval(th, &batches);
+    let (median, min) = time_adam(&mut eval, &theta, WARMUP, opts.epochs)?;
+    Ok(Timing {
+        engine: engine.facts(),
+        points: batches.iter().map(|b| b.len()).sum(),
+        compile_s,
+        adam_epoch_ms: median,
+        adam_epoch_ms_min: min,
+    })
+}
 
 /// Runs `warmup + epochs` Adam epochs from `theta` and returns the median and the
 /// minimum of the timed ones in milliseconds.
@@ -48,28 +85,45 @@ pub fn time_adam(
 }
 
 impl Timing {
-    /// The `--json` line: `{backend, adapter, points, compile_s, adam_epoch_ms}`.
+    /// The GPU adapter, or the CPU's model name.
+    fn device(&self) -> String {
+        self.engine
+            .adapter
+            .clone()
+            .unwrap_or_else(machine::cpu_model)
+    }
+
+    /// The `--json` line: `{backend, adapter, precision, points, compile_s,
+    /// adam_epoch_ms, adam_epoch_ms_min, machine}`, `machine` as in report.json.
     pub fn json(&self) -> serde_json::Value {
         serde_json::json!({
-            "backend": self.backend,
-            "adapter": self.adapter,
+            "backend": self.engine.kind.name(),
+            "adapter": self.device(),
+            "precision": self.engine.precision.name(),
             "points": self.points,
             "compile_s": self.compile_s,
             "adam_epoch_ms": self.adam_epoch_ms,
             "adam_epoch_ms_min": self.adam_epoch_ms_min,
+            "machine": machine::json(&self.engine),
         })
     }
-}
 
-/// The CPU's model name (Linux), for the report.
-pub fn cpu_name() -> String {
-    std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split(':').nth(1))
-                .map(|m| m.trim().to_string())
-        })
-        .unwrap_or_else(|| "cpu".into())
+    /// The line printed without `--json`.
+    pub fn summary(&self, epochs: usize) -> String {
+        let e = &self.engine;
+        let isa = e.isa.as_deref().map_or(String::new(), |i| format!(", {i}"));
+        format!(
+            "{}: {} points, {:.3} ms per Adam epoch (median of {epochs}, min {:.3}), \
+             compile {:.3} s on {} ({} thread(s){isa}, pdenet {} {})",
+            e.kind.name(),
+            self.points,
+            self.adam_epoch_ms,
+            self.adam_epoch_ms_min,
+            self.compile_s,
+            self.device(),
+            e.threads,
+            machine::VERSION,
+            machine::COMMIT,
+        )
+    }
 }

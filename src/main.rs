@@ -3,6 +3,7 @@
 
 use clap::{Parser, Subcommand, ValueEnum};
 use miette::{NamedSource, Report};
+use pdenet::backend::{EngineChoice, EngineKind, Precision};
 use pdenet::bench;
 use pdenet::check::Options;
 use pdenet::describe;
@@ -13,7 +14,7 @@ use pdenet::kernel::{self, gradcheck::GradcheckOptions};
 use pdenet::pipeline::{self, Compiled};
 use pdenet::progress;
 use pdenet::train::points;
-use pdenet::train::run::{self, Engine, Precision, RunOptions};
+use pdenet::train::run::{self, RunOptions};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -76,10 +77,9 @@ enum Command {
     Bench {
         #[command(flatten)]
         input: Input,
-        /// The back end to time: `cpu` (the Cranelift JIT), `gpu` (WGSL on the best
-        /// adapter, software ones included) or `interp` (the reference interpreter).
+        /// The engine to time, as `run --backend` chooses it.
         #[arg(long, value_enum, default_value = "cpu")]
-        backend: BenchBackend,
+        backend: BackendArg,
         #[arg(long, value_enum, default_value = "f32")]
         precision: PrecisionArg,
         #[arg(long)]
@@ -121,10 +121,9 @@ struct EvalArgs {
 
 #[derive(clap::Args, Clone)]
 struct RunArgs {
-    /// Where the kernel runs: `cpu` (the default), `gpu` (any adapter, a software
-    /// one included), or `auto` (a hardware GPU if there is one, else `cpu`).
+    /// Where the kernel runs.
     #[arg(long, value_enum, default_value = "cpu")]
-    backend: Backend,
+    backend: BackendArg,
     /// Caps every optimizer phase at N epochs / iterations.
     #[arg(long)]
     epochs: Option<usize>,
@@ -141,29 +140,49 @@ struct RunArgs {
     /// One line per optimizer phase instead of a progress bar.
     #[arg(long)]
     quiet: bool,
-    /// Evaluate the kernel with the reference interpreter instead of the JIT.
+    /// The same as `--backend interp`.
     #[arg(long)]
     interp: bool,
 }
 
+/// `--backend`, for `run` and `bench`: the one place the command line names the
+/// engines (`backend::compile` is the one place that opens them).
 #[derive(Clone, Copy, ValueEnum, PartialEq)]
-enum Backend {
+enum BackendArg {
+    /// The Cranelift JIT on the CPU.
     Cpu,
+    /// WGSL shaders on the best adapter, a software one (lavapipe) included.
     Gpu,
+    /// A hardware GPU if there is one that runs the precision, else `cpu`.
     Auto,
+    /// The reference interpreter (slow; the oracle of the others).
+    Interp,
 }
 
-#[derive(Clone, Copy, ValueEnum, PartialEq)]
-enum BenchBackend {
-    Cpu,
-    Gpu,
-    Interp,
+impl From<BackendArg> for EngineChoice {
+    fn from(arg: BackendArg) -> EngineChoice {
+        match arg {
+            BackendArg::Cpu => EngineChoice::Engine(EngineKind::Cpu),
+            BackendArg::Gpu => EngineChoice::Engine(EngineKind::Gpu),
+            BackendArg::Interp => EngineChoice::Engine(EngineKind::Interp),
+            BackendArg::Auto => EngineChoice::Auto,
+        }
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
 enum PrecisionArg {
     F32,
     F64,
+}
+
+impl From<PrecisionArg> for Precision {
+    fn from(arg: PrecisionArg) -> Precision {
+        match arg {
+            PrecisionArg::F32 => Precision::F32,
+            PrecisionArg::F64 => Precision::F64,
+        }
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -239,8 +258,19 @@ fn dispatch(command: Command) -> ExitCode {
             seed,
             json,
         } => with_problem(&input, |c, _| {
-            let threads = threads.unwrap_or_else(default_threads);
-            bench(&c.problem, backend, precision, threads, epochs, seed, json)
+            let opts = bench::BenchOptions {
+                engine: backend.into(),
+                precision: precision.into(),
+                threads: threads.unwrap_or_else(default_threads),
+                epochs,
+                seed,
+            };
+            match bench::bench(&c.problem, &opts) {
+                Ok(t) if json => println!("{}", t.json()),
+                Ok(t) => println!("{}", t.summary(epochs)),
+                Err(e) => return fail(e),
+            }
+            ExitCode::SUCCESS
         }),
     }
 }
@@ -273,87 +303,6 @@ fn gradcheck(problem: &pdenet::problem::Problem, seed: u64, tolerance: f64) -> E
         }
         Err(e) => fail(e),
     }
-}
-
-/// What `bench` times.
-enum Bench {
-    Jit(Box<pdenet::backend::ClifKernel>),
-    Gpu(Box<pdenet::backend::GpuKernel>),
-    Interp,
-}
-
-/// Times a back end on the problem's point sets as `run` samples them.
-#[allow(clippy::too_many_arguments)]
-fn bench(
-    problem: &pdenet::problem::Problem,
-    backend: BenchBackend,
-    precision: PrecisionArg,
-    threads: usize,
-    epochs: usize,
-    seed: u64,
-    json: bool,
-) -> ExitCode {
-    let t0 = std::time::Instant::now();
-    let k = match kernel::compile(problem) {
-        Ok(k) => k,
-        Err(e) => return fail(e),
-    };
-    let p = match precision {
-        PrecisionArg::F32 => Precision::F32,
-        PrecisionArg::F64 => Precision::F64,
-    };
-    let engine = match backend {
-        BenchBackend::Cpu => {
-            pdenet::backend::ClifKernel::compile(&k, p, threads).map(|j| Bench::Jit(Box::new(j)))
-        }
-        BenchBackend::Gpu => pdenet::backend::Gpu::new(pdenet::backend::AdapterChoice::Any, p)
-            .and_then(|gpu| pdenet::backend::GpuKernel::compile(&k, p, gpu))
-            .map(|g| Bench::Gpu(Box::new(g))),
-        BenchBackend::Interp => Ok(Bench::Interp),
-    };
-    let engine = match engine {
-        Ok(e) => e,
-        Err(e) => return fail(e),
-    };
-    let compile_s = t0.elapsed().as_secs_f64();
-    let data = match points::load(problem) {
-        Ok(d) => d,
-        Err(e) => return fail(e),
-    };
-    let batches = points::sample(problem, &data, seed);
-    let theta = pdenet::net::init::init_theta(problem, seed);
-    let mut eval = |th: &[f64]| match (&engine, precision) {
-        (Bench::Jit(j), _) => j.eval(th, &batches),
-        (Bench::Gpu(g), _) => g.eval(th, &batches),
-        (Bench::Interp, PrecisionArg::F32) => k.eval_as::<f32>(th, &batches),
-        (Bench::Interp, PrecisionArg::F64) => k.eval(th, &batches),
-    };
-    let (median, min) = match bench::time_adam(&mut eval, &theta, bench::WARMUP, epochs) {
-        Ok(t) => t,
-        Err(e) => return fail(e),
-    };
-    let t = bench::Timing {
-        backend: match engine {
-            Bench::Jit(_) => "cpu",
-            Bench::Gpu(_) => "gpu",
-            Bench::Interp => "interp",
-        }
-        .into(),
-        adapter: match &engine {
-            Bench::Gpu(g) => g.adapter(),
-            _ => bench::cpu_name(),
-        },
-        points: batches.iter().map(|b| b.len()).sum(),
-        compile_s,
-        adam_epoch_ms: median,
-        adam_epoch_ms_min: min,
-    };
-    if json {
-        println!("{}", t.json());
-    } else {
-        println!("{}: {} points, {:.3} ms per Adam epoch (median of {epochs}, min {:.3}), compile {:.3} s on {}", t.backend, t.points, t.adam_epoch_ms, t.adam_epoch_ms_min, t.compile_s, t.adapter);
-    }
-    ExitCode::SUCCESS
 }
 
 fn fail(e: impl std::fmt::Display) -> ExitCode {
@@ -437,23 +386,18 @@ fn render(name: &str, text: &str, diags: Vec<Diag>) {
 /// `pdenet run`: trains, writes the out directory, prints a summary. A diverging
 /// run keeps its last good model and report and exits 1 naming the cause.
 fn train(c: &Compiled, text: &str, input: &Input, args: &RunArgs) -> ExitCode {
-    let precision = match args.precision {
-        PrecisionArg::F32 => Precision::F32,
-        PrecisionArg::F64 => Precision::F64,
+    let precision = args.precision.into();
+    let backend = if args.interp {
+        BackendArg::Interp
+    } else {
+        args.backend
     };
-    let engine = match (args.interp, args.backend) {
-        (true, _) => Engine::Interp,
-        (false, Backend::Cpu) => Engine::Jit,
-        (false, Backend::Gpu) => Engine::Gpu,
-        (false, Backend::Auto) => Engine::Auto,
-    };
-    let threads = args.threads.unwrap_or_else(default_threads);
     let opts = RunOptions {
         seed: args.seed,
         epochs: args.epochs,
         precision,
-        engine,
-        threads,
+        engine: backend.into(),
+        threads: args.threads.unwrap_or_else(default_threads),
     };
     let out_dir = args
         .out
@@ -469,12 +413,6 @@ fn train(c: &Compiled, text: &str, input: &Input, args: &RunArgs) -> ExitCode {
         problem: &c.problem,
         source: text,
         source_path: &input.file,
-        backend: result.backend,
-        engine: match (args.interp, result.backend) {
-            (true, _) => "interp",
-            (false, "gpu") => "wgsl",
-            _ => "jit",
-        },
         precision,
         seed: args.seed,
     };

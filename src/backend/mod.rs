@@ -1,53 +1,73 @@
-//! Back ends that run the fused kernel fast. `clif`: the Kernel IR lowered to
-//! Cranelift and JIT-compiled for the host, points in SIMD lanes, threads over
-//! blocks of points. `wgsl` + `gpu`: the Kernel IR lowered to WGSL compute shaders,
-//! validated with naga and run with wgpu, one invocation per point. Both reproduce
-//! [`Kernel::eval`] (the interpreter is the oracle).
+//! Engines: what evaluates a compiled [`Kernel`]'s loss terms and gradient over the
+//! point sets. This module is the boundary every engine keeps and the code they
+//! share; each engine lives in a folder of its own and imports only this module and
+//! `kernel`, never another engine:
+//! - `cpu/`: the Cranelift JIT (the default): `clif` lowers the Kernel IR to
+//!   vector code, `jit` compiles it for the host, `vmath` writes the elementary
+//!   functions in CLIF;
+//! - `gpu/`: `wgsl` lowers the Kernel IR to WGSL compute shaders, the runtime
+//!   validates them with naga and runs them with wgpu;
+//! - `interp.rs`: the reference interpreter (`kernel::interp`, which stays in
+//!   `kernel`: it is the oracle every engine is tested against) behind the same
+//!   boundary;
+//! - `elementary.rs`: the numerical facts of exp, tanh, log, sin and cos that the
+//!   CPU's vector functions and the GPU's f64 functions share.
 //!
-//! How a [`ClifKernel`] evaluates (see `clif.rs` for the generated code):
-//! - each point set's points are copied into padded structure-of-arrays columns in
-//!   the kernel's precision; the tail block is padded with copies of the last point
-//!   and a lane mask (all-ones bits for real points, zero for padding) that every
-//!   sink ANDs with its contribution, so padding adds exactly nothing;
-//! - the points are cut into *parts* whose size depends only on the point count;
-//!   each part is run in calls of at most `CALL_POINTS` points; after each call the
-//!   per-lane accumulators (kernel precision) are added into the part's f64 partial
-//!   sums, lane by lane in order; the host then sums the parts in order, so results
-//!   are bit-identical from run to run and for any thread count;
-//! - threads (`std::thread::scope`) take contiguous ranges of parts.
+//! **The boundary.** [`compile`] is the one place that turns an [`EngineChoice`]
+//! into an engine: it compiles the kernel for a precision and a thread count. An
+//! [`Engine`] runs one [`Pass`] (θ, the reverse pass's seeds, the points) and
+//! returns [`Partials`]: rows of f64 partial sums, `[terms | gradient]`, in an order
+//! fixed by the points alone. The host side is shared: [`Engine::eval`] hands the
+//! passes to `Kernel::eval_with` (checks, seeding, assembly) and combines each
+//! pass's rows with [`Partials::combine`], in row order. Results therefore do not
+//! depend on the thread count, and reproduce from run to run.
 //!
-//! Invariants: back ends import `kernel`, never each other; the host-side seeding
-//! and assembly is `Kernel::eval_with`, shared with the interpreter.
-//!
-//! Accuracy of the vector functions (`vmath`), measured against `std` by
-//! `tests::vector_math_accuracy`, is reported there and in `docs/`.
+//! **What plugs in here next.**
+//! - A second CPU code path chosen per kernel: inside `cpu/` (`ClifKernel::compile`
+//!   picks per point set), or, if it deserves its own flag, a new [`EngineKind`]
+//!   with a folder of its own and one arm in [`compile`]. Either way its rows are
+//!   one per part of points, so its sums agree bit for bit with any thread count.
+//! - The loss reduction and the optimizer step on the device: an engine may
+//!   override [`Engine::eval`] (fewer rows come back when the device reduces them
+//!   in a fixed order), and a device-side step is a new provided method here with
+//!   a host fallback, so the trainer keeps one interface.
+//! - Partial sums across MPI ranks: each rank runs [`Engine::partials`] on its
+//!   contiguous share of every point set's parts; the rows are gathered in rank
+//!   order (an all-gather) so that they stand in the order one process would have
+//!   produced, and [`Partials::combine`] sums them. With parts cut by point count
+//!   alone, results then do not depend on the rank count either.
 
-pub mod clif;
+pub mod cpu;
+mod elementary;
 pub mod gpu;
-mod jit;
-mod vmath;
-mod wgsl;
+mod interp;
 
-#[cfg(test)]
-mod gpu_tests;
 #[cfg(test)]
 pub(crate) mod tests;
-#[cfg(test)]
-mod vmath_tests;
 
 use thiserror::Error;
 
 use crate::kernel::interp::Sums;
 use crate::kernel::{Evaluation, Kernel, KernelError, PointBatch};
-use clif::Plan;
+pub use cpu::{emit_clif, ClifKernel};
 pub use gpu::{emit_wgsl, AdapterChoice, Gpu, GpuKernel};
-use vmath::Vm;
+pub use interp::InterpEngine;
 
 /// The number format a compiled kernel computes in (sums are always f64).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Precision {
     F32,
     F64,
+}
+
+impl Precision {
+    /// The name on the command line and in the reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Precision::F32 => "f32",
+            Precision::F64 => "f64",
+        }
+    }
 }
 
 #[derive(Debug, Error, Clone, PartialEq)]
@@ -76,396 +96,206 @@ pub enum BackendError {
     Internal(String),
 }
 
-/// Points per call of a compiled function: bounds how many blocks a lane's
-/// accumulator sums in the kernel's precision before it goes into f64.
-const CALL_POINTS: usize = 256;
-/// At most this many parts per point set (bounds the partial-sum memory).
-const MAX_PARTS: usize = 256;
-
-/// One point set's compiled code.
-struct SetCode {
-    plan: Plan,
-    full: usize,
-    forward: Option<usize>,
+/// An engine, by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EngineKind {
+    /// The reference interpreter (`kernel::interp`), one thread.
+    Interp,
+    /// The Cranelift JIT on the CPU.
+    Cpu,
+    /// WGSL shaders through wgpu.
+    Gpu,
 }
 
-/// A kernel compiled to native code for this machine.
-///
-/// It owns its JIT memory and is not `Send`: build it on the thread that uses it
-/// (its own worker threads are internal).
-pub struct ClifKernel {
-    kernel: Kernel,
+impl EngineKind {
+    /// The name on the command line (`--backend`) and in `bench --json`'s
+    /// `backend`.
+    pub fn name(self) -> &'static str {
+        match self {
+            EngineKind::Interp => "interp",
+            EngineKind::Cpu => "cpu",
+            EngineKind::Gpu => "gpu",
+        }
+    }
+
+    /// The device it runs on: report.json's `backend`.
+    pub fn device(self) -> &'static str {
+        match self {
+            EngineKind::Interp | EngineKind::Cpu => "cpu",
+            EngineKind::Gpu => "gpu",
+        }
+    }
+
+    /// How it runs there: report.json's `engine`.
+    pub fn engine(self) -> &'static str {
+        match self {
+            EngineKind::Interp => "interp",
+            EngineKind::Cpu => "jit",
+            EngineKind::Gpu => "wgsl",
+        }
+    }
+}
+
+/// What the command line asks for: one engine, or the best this machine has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EngineChoice {
+    Engine(EngineKind),
+    /// A hardware GPU if one opens for the precision, the CPU engine otherwise
+    /// (never a software adapter: lavapipe is slower than the JIT).
+    Auto,
+}
+
+/// Compiles `kernel` on the engine `choice` names: the one place that chooses.
+/// `threads` ≥ 1 is the CPU engine's worker threads per evaluation.
+pub fn compile(
+    choice: EngineChoice,
+    kernel: &Kernel,
     precision: Precision,
     threads: usize,
-    sets: Vec<SetCode>,
-    _jit: jit::Jit,
+) -> Result<Box<dyn Engine>, BackendError> {
+    let cpu = || -> Result<Box<dyn Engine>, BackendError> {
+        Ok(Box::new(ClifKernel::compile(kernel, precision, threads)?))
+    };
+    let gpu = |gpu: Gpu| -> Result<Box<dyn Engine>, BackendError> {
+        Ok(Box::new(GpuKernel::compile(kernel, precision, gpu)?))
+    };
+    match choice {
+        EngineChoice::Engine(EngineKind::Interp) => {
+            Ok(Box::new(InterpEngine::new(kernel, precision)))
+        }
+        EngineChoice::Engine(EngineKind::Cpu) => cpu(),
+        EngineChoice::Engine(EngineKind::Gpu) => gpu(Gpu::new(AdapterChoice::Any, precision)?),
+        EngineChoice::Auto => match Gpu::new(AdapterChoice::Hardware, precision) {
+            Ok(device) => gpu(device),
+            Err(_) => cpu(),
+        },
+    }
 }
 
-impl std::fmt::Debug for ClifKernel {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ClifKernel")
-            .field("precision", &self.precision)
-            .field("threads", &self.threads)
-            .field("sets", &self.sets.len())
-            .finish()
+/// What an engine is and where it runs, for report.json and `bench --json`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EngineFacts {
+    pub kind: EngineKind,
+    pub precision: Precision,
+    /// The vector instruction set the CPU engine targets (`AVX-512`, `AVX2`,
+    /// `NEON`, …), `scalar` for the interpreter, `None` on a GPU.
+    pub isa: Option<String>,
+    /// The GPU adapter's name and type.
+    pub adapter: Option<String>,
+    /// Host threads evaluating the kernel.
+    pub threads: usize,
+}
+
+/// One pass of an evaluation over every point set.
+#[derive(Debug, Clone, Copy)]
+pub struct Pass<'a> {
+    pub theta: &'a [f64],
+    /// ∂total/∂(sum of each term): the reverse pass's seeds (zeros when forward only).
+    pub seeds: &'a [f64],
+    /// One batch per point set, in `Kernel::programs` order.
+    pub batches: &'a [PointBatch],
+    /// Run only the forward part (`ops[..backward_start]`): term sums, no gradient.
+    pub forward_only: bool,
+}
+
+impl Pass<'_> {
+    /// Gradient entries per row: θ's length, or none for a forward pass.
+    pub fn grad_len(&self) -> usize {
+        if self.forward_only {
+            0
+        } else {
+            self.theta.len()
+        }
     }
 }
 
-impl ClifKernel {
-    /// Compiles every point set's program (and its forward part alone, when integral
-    /// terms need a forward pass first). `threads` ≥ 1 worker threads per evaluation.
-    pub fn compile(
-        kernel: &Kernel,
-        precision: Precision,
-        threads: usize,
-    ) -> Result<ClifKernel, BackendError> {
-        let isa = jit::host_isa()?;
-        let vm = Vm {
-            wide: precision == Precision::F64,
-            fma: jit::has_fma(&*isa),
-        };
-        let mut jit = jit::Jit::new(isa);
-        let integral = kernel
-            .terms
-            .iter()
-            .any(|t| matches!(t.reduce, crate::problem::Reduce::Integral { .. }));
-        let mut fctx = cranelift_frontend::FunctionBuilderContext::new();
-        let mut ids = vec![];
-        let mut plans = vec![];
-        for set in &kernel.programs {
-            let prog = &set.program;
-            let plan = clif::plan(prog, &set.info, vm)?;
-            let mut one = |end: usize| {
-                let mut func = clif::new_function(0, jit.call_conv());
-                clif::build(prog, &plan, end, &mut func, &mut fctx, jit.frontend());
-                jit.define(func)
-            };
-            let full = one(prog.ops.len())?;
-            let forward = if integral {
-                Some(one(prog.backward_start)?)
-            } else {
-                None
-            };
-            ids.push((full, forward));
-            plans.push(plan);
-        }
-        jit.finish()?;
-        let sets = plans
-            .into_iter()
-            .zip(ids)
-            .map(|(plan, (full, forward))| SetCode {
-                plan,
-                full: jit.address(full),
-                forward: forward.map(|f| jit.address(f)),
-            })
-            .collect();
-        Ok(ClifKernel {
-            kernel: kernel.clone(),
-            precision,
-            threads: threads.max(1),
-            sets,
-            _jit: jit,
-        })
-    }
+/// A kernel compiled for one engine, precision and thread count.
+pub trait Engine {
+    /// The kernel it was compiled from (the host side of an evaluation is its).
+    fn kernel(&self) -> &Kernel;
 
-    /// Worker threads per evaluation (at least 1).
-    pub fn set_threads(&mut self, threads: usize) {
-        self.threads = threads.max(1);
-    }
+    fn facts(&self) -> EngineFacts;
 
-    pub fn precision(&self) -> Precision {
-        self.precision
-    }
+    /// Runs `pass` over every point set and returns its partial sums, rows in an
+    /// order that depends only on the points: point set after point set, within
+    /// one its parts of points in point order. The interpreter, the oracle, sums
+    /// its own way and returns a single row.
+    fn partials(&self, pass: &Pass) -> Result<Partials, KernelError>;
 
-    /// Loss per term, total and gradient: the semantics of [`Kernel::eval`].
-    pub fn eval(&self, theta: &[f64], batches: &[PointBatch]) -> Result<Evaluation, KernelError> {
-        match self.precision {
-            Precision::F32 => self.eval_as::<f32>(theta, batches),
-            Precision::F64 => self.eval_as::<f64>(theta, batches),
-        }
-    }
-
-    fn eval_as<F: Elem>(
-        &self,
-        theta: &[f64],
-        batches: &[PointBatch],
-    ) -> Result<Evaluation, KernelError> {
-        let theta_f = to_bytes::<F>(theta);
-        let mut inputs: Option<Vec<Columns>> = None;
-        self.kernel
+    /// Loss per term, total and gradient: the semantics of [`Kernel::eval`] in
+    /// the engine's precision, sums in f64.
+    fn eval(&self, theta: &[f64], batches: &[PointBatch]) -> Result<Evaluation, KernelError> {
+        self.kernel()
             .eval_with(theta, batches, |seeds, forward_only| {
-                let inputs = inputs.get_or_insert_with(|| {
-                    self.sets
-                        .iter()
-                        .zip(&self.kernel.programs)
-                        .zip(batches)
-                        .map(|((code, set), batch)| columns::<F>(&code.plan, &set.program, batch))
-                        .collect()
-                });
-                let seeds_f = to_bytes::<F>(seeds);
-                let grad_len = if forward_only { 0 } else { theta.len() };
-                let mut sums = Sums {
-                    terms: vec![0.0; self.kernel.terms.len()],
-                    grad: vec![0.0; grad_len],
-                    stores: vec![],
+                let pass = Pass {
+                    theta,
+                    seeds,
+                    batches,
+                    forward_only,
                 };
-                for (s, code) in self.sets.iter().enumerate() {
-                    let f = if forward_only {
-                        code.forward
-                    } else {
-                        Some(code.full)
-                    };
-                    let f = f.ok_or_else(|| {
-                        KernelError::Internal("no forward-only function was compiled".into())
-                    })?;
-                    let run = SetRun {
-                        code: f,
-                        plan: &code.plan,
-                        prog: &self.kernel.programs[s].program,
-                        cols: &inputs[s],
-                        theta: &theta_f,
-                        seeds: &seeds_f,
-                    };
-                    run.run::<F>(self.threads, &mut sums);
-                }
-                Ok(sums)
+                Ok(self.partials(&pass)?.combine())
             })
     }
 }
 
-/// The numbers a kernel computes in, as the host sees them.
-trait Elem: Copy + Send + Sync + 'static {
-    const BYTES: usize;
-    fn bits(x: f64) -> u64;
-    /// The bits of a lane mask that keeps a lane.
-    const ALL_ONES: u64;
-    /// Adds the lanes of a vector, in lane order, into `out`.
-    fn add_lanes(v: u128, out: &mut f64);
+/// Partial sums of one pass: rows of `[terms | gradient]`, `width` numbers each,
+/// in the order the engine documents; combined only by [`Partials::combine`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Partials {
+    n_terms: usize,
+    width: usize,
+    rows: Vec<f64>,
 }
 
-impl Elem for f32 {
-    const BYTES: usize = 4;
-    const ALL_ONES: u64 = u32::MAX as u64;
-    fn bits(x: f64) -> u64 {
-        (x as f32).to_bits() as u64
-    }
-    fn add_lanes(v: u128, out: &mut f64) {
-        for l in 0..4 {
-            *out += f32::from_bits((v >> (32 * l)) as u32) as f64;
+impl Partials {
+    /// No rows yet, for `n_terms` terms and `grad_len` gradient entries.
+    pub fn new(n_terms: usize, grad_len: usize) -> Partials {
+        Partials {
+            n_terms,
+            width: n_terms + grad_len,
+            rows: vec![],
         }
     }
-}
 
-impl Elem for f64 {
-    const BYTES: usize = 8;
-    const ALL_ONES: u64 = u64::MAX;
-    fn bits(x: f64) -> u64 {
-        x.to_bits()
+    /// Numbers per row: the terms, then the gradient.
+    pub fn width(&self) -> usize {
+        self.width
     }
-    fn add_lanes(v: u128, out: &mut f64) {
-        for l in 0..2 {
-            *out += f64::from_bits((v >> (64 * l)) as u64);
-        }
+
+    /// Appends `n` rows of zeros and returns them, for an engine to fill in place
+    /// (the CPU engine's threads each take a contiguous run of them).
+    pub fn add_rows(&mut self, n: usize) -> &mut [f64] {
+        let start = self.rows.len();
+        self.rows.resize(start + n * self.width, 0.0);
+        &mut self.rows[start..]
     }
-}
 
-/// Numbers in F as native-endian bytes.
-fn to_bytes<F: Elem>(xs: &[f64]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(xs.len() * F::BYTES);
-    for &x in xs {
-        push::<F>(&mut out, F::bits(x));
+    /// Appends one row: `row`'s first `width` numbers, zeros where it is shorter.
+    pub fn push(&mut self, row: &[f64]) {
+        let take = row.len().min(self.width);
+        self.rows.extend_from_slice(&row[..take]);
+        self.rows.resize(self.rows.len() + self.width - take, 0.0);
     }
-    out
-}
 
-fn push<F: Elem>(out: &mut Vec<u8>, bits: u64) {
-    if F::BYTES == 4 {
-        out.extend_from_slice(&(bits as u32).to_ne_bytes());
-    } else {
-        out.extend_from_slice(&bits.to_ne_bytes());
-    }
-}
-
-/// One point set's input columns, padded to whole blocks.
-struct Columns {
-    bytes: Vec<u8>,
-    /// Points, and points after padding.
-    n: usize,
-    padded: usize,
-}
-
-/// Coordinates, data, weights and the lane mask, each padded with copies of the last
-/// point (so padding lanes compute finite values) to a whole number of blocks.
-fn columns<F: Elem>(plan: &Plan, prog: &crate::kernel::ir::Program, batch: &PointBatch) -> Columns {
-    let n = batch.len();
-    let padded = n.div_ceil(plan.block()) * plan.block();
-    let mut bytes = Vec::with_capacity(plan.n_cols * padded * F::BYTES);
-    let zeros = vec![0.0; n];
-    let data = batch.data.iter().take(prog.n_data as usize);
-    let weights = batch.weights.as_ref().unwrap_or(&zeros);
-    for col in batch.coords.iter().chain(data).chain([weights]) {
-        for p in 0..padded {
-            push::<F>(&mut bytes, F::bits(col[p.min(n - 1)]));
-        }
-    }
-    for p in 0..padded {
-        push::<F>(&mut bytes, if p < n { F::ALL_ONES } else { 0 });
-    }
-    Columns { bytes, n, padded }
-}
-
-/// Everything one point set's evaluation reads.
-struct SetRun<'a> {
-    code: usize,
-    plan: &'a Plan,
-    prog: &'a crate::kernel::ir::Program,
-    cols: &'a Columns,
-    theta: &'a [u8],
-    seeds: &'a [u8],
-}
-
-impl SetRun<'_> {
-    /// Runs every block, threads over parts, and adds the sums into `sums` in
-    /// part order.
-    fn run<F: Elem>(&self, threads: usize, sums: &mut Sums) {
-        if self.cols.n == 0 {
-            return;
-        }
-        let block = self.plan.block();
-        let nblocks = self.cols.padded / block;
-        let call_blocks = (CALL_POINTS / block).max(1);
-        let calls = nblocks.div_ceil(call_blocks);
-        let part_blocks = calls.div_ceil(MAX_PARTS) * call_blocks;
-        let nparts = nblocks.div_ceil(part_blocks);
-        let n_terms = self.prog.n_terms as usize;
-        let width = n_terms + sums.grad.len();
-        let mut partials = vec![0.0f64; nparts * width];
-        let threads = threads.min(nparts).max(1);
-        std::thread::scope(|scope| {
-            let mut rest: &mut [f64] = &mut partials;
-            let mut first = 0;
-            for t in 0..threads {
-                let last = (t + 1) * nparts / threads;
-                let (mine, r) = rest.split_at_mut((last - first) * width);
-                rest = r;
-                let parts = first..last;
-                first = last;
-                let job = move || self.work::<F>(parts, part_blocks, call_blocks, width, mine);
-                if t + 1 == threads {
-                    job();
-                } else {
-                    scope.spawn(job);
-                }
-            }
-        });
-        for part in partials.chunks(width) {
-            for (s, p) in sums.terms.iter_mut().zip(part) {
+    /// The sums: every row added in order, starting from zero. This one
+    /// combination, the same for every engine, is what makes the results
+    /// independent of how the rows were computed.
+    pub fn combine(&self) -> Sums {
+        let mut terms = vec![0.0; self.n_terms];
+        let mut grad = vec![0.0; self.width - self.n_terms];
+        for row in self.rows.chunks_exact(self.width.max(1)) {
+            let (t, g) = row.split_at(self.n_terms);
+            for (s, p) in terms.iter_mut().zip(t) {
                 *s += p;
             }
-            for (g, p) in sums.grad.iter_mut().zip(&part[n_terms..]) {
-                *g += p;
+            for (s, p) in grad.iter_mut().zip(g) {
+                *s += p;
             }
         }
-    }
-
-    /// One thread's parts: calls of `call_blocks` blocks, each flushed into the
-    /// part's f64 partial (`[terms | grad]`, `width` numbers per part).
-    fn work<F: Elem>(
-        &self,
-        parts: std::ops::Range<usize>,
-        part_blocks: usize,
-        call_blocks: usize,
-        width: usize,
-        out: &mut [f64],
-    ) {
-        let plan = self.plan;
-        let n_terms = self.prog.n_terms as usize;
-        let theta_len = self.prog.theta_len as usize;
-        let nblocks = self.cols.padded / plan.block();
-        let block_bytes = plan.block() * F::BYTES;
-        let stride = self.cols.padded * F::BYTES;
-        let mut scratch = vec![0u128; plan.scratch_bytes.div_ceil(16)];
-        let mut uniform = vec![0u128; plan.uniform_bytes.div_ceil(16)];
-        let mut grad = vec![0u128; theta_len];
-        let mut terms = vec![0u128; n_terms];
-        for (k, part) in parts.enumerate() {
-            let partial = &mut out[k * width..(k + 1) * width];
-            let end = ((part + 1) * part_blocks).min(nblocks);
-            let mut b0 = part * part_blocks;
-            while b0 < end {
-                let nb = call_blocks.min(end - b0);
-                jit::run(
-                    self.code,
-                    plan,
-                    theta_len,
-                    n_terms,
-                    jit::Call {
-                        cols: &self.cols.bytes[b0 * block_bytes..],
-                        stride,
-                        nblocks: nb,
-                        theta: self.theta,
-                        seeds: self.seeds,
-                        scratch: &mut scratch,
-                        uniform: &mut uniform,
-                        grad: &mut grad,
-                        terms: &mut terms,
-                    },
-                );
-                for (acc, p) in terms.iter_mut().zip(partial.iter_mut()) {
-                    F::add_lanes(std::mem::take(acc), p);
-                }
-                if width > n_terms {
-                    for (acc, p) in grad.iter_mut().zip(&mut partial[n_terms..]) {
-                        F::add_lanes(std::mem::take(acc), p);
-                    }
-                }
-                b0 += nb;
-            }
+        Sums {
+            terms,
+            grad,
+            stores: vec![],
         }
     }
-}
-
-/// The Cranelift IR of every point set's function (`pdenet kernels --emit clif`),
-/// before Cranelift's own optimizations: vector ops on f32x4 (f64x2) over points.
-pub fn emit_clif(kernel: &Kernel, precision: Precision) -> String {
-    let isa = match jit::host_isa() {
-        Ok(isa) => isa,
-        Err(e) => return format!("; {e}\n"),
-    };
-    let vm = Vm {
-        wide: precision == Precision::F64,
-        fma: jit::has_fma(&*isa),
-    };
-    let mut out = String::new();
-    let mut fctx = cranelift_frontend::FunctionBuilderContext::new();
-    for (s, set) in kernel.programs.iter().enumerate() {
-        let prog = &set.program;
-        out += &format!("; point set {s}: loss and gradient\n");
-        match clif::plan(prog, &set.info, vm) {
-            Ok(plan) => {
-                out += &format!(
-                    "; {} points per block ({} × {}), scratch {} B, uniform {} B\n",
-                    plan.block(),
-                    clif::UNROLL,
-                    vm.ty(),
-                    plan.scratch_bytes,
-                    plan.uniform_bytes
-                );
-                let mut func = clif::new_function(s as u32, isa.default_call_conv());
-                let end = prog.ops.len();
-                clif::build(
-                    prog,
-                    &plan,
-                    end,
-                    &mut func,
-                    &mut fctx,
-                    isa.frontend_config(),
-                );
-                out += &func.display().to_string();
-            }
-            Err(e) => out += &format!("; {e}\n"),
-        }
-        out.push('\n');
-    }
-    out
 }

@@ -3,6 +3,7 @@
 //! committed as one set by a manifest. Only `main.rs` and this module touch the
 //! file system.
 
+pub mod machine;
 pub mod manifest;
 mod mat;
 mod mat_scan;

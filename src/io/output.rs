@@ -19,9 +19,6 @@ pub struct RunInfo<'a> {
     pub problem: &'a Problem,
     pub source: &'a str,
     pub source_path: &'a Path,
-    pub backend: &'a str,
-    /// `jit` or `interp`.
-    pub engine: &'a str,
     pub precision: Precision,
     pub seed: u64,
 }
@@ -137,13 +134,11 @@ pub fn report(info: &RunInfo, r: &RunResult, run_id: &str) -> Value {
     json!({
         "run_id": run_id,
         "problem": p.name,
-        "backend": info.backend,
-        "precision": match info.precision {
-            Precision::F32 => "f32",
-            Precision::F64 => "f64",
-        },
-        "engine": info.engine,
-        "adapter": r.adapter,
+        "backend": r.engine.kind.device(),
+        "precision": info.precision.name(),
+        "engine": r.engine.kind.engine(),
+        "adapter": r.engine.adapter,
+        "machine": super::machine::json(&r.engine),
         "seed": info.seed,
         "network": { "kind": p.network.kind, "params": p.network.param_count() },
         "epochs": epochs,

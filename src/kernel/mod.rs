@@ -167,21 +167,34 @@ impl Kernel {
         theta: &[f64],
         batches: &[PointBatch],
     ) -> Result<Evaluation, KernelError> {
-        let theta_f: Vec<F> = theta.iter().map(|&x| F::from_f64(x)).collect();
         self.eval_with(theta, batches, |seeds, forward_only| {
-            let seeds_f: Vec<F> = seeds.iter().map(|&s| F::from_f64(s)).collect();
-            let mut sums = self.sums(if forward_only { 0 } else { theta.len() });
-            self.run_all(&theta_f, &seeds_f, batches, forward_only, &mut sums);
-            Ok(sums)
+            Ok(self.pass_as::<F>(theta, seeds, batches, forward_only))
         })
     }
 
-    /// The host side of a loss evaluation, shared by every back end: checks the
-    /// batches, runs the forward pass first where integral terms need their sums,
-    /// seeds the reverse pass and assembles the terms and the total.
-    /// `run(seeds, forward_only)` runs every point set's program (`ops[..backward_start]`
-    /// when `forward_only`) and returns the per-term sums and, unless
-    /// `forward_only`, the gradient (θ's length).
+    /// One interpreted pass over every point set in precision `F`: the sums that
+    /// [`Kernel::eval_with`]'s `run` returns (the interpreter engine's).
+    pub fn pass_as<F: Real>(
+        &self,
+        theta: &[f64],
+        seeds: &[f64],
+        batches: &[PointBatch],
+        forward_only: bool,
+    ) -> Sums {
+        let theta_f: Vec<F> = theta.iter().map(|&x| F::from_f64(x)).collect();
+        let seeds_f: Vec<F> = seeds.iter().map(|&s| F::from_f64(s)).collect();
+        let mut sums = self.sums(if forward_only { 0 } else { theta.len() });
+        self.run_all(&theta_f, &seeds_f, batches, forward_only, &mut sums);
+        sums
+    }
+
+    /// The host side of a loss evaluation, shared by every engine (see
+    /// `backend::Engine::eval`): checks the batches, runs the forward pass first
+    /// where integral terms need their sums, seeds the reverse pass and assembles
+    /// the terms and the total. `run(seeds, forward_only)` runs every point set's
+    /// program (`ops[..backward_start]` when `forward_only`) and returns the
+    /// per-term sums and, unless `forward_only`, the gradient (θ's length): an
+    /// engine's partial sums, combined in their fixed order.
     pub fn eval_with(
         &self,
         theta: &[f64],

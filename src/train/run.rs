@@ -4,7 +4,7 @@
 
 use super::points::{self, DataError, Observations};
 use super::trainer::{self, Evaluator, Outcome, Progress};
-use crate::backend::{AdapterChoice, BackendError, ClifKernel, Gpu, GpuKernel};
+use crate::backend::{self, EngineChoice, EngineFacts};
 use crate::expr::Expr;
 use crate::kernel::{self, KernelError, PointBatch, Predictor};
 use crate::net;
@@ -15,26 +15,13 @@ use thiserror::Error;
 
 pub use crate::backend::Precision;
 
-/// What evaluates the kernel.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Engine {
-    /// The Cranelift JIT on the CPU (the default).
-    Jit,
-    /// The reference interpreter.
-    Interp,
-    /// WGSL shaders on the best GPU adapter, a software one included.
-    Gpu,
-    /// A hardware GPU when there is one that runs the precision, the JIT otherwise.
-    Auto,
-}
-
 #[derive(Debug, Clone)]
 pub struct RunOptions {
     pub seed: u64,
     /// `--epochs N`: caps every phase.
     pub epochs: Option<usize>,
     pub precision: Precision,
-    pub engine: Engine,
+    pub engine: EngineChoice,
     pub threads: usize,
 }
 
@@ -80,40 +67,8 @@ pub struct RunResult {
     pub train_s: f64,
     /// Points per point set, as sampled.
     pub points: Vec<usize>,
-    /// Where the kernel ran: `cpu` or `gpu` (never `auto`), and the adapter's
-    /// name for `gpu`.
-    pub backend: &'static str,
-    pub adapter: Option<String>,
-}
-
-/// A compiled kernel on the engine that will run it.
-enum Compiled {
-    Jit(Box<ClifKernel>),
-    Gpu(Box<GpuKernel>),
-    Interp,
-}
-
-/// Compiles `kernel` for `engine`; `auto` takes a hardware GPU if one opens for
-/// the precision and the JIT otherwise.
-fn compile_for(kernel: &kernel::Kernel, opts: &RunOptions) -> Result<Compiled, BackendError> {
-    let jit = || {
-        ClifKernel::compile(kernel, opts.precision, opts.threads)
-            .map(|j| Compiled::Jit(Box::new(j)))
-    };
-    match opts.engine {
-        Engine::Jit => jit(),
-        Engine::Interp => Ok(Compiled::Interp),
-        Engine::Gpu => {
-            let gpu = Gpu::new(AdapterChoice::Any, opts.precision)?;
-            GpuKernel::compile(kernel, opts.precision, gpu).map(|g| Compiled::Gpu(Box::new(g)))
-        }
-        Engine::Auto => match Gpu::new(AdapterChoice::Hardware, opts.precision) {
-            Ok(gpu) => {
-                GpuKernel::compile(kernel, opts.precision, gpu).map(|g| Compiled::Gpu(Box::new(g)))
-            }
-            Err(_) => jit(),
-        },
-    }
+    /// The engine that ran the kernel (never `auto`) and where.
+    pub engine: EngineFacts,
 }
 
 /// Trains the problem and measures it against its reference.
@@ -124,18 +79,12 @@ pub fn run(
 ) -> Result<RunResult, RunError> {
     let t0 = Instant::now();
     let kernel = kernel::compile(problem)?;
-    let compiled = compile_for(&kernel, opts)?;
+    let engine = backend::compile(opts.engine, &kernel, opts.precision, opts.threads)?;
     let compile_s = t0.elapsed().as_secs_f64();
     let data = points::load(problem)?;
     let batches = points::sample(problem, &data, opts.seed);
     let theta = net::init_theta(problem, opts.seed);
-    let precision = opts.precision;
-    let mut evaluator = |theta: &[f64]| match (&compiled, precision) {
-        (Compiled::Jit(jit), _) => jit.eval(theta, &batches),
-        (Compiled::Gpu(gpu), _) => gpu.eval(theta, &batches),
-        (Compiled::Interp, Precision::F64) => kernel.eval(theta, &batches),
-        (Compiled::Interp, Precision::F32) => kernel.eval_as::<f32>(theta, &batches),
-    };
+    let mut evaluator = |theta: &[f64]| engine.eval(theta, &batches);
     let phases = trainer::phases(problem, opts.epochs);
     let t1 = Instant::now();
     let outcome = trainer::train(
@@ -160,14 +109,7 @@ pub fn run(
         compile_s,
         train_s,
         points: batches.iter().map(PointBatch::len).collect(),
-        backend: match compiled {
-            Compiled::Gpu(_) => "gpu",
-            _ => "cpu",
-        },
-        adapter: match &compiled {
-            Compiled::Gpu(g) => Some(g.adapter()),
-            _ => None,
-        },
+        engine: engine.facts(),
     })
 }
 

@@ -1,5 +1,5 @@
 //! Accuracy of the CLIF vector functions against `std` (`cargo test --release --lib
-//! backend::vmath_tests -- --nocapture` prints the measured table).
+//! backend::cpu::vmath_tests -- --nocapture` prints the measured table).
 //!
 //! Each function runs as a tiny JIT-compiled map over a column of arguments, through
 //! the same `jit::run` as the kernels.
@@ -89,11 +89,9 @@ fn map(f: Func, wide: bool, xs: &[f64]) -> Vec<f64> {
         n_cols: 1,
     };
     let mut scratch = vec![0u128; nblocks * TILE];
+    let code = jit.code(id, &plan, 0, 0).expect("finalized");
     jit::run(
-        jit.address(id),
-        &plan,
-        0,
-        0,
+        &code,
         jit::Call {
             cols: &cols,
             stride: 0,

@@ -1,11 +1,11 @@
 //! The WGSL back end against the interpreter on every example, on whatever adapter
-//! this machine has (lavapipe in CI). `cargo test --release --lib backend::gpu_tests`.
+//! this machine has (lavapipe in CI). `cargo test --release --lib backend::gpu`.
 //!
 //! Without an adapter the tests print why and pass, unless
 //! `PDENET_REQUIRE_GPU_ADAPTER=1` (set by `.ci/run`), where they fail.
 
-use super::tests::{batches, bits, compare, examples, problems_in, theta};
 use super::*;
+use crate::backend::tests::{batches, bits, compare, examples, problems_in, theta};
 use crate::kernel::compile;
 
 /// A device for `precision`, or `None` after printing why there is none. A missing
@@ -86,8 +86,7 @@ fn matches_the_interpreter(precision: Precision) {
 
 #[test]
 fn invalid_wgsl_is_an_error_with_nagas_message() {
-    let err =
-        gpu::validate("fn main() { let x: f32 = 1u; }", Precision::F32).expect_err("a type error");
+    let err = validate("fn main() { let x: f32 = 1u; }", Precision::F32).expect_err("a type error");
     let text = err.to_string();
     assert!(
         text.contains("failed validation") && text.contains("let x"),
@@ -104,11 +103,11 @@ fn chunks_fit_the_adapters_limits() {
     };
     // The widest per-point buffer (10 f32 = 40 bytes) decides: 1 MiB / 40 B = 26 214
     // points, rounded down to whole 256-point segments.
-    let n = gpu::chunk_points(&limits(1 << 20), 4, &[10, 3, 1], 1 << 16).expect("fits");
+    let n = chunk_points(&limits(1 << 20), 4, &[10, 3, 1], 1 << 16).expect("fits");
     assert_eq!(n, 26_112);
     // The caller's cap wins; below one segment the count is not rounded.
-    assert_eq!(gpu::chunk_points(&limits(1 << 20), 4, &[10], 300), Ok(256));
-    assert_eq!(gpu::chunk_points(&limits(400), 8, &[10], 1 << 16), Ok(5));
+    assert_eq!(chunk_points(&limits(1 << 20), 4, &[10], 300), Ok(256));
+    assert_eq!(chunk_points(&limits(400), 8, &[10], 1 << 16), Ok(5));
     // A point that does not fit at all is an error, not a zero-sized chunk.
-    assert!(gpu::chunk_points(&limits(40), 8, &[10], 1 << 16).is_err());
+    assert!(chunk_points(&limits(40), 8, &[10], 1 << 16).is_err());
 }

@@ -47,8 +47,8 @@
 use std::collections::{BTreeSet, HashMap};
 use std::fmt::Write;
 
-use super::vmath::{factorial, sign, LN2_F64, PIO2_F64};
-use super::{BackendError, Precision};
+use crate::backend::elementary::{LN2_F64, PIO2_F64, TERMS_F64};
+use crate::backend::{BackendError, Precision};
 use crate::expr::Func;
 use crate::kernel::ir::{Op, Program, Value};
 use crate::kernel::passes::{plan_slots, Info};
@@ -874,12 +874,13 @@ fn horner(z: &str, coeffs: &[f64]) -> String {
     acc
 }
 
-/// exp, tanh, log, sin and cos in f64 (the algorithms of `vmath`, scalar).
+/// exp, tanh, log, sin and cos in f64: the CPU engine's algorithms, scalar, with
+/// the splits and coefficients of `backend::elementary`.
 fn f64_math() -> String {
-    let expm1: Vec<f64> = (2..=14).map(|j| 1.0 / factorial(j)).collect();
-    let atanh: Vec<f64> = (1..=10).map(|j| 2.0 / (2 * j + 1) as f64).collect();
-    let sin: Vec<f64> = (1..=8).map(|j| sign(j) / factorial(2 * j + 1)).collect();
-    let cos: Vec<f64> = (2..=9).map(|j| sign(j) / factorial(2 * j)).collect();
+    let expm1 = TERMS_F64.expm1_coeffs();
+    let atanh = TERMS_F64.atanh_coeffs();
+    let sin = TERMS_F64.sin_coeffs();
+    let cos = TERMS_F64.cos_coeffs();
     let (hi, lo) = LN2_F64;
     let [p0, p1, p2] = PIO2_F64;
     format!(

@@ -1,12 +1,14 @@
-//! The WGSL back end's runtime: picks an adapter, validates every generated module
-//! with naga before wgpu sees it, builds the pipelines, and evaluates the kernel in
-//! chunks of points (see `wgsl.rs` for the two passes).
+//! The GPU engine: `wgsl` lowers the Kernel IR to WGSL compute shaders; this file
+//! is its runtime: picks an adapter, validates every generated module with naga
+//! before wgpu sees it, builds the pipelines, and evaluates the kernel in chunks of
+//! points (see `wgsl.rs` for the two passes).
 //!
 //! A chunk is as many points as the adapter's limits allow for the largest of the
 //! buffers one point needs (tape, contribution columns, input columns, pass-2
 //! partials), at most `MAX_CHUNK`. Each chunk is one submission: upload its columns,
-//! pass 1, pass 2, copy the partials back; the host adds them in f64, segment after
-//! segment and chunk after chunk, so an evaluation is reproducible bit for bit.
+//! pass 1, pass 2, copy the partials back; each segment's partials are one row of
+//! the engine's [`Partials`], which the host adds in f64, segment after segment and
+//! chunk after chunk, so an evaluation is reproducible bit for bit.
 //!
 //! wgpu reports device errors to a callback; ours records the first one and every
 //! call checks it, so a device failure becomes an error value, never a panic.
@@ -16,11 +18,15 @@ use std::sync::{Arc, Mutex};
 
 use wgpu::util::DeviceExt;
 
-use super::wgsl::{self, Shader, WORKGROUP};
-use super::{BackendError, Precision};
-use crate::kernel::interp::Sums;
-use crate::kernel::{Evaluation, Kernel, KernelError, PointBatch};
+mod wgsl;
+
+#[cfg(test)]
+mod tests;
+
+use super::{BackendError, Engine, EngineFacts, EngineKind, Partials, Pass, Precision};
+use crate::kernel::{Kernel, KernelError, PointBatch};
 use crate::problem::Reduce;
+use wgsl::{Shader, WORKGROUP};
 
 /// Points per pass-2 segment: how many products an invocation sums in the kernel's
 /// precision before the host takes over in f64 (the CPU back end flushes as often).
@@ -241,7 +247,7 @@ pub(crate) fn validate(wgsl: &str, precision: Precision) -> Result<naga::Module,
 }
 
 /// One pass 1 (its segments, run in order) with the pass-2 table that reduces it.
-struct Pass {
+struct Pipelines {
     pass1: Vec<wgpu::ComputePipeline>,
     table: wgpu::Buffer,
     n_out: u32,
@@ -251,8 +257,8 @@ struct Pass {
 
 /// One point set's pipelines and sizes.
 struct SetCode {
-    full: Pass,
-    forward: Option<Pass>,
+    full: Pipelines,
+    forward: Option<Pipelines>,
     tape_width: u32,
     contrib_width: u32,
     n_cols: u32,
@@ -329,7 +335,7 @@ impl GpuKernel {
                 full.n_out.div_ceil(SEG),
             ];
             let chunk = chunk_points(&gpu.limits, el, &widths, max_chunk)?;
-            let make = |sh: &Shader, what: &str| -> Result<Pass, BackendError> {
+            let make = |sh: &Shader, what: &str| -> Result<Pipelines, BackendError> {
                 let trips = sh.reduce_trips(SEG);
                 if trips > wgsl::LOOP_BUDGET {
                     return Err(BackendError::Unsupported(format!(
@@ -357,7 +363,7 @@ impl GpuKernel {
                             .collect::<Vec<u8>>(),
                         usage: wgpu::BufferUsages::STORAGE,
                     });
-                Ok(Pass {
+                Ok(Pipelines {
                     pass1,
                     table,
                     n_out: sh.n_out,
@@ -399,34 +405,14 @@ impl GpuKernel {
         self.gpu.adapter()
     }
 
-    /// Loss per term, total and gradient: the semantics of [`Kernel::eval`].
-    pub fn eval(&self, theta: &[f64], batches: &[PointBatch]) -> Result<Evaluation, KernelError> {
-        let device = |e: BackendError| KernelError::Device(e.to_string());
-        self.kernel
-            .eval_with(theta, batches, |seeds, forward_only| {
-                let params: Vec<f64> = theta.iter().chain(seeds).copied().collect();
-                let params = to_bytes(&params, self.precision);
-                let mut sums = Sums {
-                    terms: vec![0.0; self.kernel.terms.len()],
-                    grad: vec![0.0; if forward_only { 0 } else { theta.len() }],
-                    stores: vec![],
-                };
-                for (s, batch) in batches.iter().enumerate() {
-                    self.run_set(s, batch, &params, forward_only, &mut sums)
-                        .map_err(device)?;
-                }
-                Ok(sums)
-            })
-    }
-
-    /// Runs one point set chunk by chunk, adding its sums into `sums`.
+    /// Runs one point set chunk by chunk, appending a row per segment to `out`.
     fn run_set(
         &self,
         s: usize,
         batch: &PointBatch,
         params: &[u8],
         forward_only: bool,
-        sums: &mut Sums,
+        out: &mut Partials,
     ) -> Result<(), BackendError> {
         let (code, bufs) = (&self.sets[s], &self.buffers[s]);
         let (pass, reduce_bg) = match (forward_only, &code.forward, &bufs.reduce_forward) {
@@ -474,7 +460,9 @@ impl GpuKernel {
             enc.copy_buffer_to_buffer(&bufs.partial, 0, &bufs.staging, 0, bytes);
             gpu.queue.submit([enc.finish()]);
             let partial = self.read(&bufs.staging, bytes)?;
-            add_partials(&partial, pass.n_out as usize, self.kernel.terms.len(), sums);
+            for segment in partial.chunks(pass.n_out as usize) {
+                out.push(segment);
+            }
             start += m;
         }
         Ok(())
@@ -527,16 +515,32 @@ impl GpuKernel {
     }
 }
 
-/// Adds a chunk's partials (segments × outputs: the terms, then θ) into `sums`, in
-/// segment order.
-fn add_partials(partial: &[f64], n_out: usize, n_terms: usize, sums: &mut Sums) {
-    for seg in partial.chunks(n_out) {
-        for (s, p) in sums.terms.iter_mut().zip(seg) {
-            *s += p;
+impl Engine for GpuKernel {
+    fn kernel(&self) -> &Kernel {
+        &self.kernel
+    }
+
+    fn facts(&self) -> EngineFacts {
+        EngineFacts {
+            kind: EngineKind::Gpu,
+            precision: self.precision,
+            isa: None,
+            adapter: Some(self.adapter()),
+            threads: 1,
         }
-        for (g, p) in sums.grad.iter_mut().zip(&seg[n_terms.min(seg.len())..]) {
-            *g += p;
+    }
+
+    /// Point set after point set, chunk after chunk, one row per 256-point segment.
+    fn partials(&self, pass: &Pass) -> Result<Partials, KernelError> {
+        let device = |e: BackendError| KernelError::Device(e.to_string());
+        let params: Vec<f64> = pass.theta.iter().chain(pass.seeds).copied().collect();
+        let params = to_bytes(&params, self.precision);
+        let mut out = Partials::new(self.kernel.terms.len(), pass.grad_len());
+        for (s, batch) in pass.batches.iter().enumerate() {
+            self.run_set(s, batch, &params, pass.forward_only, &mut out)
+                .map_err(device)?;
         }
+        Ok(out)
     }
 }
 
@@ -560,7 +564,7 @@ fn set_buffers(
     let partial = gpu.buffer(partial_bytes, U::STORAGE | U::COPY_SRC);
     let staging = gpu.buffer(partial_bytes, U::MAP_READ | U::COPY_DST);
     let pass1 = gpu.bind(bgl1, &[&cols, &params, &tape, &contrib, &info]);
-    let reduce = |p: &Pass| gpu.bind(bgl2, &[&contrib, &p.table, &partial, &info]);
+    let reduce = |p: &Pipelines| gpu.bind(bgl2, &[&contrib, &p.table, &partial, &info]);
     SetBuffers {
         reduce_full: reduce(&code.full),
         reduce_forward: code.forward.as_ref().map(reduce),

@@ -1,5 +1,6 @@
-//! The JIT context (host ISA with its features, `opt_level = speed`) and the one
-//! function that calls compiled code.
+//! The JIT context (host ISA with its features), the handle to a compiled function
+//! ([`Code`], which only this module builds) and the one function that calls
+//! compiled code ([`run`]).
 
 use std::sync::Arc;
 
@@ -45,6 +46,32 @@ pub(crate) fn host_isa() -> Result<Arc<dyn TargetIsa>, BackendError> {
         .map_err(|e| err(e.to_string()))
 }
 
+/// The widest vector extension the ISA lets Cranelift use, for the report: the
+/// code's vectors are 128-bit (f32x4, f64x2) whatever it says, but the encodings
+/// (VEX, EVEX) and instructions (FMA, AVX-512's conversions) follow the extension.
+pub(crate) fn vector_isa(isa: &dyn TargetIsa) -> String {
+    let has = |name: &str| {
+        isa.isa_flags()
+            .iter()
+            .any(|f| f.name == name && f.as_bool() == Some(true))
+    };
+    match isa.name() {
+        "x64" => [
+            ("has_avx512f", "AVX-512"),
+            ("has_avx2", "AVX2"),
+            ("has_avx", "AVX"),
+            ("has_sse42", "SSE4.2"),
+        ]
+        .into_iter()
+        .find(|(flag, _)| has(flag))
+        .map_or("SSE2", |(_, name)| name)
+        .to_string(),
+        // Cranelift's aarch64 back end always emits NEON (Advanced SIMD).
+        "aarch64" => "NEON".to_string(),
+        other => other.to_string(),
+    }
+}
+
 /// Whether the ISA emits `fma` as one instruction (otherwise it would be a libcall).
 pub(crate) fn has_fma(isa: &dyn TargetIsa) -> bool {
     isa.isa_flags()
@@ -59,6 +86,8 @@ pub(crate) struct Jit {
     call_conv: CallConv,
     frontend: TargetFrontendConfig,
     next: u32,
+    /// Whether [`Jit::finish`] has made the functions executable.
+    finished: bool,
 }
 
 impl Jit {
@@ -73,6 +102,7 @@ impl Jit {
             call_conv,
             frontend,
             next: 0,
+            finished: false,
         }
     }
 
@@ -84,7 +114,7 @@ impl Jit {
         self.frontend
     }
 
-    /// Compiles `func` (built with [`clif::signature`]); the address is valid once
+    /// Compiles `func` (built with [`clif::signature`]); its [`Code`] is there once
     /// [`Jit::finish`] has run.
     pub fn define(&mut self, func: Function) -> Result<cranelift_module::FuncId, BackendError> {
         let name = format!("kernel{}", self.next);
@@ -99,6 +129,7 @@ impl Jit {
             .define_function(id, &mut self.ctx)
             .map_err(|e| BackendError::Codegen(format!("{e:?}")))?;
         self.module.clear_context(&mut self.ctx);
+        self.finished = false;
         Ok(id)
     }
 
@@ -106,12 +137,55 @@ impl Jit {
     pub fn finish(&mut self) -> Result<(), BackendError> {
         self.module
             .finalize_definitions()
-            .map_err(|e| BackendError::Codegen(e.to_string()))
+            .map_err(|e| BackendError::Codegen(e.to_string()))?;
+        self.finished = true;
+        Ok(())
     }
 
-    pub fn address(&self, id: cranelift_module::FuncId) -> usize {
-        self.module.get_finalized_function(id) as usize
+    /// The handle to function `id`, which the caller built for `plan`, a program
+    /// with `theta_len` θ entries and `n_terms` terms (or, in the vector-math tests,
+    /// a map that touches less than such a function would). Only after
+    /// [`Jit::finish`].
+    pub fn code(
+        &self,
+        id: cranelift_module::FuncId,
+        plan: &Plan,
+        theta_len: usize,
+        n_terms: usize,
+    ) -> Result<Code, BackendError> {
+        if !self.finished {
+            return Err(BackendError::Internal(
+                "a function's address was asked before finalization".into(),
+            ));
+        }
+        Ok(Code {
+            address: self.module.get_finalized_function(id) as usize,
+            elem: plan.elem(),
+            block: plan.block(),
+            n_cols: plan.n_cols,
+            scratch_bytes: plan.scratch_bytes,
+            uniform_bytes: plan.uniform_bytes,
+            theta_len,
+            n_terms,
+        })
     }
+}
+
+/// A finalized kernel function and the sizes of the memory it touches. Only
+/// [`Jit::code`] builds one (the fields are private), so [`run`] never calls an
+/// arbitrary address. It stays valid when its `Jit` is dropped: cranelift-jit
+/// leaks finalized code rather than free it under a live function pointer (only its
+/// `unsafe fn free_memory` frees, and we never call it).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Code {
+    address: usize,
+    elem: usize,
+    block: usize,
+    n_cols: usize,
+    scratch_bytes: usize,
+    uniform_bytes: usize,
+    theta_len: usize,
+    n_terms: usize,
 }
 
 /// The `Args` record every kernel function reads (see `clif::args` for offsets).
@@ -142,15 +216,12 @@ pub(crate) struct Call<'a> {
     pub terms: &'a mut [u128],
 }
 
-/// Runs the compiled function at `code` on `call`'s memory.
+/// Runs the compiled function `code` on `call`'s memory.
 ///
-/// # Safety
-///
-/// This is the only place that executes generated code, and it is safe to call
-/// because it checks what the code relies on: `code` is the finalized address of a
-/// function built by `clif::build` for a program laid out by `plan` (the caller,
-/// `ClifKernel`, keeps that pairing and keeps the JIT module alive while it runs),
-/// and the generated code touches only
+/// This is the only place that executes generated code. It is a safe function
+/// because its argument cannot be forged: a [`Code`] comes only from [`Jit::code`],
+/// for a finalized function built by `clif::build` for a plan whose sizes the handle
+/// carries, and the generated code touches only
 /// - `cols`: `n_cols` columns of `nblocks · block` elements, `stride` bytes apart;
 /// - `theta` (`theta_len` elements) and `seeds` (`n_terms` elements), read only;
 /// - `scratch`, `uniform`: the plan's byte sizes;
@@ -158,32 +229,35 @@ pub(crate) struct Call<'a> {
 ///
 /// Every bound is asserted here, before the call, so a mismatch panics instead of
 /// corrupting memory. Unaligned accesses are fine: the code never claims alignment.
-pub(crate) fn run(code: usize, plan: &Plan, theta_len: usize, n_terms: usize, call: Call) {
-    let el = plan.elem();
-    let block_bytes = plan.block() * el;
+pub(crate) fn run(code: &Code, call: Call) {
+    let el = code.elem;
+    let block_bytes = code.block * el;
     let need_cols = if call.nblocks == 0 {
         0
     } else {
-        (plan.n_cols - 1) * call.stride + call.nblocks * block_bytes
+        (code.n_cols - 1) * call.stride + call.nblocks * block_bytes
     };
-    assert!(call.stride >= call.nblocks * block_bytes || plan.n_cols == 1);
+    assert!(call.stride >= call.nblocks * block_bytes || code.n_cols == 1);
     assert!(call.cols.len() >= need_cols, "input columns too short");
-    assert!(call.theta.len() >= theta_len * el, "θ too short");
-    assert!(call.seeds.len() >= n_terms * el, "seeds too short");
+    assert!(call.theta.len() >= code.theta_len * el, "θ too short");
+    assert!(call.seeds.len() >= code.n_terms * el, "seeds too short");
     assert!(
-        call.scratch.len() * 16 >= plan.scratch_bytes,
+        call.scratch.len() * 16 >= code.scratch_bytes,
         "scratch too small"
     );
     assert!(
-        call.uniform.len() * 16 >= plan.uniform_bytes,
+        call.uniform.len() * 16 >= code.uniform_bytes,
         "uniform area too small"
     );
     assert!(
-        call.grad.len() >= theta_len,
+        call.grad.len() >= code.theta_len,
         "gradient accumulator too small"
     );
-    assert!(call.terms.len() >= n_terms, "term accumulator too small");
-    assert!(code != 0, "function not finalized");
+    assert!(
+        call.terms.len() >= code.n_terms,
+        "term accumulator too small"
+    );
+    assert!(code.address != 0, "function not finalized");
     let args = Args {
         cols: call.cols.as_ptr(),
         stride: call.stride,
@@ -195,10 +269,11 @@ pub(crate) fn run(code: usize, plan: &Plan, theta_len: usize, n_terms: usize, ca
         grad: call.grad.as_mut_ptr().cast(),
         terms: call.terms.as_mut_ptr().cast(),
     };
-    // SAFETY: see the doc comment: `code` has this signature and the default C
-    // calling convention of the host, and every region it touches was checked above.
+    // SAFETY: `code.address` is a finalized function of this signature in the host's
+    // default C calling convention (`Jit::code`, `clif::signature`), alive for the
+    // rest of the process, and every region it touches was checked above.
     unsafe {
-        let f: extern "C" fn(*const Args) = std::mem::transmute(code);
+        let f: extern "C" fn(*const Args) = std::mem::transmute(code.address);
         f(&args);
     }
 }

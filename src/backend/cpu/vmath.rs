@@ -3,9 +3,12 @@
 //! kernel never calls libm once per lane. Cranelift has no transcendental
 //! instructions; `sqrt`, `fabs` and `fneg` are native and need nothing here.
 //!
-//! Accuracy (measured by `tests::vector_math_accuracy` against `std`, see the
-//! module's README table in `mod.rs`): every function is within a few ulp of the
-//! correctly rounded result over its stated range. Ranges:
+//! The splits of ln 2 and π/2 and the Taylor coefficients come from
+//! `backend::elementary`, shared with the GPU engine's f64 functions.
+//!
+//! Accuracy (measured by `vmath_tests::vector_math_accuracy` against `std`): every
+//! function is within a few ulp of the correctly rounded result over its stated
+//! range. Ranges:
 //! - exp: arguments are clamped to [-87, 88] (f32) or [-708, 709] (f64), so exp never
 //!   returns 0 or ∞ (std does beyond those);
 //! - tanh: exact limits ±1 beyond |x| = 9 (f32) or 20 (f64);
@@ -17,15 +20,7 @@ use cranelift_codegen::ir::types::{F32, F32X4, F64, F64X2, I32, I32X4, I64, I64X
 use cranelift_codegen::ir::{Endianness, InstBuilder, MemFlagsData, Type, Value};
 use cranelift_frontend::FunctionBuilder;
 
-/// ln 2 split for Cody–Waite reduction in f64: k·hi is exact for the k that occur
-/// (shared with the WGSL back end's f64 functions).
-pub(crate) const LN2_F64: (f64, f64) = (0.6931471803691238, 1.9082149292705877e-10);
-/// π/2 in three parts for the f64 reduction of sin and cos.
-pub(crate) const PIO2_F64: [f64; 3] = [
-    1.5707963267341256,
-    6.077100506303966e-11,
-    2.0222662487111665e-21,
-];
+use crate::backend::elementary::{Terms, LN2_F64, PIO2_F64, TERMS_F32, TERMS_F64};
 
 /// The vector kind being generated and how to build its constants.
 #[derive(Debug, Clone, Copy)]
@@ -58,6 +53,15 @@ impl Vm {
             I64X2
         } else {
             I32X4
+        }
+    }
+
+    /// The Taylor terms of this format's functions.
+    fn terms(self) -> Terms {
+        if self.wide {
+            TERMS_F64
+        } else {
+            TERMS_F32
         }
     }
 
@@ -172,9 +176,7 @@ impl Vm {
         let r = self.fma(b, k, nhi, x);
         let r = self.fma(b, k, nlo, r);
         // expm1(r) = r + r²·(1/2! + r/3! + …), Taylor, enough terms for the format.
-        let n = if self.wide { 14 } else { 8 };
-        let coeffs: Vec<f64> = (2..=n).map(|j| 1.0 / factorial(j)).collect();
-        let q = self.poly(b, r, &coeffs);
+        let q = self.poly(b, r, &self.terms().expm1_coeffs());
         let r2 = b.ins().fmul(r, r);
         let p = self.fma(b, r2, q, r);
         (self.pow2(b, k), p)
@@ -237,9 +239,7 @@ impl Vm {
         let s = b.ins().fdiv(f, d);
         let z = b.ins().fmul(s, s);
         // log(m)/(2s) = 1 + z/3 + z²/5 + …; enough terms for z ≤ 0.0295.
-        let n = if self.wide { 10 } else { 4 };
-        let coeffs: Vec<f64> = (1..=n).map(|j| 2.0 / (2 * j + 1) as f64).collect();
-        let q = self.poly(b, z, &coeffs);
+        let q = self.poly(b, z, &self.terms().atanh_coeffs());
         let sz = b.ins().fmul(s, z);
         let s2 = b.ins().fadd(s, s);
         let lm = self.fma(b, sz, q, s2);
@@ -313,13 +313,10 @@ impl Vm {
         }
         let z = b.ins().fmul(r, r);
         // sin r = r + r·z·S(z), cos r = 1 − z/2 + z²·C(z): Taylor for |r| ≤ π/4.
-        let (ns, nc) = if self.wide { (8, 9) } else { (5, 6) };
-        let sc: Vec<f64> = (1..=ns).map(|j| sign(j) / factorial(2 * j + 1)).collect();
-        let s = self.poly(b, z, &sc);
+        let s = self.poly(b, z, &self.terms().sin_coeffs());
         let rz = b.ins().fmul(r, z);
         let s = self.fma(b, rz, s, r);
-        let cc: Vec<f64> = (2..=nc).map(|j| sign(j) / factorial(2 * j)).collect();
-        let c = self.poly(b, z, &cc);
+        let c = self.poly(b, z, &self.terms().cos_coeffs());
         let z2 = b.ins().fmul(z, z);
         let one = self.c(b, 1.0);
         let nhalf = self.c(b, -0.5);
@@ -337,18 +334,5 @@ impl Vm {
         let vb = self.to_int(b, v);
         let vb = b.ins().bxor(vb, flip);
         self.to_float(b, vb)
-    }
-}
-
-pub(crate) fn factorial(n: u32) -> f64 {
-    (1..=n).map(f64::from).product()
-}
-
-/// (−1)^j.
-pub(crate) fn sign(j: u32) -> f64 {
-    if j.is_multiple_of(2) {
-        1.0
-    } else {
-        -1.0
     }
 }

@@ -1,0 +1,422 @@
+//! The CPU engine: the Kernel IR lowered to Cranelift (`clif`) and JIT-compiled
+//! for the host (`jit`), points in SIMD lanes, threads over blocks of points; the
+//! transcendental functions are vector polynomials in CLIF (`vmath`). This file is
+//! its host side.
+//!
+//! How a [`ClifKernel`] evaluates (see `clif.rs` for the generated code):
+//! - each point set's points are copied into padded structure-of-arrays columns in
+//!   the kernel's precision; the tail block is padded with copies of the last point
+//!   and a lane mask (all-ones bits for real points, zero for padding) that every
+//!   sink ANDs with its contribution, so padding adds exactly nothing;
+//! - the points are cut into *parts* whose size depends only on the point count;
+//!   each part is run in calls of at most `CALL_POINTS` points; after each call the
+//!   per-lane accumulators (kernel precision) are added into the part's f64 partial
+//!   sums, lane by lane in order; each part is one row of the engine's
+//!   [`Partials`], which the host sums in order, so results are bit-identical from
+//!   run to run and for any thread count;
+//! - threads (`std::thread::scope`) take contiguous ranges of parts.
+//!
+//! A second CPU code path (another lowering chosen per kernel) would live beside
+//! `clif` in this folder: [`ClifKernel::compile`] picks it per point set and
+//! `SetCode` holds either; its rows must stay one per part for the sums to agree.
+//!
+//! Accuracy of the vector functions (`vmath`), measured against `std` by
+//! `vmath_tests::vector_math_accuracy`, is reported there and in `docs/`.
+
+mod clif;
+mod jit;
+mod vmath;
+
+#[cfg(test)]
+mod tests;
+#[cfg(test)]
+mod vmath_tests;
+
+use super::{BackendError, Engine, EngineFacts, EngineKind, Partials, Pass, Precision};
+use crate::kernel::{Kernel, KernelError, PointBatch};
+use clif::Plan;
+use vmath::Vm;
+
+/// Points per call of a compiled function: bounds how many blocks a lane's
+/// accumulator sums in the kernel's precision before it goes into f64.
+const CALL_POINTS: usize = 256;
+/// At most this many parts per point set (bounds the partial-sum memory).
+const MAX_PARTS: usize = 256;
+
+/// One point set's compiled code.
+struct SetCode {
+    plan: Plan,
+    full: jit::Code,
+    forward: Option<jit::Code>,
+}
+
+/// A kernel compiled to native code for this machine.
+///
+/// It owns its JIT memory and is not `Send`: build it on the thread that uses it
+/// (its own worker threads are internal).
+pub struct ClifKernel {
+    kernel: Kernel,
+    precision: Precision,
+    threads: usize,
+    /// The vector extension Cranelift targets (`jit::vector_isa`).
+    isa: String,
+    sets: Vec<SetCode>,
+    _jit: jit::Jit,
+}
+
+impl std::fmt::Debug for ClifKernel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClifKernel")
+            .field("precision", &self.precision)
+            .field("threads", &self.threads)
+            .field("isa", &self.isa)
+            .field("sets", &self.sets.len())
+            .finish()
+    }
+}
+
+impl ClifKernel {
+    /// Compiles every point set's program (and its forward part alone, when integral
+    /// terms need a forward pass first). `threads` ≥ 1 worker threads per evaluation.
+    pub fn compile(
+        kernel: &Kernel,
+        precision: Precision,
+        threads: usize,
+    ) -> Result<ClifKernel, BackendError> {
+        let isa = jit::host_isa()?;
+        let vm = Vm {
+            wide: precision == Precision::F64,
+            fma: jit::has_fma(&*isa),
+        };
+        let isa_name = jit::vector_isa(&*isa);
+        let mut jit = jit::Jit::new(isa);
+        let integral = kernel
+            .terms
+            .iter()
+            .any(|t| matches!(t.reduce, crate::problem::Reduce::Integral { .. }));
+        let mut fctx = cranelift_frontend::FunctionBuilderContext::new();
+        let mut ids = vec![];
+        let mut plans = vec![];
+        for set in &kernel.programs {
+            let prog = &set.program;
+            let plan = clif::plan(prog, &set.info, vm)?;
+            let mut one = |end: usize| {
+                let mut func = clif::new_function(0, jit.call_conv());
+                clif::build(prog, &plan, end, &mut func, &mut fctx, jit.frontend());
+                jit.define(func)
+            };
+            let full = one(prog.ops.len())?;
+            let forward = if integral {
+                Some(one(prog.backward_start)?)
+            } else {
+                None
+            };
+            ids.push((full, forward));
+            plans.push(plan);
+        }
+        jit.finish()?;
+        let mut sets = vec![];
+        for ((plan, (full, forward)), set) in plans.into_iter().zip(ids).zip(&kernel.programs) {
+            let prog = &set.program;
+            let code = |id| jit.code(id, &plan, prog.theta_len as usize, prog.n_terms as usize);
+            sets.push(SetCode {
+                full: code(full)?,
+                forward: forward.map(code).transpose()?,
+                plan,
+            });
+        }
+        Ok(ClifKernel {
+            kernel: kernel.clone(),
+            precision,
+            threads: threads.max(1),
+            isa: isa_name,
+            sets,
+            _jit: jit,
+        })
+    }
+
+    /// Worker threads per evaluation (at least 1).
+    pub fn set_threads(&mut self, threads: usize) {
+        self.threads = threads.max(1);
+    }
+
+    /// Every point set's parts, in set order, each set's in part order.
+    fn partials_as<F: Elem>(&self, pass: &Pass) -> Result<Partials, KernelError> {
+        let theta_f = to_bytes::<F>(pass.theta);
+        let seeds_f = to_bytes::<F>(pass.seeds);
+        let mut out = Partials::new(self.kernel.terms.len(), pass.grad_len());
+        for ((code, set), batch) in self
+            .sets
+            .iter()
+            .zip(&self.kernel.programs)
+            .zip(pass.batches)
+        {
+            let f = if pass.forward_only {
+                code.forward.as_ref()
+            } else {
+                Some(&code.full)
+            };
+            let f = f.ok_or_else(|| {
+                KernelError::Internal("no forward-only function was compiled".into())
+            })?;
+            let run = SetRun {
+                code: f,
+                plan: &code.plan,
+                prog: &set.program,
+                cols: &columns::<F>(&code.plan, &set.program, batch),
+                theta: &theta_f,
+                seeds: &seeds_f,
+            };
+            run.run::<F>(self.threads, &mut out);
+        }
+        Ok(out)
+    }
+}
+
+impl Engine for ClifKernel {
+    fn kernel(&self) -> &Kernel {
+        &self.kernel
+    }
+
+    fn facts(&self) -> EngineFacts {
+        EngineFacts {
+            kind: EngineKind::Cpu,
+            precision: self.precision,
+            isa: Some(self.isa.clone()),
+            adapter: None,
+            threads: self.threads,
+        }
+    }
+
+    fn partials(&self, pass: &Pass) -> Result<Partials, KernelError> {
+        match self.precision {
+            Precision::F32 => self.partials_as::<f32>(pass),
+            Precision::F64 => self.partials_as::<f64>(pass),
+        }
+    }
+}
+
+/// The numbers a kernel computes in, as the host sees them.
+trait Elem: Copy + Send + Sync + 'static {
+    const BYTES: usize;
+    fn bits(x: f64) -> u64;
+    /// The bits of a lane mask that keeps a lane.
+    const ALL_ONES: u64;
+    /// Adds the lanes of a vector, in lane order, into `out`.
+    fn add_lanes(v: u128, out: &mut f64);
+}
+
+impl Elem for f32 {
+    const BYTES: usize = 4;
+    const ALL_ONES: u64 = u32::MAX as u64;
+    fn bits(x: f64) -> u64 {
+        (x as f32).to_bits() as u64
+    }
+    fn add_lanes(v: u128, out: &mut f64) {
+        for l in 0..4 {
+            *out += f32::from_bits((v >> (32 * l)) as u32) as f64;
+        }
+    }
+}
+
+impl Elem for f64 {
+    const BYTES: usize = 8;
+    const ALL_ONES: u64 = u64::MAX;
+    fn bits(x: f64) -> u64 {
+        x.to_bits()
+    }
+    fn add_lanes(v: u128, out: &mut f64) {
+        for l in 0..2 {
+            *out += f64::from_bits((v >> (64 * l)) as u64);
+        }
+    }
+}
+
+/// Numbers in F as native-endian bytes.
+fn to_bytes<F: Elem>(xs: &[f64]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(xs.len() * F::BYTES);
+    for &x in xs {
+        push::<F>(&mut out, F::bits(x));
+    }
+    out
+}
+
+fn push<F: Elem>(out: &mut Vec<u8>, bits: u64) {
+    if F::BYTES == 4 {
+        out.extend_from_slice(&(bits as u32).to_ne_bytes());
+    } else {
+        out.extend_from_slice(&bits.to_ne_bytes());
+    }
+}
+
+/// One point set's input columns, padded to whole blocks.
+struct Columns {
+    bytes: Vec<u8>,
+    /// Points, and points after padding.
+    n: usize,
+    padded: usize,
+}
+
+/// Coordinates, data, weights and the lane mask, each padded with copies of the last
+/// point (so padding lanes compute finite values) to a whole number of blocks.
+fn columns<F: Elem>(plan: &Plan, prog: &crate::kernel::ir::Program, batch: &PointBatch) -> Columns {
+    let n = batch.len();
+    let padded = n.div_ceil(plan.block()) * plan.block();
+    let mut bytes = Vec::with_capacity(plan.n_cols * padded * F::BYTES);
+    let zeros = vec![0.0; n];
+    let data = batch.data.iter().take(prog.n_data as usize);
+    let weights = batch.weights.as_ref().unwrap_or(&zeros);
+    for col in batch.coords.iter().chain(data).chain([weights]) {
+        for p in 0..padded {
+            push::<F>(&mut bytes, F::bits(col[p.min(n - 1)]));
+        }
+    }
+    for p in 0..padded {
+        push::<F>(&mut bytes, if p < n { F::ALL_ONES } else { 0 });
+    }
+    Columns { bytes, n, padded }
+}
+
+/// Everything one point set's evaluation reads.
+struct SetRun<'a> {
+    code: &'a jit::Code,
+    plan: &'a Plan,
+    prog: &'a crate::kernel::ir::Program,
+    cols: &'a Columns,
+    theta: &'a [u8],
+    seeds: &'a [u8],
+}
+
+impl SetRun<'_> {
+    /// Runs every block, threads over parts, and appends one row per part to `out`,
+    /// in part order.
+    fn run<F: Elem>(&self, threads: usize, out: &mut Partials) {
+        if self.cols.n == 0 {
+            return;
+        }
+        let block = self.plan.block();
+        let nblocks = self.cols.padded / block;
+        let call_blocks = (CALL_POINTS / block).max(1);
+        let calls = nblocks.div_ceil(call_blocks);
+        let part_blocks = calls.div_ceil(MAX_PARTS) * call_blocks;
+        let nparts = nblocks.div_ceil(part_blocks);
+        let width = out.width();
+        let partials = out.add_rows(nparts);
+        let threads = threads.min(nparts).max(1);
+        std::thread::scope(|scope| {
+            let mut rest: &mut [f64] = partials;
+            let mut first = 0;
+            for t in 0..threads {
+                let last = (t + 1) * nparts / threads;
+                let (mine, r) = rest.split_at_mut((last - first) * width);
+                rest = r;
+                let parts = first..last;
+                first = last;
+                let job = move || self.work::<F>(parts, part_blocks, call_blocks, width, mine);
+                if t + 1 == threads {
+                    job();
+                } else {
+                    scope.spawn(job);
+                }
+            }
+        });
+    }
+
+    /// One thread's parts: calls of `call_blocks` blocks, each flushed into the
+    /// part's f64 partial (`[terms | grad]`, `width` numbers per part).
+    fn work<F: Elem>(
+        &self,
+        parts: std::ops::Range<usize>,
+        part_blocks: usize,
+        call_blocks: usize,
+        width: usize,
+        out: &mut [f64],
+    ) {
+        let plan = self.plan;
+        let n_terms = self.prog.n_terms as usize;
+        let theta_len = self.prog.theta_len as usize;
+        let nblocks = self.cols.padded / plan.block();
+        let block_bytes = plan.block() * F::BYTES;
+        let stride = self.cols.padded * F::BYTES;
+        let mut scratch = vec![0u128; plan.scratch_bytes.div_ceil(16)];
+        let mut uniform = vec![0u128; plan.uniform_bytes.div_ceil(16)];
+        let mut grad = vec![0u128; theta_len];
+        let mut terms = vec![0u128; n_terms];
+        for (k, part) in parts.enumerate() {
+            let partial = &mut out[k * width..(k + 1) * width];
+            let end = ((part + 1) * part_blocks).min(nblocks);
+            let mut b0 = part * part_blocks;
+            while b0 < end {
+                let nb = call_blocks.min(end - b0);
+                jit::run(
+                    self.code,
+                    jit::Call {
+                        cols: &self.cols.bytes[b0 * block_bytes..],
+                        stride,
+                        nblocks: nb,
+                        theta: self.theta,
+                        seeds: self.seeds,
+                        scratch: &mut scratch,
+                        uniform: &mut uniform,
+                        grad: &mut grad,
+                        terms: &mut terms,
+                    },
+                );
+                for (acc, p) in terms.iter_mut().zip(partial.iter_mut()) {
+                    F::add_lanes(std::mem::take(acc), p);
+                }
+                if width > n_terms {
+                    for (acc, p) in grad.iter_mut().zip(&mut partial[n_terms..]) {
+                        F::add_lanes(std::mem::take(acc), p);
+                    }
+                }
+                b0 += nb;
+            }
+        }
+    }
+}
+
+/// The Cranelift IR of every point set's function (`pdenet kernels --emit clif`),
+/// before Cranelift's own optimizations: vector ops on f32x4 (f64x2) over points.
+pub fn emit_clif(kernel: &Kernel, precision: Precision) -> String {
+    let isa = match jit::host_isa() {
+        Ok(isa) => isa,
+        Err(e) => return format!("; {e}\n"),
+    };
+    let vm = Vm {
+        wide: precision == Precision::F64,
+        fma: jit::has_fma(&*isa),
+    };
+    let mut out = String::new();
+    let mut fctx = cranelift_frontend::FunctionBuilderContext::new();
+    for (s, set) in kernel.programs.iter().enumerate() {
+        let prog = &set.program;
+        out += &format!("; point set {s}: loss and gradient\n");
+        match clif::plan(prog, &set.info, vm) {
+            Ok(plan) => {
+                out += &format!(
+                    "; {} points per block ({} × {}), scratch {} B, uniform {} B\n",
+                    plan.block(),
+                    clif::UNROLL,
+                    vm.ty(),
+                    plan.scratch_bytes,
+                    plan.uniform_bytes
+                );
+                let mut func = clif::new_function(s as u32, isa.default_call_conv());
+                let end = prog.ops.len();
+                clif::build(
+                    prog,
+                    &plan,
+                    end,
+                    &mut func,
+                    &mut fctx,
+                    isa.frontend_config(),
+                );
+                out += &func.display().to_string();
+            }
+            Err(e) => out += &format!("; {e}\n"),
+        }
+        out.push('\n');
+    }
+    out
+}

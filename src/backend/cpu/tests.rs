@@ -1,0 +1,167 @@
+//! The CPU engine against the interpreter on every example, for both precisions
+//! and thread counts. Run with `cargo test --release --lib backend::cpu`.
+
+use super::*;
+use crate::backend::tests::{batches, bits, compare, examples, median_ms, theta};
+use crate::backend::Engine;
+use crate::kernel::compile;
+
+#[test]
+fn jit_matches_the_interpreter_on_every_example() {
+    for (name, p) in examples() {
+        let k = compile(&p).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let th = theta(&p, 5);
+        let mut k64 = ClifKernel::compile(&k, Precision::F64, 2).expect("f64 compiles");
+        let k32 = ClifKernel::compile(&k, Precision::F32, 2).expect("f32 compiles");
+        for n in [1, 7, 1001] {
+            let b = batches(&p, &k, n, n as u64);
+            let oracle = k.eval(&th, &b).expect("interpreter runs");
+            let oracle32 = k.eval_as::<f32>(&th, &b).expect("interpreter runs");
+            for threads in [1, 2] {
+                k64.set_threads(threads);
+                let e = k64.eval(&th, &b).expect("f64 JIT runs");
+                compare(
+                    &format!("{name} f64 n={n} t={threads}"),
+                    &e,
+                    &oracle,
+                    1e-10,
+                    1e-10,
+                );
+                let again = k64.eval(&th, &b).expect("f64 JIT runs");
+                assert_eq!(bits(&e), bits(&again), "{name}: f64 not reproducible");
+            }
+            let e = k32.eval(&th, &b).expect("f32 JIT runs");
+            // Stated tolerance for f32: loss 1e-4 relative, gradient 1e-3 of its
+            // largest entry, against the f64 interpreter and the f32 one.
+            compare(&format!("{name} f32 n={n}"), &e, &oracle, 1e-4, 1e-3);
+            compare(&format!("{name} f32/f32 n={n}"), &e, &oracle32, 1e-4, 1e-3);
+            let again = k32.eval(&th, &b).expect("f32 JIT runs");
+            assert_eq!(bits(&e), bits(&again), "{name}: f32 not reproducible");
+        }
+        println!("{name}: JIT agrees with the interpreter");
+    }
+}
+
+/// `cargo test --release --lib backend::cpu::tests::compile_times -- --ignored --nocapture`
+#[test]
+#[ignore]
+fn compile_times() {
+    let only = std::env::var("PDENET_ONLY").unwrap_or_default();
+    for (name, p) in examples() {
+        if !only.is_empty() && !only.split(',').any(|o| o == name) {
+            continue;
+        }
+        let t0 = std::time::Instant::now();
+        let k = compile(&p).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let tk = t0.elapsed().as_secs_f64();
+        let ops: usize = k.programs.iter().map(|s| s.program.ops.len()).sum();
+        let t0 = std::time::Instant::now();
+        let k32 = ClifKernel::compile(&k, Precision::F32, 1).expect("compiles");
+        let t32 = t0.elapsed().as_secs_f64();
+        let mut widths = std::collections::BTreeMap::new();
+        for s in &k.programs {
+            for (i, t) in s.program.types.iter().enumerate() {
+                let kind = s.program.ops[i].kind();
+                *widths
+                    .entry((t.varying, t.width.min(1000), kind))
+                    .or_insert(0usize) += 1;
+            }
+        }
+        if std::env::var("PDENET_WIDTHS").is_ok() {
+            println!("{widths:?}");
+        }
+        let b0 = batches(&p, &k, 10000, 1);
+        let th0 = theta(&p, 5);
+        let t0 = std::time::Instant::now();
+        let _ = k32.eval(&th0, &b0).expect("runs");
+        println!(
+            "  jit f32 10000 pts: {:.2} ms",
+            t0.elapsed().as_secs_f64() * 1e3
+        );
+        let b = batches(&p, &k, 1001, 1);
+        let th = theta(&p, 5);
+        let t0 = std::time::Instant::now();
+        let _ = k.eval(&th, &b).expect("runs");
+        let ti = t0.elapsed().as_secs_f64();
+        println!(
+            "{name}: {ops} ops, kernel {tk:.2} s, clif f32 {t32:.2} s, interp 1001 pts {ti:.2} s"
+        );
+    }
+}
+
+/// ms per loss+gradient evaluation on examples/burgers.pde (QRes 2,10×8,1) with
+/// 10 000 collocation + 100 initial/boundary points, median of repeated runs:
+/// `cargo test --release --lib backend::cpu::tests::bench_burgers -- --ignored --nocapture`
+#[test]
+#[ignore]
+fn bench_burgers() {
+    let (_, p) = examples()
+        .into_iter()
+        .find(|(n, _)| n == "burgers")
+        .expect("examples/burgers.pde");
+    let k = compile(&p).expect("compiles");
+    let th = crate::net::init_theta(&p, 1234);
+    let mut b = batches(&p, &k, 50, 7);
+    b[0] = batches(&p, &k, 10_000, 8).swap_remove(0);
+    let points: usize = b.iter().map(PointBatch::len).sum();
+    println!(
+        "burgers QRes 2,10×8,1: {} points in {} sets",
+        points,
+        b.len()
+    );
+    for (set, batch) in k.programs.iter().zip(&b) {
+        let st = crate::kernel::passes::stats(&set.program, &set.info);
+        let plan = clif::plan(
+            &set.program,
+            &set.info,
+            vmath::Vm {
+                wide: false,
+                fma: true,
+            },
+        )
+        .expect("plans");
+        println!(
+            "  {} points: {} ops, {} FLOPs/point, f32 scratch {} KiB per tile of {}",
+            batch.len(),
+            st.ops,
+            st.flops_forward + st.flops_backward,
+            plan.scratch_bytes / 1024,
+            plan.block()
+        );
+    }
+    for prec in [Precision::F32, Precision::F64] {
+        let t0 = std::time::Instant::now();
+        let mut jit = ClifKernel::compile(&k, prec, 1).expect("compiles");
+        println!(
+            "{prec:?}: compile {:.0} ms",
+            t0.elapsed().as_secs_f64() * 1e3
+        );
+        for threads in [1, 2] {
+            jit.set_threads(threads);
+            let ms = median_ms(21, &mut || drop(jit.eval(&th, &b).expect("runs")));
+            println!("  clif {prec:?} {threads} thread(s): {ms:.2} ms per loss+gradient");
+        }
+        let ms = median_ms(3, &mut || match prec {
+            Precision::F32 => drop(k.eval_as::<f32>(&th, &b).expect("runs")),
+            Precision::F64 => drop(k.eval(&th, &b).expect("runs")),
+        });
+        println!("  interp {prec:?} 1 thread: {ms:.1} ms per loss+gradient");
+    }
+}
+
+#[test]
+fn emitted_clif_shows_vector_ops() {
+    let (_, p) = examples()
+        .into_iter()
+        .find(|(n, _)| n == "burgers")
+        .expect("examples/burgers.pde");
+    let k = compile(&p).expect("compiles");
+    let text = emit_clif(&k, Precision::F32);
+    assert!(
+        text.contains("f32x4") && text.contains("fma"),
+        "{}",
+        &text[..2000]
+    );
+    assert!(emit_clif(&k, Precision::F64).contains("f64x2"));
+    assert_eq!(text.matches("function ").count(), k.programs.len());
+}
