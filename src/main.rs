@@ -1,8 +1,15 @@
 //! The `pdenet` command line: parses arguments, calls the library, prints. It is
 //! the only place that renders diagnostics (miette) and decides exit codes.
+//!
+//! Every failure past the front end is a miette diagnostic with a code and a help
+//! line: the library's error types derive `Diagnostic`, and the few failures that
+//! only the command line sees (a model that does not reload, a run that diverged,
+//! a gradient check above its tolerance) are made here with `miette!`. A command
+//! returns `miette::Result<ExitCode>`; `main` renders the error, or exits with the
+//! code (1 after front-end diagnostics, which are rendered where they arise).
 
 use clap::{Parser, Subcommand, ValueEnum};
-use miette::{NamedSource, Report};
+use miette::{miette, NamedSource, Report, Result};
 use pdenet::backend::{EngineChoice, EngineKind, Precision};
 use pdenet::bench;
 use pdenet::check::Options;
@@ -193,7 +200,7 @@ enum Emit {
     Wgsl,
 }
 
-fn main() -> ExitCode {
+fn main() -> Result<ExitCode> {
     let cli = Cli::parse();
     // Deeply nested input is bounded before parsing, but the checker and the
     // symbolic passes recurse too: give them a stack that no accepted file exhausts.
@@ -201,45 +208,40 @@ fn main() -> ExitCode {
         .stack_size(256 << 20)
         .spawn(move || dispatch(cli.command));
     match worker.map(|h| h.join()) {
-        Ok(Ok(code)) => code,
-        _ => {
-            eprintln!("pdenet: internal error (the worker thread failed); please report it with the input file");
-            ExitCode::FAILURE
-        }
+        Ok(Ok(result)) => result,
+        _ => Err(miette!(
+            code = "pdenet::internal",
+            help = "please report it with the input file and the command line",
+            "internal error: the worker thread failed"
+        )),
     }
 }
 
-fn dispatch(command: Command) -> ExitCode {
+fn dispatch(command: Command) -> Result<ExitCode> {
     match command {
         Command::Check { input } => with_problem(&input, |c, _| {
             println!("{}", describe::summary(&c.problem));
-            ExitCode::SUCCESS
+            Ok(ExitCode::SUCCESS)
         }),
         Command::Kernels { input, emit } => match emit {
             Emit::Residual => with_problem(&input, |c, _| {
                 print!("{}", describe::residuals(c));
-                ExitCode::SUCCESS
+                Ok(ExitCode::SUCCESS)
             }),
-            Emit::Ir => with_problem(&input, |c, _| match kernel::compile(&c.problem) {
-                Ok(k) => {
-                    print!("{}", k.emit_ir(&c.problem));
-                    ExitCode::SUCCESS
-                }
-                Err(e) => fail(e),
+            Emit::Ir => with_problem(&input, |c, _| {
+                let k = kernel::compile(&c.problem)?;
+                print!("{}", k.emit_ir(&c.problem));
+                Ok(ExitCode::SUCCESS)
             }),
-            Emit::Clif => with_problem(&input, |c, _| match kernel::compile(&c.problem) {
-                Ok(k) => {
-                    print!("{}", pdenet::backend::emit_clif(&k, Precision::F32));
-                    ExitCode::SUCCESS
-                }
-                Err(e) => fail(e),
+            Emit::Clif => with_problem(&input, |c, _| {
+                let k = kernel::compile(&c.problem)?;
+                print!("{}", pdenet::backend::emit_clif(&k, Precision::F32));
+                Ok(ExitCode::SUCCESS)
             }),
-            Emit::Wgsl => with_problem(&input, |c, _| match kernel::compile(&c.problem) {
-                Ok(k) => {
-                    print!("{}", pdenet::backend::emit_wgsl(&k, Precision::F32));
-                    ExitCode::SUCCESS
-                }
-                Err(e) => fail(e),
+            Emit::Wgsl => with_problem(&input, |c, _| {
+                let k = kernel::compile(&c.problem)?;
+                print!("{}", pdenet::backend::emit_wgsl(&k, Precision::F32));
+                Ok(ExitCode::SUCCESS)
             }),
         },
         Command::Run { input, run } => with_problem(&input, |c, text| train(c, text, &input, &run)),
@@ -265,59 +267,51 @@ fn dispatch(command: Command) -> ExitCode {
                 epochs,
                 seed,
             };
-            match bench::bench(&c.problem, &opts) {
-                Ok(t) if json => println!("{}", t.json()),
-                Ok(t) => println!("{}", t.summary(epochs)),
-                Err(e) => return fail(e),
+            let t = bench::bench(&c.problem, &opts)?;
+            if json {
+                println!("{}", t.json());
+            } else {
+                println!("{}", t.summary(epochs));
             }
-            ExitCode::SUCCESS
+            Ok(ExitCode::SUCCESS)
         }),
     }
 }
 
 /// Initializes the network, samples points and compares the kernel with finite
 /// differences; exit status 1 above the tolerance.
-fn gradcheck(problem: &pdenet::problem::Problem, seed: u64, tolerance: f64) -> ExitCode {
-    let data = match points::load(problem) {
-        Ok(d) => d,
-        Err(e) => return fail(e),
-    };
+fn gradcheck(problem: &pdenet::problem::Problem, seed: u64, tolerance: f64) -> Result<ExitCode> {
+    let data = points::load(problem)?;
     let batches = points::sample(problem, &data, seed);
     let theta = pdenet::net::init::init_theta(problem, seed);
     let opts = GradcheckOptions {
         tolerance,
         ..GradcheckOptions::default()
     };
-    match kernel::gradcheck::gradcheck(problem, &theta, &batches, &opts) {
-        Ok(report) => {
-            print!("{report}");
-            if report.passed() {
-                ExitCode::SUCCESS
-            } else {
-                eprintln!(
-                    "pdenet gradcheck: the largest relative error {:.2e} exceeds {tolerance:.0e}",
-                    report.worst()
-                );
-                ExitCode::FAILURE
-            }
-        }
-        Err(e) => fail(e),
+    let report = kernel::gradcheck::gradcheck(problem, &theta, &batches, &opts)?;
+    print!("{report}");
+    if report.passed() {
+        return Ok(ExitCode::SUCCESS);
     }
-}
-
-fn fail(e: impl std::fmt::Display) -> ExitCode {
-    eprintln!("pdenet: {e}");
-    ExitCode::FAILURE
+    Err(miette!(
+        code = "pdenet::gradcheck::failed",
+        help = "the table above names the worst entry; a kernel bug if the finite differences are smooth there",
+        "the largest relative error {:.2e} exceeds the tolerance {tolerance:.0e}",
+        report.worst()
+    ))
 }
 
 /// Reads, compiles and hands the problem to `f`; prints diagnostics either way.
-fn with_problem(input: &Input, f: impl FnOnce(&Compiled, &str) -> ExitCode) -> ExitCode {
+fn with_problem(
+    input: &Input,
+    f: impl FnOnce(&Compiled, &str) -> Result<ExitCode>,
+) -> Result<ExitCode> {
     let name = input.file.display().to_string();
     let text = match read_source(&input.file) {
         Ok(t) => t,
         Err((text, diag)) => {
             render(&name, &text, vec![diag]);
-            return ExitCode::FAILURE;
+            return Ok(ExitCode::FAILURE);
         }
     };
     let opts = options(input);
@@ -328,7 +322,7 @@ fn with_problem(input: &Input, f: impl FnOnce(&Compiled, &str) -> ExitCode) -> E
         }
         Err(diags) => {
             render(&name, &text, diags);
-            ExitCode::FAILURE
+            Ok(ExitCode::FAILURE)
         }
     }
 }
@@ -385,7 +379,7 @@ fn render(name: &str, text: &str, diags: Vec<Diag>) {
 
 /// `pdenet run`: trains, writes the out directory, prints a summary. A diverging
 /// run keeps its last good model and report and exits 1 naming the cause.
-fn train(c: &Compiled, text: &str, input: &Input, args: &RunArgs) -> ExitCode {
+fn train(c: &Compiled, text: &str, input: &Input, args: &RunArgs) -> Result<ExitCode> {
     let precision = args.precision.into();
     let backend = if args.interp {
         BackendArg::Interp
@@ -404,10 +398,7 @@ fn train(c: &Compiled, text: &str, input: &Input, args: &RunArgs) -> ExitCode {
         .clone()
         .unwrap_or_else(|| default_out_dir(&input.file));
     let mut display = progress::Display::new(args.quiet);
-    let result = match run::run(&c.problem, &opts, &mut |p| display.update(p)) {
-        Ok(r) => r,
-        Err(e) => return fail(e),
-    };
+    let result = run::run(&c.problem, &opts, &mut |p| display.update(p))?;
     display.finish();
     let info = output::RunInfo {
         problem: &c.problem,
@@ -416,26 +407,28 @@ fn train(c: &Compiled, text: &str, input: &Input, args: &RunArgs) -> ExitCode {
         precision,
         seed: args.seed,
     };
-    match output::write_run(&out_dir, &info, &result) {
-        Ok(written) => {
-            for note in written.notes {
-                eprintln!("pdenet: warning: {note}");
-            }
-        }
-        Err(e) => {
-            return fail(format!(
-                "cannot write the outputs to {}: {e}",
-                out_dir.display()
-            ))
-        }
+    let written = output::write_run(&out_dir, &info, &result).map_err(|e| {
+        miette!(
+            code = "pdenet::io::write_outputs",
+            help = "check that the directory is writable and the disk has room (`--out DIR` writes elsewhere); a set written before is left as it was",
+            "cannot write the outputs to {}: {e}",
+            out_dir.display()
+        )
+    })?;
+    for note in written.notes {
+        eprintln!("pdenet: warning: {note}");
     }
     println!("{}", progress::summary(&c.problem, &result, &out_dir));
     match &result.outcome.diverged {
-        Some(why) => fail(format!(
-            "training diverged: {why}; the last good model and report are in {}",
-            out_dir.display()
+        Some(why) => Err(miette!(
+            code = "pdenet::train::diverged",
+            help = format!(
+                "the last good model and report are in {}; a smaller learning rate (`adam(lr = …)`) or a smaller weight on the term that blew up usually helps",
+                out_dir.display()
+            ),
+            "training diverged: {why}"
         )),
-        None => ExitCode::SUCCESS,
+        None => Ok(ExitCode::SUCCESS),
     }
 }
 
@@ -455,11 +448,15 @@ fn default_out_dir(file: &Path) -> PathBuf {
 /// `pdenet eval`: reloads the committed model of an out directory (its source
 /// through the front end, without opening data files) and evaluates quantities
 /// at the requested points.
-fn eval(args: &EvalArgs) -> ExitCode {
-    let saved = match pdenet::io::model::load(&args.dir) {
-        Ok(m) => m,
-        Err(e) => return fail(e),
-    };
+fn eval(args: &EvalArgs) -> Result<ExitCode> {
+    let saved = pdenet::io::model::load(&args.dir).map_err(|e| {
+        miette!(
+            code = "pdenet::eval::model",
+            help =
+                "give the out directory of a finished `pdenet run` (the one holding manifest.json)",
+            "{e}"
+        )
+    })?;
     let opts = Options {
         name: saved.problem.clone(),
         skip_data: true,
@@ -469,50 +466,67 @@ fn eval(args: &EvalArgs) -> ExitCode {
         Ok(c) => c,
         Err(diags) => {
             render(&saved.source_path, &saved.source, diags);
-            return fail("the model's stored source no longer compiles");
+            return Err(miette!(
+                code = "pdenet::eval::stale_source",
+                help = "this pdenet no longer accepts the model's source (shown above); evaluate it with the version that trained it, or train again",
+                "the model's stored source no longer compiles"
+            ));
         }
     };
     let problem = &compiled.problem;
-    let coord_names: Vec<String> = problem.coords.iter().map(|c| c.name.clone()).collect();
-    let coords = match (&args.points, &args.input, &args.grid) {
-        (Some(p), _, _) => evaluate::parse_points(problem, p).map_err(|e| e.to_string()),
-        (_, Some(f), _) => table::read_points(f, &coord_names),
-        (_, _, Some(g)) => evaluate::parse_grid(problem, g).map_err(|e| e.to_string()),
-        _ => Err("give --points, --input or --grid".into()),
-    };
-    let coords = match coords {
-        Ok(c) => c,
-        Err(e) => return fail(e),
-    };
+    let coords = eval_points(problem, args)?;
     let names = if args.fields.is_empty() {
         evaluate::default_fields(problem)
     } else {
         args.fields.iter().map(|f| f.trim().to_string()).collect()
     };
-    let quantities = match names
+    let quantities = names
         .iter()
         .map(|n| evaluate::quantity(problem, n))
-        .collect::<Result<Vec<_>, _>>()
-    {
-        Ok(q) => q,
-        Err(e) => return fail(e),
-    };
-    let values = match evaluate::evaluate(problem, &saved.theta, &quantities, &coords) {
-        Ok(v) => v,
-        Err(e) => return fail(e),
-    };
-    let mut columns = coord_names;
+        .collect::<Result<Vec<_>, _>>()?;
+    let values = evaluate::evaluate(problem, &saved.theta, &quantities, &coords)?;
+    let mut columns: Vec<String> = problem.coords.iter().map(|c| c.name.clone()).collect();
     columns.extend(names);
     let mut all = coords;
     all.extend(values);
     match &args.output {
         Some(path) => {
             let bytes = table::encode(path, &columns, &all);
-            if let Err(e) = output::write_atomic(path, &bytes) {
-                return fail(format!("cannot write {}: {e}", path.display()));
-            }
+            output::write_atomic(path, &bytes).map_err(|e| {
+                miette!(
+                    code = "pdenet::io::write_table",
+                    help = "check that the directory exists and is writable",
+                    "cannot write {}: {e}",
+                    path.display()
+                )
+            })?;
         }
         None => print!("{}", table::csv(&columns, &all)),
     }
-    ExitCode::SUCCESS
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The points `eval` was asked for, one column per coordinate.
+fn eval_points(problem: &pdenet::problem::Problem, args: &EvalArgs) -> Result<Vec<Vec<f64>>> {
+    let coord_names: Vec<String> = problem.coords.iter().map(|c| c.name.clone()).collect();
+    match (&args.points, &args.input, &args.grid) {
+        (Some(p), _, _) => Ok(evaluate::parse_points(problem, p)?),
+        (_, _, Some(g)) => Ok(evaluate::parse_grid(problem, g)?),
+        (_, Some(f), _) => table::read_points(f, &coord_names).map_err(|e| {
+            miette!(
+                code = "pdenet::eval::point_file",
+                help = format!(
+                    "a CSV file with a header naming {} or a .npy array with one column per coordinate in that order",
+                    coord_names.join(", ")
+                ),
+                "{e}"
+            )
+        }),
+        // clap's argument group requires one of the three.
+        (None, None, None) => Err(miette!(
+            code = "pdenet::eval::no_points",
+            help = "give --points, --input or --grid",
+            "no points to evaluate at"
+        )),
+    }
 }

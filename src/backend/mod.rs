@@ -45,6 +45,7 @@ mod interp;
 #[cfg(test)]
 pub(crate) mod tests;
 
+use miette::Diagnostic;
 use thiserror::Error;
 
 use crate::kernel::interp::Sums;
@@ -70,29 +71,59 @@ impl Precision {
     }
 }
 
-#[derive(Debug, Error, Clone, PartialEq)]
+#[derive(Debug, Error, Diagnostic, Clone, PartialEq)]
 pub enum BackendError {
     /// The kernel uses something this back end does not compile.
     #[error("the back end cannot compile this kernel: {0}")]
+    #[diagnostic(
+        code(pdenet::backend::unsupported),
+        help("`--backend cpu` (the default) compiles every kernel")
+    )]
     Unsupported(String),
     /// No adapter fits the request (`--backend gpu` without a GPU driver).
     #[error("{0}")]
+    #[diagnostic(
+        code(pdenet::backend::no_adapter),
+        help("install a Vulkan driver (without a GPU: `apt-get install mesa-vulkan-drivers`), or use `--backend cpu` or `--backend auto`")
+    )]
     NoAdapter(String),
     /// f64 was asked of an adapter without 64-bit floats in shaders.
-    #[error("the adapter `{0}` has no 64-bit floats in shaders (SHADER_F64); use --precision f32")]
+    #[error("the adapter `{0}` has no 64-bit floats in shaders (SHADER_F64)")]
+    #[diagnostic(
+        code(pdenet::backend::no_f64),
+        help("use --precision f32, or --backend cpu")
+    )]
     NoF64(String),
     /// The device refused a request or failed while running.
     #[error("GPU device error: {0}")]
+    #[diagnostic(
+        code(pdenet::backend::device),
+        help("run again with `--backend cpu`; a device lost mid-run is often a driver reset")
+    )]
     Device(String),
     /// naga rejected a generated shader: a compiler bug. The message shows the
     /// offending WGSL lines (`pdenet kernels FILE --emit wgsl` prints it all).
     #[error("internal error (a bug): generated WGSL failed validation:\n{message}")]
+    #[diagnostic(
+        code(pdenet::backend::invalid_shader),
+        help("please report it with the .pde file; `--backend cpu` trains meanwhile")
+    )]
     InvalidShader { message: String },
     /// Cranelift refused the generated code or the host.
     #[error("code generation failed: {0}")]
+    #[diagnostic(
+        code(pdenet::backend::codegen),
+        help("please report it with the .pde file and the CPU model; `--interp` trains with the interpreter meanwhile")
+    )]
     Codegen(String),
     /// A back-end bug.
     #[error("internal back-end error (a bug): {0}")]
+    #[diagnostic(
+        code(pdenet::backend::internal),
+        help(
+            "please report it with the .pde file; `--interp` trains with the interpreter meanwhile"
+        )
+    )]
     Internal(String),
 }
 

@@ -9,6 +9,7 @@ use crate::expr::Expr;
 use crate::kernel::{self, KernelError, PointBatch, Predictor};
 use crate::net;
 use crate::problem::Problem;
+use miette::Diagnostic;
 use std::collections::HashMap;
 use std::time::Instant;
 use thiserror::Error;
@@ -25,13 +26,16 @@ pub struct RunOptions {
     pub threads: usize,
 }
 
-#[derive(Debug, Error)]
+#[derive(Debug, Error, Diagnostic)]
 pub enum RunError {
     #[error(transparent)]
+    #[diagnostic(transparent)]
     Data(#[from] DataError),
     #[error(transparent)]
+    #[diagnostic(transparent)]
     Kernel(#[from] KernelError),
     #[error(transparent)]
+    #[diagnostic(transparent)]
     Backend(#[from] crate::backend::BackendError),
 }
 
