@@ -25,7 +25,6 @@ pub enum Prime {
     Num(f64),
     Neg(&'static Prime),
     Sub(&'static Prime, &'static Prime),
-    Mul(&'static Prime, &'static Prime),
     Div(&'static Prime, &'static Prime),
     /// x², written apart from x·x so that `sym` prints it as a power.
     Square(&'static Prime),
@@ -85,10 +84,6 @@ pub fn build<I: Interp>(rule: &Prime, i: &mut I) -> I::V {
             let (x, y) = (build(x, i), build(y, i));
             i.sub(x, y)
         }
-        Prime::Mul(x, y) => {
-            let (x, y) = (build(x, i), build(y, i));
-            i.mul(x, y)
-        }
         Prime::Div(x, y) => {
             let (x, y) = (build(x, i), build(y, i));
             i.div(x, y)
@@ -129,7 +124,7 @@ fn collect_of(rule: &Prime, found: &mut Vec<Func>) {
         Prime::Arg | Prime::Value | Prime::Num(_) => {}
         Prime::Of(h) => found.push(*h),
         Prime::Neg(x) | Prime::Square(x) | Prime::Sign(x) => collect_of(x, found),
-        Prime::Sub(x, y) | Prime::Mul(x, y) | Prime::Div(x, y) => {
+        Prime::Sub(x, y) | Prime::Div(x, y) => {
             collect_of(x, found);
             collect_of(y, found);
         }

@@ -3,8 +3,8 @@
 //! committed as one set by a manifest. Only `main.rs` and this module touch the
 //! file system.
 
-pub mod machine;
-pub mod manifest;
+pub(crate) mod machine;
+pub(crate) mod manifest;
 mod mat;
 mod mat_scan;
 pub mod matwrite;

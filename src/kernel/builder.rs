@@ -54,14 +54,6 @@ impl Builder {
         self.prog.ty(v)
     }
 
-    pub fn len(&self) -> usize {
-        self.prog.ops.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.prog.ops.is_empty()
-    }
-
     /// Marks everything pushed so far as the forward pass.
     pub fn end_forward(&mut self) {
         self.prog.backward_start = self.prog.ops.len();

@@ -10,15 +10,15 @@
 //! Invariants: nothing here parses or reads files; the kernel never sees the AST or
 //! egg; θ's layout is `net::Layout`'s and nobody else's.
 
-pub mod ad;
-pub mod builder;
+pub(crate) mod ad;
+pub(crate) mod builder;
 pub mod gradcheck;
 pub mod interp;
-pub mod ir;
-pub mod jets;
+pub(crate) mod ir;
+pub(crate) mod jets;
 pub(crate) mod lower;
-pub mod passes;
-pub mod print;
+pub(crate) mod passes;
+pub(crate) mod print;
 #[cfg(test)]
 pub(crate) mod tests;
 

@@ -2,6 +2,94 @@
 //! repository's files in tests/data/irk/.
 
 use super::*;
+use miette::Diagnostic;
+use std::path::{Path, PathBuf};
+use thiserror::Error;
+
+impl Tableau {
+    /// The entry a_ij (0-based).
+    fn a(&self, i: usize, j: usize) -> f64 {
+        self.a[i * self.q + j]
+    }
+}
+
+/// Why a tableau file could not be read.
+#[derive(Debug, Error, Diagnostic)]
+enum TableauError {
+    #[error("cannot read tableau file `{}`", path.display())]
+    #[diagnostic(code(pdenet::scheme::tableau_unreadable))]
+    Unreadable {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("tableau file `{}`, line {line}: `{text}` is not a number", path.display())]
+    #[diagnostic(code(pdenet::scheme::tableau_number))]
+    NotANumber {
+        path: PathBuf,
+        line: usize,
+        text: String,
+    },
+
+    #[error(
+        "tableau file `{}` holds {count} numbers, but a q-stage tableau holds q² + 2q \
+         (3, 8, 15, 24, …)",
+        path.display()
+    )]
+    #[diagnostic(
+        code(pdenet::scheme::tableau_count),
+        help("the file lists A row by row, then b, then c, one number per line")
+    )]
+    WrongCount { path: PathBuf, count: usize },
+}
+
+/// Reads a Butcher tableau file in the PINNs repository's format: q² + 2q numbers, one
+/// per line (A row-major, then b, then c); q is inferred from the count.
+fn read_butcher(path: &Path) -> Result<Tableau, TableauError> {
+    let text = std::fs::read_to_string(path).map_err(|source| TableauError::Unreadable {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    parse_butcher(&text, path)
+}
+
+/// Parses the text of a tableau file; `path` only names it in errors.
+fn parse_butcher(text: &str, path: &Path) -> Result<Tableau, TableauError> {
+    let mut numbers = Vec::new();
+    for (index, line) in text.lines().enumerate() {
+        for token in line.split_whitespace() {
+            let value = token
+                .parse::<f64>()
+                .ok()
+                .filter(|v| v.is_finite())
+                .ok_or_else(|| TableauError::NotANumber {
+                    path: path.to_path_buf(),
+                    line: index + 1,
+                    text: token.to_string(),
+                })?;
+            numbers.push(value);
+        }
+    }
+    let count = numbers.len();
+    // q² + 2q = (q + 1)² − 1.
+    let root = ((count + 1) as f64).sqrt().round() as usize;
+    if root < 2 || root * root != count + 1 {
+        return Err(TableauError::WrongCount {
+            path: path.to_path_buf(),
+            count,
+        });
+    }
+    let q = root - 1;
+    let c = numbers.split_off(q * q + q);
+    let b = numbers.split_off(q * q);
+    Ok(Tableau {
+        q,
+        a: numbers,
+        b,
+        c,
+    })
+}
 
 fn reference(q: usize) -> Tableau {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))

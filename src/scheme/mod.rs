@@ -4,8 +4,10 @@
 //! examples their reference energies.
 
 pub mod discretize;
-pub mod eigen;
+/// Test-side only: it computes the references the eigenvalue examples are scored
+/// against (`cargo test --release --lib wells -- --nocapture`).
+#[cfg(test)]
+pub(crate) mod eigen;
 pub mod irk;
 
 pub use discretize::discretize;
-pub use irk::{gauss_legendre, read_butcher, Tableau, TableauError};

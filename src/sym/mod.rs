@@ -24,13 +24,13 @@ mod tidy;
 #[cfg(test)]
 mod tests;
 
-pub use expand::{expand, ExpandError};
-pub use isolate::{isolate, IsolateError};
+pub use expand::expand;
+pub use isolate::isolate;
 pub use print::{display, Names};
-pub use simplify::{simplify, Limits, Simplified};
+pub use simplify::{simplify, Limits};
 
 use crate::expr::{Deriv, Expr};
-use crate::problem::{CoordId, OutputId, ParamId};
+use crate::problem::OutputId;
 use std::collections::BTreeSet;
 
 /// Returns `e` with every leaf `l` for which `f(l)` is `Some(r)` replaced by `r`
@@ -60,48 +60,6 @@ pub fn derivatives(e: &Expr) -> BTreeSet<(OutputId, Deriv, u8)> {
         }
     });
     found
-}
-
-/// Values of the leaves, for [`eval`].
-pub trait Env {
-    fn coord(&self, c: CoordId) -> f64;
-    fn param(&self, p: ParamId) -> f64;
-    fn out(&self, output: OutputId, deriv: &[u8], site: u8) -> f64;
-    fn data(&self, column: usize) -> f64;
-    fn shared(&self, k: usize) -> f64;
-}
-
-/// Evaluates `e` in f64 with the leaf values from `env`. An unexpanded `D` has no
-/// value here and evaluates to NaN (expand first).
-pub fn eval(e: &Expr, env: &dyn Env) -> f64 {
-    let ev = |x: &Expr| eval(x, env);
-    match e {
-        Expr::Num(v) => *v,
-        Expr::Coord(c) => env.coord(*c),
-        Expr::Param(p) => env.param(*p),
-        Expr::Out {
-            output,
-            deriv,
-            site,
-        } => env.out(*output, deriv, *site),
-        Expr::Data(k) => env.data(*k),
-        Expr::Shared(k) => env.shared(*k),
-        Expr::Add(a, b) => ev(a) + ev(b),
-        Expr::Sub(a, b) => ev(a) - ev(b),
-        Expr::Mul(a, b) => ev(a) * ev(b),
-        Expr::Div(a, b) => ev(a) / ev(b),
-        Expr::Pow(a, b) => ev(a).powf(ev(b)),
-        Expr::Neg(a) => -ev(a),
-        Expr::Call(f, a) => f.eval(ev(a)),
-        Expr::If(cmp, l, r, x, y) => {
-            if cmp.holds(ev(l), ev(r)) {
-                ev(x)
-            } else {
-                ev(y)
-            }
-        }
-        Expr::D(..) => f64::NAN,
-    }
 }
 
 /// Calls `f` on every leaf of `e`, left to right (a `D` is entered: its operand's

@@ -8,6 +8,50 @@ mod calculus;
 
 use super::*;
 use crate::expr::{Cmp, Func};
+use crate::problem::{CoordId, ParamId};
+
+/// Values of the leaves, for [`eval`]: the tests check rewrites and derivatives by
+/// evaluating both sides at points.
+trait Env {
+    fn coord(&self, c: CoordId) -> f64;
+    fn param(&self, p: ParamId) -> f64;
+    fn out(&self, output: OutputId, deriv: &[u8], site: u8) -> f64;
+    fn data(&self, column: usize) -> f64;
+    fn shared(&self, k: usize) -> f64;
+}
+
+/// Evaluates `e` in f64 with the leaf values from `env`. An unexpanded `D` has no
+/// value here and evaluates to NaN (expand first).
+fn eval(e: &Expr, env: &dyn Env) -> f64 {
+    let ev = |x: &Expr| eval(x, env);
+    match e {
+        Expr::Num(v) => *v,
+        Expr::Coord(c) => env.coord(*c),
+        Expr::Param(p) => env.param(*p),
+        Expr::Out {
+            output,
+            deriv,
+            site,
+        } => env.out(*output, deriv, *site),
+        Expr::Data(k) => env.data(*k),
+        Expr::Shared(k) => env.shared(*k),
+        Expr::Add(a, b) => ev(a) + ev(b),
+        Expr::Sub(a, b) => ev(a) - ev(b),
+        Expr::Mul(a, b) => ev(a) * ev(b),
+        Expr::Div(a, b) => ev(a) / ev(b),
+        Expr::Pow(a, b) => ev(a).powf(ev(b)),
+        Expr::Neg(a) => -ev(a),
+        Expr::Call(f, a) => f.eval(ev(a)),
+        Expr::If(cmp, l, r, x, y) => {
+            if cmp.holds(ev(l), ev(r)) {
+                ev(x)
+            } else {
+                ev(y)
+            }
+        }
+        Expr::D(..) => f64::NAN,
+    }
+}
 
 /// The names every test prints with: coordinates (x, t), one output u.
 fn names() -> Names {

@@ -1,7 +1,7 @@
 //! Training: everything `pdenet run` does after the kernel is built — point sets,
 //! optimizers, the training loop and the run that ties them together.
 
-pub mod optim;
+pub(crate) mod optim;
 pub mod points;
 pub mod run;
-pub mod trainer;
+pub(crate) mod trainer;

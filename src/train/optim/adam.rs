@@ -85,11 +85,8 @@ impl Adam {
         }
     }
 
-    pub fn config(&self) -> &AdamConfig {
-        &self.config
-    }
-
     /// Steps taken so far.
+    #[cfg(test)]
     pub fn steps(&self) -> u64 {
         self.steps
     }

@@ -22,9 +22,9 @@
 //!   bit-identical results on every run;
 //! - no I/O: progress reaches the trainer through a per-iteration callback only.
 
-pub mod adam;
-pub mod lbfgs;
-pub mod line_search;
+pub(crate) mod adam;
+pub(crate) mod lbfgs;
+pub(crate) mod line_search;
 mod phase;
 
 #[cfg(test)]
@@ -32,10 +32,8 @@ mod tests;
 
 pub use adam::{Adam, AdamConfig, Schedule};
 pub use lbfgs::{Lbfgs, LbfgsConfig};
-pub use line_search::{strong_wolfe, LineFunction, SearchResult, SearchStatus, Trial, WolfeConfig};
-pub use phase::{
-    build, kind, run, End, Kind, Optimizer, OptimizerState, Outcome, StateError, Step, KINDS,
-};
+pub use line_search::{LineFunction, SearchStatus};
+pub use phase::{build, kind, run, End, Kind, Optimizer, OptimizerState, StateError, Step, KINDS};
 
 use thiserror::Error;
 
@@ -104,13 +102,12 @@ pub struct IterInfo<'a> {
     /// L-BFGS: the loss at the accepted point, which is `theta`. Adam: the loss at the
     /// start of the epoch, before the step (what PyTorch training loops print).
     pub loss: f64,
-    /// max |∂loss/∂θᵢ| at the point where `loss` was measured.
-    pub grad_max: f64,
-    /// L-BFGS: the accepted step length t (θ moved by t·d). Adam: the learning rate used.
+    /// L-BFGS: the accepted step length t (θ moved by t·d). Adam: the learning rate
+    /// used. Read by the tests (schedules, line searches), which see every step.
+    #[cfg(test)]
     pub step: f64,
-    /// Objective evaluations so far, the failed ones included.
-    pub evaluations: usize,
     /// L-BFGS only: how the line search ended.
+    #[cfg(test)]
     pub line_search: Option<SearchStatus>,
     /// θ after the iteration.
     pub theta: &'a [f64],

@@ -150,9 +150,30 @@ pub trait Optimizer {
     fn step(&mut self, obj: &mut dyn Objective, theta: &mut [f64]) -> Result<Step, End>;
     /// The objective is now a different function (resampled points, new loss weights):
     /// anything remembered from earlier evaluations may be stale.
+    #[cfg_attr(
+        not(test),
+        expect(
+            dead_code,
+            reason = "the optimizer boundary's checkpoint and resampling half: tested here, called once checkpoints and resampling land"
+        )
+    )]
     fn objective_changed(&mut self);
+    #[cfg_attr(
+        not(test),
+        expect(
+            dead_code,
+            reason = "the optimizer boundary's checkpoint and resampling half: tested here, called once checkpoints and resampling land"
+        )
+    )]
     fn save(&self) -> OptimizerState;
     /// Puts back a state from [`Optimizer::save`], after [`Optimizer::start`] sized it.
+    #[cfg_attr(
+        not(test),
+        expect(
+            dead_code,
+            reason = "the optimizer boundary's checkpoint and resampling half: tested here, called once checkpoints and resampling land"
+        )
+    )]
     fn restore(&mut self, state: &OptimizerState) -> Result<(), StateError>;
 }
 
@@ -239,9 +260,9 @@ pub fn run(
         let info = IterInfo {
             iter,
             loss: step.loss,
-            grad_max: step.grad_max,
+            #[cfg(test)]
             step: step.step,
-            evaluations: obj.calls,
+            #[cfg(test)]
             line_search: step.line_search,
             theta,
         };
