@@ -29,8 +29,7 @@ pub use isolate::{isolate, IsolateError};
 pub use print::{display, Names};
 pub use simplify::{simplify, Limits, Simplified};
 
-use crate::expr::{Deriv, Expr};
-use crate::problem::{CoordId, OutputId, ParamId};
+use crate::expr::{CoordId, Deriv, Expr, OutputId, ParamId};
 use std::collections::BTreeSet;
 
 /// Returns `e` with every leaf `l` for which `f(l)` is `Some(r)` replaced by `r`
