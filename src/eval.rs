@@ -2,7 +2,7 @@
 //! `|h|`), at which points (a list, a regular grid). Pure computation: reading
 //! the model and the point files is `io`'s business, printing is `main.rs`'s.
 
-use crate::expr::Expr;
+use crate::expr::{CoordId, Expr};
 use crate::kernel::{KernelError, Predictor};
 use crate::problem::Problem;
 use crate::sym;
@@ -68,7 +68,7 @@ pub fn quantity(problem: &Problem, name: &str) -> Result<Quantity, EvalError> {
         if let (Some(f), Some(coords)) = (field(base), split_coords(problem, suffix)) {
             let mut e = f.value.clone();
             for c in coords {
-                e = Expr::d(e, c);
+                e = Expr::d(e, CoordId(c));
             }
             let e =
                 sym::expand(&e).map_err(|err| EvalError::Expand(name.into(), err.to_string()))?;

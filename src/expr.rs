@@ -4,7 +4,32 @@
 //! network output. `D` is an unexpanded derivative; `sym::expand` removes every `D`,
 //! so expressions handed to the kernel contain none.
 
-use crate::problem::{CoordId, OutputId, ParamId};
+/// Index of a coordinate in [`Problem::coords`](crate::problem::Problem::coords) (and
+/// of an entry of a [`Deriv`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct CoordId(pub usize);
+
+/// Prints the bare index, as diagnostics did when ids were plain `usize`s.
+impl std::fmt::Display for CoordId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// Index of a network output in [`Network::outputs`](crate::problem::Network::outputs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct OutputId(pub usize);
+
+/// Index of a scalar PDE parameter in [`Problem::params`](crate::problem::Problem::params).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ParamId(pub usize);
+
+/// Prints the bare index, as diagnostics did when ids were plain `usize`s.
+impl std::fmt::Display for ParamId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
 
 /// A multi-index: how many times to differentiate along each coordinate
 /// (`u_xxt` over (x, t) is `[2, 1]`). Its length is the number of coordinates.
@@ -231,11 +256,11 @@ mod tests {
 
     /// One node of every kind, each over distinct leaves.
     fn every_kind() -> Vec<Expr> {
-        let (x, u) = (Expr::Coord(0), Expr::out(0, vec![1]));
+        let (x, u) = (Expr::Coord(CoordId(0)), Expr::out(OutputId(0), vec![1]));
         let two = |f: fn(Box<Expr>, Box<Expr>) -> Expr| f(Box::new(x.clone()), Box::new(u.clone()));
         vec![
             Expr::Num(1.0),
-            Expr::Param(0),
+            Expr::Param(ParamId(0)),
             Expr::Data(0),
             Expr::Shared(0),
             u.clone(),
@@ -246,7 +271,7 @@ mod tests {
             two(Expr::Pow),
             Expr::neg(x.clone()),
             Expr::call(Func::Sin, x.clone()),
-            Expr::d(u.clone(), 0),
+            Expr::d(u.clone(), CoordId(0)),
             Expr::If(
                 Cmp::Lt,
                 Box::new(x.clone()),
@@ -273,7 +298,7 @@ mod tests {
 
     #[test]
     fn try_map_children_stops_at_the_first_error() {
-        let e = Expr::add(Expr::Coord(0), Expr::Coord(1));
+        let e = Expr::add(Expr::Coord(CoordId(0)), Expr::Coord(CoordId(1)));
         let mut calls = 0;
         let r = e.try_map_children(|_| {
             calls += 1;

@@ -6,16 +6,9 @@
 //! matching terms. Nothing here refers to the source text except the spans kept
 //! for later diagnostics (a discrete-time step's equation), and nothing here knows of pest or egg.
 
-use crate::expr::Expr;
+use crate::expr::{CoordId, Expr};
 use crate::io::Array;
 use crate::syntax::ast::Span;
-
-/// Index of a coordinate in [`Problem::coords`].
-pub type CoordId = usize;
-/// Index of a network output in [`Problem::outputs`].
-pub type OutputId = usize;
-/// Index of a scalar PDE parameter in [`Problem::params`].
-pub type ParamId = usize;
 
 /// A fully resolved PINN problem.
 #[derive(Debug, Clone, PartialEq)]

@@ -7,6 +7,7 @@
 use super::lower::Scope;
 use super::Checker;
 use crate::diag::{suggest, Diag};
+use crate::expr::CoordId;
 use crate::io::{read_mat, Array, MatData};
 use crate::problem::{DataArrays, DataField, Dataset};
 use crate::syntax::ast::{self, Span, StatementKind};
@@ -282,7 +283,7 @@ impl Checker<'_> {
             Some(s) => Some(self.count(s, "the sample size", 1.0)?),
             None => None,
         };
-        let c = self.decls.coords.get(c?)?.coord.clone();
+        let c = self.decls.coords.get(c?.0)?.coord.clone();
         if v < c.lo || v > c.hi {
             self.error(
                 Diag::error(
@@ -365,7 +366,7 @@ impl Checker<'_> {
             .coords
             .iter()
             .enumerate()
-            .filter(|(c, _)| !set.coords.iter().any(|(k, _)| k == c))
+            .filter(|(c, _)| !set.coords.iter().any(|(k, _)| k.0 == *c))
             .map(|(_, c)| c.coord.name.clone())
             .collect();
         if !missing.is_empty() {
@@ -409,7 +410,7 @@ impl Checker<'_> {
         &mut self,
         f: &DataField,
         a: &Array,
-        grid: &[(usize, usize)],
+        grid: &[(CoordId, usize)],
         span: Span,
     ) -> Option<usize> {
         let dims: Vec<usize> = a.shape.iter().copied().filter(|&d| d != 1).collect();
@@ -419,7 +420,7 @@ impl Checker<'_> {
             }
             let names: Vec<String> = grid
                 .iter()
-                .map(|(c, _)| self.decls.coords[*c].coord.name.clone())
+                .map(|(c, _)| self.decls.coords[c.0].coord.name.clone())
                 .collect();
             self.error(
                 Diag::error(
@@ -451,7 +452,7 @@ impl Checker<'_> {
             let axes: Vec<String> = f
                 .axes
                 .iter()
-                .map(|c| self.decls.coords[*c].coord.name.clone())
+                .map(|c| self.decls.coords[c.0].coord.name.clone())
                 .collect();
             let lens: Vec<String> = want.iter().map(usize::to_string).collect();
             self.error(

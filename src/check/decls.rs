@@ -4,6 +4,7 @@
 
 use super::{Checker, Origin};
 use crate::diag::{suggest, Diag};
+use crate::expr::CoordId;
 use crate::problem::{Coord, Param};
 use crate::syntax::ast::{self, BinaryOp, ExprKind, Span, StatementKind, UnaryOp};
 use std::cell::Cell;
@@ -90,8 +91,11 @@ impl Decls {
         names.join(", ")
     }
 
-    pub fn coord(&self, name: &str) -> Option<usize> {
-        self.coords.iter().position(|c| c.coord.name == name)
+    pub fn coord(&self, name: &str) -> Option<CoordId> {
+        self.coords
+            .iter()
+            .position(|c| c.coord.name == name)
+            .map(CoordId)
     }
 }
 

@@ -10,7 +10,7 @@ use super::settings::{SchemeSpec, Settings};
 use super::terms::{Pending, Terms};
 use super::Checker;
 use crate::diag::Diag;
-use crate::expr::Expr;
+use crate::expr::{Expr, OutputId};
 use crate::problem::{PointKind, Reduce, StepEquation};
 use crate::syntax::ast::{self, ConditionKind, Span, StatementKind};
 
@@ -18,7 +18,7 @@ use crate::syntax::ast::{self, ConditionKind, Span, StatementKind};
 pub(crate) fn on_output(e: &Expr, j: usize) -> Expr {
     crate::sym::substitute(e, &|leaf| match leaf {
         Expr::Out { deriv, site, .. } => Some(Expr::Out {
-            output: j,
+            output: OutputId(j),
             deriv: deriv.clone(),
             site: *site,
         }),
@@ -100,7 +100,7 @@ impl Checker<'_> {
                 .label(s.span, "scheme declared here")
                 .help(format!(
                     "add `at {} = {} sample N` to a data block",
-                    self.decls.coords[s.scheme.coord].coord.name, s.scheme.from
+                    self.decls.coords[s.scheme.coord.0].coord.name, s.scheme.from
                 )),
             );
         }

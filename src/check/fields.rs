@@ -7,8 +7,8 @@ use super::lower::{Scope, Val};
 use super::settings::SchemeSpec;
 use super::Checker;
 use crate::diag::Diag;
-use crate::expr::Expr;
-use crate::problem::{CoordId, Field};
+use crate::expr::{CoordId, Expr, OutputId};
+use crate::problem::Field;
 use crate::syntax::ast::{self, StatementKind};
 
 #[derive(Debug, Clone)]
@@ -27,6 +27,7 @@ impl Checker<'_> {
         scheme: Option<&SchemeSpec>,
     ) -> Option<(Vec<CoordId>, Outputs)> {
         let inputs: Vec<CoordId> = (0..self.decls.coords.len())
+            .map(CoordId)
             .filter(|c| scheme.is_none_or(|s| s.scheme.coord != *c))
             .collect();
         let coord_names: Vec<String> = self
@@ -117,8 +118,9 @@ impl Checker<'_> {
         for (i, f) in fields.iter().enumerate() {
             let outs = if f.complex.is_some() { 2 } else { 1 };
             let net = Val {
-                re: Expr::out(next, vec![0; self.decls.coords.len()]),
-                im: (outs == 2).then(|| Expr::out(next + 1, vec![0; self.decls.coords.len()])),
+                re: Expr::out(OutputId(next), vec![0; self.decls.coords.len()]),
+                im: (outs == 2)
+                    .then(|| Expr::out(OutputId(next + 1), vec![0; self.decls.coords.len()])),
             };
             next += outs;
             let value = match &f.definition {
@@ -152,9 +154,10 @@ impl Checker<'_> {
                     // Under a scheme the reported field is the last output: the
                     // value at the end time (forward) or the last stage (inverse).
                     let value = match scheme {
-                        Some(_) => {
-                            Expr::out(outputs.names.len() - 1, vec![0; self.decls.coords.len()])
-                        }
+                        Some(_) => Expr::out(
+                            OutputId(outputs.names.len() - 1),
+                            vec![0; self.decls.coords.len()],
+                        ),
                         None => value.re,
                     };
                     out.push(Field {

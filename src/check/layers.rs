@@ -7,8 +7,8 @@
 use super::settings::NetworkSpec;
 use super::{Checker, Origin};
 use crate::diag::{suggest, Diag};
-use crate::expr::Func;
-use crate::problem::{CoordId, Init, Layer, LayerExpr, Network, Tensor, TensorShape};
+use crate::expr::{CoordId, Func};
+use crate::problem::{Init, Layer, LayerExpr, Network, Tensor, TensorShape};
 use crate::syntax::ast::{self, BinaryOp, ExprKind, Span, UnaryOp};
 use std::collections::HashMap;
 

@@ -6,7 +6,7 @@
 use super::decls::Named;
 use super::{Checker, Origin};
 use crate::diag::{suggest, Diag};
-use crate::expr::{Expr, Func};
+use crate::expr::{CoordId, Expr, Func, ParamId};
 use crate::syntax::ast::{self, BinaryOp, ExprKind, Span, UnaryOp};
 
 /// Deepest chain of `def` calls inside `def`s (recursion is an error well before).
@@ -39,7 +39,7 @@ impl Val {
             im,
         }
     }
-    pub fn derivative(self, coord: usize) -> Val {
+    pub fn derivative(self, coord: CoordId) -> Val {
         self.map(|e| Expr::d(e, coord))
     }
 }
@@ -237,14 +237,14 @@ impl Checker<'_> {
             return Some(Some(v.clone()));
         }
         let found = match self.decls.lookup(name) {
-            Some(Named::Coord(c)) => Some(Val::real(Expr::Coord(c))),
+            Some(Named::Coord(c)) => Some(Val::real(Expr::Coord(CoordId(c)))),
             Some(Named::Const(c)) => {
                 self.decls.consts[c].used.set(true);
                 Some(Val::real(Expr::Num(self.decls.consts[c].value)))
             }
             Some(Named::Param(p)) => {
                 self.decls.params[p].used.set(true);
-                Some(Val::real(Expr::Param(p)))
+                Some(Val::real(Expr::Param(ParamId(p))))
             }
             Some(Named::Field(f)) => return Some(self.env.fields.get(f).cloned().flatten()),
             Some(Named::Let(l)) => return Some(self.let_value(l, at)),
@@ -331,7 +331,7 @@ impl Checker<'_> {
         }
     }
 
-    fn coord_ref(&mut self, c: &ast::Ident, scope: &Scope) -> Option<usize> {
+    fn coord_ref(&mut self, c: &ast::Ident, scope: &Scope) -> Option<CoordId> {
         let found = self.decls.coord(&c.name);
         if found.is_none() {
             self.error(

@@ -452,7 +452,7 @@ impl Checker<'_> {
             self.constant(to, "the end time"),
         );
         let (id, a, b, stages) = (id?, a?, b?, stages?);
-        let c = self.decls.coords[id].coord.clone();
+        let c = self.decls.coords[id.0].coord.clone();
         for (v, e) in [(a, from), (b, to)] {
             if v < c.lo || v > c.hi {
                 self.error(

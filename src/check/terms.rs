@@ -7,7 +7,7 @@ use super::lower::{Scope, Val};
 use super::settings::{SchemeSpec, Settings};
 use super::Checker;
 use crate::diag::Diag;
-use crate::expr::Expr;
+use crate::expr::{CoordId, Expr};
 use crate::problem::{LossTerm, PointKind, PointSet, Reduce, Sampling, StepEquation};
 use crate::syntax::ast::{self, ConditionKind, Span, StatementKind};
 
@@ -65,7 +65,7 @@ impl Terms {
         name: String,
         kind: PointKind,
         count: usize,
-        sites: Vec<(usize, f64)>,
+        sites: Vec<(CoordId, f64)>,
     ) -> usize {
         self.point_sets.push(PointSet {
             name,
@@ -342,7 +342,7 @@ impl Checker<'_> {
     }
 
     /// `x = v` in a condition: a coordinate and a value inside its interval.
-    fn locus(&mut self, locus: &ast::Binding) -> Option<(usize, f64)> {
+    fn locus(&mut self, locus: &ast::Binding) -> Option<(CoordId, f64)> {
         let coord = self.decls.coord(&locus.name.name);
         if coord.is_none() {
             self.error(
@@ -355,7 +355,7 @@ impl Checker<'_> {
             );
         }
         let value = self.constant(&locus.value, "a condition's coordinate value")?;
-        let decl = self.decls.coords.get(coord?)?;
+        let decl = self.decls.coords.get(coord?.0)?;
         let (c, declared) = (decl.coord.clone(), decl.span);
         if value < c.lo || value > c.hi {
             self.error(
@@ -401,8 +401,8 @@ impl Checker<'_> {
             return;
         };
         let (lo, hi) = (
-            self.decls.coords[coord].coord.lo,
-            self.decls.coords[coord].coord.hi,
+            self.decls.coords[coord.0].coord.lo,
+            self.decls.coords[coord.0].coord.hi,
         );
         let method = settings.samples.periodic.1;
         let name = format!("periodic {}", c.name);
@@ -484,7 +484,7 @@ impl Checker<'_> {
 
 /// The expression evaluated at the far end of a periodic coordinate: network
 /// outputs move to site 1, and the coordinate itself is shifted by the period.
-pub(crate) fn at_far_end(e: &Expr, coord: usize, period: f64) -> Expr {
+pub(crate) fn at_far_end(e: &Expr, coord: CoordId, period: f64) -> Expr {
     crate::sym::substitute(e, &|leaf| match leaf {
         Expr::Out { output, deriv, .. } => Some(Expr::Out {
             output: *output,

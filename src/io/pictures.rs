@@ -112,7 +112,7 @@ fn solution_fields(problem: &Problem, r: &RunResult) -> Vec<FieldValues> {
 /// its end time, and beyond two coordinates the time one at its upper bound.
 fn domain_grid(problem: &Problem) -> Vec<Vec<f64>> {
     let n = problem.coords.len();
-    let fixed_time = problem.scheme.as_ref().map(|s| (s.coord, s.to));
+    let fixed_time = problem.scheme.as_ref().map(|s| (s.coord.0, s.to));
     let mut free: Vec<usize> = (0..n)
         .filter(|&c| fixed_time.map(|f| f.0) != Some(c))
         .collect();

@@ -15,7 +15,7 @@ use std::fmt;
 
 use super::jets::{self, MultiIndex};
 use super::{compile_with, Kernel, KernelError, PointBatch, Predictor};
-use crate::expr::Expr;
+use crate::expr::{Expr, OutputId};
 use crate::primitive::{self, Rules};
 use crate::problem::Problem;
 
@@ -214,7 +214,7 @@ fn merge_points(problem: &Problem, batches: &[PointBatch]) -> Vec<Vec<f64>> {
 fn jet_name(problem: &Problem, output: usize, a: &[u8]) -> String {
     let mut s = format!("{}_", problem.network.outputs[output]);
     for (k, &c) in problem.network.inputs.iter().enumerate() {
-        s += &problem.coords[c].name.repeat(a[k] as usize);
+        s += &problem.coords[c.0].name.repeat(a[k] as usize);
     }
     s
 }
@@ -235,13 +235,13 @@ fn check_jets(
             .inputs
             .iter()
             .enumerate()
-            .for_each(|(k, &c)| d[c] = a[k]);
+            .for_each(|(k, &c)| d[c.0] = a[k]);
         d
     };
     let exprs: Vec<Expr> = indices
         .iter()
         .flat_map(|a| (0..n_out).map(move |k| (k, a)))
-        .map(|(k, a)| Expr::out(k, to_deriv(a)))
+        .map(|(k, a)| Expr::out(OutputId(k), to_deriv(a)))
         .collect();
     let slot =
         |k: usize, a: &MultiIndex| indices.iter().position(|b| b == a).map(|i| i * n_out + k);
@@ -250,10 +250,10 @@ fn check_jets(
     // Values at the points moved along each network input by ±h, ±h/2.
     let mut moved = std::collections::HashMap::new();
     for (k, &c) in problem.network.inputs.iter().enumerate() {
-        let h = 1e-3 * (problem.coords[c].hi - problem.coords[c].lo) / 2.0;
+        let h = 1e-3 * (problem.coords[c.0].hi - problem.coords[c.0].lo) / 2.0;
         for dh in [h, -h, h / 2.0, -h / 2.0] {
             let mut p = points.to_vec();
-            p[c].iter_mut().for_each(|x| *x += dh);
+            p[c.0].iter_mut().for_each(|x| *x += dh);
             moved.insert((k, dh.to_bits()), predictor.eval::<f64>(theta, &p)?);
         }
     }
@@ -263,7 +263,7 @@ fn check_jets(
         let mut lower = a.clone();
         lower[i] -= 1;
         let c = problem.network.inputs[i];
-        let h = 1e-3 * (problem.coords[c].hi - problem.coords[c].lo) / 2.0;
+        let h = 1e-3 * (problem.coords[c.0].hi - problem.coords[c.0].lo) / 2.0;
         for k in 0..n_out {
             let (Some(s), Some(l)) = (slot(k, a), slot(k, &lower)) else {
                 continue;

@@ -22,7 +22,7 @@ use std::collections::BTreeMap;
 use super::builder::Builder;
 use super::ir::{Op, Value};
 use super::KernelError;
-use crate::expr::{Cmp, Expr, Func};
+use crate::expr::{Cmp, CoordId, Expr, Func};
 use crate::net::Layout;
 use crate::primitive::{self, build, Interp, Rules};
 use crate::problem::{Layer, LayerExpr, Problem, TensorShape};
@@ -55,11 +55,11 @@ pub fn to_net_index(problem: &Problem, deriv: &[u8]) -> Option<MultiIndex> {
     let along_other = deriv
         .iter()
         .enumerate()
-        .any(|(c, &k)| k > 0 && !inputs.contains(&c));
+        .any(|(c, &k)| k > 0 && !inputs.contains(&CoordId(c)));
     (!along_other).then(|| {
         inputs
             .iter()
-            .map(|&c| deriv.get(c).copied().unwrap_or(0))
+            .map(|&c| deriv.get(c.0).copied().unwrap_or(0))
             .collect()
     })
 }
@@ -187,7 +187,7 @@ fn input_jet(
     let mut scaled = vec![];
     let mut slopes = vec![];
     for &c in &problem.network.inputs {
-        let (Some(coord), Some(&x)) = (problem.coords.get(c), coords.get(c)) else {
+        let (Some(coord), Some(&x)) = (problem.coords.get(c.0), coords.get(c.0)) else {
             return Err(KernelError::Unsupported(format!(
                 "network input {c} is not a coordinate"
             )));

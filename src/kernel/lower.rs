@@ -8,10 +8,10 @@ use super::builder::Builder;
 use super::ir::{Op, Program, Value};
 use super::jets::{self, Jet, MultiIndex};
 use super::KernelError;
-use crate::expr::Expr;
+use crate::expr::{CoordId, Expr};
 use crate::net::Layout;
 use crate::primitive::Rules;
-use crate::problem::{CoordId, Problem, Reduce};
+use crate::problem::{Problem, Reduce};
 
 /// Recursion bound for residual expressions.
 const MAX_DEPTH: usize = 500;
@@ -83,7 +83,7 @@ impl<'a> Lowerer<'a> {
                         "evaluation site {site} is not defined for this point set"
                     ))
                 })?;
-                let slot = coords.get_mut(c).ok_or_else(|| {
+                let slot = coords.get_mut(c.0).ok_or_else(|| {
                     KernelError::Unsupported(format!("site moves unknown coordinate {c}"))
                 })?;
                 *slot = self.b.num(v);
@@ -132,13 +132,13 @@ impl<'a> Lowerer<'a> {
         let d = depth + 1;
         Ok(match e {
             Expr::Num(v) => self.b.num(*v),
-            Expr::Coord(k) if *k < self.problem.coords.len() => self.b.push(Op::Coord(*k as u32)),
+            Expr::Coord(k) if k.0 < self.problem.coords.len() => self.b.push(Op::Coord(k.0 as u32)),
             Expr::Coord(k) => {
                 return Err(KernelError::Unsupported(format!("unknown coordinate {k}")))
             }
             Expr::Param(k) => {
                 let (Some(p), Some(&offset)) =
-                    (self.problem.params.get(*k), self.layout.params.get(*k))
+                    (self.problem.params.get(k.0), self.layout.params.get(k.0))
                 else {
                     return Err(KernelError::Unsupported(format!("unknown parameter {k}")));
                 };
@@ -158,7 +158,7 @@ impl<'a> Lowerer<'a> {
                 output,
                 deriv,
                 site,
-            } => self.out(*output, deriv, *site)?,
+            } => self.out(output.0, deriv, *site)?,
             Expr::Data(k) => self.b.push(Op::DataCol(*k as u32)),
             Expr::Shared(k) => self.shared(*k, d)?,
             Expr::Add(a, c) => {

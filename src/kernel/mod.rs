@@ -444,7 +444,7 @@ pub fn predict_outputs(
     problem: &Problem,
     theta: &[f64],
     coords: &[Vec<f64>],
-    requests: &[(crate::problem::OutputId, crate::expr::Deriv)],
+    requests: &[(crate::expr::OutputId, crate::expr::Deriv)],
 ) -> Result<Vec<Vec<f64>>, KernelError> {
     let exprs: Vec<Expr> = requests
         .iter()

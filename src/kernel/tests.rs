@@ -6,7 +6,7 @@ use rand::{Rng, SeedableRng};
 
 use super::gradcheck::{gradcheck, gradcheck_with, GradcheckOptions};
 use super::*;
-use crate::expr::{Cmp, Expr, Func};
+use crate::expr::{Cmp, CoordId, Expr, Func, OutputId, ParamId};
 use crate::net::init_theta;
 use crate::net::testnets::{burgers, network};
 use crate::primitive::{prime, Prime};
@@ -39,7 +39,7 @@ pub(crate) fn random_batches(
                 .map(|c| (0..n).map(|_| rng.random_range(c.lo..c.hi)).collect())
                 .collect();
             if let PointKind::Slice { coord, value, .. } = set.kind {
-                coords[coord] = vec![value; n];
+                coords[coord.0] = vec![value; n];
             }
             let data = (0..data(s))
                 .map(|_| (0..n).map(|_| rng.random_range(-1.0..1.0)).collect())
@@ -70,7 +70,7 @@ pub(crate) fn jittered_theta(p: &Problem, seed: u64, by: f64) -> Vec<f64> {
 }
 
 fn u(d: [u8; 2]) -> Expr {
-    Expr::out(0, d.to_vec())
+    Expr::out(OutputId(0), d.to_vec())
 }
 
 /// A problem whose residual needs jets up to 4th order, mixed ones included.
@@ -145,8 +145,8 @@ fn everything() -> Problem {
     ];
     let f = |f, e| Expr::call(f, e);
     let s = Expr::add(
-        Expr::mul(Expr::Param(0), u([1, 0])),
-        Expr::mul(Expr::Param(1), u([2, 0])),
+        Expr::mul(Expr::Param(ParamId(0)), u([1, 0])),
+        Expr::mul(Expr::Param(ParamId(1)), u([2, 0])),
     );
     let g = Expr::add(
         Expr::add(f(Func::Sin, u([0, 1])), f(Func::Cos, u([0, 0]))),
@@ -167,17 +167,17 @@ fn everything() -> Problem {
     );
     let iff = Expr::If(
         Cmp::Gt,
-        Box::new(Expr::Coord(0)),
+        Box::new(Expr::Coord(CoordId(0))),
         Box::new(Expr::num(0.0)),
         Box::new(u([0, 0])),
         Box::new(Expr::Data(1)),
     );
     p.terms[0].residuals = vec![s, Expr::mul(Expr::num(0.1), g), Expr::sub(h, iff)];
-    p.point_sets[1].sites = vec![(0, -1.0)];
+    p.point_sets[1].sites = vec![(CoordId(0), -1.0)];
     p.terms[1].residuals = vec![Expr::sub(
         u([0, 0]),
         Expr::Out {
-            output: 0,
+            output: OutputId(0),
             deriv: vec![0, 0],
             site: 1,
         },

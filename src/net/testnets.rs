@@ -1,7 +1,7 @@
 //! Test helpers: the stdlib's layer kinds written by hand as `LayerExpr` bodies (as
 //! the checker will produce them), and small problems built without the front end.
 
-use crate::expr::{Expr, Func};
+use crate::expr::{CoordId, Expr, Func, OutputId};
 use crate::problem::*;
 
 type E = LayerExpr;
@@ -116,14 +116,14 @@ pub fn network(kind: &str, inputs: usize, width: usize, depth: usize, outputs: u
     layers.push(layer(last_kind, w_in, outputs, true));
     Network {
         kind: kind.into(),
-        inputs: (0..inputs).collect(),
+        inputs: (0..inputs).map(CoordId).collect(),
         outputs: (0..outputs).map(|k| format!("u{k}")).collect(),
         layers,
     }
 }
 
 fn u(deriv: [u8; 2]) -> Expr {
-    Expr::out(0, deriv.to_vec())
+    Expr::out(OutputId(0), deriv.to_vec())
 }
 
 /// Burgers: x ∈ [−1, 1], t ∈ [0, 1]; u_t + u·u_x − ν·u_xx on collocation points,
@@ -187,7 +187,7 @@ pub fn burgers(kind: &str, width: usize, depth: usize) -> Problem {
             set(
                 "boundary",
                 PointKind::Slice {
-                    coord: 0,
+                    coord: CoordId(0),
                     value: 1.0,
                     method: Sampling::Uniform,
                 },

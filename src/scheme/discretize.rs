@@ -14,7 +14,7 @@
 use super::irk::gauss_legendre;
 use crate::check::on_output;
 use crate::diag::Diag;
-use crate::expr::Expr;
+use crate::expr::{Expr, OutputId};
 use crate::problem::{PointKind, Problem, Scheme, StepEquation};
 
 /// Solves the step's equation for u_t, fills `Problem::shared` with N_j and writes
@@ -31,7 +31,7 @@ pub fn discretize(problem: &mut Problem) -> Result<(), Vec<Diag>> {
     let tab = gauss_legendre(q);
     let dt = scheme.to - scheme.from;
     let ncoords = problem.coords.len();
-    let stage = |i: usize| Expr::out(i, vec![0; ncoords]);
+    let stage = |i: usize| Expr::out(OutputId(i), vec![0; ncoords]);
     let snapshot_at = |points: usize| match problem.point_sets[points].kind {
         PointKind::Data {
             at: Some((_, time)),
@@ -81,17 +81,17 @@ pub fn discretize(problem: &mut Problem) -> Result<(), Vec<Diag>> {
 /// N[u] from the single equation R = 0, with u_t isolated.
 fn stage_rhs(problem: &Problem, scheme: &Scheme, step: &StepEquation) -> Result<Expr, Diag> {
     let mut deriv = vec![0; problem.coords.len()];
-    deriv[scheme.coord] = 1;
-    let target = Expr::out(0, deriv);
+    deriv[scheme.coord.0] = 1;
+    let target = Expr::out(OutputId(0), deriv);
     let isolated = crate::sym::expand(&step.residual)
         .map_err(|e| e.to_string())
         .and_then(|r| crate::sym::isolate(&r, &target).map_err(|e| e.to_string()));
-    let tname = &problem.coords[scheme.coord].name;
+    let tname = &problem.coords[scheme.coord.0].name;
     match isolated {
         Ok(n)
             if !crate::sym::derivatives(&n)
                 .iter()
-                .any(|(_, d, _)| d[scheme.coord] > 0) =>
+                .any(|(_, d, _)| d[scheme.coord.0] > 0) =>
         {
             Ok(n)
         }

@@ -9,9 +9,8 @@
 //! function is read from `crate::primitive`, the table `kernel` reads too.
 
 use super::ops::{add, call, div, is_num, mul, neg, pow, sub};
-use crate::expr::{Cmp, Expr, Func};
+use crate::expr::{Cmp, CoordId, Expr, Func};
 use crate::primitive::{build, prime, Interp};
-use crate::problem::CoordId;
 use thiserror::Error;
 
 /// Why an expression could not be differentiated.
@@ -68,7 +67,7 @@ pub(crate) fn derivative(e: &Expr, wrt: Wrt) -> Result<Expr, ExpandError> {
                 let mut deriv = deriv.clone();
                 let len = deriv.len();
                 let slot = deriv
-                    .get_mut(c)
+                    .get_mut(c.0)
                     .ok_or(ExpandError::CoordOutOfRange { coord: c, len })?;
                 *slot = slot.checked_add(1).ok_or(ExpandError::OrderTooHigh(c))?;
                 Expr::Out {

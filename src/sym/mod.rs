@@ -29,8 +29,7 @@ pub use isolate::isolate;
 pub use print::{display, Names};
 pub use simplify::{simplify, Limits};
 
-use crate::expr::{Deriv, Expr};
-use crate::problem::OutputId;
+use crate::expr::{Deriv, Expr, OutputId};
 use std::collections::BTreeSet;
 
 /// Returns `e` with every leaf `l` for which `f(l)` is `Some(r)` replaced by `r`

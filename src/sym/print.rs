@@ -90,15 +90,15 @@ impl Printer<'_> {
     fn bare(&mut self, e: &Expr) {
         match e {
             Expr::Num(v) => self.number(*v),
-            Expr::Coord(c) => self.name(&self.names.coords, "coord", *c),
-            Expr::Param(p) => self.name(&self.names.params, "param", *p),
+            Expr::Coord(c) => self.name(&self.names.coords, "coord", c.0),
+            Expr::Param(p) => self.name(&self.names.params, "param", p.0),
             Expr::Data(k) => self.name(&self.names.data, "data", *k),
             Expr::Shared(k) => self.text(&format!("N[{}]", k + 1)),
             Expr::Out {
                 output,
                 deriv,
                 site,
-            } => self.output(*output, deriv, *site),
+            } => self.output(output.0, deriv, *site),
             Expr::Add(a, b) => self.infix(a, " + ", b, Prec::Sum, Prec::Sum),
             Expr::Sub(a, b) => self.infix(a, " - ", b, Prec::Sum, Prec::Product),
             Expr::Mul(a, b) => self.infix(a, "*", b, Prec::Product, Prec::Product),
@@ -128,7 +128,7 @@ impl Printer<'_> {
                 self.text("d(");
                 self.expr(a, Prec::Lowest);
                 self.text(", ");
-                self.name(&self.names.coords, "coord", *c);
+                self.name(&self.names.coords, "coord", c.0);
                 self.out.push(')');
             }
         }

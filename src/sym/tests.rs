@@ -8,7 +8,7 @@ mod calculus;
 
 use super::*;
 use crate::expr::{Cmp, Func};
-use crate::problem::{CoordId, ParamId};
+use crate::expr::{CoordId, ParamId};
 
 /// Values of the leaves, for [`eval`]: the tests check rewrites and derivatives by
 /// evaluating both sides at points.
@@ -133,10 +133,10 @@ fn atom(tok: &str) -> Expr {
     }
     match tok {
         "pi" => Expr::Num(std::f64::consts::PI),
-        "x" => Expr::Coord(0),
-        "t" => Expr::Coord(1),
-        "λ1" => Expr::Param(0),
-        "λ2" => Expr::Param(1),
+        "x" => Expr::Coord(CoordId(0)),
+        "t" => Expr::Coord(CoordId(1)),
+        "λ1" => Expr::Param(ParamId(0)),
+        "λ2" => Expr::Param(ParamId(1)),
         "data0" => Expr::Data(0),
         "shared0" => Expr::Shared(0),
         _ => output(tok),
@@ -161,7 +161,7 @@ fn output(tok: &str) -> Expr {
         deriv[if c == 'x' { 0 } else { 1 }] += 1;
     }
     Expr::Out {
-        output,
+        output: OutputId(output),
         deriv,
         site,
     }
@@ -203,14 +203,14 @@ impl RandomEnv {
 }
 
 impl Env for RandomEnv {
-    fn coord(&self, c: usize) -> f64 {
-        self.value(&[1, c as u64])
+    fn coord(&self, c: CoordId) -> f64 {
+        self.value(&[1, c.0 as u64])
     }
-    fn param(&self, p: usize) -> f64 {
-        self.value(&[2, p as u64])
+    fn param(&self, p: ParamId) -> f64 {
+        self.value(&[2, p.0 as u64])
     }
-    fn out(&self, output: usize, deriv: &[u8], site: u8) -> f64 {
-        let mut key = vec![3, output as u64, site as u64];
+    fn out(&self, output: OutputId, deriv: &[u8], site: u8) -> f64 {
+        let mut key = vec![3, output.0 as u64, site as u64];
         key.extend(deriv.iter().map(|&d| d as u64));
         self.value(&key)
     }
@@ -226,13 +226,13 @@ impl Env for RandomEnv {
 struct CoordEnv([f64; 2]);
 
 impl Env for CoordEnv {
-    fn coord(&self, c: usize) -> f64 {
-        self.0[c]
+    fn coord(&self, c: CoordId) -> f64 {
+        self.0[c.0]
     }
-    fn param(&self, _: usize) -> f64 {
+    fn param(&self, _: ParamId) -> f64 {
         0.5
     }
-    fn out(&self, _: usize, _: &[u8], _: u8) -> f64 {
+    fn out(&self, _: OutputId, _: &[u8], _: u8) -> f64 {
         0.5
     }
     fn data(&self, _: usize) -> f64 {

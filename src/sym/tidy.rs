@@ -210,8 +210,8 @@ fn tidy_children(e: &Expr, order: &Order) -> Expr {
 fn factor_key(f: &Expr, order: &Order) -> (u8, usize, usize, Vec<u8>, u8) {
     match f {
         Expr::Num(_) => (0, 0, 0, Vec::new(), 0),
-        Expr::Param(p) => (1, *p, 0, Vec::new(), 0),
-        Expr::Coord(c) => (2, *c, 0, Vec::new(), 0),
+        Expr::Param(p) => (1, p.0, 0, Vec::new(), 0),
+        Expr::Coord(c) => (2, c.0, 0, Vec::new(), 0),
         Expr::Data(k) => (3, *k, 0, Vec::new(), 0),
         Expr::Out {
             output,
@@ -221,7 +221,7 @@ fn factor_key(f: &Expr, order: &Order) -> (u8, usize, usize, Vec<u8>, u8) {
             let order = deriv.iter().map(|&n| usize::from(n)).sum();
             // Larger counts on earlier coordinates first: u_x before u_t.
             let along = deriv.iter().map(|&n| u8::MAX - n).collect();
-            (4, *output, order, along, *site)
+            (4, output.0, order, along, *site)
         }
         Expr::Shared(k) => (5, *k, 0, Vec::new(), 0),
         Expr::Pow(base, _) => factor_key(base, order),

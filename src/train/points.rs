@@ -5,6 +5,7 @@
 //! so a run is reproducible from its seed. Latin hypercube sampling stratifies each
 //! coordinate into n equal bins and takes one point per bin, in a random pairing.
 
+use crate::expr::CoordId;
 use crate::io::Array;
 use crate::kernel::PointBatch;
 use crate::problem::{Dataset, PointKind, PointSet, Problem, Sampling};
@@ -75,7 +76,7 @@ fn observations(problem: &Problem, set: &Dataset) -> Result<Observations, DataEr
     };
     let mut grids: Vec<Option<&Array>> = vec![None; problem.coords.len()];
     for (c, var) in &set.coords {
-        grids[*c] = Some(require(var)?);
+        grids[c.0] = Some(require(var)?);
     }
     let first = set
         .fields
@@ -87,7 +88,7 @@ fn observations(problem: &Problem, set: &Dataset) -> Result<Observations, DataEr
     let lens: Vec<usize> = first
         .axes
         .iter()
-        .map(|c| grids[*c].map_or(0, Array::len))
+        .map(|c| grids[c.0].map_or(0, Array::len))
         .collect();
     let n = if first.axes.is_empty() {
         first_array.len()
@@ -107,7 +108,7 @@ fn observations(problem: &Problem, set: &Dataset) -> Result<Observations, DataEr
     }
     for (c, grid) in grids.iter().enumerate() {
         let Some(grid) = grid else { continue };
-        let axis = first.axes.iter().position(|a| *a == c);
+        let axis = first.axes.iter().position(|a| a.0 == c);
         for (p, slot) in coords[c].iter_mut().enumerate() {
             let i = axis.map_or(p, |k| multi[p][k]);
             *slot = *grid.real.get(i).ok_or_else(|| {
@@ -176,9 +177,9 @@ fn batch(problem: &Problem, set: &PointSet, data: &[Observations], rng: &mut Std
             value,
             method,
         } => {
-            let free: Vec<usize> = inputs.iter().copied().filter(|c| c != coord).collect();
+            let free: Vec<CoordId> = inputs.iter().copied().filter(|c| c != coord).collect();
             let mut coords = box_points(problem, &free, set.count, *method, rng);
-            coords[*coord] = vec![*value; set.count];
+            coords[coord.0] = vec![*value; set.count];
             PointBatch {
                 coords,
                 data: vec![],
@@ -190,11 +191,11 @@ fn batch(problem: &Problem, set: &PointSet, data: &[Observations], rng: &mut Std
             let obs = &data[*dataset];
             let mut pool: Vec<usize> = (0..obs.len()).collect();
             if let Some((c, t)) = at {
-                let nearest = obs.coords[*c]
+                let nearest = obs.coords[c.0]
                     .iter()
                     .map(|v| (v - t).abs())
                     .fold(f64::INFINITY, f64::min);
-                pool.retain(|&i| (obs.coords[*c][i] - t).abs() <= nearest + 1e-12);
+                pool.retain(|&i| (obs.coords[c.0][i] - t).abs() <= nearest + 1e-12);
             }
             let idx: Vec<usize> = if set.count == 0 || set.count >= pool.len() {
                 pool
@@ -239,7 +240,7 @@ fn with_noise(mut col: Vec<f64>, noise: f64, rng: &mut StdRng) -> Vec<f64> {
 /// caller fixes them). One column per problem coordinate.
 fn box_points(
     problem: &Problem,
-    dims: &[usize],
+    dims: &[CoordId],
     n: usize,
     method: Sampling,
     rng: &mut StdRng,
@@ -249,7 +250,7 @@ fn box_points(
         .powf(1.0 / dims.len().max(1) as f64)
         .round()
         .max(1.0) as usize;
-    for (k, &c) in dims.iter().enumerate() {
+    for (k, &CoordId(c)) in dims.iter().enumerate() {
         let (lo, hi) = (problem.coords[c].lo, problem.coords[c].hi);
         let unit: Vec<f64> = match method {
             Sampling::Uniform => (0..n).map(|_| rng.random::<f64>()).collect(),
@@ -289,7 +290,7 @@ fn shuffle(v: &mut [usize], rng: &mut StdRng) {
 fn quadrature(problem: &Problem, n: usize) -> PointBatch {
     let n = n.max(2);
     let mut coords = vec![vec![0.0; n]; problem.coords.len()];
-    let c = problem.network.inputs.first().copied().unwrap_or(0);
+    let c = problem.network.inputs.first().map_or(0, |c| c.0);
     let (lo, hi) = (problem.coords[c].lo, problem.coords[c].hi);
     let h = (hi - lo) / (n - 1) as f64;
     coords[c] = (0..n).map(|i| lo + h * i as f64).collect();
@@ -362,7 +363,11 @@ mod tests {
         );
         for (set, b) in p.point_sets.iter().zip(&batches) {
             if let PointKind::Slice { coord, value, .. } = set.kind {
-                assert!(b.coords[coord].iter().all(|v| *v == value), "{}", set.name);
+                assert!(
+                    b.coords[coord.0].iter().all(|v| *v == value),
+                    "{}",
+                    set.name
+                );
             }
         }
     }
@@ -434,7 +439,7 @@ mod tests {
                 at: Some((c, t)), ..
             } = set.kind
             {
-                assert!(b.coords[c].iter().all(|v| (v - t).abs() < 1e-12));
+                assert!(b.coords[c.0].iter().all(|v| (v - t).abs() < 1e-12));
                 assert_eq!(b.len(), set.count);
             }
         }

@@ -148,7 +148,7 @@ fn compare(
 ) -> Result<(Vec<FieldError>, Predictions), KernelError> {
     let obs = match &problem.scheme {
         Some(s) => {
-            let times = &obs.coords[s.coord];
+            let times = &obs.coords[s.coord.0];
             let nearest = times
                 .iter()
                 .map(|t| (t - s.to).abs())

@@ -56,17 +56,20 @@ fn d_of_shared_is_an_error() {
 
 #[test]
 fn d_along_a_missing_coordinate_is_an_error() {
-    let e = Expr::d(Expr::out(0, vec![0]), 1);
+    let e = Expr::d(Expr::out(OutputId(0), vec![0]), CoordId(1));
     assert_eq!(
         expand(&e),
-        Err(ExpandError::CoordOutOfRange { coord: 1, len: 1 })
+        Err(ExpandError::CoordOutOfRange {
+            coord: CoordId(1),
+            len: 1
+        })
     );
 }
 
 #[test]
 fn d_order_overflow_is_an_error() {
-    let e = Expr::d(Expr::out(0, vec![255, 0]), 0);
-    assert_eq!(expand(&e), Err(ExpandError::OrderTooHigh(0)));
+    let e = Expr::d(Expr::out(OutputId(0), vec![255, 0]), CoordId(0));
+    assert_eq!(expand(&e), Err(ExpandError::OrderTooHigh(CoordId(0))));
 }
 
 /// d/dx of expressions over the coordinates only, against central differences.
@@ -91,7 +94,7 @@ fn expand_matches_finite_differences() {
     let mut rng = Rng(7);
     for src in cases {
         let e = parse(src);
-        let d = expand(&Expr::d(e.clone(), 0)).expect("expands");
+        let d = expand(&Expr::d(e.clone(), CoordId(0))).expect("expands");
         let value = expand(&e).expect("expands");
         for _ in 0..20 {
             let (x, t) = (rng.uniform(-0.9, 0.9), rng.uniform(-0.9, 0.9));
@@ -111,7 +114,11 @@ fn derivatives_lists_output_jets() {
     let found: Vec<_> = derivatives(&e).into_iter().collect();
     assert_eq!(
         found,
-        vec![(0, vec![0, 0], 0), (0, vec![1, 0], 1), (1, vec![1, 1], 0)]
+        vec![
+            (OutputId(0), vec![0, 0], 0),
+            (OutputId(0), vec![1, 0], 1),
+            (OutputId(1), vec![1, 1], 0)
+        ]
     );
 }
 
@@ -120,11 +127,11 @@ fn substitute_replaces_leaves() {
     let e = parse("(+ u_t (* u u_x))");
     let to_stage = |leaf: &Expr| match leaf {
         Expr::Out {
-            output: 0,
+            output: OutputId(0),
             deriv,
             site,
         } if deriv[1] == 0 => Some(Expr::Out {
-            output: 2,
+            output: OutputId(2),
             deriv: deriv.clone(),
             site: *site,
         }),
