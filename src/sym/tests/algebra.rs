@@ -2,6 +2,8 @@
 //! on the discrete-time problems, and the printer.
 
 use super::*;
+use crate::sym::expand::ExpandError;
+use crate::sym::isolate::IsolateError;
 
 /// Expands and simplifies `src` and checks the printed result and its value.
 fn simplifies(src: &str, expect: &str) {

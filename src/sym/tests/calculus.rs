@@ -2,6 +2,7 @@
 //! differences; `derivatives`, `substitute`, `eval`.
 
 use super::*;
+use crate::sym::expand::ExpandError;
 
 /// Expands `src` and checks the printed result.
 fn expands(src: &str, expect: &str) {

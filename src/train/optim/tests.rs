@@ -3,6 +3,7 @@
 
 use std::ops::ControlFlow;
 
+use super::phase::Outcome;
 use super::*;
 
 /// Records every point evaluated and what came back.
