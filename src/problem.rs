@@ -176,6 +176,11 @@ pub enum LayerExpr {
 /// The generic walks, as for [`Expr`]: only these matches and the passes that decide
 /// per node kind (the jets) must learn about a new node.
 impl LayerExpr {
+    /// Whether `f` holds for this node or any node below it.
+    pub fn any(&self, f: &dyn Fn(&LayerExpr) -> bool) -> bool {
+        f(self) || self.children().into_iter().any(|c| c.any(f))
+    }
+
     /// The direct subexpressions, left to right.
     pub fn children(&self) -> Vec<&LayerExpr> {
         match self {
@@ -398,5 +403,45 @@ impl Phase {
             }
         }
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::expr::Func;
+
+    /// W·(h ⊙ skip(h)) + (−t)^2 / sin(3 − h): every node kind once.
+    fn body() -> LayerExpr {
+        let b = Box::new;
+        let h = || b(LayerExpr::Input);
+        let product = LayerExpr::Mul(h(), b(LayerExpr::Skip(h())));
+        let power = LayerExpr::Powi(b(LayerExpr::Neg(b(LayerExpr::Tensor(1)))), 2);
+        let sine = LayerExpr::Call(Func::Sin, b(LayerExpr::Sub(b(LayerExpr::Num(3.0)), h())));
+        LayerExpr::Add(
+            b(LayerExpr::MatVec(0, b(product))),
+            b(LayerExpr::Div(b(power), b(sine))),
+        )
+    }
+
+    #[test]
+    fn map_children_with_the_identity_rebuilds_the_body() {
+        let e = body();
+        fn copy(x: &LayerExpr) -> LayerExpr {
+            x.map_children(copy)
+        }
+        assert_eq!(copy(&e), e);
+    }
+
+    #[test]
+    fn children_are_in_order_and_any_sees_every_node() {
+        let e = body();
+        let LayerExpr::Add(left, right) = &e else {
+            unreachable!()
+        };
+        assert_eq!(e.children(), vec![&**left, &**right]);
+        assert!(e.any(&|x| matches!(x, LayerExpr::Skip(_))));
+        assert!(e.any(&|x| matches!(x, LayerExpr::Num(v) if *v == 3.0)));
+        assert!(!e.any(&|x| matches!(x, LayerExpr::Tensor(7))));
     }
 }

@@ -56,8 +56,9 @@ pub(crate) fn network(
             tensors: Vec::new(),
             at,
         };
-        let body = lx.lower(body, &HashMap::new());
+        let lowered = lx.lower(body, &HashMap::new());
         let tensors = lx.tensors;
+        let body = lowered.filter(|b| cx.reads_input(b, &def, body, at));
         layers.push(Layer {
             kind,
             inputs: pair[0],
@@ -75,6 +76,39 @@ pub(crate) fn network(
 }
 
 impl Checker<'_> {
+    /// A body that never reads its input makes the network a constant: every
+    /// derivative along a coordinate would be zero and training could not succeed,
+    /// silently. (Reported once per body: each layer of the stack repeats it.)
+    fn reads_input(
+        &mut self,
+        lowered: &LayerExpr,
+        def: &ast::LayerDef,
+        body: &ast::Expr,
+        at: Option<Span>,
+    ) -> bool {
+        if lowered.any(&|e| matches!(e, LayerExpr::Input)) {
+            return true;
+        }
+        let already = self.diags.iter().any(|d| {
+            d.code == "pdenet::check::layer_ignores_input"
+                && d.span() == Some(at.unwrap_or(body.span))
+        });
+        if !already {
+            self.error(
+                Diag::error(
+                    "pdenet::check::layer_ignores_input",
+                    format!("layer `{}` never reads its input `{}`", def.name.name, def.input.name),
+                )
+                .label(at.unwrap_or(body.span), "the network would not depend on the coordinates")
+                .help(format!(
+                    "a layer maps its input to its output: use `{}` in the body, e.g. `σ(W·{} + b)`",
+                    def.input.name, def.input.name
+                )),
+            );
+        }
+        false
+    }
+
     fn activation(&mut self, name: &ast::Ident) -> Option<Activation> {
         if let Some(f) = Func::from_name(&name.name) {
             return Some(Activation::Func(f));
