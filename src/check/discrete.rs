@@ -43,6 +43,33 @@ impl Checker<'_> {
         };
         t.step = Some(step);
         let outputs = s.scheme.stages + usize::from(irk_final);
+        let start_seen = self.snapshot_terms(datasets, s, t);
+        if !start_seen && !datasets.failed {
+            self.error(
+                Diag::error(
+                    "pdenet::check::scheme_data",
+                    format!(
+                        "a discrete-time scheme needs data at its start, t = {}",
+                        s.scheme.from
+                    ),
+                )
+                .label(s.span, "scheme declared here")
+                .help(format!(
+                    "add `at {} = {} sample N` to a data block",
+                    self.decls.coords[s.scheme.coord.0].coord.name, s.scheme.from
+                )),
+            );
+        }
+        self.no_initial_condition(file);
+        let expand =
+            move |_: &mut Checker, v: Val| (0..outputs).map(|j| on_output(&v.re, j)).collect();
+        let inputs = self.decls.coords.len().saturating_sub(1);
+        self.conditions(file, settings, t, &expand, inputs);
+    }
+
+    /// A data term for each snapshot at either end of the step (its residuals are
+    /// `scheme::discretize`'s); whether one is at the start.
+    fn snapshot_terms(&mut self, datasets: &Datasets, s: &SchemeSpec, t: &mut Terms) -> bool {
         let mut start_seen = false;
         for (d, set) in datasets.sets.iter().enumerate() {
             if Some(d) == datasets.reference {
@@ -88,22 +115,11 @@ impl Checker<'_> {
                 );
             }
         }
-        if !start_seen && !datasets.failed {
-            self.error(
-                Diag::error(
-                    "pdenet::check::scheme_data",
-                    format!(
-                        "a discrete-time scheme needs data at its start, t = {}",
-                        s.scheme.from
-                    ),
-                )
-                .label(s.span, "scheme declared here")
-                .help(format!(
-                    "add `at {} = {} sample N` to a data block",
-                    self.decls.coords[s.scheme.coord.0].coord.name, s.scheme.from
-                )),
-            );
-        }
+        start_seen
+    }
+
+    /// The start snapshot plays the initial condition's role.
+    fn no_initial_condition(&mut self, file: &ast::File) {
         if let Some(st) = file.statements.iter().find(|st| {
             matches!(
                 st.kind,
@@ -122,10 +138,6 @@ impl Checker<'_> {
                 .help("give the start values as data: `data \"…\" { … } at t = a`"),
             );
         }
-        let expand =
-            move |_: &mut Checker, v: Val| (0..outputs).map(|j| on_output(&v.re, j)).collect();
-        let inputs = self.decls.coords.len().saturating_sub(1);
-        self.conditions(file, settings, t, &expand, inputs);
     }
 
     /// The single equation R = 0 a step solves.

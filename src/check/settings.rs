@@ -378,29 +378,8 @@ impl Checker<'_> {
         })
     }
 
-    /// The `scheme` statement, if any.
-    pub(crate) fn scheme(&mut self, file: &ast::File) -> Option<SchemeSpec> {
-        let (kind, coord, from, to_coord, to, span) =
-            file.statements.iter().find_map(|st| match &st.kind {
-                StatementKind::Scheme {
-                    kind,
-                    coord,
-                    from,
-                    to_coord,
-                    to,
-                } => Some((kind, coord, from, to_coord, to, st.span)),
-                _ => None,
-            })?;
-        if kind.name.name != "irk" {
-            let d = Diag::error(
-                "pdenet::check::unknown_scheme",
-                format!("unknown scheme `{}`", kind.name.name),
-            )
-            .label(kind.name.span, "not a scheme")
-            .help("the implicit Runge–Kutta scheme is `irk(stages = q)`");
-            self.error(d);
-            return None;
-        }
+    /// `irk(stages = q)`'s q, at most 500.
+    fn irk_stages(&mut self, kind: &ast::CallArgs) -> Option<usize> {
         self.known_args(kind, &["stages"]);
         let stages = match Self::arg(kind, "stages") {
             Some(e) => self.count(e, "the number of stages", 1.0),
@@ -426,6 +405,33 @@ impl Checker<'_> {
                 .help("use at most 500 stages (the examples use 50 and 100)"),
             );
         }
+        stages
+    }
+
+    /// The `scheme` statement, if any.
+    pub(crate) fn scheme(&mut self, file: &ast::File) -> Option<SchemeSpec> {
+        let (kind, coord, from, to_coord, to, span) =
+            file.statements.iter().find_map(|st| match &st.kind {
+                StatementKind::Scheme {
+                    kind,
+                    coord,
+                    from,
+                    to_coord,
+                    to,
+                } => Some((kind, coord, from, to_coord, to, st.span)),
+                _ => None,
+            })?;
+        if kind.name.name != "irk" {
+            let d = Diag::error(
+                "pdenet::check::unknown_scheme",
+                format!("unknown scheme `{}`", kind.name.name),
+            )
+            .label(kind.name.span, "not a scheme")
+            .help("the implicit Runge–Kutta scheme is `irk(stages = q)`");
+            self.error(d);
+            return None;
+        }
+        let stages = self.irk_stages(kind);
         if to_coord.name != coord.name {
             self.error(
                 Diag::error(
