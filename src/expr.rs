@@ -209,6 +209,17 @@ impl Expr {
 /// values, so they are plain functions rather than `std::ops` impls.
 #[allow(clippy::should_implement_trait)]
 impl Expr {
+    /// `self` with every leaf `l` for which `f(l)` is `Some(r)` replaced by `r`
+    /// (leaves: numbers, coordinates, parameters, outputs, data and shared entries),
+    /// e.g. u ↦ stage output j. A replacement is not visited again.
+    pub fn substitute(&self, f: &dyn Fn(&Expr) -> Option<Expr>) -> Expr {
+        if self.children().is_empty() {
+            f(self).unwrap_or_else(|| self.clone())
+        } else {
+            self.map_children(|x| x.substitute(f))
+        }
+    }
+
     /// Whether `f` holds for this node or any node below it.
     pub fn any(&self, f: &dyn Fn(&Expr) -> bool) -> bool {
         f(self) || self.children().into_iter().any(|c| c.any(f))

@@ -16,7 +16,7 @@ use crate::syntax::ast::{self, ConditionKind, Span, StatementKind};
 
 /// Output `j` in place of the field's placeholder output 0, at every site.
 pub(crate) fn on_output(e: &Expr, j: usize) -> Expr {
-    crate::sym::substitute(e, &|leaf| match leaf {
+    e.substitute(&|leaf| match leaf {
         Expr::Out { deriv, site, .. } => Some(Expr::Out {
             output: OutputId(j),
             deriv: deriv.clone(),

@@ -485,7 +485,7 @@ impl Checker<'_> {
 /// The expression evaluated at the far end of a periodic coordinate: network
 /// outputs move to site 1, and the coordinate itself is shifted by the period.
 pub(crate) fn at_far_end(e: &Expr, coord: CoordId, period: f64) -> Expr {
-    crate::sym::substitute(e, &|leaf| match leaf {
+    e.substitute(&|leaf| match leaf {
         Expr::Out { output, deriv, .. } => Some(Expr::Out {
             output: *output,
             deriv: deriv.clone(),

@@ -3,7 +3,7 @@
 
 use super::expand::{derivative, expand, ExpandError, Wrt};
 use super::simplify::{simplify, Limits};
-use super::{substitute, visit_leaves};
+use super::visit_leaves;
 use crate::expr::Expr;
 use thiserror::Error;
 
@@ -45,7 +45,7 @@ pub fn isolate(residual: &Expr, target: &Expr) -> Result<Expr, IsolateError> {
     if coefficient == Expr::Num(0.0) {
         return Err(IsolateError::ZeroCoefficient);
     }
-    let rest = substitute(&r, &|leaf| (leaf == target).then_some(Expr::Num(0.0)));
+    let rest = r.substitute(&|leaf| (leaf == target).then_some(Expr::Num(0.0)));
     let solved = Expr::neg(Expr::div(rest, coefficient));
     Ok(simplify(&solved, &limits).expr)
 }

@@ -7,9 +7,9 @@
 //!   collection of numeric coefficients and powers, extraction by operation count,
 //!   then a tidy pass that puts terms in source order (`u_t + u*u_x - ν*u_xx`).
 //! * [`isolate`] solves a residual that is linear in u_t for u_t (discrete-time
-//!   schemes); [`substitute`] rewrites leaves (u ↦ stage j).
-//! * [`derivatives`] lists the output jets an expression needs, [`eval`] is the f64
-//!   oracle used by tests, [`display`] the printer behind `--emit residual`.
+//!   schemes).
+//! * [`derivatives`] lists the output jets an expression needs, [`display`] is the
+//!   printer behind `--emit residual`.
 //!
 //! This module knows nothing of the syntax, of networks or of the kernel; egg types
 //! never leave it.
@@ -31,17 +31,6 @@ pub use simplify::{simplify, Limits};
 
 use crate::expr::{Deriv, Expr, OutputId};
 use std::collections::BTreeSet;
-
-/// Returns `e` with every leaf `l` for which `f(l)` is `Some(r)` replaced by `r`
-/// (leaves: numbers, coordinates, parameters, outputs, data and shared entries).
-/// Used to rewrite u ↦ stage output j for IRK. The replacement is not visited again.
-pub fn substitute(e: &Expr, f: &dyn Fn(&Expr) -> Option<Expr>) -> Expr {
-    if e.children().is_empty() {
-        f(e).unwrap_or_else(|| e.clone())
-    } else {
-        e.map_children(|x| substitute(x, f))
-    }
-}
 
 /// The network-output derivatives `e` reads: (output, multi-index, site) of every
 /// `Out` leaf. Not closed under sub-indices (the jet propagation does that), and

@@ -32,7 +32,7 @@ fn isolates(residual: &str, expect: &str) {
     // R(u_t = N) must vanish.
     let r = expand(&parse(residual)).expect("expands");
     let u_t = parse("u_t");
-    let back = substitute(&r, &|leaf| (leaf == &u_t).then(|| n.clone()));
+    let back = r.substitute(&|leaf| (leaf == &u_t).then(|| n.clone()));
     for seed in 0..8 {
         assert_close(eval(&back, &RandomEnv(seed)), 0.0, 1e-12, residual);
     }

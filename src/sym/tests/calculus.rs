@@ -138,7 +138,7 @@ fn substitute_replaces_leaves() {
         }),
         _ => None,
     };
-    assert_eq!(show(&substitute(&e, &to_stage)), "u_t + u[3]*u[3]_x");
+    assert_eq!(show(&e.substitute(&to_stage)), "u_t + u[3]*u[3]_x");
 }
 
 #[test]
