@@ -13,7 +13,7 @@
 //! form, which is stable on Gauss nodes.
 //!
 //! Raissi's PINNs repository ships the same tableaus as text files (one number per line:
-//! the q² entries of A row by row, then b, then c); [`read_butcher`] reads them.
+//! the q² entries of A row by row, then b, then c); the tests read them and compare.
 
 use std::f64::consts::PI;
 
