@@ -1,9 +1,10 @@
 //! Point sets: the coordinates (and data columns) each loss term is evaluated on.
 //!
 //! Each data set's arrays (read once by `check`) become [`Observations`] (every grid
-//! point, every mapped column); [`sample`] then draws every point set of a problem from one seeded RNG,
-//! so a run is reproducible from its seed. Latin hypercube sampling stratifies each
-//! coordinate into n equal bins and takes one point per bin, in a random pairing.
+//! point, every mapped column); [`sample`] then draws every point set of a problem
+//! from one seeded RNG, so a run is reproducible from its seed. Latin hypercube
+//! sampling stratifies each coordinate into n equal bins and takes one point per bin,
+//! in a random pairing.
 
 use crate::expr::CoordId;
 use crate::io::Array;
