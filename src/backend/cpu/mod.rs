@@ -33,7 +33,7 @@ mod tests;
 mod vmath_tests;
 
 use super::{BackendError, Engine, EngineFacts, EngineKind, Partials, Pass, Precision};
-use crate::kernel::{Kernel, KernelError, PointBatch};
+use crate::kernel::{Evaluation, Kernel, KernelError, PointBatch};
 use clif::Plan;
 use vmath::Vm;
 
@@ -140,17 +140,47 @@ impl ClifKernel {
         self.threads = threads.max(1);
     }
 
+    /// Every point set's input columns in precision `F`, padded to whole blocks.
+    fn inputs<F: Elem>(&self, batches: &[PointBatch]) -> Vec<Columns> {
+        self.sets
+            .iter()
+            .zip(&self.kernel.programs)
+            .zip(batches)
+            .map(|((code, set), batch)| columns::<F>(&code.plan, &set.program, batch))
+            .collect()
+    }
+
+    /// [`Engine::eval`] with the input columns built once: a kernel with integral
+    /// terms runs two passes over the same points.
+    fn eval_as<F: Elem>(
+        &self,
+        theta: &[f64],
+        batches: &[PointBatch],
+    ) -> Result<Evaluation, KernelError> {
+        let mut inputs: Option<Vec<Columns>> = None;
+        self.kernel
+            .eval_with(theta, batches, |seeds, forward_only| {
+                let inputs = inputs.get_or_insert_with(|| self.inputs::<F>(batches));
+                let pass = Pass {
+                    theta,
+                    seeds,
+                    batches,
+                    forward_only,
+                };
+                Ok(self.partials_as::<F>(&pass, inputs)?.combine())
+            })
+    }
+
     /// Every point set's parts, in set order, each set's in part order.
-    fn partials_as<F: Elem>(&self, pass: &Pass) -> Result<Partials, KernelError> {
+    fn partials_as<F: Elem>(
+        &self,
+        pass: &Pass,
+        inputs: &[Columns],
+    ) -> Result<Partials, KernelError> {
         let theta_f = to_bytes::<F>(pass.theta);
         let seeds_f = to_bytes::<F>(pass.seeds);
         let mut out = Partials::new(self.kernel.terms.len(), pass.grad_len());
-        for ((code, set), batch) in self
-            .sets
-            .iter()
-            .zip(&self.kernel.programs)
-            .zip(pass.batches)
-        {
+        for ((code, set), cols) in self.sets.iter().zip(&self.kernel.programs).zip(inputs) {
             let f = if pass.forward_only {
                 code.forward.as_ref()
             } else {
@@ -163,7 +193,7 @@ impl ClifKernel {
                 code: f,
                 plan: &code.plan,
                 prog: &set.program,
-                cols: &columns::<F>(&code.plan, &set.program, batch),
+                cols,
                 theta: &theta_f,
                 seeds: &seeds_f,
             };
@@ -190,8 +220,15 @@ impl Engine for ClifKernel {
 
     fn partials(&self, pass: &Pass) -> Result<Partials, KernelError> {
         match self.precision {
-            Precision::F32 => self.partials_as::<f32>(pass),
-            Precision::F64 => self.partials_as::<f64>(pass),
+            Precision::F32 => self.partials_as::<f32>(pass, &self.inputs::<f32>(pass.batches)),
+            Precision::F64 => self.partials_as::<f64>(pass, &self.inputs::<f64>(pass.batches)),
+        }
+    }
+
+    fn eval(&self, theta: &[f64], batches: &[PointBatch]) -> Result<Evaluation, KernelError> {
+        match self.precision {
+            Precision::F32 => self.eval_as::<f32>(theta, batches),
+            Precision::F64 => self.eval_as::<f64>(theta, batches),
         }
     }
 }
