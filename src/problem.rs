@@ -377,6 +377,55 @@ pub enum Phase {
         tol: f64,
         history: usize,
     },
+    /// A dense-Hessian method: `bfgs`, `ssbfgs`, `ssbfgs_ol`, `ssbroyden`, `ssbroyden1`.
+    Dense {
+        rule: DenseRule,
+        iterations: usize,
+        /// Stop when max |∂loss/∂θᵢ| ≤ tol.
+        tol: f64,
+        /// The strong Wolfe constants of the line search.
+        c1: f64,
+        c2: f64,
+        /// Reset H to a scaled identity every `reset` iterations (0: only when a guard
+        /// says so).
+        reset: usize,
+    },
+}
+
+/// Which dense quasi-Newton update a `Phase::Dense` uses (see `train::optim::dense`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DenseRule {
+    /// `bfgs`.
+    Bfgs,
+    /// `ssbfgs`: self-scaled BFGS with Al-Baali's scaling.
+    SsbfgsAb,
+    /// `ssbfgs_ol`: self-scaled BFGS with Oren & Luenberger's scaling.
+    SsbfgsOl,
+    /// `ssbroyden`: self-scaled Broyden (the papers' SSBroyden2).
+    SsBroyden2,
+    /// `ssbroyden1`: the papers' other self-scaled Broyden choice.
+    SsBroyden1,
+}
+
+impl DenseRule {
+    pub const ALL: [DenseRule; 5] = [
+        DenseRule::Bfgs,
+        DenseRule::SsbfgsAb,
+        DenseRule::SsbfgsOl,
+        DenseRule::SsBroyden2,
+        DenseRule::SsBroyden1,
+    ];
+
+    /// The optimizer's name in a `train` statement and in history.csv.
+    pub fn name(self) -> &'static str {
+        match self {
+            DenseRule::Bfgs => "bfgs",
+            DenseRule::SsbfgsAb => "ssbfgs",
+            DenseRule::SsbfgsOl => "ssbfgs_ol",
+            DenseRule::SsBroyden2 => "ssbroyden",
+            DenseRule::SsBroyden1 => "ssbroyden1",
+        }
+    }
 }
 
 /// A step decay of the learning rate: lr · rate^⌊epoch / every⌋, epochs counted from 0.
@@ -391,14 +440,16 @@ impl Phase {
     pub fn cap(&self) -> usize {
         match *self {
             Phase::Adam { epochs, .. } => epochs,
-            Phase::Lbfgs { iterations, .. } => iterations,
+            Phase::Lbfgs { iterations, .. } | Phase::Dense { iterations, .. } => iterations,
         }
     }
 
     /// The same phase with at most `cap` steps (`--epochs N`).
     pub fn capped(mut self, cap: usize) -> Phase {
         match &mut self {
-            Phase::Adam { epochs: n, .. } | Phase::Lbfgs { iterations: n, .. } => {
+            Phase::Adam { epochs: n, .. }
+            | Phase::Lbfgs { iterations: n, .. }
+            | Phase::Dense { iterations: n, .. } => {
                 *n = (*n).min(cap);
             }
         }

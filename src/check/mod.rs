@@ -153,6 +153,11 @@ impl<'a> Checker<'a> {
             outputs.names,
         );
         self.unused();
+        let network = network?;
+        self.hessian_fits(
+            &settings,
+            crate::net::param_count(&network) + self.decls.params.len(),
+        );
         Some(Problem {
             name: self.opts.name.clone(),
             coords: self.decls.coords.iter().map(|c| c.coord.clone()).collect(),
@@ -163,7 +168,7 @@ impl<'a> Checker<'a> {
                 .iter()
                 .map(|c| (c.name.clone(), c.value))
                 .collect(),
-            network: network?,
+            network,
             fields,
             // Filled by `scheme::discretize` under a scheme.
             shared: Vec::new(),

@@ -3,7 +3,7 @@
 
 use super::Checker;
 use crate::diag::{suggest, Diag};
-use crate::problem::{Decay, Phase, Sampling, Scheme};
+use crate::problem::{Decay, DenseRule as Rule, Phase, Sampling, Scheme};
 use crate::syntax::ast::{self, Span, StatementKind};
 
 #[derive(Debug, Clone)]
@@ -32,6 +32,8 @@ pub(crate) struct Settings {
     pub network: Option<NetworkSpec>,
     pub samples: Samples,
     pub training: Vec<Phase>,
+    /// Where each phase of `training` was written (empty for the default training).
+    pub training_spans: Vec<Span>,
 }
 
 /// A checked `scheme` with where it was written.
@@ -61,6 +63,7 @@ pub(crate) fn read(cx: &mut Checker, file: &ast::File) -> Settings {
             constraint: 256,
         },
         training: default_training(),
+        training_spans: Vec::new(),
     };
     let mut seen: Vec<(&'static str, Span)> = Vec::new();
     for st in &file.statements {
@@ -88,7 +91,10 @@ pub(crate) fn read(cx: &mut Checker, file: &ast::File) -> Settings {
         match &st.kind {
             StatementKind::Network(call) => settings.network = cx.network_spec(call),
             StatementKind::Sample(items) => cx.samples(items, &mut settings.samples),
-            StatementKind::Train(phases) => settings.training = cx.training(phases),
+            StatementKind::Train(phases) => {
+                (settings.training, settings.training_spans) =
+                    cx.training(phases).into_iter().unzip()
+            }
             _ => {}
         }
     }
@@ -260,37 +266,46 @@ impl Checker<'_> {
         }
     }
 
-    fn training(&mut self, phases: &[ast::CallArgs]) -> Vec<Phase> {
+    fn training(&mut self, phases: &[ast::CallArgs]) -> Vec<(Phase, Span)> {
         let mut out = Vec::new();
         for call in phases {
-            match call.name.name.as_str() {
-                "adam" => {
-                    if let Some(phase) = self.adam(call) {
-                        out.push(phase);
+            let name = call.name.name.as_str();
+            let phase = match name {
+                "adam" => self.adam(call),
+                "lbfgs" => self.lbfgs(call),
+                _ => match Rule::ALL.into_iter().find(|r| r.name() == name) {
+                    Some(rule) => self.dense(call, rule),
+                    None => {
+                        self.unknown_optimizer(call);
+                        None
                     }
-                }
-                "lbfgs" => {
-                    if let Some(phase) = self.lbfgs(call) {
-                        out.push(phase);
-                    }
-                }
-                other => {
-                    let d = Diag::error(
-                        "pdenet::check::unknown_optimizer",
-                        format!("unknown optimizer `{other}`"),
-                    )
-                    .label(call.name.span, "not an optimizer");
-                    let d = match suggest(other, ["adam", "lbfgs"]) {
-                        Some(s) => d.help(format!("did you mean `{s}`?")),
-                        None => d.help(
-                            "use adam(lr = …, epochs = …) then lbfgs(iterations = …, tol = …)",
-                        ),
-                    };
-                    self.error(d);
-                }
-            }
+                },
+            };
+            out.extend(phase.map(|p| (p, call.span)));
         }
         out
+    }
+
+    fn unknown_optimizer(&mut self, call: &ast::CallArgs) {
+        let other = call.name.name.as_str();
+        let d = Diag::error(
+            "pdenet::check::unknown_optimizer",
+            format!("unknown optimizer `{other}`"),
+        )
+        .label(call.name.span, "not an optimizer");
+        let names = || {
+            ["adam", "lbfgs"]
+                .into_iter()
+                .chain(Rule::ALL.map(Rule::name))
+        };
+        let d = match suggest(other, names()) {
+            Some(s) => d.help(format!("did you mean `{s}`?")),
+            None => d.help(format!(
+                "the optimizers are {}; e.g. adam(lr = …, epochs = …) then ssbroyden(iterations = …)",
+                names().collect::<Vec<_>>().join(", ")
+            )),
+        };
+        self.error(d);
     }
 
     /// `adam(lr = …, epochs = …, beta1 = …, beta2 = …, decay = γ, every = k)`.
@@ -376,6 +391,82 @@ impl Checker<'_> {
             tol: tol?,
             history: history?,
         })
+    }
+
+    /// `bfgs(iterations = …, tol = …, c1 = …, c2 = …, reset = …)`, and the same for
+    /// every dense method.
+    fn dense(&mut self, call: &ast::CallArgs, rule: Rule) -> Option<Phase> {
+        self.known_args(call, &["iterations", "tol", "c1", "c2", "reset"]);
+        let iterations = match Self::arg(call, "iterations") {
+            Some(e) => self.count(e, "the number of iterations", 0.0),
+            None => Some(50_000),
+        };
+        let reset = match Self::arg(call, "reset") {
+            Some(e) => self.count(e, "`reset` (iterations between resets of H)", 0.0),
+            None => Some(0),
+        };
+        let num = |cx: &mut Self, name, default, lo, hi| match Self::arg(call, name) {
+            Some(e) => cx.in_range(e, name, lo, hi, false),
+            None => Some(default),
+        };
+        let tol = match Self::arg(call, "tol") {
+            Some(e) => self.in_range(e, "tol", 0.0, 1.0, true),
+            None => Some(0.0),
+        };
+        let (c1, c2) = (
+            num(self, "c1", 1e-4, 0.0, 1.0)?,
+            num(self, "c2", 0.9, 0.0, 1.0)?,
+        );
+        if c1 >= c2 {
+            let at = Self::arg(call, "c1")
+                .or(Self::arg(call, "c2"))
+                .map_or(call.span, |e| e.span);
+            self.error(
+                Diag::error(
+                    "pdenet::check::wolfe_constants",
+                    format!("c1 = {c1} is not below c2 = {c2}"),
+                )
+                .label(at, "the strong Wolfe conditions need 0 < c1 < c2 < 1")
+                .help("the usual values are c1 = 1e-4, c2 = 0.9"),
+            );
+            return None;
+        }
+        Some(Phase::Dense {
+            rule,
+            iterations: iterations?,
+            tol: tol?,
+            c1,
+            c2,
+            reset: reset?,
+        })
+    }
+
+    /// A dense method keeps an n×n matrix of f64: refuses one this machine cannot
+    /// hold comfortably (half its memory), saying how much it would need.
+    pub(crate) fn hessian_fits(&mut self, settings: &Settings, parameters: usize) {
+        let need = (parameters as u64).saturating_pow(2).saturating_mul(8);
+        let limit = memory_limit();
+        for (phase, span) in settings.training.iter().zip(&settings.training_spans) {
+            let Phase::Dense { rule, .. } = phase else {
+                continue;
+            };
+            if need <= limit {
+                continue;
+            }
+            self.error(
+                Diag::error(
+                    "pdenet::check::hessian_too_large",
+                    format!(
+                        "`{}` keeps a dense {parameters}×{parameters} inverse Hessian: {}, more than {} (half of this machine's memory)",
+                        rule.name(),
+                        gib(need),
+                        gib(limit)
+                    ),
+                )
+                .label(*span, "too many parameters for a dense Hessian")
+                .help("use lbfgs(iterations = …), which keeps only a few vectors, or a smaller network"),
+            );
+        }
     }
 
     /// `irk(stages = q)`'s q, at most 500.
@@ -499,4 +590,19 @@ impl Checker<'_> {
             span,
         })
     }
+}
+
+/// Half of the machine's memory (MemTotal in /proc/meminfo), or 8 GiB where that
+/// cannot be read.
+fn memory_limit() -> u64 {
+    let total = std::fs::read_to_string("/proc/meminfo").ok().and_then(|m| {
+        let line = m.lines().find(|l| l.starts_with("MemTotal:"))?;
+        let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+        Some(kib * 1024)
+    });
+    total.map_or(8 << 30, |t| t / 2)
+}
+
+fn gib(bytes: u64) -> String {
+    format!("{:.1} GiB", bytes as f64 / f64::from(1u32 << 30))
 }

@@ -96,6 +96,7 @@ pub fn run(
         &mut evaluator as &mut dyn Evaluator,
         theta,
         &phases,
+        opts.threads,
         progress,
     );
     let train_s = t1.elapsed().as_secs_f64();

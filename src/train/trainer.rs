@@ -32,6 +32,9 @@ pub struct Row {
     pub terms: Vec<f64>,
     /// The PDE parameters' values (a positive one as its value, not its log).
     pub params: Vec<f64>,
+    /// A quasi-Newton step that refused its curvature pair or reset H says so here
+    /// (`Event::name`).
+    pub event: Option<&'static str>,
 }
 
 /// How one phase ended.
@@ -114,6 +117,7 @@ pub fn train(
     evaluator: &mut dyn Evaluator,
     theta: Vec<f64>,
     phases: &[Phase],
+    threads: usize,
     progress: &mut dyn FnMut(&Progress),
 ) -> Outcome {
     let layout = Layout::of(problem);
@@ -130,7 +134,7 @@ pub fn train(
     };
     for phase in phases {
         let start = Instant::now();
-        let mut optimizer = optim::build(phase);
+        let mut optimizer = optim::build(phase, threads);
         optimizer.start(&out.theta);
         let kind = optimizer.kind();
         let of = phase.cap();
@@ -156,6 +160,7 @@ pub fn train(
                     loss: info.loss,
                     terms: terms.clone(),
                     params: param_values(problem, &layout, info.theta),
+                    event: info.event.map(optim::Event::name),
                 });
                 progress(&Progress {
                     phase: kind.name,

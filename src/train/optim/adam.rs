@@ -178,6 +178,7 @@ impl Optimizer for Adam {
             grad_max: max_abs(&eval.grad),
             step: lr,
             line_search: None,
+            event: None,
         })
     }
 

@@ -1,5 +1,7 @@
-//! The optimizers of `pdenet run`: Adam for the first phase of training and L-BFGS with a
-//! strong-Wolfe line search for the second, as in the PINN papers pdenet reproduces.
+//! The optimizers of `pdenet run`: Adam for the first phase of training, then a
+//! line-search quasi-Newton method (`quasi_newton`) for the second: L-BFGS, as in the
+//! PINN papers pdenet reproduces, or a dense BFGS-family method (`dense`: BFGS,
+//! self-scaled BFGS, self-scaled Broyden), which goes much further in f64.
 //!
 //! Every optimizer is an [`Optimizer`]: a phase that starts from θ, takes one step at
 //! a time, hears when the objective changes, saves and restores its state, and ends
@@ -23,17 +25,21 @@
 //! - no I/O: progress reaches the trainer through a per-iteration callback only.
 
 pub(crate) mod adam;
+pub(crate) mod dense;
 pub(crate) mod lbfgs;
 pub(crate) mod line_search;
 mod phase;
+pub(crate) mod quasi_newton;
 
 #[cfg(test)]
 mod tests;
 
 pub use adam::{Adam, AdamConfig, Schedule};
-pub use lbfgs::{Lbfgs, LbfgsConfig};
+pub use dense::dense;
+pub use lbfgs::lbfgs;
 pub use line_search::{LineFunction, SearchStatus};
 pub use phase::{build, kind, run, End, Kind, Optimizer, OptimizerState, StateError, Step, KINDS};
+pub use quasi_newton::{Event, QuasiNewtonConfig};
 
 use thiserror::Error;
 
@@ -109,6 +115,8 @@ pub struct IterInfo<'a> {
     /// L-BFGS only: how the line search ended.
     #[cfg(test)]
     pub line_search: Option<SearchStatus>,
+    /// Quasi-Newton: a refused pair or a reset of H in this step.
+    pub event: Option<Event>,
     /// θ after the iteration.
     pub theta: &'a [f64],
 }

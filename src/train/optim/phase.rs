@@ -7,8 +7,9 @@ use std::ops::ControlFlow;
 
 use thiserror::Error;
 
-use super::{adam, lbfgs, Abort, Adam, AdamConfig, Eval, IterInfo, Lbfgs, Objective, Schedule};
-use super::{LbfgsConfig, SearchStatus, Stop};
+use super::dense;
+use super::{adam, lbfgs, Abort, Adam, AdamConfig, Eval, Event, IterInfo, Objective, Schedule};
+use super::{QuasiNewtonConfig, SearchStatus, Stop};
 use crate::problem::{Decay, Phase};
 
 /// What names an optimizer in the history, the terminal and report.json.
@@ -25,7 +26,15 @@ pub struct Kind {
 }
 
 /// Every optimizer a `train` statement can name, in the order report.json lists them.
-pub const KINDS: [&Kind; 2] = [&adam::KIND, &lbfgs::KIND];
+pub const KINDS: [&Kind; 7] = [
+    &adam::KIND,
+    &lbfgs::KIND,
+    &dense::BFGS,
+    &dense::SSBFGS,
+    &dense::SSBFGS_OL,
+    &dense::SSBROYDEN,
+    &dense::SSBROYDEN1,
+];
 
 /// The kind named `name` in history rows, if any.
 pub fn kind(name: &str) -> Option<&'static Kind> {
@@ -44,6 +53,8 @@ pub struct Step {
     pub step: f64,
     /// L-BFGS only: how the line search ended.
     pub line_search: Option<SearchStatus>,
+    /// Quasi-Newton only: a refused curvature pair or a reset of H in this step.
+    pub event: Option<Event>,
 }
 
 /// Why a phase ended. The `Display` text is what report.json's `stop` says.
@@ -177,8 +188,9 @@ pub trait Optimizer {
     fn restore(&mut self, state: &OptimizerState) -> Result<(), StateError>;
 }
 
-/// The optimizer a `train` phase asks for, with its settings.
-pub fn build(phase: &Phase) -> Box<dyn Optimizer> {
+/// The optimizer a `train` phase asks for, with its settings; a dense method splits
+/// its n² products over `threads` threads.
+pub fn build(phase: &Phase, threads: usize) -> Box<dyn Optimizer> {
     match *phase {
         Phase::Adam {
             lr,
@@ -203,13 +215,41 @@ pub fn build(phase: &Phase) -> Box<dyn Optimizer> {
             iterations,
             tol,
             history,
-        } => Box::new(Lbfgs::new(LbfgsConfig {
-            max_iter: iterations,
+        } => Box::new(lbfgs::lbfgs(
+            QuasiNewtonConfig {
+                max_iter: iterations,
+                tolerance_grad: tol,
+                tolerance_change: tol,
+                ..QuasiNewtonConfig::default()
+            },
             history,
-            tolerance_grad: tol,
-            tolerance_change: tol,
-            ..LbfgsConfig::default()
-        })),
+        )),
+        Phase::Dense {
+            rule,
+            iterations,
+            tol,
+            c1,
+            c2,
+            reset,
+        } => Box::new(
+            dense::dense(
+                QuasiNewtonConfig {
+                    max_iter: iterations,
+                    tolerance_grad: tol,
+                    // The loss of a well-trained PINN changes by less than any fixed
+                    // threshold per step long before it stops improving: only the
+                    // gradient, the caps and a failed search end a dense phase.
+                    tolerance_change: 0.0,
+                    c1,
+                    c2,
+                    retry_after_failed_search: true,
+                    ..QuasiNewtonConfig::default()
+                },
+                rule,
+                threads,
+            )
+            .reset_every(reset),
+        ),
     }
 }
 
@@ -264,6 +304,7 @@ pub fn run(
             step: step.step,
             #[cfg(test)]
             line_search: step.line_search,
+            event: step.event,
             theta,
         };
         if on_step(&info).is_break() {
