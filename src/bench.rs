@@ -4,7 +4,10 @@
 
 use crate::backend::{self, EngineChoice, EngineFacts, Precision};
 use crate::io::machine;
+use crate::problem::DenseRule;
 use crate::problem::Problem;
+use crate::train::optim::dense::Dense;
+use crate::train::optim::quasi_newton::Memory;
 use crate::train::optim::{Adam, AdamConfig};
 use crate::train::points;
 use crate::train::run::RunError;
@@ -20,7 +23,17 @@ pub struct Timing {
     pub compile_s: f64,
     pub adam_epoch_ms: f64,
     pub adam_epoch_ms_min: f64,
+    /// Trainable numbers (network and PDE parameters): the order of a dense H.
+    pub parameters: usize,
+    /// One dense quasi-Newton update of H with the next direction (`ssbroyden`'s, the
+    /// dearest: BFGS's costs the same passes), median ms; `None` when H would not fit
+    /// in memory.
+    pub hessian_update_ms: Option<f64>,
 }
+
+/// Timed dense updates after one untimed (the first update after a reset writes H
+/// without reading it).
+const HESSIAN_REPS: usize = 10;
 
 pub const WARMUP: usize = 20;
 
@@ -48,13 +61,40 @@ pub fn bench(problem: &Problem, opts: &BenchOptions) -> Result<Timing, RunError>
     let theta = crate::net::init::init_theta(problem, opts.seed);
     let mut eval = |th: &[f64]| engine.eval(th, &batches);
     let (median, min) = time_adam(&mut eval, &theta, WARMUP, opts.epochs)?;
+    let n = theta.len();
+    let fits = machine::dense_matrix_bytes(n) <= machine::memory_for_a_matrix();
     Ok(Timing {
         engine: engine.facts(),
         points: batches.iter().map(|b| b.len()).sum(),
         compile_s,
         adam_epoch_ms: median,
         adam_epoch_ms_min: min,
+        parameters: n,
+        hessian_update_ms: fits.then(|| time_hessian_update(n, opts.threads, HESSIAN_REPS)),
     })
+}
+
+/// The median milliseconds of `reps` dense SSBroyden updates (H·y, the rank-two
+/// update and the next direction) of order `n` on `threads` threads.
+pub fn time_hessian_update(n: usize, threads: usize, reps: usize) -> f64 {
+    let mut dense = Dense::new(DenseRule::SsBroyden2, threads);
+    dense.start(n);
+    let wave = |k: usize, f: f64| (k as f64 * f).sin();
+    let d: Vec<f64> = (0..n).map(|k| wave(k, 0.7)).collect();
+    let g_old: Vec<f64> = (0..n).map(|k| wave(k, 1.3) - 2.0 * d[k]).collect();
+    let g_new: Vec<f64> = (0..n).map(|k| wave(k, 1.3)).collect();
+    let mut times = Vec::with_capacity(reps);
+    let mut direction = vec![0.0; n];
+    for k in 0..=reps {
+        let t0 = Instant::now();
+        dense.update(1.0 / (k + 1) as f64, &d, &g_old, &g_new);
+        dense.direction(&g_new, &mut direction);
+        if k > 0 {
+            times.push(t0.elapsed().as_secs_f64() * 1e3);
+        }
+    }
+    times.sort_by(f64::total_cmp);
+    times[times.len() / 2]
 }
 
 /// Runs `warmup + epochs` Adam epochs from `theta` and returns the median and the
@@ -104,6 +144,9 @@ impl Timing {
             "compile_s": self.compile_s,
             "adam_epoch_ms": self.adam_epoch_ms,
             "adam_epoch_ms_min": self.adam_epoch_ms_min,
+            "parameters": self.parameters,
+            "hessian_update_ms": self.hessian_update_ms,
+            "hessian_update_per_epoch": self.hessian_update_ms.map(|h| h / self.adam_epoch_ms),
             "machine": machine::json(&self.engine),
         })
     }
@@ -112,8 +155,19 @@ impl Timing {
     pub fn summary(&self, epochs: usize) -> String {
         let e = &self.engine;
         let isa = e.isa.as_deref().map_or(String::new(), |i| format!(", {i}"));
+        let hessian = match self.hessian_update_ms {
+            Some(h) => format!(
+                "; a dense {n}×{n} Hessian update {h:.3} ms ({:.0} % of an epoch)",
+                100.0 * h / self.adam_epoch_ms,
+                n = self.parameters
+            ),
+            None => format!(
+                "; a dense {n}×{n} Hessian would not fit",
+                n = self.parameters
+            ),
+        };
         format!(
-            "{}: {} points, {:.3} ms per Adam epoch (median of {epochs}, min {:.3}), \
+            "{}: {} points, {:.3} ms per Adam epoch (median of {epochs}, min {:.3}){hessian}, \
              compile {:.3} s on {} ({} thread(s){isa}, pdenet {} {})",
             e.kind.name(),
             self.points,

@@ -3,6 +3,7 @@
 
 use super::Checker;
 use crate::diag::{suggest, Diag};
+use crate::io::machine;
 use crate::problem::{Decay, DenseRule as Rule, Phase, Sampling, Scheme};
 use crate::syntax::ast::{self, Span, StatementKind};
 
@@ -444,8 +445,8 @@ impl Checker<'_> {
     /// A dense method keeps an n×n matrix of f64: refuses one this machine cannot
     /// hold comfortably (half its memory), saying how much it would need.
     pub(crate) fn hessian_fits(&mut self, settings: &Settings, parameters: usize) {
-        let need = (parameters as u64).saturating_pow(2).saturating_mul(8);
-        let limit = memory_limit();
+        let need = machine::dense_matrix_bytes(parameters);
+        let limit = machine::memory_for_a_matrix();
         for (phase, span) in settings.training.iter().zip(&settings.training_spans) {
             let Phase::Dense { rule, .. } = phase else {
                 continue;
@@ -590,17 +591,6 @@ impl Checker<'_> {
             span,
         })
     }
-}
-
-/// Half of the machine's memory (MemTotal in /proc/meminfo), or 8 GiB where that
-/// cannot be read.
-fn memory_limit() -> u64 {
-    let total = std::fs::read_to_string("/proc/meminfo").ok().and_then(|m| {
-        let line = m.lines().find(|l| l.starts_with("MemTotal:"))?;
-        let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-        Some(kib * 1024)
-    });
-    total.map_or(8 << 30, |t| t / 2)
 }
 
 fn gib(bytes: u64) -> String {

@@ -62,3 +62,20 @@ mod tests {
         assert_eq!(model_name("processor : 0\nmodel name :\n"), None);
     }
 }
+
+/// The bytes of a dense n×n matrix of f64 (a dense quasi-Newton method's H).
+pub fn dense_matrix_bytes(n: usize) -> u64 {
+    (n as u64).saturating_pow(2).saturating_mul(8)
+}
+
+/// How large a dense matrix this machine holds comfortably: half its memory
+/// (MemTotal in /proc/meminfo), or 8 GiB where that cannot be read. The checker
+/// refuses a dense quasi-Newton phase above it; `pdenet bench` skips the timing.
+pub fn memory_for_a_matrix() -> u64 {
+    let total = std::fs::read_to_string("/proc/meminfo").ok().and_then(|m| {
+        let line = m.lines().find(|l| l.starts_with("MemTotal:"))?;
+        let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+        Some(kib * 1024)
+    });
+    total.map_or(8 << 30, |t| t / 2)
+}

@@ -107,33 +107,69 @@ pub fn dense(config: QuasiNewtonConfig, rule: Rule, threads: usize) -> DenseQuas
 }
 
 /// H as a dense symmetric matrix (both triangles stored, row-major, so that every pass
-/// streams through memory), and the vectors of one update.
+/// streams through memory), with the last update kept pending: H⁺ is written into the
+/// matrix during the next update's pass, which reads each row once, applies the pending
+/// update, writes it back and takes its products with g⁺ and y. One pass over H per
+/// iteration; the direction −H⁺g⁺ comes from those products without another pass.
 pub struct Dense {
     rule: Rule,
     threads: usize,
     n: usize,
+    /// The matrix, before `pending` is applied.
     h: Vec<f64>,
-    /// H is the identity: nothing has been learned since the start or the last reset,
-    /// and `h` is not read.
+    /// H is the identity (nothing learned since the start or the last reset) and `h`
+    /// is not read; a pending update then starts from a multiple of the identity.
     fresh: bool,
-    /// −H·g⁺, computed by the last update; valid while `cached`.
+    /// The last update, not yet written into `h`; its vectors are `pu` and `ps`.
+    pending: Option<Coefficients>,
+    pu: Vec<f64>,
+    ps: Vec<f64>,
+    /// −H·g⁺ after the last update; valid while `cached`.
     next: Vec<f64>,
     cached: bool,
     s: Vec<f64>,
     y: Vec<f64>,
+    /// H·y and H·g⁺ from the last pass.
     u: Vec<f64>,
+    w: Vec<f64>,
 }
 
-/// The coefficients of H⁺ = H/τ + β u uᵀ + γ (s uᵀ + u sᵀ) + δ s sᵀ, or of
-/// H⁺ = scale·I + … after a reset.
-#[derive(Clone, Copy, Debug)]
+/// The coefficients of H⁺ = keep·H + β u uᵀ + γ (s uᵀ + u sᵀ) + δ s sᵀ, where H is the
+/// stored matrix, or the identity when `from_identity`.
+#[derive(Clone, Copy, Debug, PartialEq)]
 struct Coefficients {
-    /// 1/τ, or H₀'s scale when `from_identity`.
     keep: f64,
     from_identity: bool,
     beta: f64,
     gamma: f64,
     delta: f64,
+}
+
+impl Coefficients {
+    fn to_vec(self) -> Vec<f64> {
+        let from = f64::from(u8::from(self.from_identity));
+        vec![self.keep, from, self.beta, self.gamma, self.delta]
+    }
+
+    fn from_slice(c: &[f64]) -> Self {
+        Coefficients {
+            keep: c[0],
+            from_identity: c[1] != 0.0,
+            beta: c[2],
+            gamma: c[3],
+            delta: c[4],
+        }
+    }
+
+    /// H⁺·g from H·g = `hg`, with u and s the update's vectors: no pass over H.
+    fn times(self, hg: &[f64], u: &[f64], s: &[f64], g: &[f64], out: &mut [f64]) {
+        let (ug, sg) = (dot(u, g), dot(s, g));
+        let cu = self.beta * ug + self.gamma * sg;
+        let cs = self.gamma * ug + self.delta * sg;
+        for (((o, &hg), &u), &s) in out.iter_mut().zip(hg).zip(u).zip(s) {
+            *o = self.keep * hg + cu * u + cs * s;
+        }
+    }
 }
 
 impl Dense {
@@ -144,86 +180,117 @@ impl Dense {
             n: 0,
             h: Vec::new(),
             fresh: true,
+            pending: None,
+            pu: Vec::new(),
+            ps: Vec::new(),
             next: Vec::new(),
             cached: false,
             s: Vec::new(),
             y: Vec::new(),
             u: Vec::new(),
+            w: Vec::new(),
         }
     }
 
-    /// H·y into `u` (a pass over H).
-    fn multiply_y(&mut self) {
-        let n = self.n;
-        let (h, y) = (&self.h, &self.y);
-        split_rows(&mut self.u, self.threads, |first, out| {
-            for (k, o) in out.iter_mut().enumerate() {
-                let row = &h[(first + k) * n..(first + k + 1) * n];
-                *o = dot_fast(row, y);
-            }
-        });
-    }
-
-    /// The rank-two update with `c` and `next = −H⁺·g` in one pass over H.
-    fn apply(&mut self, c: Coefficients, g: &[f64]) {
-        let n = self.n;
-        let (s, u) = (&self.s, &self.u);
-        let mut rows: Vec<(&mut [f64], &mut f64)> = self
-            .h
-            .chunks_mut(n.max(1))
-            .zip(self.next.iter_mut())
-            .collect();
-        split_rows(&mut rows, self.threads, |first, chunk| {
-            for (k, (row, next)) in chunk.iter_mut().enumerate() {
-                let i = first + k;
-                let a = c.beta * u[i] + c.gamma * s[i];
-                let b = c.gamma * u[i] + c.delta * s[i];
-                **next = -update_row(row, i, c, a, b, u, s, g);
-            }
-        });
-    }
-
-    /// Puts H back to the identity (the next update scales it).
+    /// Puts H back to the identity.
     fn reset(&mut self) {
         self.fresh = true;
+        self.pending = None;
         self.cached = false;
     }
 
-    /// The update after a start or reset: H₀ = (sᵀy/yᵀy)·I, then BFGS.
-    fn first_update(&mut self, rho: f64, yy: f64, g: &[f64]) {
-        let scale = 1.0 / (rho * yy);
-        for (u, &y) in self.u.iter_mut().zip(&self.y) {
-            *u = scale * y;
+    /// The one pass over H: writes the pending update into it, then w = H·g and, with
+    /// `y`, u = H·y. Nothing to read while H is still the identity.
+    fn sweep(&mut self, g: &[f64], with_y: bool) {
+        if self.fresh && self.pending.is_none() {
+            self.w.copy_from_slice(g);
+            self.u.copy_from_slice(&self.y);
+            return;
         }
-        let c = scale * yy;
-        self.apply(
+        let n = self.n;
+        let pending = self.pending.take();
+        let (pu, ps, y) = (&self.pu, &self.ps, &self.y);
+        let mut rows: Vec<(&mut [f64], (&mut f64, &mut f64))> = self
+            .h
+            .chunks_mut(n.max(1))
+            .zip(self.w.iter_mut().zip(self.u.iter_mut()))
+            .collect();
+        split_rows(&mut rows, self.threads, |first, chunk| {
+            for (k, (row, (w, u))) in chunk.iter_mut().enumerate() {
+                if let Some(c) = pending {
+                    update_row(row, first + k, c, pu, ps);
+                }
+                **w = dot_fast(row, g);
+                if with_y {
+                    **u = dot_fast(row, y);
+                }
+            }
+        });
+        self.fresh = false;
+    }
+
+    /// Takes in the pair (s, y) with ρ = 1/sᵀy and c = yᵀHy, after a sweep with g⁺:
+    /// the update becomes pending and `next` = −H⁺·g⁺. `restart` starts from
+    /// (sᵀy/yᵀy)·I and BFGS instead (the first update, or a reset). Says whether the
+    /// new direction is finite.
+    fn take_pair(
+        &mut self,
+        t: f64,
+        g_old: &[f64],
+        g: &[f64],
+        rho: f64,
+        c: f64,
+        restart: bool,
+    ) -> bool {
+        let coefficients = if restart {
+            let scale = 1.0 / (rho * dot(&self.y, &self.y));
+            for (u, &y) in self.u.iter_mut().zip(&self.y) {
+                *u = scale * y;
+            }
+            let c = scale / rho;
             Coefficients {
                 keep: scale,
                 from_identity: true,
                 beta: 0.0,
                 gamma: -rho,
                 delta: rho + c * rho * rho,
-            },
-            g,
-        );
+            }
+        } else {
+            let b = -t * rho * dot(&self.s, g_old);
+            let (tau, phi) = match scaling(self.rule, c * rho, b, self.n) {
+                (tau, phi) if tau > 0.0 && tau.is_finite() && phi.is_finite() => (tau, phi),
+                _ => (1.0, 1.0),
+            };
+            Coefficients {
+                keep: 1.0 / tau,
+                from_identity: false,
+                beta: (phi - 1.0) / (c * tau),
+                gamma: -phi * rho / tau,
+                delta: phi * c * rho * rho / tau + rho,
+            }
+        };
+        // H·g⁺ is g⁺ itself when the update starts from the identity.
+        let hg: &[f64] = if restart { g } else { &self.w };
+        coefficients.times(hg, &self.u, &self.s, g, &mut self.next);
+        for x in &mut self.next {
+            *x = -*x;
+        }
+        std::mem::swap(&mut self.pu, &mut self.u);
+        std::mem::swap(&mut self.ps, &mut self.s);
+        self.pending = Some(coefficients);
+        self.fresh = false;
+        self.cached = self.next.iter().all(|x| x.is_finite());
+        self.cached
     }
 }
 
-/// One row of H⁺ written over row `i` of H, returning row·g. Kept apart so that the
-/// compiler vectorizes the inner loops (four independent fused multiply-adds per
-/// element, then a dot product).
-#[allow(clippy::too_many_arguments)]
+/// Row `i` of the stored H replaced by the same row of keep·H (or keep·I) + β u uᵀ +
+/// γ (s uᵀ + u sᵀ) + δ s sᵀ. Kept apart so that the compiler vectorizes the loop (three
+/// independent fused multiply-adds per element).
 #[inline]
-fn update_row(
-    row: &mut [f64],
-    i: usize,
-    c: Coefficients,
-    a: f64,
-    b: f64,
-    u: &[f64],
-    s: &[f64],
-    g: &[f64],
-) -> f64 {
+fn update_row(row: &mut [f64], i: usize, c: Coefficients, u: &[f64], s: &[f64]) {
+    let a = c.beta * u[i] + c.gamma * s[i];
+    let b = c.gamma * u[i] + c.delta * s[i];
     if c.from_identity {
         for ((h, &uj), &sj) in row.iter_mut().zip(u).zip(s) {
             *h = a * uj + b * sj;
@@ -234,7 +301,6 @@ fn update_row(
             *h = *h * c.keep + a * uj + b * sj;
         }
     }
-    dot_fast(row, g)
 }
 
 /// A dot product in four independent partial sums, so that it vectorizes (the plain
@@ -277,10 +343,17 @@ impl Memory for Dense {
     fn start(&mut self, n: usize) {
         self.n = n;
         self.h = vec![0.0; n * n];
-        self.next = vec![0.0; n];
-        self.s = vec![0.0; n];
-        self.y = vec![0.0; n];
-        self.u = vec![0.0; n];
+        for v in [
+            &mut self.pu,
+            &mut self.ps,
+            &mut self.next,
+            &mut self.s,
+            &mut self.y,
+            &mut self.u,
+            &mut self.w,
+        ] {
+            *v = vec![0.0; n];
+        }
         self.reset();
     }
 
@@ -293,23 +366,20 @@ impl Memory for Dense {
     }
 
     fn direction(&mut self, g: &[f64], d: &mut [f64]) {
-        if self.fresh {
-            for (d, &g) in d.iter_mut().zip(g) {
-                *d = -g;
+        if !self.cached {
+            self.sweep(g, false);
+            for (n, &w) in self.next.iter_mut().zip(&self.w) {
+                *n = -w;
             }
-        } else if self.cached {
-            d.copy_from_slice(&self.next);
-        } else {
-            let n = self.n;
-            for (i, d) in d.iter_mut().enumerate() {
-                *d = -dot_fast(&self.h[i * n..(i + 1) * n], g);
-            }
+            self.cached = true;
         }
+        d.copy_from_slice(&self.next);
     }
 
     /// The guarded update: a pair whose curvature sᵀy is not clearly positive is
-    /// skipped (the relative test of L-BFGS); yᵀHy ≤ 0 or a non-finite entry means H is
-    /// no longer positive definite, and H is reset to a scaled identity.
+    /// skipped (the relative test of L-BFGS); yᵀHy ≤ 0 or a non-finite direction means
+    /// H is no longer positive definite, and H restarts from a scaled identity with
+    /// this pair.
     fn update(&mut self, t: f64, d: &[f64], g_old: &[f64], g_new: &[f64]) -> Option<Event> {
         for (((s, y), &d), (&new, &old)) in self
             .s
@@ -331,32 +401,26 @@ impl Memory for Dense {
             return Some(Event::CurvatureSkipped);
         }
         let rho = 1.0 / sy;
-        if self.fresh {
-            self.first_update(rho, yy, g_new);
-            return self.settle(None, rho, yy, g_new);
-        }
-        self.multiply_y();
+        let first = self.fresh;
+        self.sweep(g_new, true);
         let c = dot(&self.y, &self.u);
-        if !(c > 0.0 && c.is_finite()) {
-            self.first_update(rho, yy, g_new);
-            return self.settle(Some(Event::ResetNotPositive), rho, yy, g_new);
+        let positive = c > 0.0 && c.is_finite();
+        let event = (!first && !positive).then_some(Event::ResetNotPositive);
+        if self.take_pair(t, g_old, g_new, rho, c, first || !positive) {
+            return event;
         }
-        let b = -t * rho * dot(&self.s, g_old);
-        let (tau, phi) = match scaling(self.rule, c * rho, b, self.n) {
-            (tau, phi) if tau > 0.0 && tau.is_finite() && phi.is_finite() => (tau, phi),
-            _ => (1.0, 1.0),
-        };
-        self.apply(
-            Coefficients {
-                keep: 1.0 / tau,
-                from_identity: false,
-                beta: (phi - 1.0) / (c * tau),
-                gamma: -phi * rho / tau,
-                delta: phi * c * rho * rho / tau + rho,
-            },
-            g_new,
-        );
-        self.settle(None, rho, yy, g_new)
+        // The update left a direction that is not finite: restart from a scaled
+        // identity with this pair (its vectors back in place), or forget everything if
+        // even that fails.
+        if !first && positive {
+            std::mem::swap(&mut self.pu, &mut self.u);
+            std::mem::swap(&mut self.ps, &mut self.s);
+            if self.take_pair(t, g_old, g_new, rho, c, true) {
+                return Some(Event::ResetNotPositive);
+            }
+        }
+        self.reset();
+        Some(Event::ResetNotPositive)
     }
 
     /// H keeps its curvature across a change of objective (the points were redrawn
@@ -372,6 +436,14 @@ impl Memory for Dense {
         if !self.fresh {
             state.put("h", self.h.clone());
         }
+        if self.cached {
+            state.put("next", self.next.clone());
+        }
+        if let Some(c) = self.pending {
+            state.put("pending", c.to_vec());
+            state.put("pending_u", self.pu.clone());
+            state.put("pending_s", self.ps.clone());
+        }
     }
 
     fn restore(&mut self, state: &OptimizerState, n: usize) -> Result<(), StateError> {
@@ -380,26 +452,19 @@ impl Memory for Dense {
             self.h.copy_from_slice(state.vector("h", n * n)?);
             self.fresh = false;
         }
-        Ok(())
-    }
-}
-
-impl Dense {
-    /// After an update: the new direction must be finite, or H is reset (from the same
-    /// pair, so that the step still teaches H something).
-    fn settle(&mut self, event: Option<Event>, rho: f64, yy: f64, g: &[f64]) -> Option<Event> {
-        if self.next.iter().all(|x| x.is_finite()) {
+        if state.get("pending").is_some() {
+            self.pending = Some(Coefficients::from_slice(state.vector("pending", 5)?));
+            self.pu.copy_from_slice(state.vector("pending_u", n)?);
+            self.ps.copy_from_slice(state.vector("pending_s", n)?);
             self.fresh = false;
+        }
+        // The direction as the update computed it, which the pass over H would give
+        // only up to rounding.
+        if state.get("next").is_some() {
+            self.next.copy_from_slice(state.vector("next", n)?);
             self.cached = true;
-            return event;
         }
-        self.first_update(rho, yy, g);
-        self.fresh = false;
-        self.cached = self.next.iter().all(|x| x.is_finite());
-        if !self.cached {
-            self.reset();
-        }
-        Some(Event::ResetNotPositive)
+        Ok(())
     }
 }
 
@@ -457,6 +522,12 @@ mod tests {
             dense.h = h0.concat();
             dense.fresh = false;
             assert_eq!(dense.update(t, &d, &g_old, &g_new), None, "{rule:?}");
+            // The direction the update left, from products alone; then the pass that
+            // writes H⁺ and computes −H⁺·g⁺ from it.
+            let cached = dense.next.clone();
+            dense.objective_changed();
+            let mut direction = [0.0; 3];
+            dense.direction(&g_new, &mut direction);
             let u = mat_vec(&h0, &y);
             let rho = 1.0 / dot(&s, &y);
             let b = -t * rho * dot(&s, &g_old);
@@ -469,11 +540,9 @@ mod tests {
             for (got, want) in dense.h.iter().zip(want.concat()) {
                 assert!((got - want).abs() < 1e-13, "{rule:?}: {got} vs {want}");
             }
-            let mut direction = [0.0; 3];
-            dense.direction(&g_new, &mut direction);
-            let rows: Matrix = want.clone();
-            for (got, want) in direction.iter().zip(mat_vec(&rows, &g_new)) {
+            for ((got, cached), want) in direction.iter().zip(&cached).zip(mat_vec(&want, &g_new)) {
                 assert!((got + want).abs() < 1e-13, "{rule:?}");
+                assert!((cached + want).abs() < 1e-13, "{rule:?}");
             }
             if rule == Rule::Bfgs {
                 for (hy, s) in mat_vec(&want, &y).iter().zip(&s) {
@@ -520,7 +589,8 @@ mod tests {
             dense.start(n);
             dense.update(0.5, &d, &g_old, &g_new);
             dense.update(0.25, &g_new, &d, &g_old);
-            dense.h
+            dense.update(0.125, &d, &g_new, &g_old);
+            (dense.h, dense.next)
         };
         assert_eq!(run(1), run(3));
     }
