@@ -21,7 +21,7 @@ use pdenet::kernel::{self, gradcheck::GradcheckOptions};
 use pdenet::pipeline::{self, Compiled};
 use pdenet::progress;
 use pdenet::train::points;
-use pdenet::train::run::{self, RunOptions};
+use pdenet::train::run::{self, ErrorEvery, RunOptions};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -150,6 +150,14 @@ struct RunArgs {
     /// The same as `--backend interp`.
     #[arg(long)]
     interp: bool,
+    /// Stop cleanly after this many seconds (since the command started), writing
+    /// everything as after a finished run.
+    #[arg(long, value_name = "SECONDS")]
+    time_limit: Option<f64>,
+    /// Measure the error against the reference every N steps (default: as often as
+    /// costs under 2 % of the run), and at the end of each phase.
+    #[arg(long, value_name = "N")]
+    error_every: Option<usize>,
 }
 
 /// `--backend`, for `run` and `bench`: the one place the command line names the
@@ -200,7 +208,12 @@ enum Emit {
     Wgsl,
 }
 
+/// When the process started: a run's `time_s` (history.csv, the times to reach each
+/// error in report.json) counts from here, front end and compilation included.
+static STARTED: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+
 fn main() -> Result<ExitCode> {
+    STARTED.get_or_init(std::time::Instant::now);
     let cli = Cli::parse();
     // Deeply nested input is bounded before parsing, but the checker and the
     // symbolic passes recurse too: give them a stack that no accepted file exhausts.
@@ -392,6 +405,9 @@ fn train(c: &Compiled, text: &str, input: &Input, args: &RunArgs) -> Result<Exit
         precision,
         engine: backend.into(),
         threads: args.threads.unwrap_or_else(default_threads),
+        started: *STARTED.get_or_init(std::time::Instant::now),
+        time_limit: args.time_limit,
+        error_every: args.error_every.map_or(ErrorEvery::Auto, ErrorEvery::Steps),
     };
     let out_dir = args
         .out

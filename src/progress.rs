@@ -52,10 +52,11 @@ impl Display {
             }
         }
         self.last = Some((p.iter, p.loss));
+        let error = p.error.map_or(String::new(), |e| format!(" rel. L2 {e:.2e}"));
         if let Some(bar) = &self.bar {
             bar.set_position(p.iter as u64);
             if p.iter % 10 == 1 {
-                bar.set_message(format!("loss {:.3e}", p.loss));
+                bar.set_message(format!("loss {:.3e}{error}", p.loss));
             }
         } else if !self.quiet && self.last_line.elapsed() > Duration::from_secs(10) {
             // Not a terminal (a log file, CI): a plain line every ten seconds.
@@ -63,7 +64,7 @@ impl Display {
             let rate = p.iter as f64 / secs.max(1e-9);
             let eta = p.of.saturating_sub(p.iter) as f64 / rate.max(1e-9);
             eprintln!(
-                "{} {}/{} loss {:.3e} {rate:.1}/s ETA {eta:.0} s",
+                "{} {}/{} loss {:.3e}{error} {rate:.1}/s ETA {eta:.0} s",
                 p.phase, p.iter, p.of, p.loss
             );
             self.last_line = Instant::now();

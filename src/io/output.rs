@@ -84,8 +84,8 @@ pub fn report(info: &RunInfo, r: &RunResult, run_id: &str) -> Value {
         );
     }
     let mut errors = Map::new();
-    for e in &r.errors {
-        let mut entry = json!({ "rel_l2": e.rel_l2, "max_abs": e.max_abs });
+    for (k, e) in r.errors.iter().enumerate() {
+        let mut entry = json!({ "rel_l2": e.rel_l2, "max_abs": e.max_abs, "time_to": time_to(r, k) });
         if let Some(free) = &e.up_to {
             entry["up_to"] = json!(free);
         }
@@ -173,6 +173,9 @@ fn model(info: &RunInfo, theta: &[f64], run_id: &str) -> Value {
     })
 }
 
+/// history.csv: per step the loss, each term, each parameter, the seconds since the
+/// run started, the relative L2 error of each reference field (empty on the rows where
+/// it was not measured) and the optimizer's event (a reset of H, a refused pair).
 fn history_csv(p: &Problem, r: &RunResult) -> String {
     let mut s = String::from("phase,iter,loss");
     for t in &p.terms {
@@ -181,15 +184,46 @@ fn history_csv(p: &Problem, r: &RunResult) -> String {
     for q in &p.params {
         s += &format!(",{}", q.name);
     }
-    s.push('\n');
+    s += ",time_s";
+    for name in &r.error_names {
+        s += &format!(",rel_l2_{name}");
+    }
+    s += ",event\n";
     for row in &r.outcome.history {
         s += &format!("{},{},{:e}", row.phase, row.iter, row.loss);
         for v in row.terms.iter().chain(&row.params) {
             s += &format!(",{v:e}");
         }
-        s.push('\n');
+        s += &format!(",{:.3}", row.time_s);
+        for k in 0..r.error_names.len() {
+            match row.errors.as_ref().and_then(|e| e.get(k)) {
+                Some(e) => s += &format!(",{e:e}"),
+                None => s.push(','),
+            }
+        }
+        s += &format!(",{}\n", row.event.unwrap_or(""));
     }
     s
+}
+
+/// The error levels report.json's `time_to` gives the first time for.
+pub const ERROR_LEVELS: [f64; 5] = [1e-2, 1e-3, 1e-4, 1e-5, 1e-6];
+
+/// For the `k`th reference field: per level of [`ERROR_LEVELS`], the first `time_s`
+/// of a history row whose measured error was below it (null when none was).
+fn time_to(r: &RunResult, k: usize) -> Value {
+    let measured: Vec<(f64, f64)> = r
+        .outcome
+        .history
+        .iter()
+        .filter_map(|row| Some((row.time_s, *row.errors.as_ref()?.get(k)?)))
+        .collect();
+    let mut out = Map::new();
+    for level in ERROR_LEVELS {
+        let first = measured.iter().find(|(_, e)| *e < level).map(|(t, _)| *t);
+        out.insert(format!("{level:e}"), json!(first));
+    }
+    Value::Object(out)
 }
 
 /// A 2-D little-endian f64 array in NumPy's .npy format (see `io::npy`).

@@ -312,7 +312,7 @@ fn loss(problem: &Problem, r: &RunResult) -> Result<Vec<u8>, String> {
         });
     }
     let first = h.first().map_or("adam", |row| row.phase);
-    plots::line_plots(&[LinePlot {
+    let mut plots = vec![LinePlot {
         title: format!(
             "{}: loss per term ({} first)",
             problem.name,
@@ -322,8 +322,41 @@ fn loss(problem: &Problem, r: &RunResult) -> Result<Vec<u8>, String> {
         y_label: "loss",
         curves,
         log_y: true,
-        marks,
-    }])
+        marks: marks.clone(),
+    }];
+    if !r.error_names.is_empty() {
+        plots.push(LinePlot {
+            title: format!("{}: relative L2 error against the reference", problem.name),
+            x_label: "epoch / iteration",
+            y_label: "rel. L2 error",
+            curves: error_curves(r, &x),
+            log_y: true,
+            marks,
+        });
+    }
+    plots::line_plots(&plots)
+}
+
+/// One curve per reference field, through the rows where the error was measured.
+fn error_curves(r: &RunResult, x: &[f64]) -> Vec<Curve> {
+    let h = &r.outcome.history;
+    r.error_names
+        .iter()
+        .enumerate()
+        .map(|(k, name)| {
+            let (x, y) = h
+                .iter()
+                .zip(x)
+                .filter_map(|(row, &x)| Some((x, *row.errors.as_ref()?.get(k)?)))
+                .unzip();
+            Curve {
+                label: name.clone(),
+                x,
+                y,
+                reference: k == 0,
+            }
+        })
+        .collect()
 }
 
 fn params(problem: &Problem, r: &RunResult) -> Result<Vec<u8>, String> {

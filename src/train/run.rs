@@ -3,7 +3,7 @@
 //! (see `io::output`).
 
 use super::points::{self, DataError, Observations};
-use super::trainer::{self, Evaluator, Outcome, Progress};
+use super::trainer::{self, Evaluator, Monitor, Outcome, Progress};
 use crate::backend::{self, EngineChoice, EngineFacts};
 use crate::expr::Expr;
 use crate::kernel::{self, KernelError, PointBatch, Predictor};
@@ -14,6 +14,7 @@ use std::collections::HashMap;
 use std::time::Instant;
 use thiserror::Error;
 
+pub use super::trainer::ErrorEvery;
 pub use crate::backend::Precision;
 
 #[derive(Debug, Clone)]
@@ -24,6 +25,12 @@ pub struct RunOptions {
     pub precision: Precision,
     pub engine: EngineChoice,
     pub threads: usize,
+    /// When the command started: history's `time_s` counts from here.
+    pub started: Instant,
+    /// `--time-limit`: stop cleanly after this many seconds since `started`.
+    pub time_limit: Option<f64>,
+    /// How often the error against the reference is measured during training.
+    pub error_every: ErrorEvery,
 }
 
 #[derive(Debug, Error, Diagnostic)]
@@ -69,6 +76,8 @@ pub struct RunResult {
     pub predictions: Option<Predictions>,
     pub compile_s: f64,
     pub train_s: f64,
+    /// The names of history's error columns (`Row::errors`), in order.
+    pub error_names: Vec<String>,
     /// Points per point set, as sampled.
     pub points: Vec<usize>,
     /// The engine that ran the kernel (never `auto`) and where.
@@ -90,6 +99,20 @@ pub fn run(
     let theta = net::init_theta(problem, opts.seed);
     let mut evaluator = |theta: &[f64]| engine.eval(theta, &batches);
     let phases = trainer::phases(problem, opts.epochs);
+    let reference = match problem.reference {
+        Some(r) => Some(Reference::new(problem, &data[r], r)?),
+        None => None,
+    };
+    let mut measure = |theta: &[f64]| {
+        let errors = reference.as_ref()?.errors(theta).ok()?;
+        Some(errors.iter().map(|e| e.rel_l2).collect())
+    };
+    let mut monitor = Monitor {
+        started: opts.started,
+        time_limit: opts.time_limit,
+        every: opts.error_every,
+        measure: Some(&mut measure),
+    };
     let t1 = Instant::now();
     let outcome = trainer::train(
         problem,
@@ -97,17 +120,19 @@ pub fn run(
         theta,
         &phases,
         opts.threads,
+        &mut monitor,
         progress,
     );
     let train_s = t1.elapsed().as_secs_f64();
-    let (errors, predictions) = match problem.reference {
+    let (errors, predictions) = match &reference {
         Some(r) => {
-            let (e, p) = compare(problem, &outcome.theta, &data[r], r)?;
+            let (e, p) = r.measure(&outcome.theta)?;
             (e, Some(p))
         }
         None => (Vec::new(), None),
     };
     Ok(RunResult {
+        error_names: reference.as_ref().map(Reference::names).unwrap_or_default(),
         outcome,
         errors,
         predictions,
@@ -139,72 +164,108 @@ fn reference_exprs(problem: &Problem, dataset: usize) -> Vec<(String, Expr)> {
     out
 }
 
-/// Errors per field (and |h| for a complex field) on the reference points; under a
-/// scheme, on the points at its end time.
-fn compare(
-    problem: &Problem,
-    theta: &[f64],
-    obs: &Observations,
-    dataset: usize,
-) -> Result<(Vec<FieldError>, Predictions), KernelError> {
-    let obs = match &problem.scheme {
-        Some(s) => {
-            let times = &obs.coords[s.coord.0];
-            let nearest = times
-                .iter()
-                .map(|t| (t - s.to).abs())
-                .fold(f64::INFINITY, f64::min);
-            let idx: Vec<usize> = (0..obs.len())
-                .filter(|&i| (times[i] - s.to).abs() <= nearest + 1e-12)
-                .collect();
-            obs.select(&idx)
+/// The reference solution, ready to measure any θ against: its points (under a
+/// scheme, those at the end time), the compiled predictor of every reference column,
+/// and which fields are known only up to a function.
+pub struct Reference {
+    obs: Observations,
+    named: Vec<(String, Expr)>,
+    predictor: Predictor,
+    /// Per reference column: the coordinates of the function the field is known up to.
+    up_to: Vec<Option<Vec<usize>>>,
+    /// The column pairs that are a complex field's parts, with its name (`|h|`).
+    moduli: Vec<(String, usize)>,
+    coord_names: Vec<String>,
+}
+
+impl Reference {
+    pub fn new(problem: &Problem, obs: &Observations, dataset: usize) -> Result<Self, KernelError> {
+        let obs = match &problem.scheme {
+            Some(s) => {
+                let times = &obs.coords[s.coord.0];
+                let nearest = times
+                    .iter()
+                    .map(|t| (t - s.to).abs())
+                    .fold(f64::INFINITY, f64::min);
+                let idx: Vec<usize> = (0..obs.len())
+                    .filter(|&i| (times[i] - s.to).abs() <= nearest + 1e-12)
+                    .collect();
+                obs.select(&idx)
+            }
+            None => obs.clone(),
+        };
+        let named = reference_exprs(problem, dataset);
+        let exprs: Vec<Expr> = named.iter().map(|(_, e)| e.clone()).collect();
+        let up_to = named.iter().map(|(_, e)| free_coords(problem, e)).collect();
+        let mut moduli = Vec::new();
+        let mut col = 0;
+        for f in &problem.datasets[dataset].fields {
+            if f.value.len() == 2 {
+                moduli.push((format!("|{}|", f.field), col));
+            }
+            col += f.value.len();
         }
-        None => obs.clone(),
-    };
-    let named = reference_exprs(problem, dataset);
-    let exprs: Vec<Expr> = named.iter().map(|(_, e)| e.clone()).collect();
-    let mut predicted = Predictor::new(problem, &exprs)?.eval::<f64>(theta, &obs.coords)?;
-    let mut errors = vec![];
-    for (((name, e), p), r) in named.iter().zip(&mut predicted).zip(&obs.columns) {
-        let up_to = free_coords(problem, e).map(|free| {
-            match_means(p, r, &obs.coords, &free);
-            free.iter()
-                .map(|&c| problem.coords[c].name.clone())
-                .collect()
-        });
-        errors.push(FieldError {
+        Ok(Reference {
+            predictor: Predictor::new(problem, &exprs)?,
+            obs,
+            named,
             up_to,
-            ..error(name, p, r)
-        });
+            moduli,
+            coord_names: problem.coords.iter().map(|c| c.name.clone()).collect(),
+        })
     }
-    let mut col = 0;
-    for f in &problem.datasets[dataset].fields {
-        if f.value.len() == 2 {
-            let modulus = |a: &Vec<f64>, b: &Vec<f64>| {
-                a.iter()
-                    .zip(b)
-                    .map(|(x, y)| x.hypot(*y))
-                    .collect::<Vec<f64>>()
-            };
-            let p = modulus(&predicted[col], &predicted[col + 1]);
-            let r = modulus(&obs.columns[col], &obs.columns[col + 1]);
-            errors.push(error(&format!("|{}|", f.field), &p, &r));
+
+    /// The names [`Reference::errors`] reports, in its order.
+    pub fn names(&self) -> Vec<String> {
+        let fields = self.named.iter().map(|(n, _)| n.clone());
+        fields.chain(self.moduli.iter().map(|(n, _)| n.clone())).collect()
+    }
+
+    /// Errors per field (and |h| for a complex field) at θ.
+    pub fn errors(&self, theta: &[f64]) -> Result<Vec<FieldError>, KernelError> {
+        Ok(self.measure(theta)?.0)
+    }
+
+    /// Errors per field and the predictions they were measured on.
+    pub fn measure(&self, theta: &[f64]) -> Result<(Vec<FieldError>, Predictions), KernelError> {
+        let obs = &self.obs;
+        let mut predicted = self.predictor.eval::<f64>(theta, &obs.coords)?;
+        let mut errors = vec![];
+        for (((name, _), p), (r, up_to)) in self
+            .named
+            .iter()
+            .zip(&mut predicted)
+            .zip(obs.columns.iter().zip(&self.up_to))
+        {
+            if let Some(free) = up_to {
+                match_means(p, r, &obs.coords, free);
+            }
+            errors.push(FieldError {
+                up_to: up_to
+                    .as_ref()
+                    .map(|free| free.iter().map(|&c| self.coord_names[c].clone()).collect()),
+                ..error(name, p, r)
+            });
         }
-        col += f.value.len();
-    }
-    let mut columns: Vec<String> = problem.coords.iter().map(|c| c.name.clone()).collect();
-    columns.extend(named.iter().map(|(n, _)| n.clone()));
-    let mut values = obs.coords.clone();
-    values.extend(predicted);
-    let reference = obs.columns.clone();
-    Ok((
-        errors,
-        Predictions {
+        for (name, col) in &self.moduli {
+            let modulus = |a: &[f64], b: &[f64]| -> Vec<f64> {
+                a.iter().zip(b).map(|(x, y)| x.hypot(*y)).collect()
+            };
+            let p = modulus(&predicted[*col], &predicted[col + 1]);
+            let r = modulus(&obs.columns[*col], &obs.columns[col + 1]);
+            errors.push(error(name, &p, &r));
+        }
+        let mut columns = self.coord_names.clone();
+        columns.extend(self.named.iter().map(|(n, _)| n.clone()));
+        let mut values = obs.coords.clone();
+        values.extend(predicted);
+        let predictions = Predictions {
             columns,
             values,
-            reference,
-        },
-    ))
+            reference: obs.columns.clone(),
+        };
+        Ok((errors, predictions))
+    }
 }
 
 fn error(name: &str, predicted: &[f64], reference: &[f64]) -> FieldError {

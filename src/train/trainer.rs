@@ -2,7 +2,7 @@
 //! lbfgs(...)`), one loop whatever the optimizer, a history of the loss per term and of
 //! the PDE parameters, and a clean stop with a named cause when the loss diverges.
 
-use super::optim::{self, End, Eval, Objective, Stop};
+use super::optim::{self, End, Eval, IterInfo, Objective, Stop};
 use crate::kernel::{Evaluation, KernelError};
 use crate::net::Layout;
 use crate::problem::{Phase, Problem};
@@ -35,6 +35,50 @@ pub struct Row {
     /// A quasi-Newton step that refused its curvature pair or reset H says so here
     /// (`Event::name`).
     pub event: Option<&'static str>,
+    /// Seconds since the run started (compilation included) when the row was written.
+    pub time_s: f64,
+    /// The relative L2 error of each reference field at this row's θ, on the rows where
+    /// it was measured ([`Monitor`]).
+    pub errors: Option<Vec<f64>>,
+}
+
+/// How often the error against the reference is measured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorEvery {
+    /// Every n steps, and at the end of each phase.
+    Steps(usize),
+    /// As often as keeps the measuring under 2 % of the run: the next measurement waits
+    /// at least 50 times as long as the last one took. And at the end of each phase.
+    Auto,
+}
+
+/// What the trainer watches besides the loss: the clock, a time limit, and the error
+/// against the reference.
+pub struct Monitor<'m> {
+    /// When the run started: every `time_s` counts from here.
+    pub started: Instant,
+    /// Stop cleanly (the current phase ends, the rest are skipped) after this many
+    /// seconds since `started`.
+    pub time_limit: Option<f64>,
+    pub every: ErrorEvery,
+    /// The relative L2 error of each reference field at θ; `None` when there is no
+    /// reference.
+    pub measure: Option<&'m mut dyn FnMut(&[f64]) -> Option<Vec<f64>>>,
+}
+
+/// When the error was last measured and what that cost, for [`ErrorEvery::Auto`].
+struct Measuring {
+    last_at: f64,
+    last_cost: f64,
+}
+
+impl Measuring {
+    fn due(&self, every: ErrorEvery, iter: usize, now: f64) -> bool {
+        match every {
+            ErrorEvery::Steps(n) => n > 0 && iter % n == 0,
+            ErrorEvery::Auto => now - self.last_at >= 50.0 * self.last_cost,
+        }
+    }
 }
 
 /// How one phase ended.
@@ -46,6 +90,11 @@ pub struct PhaseReport {
     pub seconds: f64,
     /// Why it stopped, in words.
     pub stop: String,
+}
+
+/// The `stop` of a phase cut short by `--time-limit`.
+fn time_limit_reached(limit: f64) -> String {
+    format!("reached the time limit ({limit} s)")
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -67,6 +116,8 @@ pub struct Progress<'a> {
     pub of: usize,
     pub loss: f64,
     pub terms: &'a [f64],
+    /// The latest relative L2 error of the first reference field, once measured.
+    pub error: Option<f64>,
 }
 
 /// Caps every phase at `cap` iterations when given (`--epochs N`).
@@ -111,20 +162,32 @@ impl Objective for KernelObjective<'_> {
 }
 
 /// Runs the phases from `theta`, each through [`optim::run`], the same loop for every
-/// optimizer.
+/// optimizer, writing a history row per step and measuring the error as `monitor`
+/// says.
 pub fn train(
     problem: &Problem,
     evaluator: &mut dyn Evaluator,
     theta: Vec<f64>,
     phases: &[Phase],
     threads: usize,
+    monitor: &mut Monitor,
     progress: &mut dyn FnMut(&Progress),
 ) -> Outcome {
-    let layout = Layout::of(problem);
     let mut obj = KernelObjective {
         eval: evaluator,
         names: problem.terms.iter().map(|t| t.name.clone()).collect(),
         last_terms: Vec::new(),
+    };
+    let mut rows = Rows {
+        problem,
+        layout: Layout::of(problem),
+        monitor,
+        measuring: Measuring {
+            last_at: 0.0,
+            last_cost: 0.0,
+        },
+        latest: None,
+        out_of_time: false,
     };
     let mut out = Outcome {
         theta,
@@ -153,31 +216,29 @@ pub fn train(
             &mut out.theta,
             of,
             |info| {
-                let terms = terms.borrow();
-                out.history.push(Row {
-                    phase: kind.name,
-                    iter: info.iter,
-                    loss: info.loss,
-                    terms: terms.clone(),
-                    params: param_values(problem, &layout, info.theta),
-                    event: info.event.map(optim::Event::name),
-                });
+                let row = rows.row(kind.name, info, &terms.borrow());
                 progress(&Progress {
                     phase: kind.name,
                     iter: info.iter,
                     of,
                     loss: info.loss,
-                    terms: &terms,
+                    terms: &row.terms,
+                    error: rows.latest,
                 });
-                ControlFlow::Continue(())
+                out.history.push(row);
+                rows.time_left()
             },
         );
+        rows.phase_end(&mut out.history, &out.theta);
         out.phases.push(PhaseReport {
             name: kind.name,
             iterations: o.iterations,
             evaluations: o.evaluations,
             seconds: start.elapsed().as_secs_f64(),
-            stop: o.end.to_string(),
+            stop: match (&o.end, rows.monitor.time_limit) {
+                (End::Caller, Some(limit)) if rows.out_of_time => time_limit_reached(limit),
+                (end, _) => end.to_string(),
+            },
         });
         if let End::Aborted(abort) = o.end {
             out.diverged = Some(format!(
@@ -188,8 +249,81 @@ pub fn train(
             ));
             break;
         }
+        if rows.out_of_time {
+            break;
+        }
     }
     out
+}
+
+/// Writes the history rows: the loss, the terms and parameters, the clock, and the
+/// error when it is due.
+struct Rows<'p, 'm, 'n> {
+    problem: &'p Problem,
+    layout: Layout,
+    monitor: &'m mut Monitor<'n>,
+    measuring: Measuring,
+    /// The latest error of the first reference field, for the progress line.
+    latest: Option<f64>,
+    out_of_time: bool,
+}
+
+impl Rows<'_, '_, '_> {
+    fn row(&mut self, phase: &'static str, info: &IterInfo, terms: &[f64]) -> Row {
+        let time_s = self.now();
+        let errors = if self.measuring.due(self.monitor.every, info.iter, time_s) {
+            self.measure(info.theta)
+        } else {
+            None
+        };
+        Row {
+            phase,
+            iter: info.iter,
+            loss: info.loss,
+            terms: terms.to_vec(),
+            params: param_values(self.problem, &self.layout, info.theta),
+            event: info.event.map(optim::Event::name),
+            time_s,
+            errors,
+        }
+    }
+
+    /// The error at the end of a phase, on its last row, if that row has none.
+    fn phase_end(&mut self, history: &mut [Row], theta: &[f64]) {
+        if let Some(last) = history.last_mut().filter(|r| r.errors.is_none()) {
+            last.errors = self.measure(theta);
+        }
+    }
+
+    fn measure(&mut self, theta: &[f64]) -> Option<Vec<f64>> {
+        let measure = self.monitor.measure.as_mut()?;
+        let t0 = self.monitor.started.elapsed().as_secs_f64();
+        let errors = measure(theta);
+        let t1 = self.monitor.started.elapsed().as_secs_f64();
+        self.measuring = Measuring {
+            last_at: t1,
+            last_cost: t1 - t0,
+        };
+        if let Some(first) = errors.as_ref().and_then(|e| e.first()) {
+            self.latest = Some(*first);
+        }
+        errors
+    }
+
+    fn now(&self) -> f64 {
+        self.monitor.started.elapsed().as_secs_f64()
+    }
+
+    /// Breaks the phase once the time limit has passed.
+    fn time_left(&mut self) -> ControlFlow<()> {
+        match self.monitor.time_limit {
+            Some(limit) if self.now() >= limit => {
+                self.out_of_time = true;
+                ControlFlow::Break(())
+            }
+            _ => ControlFlow::Continue(()),
+        }
+    }
 }
 
 /// The PDE parameters' values in θ (exp of the stored log for positive ones).

@@ -240,6 +240,9 @@ pub fn build(phase: &Phase, threads: usize) -> Box<dyn Optimizer> {
                     // threshold per step long before it stops improving: only the
                     // gradient, the caps and a failed search end a dense phase.
                     tolerance_change: 0.0,
+                    // Each line search is bounded by `max_ls`; the papers' BFGS has no
+                    // budget of evaluations besides, and early searches need several.
+                    max_evals: Some(usize::MAX),
                     c1,
                     c2,
                     retry_after_failed_search: true,
