@@ -371,6 +371,12 @@ pub enum Phase {
         beta2: f64,
         /// `decay = γ, every = k`; `None` keeps the learning rate constant.
         decay: Option<Decay>,
+        /// `cosine = lr_end`: half a cosine from `lr` down to lr_end over the epochs
+        /// after the warm-up (never together with `decay`).
+        cosine: Option<f64>,
+        /// `warmup = k`: the learning rate grows linearly to `lr` over the first k
+        /// epochs.
+        warmup: usize,
     },
     Lbfgs {
         iterations: usize,

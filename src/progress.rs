@@ -52,7 +52,9 @@ impl Display {
             }
         }
         self.last = Some((p.iter, p.loss));
-        let error = p.error.map_or(String::new(), |e| format!(" rel. L2 {e:.2e}"));
+        let error = p
+            .error
+            .map_or(String::new(), |e| format!(" rel. L2 {e:.2e}"));
         if let Some(bar) = &self.bar {
             bar.set_position(p.iter as u64);
             if p.iter % 10 == 1 {

@@ -120,6 +120,8 @@ fn default_training() -> Vec<Phase> {
             beta1: 0.9,
             beta2: 0.999,
             decay: None,
+            cosine: None,
+            warmup: 0,
         },
         Phase::Lbfgs {
             iterations: 50_000,
@@ -311,7 +313,12 @@ impl Checker<'_> {
 
     /// `adam(lr = …, epochs = …, beta1 = …, beta2 = …, decay = γ, every = k)`.
     fn adam(&mut self, call: &ast::CallArgs) -> Option<Phase> {
-        self.known_args(call, &["lr", "epochs", "beta1", "beta2", "decay", "every"]);
+        self.known_args(
+            call,
+            &[
+                "lr", "epochs", "beta1", "beta2", "decay", "every", "cosine", "warmup",
+            ],
+        );
         let num = |cx: &mut Self, name, default, lo, hi, inclusive| match Self::arg(call, name) {
             Some(e) => cx.in_range(e, name, lo, hi, inclusive),
             None => Some(default),
@@ -324,13 +331,53 @@ impl Checker<'_> {
             None => Some(5000),
         };
         let decay = self.decay(call);
+        let cosine = self.cosine(call, lr?);
+        let warmup = match Self::arg(call, "warmup") {
+            Some(e) => self.count(e, "the warm-up epochs", 0.0),
+            None => Some(0),
+        };
         Some(Phase::Adam {
             lr: lr?,
             epochs: epochs?,
             beta1: beta1?,
             beta2: beta2?,
             decay: decay?,
+            cosine: cosine?,
+            warmup: warmup?,
         })
+    }
+
+    /// `cosine = lr_end` of `adam`: a cosine decay from `lr` to lr_end, which must lie
+    /// in [0, lr), and not together with a step `decay`. `Some(None)` when absent.
+    fn cosine(&mut self, call: &ast::CallArgs, lr: f64) -> Option<Option<f64>> {
+        let Some(e) = Self::arg(call, "cosine") else {
+            return Some(None);
+        };
+        if let Some(d) = Self::arg(call, "decay") {
+            self.error(
+                Diag::error(
+                    "pdenet::check::two_schedules",
+                    "`cosine` and `decay` are two schedules for the same learning rate",
+                )
+                .label(d.span, "a step decay")
+                .label(e.span, "a cosine decay")
+                .help("keep one: `cosine = 1e-6` (down to 1e-6 by the last epoch) or `decay = 0.9, every = 1000`"),
+            );
+            return None;
+        }
+        let end = self.constant(e, "the final learning rate")?;
+        if !(end >= 0.0 && end < lr) {
+            self.error(
+                Diag::error(
+                    "pdenet::check::bad_cosine",
+                    format!("the cosine schedule ends at {end}, which is not in [0, lr = {lr})"),
+                )
+                .label(e.span, "the learning rate at the last epoch")
+                .help("write the final learning rate, below `lr`: e.g. `lr = 1e-3, cosine = 1e-5`"),
+            );
+            return None;
+        }
+        Some(Some(end))
     }
 
     /// `decay = γ, every = k` of `adam`: the learning rate is multiplied by γ every k

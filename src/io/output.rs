@@ -85,7 +85,8 @@ pub fn report(info: &RunInfo, r: &RunResult, run_id: &str) -> Value {
     }
     let mut errors = Map::new();
     for (k, e) in r.errors.iter().enumerate() {
-        let mut entry = json!({ "rel_l2": e.rel_l2, "max_abs": e.max_abs, "time_to": time_to(r, k) });
+        let mut entry =
+            json!({ "rel_l2": e.rel_l2, "max_abs": e.max_abs, "time_to": time_to(r, k) });
         if let Some(free) = &e.up_to {
             entry["up_to"] = json!(free);
         }

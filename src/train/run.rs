@@ -218,7 +218,9 @@ impl Reference {
     /// The names [`Reference::errors`] reports, in its order.
     pub fn names(&self) -> Vec<String> {
         let fields = self.named.iter().map(|(n, _)| n.clone());
-        fields.chain(self.moduli.iter().map(|(n, _)| n.clone())).collect()
+        fields
+            .chain(self.moduli.iter().map(|(n, _)| n.clone()))
+            .collect()
     }
 
     /// Errors per field (and |h| for a complex field) at θ.

@@ -20,6 +20,9 @@ pub struct AdamConfig {
     pub beta2: f64,
     pub eps: f64,
     pub schedule: Schedule,
+    /// Linear warm-up: step k < warmup uses lr·(k + 1)/warmup; the schedule starts
+    /// after it (optax's `warmup_*_schedule`, jaxpi's `warmup_steps`).
+    pub warmup: u64,
 }
 
 impl Default for AdamConfig {
@@ -30,6 +33,7 @@ impl Default for AdamConfig {
             beta2: 0.999,
             eps: 1e-8,
             schedule: Schedule::Constant,
+            warmup: 0,
         }
     }
 }
@@ -44,6 +48,12 @@ pub enum Schedule {
         gamma: f64,
         every: u64,
     },
+    /// Half a cosine from lr down to `end` over `steps` steps, then `end` (SGDR without
+    /// restarts, Loshchilov & Hutter 2017; optax's `cosine_decay_schedule`).
+    Cosine {
+        end: f64,
+        steps: u64,
+    },
 }
 
 impl Schedule {
@@ -57,6 +67,22 @@ impl Schedule {
                 let k = steps_taken / every.max(1);
                 base * gamma.powf(k as f64)
             }
+            Schedule::Cosine { end, steps } => {
+                let progress = steps_taken.min(steps) as f64 / steps.max(1) as f64;
+                end + (base - end) * 0.5 * (1.0 + (std::f64::consts::PI * progress).cos())
+            }
+        }
+    }
+}
+
+impl AdamConfig {
+    /// The learning rate for the step after `steps_taken` steps: the warm-up, then the
+    /// schedule counted from its end.
+    pub fn lr_at(&self, steps_taken: u64) -> f64 {
+        if steps_taken < self.warmup {
+            self.lr * (steps_taken + 1) as f64 / self.warmup as f64
+        } else {
+            self.schedule.lr_at(self.lr, steps_taken - self.warmup)
         }
     }
 }
@@ -93,7 +119,7 @@ impl Adam {
 
     /// The learning rate the next step will use.
     pub fn lr(&self) -> f64 {
-        self.config.schedule.lr_at(self.config.lr, self.steps)
+        self.config.lr_at(self.steps)
     }
 
     /// One Adam update from a gradient already computed: θ ← θ − lr/(1 − β₁ᵏ) · m / (√v / √(1 − β₂ᵏ) + ε).

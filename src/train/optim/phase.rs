@@ -194,10 +194,12 @@ pub fn build(phase: &Phase, threads: usize) -> Box<dyn Optimizer> {
     match *phase {
         Phase::Adam {
             lr,
+            epochs,
             beta1,
             beta2,
             decay,
-            ..
+            cosine,
+            warmup,
         } => Box::new(Adam::new(
             0,
             AdamConfig {
@@ -205,10 +207,17 @@ pub fn build(phase: &Phase, threads: usize) -> Box<dyn Optimizer> {
                 beta1,
                 beta2,
                 eps: 1e-8,
-                schedule: match decay {
-                    None => Schedule::Constant,
-                    Some(Decay { rate, every }) => Schedule::Exponential { gamma: rate, every },
+                schedule: match (decay, cosine) {
+                    (Some(Decay { rate, every }), _) => {
+                        Schedule::Exponential { gamma: rate, every }
+                    }
+                    (None, Some(end)) => Schedule::Cosine {
+                        end,
+                        steps: epochs.saturating_sub(warmup) as u64,
+                    },
+                    (None, None) => Schedule::Constant,
                 },
+                warmup: warmup as u64,
             },
         )),
         Phase::Lbfgs {

@@ -129,6 +129,30 @@ fn adam_first_two_steps_match_torch_by_hand() {
     assert!((theta1[3] + 1e-3 * 1e-9 / (1e-9 + 1e-8)).abs() < 1e-15);
 }
 
+/// Warm-up then cosine, by hand: lr·(k + 1)/w for the first w steps, then
+/// end + (lr − end)·½(1 + cos(π j/n)) for j steps after the warm-up, then `end`.
+#[test]
+fn adam_warmup_then_cosine_by_hand() {
+    let config = AdamConfig {
+        lr: 1e-3,
+        warmup: 4,
+        schedule: Schedule::Cosine {
+            end: 1e-5,
+            steps: 10,
+        },
+        ..AdamConfig::default()
+    };
+    assert_eq!(config.lr_at(0), 1e-3 / 4.0);
+    assert_eq!(config.lr_at(3), 1e-3);
+    assert_eq!(config.lr_at(4), 1e-3);
+    let half = 1e-5 + (1e-3 - 1e-5) * 0.5;
+    assert!((config.lr_at(4 + 5) - half).abs() < 1e-18);
+    assert!((config.lr_at(4 + 10) - 1e-5).abs() < 1e-18);
+    assert_eq!(config.lr_at(4 + 1000), config.lr_at(4 + 10));
+    let falling: Vec<f64> = (4..=14).map(|k| config.lr_at(k)).collect();
+    assert!(falling.windows(2).all(|w| w[1] < w[0]), "{falling:?}");
+}
+
 #[test]
 fn adam_schedule_is_a_step_decay() {
     let s = Schedule::Exponential {
@@ -694,6 +718,7 @@ fn check_save_restore(fresh: &dyn Fn() -> Box<dyn Optimizer>) {
 fn adam_continues_bit_for_bit_from_a_saved_state() {
     let config = AdamConfig {
         lr: 1e-2,
+        warmup: 3,
         schedule: Schedule::Exponential {
             gamma: 0.5,
             every: 7,
@@ -768,6 +793,8 @@ fn a_phase_with_decay_steps_the_learning_rate_down() {
             rate: 0.5,
             every: 10,
         }),
+        cosine: None,
+        warmup: 0,
     };
     let mut adam = build(&phase, 1);
     let mut theta = vec![-1.2, 1.0];
