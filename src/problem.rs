@@ -41,6 +41,8 @@ pub struct Problem {
     pub reference: Option<usize>,
     /// The time-stepping scheme, if the problem is discrete in time.
     pub scheme: Option<Scheme>,
+    /// `sample collocation N rad(...)`: the collocation set redrawn during training.
+    pub resampling: Option<Resampling>,
     /// Optimizer phases in order (`adam(...) then lbfgs(...)`).
     pub training: Vec<Phase>,
 }
@@ -396,6 +398,21 @@ pub enum Phase {
         /// says so).
         reset: usize,
     },
+}
+
+/// Residual-based adaptive resampling of a collocation set (RAD; Wu, Zhu, Tan, Kartha
+/// & Lu 2023): every `every` steps of each phase, `candidates` points are drawn
+/// uniformly, and the set's points are drawn from them without replacement with
+/// density ∝ |r|^k / mean |r|^k + c, where r² is the sum of the set's squared
+/// residuals.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Resampling {
+    /// The point set redrawn (the collocation set).
+    pub set: usize,
+    pub every: usize,
+    pub k: f64,
+    pub c: f64,
+    pub candidates: usize,
 }
 
 /// Which dense quasi-Newton update a `Phase::Dense` uses (see `train::optim::dense`).

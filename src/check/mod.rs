@@ -181,6 +181,7 @@ impl<'a> Checker<'a> {
                 predicts_end: outputs.irk_final,
                 ..s.scheme
             }),
+            resampling: terms.resampling,
             training: settings.training,
         })
     }

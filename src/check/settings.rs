@@ -26,6 +26,18 @@ pub(crate) struct Samples {
     pub boundary: (usize, Sampling),
     pub periodic: (usize, Sampling),
     pub constraint: usize,
+    /// `rad(...)` on the collocation set, with where it was written.
+    pub rad: Option<(Rad, Span)>,
+}
+
+/// A checked `rad(every = …, k = …, c = …, candidates = …)`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Rad {
+    pub every: usize,
+    pub k: f64,
+    pub c: f64,
+    /// `None`: ten times the set's points.
+    pub candidates: Option<usize>,
 }
 
 #[derive(Debug, Clone)]
@@ -62,6 +74,7 @@ pub(crate) fn read(cx: &mut Checker, file: &ast::File) -> Settings {
             boundary: (100, Sampling::Uniform),
             periodic: (100, Sampling::Uniform),
             constraint: 256,
+            rad: None,
         },
         training: default_training(),
         training_spans: Vec::new(),
@@ -259,6 +272,12 @@ impl Checker<'_> {
                     }
                 },
             };
+            if let Some(adapt) = &item.adapt {
+                match self.rad(adapt, target) {
+                    Some(rad) => samples.rad = Some((rad, adapt.span)),
+                    None => continue,
+                }
+            }
             match target {
                 "collocation" => samples.collocation = Some((n, method)),
                 "initial" => samples.initial = (n, method),
@@ -267,6 +286,51 @@ impl Checker<'_> {
                 _ => samples.constraint = n,
             }
         }
+    }
+
+    /// `rad(every = …, k = …, c = …, candidates = …)` on the collocation set: the
+    /// only set whose points carry the equations' residual to resample by.
+    fn rad(&mut self, call: &ast::CallArgs, target: &str) -> Option<Rad> {
+        if call.name.name != "rad" {
+            let d = Diag::error(
+                "pdenet::check::unknown_resampling",
+                format!("unknown resampling rule `{}`", call.name.name),
+            )
+            .label(call.name.span, "not a resampling rule")
+            .help("the residual-based rule is rad(every = 500, k = 1, c = 1)");
+            self.error(d);
+            return None;
+        }
+        if target != "collocation" {
+            self.error(
+                Diag::error(
+                    "pdenet::check::rad_without_residual",
+                    format!("`{target}` points cannot be resampled by the equations' residual"),
+                )
+                .label(call.span, "only collocation points carry the equations' residual")
+                .help("move `rad(...)` to the collocation set: `sample collocation 10000 latin rad(every = 500)`"),
+            );
+            return None;
+        }
+        self.known_args(call, &["every", "k", "c", "candidates"]);
+        let count = |cx: &mut Self, name, what, default: Option<usize>| match Self::arg(call, name)
+        {
+            Some(e) => cx.count(e, what, 1.0).map(Some),
+            None => Some(default),
+        };
+        let every = count(self, "every", "`every` (steps between redraws)", Some(500));
+        let candidates = count(self, "candidates", "the candidate points", None);
+        let num = |cx: &mut Self, name, default| match Self::arg(call, name) {
+            Some(e) => cx.in_range(e, name, 0.0, 1e6, true),
+            None => Some(default),
+        };
+        let (k, c) = (num(self, "k", 1.0), num(self, "c", 1.0));
+        Some(Rad {
+            every: every??,
+            k: k?,
+            c: c?,
+            candidates: candidates?,
+        })
     }
 
     fn training(&mut self, phases: &[ast::CallArgs]) -> Vec<(Phase, Span)> {

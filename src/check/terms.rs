@@ -8,7 +8,7 @@ use super::settings::{SchemeSpec, Settings};
 use super::Checker;
 use crate::diag::Diag;
 use crate::expr::{CoordId, Expr};
-use crate::problem::{LossTerm, PointKind, PointSet, Reduce, Sampling, StepEquation};
+use crate::problem::{LossTerm, PointKind, PointSet, Reduce, Resampling, Sampling, StepEquation};
 use crate::syntax::ast::{self, ConditionKind, Span, StatementKind};
 
 #[derive(Debug, Default)]
@@ -17,6 +17,8 @@ pub(crate) struct Terms {
     pub point_sets: Vec<PointSet>,
     /// Under a scheme: the equation the step solves.
     pub step: Option<StepEquation>,
+    /// `rad(...)` on the collocation set.
+    pub resampling: Option<Resampling>,
 }
 
 /// A residual before it is assigned to points: name, values, weight, span.
@@ -50,6 +52,19 @@ pub(crate) fn build(
                     "no `equation` statement in the file",
                 )
                 .help("add e.g. `equation u_t + u*u_x - 0.01*u_xx = 0`"),
+        );
+    }
+    if let (Some(_), Some((_, at))) = (scheme, settings.samples.rad) {
+        cx.error(
+            Diag::error(
+                "pdenet::check::rad_without_residual",
+                "a discrete-time scheme's collocation points cannot be resampled",
+            )
+            .label(
+                at,
+                "the stage equations hold at fixed points of one time step",
+            )
+            .help("remove `rad(...)`: residual-based resampling is for continuous-time problems"),
         );
     }
     match scheme {
@@ -157,12 +172,22 @@ impl Checker<'_> {
             .filter(|d| Some(*d) != datasets.reference)
             .collect();
         let collocation = match (settings.samples.collocation, data_sets.first()) {
-            (Some((n, method)), _) => t.points(
-                "collocation".into(),
-                PointKind::Collocation { method },
-                n,
-                vec![],
-            ),
+            (Some((n, method)), _) => {
+                let set = t.points(
+                    "collocation".into(),
+                    PointKind::Collocation { method },
+                    n,
+                    vec![],
+                );
+                t.resampling = settings.samples.rad.map(|(rad, _)| Resampling {
+                    set,
+                    every: rad.every,
+                    k: rad.k,
+                    c: rad.c,
+                    candidates: rad.candidates.unwrap_or(10 * n),
+                });
+                set
+            }
             (None, Some(&d)) => self.data_points(datasets, d, t),
             (None, None) => t.points(
                 "collocation".into(),

@@ -202,7 +202,7 @@ fn history_csv(p: &Problem, r: &RunResult) -> String {
                 None => s.push(','),
             }
         }
-        s += &format!(",{}\n", row.event.unwrap_or(""));
+        s += &format!(",{}\n", row.events.join(";"));
     }
     s
 }

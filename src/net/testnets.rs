@@ -203,6 +203,7 @@ pub fn burgers(kind: &str, width: usize, depth: usize) -> Problem {
         datasets: vec![],
         reference: None,
         scheme: None,
+        resampling: None,
         training: vec![],
     }
 }

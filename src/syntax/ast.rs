@@ -199,12 +199,14 @@ pub struct TensorDecl {
     pub span: Span,
 }
 
-/// `collocation 10000 latin`: what, how many, how.
+/// `collocation 10000 latin rad(every = 500)`: what, how many, how, how it is redrawn.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SampleItem {
     pub target: Ident,
     pub count: Expr,
     pub method: Option<Ident>,
+    /// `rad(every = …, …)`: redraw the set during training.
+    pub adapt: Option<CallArgs>,
     pub span: Span,
 }
 

@@ -259,6 +259,7 @@ fn rule_name(r: Rule) -> Option<&'static str> {
         Rule::positive => "`positive`",
         Rule::data_opt => "`sample`, `noise` or `at`",
         Rule::call_args => "a name with arguments",
+        Rule::sample_adapt => "a resampling rule like `rad(every = 500)`",
         Rule::complex => "`: complex`",
         _ => return None,
     })
@@ -672,11 +673,19 @@ impl Builder {
         let mut k = Kids::new(p);
         let target = self.ident(k.next());
         let count = self.expr_opt(k.next(), sp);
-        let method = k.rest().next().map(|m| self.ident(Some(m)));
+        let (mut method, mut adapt) = (None, None);
+        for p in k.rest() {
+            if p.as_rule() == Rule::sample_adapt {
+                adapt = Some(self.call_args(p));
+            } else {
+                method = Some(self.ident(Some(p)));
+            }
+        }
         SampleItem {
             target,
             count,
             method,
+            adapt,
             span: sp,
         }
     }

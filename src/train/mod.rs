@@ -3,5 +3,6 @@
 
 pub(crate) mod optim;
 pub mod points;
+pub(crate) mod resample;
 pub mod run;
 pub(crate) mod trainer;

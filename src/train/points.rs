@@ -237,6 +237,11 @@ fn with_noise(mut col: Vec<f64>, noise: f64, rng: &mut StdRng) -> Vec<f64> {
     col
 }
 
+/// `n` points drawn uniformly in the box of the network's inputs: RAD's candidates.
+pub fn uniform_interior(problem: &Problem, n: usize, rng: &mut StdRng) -> Vec<Vec<f64>> {
+    box_points(problem, &problem.network.inputs, n, Sampling::Uniform, rng)
+}
+
 /// `n` points in the box of coordinates `dims` (other coordinates are left 0, the
 /// caller fixes them). One column per problem coordinate.
 fn box_points(

@@ -3,13 +3,15 @@
 //! (see `io::output`).
 
 use super::points::{self, DataError, Observations};
-use super::trainer::{self, Evaluator, Monitor, Outcome, Progress};
+use super::resample::Resampler;
+use super::trainer::{self, Evaluator, Monitor, Outcome, Progress, Resample};
 use crate::backend::{self, EngineChoice, EngineFacts};
 use crate::expr::Expr;
 use crate::kernel::{self, KernelError, PointBatch, Predictor};
 use crate::net;
 use crate::problem::Problem;
 use miette::Diagnostic;
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::time::Instant;
 use thiserror::Error;
@@ -95,9 +97,9 @@ pub fn run(
     let engine = backend::compile(opts.engine, &kernel, opts.precision, opts.threads)?;
     let compile_s = t0.elapsed().as_secs_f64();
     let data = points::load(problem)?;
-    let batches = points::sample(problem, &data, opts.seed);
+    let batches = RefCell::new(points::sample(problem, &data, opts.seed));
     let theta = net::init_theta(problem, opts.seed);
-    let mut evaluator = |theta: &[f64]| engine.eval(theta, &batches);
+    let mut evaluator = |theta: &[f64]| engine.eval(theta, &batches.borrow());
     let phases = trainer::phases(problem, opts.epochs);
     let reference = match problem.reference {
         Some(r) => Some(Reference::new(problem, &data[r], r)?),
@@ -107,11 +109,30 @@ pub fn run(
         let errors = reference.as_ref()?.errors(theta).ok()?;
         Some(errors.iter().map(|e| e.rel_l2).collect())
     };
+    let mut resampler = match problem.resampling {
+        Some(rule) => Some(Resampler::new(problem, rule, opts.seed)?),
+        None => None,
+    };
+    let mut redraw = |theta: &[f64]| -> Result<(), String> {
+        let Some(r) = resampler.as_mut() else {
+            return Ok(());
+        };
+        let set = r.rule().set;
+        let fresh = r
+            .redraw(problem, theta, &batches.borrow()[set])
+            .map_err(|e| format!("resampling the collocation points failed: {e}"))?;
+        batches.borrow_mut()[set] = fresh;
+        Ok(())
+    };
     let mut monitor = Monitor {
         started: opts.started,
         time_limit: opts.time_limit,
         every: opts.error_every,
         measure: Some(&mut measure),
+        resample: problem.resampling.map(|rule| Resample {
+            every: rule.every,
+            redraw: &mut redraw,
+        }),
     };
     let t1 = Instant::now();
     let outcome = trainer::train(
@@ -124,6 +145,7 @@ pub fn run(
         progress,
     );
     let train_s = t1.elapsed().as_secs_f64();
+    let points = batches.borrow().iter().map(PointBatch::len).collect();
     let (errors, predictions) = match &reference {
         Some(r) => {
             let (e, p) = r.measure(&outcome.theta)?;
@@ -138,7 +160,7 @@ pub fn run(
         predictions,
         compile_s,
         train_s,
-        points: batches.iter().map(PointBatch::len).collect(),
+        points,
         engine: engine.facts(),
     })
 }

@@ -32,9 +32,10 @@ pub struct Row {
     pub terms: Vec<f64>,
     /// The PDE parameters' values (a positive one as its value, not its log).
     pub params: Vec<f64>,
-    /// A quasi-Newton step that refused its curvature pair or reset H says so here
-    /// (`Event::name`).
-    pub event: Option<&'static str>,
+    /// What happened at this step besides the update: a quasi-Newton step that refused
+    /// its curvature pair or reset H (`Event::name`), a redraw of the points
+    /// (`resample`, after the step).
+    pub events: Vec<&'static str>,
     /// Seconds since the run started (compilation included) when the row was written.
     pub time_s: f64,
     /// The relative L2 error of each reference field at this row's θ, on the rows where
@@ -64,6 +65,16 @@ pub struct Monitor<'m> {
     /// The relative L2 error of each reference field at θ; `None` when there is no
     /// reference.
     pub measure: Option<&'m mut dyn FnMut(&[f64]) -> Option<Vec<f64>>>,
+    /// Redraws the collocation points every so many steps of each phase.
+    pub resample: Option<Resample<'m>>,
+}
+
+/// A point set redrawn during training (`sample collocation N rad(every = …)`).
+pub struct Resample<'m> {
+    /// Steps of a phase between redraws.
+    pub every: usize,
+    /// Redraws the points for θ; the message says why it could not.
+    pub redraw: &'m mut dyn FnMut(&[f64]) -> Result<(), String>,
 }
 
 /// When the error was last measured and what that cost, for [`ErrorEvery::Auto`].
@@ -210,42 +221,65 @@ pub fn train(
             terms.borrow_mut().clone_from(&obj.last_terms);
             r
         };
-        let o = optim::run(
-            optimizer.as_mut(),
-            &mut objective,
-            &mut out.theta,
-            of,
-            |info| {
-                let row = rows.row(kind.name, info, &terms.borrow());
-                progress(&Progress {
-                    phase: kind.name,
-                    iter: info.iter,
-                    of,
-                    loss: info.loss,
-                    terms: &row.terms,
-                    error: rows.latest,
-                });
-                out.history.push(row);
-                rows.time_left()
-            },
-        );
+        let (mut done, mut evaluations) = (0, 0);
+        let end = loop {
+            // With resampling, the phase runs in segments of `every` steps and the
+            // points are redrawn between them.
+            let segment = rows
+                .monitor
+                .resample
+                .as_ref()
+                .map_or(of, |r| r.every)
+                .min(of - done);
+            let o = optim::run(
+                optimizer.as_mut(),
+                &mut objective,
+                &mut out.theta,
+                segment,
+                |info| {
+                    let row = rows.row(kind.name, done + info.iter, info, &terms.borrow());
+                    progress(&Progress {
+                        phase: kind.name,
+                        iter: row.iter,
+                        of,
+                        loss: info.loss,
+                        terms: &row.terms,
+                        error: rows.latest,
+                    });
+                    out.history.push(row);
+                    rows.time_left()
+                },
+            );
+            done += o.iterations;
+            evaluations += o.evaluations;
+            match o.end {
+                End::IterationCap(_) if done < of => {
+                    if let Err(e) = rows.redraw(&out.theta, &mut out.history) {
+                        break End::Aborted(optim::Abort::Objective(Stop::new(e)));
+                    }
+                    optimizer.objective_changed();
+                }
+                End::IterationCap(_) => break End::IterationCap(of),
+                end => break end,
+            }
+        };
         rows.phase_end(&mut out.history, &out.theta);
         out.phases.push(PhaseReport {
             name: kind.name,
-            iterations: o.iterations,
-            evaluations: o.evaluations,
+            iterations: done,
+            evaluations,
             seconds: start.elapsed().as_secs_f64(),
-            stop: match (&o.end, rows.monitor.time_limit) {
+            stop: match (&end, rows.monitor.time_limit) {
                 (End::Caller, Some(limit)) if rows.out_of_time => time_limit_reached(limit),
                 (end, _) => end.to_string(),
             },
         });
-        if let End::Aborted(abort) = o.end {
+        if let End::Aborted(abort) = end {
             out.diverged = Some(format!(
                 "{abort} at {} {} {}",
                 kind.title,
                 kind.unit,
-                o.iterations + 1
+                done + 1
             ));
             break;
         }
@@ -269,23 +303,36 @@ struct Rows<'p, 'm, 'n> {
 }
 
 impl Rows<'_, '_, '_> {
-    fn row(&mut self, phase: &'static str, info: &IterInfo, terms: &[f64]) -> Row {
+    /// The row of step `iter` of the phase.
+    fn row(&mut self, phase: &'static str, iter: usize, info: &IterInfo, terms: &[f64]) -> Row {
         let time_s = self.now();
-        let errors = if self.measuring.due(self.monitor.every, info.iter, time_s) {
+        let errors = if self.measuring.due(self.monitor.every, iter, time_s) {
             self.measure(info.theta)
         } else {
             None
         };
         Row {
             phase,
-            iter: info.iter,
+            iter,
             loss: info.loss,
             terms: terms.to_vec(),
             params: param_values(self.problem, &self.layout, info.theta),
-            event: info.event.map(optim::Event::name),
+            events: info.event.map(optim::Event::name).into_iter().collect(),
             time_s,
             errors,
         }
+    }
+
+    /// Redraws the resampled point set at θ and says so on the last row.
+    fn redraw(&mut self, theta: &[f64], history: &mut [Row]) -> Result<(), String> {
+        let Some(resample) = self.monitor.resample.as_mut() else {
+            return Ok(());
+        };
+        (resample.redraw)(theta)?;
+        if let Some(last) = history.last_mut() {
+            last.events.push("resample");
+        }
+        Ok(())
     }
 
     /// The error at the end of a phase, on its last row, if that row has none.

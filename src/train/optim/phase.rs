@@ -161,19 +161,12 @@ pub trait Optimizer {
     fn step(&mut self, obj: &mut dyn Objective, theta: &mut [f64]) -> Result<Step, End>;
     /// The objective is now a different function (resampled points, new loss weights):
     /// anything remembered from earlier evaluations may be stale.
-    #[cfg_attr(
-        not(test),
-        expect(
-            dead_code,
-            reason = "the optimizer boundary's checkpoint and resampling half: tested here, called once checkpoints and resampling land"
-        )
-    )]
     fn objective_changed(&mut self);
     #[cfg_attr(
         not(test),
         expect(
             dead_code,
-            reason = "the optimizer boundary's checkpoint and resampling half: tested here, called once checkpoints and resampling land"
+            reason = "the optimizer boundary's checkpoint half: tested here, called once checkpoints land"
         )
     )]
     fn save(&self) -> OptimizerState;
@@ -182,7 +175,7 @@ pub trait Optimizer {
         not(test),
         expect(
             dead_code,
-            reason = "the optimizer boundary's checkpoint and resampling half: tested here, called once checkpoints and resampling land"
+            reason = "the optimizer boundary's checkpoint half: tested here, called once checkpoints land"
         )
     )]
     fn restore(&mut self, state: &OptimizerState) -> Result<(), StateError>;
