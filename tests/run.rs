@@ -248,3 +248,204 @@ fn gpu_run_follows_the_cpu_loss_curve() {
         );
     }
 }
+
+/// history.csv as its header and rows of cells.
+fn history(out: &Path) -> (Vec<String>, Vec<Vec<String>>) {
+    let text = std::fs::read_to_string(out.join("history.csv")).expect("history.csv exists");
+    let mut lines = text
+        .lines()
+        .map(|l| l.split(',').map(String::from).collect::<Vec<_>>());
+    let header = lines.next().expect("a header");
+    (header, lines.collect())
+}
+
+fn column(header: &[String], name: &str) -> usize {
+    header
+        .iter()
+        .position(|h| h == name)
+        .unwrap_or_else(|| panic!("no column `{name}` in {header:?}"))
+}
+
+/// tests/run/burgers_small.pde with its `train` (and optionally `sample`) line
+/// replaced, written where the run can find it.
+fn variant(name: &str, train: &str, sample: Option<&str>) -> String {
+    let base = std::fs::read_to_string(common::root().join("tests/run/burgers_small.pde"))
+        .expect("the small Burgers file");
+    let text: Vec<String> = base
+        .lines()
+        .map(|l| match (l.split_whitespace().next(), sample) {
+            (Some("train"), _) => format!("train {train}"),
+            (Some("sample"), Some(s)) => format!("sample {s}"),
+            _ => l.to_string(),
+        })
+        .collect();
+    let dir = common::root().join("target").join("test-runs");
+    std::fs::create_dir_all(&dir).expect("the test-runs directory");
+    let path = dir.join(format!("{name}.pde"));
+    std::fs::write(&path, text.join("\n")).expect("the variant is written");
+    path.to_string_lossy().into_owned()
+}
+
+/// After 50 Adam epochs (still on the plateau where u ≈ −sin πx is being learned),
+/// 150 iterations of each quasi-Newton method at least halve the loss. The factors when
+/// this was written (one thread): L-BFGS 3, BFGS 3, SSBFGS 42, SSBFGS-OL 5,
+/// SSBroyden 46, SSBroyden1 14.
+#[test]
+fn each_quasi_newton_method_lowers_the_loss_after_adam() {
+    for opt in [
+        "lbfgs",
+        "bfgs",
+        "ssbfgs",
+        "ssbfgs_ol",
+        "ssbroyden",
+        "ssbroyden1",
+    ] {
+        let file = variant(
+            &format!("qn_{opt}"),
+            &format!("adam(lr = 1e-3, epochs = 50) then {opt}(iterations = 150)"),
+            None,
+        );
+        let out = out_dir(&format!("qn_{opt}"));
+        let o = run(&file, &out, &["--threads", "1"]);
+        assert!(
+            o.status.success(),
+            "{opt}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let (header, rows) = history(&out);
+        let (phase, loss) = (column(&header, "phase"), column(&header, "loss"));
+        let of = |name: &str| -> Vec<f64> {
+            rows.iter()
+                .filter(|r| r[phase] == name)
+                .map(|r| r[loss].parse().expect("a loss"))
+                .collect()
+        };
+        let (adam, qn) = (of("adam"), of(opt));
+        assert_eq!(qn.len(), 150, "{opt}: {} iterations", qn.len());
+        let (before, after) = (adam[adam.len() - 1], qn[qn.len() - 1]);
+        eprintln!(
+            "{opt}: loss {before:.3e} → {after:.3e} ({:.0}×)",
+            before / after
+        );
+        assert!(
+            after < before / 2.0,
+            "{opt}: the loss fell only from {before} to {after}"
+        );
+    }
+}
+
+/// The error over time: time_s never decreases, the error is measured every N steps
+/// and at each phase end, and report.json gives the first time below each level,
+/// later for smaller levels.
+#[test]
+fn history_and_report_carry_the_error_over_time() {
+    let out = out_dir("error_over_time");
+    let file = variant(
+        "error_over_time",
+        "adam(lr = 1e-3, epochs = 30) then ssbroyden(iterations = 30)",
+        None,
+    );
+    let o = run(&file, &out, &["--threads", "1", "--error-every", "5"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let (header, rows) = history(&out);
+    let (time, err) = (column(&header, "time_s"), column(&header, "rel_l2_u"));
+    let times: Vec<f64> = rows
+        .iter()
+        .map(|r| r[time].parse().expect("a time"))
+        .collect();
+    assert!(
+        times.windows(2).all(|w| w[0] <= w[1]),
+        "time_s goes back: {times:?}"
+    );
+    let measured: Vec<usize> = (0..rows.len())
+        .filter(|&i| !rows[i][err].is_empty())
+        .collect();
+    // Rows 5, 10, …, 30 of each phase (every 5 steps; the last is also the phase end).
+    assert_eq!(measured, [4, 9, 14, 19, 24, 29, 34, 39, 44, 49, 54, 59]);
+    let time_to = &report(&out)["errors"]["u"]["time_to"];
+    let mut last = 0.0;
+    let mut reached = true;
+    for level in ["1e-2", "1e-3", "1e-4", "1e-5", "1e-6"] {
+        let t = &time_to[level];
+        assert!(t.is_null() || t.is_f64(), "time_to {level}: {t}");
+        if let Some(t) = t.as_f64() {
+            assert!(reached && t >= last, "time_to {level} = {t} after {last}");
+            last = t;
+        } else {
+            reached = false;
+        }
+    }
+    let first = time_to["1e-2"].as_f64();
+    let errors: Vec<f64> = measured
+        .iter()
+        .map(|&i| rows[i][err].parse().expect("an error"))
+        .collect();
+    let best = errors.iter().copied().fold(f64::INFINITY, f64::min);
+    assert_eq!(
+        first.is_some(),
+        best < 1e-2,
+        "errors {errors:?}, time_to {time_to}"
+    );
+}
+
+/// `--time-limit` ends the running phase cleanly, skips the rest, and writes every
+/// output with the reason in report.json.
+#[test]
+fn a_time_limit_stops_cleanly_with_everything_written() {
+    let out = out_dir("time_limit");
+    let file = variant(
+        "time_limit",
+        "adam(lr = 1e-3, epochs = 1000000) then ssbroyden(iterations = 30)",
+        None,
+    );
+    let o = run(&file, &out, &["--threads", "1", "--time-limit", "2"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let r = report(&out);
+    let phases = r["phases"].as_array().expect("phases");
+    assert_eq!(phases.len(), 1, "{phases:?}");
+    assert_eq!(phases[0]["stop"], "reached the time limit (2 s)");
+    for f in ["history.csv", "model.json", "predictions.npy", "loss.png"] {
+        assert!(out.join(f).exists(), "{f} was not written");
+    }
+}
+
+/// Resampling is part of the seeded run: the same seed redraws the same points, so
+/// two runs have the same history (but for the clock); another seed differs.
+#[test]
+fn resampled_runs_reproduce() {
+    let file = variant(
+        "rad",
+        "adam(lr = 1e-3, epochs = 40) then ssbroyden(iterations = 20)",
+        Some("collocation 300 latin rad(every = 10, candidates = 2000), initial 50, boundary 50"),
+    );
+    let histories: Vec<Vec<Vec<String>>> = ["1", "1", "2"]
+        .iter()
+        .enumerate()
+        .map(|(k, seed)| {
+            let out = out_dir(&format!("rad_{k}"));
+            let o = run(
+                &file,
+                &out,
+                &["--threads", "1", "--seed", seed, "--error-every", "1000"],
+            );
+            assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+            let (header, mut rows) = history(&out);
+            let (time, event) = (column(&header, "time_s"), column(&header, "event"));
+            let redraws = rows
+                .iter()
+                .filter(|r| r[event].contains("resample"))
+                .count();
+            assert_eq!(
+                redraws,
+                3 + 1,
+                "redrawn after steps 10, 20, 30 of Adam, 10 of SSBroyden"
+            );
+            for r in &mut rows {
+                r[time].clear();
+            }
+            rows
+        })
+        .collect();
+    assert_eq!(histories[0], histories[1]);
+    assert_ne!(histories[0], histories[2]);
+}
