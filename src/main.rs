@@ -139,8 +139,10 @@ struct RunArgs {
     /// Threads for the kernel (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
-    #[arg(long, value_enum, default_value = "f64")]
-    precision: PrecisionArg,
+    /// The kernel's number format in every phase (default: each phase's
+    /// `precision = …`, else f64).
+    #[arg(long, value_enum)]
+    precision: Option<PrecisionArg>,
     /// The out directory (default: `<file>.out/` beside the .pde file).
     #[arg(long)]
     out: Option<PathBuf>,
@@ -393,7 +395,7 @@ fn render(name: &str, text: &str, diags: Vec<Diag>) {
 /// `pdenet run`: trains, writes the out directory, prints a summary. A diverging
 /// run keeps its last good model and report and exits 1 naming the cause.
 fn train(c: &Compiled, text: &str, input: &Input, args: &RunArgs) -> Result<ExitCode> {
-    let precision = args.precision.into();
+    let precision = args.precision.map(Precision::from);
     let backend = if args.interp {
         BackendArg::Interp
     } else {
@@ -420,7 +422,6 @@ fn train(c: &Compiled, text: &str, input: &Input, args: &RunArgs) -> Result<Exit
         problem: &c.problem,
         source: text,
         source_path: &input.file,
-        precision,
         seed: args.seed,
     };
     let written = output::write_run(&out_dir, &info, &result).map_err(|e| {

@@ -6,6 +6,7 @@
 //! matching terms. Nothing here refers to the source text except the spans kept
 //! for later diagnostics (a discrete-time step's equation), and nothing here knows of pest or egg.
 
+use crate::backend::Precision;
 use crate::expr::{CoordId, Expr};
 use crate::io::Array;
 use crate::syntax::ast::Span;
@@ -379,11 +380,13 @@ pub enum Phase {
         /// `warmup = k`: the learning rate grows linearly to `lr` over the first k
         /// epochs.
         warmup: usize,
+        precision: Option<Precision>,
     },
     Lbfgs {
         iterations: usize,
         tol: f64,
         history: usize,
+        precision: Option<Precision>,
     },
     /// A dense-Hessian method: `bfgs`, `ssbfgs`, `ssbfgs_ol`, `ssbroyden`, `ssbroyden1`.
     Dense {
@@ -397,6 +400,7 @@ pub enum Phase {
         /// Reset H to a scaled identity every `reset` iterations (0: only when a guard
         /// says so).
         reset: usize,
+        precision: Option<Precision>,
     },
 }
 
@@ -465,6 +469,26 @@ impl Phase {
             Phase::Adam { epochs, .. } => epochs,
             Phase::Lbfgs { iterations, .. } | Phase::Dense { iterations, .. } => iterations,
         }
+    }
+
+    /// `precision = f32 | f64`: the kernel's number format during this phase (`None`:
+    /// the run's default; `--precision` overrides every phase).
+    pub fn precision(&self) -> Option<Precision> {
+        match *self {
+            Phase::Adam { precision, .. }
+            | Phase::Lbfgs { precision, .. }
+            | Phase::Dense { precision, .. } => precision,
+        }
+    }
+
+    /// The same phase in `precision` (`--precision`).
+    pub fn in_precision(mut self, precision: Precision) -> Phase {
+        match &mut self {
+            Phase::Adam { precision: p, .. }
+            | Phase::Lbfgs { precision: p, .. }
+            | Phase::Dense { precision: p, .. } => *p = Some(precision),
+        }
+        self
     }
 
     /// The same phase with at most `cap` steps (`--epochs N`).

@@ -2,6 +2,7 @@
 //! their ranges checked.
 
 use super::Checker;
+use crate::backend::Precision;
 use crate::diag::{suggest, Diag};
 use crate::io::machine;
 use crate::problem::{Decay, DenseRule as Rule, Phase, Sampling, Scheme};
@@ -135,11 +136,13 @@ fn default_training() -> Vec<Phase> {
             decay: None,
             cosine: None,
             warmup: 0,
+            precision: None,
         },
         Phase::Lbfgs {
             iterations: 50_000,
             tol: 1e-12,
             history: 50,
+            precision: None,
         },
     ]
 }
@@ -408,7 +411,33 @@ impl Checker<'_> {
             decay: decay?,
             cosine: cosine?,
             warmup: warmup?,
+            precision: self.precision(call)?,
         })
+    }
+
+    /// `precision = f32 | f64` of a phase: `Some(None)` when absent, `None` after an
+    /// error.
+    fn precision(&mut self, call: &ast::CallArgs) -> Option<Option<Precision>> {
+        let Some(e) = Self::arg(call, "precision") else {
+            return Some(None);
+        };
+        match &e.kind {
+            ast::ExprKind::Name(n) if n == "f32" => Some(Some(Precision::F32)),
+            ast::ExprKind::Name(n) if n == "f64" => Some(Some(Precision::F64)),
+            _ => {
+                self.error(
+                    Diag::error(
+                        "pdenet::check::bad_precision",
+                        "a phase's precision is f32 or f64",
+                    )
+                    .label(e.span, "not a precision")
+                    .help(
+                        "write `precision = f32` (faster, first-order phases) or `precision = f64`",
+                    ),
+                );
+                None
+            }
+        }
     }
 
     /// `cosine = lr_end` of `adam`: a cosine decay from `lr` to lr_end, which must lie
@@ -485,7 +514,7 @@ impl Checker<'_> {
 
     /// `lbfgs(iterations = …, tol = …, history = …)`.
     fn lbfgs(&mut self, call: &ast::CallArgs) -> Option<Phase> {
-        self.known_args(call, &["iterations", "tol", "history"]);
+        self.known_args(call, &["iterations", "tol", "history", "precision"]);
         let iterations = match Self::arg(call, "iterations") {
             Some(e) => self.count(e, "the number of iterations", 0.0),
             None => Some(50_000),
@@ -502,13 +531,17 @@ impl Checker<'_> {
             iterations: iterations?,
             tol: tol?,
             history: history?,
+            precision: self.precision(call)?,
         })
     }
 
     /// `bfgs(iterations = …, tol = …, c1 = …, c2 = …, reset = …)`, and the same for
     /// every dense method.
     fn dense(&mut self, call: &ast::CallArgs, rule: Rule) -> Option<Phase> {
-        self.known_args(call, &["iterations", "tol", "c1", "c2", "reset"]);
+        self.known_args(
+            call,
+            &["iterations", "tol", "c1", "c2", "reset", "precision"],
+        );
         let iterations = match Self::arg(call, "iterations") {
             Some(e) => self.count(e, "the number of iterations", 0.0),
             None => Some(50_000),
@@ -550,6 +583,7 @@ impl Checker<'_> {
             c1,
             c2,
             reset: reset?,
+            precision: self.precision(call)?,
         })
     }
 

@@ -8,7 +8,7 @@ use super::manifest::{self, Manifest, Staging};
 use super::{matwrite, npy as npy_format, pictures};
 use crate::problem::Problem;
 use crate::train::optim;
-use crate::train::run::{Precision, RunResult};
+use crate::train::run::RunResult;
 use serde_json::{json, Map, Value};
 use std::path::Path;
 
@@ -19,7 +19,6 @@ pub struct RunInfo<'a> {
     pub problem: &'a Problem,
     pub source: &'a str,
     pub source_path: &'a Path,
-    pub precision: Precision,
     pub seed: u64,
 }
 
@@ -59,6 +58,21 @@ pub fn write_run(dir: &Path, info: &RunInfo, result: &RunResult) -> std::io::Res
         manifest: set.commit()?,
         notes,
     })
+}
+
+/// The kernel precisions the phases ran in, in order and without repeats ("f64",
+/// "f32+f64"); the engine's when no phase ran.
+fn precisions(r: &RunResult) -> String {
+    let mut names: Vec<&str> = Vec::new();
+    for ph in &r.outcome.phases {
+        if names.last() != Some(&ph.precision) {
+            names.push(ph.precision);
+        }
+    }
+    if names.is_empty() {
+        names.push(r.engine.precision.name());
+    }
+    names.join("+")
 }
 
 /// report.json: the fields SPEC.md lists, plus how each phase stopped.
@@ -131,12 +145,12 @@ pub fn report(info: &RunInfo, r: &RunResult, run_id: &str) -> Value {
         epochs.insert(kind.name.into(), json!(iters(kind.name)));
         time_s.insert(kind.timing_key.into(), ms_per(kind.name));
     }
-    let stops: Vec<Value> = r.outcome.phases.iter().map(|ph| json!({ "phase": ph.name, "iterations": ph.iterations, "evaluations": ph.evaluations, "seconds": ph.seconds, "stop": ph.stop })).collect();
+    let stops: Vec<Value> = r.outcome.phases.iter().map(|ph| json!({ "phase": ph.name, "precision": ph.precision, "iterations": ph.iterations, "evaluations": ph.evaluations, "seconds": ph.seconds, "stop": ph.stop })).collect();
     json!({
         "run_id": run_id,
         "problem": p.name,
         "backend": r.engine.kind.device(),
-        "precision": info.precision.name(),
+        "precision": precisions(r),
         "engine": r.engine.kind.engine(),
         "adapter": r.engine.adapter,
         "machine": super::machine::json(&r.engine),

@@ -5,9 +5,10 @@
 use super::points::{self, DataError, Observations};
 use super::resample::Resampler;
 use super::trainer::{self, Evaluator, Monitor, Outcome, Progress, Resample};
+use crate::backend::Engine;
 use crate::backend::{self, EngineChoice, EngineFacts};
 use crate::expr::Expr;
-use crate::kernel::{self, KernelError, PointBatch, Predictor};
+use crate::kernel::{self, Evaluation, Kernel, KernelError, PointBatch, Predictor};
 use crate::net;
 use crate::problem::Problem;
 use miette::Diagnostic;
@@ -24,7 +25,9 @@ pub struct RunOptions {
     pub seed: u64,
     /// `--epochs N`: caps every phase.
     pub epochs: Option<usize>,
-    pub precision: Precision,
+    /// `--precision`: every phase's kernel in this format, whatever the `train`
+    /// statement says.
+    pub precision: Option<Precision>,
     pub engine: EngineChoice,
     pub threads: usize,
     /// When the command started: history's `time_s` counts from here.
@@ -94,13 +97,23 @@ pub fn run(
 ) -> Result<RunResult, RunError> {
     let t0 = Instant::now();
     let kernel = kernel::compile(problem)?;
-    let engine = backend::compile(opts.engine, &kernel, opts.precision, opts.threads)?;
+    let phases = trainer::phases(problem, opts.epochs, opts.precision);
+    let first = phases
+        .first()
+        .map_or(trainer::DEFAULT_PRECISION, trainer::precision);
+    let compiled = vec![backend::compile(opts.engine, &kernel, first, opts.threads)?];
     let compile_s = t0.elapsed().as_secs_f64();
     let data = points::load(problem)?;
     let batches = RefCell::new(points::sample(problem, &data, opts.seed));
+    let mut engines = Engines {
+        kernel: &kernel,
+        choice: opts.engine,
+        threads: opts.threads,
+        compiled,
+        current: 0,
+        batches: &batches,
+    };
     let theta = net::init_theta(problem, opts.seed);
-    let mut evaluator = |theta: &[f64]| engine.eval(theta, &batches.borrow());
-    let phases = trainer::phases(problem, opts.epochs);
     let reference = match problem.reference {
         Some(r) => Some(Reference::new(problem, &data[r], r)?),
         None => None,
@@ -137,7 +150,7 @@ pub fn run(
     let t1 = Instant::now();
     let outcome = trainer::train(
         problem,
-        &mut evaluator as &mut dyn Evaluator,
+        &mut engines as &mut dyn Evaluator,
         theta,
         &phases,
         opts.threads,
@@ -161,8 +174,41 @@ pub fn run(
         compile_s,
         train_s,
         points,
-        engine: engine.facts(),
+        engine: engines.compiled[engines.current].facts(),
     })
+}
+
+/// The kernel compiled for each precision the phases ask for, each compiled when its
+/// first phase starts; the point sets they evaluate on.
+struct Engines<'k> {
+    kernel: &'k Kernel,
+    choice: EngineChoice,
+    threads: usize,
+    compiled: Vec<Box<dyn Engine>>,
+    current: usize,
+    batches: &'k RefCell<Vec<PointBatch>>,
+}
+
+impl Evaluator for Engines<'_> {
+    fn evaluate(&mut self, theta: &[f64]) -> Result<Evaluation, KernelError> {
+        self.compiled[self.current].eval(theta, &self.batches.borrow())
+    }
+
+    fn use_precision(&mut self, precision: Precision) -> Result<(), String> {
+        if let Some(k) = self
+            .compiled
+            .iter()
+            .position(|e| e.facts().precision == precision)
+        {
+            self.current = k;
+            return Ok(());
+        }
+        let engine = backend::compile(self.choice, self.kernel, precision, self.threads)
+            .map_err(|e| format!("compiling the {} kernel failed: {e}", precision.name()))?;
+        self.compiled.push(engine);
+        self.current = self.compiled.len() - 1;
+        Ok(())
+    }
 }
 
 /// The quantity each reference column measures: a field by name (under a

@@ -3,6 +3,7 @@
 //! the PDE parameters, and a clean stop with a named cause when the loss diverges.
 
 use super::optim::{self, End, Eval, IterInfo, Objective, Stop};
+use crate::backend::Precision;
 use crate::kernel::{Evaluation, KernelError};
 use crate::net::Layout;
 use crate::problem::{Phase, Problem};
@@ -13,6 +14,19 @@ use std::time::Instant;
 /// Anything that evaluates the loss and its gradient (the interpreter, the JIT, …).
 pub trait Evaluator {
     fn evaluate(&mut self, theta: &[f64]) -> Result<Evaluation, KernelError>;
+    /// Evaluates in `precision` from now on (a phase's `precision = …`); an evaluator
+    /// with one precision ignores it.
+    fn use_precision(&mut self, _precision: Precision) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+/// The kernel precision of a phase that sets none, when `--precision` is not given.
+pub const DEFAULT_PRECISION: Precision = Precision::F64;
+
+/// The precision a phase from [`phases`] runs in.
+pub fn precision(phase: &Phase) -> Precision {
+    phase.precision().unwrap_or(DEFAULT_PRECISION)
 }
 
 impl<F: FnMut(&[f64]) -> Result<Evaluation, KernelError>> Evaluator for F {
@@ -96,6 +110,8 @@ impl Measuring {
 #[derive(Debug, Clone, PartialEq)]
 pub struct PhaseReport {
     pub name: &'static str,
+    /// The kernel precision it ran in ("f32", "f64").
+    pub precision: &'static str,
     pub iterations: usize,
     pub evaluations: usize,
     pub seconds: f64,
@@ -131,12 +147,16 @@ pub struct Progress<'a> {
     pub error: Option<f64>,
 }
 
-/// Caps every phase at `cap` iterations when given (`--epochs N`).
-pub fn phases(problem: &Problem, cap: Option<usize>) -> Vec<Phase> {
+/// The problem's phases, each capped at `cap` iterations when given (`--epochs N`) and
+/// in precision `precision` when given (`--precision`).
+pub fn phases(problem: &Problem, cap: Option<usize>, precision: Option<Precision>) -> Vec<Phase> {
     problem
         .training
         .iter()
-        .map(|p| cap.map_or(*p, |c| p.capped(c)))
+        .map(|p| {
+            let p = cap.map_or(*p, |c| p.capped(c));
+            precision.map_or(p, |f| p.in_precision(f))
+        })
         .collect()
 }
 
@@ -208,6 +228,10 @@ pub fn train(
     };
     for phase in phases {
         let start = Instant::now();
+        if let Err(e) = obj.eval.use_precision(precision(phase)) {
+            out.diverged = Some(e);
+            break;
+        }
         let mut optimizer = optim::build(phase, threads);
         optimizer.start(&out.theta);
         let kind = optimizer.kind();
@@ -266,6 +290,7 @@ pub fn train(
         rows.phase_end(&mut out.history, &out.theta);
         out.phases.push(PhaseReport {
             name: kind.name,
+            precision: precision(phase).name(),
             iterations: done,
             evaluations,
             seconds: start.elapsed().as_secs_f64(),

@@ -193,6 +193,7 @@ pub fn build(phase: &Phase, threads: usize) -> Box<dyn Optimizer> {
             decay,
             cosine,
             warmup,
+            ..
         } => Box::new(Adam::new(
             0,
             AdamConfig {
@@ -217,6 +218,7 @@ pub fn build(phase: &Phase, threads: usize) -> Box<dyn Optimizer> {
             iterations,
             tol,
             history,
+            ..
         } => Box::new(lbfgs::lbfgs(
             QuasiNewtonConfig {
                 max_iter: iterations,
@@ -233,6 +235,7 @@ pub fn build(phase: &Phase, threads: usize) -> Box<dyn Optimizer> {
             c1,
             c2,
             reset,
+            ..
         } => Box::new(
             dense::dense(
                 QuasiNewtonConfig {
