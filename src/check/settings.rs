@@ -383,7 +383,15 @@ impl Checker<'_> {
         self.known_args(
             call,
             &[
-                "lr", "epochs", "beta1", "beta2", "decay", "every", "cosine", "warmup",
+                "lr",
+                "epochs",
+                "beta1",
+                "beta2",
+                "decay",
+                "every",
+                "cosine",
+                "warmup",
+                "precision",
             ],
         );
         let num = |cx: &mut Self, name, default, lo, hi, inclusive| match Self::arg(call, name) {
