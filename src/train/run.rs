@@ -98,9 +98,7 @@ pub fn run(
     let t0 = Instant::now();
     let kernel = kernel::compile(problem)?;
     let phases = trainer::phases(problem, opts.epochs, opts.precision);
-    let first = phases
-        .first()
-        .map_or(trainer::DEFAULT_PRECISION, trainer::precision);
+    let first = phases.first().map_or(Precision::F64, trainer::precision);
     let compiled = vec![backend::compile(opts.engine, &kernel, first, opts.threads)?];
     let compile_s = t0.elapsed().as_secs_f64();
     let data = points::load(problem)?;

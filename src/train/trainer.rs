@@ -21,12 +21,18 @@ pub trait Evaluator {
     }
 }
 
-/// The kernel precision of a phase that sets none, when `--precision` is not given.
-pub const DEFAULT_PRECISION: Precision = Precision::F64;
-
-/// The precision a phase from [`phases`] runs in.
+/// The precision a phase from [`phases`] runs in: its own `precision = …`, else f32
+/// for Adam and f64 for the quasi-Newton methods. Measured on
+/// examples/burgers_ssbroyden.pde (2 threads, AMD EPYC AVX2, seed 1234, docs/RESULTS.md
+/// "precision"): f32 Adam then f64 SSBroyden reached rel. L2 1e-3 after 30.0 s and
+/// 1e-4 after 62.0 s, f64 throughout after 46.6 s and 68.4 s. A first-order phase only
+/// needs the gradient's direction, which f32 gives at twice the speed; the quasi-Newton
+/// phase divides by small curvatures and goes far below f32's resolution of the loss.
 pub fn precision(phase: &Phase) -> Precision {
-    phase.precision().unwrap_or(DEFAULT_PRECISION)
+    phase.precision().unwrap_or(match phase {
+        Phase::Adam { .. } => Precision::F32,
+        Phase::Lbfgs { .. } | Phase::Dense { .. } => Precision::F64,
+    })
 }
 
 impl<F: FnMut(&[f64]) -> Result<Evaluation, KernelError>> Evaluator for F {
