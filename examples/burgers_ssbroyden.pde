@@ -1,6 +1,6 @@
 # Burgers' equation, forward problem, trained as the best published PINN results are:
-# a small tanh MLP (4×20, 1341 parameters) in f64, a short Adam warm-up, then the
-# self-scaled Broyden method with a dense inverse Hessian and residual-based
+# a small tanh MLP (4×20, 1341 parameters), a short Adam warm-up (f32), then the
+# self-scaled Broyden method in f64 with a dense inverse Hessian and residual-based
 # resampling of the collocation points (Urbán, Stefanou & Pons 2024;
 # Kiyani et al. 2025).
 domain x ∈ [-1, 1], t ∈ [0, 1]

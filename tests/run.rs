@@ -362,7 +362,12 @@ fn history_and_report_carry_the_error_over_time() {
         .collect();
     // Rows 5, 10, …, 30 of each phase (every 5 steps; the last is also the phase end).
     assert_eq!(measured, [4, 9, 14, 19, 24, 29, 34, 39, 44, 49, 54, 59]);
-    let time_to = &report(&out)["errors"]["u"]["time_to"];
+    let r = report(&out);
+    // Adam in f32 and the quasi-Newton phase in f64 unless the file says otherwise.
+    assert_eq!(r["precision"], "f32+f64");
+    assert_eq!(r["phases"][0]["precision"], "f32");
+    assert_eq!(r["phases"][1]["precision"], "f64");
+    let time_to = &r["errors"]["u"]["time_to"];
     let mut last = 0.0;
     let mut reached = true;
     for level in ["1e-2", "1e-3", "1e-4", "1e-5", "1e-6"] {
@@ -406,6 +411,24 @@ fn a_time_limit_stops_cleanly_with_everything_written() {
     assert_eq!(phases[0]["stop"], "reached the time limit (2 s)");
     for f in ["history.csv", "model.json", "predictions.npy", "loss.png"] {
         assert!(out.join(f).exists(), "{f} was not written");
+    }
+}
+
+/// A phase's `precision = …` picks its kernel; `--precision` overrides every phase.
+#[test]
+fn each_phase_runs_in_its_precision() {
+    let file = variant(
+        "precisions",
+        "adam(lr = 1e-3, epochs = 5, precision = f64) then ssbroyden(iterations = 5, precision = f32)",
+        None,
+    );
+    for (extra, want) in [(None, "f64+f32"), (Some("f32"), "f32")] {
+        let out = out_dir(&format!("precisions_{want}"));
+        let mut args = vec!["--threads", "1"];
+        args.extend(extra.iter().flat_map(|p| ["--precision", p]));
+        let o = run(&file, &out, &args);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        assert_eq!(report(&out)["precision"], want);
     }
 }
 
