@@ -436,6 +436,16 @@ fn train(c: &Compiled, text: &str, input: &Input, args: &RunArgs) -> Result<Exit
         eprintln!("pdenet: warning: {note}");
     }
     println!("{}", progress::summary(&c.problem, &result, &out_dir));
+    if let Some(why) = &result.outcome.failed {
+        return Err(miette!(
+            code = "pdenet::train::phase_failed",
+            help = format!(
+                "the phases before it ran and their model and report are in {}; `--precision f32` or `--precision f64` runs every phase in one precision",
+                out_dir.display()
+            ),
+            "a training phase could not start: {why}"
+        ));
+    }
     match &result.outcome.diverged {
         Some(why) => Err(miette!(
             code = "pdenet::train::diverged",

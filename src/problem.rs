@@ -381,6 +381,8 @@ pub enum Phase {
         /// epochs.
         warmup: usize,
         precision: Option<Precision>,
+        /// `balance = gradnorm`: the terms' weights adapted during the phase.
+        balance: Option<Balance>,
     },
     Lbfgs {
         iterations: usize,
@@ -402,6 +404,17 @@ pub enum Phase {
         reset: usize,
         precision: Option<Precision>,
     },
+}
+
+/// Loss weights balanced by gradient norms (learning-rate annealing: Wang, Teng &
+/// Perdikaris 2021, in the form of Wang et al. 2023's "expert's guide" and jaxpi):
+/// every `every` steps each term's multiplier λᵢ moves towards
+/// Σⱼ ‖∇θ wⱼLⱼ‖ / ‖∇θ wᵢLᵢ‖ with momentum `alpha`, so that every term pulls on θ as
+/// hard as the others. The multipliers stay as they are after the phase.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Balance {
+    pub every: usize,
+    pub alpha: f64,
 }
 
 /// Residual-based adaptive resampling of a collocation set (RAD; Wu, Zhu, Tan, Kartha
@@ -478,6 +491,14 @@ impl Phase {
             Phase::Adam { precision, .. }
             | Phase::Lbfgs { precision, .. }
             | Phase::Dense { precision, .. } => precision,
+        }
+    }
+
+    /// The phase's loss balancing, if any (`adam(…, balance = gradnorm)`).
+    pub fn balance(&self) -> Option<Balance> {
+        match *self {
+            Phase::Adam { balance, .. } => balance,
+            Phase::Lbfgs { .. } | Phase::Dense { .. } => None,
         }
     }
 

@@ -414,6 +414,54 @@ fn a_time_limit_stops_cleanly_with_everything_written() {
     }
 }
 
+/// `balance = gradnorm`: history.csv has each term's multiplier, constant between
+/// the rebalancing steps (before steps 1, 11 and 21 of Adam), kept by the next phase;
+/// and the loss is Σ λᵢ Lᵢ (every weight of this file is 1).
+#[test]
+fn balanced_weights_are_in_the_history() {
+    let file = variant(
+        "balance",
+        "adam(lr = 1e-3, epochs = 30, balance = gradnorm, balance_every = 10) then lbfgs(iterations = 5)",
+        None,
+    );
+    let out = out_dir("balance");
+    let o = run(&file, &out, &["--threads", "1"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let (header, rows) = history(&out);
+    let terms = ["equation", "initial", "boundary x = -1", "boundary x = 1"];
+    let lambda: Vec<usize> = terms
+        .iter()
+        .map(|t| column(&header, &format!("λ {t}")))
+        .collect();
+    let value: Vec<usize> = terms.iter().map(|t| column(&header, t)).collect();
+    let num = |r: &Vec<String>, c: usize| -> f64 { r[c].parse().expect("a number") };
+    let scale = |r: &Vec<String>| lambda.iter().map(|&c| num(r, c)).collect::<Vec<f64>>();
+    let changes: Vec<usize> = (1..rows.len())
+        .filter(|&i| scale(&rows[i]) != scale(&rows[i - 1]))
+        .collect();
+    assert_eq!(
+        changes,
+        [10, 20],
+        "multipliers change after steps 10 and 20 only"
+    );
+    assert!(
+        scale(&rows[0]).iter().any(|&l| l != 1.0),
+        "the first step is balanced already"
+    );
+    for r in &rows {
+        let total: f64 = lambda
+            .iter()
+            .zip(&value)
+            .map(|(&l, &v)| num(r, l) * num(r, v))
+            .sum();
+        let loss = num(r, column(&header, "loss"));
+        assert!(
+            (total - loss).abs() <= 1e-12 * loss.abs(),
+            "{total} vs {loss}"
+        );
+    }
+}
+
 /// A phase's `precision = …` picks its kernel; `--precision` overrides every phase.
 #[test]
 fn each_phase_runs_in_its_precision() {

@@ -256,8 +256,19 @@ pub trait Engine {
     /// Loss per term, total and gradient: the semantics of [`Kernel::eval`] in
     /// the engine's precision, sums in f64.
     fn eval(&self, theta: &[f64], batches: &[PointBatch]) -> Result<Evaluation, KernelError> {
+        self.eval_scaled(theta, batches, None)
+    }
+
+    /// [`Engine::eval`] with each term's weight multiplied by `scale[t]` when given
+    /// (adaptive loss weights; a one-hot scale gives one weighted term's gradient).
+    fn eval_scaled(
+        &self,
+        theta: &[f64],
+        batches: &[PointBatch],
+        scale: Option<&[f64]>,
+    ) -> Result<Evaluation, KernelError> {
         self.kernel()
-            .eval_with(theta, batches, |seeds, forward_only| {
+            .eval_with(theta, batches, scale, |seeds, forward_only| {
                 let pass = Pass {
                     theta,
                     seeds,

@@ -189,3 +189,40 @@ fn results_do_not_depend_on_the_thread_count() {
         }
     }
 }
+
+/// Scaled weights (loss balancing): a scale of ones changes nothing, bit for bit; the
+/// one-hot scales give each weighted term's gradient, which sum to the gradient of the
+/// total; a general scale weighs the total's terms. On both CPU engines.
+#[test]
+fn scaled_weights_give_each_terms_gradient() {
+    let (p, k) = burgers();
+    let th = theta(&p, 9);
+    let b = batches(&p, &k, 257, 4);
+    let n = k.terms.len();
+    for kind in [EngineKind::Interp, EngineKind::Cpu] {
+        let e =
+            super::compile(EngineChoice::Engine(kind), &k, Precision::F64, 2).expect("compiles");
+        let plain = e.eval(&th, &b).expect("runs");
+        let ones = e.eval_scaled(&th, &b, Some(&vec![1.0; n])).expect("runs");
+        assert_eq!(bits(&ones), bits(&plain), "{kind:?}");
+        let mut sum = vec![0.0; th.len()];
+        for t in 0..n {
+            let one_hot: Vec<f64> = (0..n).map(|j| if j == t { 1.0 } else { 0.0 }).collect();
+            let g = e.eval_scaled(&th, &b, Some(&one_hot)).expect("runs").grad;
+            sum.iter_mut().zip(&g).for_each(|(s, g)| *s += g);
+        }
+        for (s, g) in sum.iter().zip(&plain.grad) {
+            assert!(close(*s, *g, 1e-12, 1e-15), "{kind:?}: {s} vs {g}");
+        }
+        let scale: Vec<f64> = (0..n).map(|t| 0.5 + t as f64).collect();
+        let scaled = e.eval_scaled(&th, &b, Some(&scale)).expect("runs");
+        let total: f64 = (0..n)
+            .map(|t| scale[t] * k.terms[t].weight * plain.terms[t])
+            .sum();
+        assert!(
+            close(scaled.total, total, 1e-14, 0.0),
+            "{kind:?}: {} vs {total}",
+            scaled.total
+        );
+    }
+}

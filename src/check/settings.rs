@@ -5,7 +5,7 @@ use super::Checker;
 use crate::backend::Precision;
 use crate::diag::{suggest, Diag};
 use crate::io::machine;
-use crate::problem::{Decay, DenseRule as Rule, Phase, Sampling, Scheme};
+use crate::problem::{Balance, Decay, DenseRule as Rule, Phase, Sampling, Scheme};
 use crate::syntax::ast::{self, Span, StatementKind};
 
 #[derive(Debug, Clone)]
@@ -137,6 +137,7 @@ fn default_training() -> Vec<Phase> {
             cosine: None,
             warmup: 0,
             precision: None,
+            balance: None,
         },
         Phase::Lbfgs {
             iterations: 50_000,
@@ -392,6 +393,9 @@ impl Checker<'_> {
                 "cosine",
                 "warmup",
                 "precision",
+                "balance",
+                "balance_every",
+                "balance_alpha",
             ],
         );
         let num = |cx: &mut Self, name, default, lo, hi, inclusive| match Self::arg(call, name) {
@@ -420,7 +424,51 @@ impl Checker<'_> {
             cosine: cosine?,
             warmup: warmup?,
             precision: self.precision(call)?,
+            balance: self.balance(call)?,
         })
+    }
+
+    /// `balance = gradnorm, balance_every = k, balance_alpha = a` of `adam`.
+    /// `Some(None)` without `balance`; `None` after an error.
+    fn balance(&mut self, call: &ast::CallArgs) -> Option<Option<Balance>> {
+        let Some(e) = Self::arg(call, "balance") else {
+            if let Some(b) = call
+                .args
+                .iter()
+                .find(|a| a.name.name.starts_with("balance_"))
+            {
+                self.error(
+                    Diag::error(
+                        "pdenet::check::balance_setting_alone",
+                        format!("`{}` tunes a balancing that is not asked for", b.name.name),
+                    )
+                    .label(b.name.span, "no `balance = …` in this phase")
+                    .help("add `balance = gradnorm`, or remove the setting"),
+                );
+                return None;
+            }
+            return Some(None);
+        };
+        if !matches!(&e.kind, ast::ExprKind::Name(n) if n == "gradnorm") {
+            self.error(
+                Diag::error("pdenet::check::unknown_balance", "unknown loss balancing")
+                    .label(e.span, "not a balancing rule")
+                    .help("the rule is `balance = gradnorm` (weights by gradient norms, Wang et al. 2021)"),
+            );
+            return None;
+        }
+        let every = match Self::arg(call, "balance_every") {
+            Some(e) => self.count(e, "`balance_every`", 1.0),
+            None => Some(1000),
+        };
+        let alpha = match Self::arg(call, "balance_alpha") {
+            Some(e) => self.in_range(e, "balance_alpha", 0.0, 1.0, true),
+            None => Some(0.9),
+        };
+        Some(Some(Balance {
+            every: every?,
+            alpha: alpha?,
+        }))
     }
 
     /// `precision = f32 | f64` of a phase: `Some(None)` when absent, `None` after an

@@ -203,6 +203,16 @@ fn history_csv(p: &Problem, r: &RunResult) -> String {
     for name in &r.error_names {
         s += &format!(",rel_l2_{name}");
     }
+    let balanced = r
+        .outcome
+        .history
+        .first()
+        .is_some_and(|row| !row.scale.is_empty());
+    if balanced {
+        for t in &p.terms {
+            s += &format!(",λ {}", t.name.replace(',', ";"));
+        }
+    }
     s += ",event\n";
     for row in &r.outcome.history {
         s += &format!("{},{},{:e}", row.phase, row.iter, row.loss);
@@ -215,6 +225,9 @@ fn history_csv(p: &Problem, r: &RunResult) -> String {
                 Some(e) => s += &format!(",{e:e}"),
                 None => s.push(','),
             }
+        }
+        for v in &row.scale {
+            s += &format!(",{v:e}");
         }
         s += &format!(",{}\n", row.events.join(";"));
     }

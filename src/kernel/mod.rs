@@ -167,7 +167,7 @@ impl Kernel {
         theta: &[f64],
         batches: &[PointBatch],
     ) -> Result<Evaluation, KernelError> {
-        self.eval_with(theta, batches, |seeds, forward_only| {
+        self.eval_with(theta, batches, None, |seeds, forward_only| {
             Ok(self.pass_as::<F>(theta, seeds, batches, forward_only))
         })
     }
@@ -195,10 +195,14 @@ impl Kernel {
     /// program (`ops[..backward_start]` when `forward_only`) and returns the
     /// per-term sums and, unless `forward_only`, the gradient (θ's length): an
     /// engine's partial sums, combined in their fixed order.
+    ///
+    /// `scale`, when given, multiplies each term's weight (adaptive loss weights; a
+    /// one-hot scale makes the gradient that of one weighted term).
     pub fn eval_with(
         &self,
         theta: &[f64],
         batches: &[PointBatch],
+        scale: Option<&[f64]>,
         mut run: impl FnMut(&[f64], bool) -> Result<Sums, KernelError>,
     ) -> Result<Evaluation, KernelError> {
         self.check(theta, batches)?;
@@ -214,8 +218,9 @@ impl Kernel {
         } else {
             None
         };
+        let scaled = |t: usize, x: f64| scale.map_or(x, |s| x * s[t]);
         let seeds: Vec<f64> = (0..n_terms)
-            .map(|t| self.seed(t, counts[t], sums.as_ref().map(|s| s[t])))
+            .map(|t| scaled(t, self.seed(t, counts[t], sums.as_ref().map(|s| s[t]))))
             .collect();
         let out = run(&seeds, false)?;
         let sums = sums.get_or_insert(out.terms);
@@ -225,7 +230,8 @@ impl Kernel {
         let total = terms
             .iter()
             .zip(&self.terms)
-            .map(|(v, t)| v * t.weight)
+            .enumerate()
+            .map(|(k, (v, t))| scaled(k, v * t.weight))
             .sum();
         Ok(Evaluation {
             total,

@@ -110,6 +110,7 @@ pub fn run(
         compiled,
         current: 0,
         batches: &batches,
+        scale: None,
     };
     let theta = net::init_theta(problem, opts.seed);
     let reference = match problem.reference {
@@ -185,11 +186,32 @@ struct Engines<'k> {
     compiled: Vec<Box<dyn Engine>>,
     current: usize,
     batches: &'k RefCell<Vec<PointBatch>>,
+    /// The terms' weight multipliers once a phase balances them.
+    scale: Option<Vec<f64>>,
 }
 
 impl Evaluator for Engines<'_> {
     fn evaluate(&mut self, theta: &[f64]) -> Result<Evaluation, KernelError> {
-        self.compiled[self.current].eval(theta, &self.batches.borrow())
+        let scale = self.scale.as_deref();
+        self.compiled[self.current].eval_scaled(theta, &self.batches.borrow(), scale)
+    }
+
+    fn set_scale(&mut self, scale: &[f64]) -> Result<(), String> {
+        self.scale = Some(scale.to_vec());
+        Ok(())
+    }
+
+    fn term_gradients(&mut self, theta: &[f64]) -> Result<Vec<Vec<f64>>, KernelError> {
+        let n = self.kernel.terms.len();
+        let engine = &self.compiled[self.current];
+        (0..n)
+            .map(|t| {
+                let one_hot: Vec<f64> = (0..n).map(|k| f64::from(u8::from(k == t))).collect();
+                Ok(engine
+                    .eval_scaled(theta, &self.batches.borrow(), Some(&one_hot))?
+                    .grad)
+            })
+            .collect()
     }
 
     fn use_precision(&mut self, precision: Precision) -> Result<(), String> {

@@ -19,6 +19,16 @@ pub trait Evaluator {
     fn use_precision(&mut self, _precision: Precision) -> Result<(), String> {
         Ok(())
     }
+    /// Multiplies each term's weight by `scale[t]` from now on (loss balancing).
+    fn set_scale(&mut self, _scale: &[f64]) -> Result<(), String> {
+        Err("this evaluator cannot reweight its terms".into())
+    }
+    /// Each weighted term's gradient ∇θ wₜLₜ at θ, one reverse pass per term.
+    fn term_gradients(&mut self, _theta: &[f64]) -> Result<Vec<Vec<f64>>, KernelError> {
+        Err(KernelError::Unsupported(
+            "this evaluator cannot give each term's gradient".into(),
+        ))
+    }
 }
 
 /// The precision a phase from [`phases`] runs in: its own `precision = …`, else f32
@@ -61,6 +71,9 @@ pub struct Row {
     /// The relative L2 error of each reference field at this row's θ, on the rows where
     /// it was measured ([`Monitor`]).
     pub errors: Option<Vec<f64>>,
+    /// Each term's weight multiplier when the run balances its terms (else empty):
+    /// the loss is Σ λᵢ wᵢ Lᵢ.
+    pub scale: Vec<f64>,
 }
 
 /// How often the error against the reference is measured.
@@ -138,6 +151,9 @@ pub struct Outcome {
     pub phases: Vec<PhaseReport>,
     /// Set when the loss became NaN/Inf: which term, which phase and epoch.
     pub diverged: Option<String>,
+    /// Set when a phase could not start (its precision's kernel did not compile); the
+    /// phases before it stand.
+    pub failed: Option<String>,
 }
 
 /// Progress seen by the command line's display.
@@ -225,17 +241,23 @@ pub fn train(
         },
         latest: None,
         out_of_time: false,
+        scale: if phases.iter().any(|p| p.balance().is_some()) {
+            vec![1.0; problem.terms.len()]
+        } else {
+            Vec::new()
+        },
     };
     let mut out = Outcome {
         theta,
         history: Vec::new(),
         phases: Vec::new(),
         diverged: None,
+        failed: None,
     };
     for phase in phases {
         let start = Instant::now();
         if let Err(e) = obj.eval.use_precision(precision(phase)) {
-            out.diverged = Some(e);
+            out.failed = Some(e);
             break;
         }
         let mut optimizer = optim::build(phase, threads);
@@ -246,21 +268,34 @@ pub fn train(
         // Every optimizer reports after its last evaluation of the step (L-BFGS's line
         // search evaluates the accepted point last), so they are the reported point's.
         let terms = RefCell::new(Vec::new());
-        let mut objective = |theta: &[f64]| {
-            let r = obj.eval(theta);
-            terms.borrow_mut().clone_from(&obj.last_terms);
-            r
-        };
+        let balance = phase.balance();
+        let resample_every = rows.monitor.resample.as_ref().map(|r| r.every);
+        let schedules: Vec<usize> = resample_every
+            .into_iter()
+            .chain(balance.map(|b| b.every))
+            .collect();
         let (mut done, mut evaluations) = (0, 0);
         let end = loop {
-            // With resampling, the phase runs in segments of `every` steps and the
-            // points are redrawn between them.
-            let segment = rows
-                .monitor
-                .resample
-                .as_ref()
-                .map_or(of, |r| r.every)
-                .min(of - done);
+            if let Some(b) = balance.filter(|b| done % b.every == 0 && done < of) {
+                if let Err(e) = rebalance(&mut *obj.eval, &out.theta, &mut rows.scale, b.alpha) {
+                    break End::Aborted(optim::Abort::Objective(Stop::new(e)));
+                }
+                if done > 0 {
+                    optimizer.objective_changed();
+                }
+            }
+            // The objective writes the terms of each evaluation; the callback reads
+            // them. Every optimizer reports after its last evaluation of the step
+            // (L-BFGS's line search evaluates the accepted point last), so they are
+            // the reported point's.
+            let mut objective = |theta: &[f64]| {
+                let r = obj.eval(theta);
+                terms.borrow_mut().clone_from(&obj.last_terms);
+                r
+            };
+            // With resampling or balancing, the phase runs in segments that end where
+            // the points are redrawn or the weights change.
+            let segment = next_segment(done, of - done, &schedules);
             let o = optim::run(
                 optimizer.as_mut(),
                 &mut objective,
@@ -284,10 +319,12 @@ pub fn train(
             evaluations += o.evaluations;
             match o.end {
                 End::IterationCap(_) if done < of => {
-                    if let Err(e) = rows.redraw(&out.theta, &mut out.history) {
-                        break End::Aborted(optim::Abort::Objective(Stop::new(e)));
+                    if resample_every.is_some_and(|k| done % k == 0) {
+                        if let Err(e) = rows.redraw(&out.theta, &mut out.history) {
+                            break End::Aborted(optim::Abort::Objective(Stop::new(e)));
+                        }
+                        optimizer.objective_changed();
                     }
-                    optimizer.objective_changed();
                 }
                 End::IterationCap(_) => break End::IterationCap(of),
                 end => break end,
@@ -321,6 +358,36 @@ pub fn train(
     out
 }
 
+/// Steps until the next boundary of any schedule (every k steps) after `done` steps,
+/// at most `left`.
+fn next_segment(done: usize, left: usize, schedules: &[usize]) -> usize {
+    schedules
+        .iter()
+        .map(|&k| k - done % k)
+        .fold(left, usize::min)
+}
+
+/// One balancing step (`Balance`): each multiplier λᵢ moves towards
+/// Σⱼ ‖∇wⱼLⱼ‖ / ‖∇wᵢLᵢ‖ with momentum `alpha`; a term whose gradient vanishes keeps
+/// its multiplier. The evaluator computes with the new multipliers from then on.
+fn rebalance(
+    evaluator: &mut dyn Evaluator,
+    theta: &[f64],
+    scale: &mut [f64],
+    alpha: f64,
+) -> Result<(), String> {
+    let grads = evaluator.term_gradients(theta).map_err(|e| e.to_string())?;
+    let norms: Vec<f64> = grads.iter().map(|g| optim::dot(g, g).sqrt()).collect();
+    let total: f64 = norms.iter().sum();
+    for (lambda, &norm) in scale.iter_mut().zip(&norms) {
+        let target = total / norm;
+        if target.is_finite() && norm > 0.0 {
+            *lambda = alpha * *lambda + (1.0 - alpha) * target;
+        }
+    }
+    evaluator.set_scale(scale)
+}
+
 /// Writes the history rows: the loss, the terms and parameters, the clock, and the
 /// error when it is due.
 struct Rows<'p, 'm, 'n> {
@@ -331,6 +398,8 @@ struct Rows<'p, 'm, 'n> {
     /// The latest error of the first reference field, for the progress line.
     latest: Option<f64>,
     out_of_time: bool,
+    /// The terms' weight multipliers when a phase balances them (else empty).
+    scale: Vec<f64>,
 }
 
 impl Rows<'_, '_, '_> {
@@ -351,6 +420,7 @@ impl Rows<'_, '_, '_> {
             events: info.event.map(optim::Event::name).into_iter().collect(),
             time_s,
             errors,
+            scale: self.scale.clone(),
         }
     }
 
@@ -419,4 +489,55 @@ pub fn param_values(problem: &Problem, layout: &Layout, theta: &[f64]) -> Vec<f6
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An evaluator whose terms have planted gradients.
+    struct Planted {
+        grads: Vec<Vec<f64>>,
+        scale: Vec<f64>,
+    }
+
+    impl Evaluator for Planted {
+        fn evaluate(&mut self, _theta: &[f64]) -> Result<Evaluation, KernelError> {
+            unreachable!("balancing only asks for the terms' gradients")
+        }
+        fn set_scale(&mut self, scale: &[f64]) -> Result<(), String> {
+            self.scale = scale.to_vec();
+            Ok(())
+        }
+        fn term_gradients(&mut self, _theta: &[f64]) -> Result<Vec<Vec<f64>>, KernelError> {
+            Ok(self.grads.clone())
+        }
+    }
+
+    /// Gradient norms 1, 3 and 0: targets Σ/‖g‖ = 4 and 4/3, and none for the term
+    /// whose gradient vanishes; with momentum 0.9 from 1 the multipliers become
+    /// 0.9 + 0.1·4, 0.9 + 0.1·4/3 and stay 1, and the evaluator gets them.
+    #[test]
+    fn balancing_moves_each_weight_towards_the_gradient_norm_ratio() {
+        let mut planted = Planted {
+            grads: vec![vec![0.6, 0.8], vec![0.0, 3.0], vec![0.0, 0.0]],
+            scale: vec![],
+        };
+        let mut scale = vec![1.0; 3];
+        rebalance(&mut planted, &[0.0, 0.0], &mut scale, 0.9).expect("balances");
+        let want = [0.9 + 0.4, 0.9 + 0.1 * 4.0 / 3.0, 1.0];
+        for (got, want) in scale.iter().zip(want) {
+            assert!((got - want).abs() < 1e-15, "{scale:?}");
+        }
+        assert_eq!(planted.scale, scale);
+    }
+
+    #[test]
+    fn segments_end_at_every_schedule_s_boundary() {
+        assert_eq!(next_segment(0, 100, &[]), 100);
+        assert_eq!(next_segment(0, 100, &[30, 40]), 30);
+        assert_eq!(next_segment(30, 70, &[30, 40]), 10);
+        assert_eq!(next_segment(40, 60, &[30, 40]), 20);
+        assert_eq!(next_segment(95, 5, &[30, 40]), 5);
+    }
 }

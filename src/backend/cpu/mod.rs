@@ -156,10 +156,11 @@ impl ClifKernel {
         &self,
         theta: &[f64],
         batches: &[PointBatch],
+        scale: Option<&[f64]>,
     ) -> Result<Evaluation, KernelError> {
         let mut inputs: Option<Vec<Columns>> = None;
         self.kernel
-            .eval_with(theta, batches, |seeds, forward_only| {
+            .eval_with(theta, batches, scale, |seeds, forward_only| {
                 let inputs = inputs.get_or_insert_with(|| self.inputs::<F>(batches));
                 let pass = Pass {
                     theta,
@@ -225,10 +226,15 @@ impl Engine for ClifKernel {
         }
     }
 
-    fn eval(&self, theta: &[f64], batches: &[PointBatch]) -> Result<Evaluation, KernelError> {
+    fn eval_scaled(
+        &self,
+        theta: &[f64],
+        batches: &[PointBatch],
+        scale: Option<&[f64]>,
+    ) -> Result<Evaluation, KernelError> {
         match self.precision {
-            Precision::F32 => self.eval_as::<f32>(theta, batches),
-            Precision::F64 => self.eval_as::<f64>(theta, batches),
+            Precision::F32 => self.eval_as::<f32>(theta, batches, scale),
+            Precision::F64 => self.eval_as::<f64>(theta, batches, scale),
         }
     }
 }
