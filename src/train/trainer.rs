@@ -260,94 +260,26 @@ pub fn train(
             out.failed = Some(e);
             break;
         }
-        let mut optimizer = optim::build(phase, threads);
-        optimizer.start(&out.theta);
-        let kind = optimizer.kind();
-        let of = phase.cap();
-        // The objective writes the terms of each evaluation; the callback reads them.
-        // Every optimizer reports after its last evaluation of the step (L-BFGS's line
-        // search evaluates the accepted point last), so they are the reported point's.
-        let terms = RefCell::new(Vec::new());
-        let balance = phase.balance();
-        let resample_every = rows.monitor.resample.as_ref().map(|r| r.every);
-        let schedules: Vec<usize> = resample_every
-            .into_iter()
-            .chain(balance.map(|b| b.every))
-            .collect();
-        let (mut done, mut evaluations) = (0, 0);
-        let end = loop {
-            if let Some(b) = balance.filter(|b| done % b.every == 0 && done < of) {
-                if let Err(e) = rebalance(&mut *obj.eval, &out.theta, &mut rows.scale, b.alpha) {
-                    break End::Aborted(optim::Abort::Objective(Stop::new(e)));
-                }
-                if done > 0 {
-                    optimizer.objective_changed();
-                }
-            }
-            // The objective writes the terms of each evaluation; the callback reads
-            // them. Every optimizer reports after its last evaluation of the step
-            // (L-BFGS's line search evaluates the accepted point last), so they are
-            // the reported point's.
-            let mut objective = |theta: &[f64]| {
-                let r = obj.eval(theta);
-                terms.borrow_mut().clone_from(&obj.last_terms);
-                r
-            };
-            // With resampling or balancing, the phase runs in segments that end where
-            // the points are redrawn or the weights change.
-            let segment = next_segment(done, of - done, &schedules);
-            let o = optim::run(
-                optimizer.as_mut(),
-                &mut objective,
-                &mut out.theta,
-                segment,
-                |info| {
-                    let row = rows.row(kind.name, done + info.iter, info, &terms.borrow());
-                    progress(&Progress {
-                        phase: kind.name,
-                        iter: row.iter,
-                        of,
-                        loss: info.loss,
-                        terms: &row.terms,
-                        error: rows.latest,
-                    });
-                    out.history.push(row);
-                    rows.time_left()
-                },
-            );
-            done += o.iterations;
-            evaluations += o.evaluations;
-            match o.end {
-                End::IterationCap(_) if done < of => {
-                    if resample_every.is_some_and(|k| done % k == 0) {
-                        if let Err(e) = rows.redraw(&out.theta, &mut out.history) {
-                            break End::Aborted(optim::Abort::Objective(Stop::new(e)));
-                        }
-                        optimizer.objective_changed();
-                    }
-                }
-                End::IterationCap(_) => break End::IterationCap(of),
-                end => break end,
-            }
-        };
+        let ran = run_phase(phase, threads, &mut obj, &mut rows, &mut out, progress);
         rows.phase_end(&mut out.history, &out.theta);
+        let kind = ran.kind;
         out.phases.push(PhaseReport {
             name: kind.name,
             precision: precision(phase).name(),
-            iterations: done,
-            evaluations,
+            iterations: ran.steps,
+            evaluations: ran.evaluations,
             seconds: start.elapsed().as_secs_f64(),
-            stop: match (&end, rows.monitor.time_limit) {
+            stop: match (&ran.end, rows.monitor.time_limit) {
                 (End::Caller, Some(limit)) if rows.out_of_time => time_limit_reached(limit),
                 (end, _) => end.to_string(),
             },
         });
-        if let End::Aborted(abort) = end {
+        if let End::Aborted(abort) = ran.end {
             out.diverged = Some(format!(
                 "{abort} at {} {} {}",
                 kind.title,
                 kind.unit,
-                done + 1
+                ran.steps + 1
             ));
             break;
         }
@@ -356,6 +288,97 @@ pub fn train(
         }
     }
     out
+}
+
+/// How one phase went.
+struct PhaseRun {
+    kind: &'static optim::Kind,
+    end: End,
+    steps: usize,
+    evaluations: usize,
+}
+
+/// One phase from `out.theta`: its optimizer, run in segments that end where the
+/// points are redrawn or the weights rebalanced, a history row per step.
+fn run_phase(
+    phase: &Phase,
+    threads: usize,
+    obj: &mut KernelObjective,
+    rows: &mut Rows,
+    out: &mut Outcome,
+    progress: &mut dyn FnMut(&Progress),
+) -> PhaseRun {
+    let mut optimizer = optim::build(phase, threads);
+    optimizer.start(&out.theta);
+    let kind = optimizer.kind();
+    let of = phase.cap();
+    let terms = RefCell::new(Vec::new());
+    let balance = phase.balance();
+    let resample_every = rows.monitor.resample.as_ref().map(|r| r.every);
+    let schedules: Vec<usize> = resample_every
+        .into_iter()
+        .chain(balance.map(|b| b.every))
+        .collect();
+    let aborted = |e: String| End::Aborted(optim::Abort::Objective(Stop::new(e)));
+    let (mut done, mut evaluations) = (0, 0);
+    let end = loop {
+        if let Some(b) = balance.filter(|b| done % b.every == 0 && done < of) {
+            if let Err(e) = rebalance(&mut *obj.eval, &out.theta, &mut rows.scale, b.alpha) {
+                break aborted(e);
+            }
+            if done > 0 {
+                optimizer.objective_changed();
+            }
+        }
+        // The objective writes the terms of each evaluation; the callback reads them.
+        // Every optimizer reports after its last evaluation of the step (L-BFGS's line
+        // search evaluates the accepted point last), so they are the reported point's.
+        let mut objective = |theta: &[f64]| {
+            let r = obj.eval(theta);
+            terms.borrow_mut().clone_from(&obj.last_terms);
+            r
+        };
+        let segment = next_segment(done, of - done, &schedules);
+        let o = optim::run(
+            optimizer.as_mut(),
+            &mut objective,
+            &mut out.theta,
+            segment,
+            |info| {
+                let row = rows.row(kind.name, done + info.iter, info, &terms.borrow());
+                progress(&Progress {
+                    phase: kind.name,
+                    iter: row.iter,
+                    of,
+                    loss: info.loss,
+                    terms: &row.terms,
+                    error: rows.latest,
+                });
+                out.history.push(row);
+                rows.time_left()
+            },
+        );
+        done += o.iterations;
+        evaluations += o.evaluations;
+        match o.end {
+            End::IterationCap(_) if done < of => {
+                if resample_every.is_some_and(|k| done % k == 0) {
+                    if let Err(e) = rows.redraw(&out.theta, &mut out.history) {
+                        break aborted(e);
+                    }
+                    optimizer.objective_changed();
+                }
+            }
+            End::IterationCap(_) => break End::IterationCap(of),
+            end => break end,
+        }
+    };
+    PhaseRun {
+        kind,
+        end,
+        steps: done,
+        evaluations,
+    }
 }
 
 /// Steps until the next boundary of any schedule (every k steps) after `done` steps,
