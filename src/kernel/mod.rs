@@ -405,6 +405,46 @@ impl Predictor {
         theta: &[f64],
         coords: &[Vec<f64>],
     ) -> Result<Vec<Vec<f64>>, KernelError> {
+        let n = self.check_inputs(theta, coords)?;
+        let theta_f: Vec<F> = theta.iter().map(|&x| F::from_f64(x)).collect();
+        Ok(self.run_points(&theta_f, coords, 0..n))
+    }
+
+    /// [`Predictor::eval`] in f64 with the points split over `threads` threads (the
+    /// error during training, the residuals of resampling: tens of thousands of
+    /// points). Each point's values are computed as in one thread.
+    pub fn eval_threaded(
+        &self,
+        theta: &[f64],
+        coords: &[Vec<f64>],
+        threads: usize,
+    ) -> Result<Vec<Vec<f64>>, KernelError> {
+        let n = self.check_inputs(theta, coords)?;
+        let per = n.div_ceil(threads.max(1)).max(1);
+        let parts: Vec<Vec<Vec<f64>>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..n)
+                .step_by(per)
+                .map(|start| {
+                    scope.spawn(move || self.run_points(theta, coords, start..(start + per).min(n)))
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join())
+                .collect::<Result<_, _>>()
+        })
+        .map_err(|_| KernelError::Internal("a prediction thread failed".into()))?;
+        let mut out = vec![Vec::with_capacity(n); self.slots];
+        for part in parts {
+            for (column, values) in out.iter_mut().zip(part) {
+                column.extend(values);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The number of points, after checking the columns and θ.
+    fn check_inputs(&self, theta: &[f64], coords: &[Vec<f64>]) -> Result<usize, KernelError> {
         let p = &self.set.program;
         let n = coords.first().map_or(0, Vec::len);
         if coords.len() != p.n_coords as usize || coords.iter().any(|c| c.len() != n) {
@@ -419,7 +459,17 @@ impl Predictor {
                 p.theta_len
             )));
         }
-        let theta_f: Vec<F> = theta.iter().map(|&x| F::from_f64(x)).collect();
+        Ok(n)
+    }
+
+    /// The values at the points `points`, one column per expression.
+    fn run_points<F: Real>(
+        &self,
+        theta: &[F],
+        coords: &[Vec<f64>],
+        points: std::ops::Range<usize>,
+    ) -> Vec<Vec<f64>> {
+        let p = &self.set.program;
         let mut sums = Sums {
             terms: vec![],
             grad: vec![],
@@ -429,18 +479,18 @@ impl Predictor {
             coords,
             data: &[],
             weights: None,
-            points: 0..n,
+            points,
         };
         interp::run(
             p,
             &self.set.info,
-            &theta_f,
+            theta,
             &[],
             &inputs,
             p.ops.len(),
             &mut sums,
         );
-        Ok(sums.stores)
+        sums.stores
     }
 }
 

@@ -476,3 +476,31 @@ fn every_example_compiles_and_passes_gradcheck() {
         );
     }
 }
+
+/// Predictions split over threads are those of one thread, bit for bit, in point
+/// order, for any thread count (more threads than points included).
+#[test]
+fn threaded_predictions_are_the_single_threaded_ones() {
+    let p = burgers("qres", 6, 3);
+    let th = theta(&p, 3);
+    let coords = batches(&p, 1001, 5).swap_remove(0).coords;
+    let exprs = [u([0, 0]), u([2, 0]), u([1, 1])];
+    let predictor = Predictor::new(&p, &exprs).expect("compiles");
+    let one = predictor.eval::<f64>(&th, &coords).expect("runs");
+    let bits = |v: &Vec<Vec<f64>>| -> Vec<Vec<u64>> {
+        v.iter()
+            .map(|c| c.iter().map(|x| x.to_bits()).collect())
+            .collect()
+    };
+    for threads in [1, 2, 3, 7, 2000] {
+        let split = predictor
+            .eval_threaded(&th, &coords, threads)
+            .expect("runs");
+        assert_eq!(bits(&split), bits(&one), "{threads} threads");
+    }
+    let none: Vec<Vec<f64>> = coords.iter().map(|_| Vec::new()).collect();
+    assert_eq!(
+        predictor.eval_threaded(&th, &none, 2).expect("runs"),
+        vec![Vec::<f64>::new(); 3]
+    );
+}

@@ -8,8 +8,8 @@
 //! share everywhere else.
 //!
 //! Each redraw is seeded from the run's seed and the redraw's number, so a run is
-//! reproducible. The residuals are evaluated by the f64 interpreter ([`Predictor`]),
-//! which costs about as much as a few loss evaluations on the candidates.
+//! reproducible. The residuals are evaluated by the f64 interpreter ([`Predictor`]) on
+//! the run's threads: 100 000 candidates of Burgers cost about 1.2 s on one thread.
 
 use crate::kernel::{KernelError, PointBatch, Predictor};
 use crate::problem::{Problem, Resampling};
@@ -23,11 +23,18 @@ pub struct Resampler {
     predictor: Predictor,
     seed: u64,
     draws: u64,
+    /// Threads the residuals are evaluated on.
+    threads: usize,
 }
 
 impl Resampler {
     /// The residuals of every term on the rule's point set, compiled for evaluation.
-    pub fn new(problem: &Problem, rule: Resampling, seed: u64) -> Result<Self, KernelError> {
+    pub fn new(
+        problem: &Problem,
+        rule: Resampling,
+        seed: u64,
+        threads: usize,
+    ) -> Result<Self, KernelError> {
         let residuals: Vec<_> = problem
             .terms
             .iter()
@@ -39,6 +46,7 @@ impl Resampler {
             predictor: Predictor::new(problem, &residuals)?,
             seed,
             draws: 0,
+            threads,
         })
     }
 
@@ -57,7 +65,9 @@ impl Resampler {
         let mut rng =
             StdRng::seed_from_u64(self.seed ^ self.draws.wrapping_mul(0x9E37_79B9_7F4A_7C15));
         let candidates = points::uniform_interior(problem, self.rule.candidates, &mut rng);
-        let residuals = self.predictor.eval::<f64>(theta, &candidates)?;
+        let residuals = self
+            .predictor
+            .eval_threaded(theta, &candidates, self.threads)?;
         let r2: Vec<f64> = (0..self.rule.candidates)
             .map(|i| residuals.iter().map(|r| r[i] * r[i]).sum())
             .collect();

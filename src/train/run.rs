@@ -114,7 +114,7 @@ pub fn run(
     };
     let theta = net::init_theta(problem, opts.seed);
     let reference = match problem.reference {
-        Some(r) => Some(Reference::new(problem, &data[r], r)?),
+        Some(r) => Some(Reference::new(problem, &data[r], r, opts.threads)?),
         None => None,
     };
     let mut measure = |theta: &[f64]| {
@@ -122,7 +122,7 @@ pub fn run(
         Some(errors.iter().map(|e| e.rel_l2).collect())
     };
     let mut resampler = match problem.resampling {
-        Some(rule) => Some(Resampler::new(problem, rule, opts.seed)?),
+        Some(rule) => Some(Resampler::new(problem, rule, opts.seed, opts.threads)?),
         None => None,
     };
     let mut redraw = |theta: &[f64]| -> Result<(), String> {
@@ -264,10 +264,17 @@ pub struct Reference {
     /// The column pairs that are a complex field's parts, with its name (`|h|`).
     moduli: Vec<(String, usize)>,
     coord_names: Vec<String>,
+    /// Threads the predictions are split over.
+    threads: usize,
 }
 
 impl Reference {
-    pub fn new(problem: &Problem, obs: &Observations, dataset: usize) -> Result<Self, KernelError> {
+    pub fn new(
+        problem: &Problem,
+        obs: &Observations,
+        dataset: usize,
+        threads: usize,
+    ) -> Result<Self, KernelError> {
         let obs = match &problem.scheme {
             Some(s) => {
                 let times = &obs.coords[s.coord.0];
@@ -300,6 +307,7 @@ impl Reference {
             up_to,
             moduli,
             coord_names: problem.coords.iter().map(|c| c.name.clone()).collect(),
+            threads,
         })
     }
 
@@ -319,7 +327,9 @@ impl Reference {
     /// Errors per field and the predictions they were measured on.
     pub fn measure(&self, theta: &[f64]) -> Result<(Vec<FieldError>, Predictions), KernelError> {
         let obs = &self.obs;
-        let mut predicted = self.predictor.eval::<f64>(theta, &obs.coords)?;
+        let mut predicted = self
+            .predictor
+            .eval_threaded(theta, &obs.coords, self.threads)?;
         let mut errors = vec![];
         for (((name, _), p), (r, up_to)) in self
             .named
