@@ -319,13 +319,11 @@ impl Reference {
             .collect()
     }
 
-    /// Errors per field (and |h| for a complex field) at θ.
-    pub fn errors(&self, theta: &[f64]) -> Result<Vec<FieldError>, KernelError> {
-        Ok(self.measure(theta)?.0)
-    }
-
-    /// Errors per field and the predictions they were measured on.
-    pub fn measure(&self, theta: &[f64]) -> Result<(Vec<FieldError>, Predictions), KernelError> {
+    /// The errors per field at θ and the predicted columns they were measured on
+    /// (matched in mean where a field is known only up to a function). The
+    /// predictions' table is built only when asked for ([`Reference::measure`]): the
+    /// errors during training need none of it.
+    fn predict(&self, theta: &[f64]) -> Result<(Vec<FieldError>, Vec<Vec<f64>>), KernelError> {
         let obs = &self.obs;
         let mut predicted = self
             .predictor
@@ -355,6 +353,18 @@ impl Reference {
             let r = modulus(&obs.columns[*col], &obs.columns[col + 1]);
             errors.push(error(name, &p, &r));
         }
+        Ok((errors, predicted))
+    }
+
+    /// Errors per field (and |h| for a complex field) at θ.
+    pub fn errors(&self, theta: &[f64]) -> Result<Vec<FieldError>, KernelError> {
+        Ok(self.predict(theta)?.0)
+    }
+
+    /// Errors per field and the predictions they were measured on.
+    pub fn measure(&self, theta: &[f64]) -> Result<(Vec<FieldError>, Predictions), KernelError> {
+        let (errors, predicted) = self.predict(theta)?;
+        let obs = &self.obs;
         let mut columns = self.coord_names.clone();
         columns.extend(self.named.iter().map(|(n, _)| n.clone()));
         let mut values = obs.coords.clone();
