@@ -381,7 +381,7 @@ pub enum Phase {
         /// epochs.
         warmup: usize,
         precision: Option<Precision>,
-        /// `balance = gradnorm`: the terms' weights adapted during the phase.
+        /// `balance = gradnorm | ntk`: the terms' weights adapted during the phase.
         balance: Option<Balance>,
     },
     Lbfgs {
@@ -406,15 +406,39 @@ pub enum Phase {
     },
 }
 
-/// Loss weights balanced by gradient norms (learning-rate annealing: Wang, Teng &
-/// Perdikaris 2021, in the form of Wang et al. 2023's "expert's guide" and jaxpi):
-/// every `every` steps each term's multiplier λᵢ moves towards
-/// Σⱼ ‖∇θ wⱼLⱼ‖ / ‖∇θ wᵢLᵢ‖ with momentum `alpha`, so that every term pulls on θ as
-/// hard as the others. The multipliers stay as they are after the phase.
+/// Loss weights adapted during a phase: every `every` steps each term's multiplier λᵢ
+/// moves towards Σⱼ sⱼ / sᵢ with momentum `alpha`, where sᵢ is the term's size under
+/// `rule`, so that no term dominates the others. The multipliers stay as they are after
+/// the phase.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Balance {
+    pub rule: BalanceRule,
     pub every: usize,
     pub alpha: f64,
+}
+
+/// What a term's size is, for [`Balance`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BalanceRule {
+    /// `gradnorm`: ‖∇θ wᵢLᵢ‖ (learning-rate annealing: Wang, Teng & Perdikaris 2021, in
+    /// the form of Wang et al. 2023's "expert's guide" and jaxpi).
+    GradNorm,
+    /// `ntk`: the mean diagonal of the term's neural tangent kernel, wᵢ‖∇θ rᵢ(x)‖²
+    /// averaged over the term's points (Wang, Yu & Perdikaris 2022, as jaxpi averages
+    /// it).
+    Ntk,
+}
+
+impl BalanceRule {
+    pub const ALL: [BalanceRule; 2] = [BalanceRule::GradNorm, BalanceRule::Ntk];
+
+    /// The rule's name in a `train` statement.
+    pub fn name(self) -> &'static str {
+        match self {
+            BalanceRule::GradNorm => "gradnorm",
+            BalanceRule::Ntk => "ntk",
+        }
+    }
 }
 
 /// Residual-based adaptive resampling of a collocation set (RAD; Wu, Zhu, Tan, Kartha

@@ -414,20 +414,28 @@ fn a_time_limit_stops_cleanly_with_everything_written() {
     }
 }
 
-/// `balance = gradnorm`: history.csv has each term's multiplier, constant between
-/// the rebalancing steps (before steps 1, 11 and 21 of Adam), kept by the next phase;
-/// and the loss is Σ λᵢ Lᵢ (every weight of this file is 1).
+/// `balance = gradnorm` and `balance = ntk`: history.csv has each term's multiplier,
+/// constant between the rebalancing steps (before steps 1, 11 and 21 of Adam), kept by
+/// the next phase; and the loss is Σ λᵢ Lᵢ (every weight of this file is 1).
 #[test]
 fn balanced_weights_are_in_the_history() {
-    let file = variant(
-        "balance",
-        "adam(lr = 1e-3, epochs = 30, balance = gradnorm, balance_every = 10) then lbfgs(iterations = 5)",
-        None,
-    );
-    let out = out_dir("balance");
-    let o = run(&file, &out, &["--threads", "1"]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let (header, rows) = history(&out);
+    for rule in ["gradnorm", "ntk"] {
+        let name = format!("balance_{rule}");
+        let file = variant(
+            &name,
+            &format!("adam(lr = 1e-3, epochs = 30, balance = {rule}, balance_every = 10) then lbfgs(iterations = 5)"),
+            None,
+        );
+        let out = out_dir(&name);
+        let o = run(&file, &out, &["--threads", "1"]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        balanced_history(&out, rule);
+    }
+}
+
+/// The checks of [`balanced_weights_are_in_the_history`] on one run's history.
+fn balanced_history(out: &Path, rule: &str) {
+    let (header, rows) = history(out);
     let terms = ["equation", "initial", "boundary x = -1", "boundary x = 1"];
     let lambda: Vec<usize> = terms
         .iter()
@@ -442,11 +450,11 @@ fn balanced_weights_are_in_the_history() {
     assert_eq!(
         changes,
         [10, 20],
-        "multipliers change after steps 10 and 20 only"
+        "{rule}: multipliers change after steps 10 and 20 only"
     );
     assert!(
         scale(&rows[0]).iter().any(|&l| l != 1.0),
-        "the first step is balanced already"
+        "{rule}: the first step is balanced already"
     );
     for r in &rows {
         let total: f64 = lambda
@@ -457,7 +465,7 @@ fn balanced_weights_are_in_the_history() {
         let loss = num(r, column(&header, "loss"));
         assert!(
             (total - loss).abs() <= 1e-12 * loss.abs(),
-            "{total} vs {loss}"
+            "{rule}: {total} vs {loss}"
         );
     }
 }

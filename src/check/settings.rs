@@ -5,7 +5,7 @@ use super::Checker;
 use crate::backend::Precision;
 use crate::diag::{suggest, Diag};
 use crate::io::machine;
-use crate::problem::{Balance, Decay, DenseRule as Rule, Phase, Sampling, Scheme};
+use crate::problem::{Balance, BalanceRule, Decay, DenseRule as Rule, Phase, Sampling, Scheme};
 use crate::syntax::ast::{self, Span, StatementKind};
 
 #[derive(Debug, Clone)]
@@ -428,7 +428,7 @@ impl Checker<'_> {
         })
     }
 
-    /// `balance = gradnorm, balance_every = k, balance_alpha = a` of `adam`.
+    /// `balance = gradnorm | ntk, balance_every = k, balance_alpha = a` of `adam`.
     /// `Some(None)` without `balance`; `None` after an error.
     fn balance(&mut self, call: &ast::CallArgs) -> Option<Option<Balance>> {
         let Some(e) = Self::arg(call, "balance") else {
@@ -449,14 +449,17 @@ impl Checker<'_> {
             }
             return Some(None);
         };
-        if !matches!(&e.kind, ast::ExprKind::Name(n) if n == "gradnorm") {
+        let rule = BalanceRule::ALL
+            .into_iter()
+            .find(|r| matches!(&e.kind, ast::ExprKind::Name(n) if n == r.name()));
+        let Some(rule) = rule else {
             self.error(
                 Diag::error("pdenet::check::unknown_balance", "unknown loss balancing")
                     .label(e.span, "not a balancing rule")
-                    .help("the rule is `balance = gradnorm` (weights by gradient norms, Wang et al. 2021)"),
+                    .help("the rules are `balance = gradnorm` (weights by gradient norms, Wang et al. 2021) and `balance = ntk` (by the neural tangent kernel's trace, Wang et al. 2022)"),
             );
             return None;
-        }
+        };
         let every = match Self::arg(call, "balance_every") {
             Some(e) => self.count(e, "`balance_every`", 1.0),
             None => Some(1000),
@@ -466,6 +469,7 @@ impl Checker<'_> {
             None => Some(0.9),
         };
         Some(Some(Balance {
+            rule,
             every: every?,
             alpha: alpha?,
         }))

@@ -102,12 +102,7 @@ fn subsample(batch: &PointBatch, m: usize) -> PointBatch {
     } else {
         (0..m).map(|i| i * n / m).collect()
     };
-    let take = |c: &Vec<f64>| pick.iter().map(|&i| c[i]).collect::<Vec<f64>>();
-    PointBatch {
-        coords: batch.coords.iter().map(take).collect(),
-        data: batch.data.iter().map(take).collect(),
-        weights: batch.weights.as_ref().map(take),
-    }
+    batch.pick(&pick)
 }
 
 /// Central difference of `f` at step h and h/2, Richardson-extrapolated (error O(h⁴)).

@@ -108,6 +108,16 @@ impl PointBatch {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+
+    /// The points at `idx`, in that order, with their data and weights.
+    pub fn pick(&self, idx: &[usize]) -> PointBatch {
+        let take = |c: &Vec<f64>| idx.iter().map(|&i| c[i]).collect::<Vec<f64>>();
+        PointBatch {
+            coords: self.coords.iter().map(take).collect(),
+            data: self.data.iter().map(take).collect(),
+            weights: self.weights.as_ref().map(take),
+        }
+    }
 }
 
 /// The loss and its gradient.

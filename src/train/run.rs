@@ -214,6 +214,11 @@ impl Evaluator for Engines<'_> {
             .collect()
     }
 
+    fn ntk_diagonals(&mut self, theta: &[f64]) -> Result<Vec<f64>, KernelError> {
+        let engine = self.compiled[self.current].as_ref();
+        super::ntk::diagonals(engine, self.kernel, &self.batches.borrow(), theta)
+    }
+
     fn use_precision(&mut self, precision: Precision) -> Result<(), String> {
         if let Some(k) = self
             .compiled

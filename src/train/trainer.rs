@@ -6,7 +6,7 @@ use super::optim::{self, End, Eval, IterInfo, Objective, Stop};
 use crate::backend::Precision;
 use crate::kernel::{Evaluation, KernelError};
 use crate::net::Layout;
-use crate::problem::{Phase, Problem};
+use crate::problem::{Balance, BalanceRule, Phase, Problem};
 use std::cell::RefCell;
 use std::ops::ControlFlow;
 use std::time::Instant;
@@ -27,6 +27,13 @@ pub trait Evaluator {
     fn term_gradients(&mut self, _theta: &[f64]) -> Result<Vec<Vec<f64>>, KernelError> {
         Err(KernelError::Unsupported(
             "this evaluator cannot give each term's gradient".into(),
+        ))
+    }
+    /// Each weighted term's mean NTK diagonal wₜ‖∇θ rₜ(x)‖² over (some of) its points;
+    /// NaN for a term that has none (an integral constraint).
+    fn ntk_diagonals(&mut self, _theta: &[f64]) -> Result<Vec<f64>, KernelError> {
+        Err(KernelError::Unsupported(
+            "this evaluator cannot give the terms' tangent kernels".into(),
         ))
     }
 }
@@ -323,7 +330,7 @@ fn run_phase(
     let (mut done, mut evaluations) = (0, 0);
     let end = loop {
         if let Some(b) = balance.filter(|b| done % b.every == 0 && done < of) {
-            if let Err(e) = rebalance(&mut *obj.eval, &out.theta, &mut rows.scale, b.alpha) {
+            if let Err(e) = rebalance(&mut *obj.eval, &out.theta, &mut rows.scale, b) {
                 break aborted(e);
             }
             if done > 0 {
@@ -390,22 +397,30 @@ fn next_segment(done: usize, left: usize, schedules: &[usize]) -> usize {
         .fold(left, usize::min)
 }
 
-/// One balancing step (`Balance`): each multiplier λᵢ moves towards
-/// Σⱼ ‖∇wⱼLⱼ‖ / ‖∇wᵢLᵢ‖ with momentum `alpha`; a term whose gradient vanishes keeps
-/// its multiplier. The evaluator computes with the new multipliers from then on.
+/// One balancing step (`Balance`): each multiplier λᵢ moves towards Σⱼ sⱼ / sᵢ with
+/// momentum `alpha`, sᵢ the term's size under the rule (its weighted gradient's norm,
+/// or its mean NTK diagonal); a term whose size vanishes or is unknown keeps its
+/// multiplier. The evaluator computes with the new multipliers from then on.
 fn rebalance(
     evaluator: &mut dyn Evaluator,
     theta: &[f64],
     scale: &mut [f64],
-    alpha: f64,
+    balance: Balance,
 ) -> Result<(), String> {
-    let grads = evaluator.term_gradients(theta).map_err(|e| e.to_string())?;
-    let norms: Vec<f64> = grads.iter().map(|g| optim::dot(g, g).sqrt()).collect();
-    let total: f64 = norms.iter().sum();
-    for (lambda, &norm) in scale.iter_mut().zip(&norms) {
-        let target = total / norm;
-        if target.is_finite() && norm > 0.0 {
-            *lambda = alpha * *lambda + (1.0 - alpha) * target;
+    let sizes: Vec<f64> = match balance.rule {
+        BalanceRule::GradNorm => evaluator
+            .term_gradients(theta)
+            .map_err(|e| e.to_string())?
+            .iter()
+            .map(|g| optim::dot(g, g).sqrt())
+            .collect(),
+        BalanceRule::Ntk => evaluator.ntk_diagonals(theta).map_err(|e| e.to_string())?,
+    };
+    let total: f64 = sizes.iter().filter(|s| s.is_finite()).sum();
+    for (lambda, &size) in scale.iter_mut().zip(&sizes) {
+        let target = total / size;
+        if target.is_finite() && size > 0.0 {
+            *lambda = balance.alpha * *lambda + (1.0 - balance.alpha) * target;
         }
     }
     evaluator.set_scale(scale)
@@ -521,6 +536,7 @@ mod tests {
     /// An evaluator whose terms have planted gradients.
     struct Planted {
         grads: Vec<Vec<f64>>,
+        diagonals: Vec<f64>,
         scale: Vec<f64>,
     }
 
@@ -535,6 +551,9 @@ mod tests {
         fn term_gradients(&mut self, _theta: &[f64]) -> Result<Vec<Vec<f64>>, KernelError> {
             Ok(self.grads.clone())
         }
+        fn ntk_diagonals(&mut self, _theta: &[f64]) -> Result<Vec<f64>, KernelError> {
+            Ok(self.diagonals.clone())
+        }
     }
 
     /// Gradient norms 1, 3 and 0: targets Σ/‖g‖ = 4 and 4/3, and none for the term
@@ -544,11 +563,40 @@ mod tests {
     fn balancing_moves_each_weight_towards_the_gradient_norm_ratio() {
         let mut planted = Planted {
             grads: vec![vec![0.6, 0.8], vec![0.0, 3.0], vec![0.0, 0.0]],
+            diagonals: vec![],
             scale: vec![],
         };
         let mut scale = vec![1.0; 3];
-        rebalance(&mut planted, &[0.0, 0.0], &mut scale, 0.9).expect("balances");
+        let gradnorm = Balance {
+            rule: BalanceRule::GradNorm,
+            every: 1,
+            alpha: 0.9,
+        };
+        rebalance(&mut planted, &[0.0, 0.0], &mut scale, gradnorm).expect("balances");
         let want = [0.9 + 0.4, 0.9 + 0.1 * 4.0 / 3.0, 1.0];
+        for (got, want) in scale.iter().zip(want) {
+            assert!((got - want).abs() < 1e-15, "{scale:?}");
+        }
+        assert_eq!(planted.scale, scale);
+    }
+
+    /// NTK diagonals 2, 6 and NaN (an integral term): targets 8/2 and 8/6 with
+    /// momentum 0.5 from 1, and the third term keeps its multiplier.
+    #[test]
+    fn ntk_balancing_weights_by_the_inverse_trace() {
+        let mut planted = Planted {
+            grads: vec![],
+            diagonals: vec![2.0, 6.0, f64::NAN],
+            scale: vec![],
+        };
+        let mut scale = vec![1.0; 3];
+        let ntk = Balance {
+            rule: BalanceRule::Ntk,
+            every: 1,
+            alpha: 0.5,
+        };
+        rebalance(&mut planted, &[0.0], &mut scale, ntk).expect("balances");
+        let want = [0.5 + 0.5 * 4.0, 0.5 + 0.5 * 8.0 / 6.0, 1.0];
         for (got, want) in scale.iter().zip(want) {
             assert!((got - want).abs() < 1e-15, "{scale:?}");
         }
