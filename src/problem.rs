@@ -44,6 +44,9 @@ pub struct Problem {
     pub scheme: Option<Scheme>,
     /// `sample collocation N rad(...)`: the collocation set redrawn during training.
     pub resampling: Option<Resampling>,
+    /// Where causal weights apply when a phase asks for them (`adam(…, causal = ε)`):
+    /// the kernel weighs each point of this set's equations by a weight column.
+    pub causal: Option<CausalSet>,
     /// Optimizer phases in order (`adam(...) then lbfgs(...)`).
     pub training: Vec<Phase>,
 }
@@ -383,6 +386,8 @@ pub enum Phase {
         precision: Option<Precision>,
         /// `balance = gradnorm | ntk`: the terms' weights adapted during the phase.
         balance: Option<Balance>,
+        /// `causal = ε`: the equations' points weighted in time during the phase.
+        causal: Option<Causal>,
     },
     Lbfgs {
         iterations: usize,
@@ -439,6 +444,27 @@ impl BalanceRule {
             BalanceRule::Ntk => "ntk",
         }
     }
+}
+
+/// Causal weighting in time (Wang, Sankaran & Perdikaris 2024, "Respecting causality
+/// for training physics-informed neural networks", as jaxpi does it): the time span is
+/// cut into `chunks` equal intervals, Lᵢ is the mean weighted squared residual of the
+/// equations on the points of interval i, and those points weigh
+/// wᵢ = exp(−tol · Σ_{k<i} L_k), recomputed every `every` steps. The network must fit
+/// early times before the loss lets later ones pull on it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Causal {
+    pub tol: f64,
+    pub chunks: usize,
+    pub every: usize,
+}
+
+/// The point set causal weights apply to (the continuous-time collocation set) and the
+/// coordinate that is time (the one the `initial` condition fixes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CausalSet {
+    pub set: usize,
+    pub time: CoordId,
 }
 
 /// Residual-based adaptive resampling of a collocation set (RAD; Wu, Zhu, Tan, Kartha
@@ -515,6 +541,14 @@ impl Phase {
             Phase::Adam { precision, .. }
             | Phase::Lbfgs { precision, .. }
             | Phase::Dense { precision, .. } => precision,
+        }
+    }
+
+    /// The phase's causal weighting, if any (`adam(…, causal = ε)`).
+    pub fn causal(&self) -> Option<Causal> {
+        match *self {
+            Phase::Adam { causal, .. } => causal,
+            Phase::Lbfgs { .. } | Phase::Dense { .. } => None,
         }
     }
 

@@ -433,6 +433,45 @@ fn balanced_weights_are_in_the_history() {
     }
 }
 
+/// `causal = ε`: history.csv has the smallest causal weight, in (0, 1], constant
+/// between the updates (before steps 1, 11 and 21 of Adam); the next phase, without
+/// causal weighting, has weights 1.
+#[test]
+fn causal_weights_are_in_the_history() {
+    let file = variant(
+        "causal",
+        "adam(lr = 1e-3, epochs = 30, causal = 1.0, causal_every = 10) then lbfgs(iterations = 5)",
+        None,
+    );
+    let out = out_dir("causal");
+    let o = run(&file, &out, &["--threads", "1"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let (header, rows) = history(&out);
+    let c = column(&header, "causal weight");
+    let weight = |r: &Vec<String>| -> f64 { r[c].parse().expect("a number") };
+    let adam = rows.iter().filter(|r| r[0] == "adam").count();
+    assert_eq!(adam, 30);
+    let changes: Vec<usize> = (1..adam)
+        .filter(|&i| weight(&rows[i]) != weight(&rows[i - 1]))
+        .collect();
+    assert_eq!(
+        changes,
+        [10, 20],
+        "the weights change after steps 10 and 20 only"
+    );
+    assert!(rows[..adam]
+        .iter()
+        .all(|r| weight(r) > 0.0 && weight(r) <= 1.0));
+    assert!(
+        rows[..adam].iter().any(|r| weight(r) < 1.0),
+        "later times wait"
+    );
+    assert!(
+        rows[adam..].iter().all(|r| weight(r) == 1.0),
+        "L-BFGS is unweighted"
+    );
+}
+
 /// The checks of [`balanced_weights_are_in_the_history`] on one run's history.
 fn balanced_history(out: &Path, rule: &str) {
     let (header, rows) = history(out);

@@ -143,8 +143,20 @@ fn partials_combine_row_by_row_in_order() {
 #[test]
 fn every_cpu_engine_through_the_boundary_matches_the_oracle() {
     let (p, k) = burgers();
-    let th = theta(&p, 5);
-    let b = batches(&p, &k, 301, 3);
+    engines_match_the_oracle(&p, &k);
+    let mut causal = p.clone();
+    causal.causal = Some(crate::problem::CausalSet {
+        set: 0,
+        time: crate::expr::CoordId(1),
+    });
+    engines_match_the_oracle(&causal, &compile(&causal).expect("compiles"));
+}
+
+/// The check of [`every_cpu_engine_through_the_boundary_matches_the_oracle`] on one
+/// problem.
+fn engines_match_the_oracle(p: &Problem, k: &Kernel) {
+    let th = theta(p, 5);
+    let b = batches(p, k, 301, 3);
     let oracle = k.eval(&th, &b).expect("interpreter runs");
     let oracle32 = k.eval_as::<f32>(&th, &b).expect("interpreter runs");
     let cases = [
@@ -153,7 +165,7 @@ fn every_cpu_engine_through_the_boundary_matches_the_oracle() {
     ];
     for kind in [EngineKind::Interp, EngineKind::Cpu] {
         for (precision, oracle, rel_loss, rel_grad) in cases {
-            let e = super::compile(EngineChoice::Engine(kind), &k, precision, 2).expect("compiles");
+            let e = super::compile(EngineChoice::Engine(kind), k, precision, 2).expect("compiles");
             let facts = e.facts();
             assert_eq!((facts.kind, facts.precision), (kind, precision));
             assert!(facts.isa.is_some() && facts.adapter.is_none());

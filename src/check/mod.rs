@@ -158,6 +158,7 @@ impl<'a> Checker<'a> {
             &settings,
             crate::net::param_count(&network) + self.decls.params.len(),
         );
+        let causal = self.causal_set(&settings, &terms.point_sets, scheme.is_some());
         Some(Problem {
             name: self.opts.name.clone(),
             coords: self.decls.coords.iter().map(|c| c.coord.clone()).collect(),
@@ -182,6 +183,7 @@ impl<'a> Checker<'a> {
                 ..s.scheme
             }),
             resampling: terms.resampling,
+            causal,
             training: settings.training,
         })
     }

@@ -5,7 +5,10 @@ use super::Checker;
 use crate::backend::Precision;
 use crate::diag::{suggest, Diag};
 use crate::io::machine;
-use crate::problem::{Balance, BalanceRule, Decay, DenseRule as Rule, Phase, Sampling, Scheme};
+use crate::problem::{
+    Balance, BalanceRule, Causal, CausalSet, Decay, DenseRule as Rule, Phase, PointKind, PointSet,
+    Sampling, Scheme,
+};
 use crate::syntax::ast::{self, Span, StatementKind};
 
 #[derive(Debug, Clone)]
@@ -138,6 +141,7 @@ fn default_training() -> Vec<Phase> {
             warmup: 0,
             precision: None,
             balance: None,
+            causal: None,
         },
         Phase::Lbfgs {
             iterations: 50_000,
@@ -396,6 +400,9 @@ impl Checker<'_> {
                 "balance",
                 "balance_every",
                 "balance_alpha",
+                "causal",
+                "causal_chunks",
+                "causal_every",
             ],
         );
         let num = |cx: &mut Self, name, default, lo, hi, inclusive| match Self::arg(call, name) {
@@ -425,7 +432,81 @@ impl Checker<'_> {
             warmup: warmup?,
             precision: self.precision(call)?,
             balance: self.balance(call)?,
+            causal: self.causal(call)?,
         })
+    }
+
+    /// `causal = ε, causal_chunks = M, causal_every = k` of `adam`. `Some(None)`
+    /// without `causal`; `None` after an error.
+    fn causal(&mut self, call: &ast::CallArgs) -> Option<Option<Causal>> {
+        let Some(e) = Self::arg(call, "causal") else {
+            if let Some(b) = call
+                .args
+                .iter()
+                .find(|a| a.name.name.starts_with("causal_"))
+            {
+                self.error(
+                    Diag::error(
+                        "pdenet::check::causal_setting_alone",
+                        format!(
+                            "`{}` tunes a causal weighting that is not asked for",
+                            b.name.name
+                        ),
+                    )
+                    .label(b.name.span, "no `causal = …` in this phase")
+                    .help("add `causal = 1.0` (the tolerance ε), or remove the setting"),
+                );
+                return None;
+            }
+            return Some(None);
+        };
+        let tol = self.in_range(e, "causal", 0.0, 1e6, false);
+        let count = |cx: &mut Self, name, what, default| match Self::arg(call, name) {
+            Some(e) => cx.count(e, what, 1.0),
+            None => Some(default),
+        };
+        let chunks = count(self, "causal_chunks", "`causal_chunks`", 32);
+        let every = count(self, "causal_every", "`causal_every`", 100);
+        Some(Some(Causal {
+            tol: tol?,
+            chunks: chunks?,
+            every: every?,
+        }))
+    }
+
+    /// Where causal weights apply, when a phase asks for them: the continuous-time
+    /// collocation set, with the `initial` condition's coordinate as time.
+    pub(crate) fn causal_set(
+        &mut self,
+        settings: &Settings,
+        sets: &[PointSet],
+        discrete: bool,
+    ) -> Option<CausalSet> {
+        let at = settings
+            .training
+            .iter()
+            .zip(&settings.training_spans)
+            .find(|(p, _)| p.causal().is_some())
+            .map(|(_, span)| *span)?;
+        let set = sets
+            .iter()
+            .position(|s| matches!(s.kind, PointKind::Collocation { .. }))
+            .filter(|_| !discrete);
+        let time = sets.iter().find_map(|s| match s.kind {
+            PointKind::Slice { coord, .. } if s.name.starts_with("initial") => Some(coord),
+            _ => None,
+        });
+        let why = match (set, time) {
+            (Some(set), Some(time)) => return Some(CausalSet { set, time }),
+            (None, _) => "causal weighting needs continuous-time collocation points",
+            (_, None) => "causal weighting needs an `initial` condition: its coordinate is time",
+        };
+        self.error(
+            Diag::error("pdenet::check::causal_without_time", why)
+                .label(at, "this phase weights the equations' points in time")
+                .help("remove `causal = …`: it is for time-dependent forward problems with an initial condition, in continuous time"),
+        );
+        None
     }
 
     /// `balance = gradnorm | ntk, balance_every = k, balance_alpha = a` of `adam`.

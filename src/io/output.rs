@@ -190,7 +190,9 @@ fn model(info: &RunInfo, theta: &[f64], run_id: &str) -> Value {
 
 /// history.csv: per step the loss, each term, each parameter, the seconds since the
 /// run started, the relative L2 error of each reference field (empty on the rows where
-/// it was not measured) and the optimizer's event (a reset of H, a refused pair).
+/// it was not measured), each term's multiplier when balanced, the smallest causal
+/// weight when weighted in time, and the optimizer's event (a reset of H, a refused
+/// pair).
 fn history_csv(p: &Problem, r: &RunResult) -> String {
     let mut s = String::from("phase,iter,loss");
     for t in &p.terms {
@@ -213,6 +215,14 @@ fn history_csv(p: &Problem, r: &RunResult) -> String {
             s += &format!(",λ {}", t.name.replace(',', ";"));
         }
     }
+    let causal = r
+        .outcome
+        .history
+        .first()
+        .is_some_and(|row| row.causal.is_some());
+    if causal {
+        s += ",causal weight";
+    }
     s += ",event\n";
     for row in &r.outcome.history {
         s += &format!("{},{},{:e}", row.phase, row.iter, row.loss);
@@ -226,7 +236,7 @@ fn history_csv(p: &Problem, r: &RunResult) -> String {
                 None => s.push(','),
             }
         }
-        for v in &row.scale {
+        for v in row.scale.iter().chain(&row.causal) {
             s += &format!(",{v:e}");
         }
         s += &format!(",{}\n", row.events.join(";"));

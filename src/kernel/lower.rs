@@ -256,15 +256,23 @@ pub(crate) fn forward_program(
         .point_sets
         .get(set)
         .map_or(&[][..], |s| &s.sites[..]);
+    // Under causal weighting each point's squared residual is weighed by the set's
+    // weight column (1 outside a causal phase).
+    let weighted = problem.causal.is_some_and(|c| c.set == set);
     let mut lw = Lowerer::new(problem, layout, &exprs, sites, rules);
     for (k, term) in terms {
         for r in &term.residuals {
             let value = lw.expr(r, 0)?;
             let term = k as u32;
-            lw.b.push(match term_reduce(problem, k) {
+            let op = match term_reduce(problem, k) {
                 Reduce::Integral { .. } => Op::AccumWeighted { term, value },
+                Reduce::Mean | Reduce::Sum if weighted => Op::AccumWeighted {
+                    term,
+                    value: lw.b.mul(value, value),
+                },
                 Reduce::Mean | Reduce::Sum => Op::AccumSquares { term, value },
-            });
+            };
+            lw.b.push(op);
         }
     }
     lw.b.end_forward();

@@ -97,7 +97,8 @@ pub struct PointBatch {
     pub coords: Vec<Vec<f64>>,
     /// The data columns the set's residuals read (`Expr::Data(k)` is column k).
     pub data: Vec<Vec<f64>>,
-    /// Quadrature weights, one per point (required by integral terms).
+    /// A weight per point: the quadrature weights of integral terms, or the causal
+    /// weights of the equations' points (`Problem::causal`).
     pub weights: Option<Vec<f64>>,
 }
 
@@ -352,7 +353,7 @@ impl Kernel {
                 .any(|op| matches!(op, ir::Op::Weight | ir::Op::AccumWeighted { .. }));
             if needs_weights && batch.weights.is_none() {
                 return bad(format!(
-                    "point set {s}: an integral term needs quadrature weights"
+                    "point set {s} needs a weight per point (an integral term's quadrature, or causal weights)"
                 ));
             }
         }

@@ -271,6 +271,42 @@ fn terms_are_reduced_as_declared() {
     assert!((e.total - total).abs() < 1e-12 * total);
 }
 
+/// Causal weights (`Problem::causal`): the equation's term is Σ wₚ rₚ² / N over the
+/// collocation points' weights, its gradient passes gradcheck, and weights of 1 give
+/// the unweighted kernel's loss and gradient.
+#[test]
+fn causal_weights_weigh_the_equation_s_points() {
+    let plain = burgers("mlp", 5, 2);
+    let mut p = plain.clone();
+    p.causal = Some(CausalSet {
+        set: 0,
+        time: CoordId(1),
+    });
+    check(&p, 1e-6);
+    let th = theta(&p, 4);
+    let mut b = batches(&p, 30, 1);
+    let k = compile(&p).expect("compiles");
+    let e = k.eval(&th, &b).expect("runs");
+    let r = predict(&p, &th, &b[0].coords, &p.terms[0].residuals).expect("predicts");
+    let w = b[0].weights.as_ref().expect("random weights");
+    let want: f64 = r[0].iter().zip(w).map(|(r, w)| w * r * r).sum::<f64>() / 30.0;
+    assert!(
+        (e.terms[0] - want).abs() < 1e-12 * want,
+        "{} vs {want}",
+        e.terms[0]
+    );
+    b[0].weights = Some(vec![1.0; 30]);
+    let ones = k.eval(&th, &b).expect("runs");
+    let unweighted = compile(&plain)
+        .expect("compiles")
+        .eval(&th, &b)
+        .expect("runs");
+    assert!((ones.total - unweighted.total).abs() < 1e-14 * unweighted.total);
+    for (a, b) in ones.grad.iter().zip(&unweighted.grad) {
+        assert!((a - b).abs() < 1e-12 * b.abs().max(1e-3), "{a} vs {b}");
+    }
+}
+
 #[test]
 fn validate_rejects_broken_programs() {
     let k = compile(&burgers("qres", 4, 2)).expect("compiles");

@@ -204,6 +204,7 @@ pub fn burgers(kind: &str, width: usize, depth: usize) -> Problem {
         reference: None,
         scheme: None,
         resampling: None,
+        causal: None,
         training: vec![],
     }
 }

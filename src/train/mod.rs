@@ -1,6 +1,7 @@
 //! Training: everything `pdenet run` does after the kernel is built — point sets,
 //! optimizers, the training loop and the run that ties them together.
 
+mod causal;
 mod ntk;
 pub(crate) mod optim;
 pub mod points;

@@ -62,7 +62,11 @@ fn diagonal(
             count += 1;
         }
     }
-    Ok(if count > 0 { sum / f64::from(count) } else { f64::NAN })
+    Ok(if count > 0 {
+        sum / f64::from(count)
+    } else {
+        f64::NAN
+    })
 }
 
 #[cfg(test)]
@@ -83,8 +87,13 @@ mod tests {
         let k = crate::kernel::compile(&p).expect("compiles");
         let b = random_batches(&p, |s| k.programs[s].program.n_data as usize, 6, 3);
         let th = jittered_theta(&p, 5, 0.3);
-        let e = backend::compile(EngineChoice::Engine(EngineKind::Interp), &k, Precision::F64, 1)
-            .expect("compiles");
+        let e = backend::compile(
+            EngineChoice::Engine(EngineKind::Interp),
+            &k,
+            Precision::F64,
+            1,
+        )
+        .expect("compiles");
         let got = diagonals(e.as_ref(), &k, &b, &th).expect("probes");
         for (t, term) in k.terms.iter().enumerate() {
             let set = &b[term.points];

@@ -156,13 +156,19 @@ fn observations(problem: &Problem, set: &Dataset) -> Result<Observations, DataEr
 }
 
 /// Draws every point set of the problem. `data[d]` are the observations of data set d.
+/// The causally weighted set starts with weights 1.
 pub fn sample(problem: &Problem, data: &[Observations], seed: u64) -> Vec<PointBatch> {
     let mut rng = StdRng::seed_from_u64(seed);
-    problem
+    let mut batches: Vec<PointBatch> = problem
         .point_sets
         .iter()
         .map(|set| batch(problem, set, data, &mut rng))
-        .collect()
+        .collect();
+    if let Some(c) = problem.causal {
+        let b = &mut batches[c.set];
+        b.weights = Some(vec![1.0; b.len()]);
+    }
+    batches
 }
 
 fn batch(problem: &Problem, set: &PointSet, data: &[Observations], rng: &mut StdRng) -> PointBatch {

@@ -17,14 +17,61 @@ use crate::train::points;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
+/// The equations' residuals on one point set, compiled for evaluation at any points
+/// (RAD's candidates, causal weighting's chunks).
+pub struct SetResiduals {
+    predictor: Predictor,
+    /// Each residual's term weight.
+    weights: Vec<f64>,
+    /// Threads the residuals are evaluated on.
+    threads: usize,
+}
+
+impl SetResiduals {
+    pub fn new(problem: &Problem, set: usize, threads: usize) -> Result<Self, KernelError> {
+        let terms = problem.terms.iter().filter(|t| t.points == set);
+        let residuals: Vec<_> = terms
+            .clone()
+            .flat_map(|t| t.residuals.iter().cloned())
+            .collect();
+        Ok(SetResiduals {
+            predictor: Predictor::new(problem, &residuals)?,
+            weights: terms
+                .flat_map(|t| t.residuals.iter().map(|_| t.weight))
+                .collect(),
+            threads,
+        })
+    }
+
+    /// Σ r² over the set's residuals at each point, each weighted by its term's weight
+    /// when `weighted`.
+    pub fn squares(
+        &self,
+        theta: &[f64],
+        coords: &[Vec<f64>],
+        weighted: bool,
+    ) -> Result<Vec<f64>, KernelError> {
+        let residuals = self.predictor.eval_threaded(theta, coords, self.threads)?;
+        let n = coords.first().map_or(0, Vec::len);
+        let w = |k: usize| if weighted { self.weights[k] } else { 1.0 };
+        Ok((0..n)
+            .map(|i| {
+                residuals
+                    .iter()
+                    .enumerate()
+                    .map(|(k, r)| w(k) * r[i] * r[i])
+                    .sum()
+            })
+            .collect())
+    }
+}
+
 /// What redraws the collocation set: the rule and the compiled residuals.
 pub struct Resampler {
     rule: Resampling,
-    predictor: Predictor,
+    residuals: SetResiduals,
     seed: u64,
     draws: u64,
-    /// Threads the residuals are evaluated on.
-    threads: usize,
 }
 
 impl Resampler {
@@ -35,18 +82,11 @@ impl Resampler {
         seed: u64,
         threads: usize,
     ) -> Result<Self, KernelError> {
-        let residuals: Vec<_> = problem
-            .terms
-            .iter()
-            .filter(|t| t.points == rule.set)
-            .flat_map(|t| t.residuals.iter().cloned())
-            .collect();
         Ok(Resampler {
             rule,
-            predictor: Predictor::new(problem, &residuals)?,
+            residuals: SetResiduals::new(problem, rule.set, threads)?,
             seed,
             draws: 0,
-            threads,
         })
     }
 
@@ -65,12 +105,7 @@ impl Resampler {
         let mut rng =
             StdRng::seed_from_u64(self.seed ^ self.draws.wrapping_mul(0x9E37_79B9_7F4A_7C15));
         let candidates = points::uniform_interior(problem, self.rule.candidates, &mut rng);
-        let residuals = self
-            .predictor
-            .eval_threaded(theta, &candidates, self.threads)?;
-        let r2: Vec<f64> = (0..self.rule.candidates)
-            .map(|i| residuals.iter().map(|r| r[i] * r[i]).sum())
-            .collect();
+        let r2 = self.residuals.squares(theta, &candidates, false)?;
         let picked = rad_draw(&r2, current.len(), self.rule.k, self.rule.c, &mut rng);
         Ok(PointBatch {
             coords: candidates
@@ -78,7 +113,8 @@ impl Resampler {
                 .map(|col| picked.iter().map(|&i| col[i]).collect())
                 .collect(),
             data: Vec::new(),
-            weights: None,
+            // A weighted set (causal weights) starts again from 1 at its new points.
+            weights: current.weights.as_ref().map(|_| vec![1.0; picked.len()]),
         })
     }
 }

@@ -2,6 +2,7 @@
 //! phases, and the errors against the reference solution. No file is written here
 //! (see `io::output`).
 
+use super::causal::CausalWeights;
 use super::points::{self, DataError, Observations};
 use super::resample::Resampler;
 use super::trainer::{self, Evaluator, Monitor, Outcome, Progress, Resample};
@@ -10,7 +11,7 @@ use crate::backend::{self, EngineChoice, EngineFacts};
 use crate::expr::Expr;
 use crate::kernel::{self, Evaluation, Kernel, KernelError, PointBatch, Predictor};
 use crate::net;
-use crate::problem::Problem;
+use crate::problem::{Causal, Problem};
 use miette::Diagnostic;
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -136,6 +137,25 @@ pub fn run(
         batches.borrow_mut()[set] = fresh;
         Ok(())
     };
+    let causal_weights = match problem.causal {
+        Some(set) => Some(CausalWeights::new(problem, set, opts.threads)?),
+        None => None,
+    };
+    let mut reweigh = |theta: &[f64], rule: Option<Causal>| -> Result<f64, String> {
+        let Some(c) = causal_weights.as_ref() else {
+            return Ok(1.0);
+        };
+        let mut batches = batches.borrow_mut();
+        let batch = &mut batches[c.set()];
+        let (weights, smallest) = match rule {
+            Some(rule) => c
+                .weights(theta, batch, rule)
+                .map_err(|e| format!("computing the causal weights failed: {e}"))?,
+            None => (vec![1.0; batch.len()], 1.0),
+        };
+        batch.weights = Some(weights);
+        Ok(smallest)
+    };
     let mut monitor = Monitor {
         started: opts.started,
         time_limit: opts.time_limit,
@@ -145,6 +165,10 @@ pub fn run(
             every: rule.every,
             redraw: &mut redraw,
         }),
+        causal: match problem.causal {
+            Some(_) => Some(&mut reweigh),
+            None => None,
+        },
     };
     let t1 = Instant::now();
     let outcome = trainer::train(

@@ -6,7 +6,7 @@ use super::optim::{self, End, Eval, IterInfo, Objective, Stop};
 use crate::backend::Precision;
 use crate::kernel::{Evaluation, KernelError};
 use crate::net::Layout;
-use crate::problem::{Balance, BalanceRule, Phase, Problem};
+use crate::problem::{Balance, BalanceRule, Causal, Phase, Problem};
 use std::cell::RefCell;
 use std::ops::ControlFlow;
 use std::time::Instant;
@@ -81,6 +81,9 @@ pub struct Row {
     /// Each term's weight multiplier when the run balances its terms (else empty):
     /// the loss is Σ λᵢ wᵢ Lᵢ.
     pub scale: Vec<f64>,
+    /// The smallest causal weight (the last time chunk's) when the problem is weighted
+    /// in time; 1 in a phase without causal weighting.
+    pub causal: Option<f64>,
 }
 
 /// How often the error against the reference is measured.
@@ -107,6 +110,9 @@ pub struct Monitor<'m> {
     pub measure: Option<&'m mut dyn FnMut(&[f64]) -> Option<Vec<f64>>>,
     /// Redraws the collocation points every so many steps of each phase.
     pub resample: Option<Resample<'m>>,
+    /// Sets the causal weights of the collocation points for θ under a phase's rule (or
+    /// to 1 without one) and gives the smallest; `None` when the problem has none.
+    pub causal: Option<&'m mut dyn FnMut(&[f64], Option<Causal>) -> Result<f64, String>>,
 }
 
 /// A point set redrawn during training (`sample collocation N rad(every = …)`).
@@ -253,6 +259,7 @@ pub fn train(
         } else {
             Vec::new()
         },
+        causal: None,
     };
     let mut out = Outcome {
         theta,
@@ -321,14 +328,28 @@ fn run_phase(
     let of = phase.cap();
     let terms = RefCell::new(Vec::new());
     let balance = phase.balance();
+    let causal = phase.causal();
     let resample_every = rows.monitor.resample.as_ref().map(|r| r.every);
     let schedules: Vec<usize> = resample_every
         .into_iter()
         .chain(balance.map(|b| b.every))
+        .chain(causal.map(|c| c.every))
         .collect();
     let aborted = |e: String| End::Aborted(optim::Abort::Objective(Stop::new(e)));
     let (mut done, mut evaluations) = (0, 0);
+    // The causal weights are due at the phase's start, on their schedule, and after a
+    // redraw (new points start at weight 1).
+    let mut reweigh = true;
     let end = loop {
+        if reweigh || causal.is_some_and(|c| done % c.every == 0) {
+            if let Err(e) = rows.reweigh(&out.theta, causal) {
+                break aborted(e);
+            }
+            if done > 0 {
+                optimizer.objective_changed();
+            }
+        }
+        reweigh = false;
         if let Some(b) = balance.filter(|b| done % b.every == 0 && done < of) {
             if let Err(e) = rebalance(&mut *obj.eval, &out.theta, &mut rows.scale, b) {
                 break aborted(e);
@@ -374,6 +395,7 @@ fn run_phase(
                         break aborted(e);
                     }
                     optimizer.objective_changed();
+                    reweigh = causal.is_some();
                 }
             }
             End::IterationCap(_) => break End::IterationCap(of),
@@ -438,6 +460,8 @@ struct Rows<'p, 'm, 'n> {
     out_of_time: bool,
     /// The terms' weight multipliers when a phase balances them (else empty).
     scale: Vec<f64>,
+    /// The smallest causal weight, once set.
+    causal: Option<f64>,
 }
 
 impl Rows<'_, '_, '_> {
@@ -459,7 +483,21 @@ impl Rows<'_, '_, '_> {
             time_s,
             errors,
             scale: self.scale.clone(),
+            causal: self.causal,
         }
+    }
+
+    /// Sets the causal weights for θ under `rule` (to 1 without one); nothing when the
+    /// problem has none. A phase without a rule after one with weights 1 costs nothing.
+    fn reweigh(&mut self, theta: &[f64], rule: Option<Causal>) -> Result<(), String> {
+        let Some(set) = self.monitor.causal.as_mut() else {
+            return Ok(());
+        };
+        if rule.is_none() && self.causal.is_some_and(|w| w == 1.0) {
+            return Ok(());
+        }
+        self.causal = Some(set(theta, rule)?);
+        Ok(())
     }
 
     /// Redraws the resampled point set at θ and says so on the last row.
