@@ -2,7 +2,7 @@
 # samples with 1 % noise (u + 0.01·std(u)·N(0, 1)); the residual is evaluated there.
 domain x ∈ [-1, 1], t ∈ [0, 1]
 field  u(x, t)
-param  λ1 = 0, λ2 = exp(-6) positive       # positive: trained as its logarithm
+param  λ1 = 0 exact 1, λ2 = exp(-6) positive exact 0.01/π   # positive: trained as its logarithm
 
 equation u_t + λ1*u*u_x - λ2*u_xx = 0
 

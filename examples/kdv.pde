@@ -3,7 +3,7 @@
 # (1,20×4,50), the network of the QRes authors' KdV.py (jayroxis/qres on GitHub).
 domain x ∈ [-1, 1], t ∈ [0, 1]
 field  u(x, t)
-param  λ1 = 0, λ2 = exp(-6) positive
+param  λ1 = 0 exact 1, λ2 = exp(-6) positive exact 0.0025
 
 equation u_t + λ1*u*u_x + λ2*u_xxx = 0
 scheme   irk(stages = 50) from t = 0.2 to t = 0.8

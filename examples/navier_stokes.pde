@@ -2,7 +2,7 @@
 # velocity samples alone. ψ is the stream function, so the flow is divergence-free.
 domain x ∈ [0, 2*π], y ∈ [0, 2*π], t ∈ [0, 2]
 field  ψ(x, y, t), p(x, y, t)
-param  λ1 = 0, λ2 = 0
+param  λ1 = 0 exact 1, λ2 = 0 exact 0.01
 
 let u = ψ_y, v = -ψ_x
 equation u_t + λ1*(u*u_x + v*u_y) = -p_x + λ2*lap(u)

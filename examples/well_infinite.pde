@@ -2,7 +2,7 @@
 # The trial function vanishes at both walls; the constraint rules out ψ = 0.
 domain x ∈ [0, 1]
 field  ψ(x) = x*(1 - x)*net(x)
-param  E = 5
+param  E = 5 exact π^2
 
 equation -ψ_xx = E*ψ
 constraint ∫ ψ^2 dx = 1 weight 100     # heavy enough that ψ = 0 is not a minimum

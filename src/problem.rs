@@ -65,6 +65,9 @@ pub struct Param {
     pub init: f64,
     /// Trained as its logarithm: the kernel sees exp(raw).
     pub positive: bool,
+    /// The true value when the file gives it (`param λ1 = 0 exact 1`): the run
+    /// reports the recovered value's relative error.
+    pub exact: Option<f64>,
 }
 
 /// A user-visible field: one real quantity the user can ask for (`u`, `ψ`, `re(h)`).

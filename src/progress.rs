@@ -94,6 +94,10 @@ pub fn summary(problem: &Problem, r: &RunResult, out: &Path) -> String {
         s += &format!(", final loss {:.3e}", row.loss);
         for (q, v) in problem.params.iter().zip(&row.params) {
             s += &format!("\n  {} = {v:.6}", q.name);
+            if let Some(exact) = q.exact {
+                let err = (v - exact).abs() / exact.abs();
+                s += &format!(" (exact {exact:.6}, rel. error {err:.2e})");
+            }
         }
     }
     for e in &r.errors {

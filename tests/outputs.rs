@@ -208,11 +208,37 @@ fn pictures_npy_mat_and_schema_for_a_2d_and_a_1d_problem() {
         !well.join("error_psi.png").exists(),
         "no reference, no error picture"
     );
+    let report = json(&well.join("report.json"));
     validate(
         &json(&root().join("docs/report.schema.json")),
-        &json(&well.join("report.json")),
+        &report,
         "report",
     );
+    // `param E = 5 exact π^2`: the recovered value's error in the report and at every
+    // step of the history.
+    let e = &report["parameter_errors"]["E"];
+    let pi2 = std::f64::consts::PI.powi(2);
+    assert_eq!(e["exact"].as_f64(), Some(pi2));
+    let value = report["parameters"]["E"].as_f64().expect("E");
+    let want = (value - pi2).abs() / pi2;
+    let got = e["rel_error"].as_f64().expect("rel_error");
+    assert!((got - want).abs() <= 1e-9 * want, "{got} vs {want}");
+    let history = std::fs::read_to_string(well.join("history.csv")).unwrap();
+    let mut lines = history.lines().map(|l| l.split(',').collect::<Vec<_>>());
+    let header = lines.next().expect("a header");
+    let at = |name: &str| header.iter().position(|h| *h == name).expect(name);
+    let (v, err) = (at("E"), at("rel_err_E"));
+    let rows: Vec<Vec<&str>> = lines.collect();
+    assert!(rows.len() > 30, "30 Adam epochs and some L-BFGS iterations");
+    for row in rows {
+        let num = |k: usize| -> f64 { row[k].parse().expect("a number") };
+        let want = (num(v) - pi2).abs() / pi2;
+        assert!(
+            (num(err) - want).abs() <= 1e-12 * want,
+            "{} vs {want}",
+            num(err)
+        );
+    }
 }
 
 /// A PNG signature, a sensible size and the closing IEND chunk.

@@ -266,11 +266,27 @@ impl Checker<'_> {
                 .help("start it at a small positive value, e.g. exp(-6)"),
             );
         }
+        let exact = p.exact.as_ref().and_then(|e| {
+            let v = self.constant(e, "a true value")?;
+            if v == 0.0 || (p.positive && v < 0.0) {
+                self.error(
+                    Diag::error(
+                        "pdenet::check::bad_exact_value",
+                        format!("parameter `{}` cannot have the true value {v}", p.name.name),
+                    )
+                    .label(e.span, if v == 0.0 { "the relative error of a recovered 0 is not defined" } else { "a positive parameter's true value is > 0" })
+                    .help("give the true value the run should compare with, nonzero (> 0 for a positive parameter), or remove `exact …`"),
+                );
+                return None;
+            }
+            Some(v)
+        });
         self.decls.params.push(ParamDecl {
             param: Param {
                 name: p.name.name.clone(),
                 init,
                 positive: p.positive,
+                exact,
             },
             span: p.name.span,
             used: Cell::new(false),

@@ -91,11 +91,15 @@ pub fn report(info: &RunInfo, r: &RunResult, run_id: &str) -> Value {
         );
     }
     let mut params = Map::new();
+    let mut param_errors = Map::new();
     for (k, q) in p.params.iter().enumerate() {
-        params.insert(
-            q.name.clone(),
-            json!(last.map_or(q.init, |row| row.params[k])),
-        );
+        let value = last.map_or(q.init, |row| row.params[k]);
+        params.insert(q.name.clone(), json!(value));
+        if let Some(exact) = q.exact {
+            let entry =
+                json!({ "exact": exact, "value": value, "rel_error": param_error(value, exact) });
+            param_errors.insert(q.name.clone(), entry);
+        }
     }
     let mut errors = Map::new();
     for (k, e) in r.errors.iter().enumerate() {
@@ -159,6 +163,7 @@ pub fn report(info: &RunInfo, r: &RunResult, run_id: &str) -> Value {
         "epochs": epochs,
         "loss": { "total": last.map_or(f64::NAN, |row| row.loss), "terms": terms },
         "parameters": params,
+        "parameter_errors": param_errors,
         "errors": errors,
         "time_s": time_s,
         "points": points,
@@ -190,7 +195,7 @@ fn model(info: &RunInfo, theta: &[f64], run_id: &str) -> Value {
 
 /// history.csv: per step the loss, each term, each parameter, the seconds since the
 /// run started, the relative L2 error of each reference field (empty on the rows where
-/// it was not measured), each term's multiplier when balanced, the smallest causal
+/// it was not measured), each parameter's relative error when its true value is known, each term's multiplier when balanced, the smallest causal
 /// weight when weighted in time, and the optimizer's event (a reset of H, a refused
 /// pair).
 fn history_csv(p: &Problem, r: &RunResult) -> String {
@@ -204,6 +209,12 @@ fn history_csv(p: &Problem, r: &RunResult) -> String {
     s += ",time_s";
     for name in &r.error_names {
         s += &format!(",rel_l2_{name}");
+    }
+    let exact: Vec<(usize, f64)> = (p.params.iter().enumerate())
+        .filter_map(|(k, q)| Some((k, q.exact?)))
+        .collect();
+    for &(k, _) in &exact {
+        s += &format!(",rel_err_{}", p.params[k].name);
     }
     let balanced = r
         .outcome
@@ -236,12 +247,20 @@ fn history_csv(p: &Problem, r: &RunResult) -> String {
                 None => s.push(','),
             }
         }
+        for &(k, truth) in &exact {
+            s += &format!(",{:e}", param_error(row.params[k], truth));
+        }
         for v in row.scale.iter().chain(&row.causal) {
             s += &format!(",{v:e}");
         }
         s += &format!(",{}\n", row.events.join(";"));
     }
     s
+}
+
+/// A recovered parameter's relative error |value − exact| / |exact|.
+fn param_error(value: f64, exact: f64) -> f64 {
+    (value - exact).abs() / exact.abs()
 }
 
 /// The error levels report.json's `time_to` gives the first time for.

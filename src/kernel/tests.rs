@@ -136,11 +136,13 @@ fn everything() -> Problem {
             name: "λ1".into(),
             init: 0.3,
             positive: false,
+            exact: None,
         },
         Param {
             name: "λ2".into(),
             init: 0.05,
             positive: true,
+            exact: None,
         },
     ];
     let f = |f, e| Expr::call(f, e);

@@ -156,6 +156,8 @@ pub struct ParamDecl {
     pub name: Ident,
     pub init: Expr,
     pub positive: bool,
+    /// `exact v`: the true value, for the reported error.
+    pub exact: Option<Expr>,
     pub span: Span,
 }
 

@@ -257,6 +257,7 @@ fn rule_name(r: Rule) -> Option<&'static str> {
         Rule::differential => "`dx` (the integration variable)",
         Rule::weight => "`weight`",
         Rule::positive => "`positive`",
+        Rule::exact => "`exact` (the true value)",
         Rule::data_opt => "`sample`, `noise` or `at`",
         Rule::call_args => "a name with arguments",
         Rule::sample_adapt => "a resampling rule like `rad(every = 500)`",
@@ -641,10 +642,18 @@ impl Builder {
         let name = self.ident(k.next());
         let init = self.expr_opt(k.next(), sp);
         let positive = k.peek_is(Rule::positive);
+        if positive {
+            k.next();
+        }
+        let exact = k.next().map(|e| {
+            let sp = span(&e);
+            self.expr_opt(inner(e).next(), sp)
+        });
         ParamDecl {
             name,
             init,
             positive,
+            exact,
             span: sp,
         }
     }
