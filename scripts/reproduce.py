@@ -202,17 +202,23 @@ def write_table(problems, record):
                         f"{r['wall_s']:.0f} s ({threads}; {', '.join(speed)})",
                         time_to(r.get("time_to")),
                         f"`{r['command']}`, seed {r['seed']}, {r['commit']}, {r['date']}"))
-    with open(RESULTS) as f:
+    replace_between(RESULTS, BEGIN, END, rows)
+
+
+def replace_between(path, begin, end, rows):
+    """Replaces the lines between the markers `begin` and `end` of `path` by `rows`,
+    atomically."""
+    with open(path) as f:
         text = f.read()
-    if BEGIN not in text or END not in text:
-        sys.exit(f"{RESULTS} lacks the {BEGIN} … {END} markers")
-    head, rest = text.split(BEGIN, 1)
-    tail = rest.split(END, 1)[1]
-    new = head + BEGIN + "\n" + "\n".join(rows) + "\n" + END + tail
-    tmp = f"{RESULTS}.{os.getpid()}.tmp"
+    if begin not in text or end not in text:
+        sys.exit(f"{path} lacks the {begin} … {end} markers")
+    head, rest = text.split(begin, 1)
+    tail = rest.split(end, 1)[1]
+    new = head + begin + "\n" + "\n".join(rows) + "\n" + end + tail
+    tmp = f"{path}.{os.getpid()}.tmp"
     with open(tmp, "w") as f:
         f.write(new)
-    os.replace(tmp, RESULTS)
+    os.replace(tmp, path)
 
 
 def main():
