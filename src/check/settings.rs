@@ -440,25 +440,14 @@ impl Checker<'_> {
     /// without `causal`; `None` after an error.
     fn causal(&mut self, call: &ast::CallArgs) -> Option<Option<Causal>> {
         let Some(e) = Self::arg(call, "causal") else {
-            if let Some(b) = call
-                .args
-                .iter()
-                .find(|a| a.name.name.starts_with("causal_"))
-            {
-                self.error(
-                    Diag::error(
-                        "pdenet::check::causal_setting_alone",
-                        format!(
-                            "`{}` tunes a causal weighting that is not asked for",
-                            b.name.name
-                        ),
-                    )
-                    .label(b.name.span, "no `causal = …` in this phase")
-                    .help("add `causal = 1.0` (the tolerance ε), or remove the setting"),
-                );
-                return None;
-            }
-            return Some(None);
+            let help = "add `causal = 1.0` (the tolerance ε), or remove the setting";
+            let alone = self.tuning_alone(
+                call,
+                ("causal", "pdenet::check::causal_setting_alone"),
+                "a causal weighting",
+                help,
+            );
+            return (!alone).then_some(None);
         };
         let tol = self.in_range(e, "causal", 0.0, 1e6, false);
         let count = |cx: &mut Self, name, what, default| match Self::arg(call, name) {
@@ -509,26 +498,42 @@ impl Checker<'_> {
         None
     }
 
+    /// A `name_…` setting in a phase without `name = …` (`balance_every` without
+    /// `balance`): the error `code` at the setting. True when there is one.
+    fn tuning_alone(
+        &mut self,
+        call: &ast::CallArgs,
+        (name, code): (&str, &'static str),
+        what: &str,
+        help: &str,
+    ) -> bool {
+        let prefix = format!("{name}_");
+        let Some(b) = call.args.iter().find(|a| a.name.name.starts_with(&prefix)) else {
+            return false;
+        };
+        self.error(
+            Diag::error(
+                code,
+                format!("`{}` tunes {what} that is not asked for", b.name.name),
+            )
+            .label(b.name.span, format!("no `{name} = …` in this phase"))
+            .help(help),
+        );
+        true
+    }
+
     /// `balance = gradnorm | ntk, balance_every = k, balance_alpha = a` of `adam`.
     /// `Some(None)` without `balance`; `None` after an error.
     fn balance(&mut self, call: &ast::CallArgs) -> Option<Option<Balance>> {
         let Some(e) = Self::arg(call, "balance") else {
-            if let Some(b) = call
-                .args
-                .iter()
-                .find(|a| a.name.name.starts_with("balance_"))
-            {
-                self.error(
-                    Diag::error(
-                        "pdenet::check::balance_setting_alone",
-                        format!("`{}` tunes a balancing that is not asked for", b.name.name),
-                    )
-                    .label(b.name.span, "no `balance = …` in this phase")
-                    .help("add `balance = gradnorm`, or remove the setting"),
-                );
-                return None;
-            }
-            return Some(None);
+            let help = "add `balance = gradnorm`, or remove the setting";
+            let alone = self.tuning_alone(
+                call,
+                ("balance", "pdenet::check::balance_setting_alone"),
+                "a balancing",
+                help,
+            );
+            return (!alone).then_some(None);
         };
         let rule = BalanceRule::ALL
             .into_iter()
