@@ -12,9 +12,9 @@ use crate::kernel::{Kernel, KernelError, PointBatch};
 use crate::problem::Reduce;
 use crate::train::optim::dot;
 
-/// Points probed per term, evenly spread over its set: 64 single-point evaluations
-/// per term estimate the mean diagonal to a few per cent, for about the cost of one
-/// evaluation on every point.
+/// Points probed per term, evenly spread over its set: the mean diagonal is a sample
+/// mean over them (jaxpi samples a batch too), and 64 single-point evaluations per term
+/// cost little next to the thousands of steps between two rebalancings.
 const PROBES: usize = 64;
 
 /// Each term's mean NTK diagonal w‖∇θ r(x)‖² over up to [`PROBES`] of its points; NaN
