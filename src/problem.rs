@@ -70,6 +70,14 @@ pub struct Param {
     pub exact: Option<f64>,
 }
 
+impl Param {
+    /// The relative error |value − exact| / |exact| of a recovered value, when the true
+    /// value is known.
+    pub fn rel_error(&self, value: f64) -> Option<f64> {
+        self.exact.map(|exact| (value - exact).abs() / exact.abs())
+    }
+}
+
 /// A user-visible field: one real quantity the user can ask for (`u`, `ψ`, `re(h)`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Field {

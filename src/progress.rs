@@ -94,8 +94,7 @@ pub fn summary(problem: &Problem, r: &RunResult, out: &Path) -> String {
         s += &format!(", final loss {:.3e}", row.loss);
         for (q, v) in problem.params.iter().zip(&row.params) {
             s += &format!("\n  {} = {v:.6}", q.name);
-            if let Some(exact) = q.exact {
-                let err = (v - exact).abs() / exact.abs();
+            if let (Some(exact), Some(err)) = (q.exact, q.rel_error(*v)) {
                 s += &format!(" (exact {exact:.6}, rel. error {err:.2e})");
             }
         }

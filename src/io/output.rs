@@ -95,9 +95,8 @@ pub fn report(info: &RunInfo, r: &RunResult, run_id: &str) -> Value {
     for (k, q) in p.params.iter().enumerate() {
         let value = last.map_or(q.init, |row| row.params[k]);
         params.insert(q.name.clone(), json!(value));
-        if let Some(exact) = q.exact {
-            let entry =
-                json!({ "exact": exact, "value": value, "rel_error": param_error(value, exact) });
+        if let (Some(exact), Some(err)) = (q.exact, q.rel_error(value)) {
+            let entry = json!({ "exact": exact, "value": value, "rel_error": err });
             param_errors.insert(q.name.clone(), entry);
         }
     }
@@ -210,10 +209,10 @@ fn history_csv(p: &Problem, r: &RunResult) -> String {
     for name in &r.error_names {
         s += &format!(",rel_l2_{name}");
     }
-    let exact: Vec<(usize, f64)> = (p.params.iter().enumerate())
-        .filter_map(|(k, q)| Some((k, q.exact?)))
+    let exact: Vec<usize> = (0..p.params.len())
+        .filter(|&k| p.params[k].exact.is_some())
         .collect();
-    for &(k, _) in &exact {
+    for &k in &exact {
         s += &format!(",rel_err_{}", p.params[k].name);
     }
     let balanced = r
@@ -247,8 +246,11 @@ fn history_csv(p: &Problem, r: &RunResult) -> String {
                 None => s.push(','),
             }
         }
-        for &(k, truth) in &exact {
-            s += &format!(",{:e}", param_error(row.params[k], truth));
+        for err in exact
+            .iter()
+            .filter_map(|&k| p.params[k].rel_error(row.params[k]))
+        {
+            s += &format!(",{err:e}");
         }
         for v in row.scale.iter().chain(&row.causal) {
             s += &format!(",{v:e}");
@@ -256,11 +258,6 @@ fn history_csv(p: &Problem, r: &RunResult) -> String {
         s += &format!(",{}\n", row.events.join(";"));
     }
     s
-}
-
-/// A recovered parameter's relative error |value − exact| / |exact|.
-fn param_error(value: f64, exact: f64) -> f64 {
-    (value - exact).abs() / exact.abs()
 }
 
 /// The error levels report.json's `time_to` gives the first time for.

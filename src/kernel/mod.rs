@@ -251,6 +251,12 @@ impl Kernel {
         })
     }
 
+    /// The scale for [`Kernel::eval_with`] that keeps only term `t` of `n`: the
+    /// gradient of that one weighted term.
+    pub fn one_term(n: usize, t: usize) -> Vec<f64> {
+        (0..n).map(|k| f64::from(u8::from(k == t))).collect()
+    }
+
     fn sums(&self, theta_len: usize) -> Sums {
         Sums {
             terms: vec![0.0; self.terms.len()],

@@ -43,9 +43,7 @@ fn diagonal(
     if matches!(term.reduce, Reduce::Integral { .. }) || set.is_empty() || term.weight <= 0.0 {
         return Ok(f64::NAN);
     }
-    let one_hot: Vec<f64> = (0..kernel.terms.len())
-        .map(|k| f64::from(u8::from(k == t)))
-        .collect();
+    let one_hot = Kernel::one_term(kernel.terms.len(), t);
     // The other sets keep one point each: their terms are weighted by zero.
     let mut probe: Vec<PointBatch> = batches
         .iter()

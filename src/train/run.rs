@@ -230,7 +230,7 @@ impl Evaluator for Engines<'_> {
         let engine = &self.compiled[self.current];
         (0..n)
             .map(|t| {
-                let one_hot: Vec<f64> = (0..n).map(|k| f64::from(u8::from(k == t))).collect();
+                let one_hot = Kernel::one_term(n, t);
                 Ok(engine
                     .eval_scaled(theta, &self.batches.borrow(), Some(&one_hot))?
                     .grad)
