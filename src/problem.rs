@@ -47,8 +47,19 @@ pub struct Problem {
     /// Where causal weights apply when a phase asks for them (`adam(…, causal = ε)`):
     /// the kernel weighs each point of this set's equations by a weight column.
     pub causal: Option<CausalSet>,
+    /// The point sets whose points carry self-adaptive weights when a phase asks for
+    /// them (`adam(…, self_adaptive = η)`): every set of equations or conditions.
+    pub self_adaptive: Vec<usize>,
     /// Optimizer phases in order (`adam(...) then lbfgs(...)`).
     pub training: Vec<Phase>,
+}
+
+impl Problem {
+    /// Whether the kernel weighs each point's squared residuals on `set` by the set's
+    /// weight column (causal or self-adaptive weights; 1 when no phase sets them).
+    pub fn weighted(&self, set: usize) -> bool {
+        self.causal.is_some_and(|c| c.set == set) || self.self_adaptive.contains(&set)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -399,6 +410,8 @@ pub enum Phase {
         balance: Option<Balance>,
         /// `causal = ε`: the equations' points weighted in time during the phase.
         causal: Option<Causal>,
+        /// `self_adaptive = η`: a trained weight per point (McClenny & Braga-Neto).
+        self_adaptive: Option<SelfAdaptive>,
     },
     Lbfgs {
         iterations: usize,
@@ -467,6 +480,18 @@ impl BalanceRule {
 pub struct Causal {
     pub tol: f64,
     pub chunks: usize,
+    pub every: usize,
+}
+
+/// Self-adaptive weights (McClenny & Braga-Neto 2023, "Self-adaptive physics-informed
+/// neural networks"): each point i of a weighted set carries a weight λᵢ, its squared
+/// residual enters the loss as λᵢ² rᵢ², and the λ climb the loss (gradient ascent, by
+/// Adam as the authors' code does) while θ descends it, so points that stay wrong
+/// weigh more. Every `every` steps one ascent step of rate `lr` from the residuals at
+/// the current θ. The weights stay as they are after the phase.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SelfAdaptive {
+    pub lr: f64,
     pub every: usize,
 }
 
@@ -552,6 +577,14 @@ impl Phase {
             Phase::Adam { precision, .. }
             | Phase::Lbfgs { precision, .. }
             | Phase::Dense { precision, .. } => precision,
+        }
+    }
+
+    /// The phase's self-adaptive weighting, if any (`adam(…, self_adaptive = η)`).
+    pub fn self_adaptive(&self) -> Option<SelfAdaptive> {
+        match *self {
+            Phase::Adam { self_adaptive, .. } => self_adaptive,
+            Phase::Lbfgs { .. } | Phase::Dense { .. } => None,
         }
     }
 

@@ -472,6 +472,54 @@ fn causal_weights_are_in_the_history() {
     );
 }
 
+/// `self_adaptive = η`: history.csv has each set's mean weight λ², 1 + η-ish after the
+/// first ascent step, changing only after steps 10 and 20 of Adam, never falling (the
+/// weights climb), and kept by the next phase; the loss still falls.
+#[test]
+fn self_adaptive_weights_are_in_the_history() {
+    let file = variant(
+        "self_adaptive",
+        "adam(lr = 1e-3, epochs = 30, self_adaptive = 0.01, self_adaptive_every = 10) then lbfgs(iterations = 5)",
+        None,
+    );
+    let out = out_dir("self_adaptive");
+    let o = run(&file, &out, &["--threads", "1"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let (header, rows) = history(&out);
+    let sets = ["equation", "initial", "boundary"];
+    let cols: Vec<usize> = header
+        .iter()
+        .enumerate()
+        .filter(|(_, h)| h.starts_with("sa weight "))
+        .map(|(k, _)| k)
+        .collect();
+    assert!(cols.len() >= sets.len(), "{header:?}");
+    let adam = rows.iter().filter(|r| r[0] == "adam").count();
+    assert_eq!(adam, 30);
+    let weight = |i: usize, c: usize| -> f64 { rows[i][c].parse().expect("a number") };
+    for &c in &cols {
+        let first = weight(0, c);
+        assert!(
+            first > 1.0 && first <= 1.0201 + 1e-9,
+            "{} = {first}",
+            header[c]
+        );
+        let changes: Vec<usize> = (1..adam)
+            .filter(|&i| weight(i, c) != weight(i - 1, c))
+            .collect();
+        assert_eq!(changes, [10, 20], "{}", header[c]);
+        assert!((1..rows.len()).all(|i| weight(i, c) >= weight(i - 1, c)));
+        assert!((adam..rows.len()).all(|i| weight(i, c) == weight(adam - 1, c)));
+    }
+    let loss = |i: usize| -> f64 { rows[i][2].parse().expect("a number") };
+    assert!(
+        loss(rows.len() - 1) < 0.5 * loss(0),
+        "{} → {}",
+        loss(0),
+        loss(rows.len() - 1)
+    );
+}
+
 /// The checks of [`balanced_weights_are_in_the_history`] on one run's history.
 fn balanced_history(out: &Path, rule: &str) {
     let (header, rows) = history(out);

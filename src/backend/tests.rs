@@ -139,7 +139,8 @@ fn partials_combine_row_by_row_in_order() {
 }
 
 /// `compile` gives each named engine, and each reproduces the oracle through the
-/// boundary: the interpreter engine bit for bit, the JIT within its tolerances.
+/// boundary: the interpreter engine bit for bit, the JIT within its tolerances; also
+/// with weight columns (causal on the equations' set, self-adaptive on every set).
 #[test]
 fn every_cpu_engine_through_the_boundary_matches_the_oracle() {
     let (p, k) = burgers();
@@ -150,6 +151,10 @@ fn every_cpu_engine_through_the_boundary_matches_the_oracle() {
         time: crate::expr::CoordId(1),
     });
     engines_match_the_oracle(&causal, &compile(&causal).expect("compiles"));
+    // Self-adaptive weights: every set reads its weight column.
+    let mut adaptive = p.clone();
+    adaptive.self_adaptive = (0..p.point_sets.len()).collect();
+    engines_match_the_oracle(&adaptive, &compile(&adaptive).expect("compiles"));
 }
 
 /// The check of [`every_cpu_engine_through_the_boundary_matches_the_oracle`] on one

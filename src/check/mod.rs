@@ -159,6 +159,8 @@ impl<'a> Checker<'a> {
             crate::net::param_count(&network) + self.decls.params.len(),
         );
         let causal = self.causal_set(&settings, &terms.point_sets, scheme.is_some());
+        let self_adaptive =
+            self.self_adaptive_sets(&settings, &terms.point_sets, &terms.terms, scheme.is_some());
         Some(Problem {
             name: self.opts.name.clone(),
             coords: self.decls.coords.iter().map(|c| c.coord.clone()).collect(),
@@ -184,6 +186,7 @@ impl<'a> Checker<'a> {
             }),
             resampling: terms.resampling,
             causal,
+            self_adaptive,
             training: settings.training,
         })
     }

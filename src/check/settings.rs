@@ -6,8 +6,8 @@ use crate::backend::Precision;
 use crate::diag::{suggest, Diag};
 use crate::io::machine;
 use crate::problem::{
-    Balance, BalanceRule, Causal, CausalSet, Decay, DenseRule as Rule, Phase, PointKind, PointSet,
-    Sampling, Scheme,
+    Balance, BalanceRule, Causal, CausalSet, Decay, DenseRule as Rule, LossTerm, Phase, PointKind,
+    PointSet, Reduce, Sampling, Scheme, SelfAdaptive,
 };
 use crate::syntax::ast::{self, Span, StatementKind};
 
@@ -142,6 +142,7 @@ fn default_training() -> Vec<Phase> {
             precision: None,
             balance: None,
             causal: None,
+            self_adaptive: None,
         },
         Phase::Lbfgs {
             iterations: 50_000,
@@ -403,6 +404,8 @@ impl Checker<'_> {
                 "causal",
                 "causal_chunks",
                 "causal_every",
+                "self_adaptive",
+                "self_adaptive_every",
             ],
         );
         let num = |cx: &mut Self, name, default, lo, hi, inclusive| match Self::arg(call, name) {
@@ -433,7 +436,36 @@ impl Checker<'_> {
             precision: self.precision(call)?,
             balance: self.balance(call)?,
             causal: self.causal(call)?,
+            self_adaptive: self.self_adaptive(call)?,
         })
+    }
+
+    /// `self_adaptive = η, self_adaptive_every = k` of `adam`. `Some(None)` without
+    /// `self_adaptive`; `None` after an error.
+    fn self_adaptive(&mut self, call: &ast::CallArgs) -> Option<Option<SelfAdaptive>> {
+        let Some(e) = Self::arg(call, "self_adaptive") else {
+            let help =
+                "add `self_adaptive = 5e-3` (the weights' learning rate), or remove the setting";
+            let alone = self.tuning_alone(
+                call,
+                (
+                    "self_adaptive",
+                    "pdenet::check::self_adaptive_setting_alone",
+                ),
+                "a self-adaptive weighting",
+                help,
+            );
+            return (!alone).then_some(None);
+        };
+        let lr = self.in_range(e, "self_adaptive", 0.0, 1e6, false);
+        let every = match Self::arg(call, "self_adaptive_every") {
+            Some(e) => self.count(e, "`self_adaptive_every`", 1.0),
+            None => Some(10),
+        };
+        Some(Some(SelfAdaptive {
+            lr: lr?,
+            every: every?,
+        }))
     }
 
     /// `causal = ε, causal_chunks = M, causal_every = k` of `adam`. `Some(None)`
@@ -496,6 +528,59 @@ impl Checker<'_> {
                 .help("remove `causal = …`: it is for time-dependent forward problems with an initial condition, in continuous time"),
         );
         None
+    }
+
+    /// Where self-adaptive weights apply, when a phase asks for them: every set of
+    /// equations or conditions on sampled points. Data sets (their residuals read
+    /// observations, which the residual evaluator cannot) and integral constraints (their
+    /// weight column is the quadrature's) keep weight 1; a discrete-time problem's sets
+    /// all read the previous step's data, and a phase that also weights in time would
+    /// need both in the one column, so those are errors.
+    pub(crate) fn self_adaptive_sets(
+        &mut self,
+        settings: &Settings,
+        sets: &[PointSet],
+        terms: &[LossTerm],
+        discrete: bool,
+    ) -> Vec<usize> {
+        let phases = || settings.training.iter().zip(&settings.training_spans);
+        let Some(at) = phases()
+            .find(|(p, _)| p.self_adaptive().is_some())
+            .map(|(_, span)| *span)
+        else {
+            return Vec::new();
+        };
+        let eligible = |k: usize| {
+            let on = || terms.iter().filter(move |t| t.points == k);
+            !matches!(sets[k].kind, PointKind::Data { .. } | PointKind::Quadrature)
+                && on().next().is_some()
+                && on().all(|t| !matches!(t.reduce, Reduce::Integral { .. }))
+        };
+        let chosen: Vec<usize> = (0..sets.len()).filter(|&k| eligible(k)).collect();
+        let why = if discrete || chosen.is_empty() {
+            "self-adaptive weights need equations or conditions on sampled points, in continuous time"
+        } else if let Some((_, causal)) = phases().find(|(p, _)| p.causal().is_some()) {
+            self.error(
+                Diag::error(
+                    "pdenet::check::self_adaptive_with_causal",
+                    "self-adaptive and causal weights in one run",
+                )
+                .label(*causal, "this phase weights the points in time")
+                .label(at, "this phase trains a weight per point")
+                .help("keep one of them: both would write the points' one weight column"),
+            );
+            return Vec::new();
+        } else {
+            return chosen;
+        };
+        self.error(
+            Diag::error("pdenet::check::self_adaptive_without_points", why)
+                .label(at, "this phase trains a weight per point")
+                .help(
+                    "remove `self_adaptive = …`, or use `balance = gradnorm` to weigh whole terms",
+                ),
+        );
+        Vec::new()
     }
 
     /// A `name_…` setting in a phase without `name = …` (`balance_every` without

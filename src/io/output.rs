@@ -194,8 +194,9 @@ fn model(info: &RunInfo, theta: &[f64], run_id: &str) -> Value {
 
 /// history.csv: per step the loss, each term, each parameter, the seconds since the
 /// run started, the relative L2 error of each reference field (empty on the rows where
-/// it was not measured), each parameter's relative error when its true value is known, each term's multiplier when balanced, the smallest causal
-/// weight when weighted in time, and the optimizer's event (a reset of H, a refused
+/// it was not measured), each parameter's relative error when its true value is known,
+/// each term's multiplier when balanced, the smallest causal weight when weighted in
+/// time, each set's mean self-adaptive weight when trained, and the optimizer's event (a reset of H, a refused
 /// pair).
 fn history_csv(p: &Problem, r: &RunResult) -> String {
     let mut s = String::from("phase,iter,loss");
@@ -233,6 +234,16 @@ fn history_csv(p: &Problem, r: &RunResult) -> String {
     if causal {
         s += ",causal weight";
     }
+    let adaptive = r
+        .outcome
+        .history
+        .first()
+        .is_some_and(|row| !row.adaptive.is_empty());
+    if adaptive {
+        for &set in &p.self_adaptive {
+            s += &format!(",sa weight {}", p.point_sets[set].name);
+        }
+    }
     s += ",event\n";
     for row in &r.outcome.history {
         s += &format!("{},{},{:e}", row.phase, row.iter, row.loss);
@@ -252,7 +263,7 @@ fn history_csv(p: &Problem, r: &RunResult) -> String {
         {
             s += &format!(",{err:e}");
         }
-        for v in row.scale.iter().chain(&row.causal) {
+        for v in row.scale.iter().chain(&row.causal).chain(&row.adaptive) {
             s += &format!(",{v:e}");
         }
         s += &format!(",{}\n", row.events.join(";"));

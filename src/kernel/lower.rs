@@ -256,9 +256,9 @@ pub(crate) fn forward_program(
         .point_sets
         .get(set)
         .map_or(&[][..], |s| &s.sites[..]);
-    // Under causal weighting each point's squared residual is weighed by the set's
-    // weight column (1 outside a causal phase).
-    let weighted = problem.causal.is_some_and(|c| c.set == set);
+    // Under causal or self-adaptive weighting each point's squared residual is weighed
+    // by the set's weight column.
+    let weighted = problem.weighted(set);
     let mut lw = Lowerer::new(problem, layout, &exprs, sites, rules);
     for (k, term) in terms {
         for r in &term.residuals {

@@ -359,7 +359,7 @@ impl Kernel {
                 .any(|op| matches!(op, ir::Op::Weight | ir::Op::AccumWeighted { .. }));
             if needs_weights && batch.weights.is_none() {
                 return bad(format!(
-                    "point set {s} needs a weight per point (an integral term's quadrature, or causal weights)"
+                    "point set {s} needs a weight per point (an integral term's quadrature, or causal or self-adaptive weights)"
                 ));
             }
         }

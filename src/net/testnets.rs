@@ -205,6 +205,7 @@ pub fn burgers(kind: &str, width: usize, depth: usize) -> Problem {
         scheme: None,
         resampling: None,
         causal: None,
+        self_adaptive: vec![],
         training: vec![],
     }
 }

@@ -7,4 +7,5 @@ pub(crate) mod optim;
 pub mod points;
 pub(crate) mod resample;
 pub mod run;
+mod self_adaptive;
 pub(crate) mod trainer;

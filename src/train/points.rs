@@ -156,7 +156,7 @@ fn observations(problem: &Problem, set: &Dataset) -> Result<Observations, DataEr
 }
 
 /// Draws every point set of the problem. `data[d]` are the observations of data set d.
-/// The causally weighted set starts with weights 1.
+/// A set weighted per point (causal or self-adaptive weights) starts with weights 1.
 pub fn sample(problem: &Problem, data: &[Observations], seed: u64) -> Vec<PointBatch> {
     let mut rng = StdRng::seed_from_u64(seed);
     let mut batches: Vec<PointBatch> = problem
@@ -164,9 +164,10 @@ pub fn sample(problem: &Problem, data: &[Observations], seed: u64) -> Vec<PointB
         .iter()
         .map(|set| batch(problem, set, data, &mut rng))
         .collect();
-    if let Some(c) = problem.causal {
-        let b = &mut batches[c.set];
-        b.weights = Some(vec![1.0; b.len()]);
+    for (set, b) in batches.iter_mut().enumerate() {
+        if problem.weighted(set) {
+            b.weights = Some(vec![1.0; b.len()]);
+        }
     }
     batches
 }

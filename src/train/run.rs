@@ -5,13 +5,14 @@
 use super::causal::CausalWeights;
 use super::points::{self, DataError, Observations};
 use super::resample::Resampler;
+use super::self_adaptive::SelfAdaptiveWeights;
 use super::trainer::{self, Evaluator, Monitor, Outcome, Progress, Resample};
 use crate::backend::Engine;
 use crate::backend::{self, EngineChoice, EngineFacts};
 use crate::expr::Expr;
 use crate::kernel::{self, Evaluation, Kernel, KernelError, PointBatch, Predictor};
 use crate::net;
-use crate::problem::{Causal, Problem};
+use crate::problem::{Causal, Problem, SelfAdaptive};
 use miette::Diagnostic;
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -126,6 +127,14 @@ pub fn run(
         Some(rule) => Some(Resampler::new(problem, rule, opts.seed, opts.threads)?),
         None => None,
     };
+    let adaptive = match problem.self_adaptive.is_empty() {
+        true => None,
+        false => Some(RefCell::new(SelfAdaptiveWeights::new(
+            problem,
+            &batches.borrow(),
+            opts.threads,
+        )?)),
+    };
     let mut redraw = |theta: &[f64]| -> Result<(), String> {
         let Some(r) = resampler.as_mut() else {
             return Ok(());
@@ -135,7 +144,18 @@ pub fn run(
             .redraw(problem, theta, &batches.borrow()[set])
             .map_err(|e| format!("resampling the collocation points failed: {e}"))?;
         batches.borrow_mut()[set] = fresh;
+        if let Some(a) = &adaptive {
+            a.borrow_mut().reset(set);
+        }
         Ok(())
+    };
+    let mut adapt = |theta: &[f64], rule: SelfAdaptive| -> Result<Vec<f64>, String> {
+        let Some(a) = &adaptive else {
+            return Ok(Vec::new());
+        };
+        a.borrow_mut()
+            .ascend(theta, &mut batches.borrow_mut(), rule.lr)
+            .map_err(|e| format!("computing the self-adaptive weights failed: {e}"))
     };
     let causal_weights = match problem.causal {
         Some(set) => Some(CausalWeights::new(problem, set, opts.threads)?),
@@ -167,6 +187,10 @@ pub fn run(
         }),
         causal: match problem.causal {
             Some(_) => Some(&mut reweigh),
+            None => None,
+        },
+        self_adaptive: match adaptive {
+            Some(_) => Some(&mut adapt),
             None => None,
         },
     };

@@ -6,7 +6,7 @@ use super::optim::{self, End, Eval, IterInfo, Objective, Stop};
 use crate::backend::Precision;
 use crate::kernel::{Evaluation, KernelError};
 use crate::net::Layout;
-use crate::problem::{Balance, BalanceRule, Causal, Phase, Problem};
+use crate::problem::{Balance, BalanceRule, Causal, Phase, Problem, SelfAdaptive};
 use std::cell::RefCell;
 use std::ops::ControlFlow;
 use std::time::Instant;
@@ -84,6 +84,9 @@ pub struct Row {
     /// The smallest causal weight (the last time chunk's) when the problem is weighted
     /// in time; 1 in a phase without causal weighting.
     pub causal: Option<f64>,
+    /// The mean self-adaptive weight λ² of each weighted set (`Problem::self_adaptive`)
+    /// when a phase trains them (1 before; as left after); else empty.
+    pub adaptive: Vec<f64>,
 }
 
 /// How often the error against the reference is measured.
@@ -113,6 +116,9 @@ pub struct Monitor<'m> {
     /// Sets the causal weights of the collocation points for θ under a phase's rule (or
     /// to 1 without one) and gives the smallest; `None` when the problem has none.
     pub causal: Option<&'m mut dyn FnMut(&[f64], Option<Causal>) -> Result<f64, String>>,
+    /// Takes one ascent step of the self-adaptive weights at θ under a phase's rule and
+    /// gives each weighted set's mean weight; `None` when the problem has none.
+    pub self_adaptive: Option<&'m mut dyn FnMut(&[f64], SelfAdaptive) -> Result<Vec<f64>, String>>,
 }
 
 /// A point set redrawn during training (`sample collocation N rad(every = …)`).
@@ -260,6 +266,11 @@ pub fn train(
             Vec::new()
         },
         causal: None,
+        adaptive: if phases.iter().any(|p| p.self_adaptive().is_some()) {
+            vec![1.0; problem.self_adaptive.len()]
+        } else {
+            Vec::new()
+        },
     };
     let mut out = Outcome {
         theta,
@@ -329,11 +340,13 @@ fn run_phase(
     let terms = RefCell::new(Vec::new());
     let balance = phase.balance();
     let causal = phase.causal();
+    let adaptive = phase.self_adaptive();
     let resample_every = rows.monitor.resample.as_ref().map(|r| r.every);
     let schedules: Vec<usize> = resample_every
         .into_iter()
         .chain(balance.map(|b| b.every))
         .chain(causal.map(|c| c.every))
+        .chain(adaptive.map(|a| a.every))
         .collect();
     let aborted = |e: String| End::Aborted(optim::Abort::Objective(Stop::new(e)));
     let (mut done, mut evaluations) = (0, 0);
@@ -352,6 +365,14 @@ fn run_phase(
         reweigh = false;
         if let Some(b) = balance.filter(|b| done % b.every == 0 && done < of) {
             if let Err(e) = rebalance(&mut *obj.eval, &out.theta, &mut rows.scale, b) {
+                break aborted(e);
+            }
+            if done > 0 {
+                optimizer.objective_changed();
+            }
+        }
+        if let Some(a) = adaptive.filter(|a| done % a.every == 0 && done < of) {
+            if let Err(e) = rows.adapt(&out.theta, a) {
                 break aborted(e);
             }
             if done > 0 {
@@ -462,6 +483,8 @@ struct Rows<'p, 'm, 'n> {
     scale: Vec<f64>,
     /// The smallest causal weight, once set.
     causal: Option<f64>,
+    /// Each weighted set's mean self-adaptive weight, when a phase trains them.
+    adaptive: Vec<f64>,
 }
 
 impl Rows<'_, '_, '_> {
@@ -484,7 +507,16 @@ impl Rows<'_, '_, '_> {
             errors,
             scale: self.scale.clone(),
             causal: self.causal,
+            adaptive: self.adaptive.clone(),
         }
+    }
+
+    /// One ascent step of the self-adaptive weights at θ under `rule`.
+    fn adapt(&mut self, theta: &[f64], rule: SelfAdaptive) -> Result<(), String> {
+        if let Some(step) = self.monitor.self_adaptive.as_mut() {
+            self.adaptive = step(theta, rule)?;
+        }
+        Ok(())
     }
 
     /// Sets the causal weights for θ under `rule` (to 1 without one); nothing when the

@@ -798,6 +798,7 @@ fn a_phase_with_decay_steps_the_learning_rate_down() {
         precision: None,
         balance: None,
         causal: None,
+        self_adaptive: None,
     };
     let mut adam = build(&phase, 1);
     let mut theta = vec![-1.2, 1.0];

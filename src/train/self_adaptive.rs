@@ -1,0 +1,156 @@
+//! Self-adaptive weights (`adam(…, self_adaptive = η)`; McClenny & Braga-Neto 2023):
+//! a weight λᵢ per point of every weighted set, the point's squared residuals entering
+//! the loss as λᵢ² rᵢ². θ descends the loss; the λ climb it, so a point that stays
+//! wrong gains weight until the network fits it. The ascent is Adam's (the authors'
+//! code trains the weights with Adam too), on ∂L/∂λᵢ = 2 λᵢ rᵢ² / N for a mean term.
+//!
+//! The kernel gives the loss's gradient in θ, not the residual of each point, so every
+//! `self_adaptive_every` steps the residuals are evaluated by the f64 interpreter (as
+//! for RAD and causal weights) and the λ take one ascent step; the kernel reads λ² from
+//! the set's weight column. A redrawn set (RAD) starts again from λ = 1.
+
+use super::resample::SetResiduals;
+use crate::kernel::{KernelError, PointBatch};
+use crate::problem::{Problem, Reduce};
+
+/// Adam's constants for the ascent on λ.
+const BETA1: f64 = 0.9;
+const BETA2: f64 = 0.999;
+const EPS: f64 = 1e-8;
+
+/// The weights of every weighted set and their ascent's state.
+pub struct SelfAdaptiveWeights {
+    sets: Vec<SetWeights>,
+    /// Ascent steps taken (Adam's bias correction).
+    steps: i32,
+}
+
+/// One set's weights and what evaluates its residuals.
+struct SetWeights {
+    set: usize,
+    residuals: SetResiduals,
+    /// Whether the set's terms are means (∂L/∂λ carries 1/N) rather than sums.
+    mean: bool,
+    lambda: Lambdas,
+}
+
+/// Weights λ with their Adam moments.
+struct Lambdas {
+    lambda: Vec<f64>,
+    m: Vec<f64>,
+    v: Vec<f64>,
+}
+
+impl Lambdas {
+    fn ones(n: usize) -> Self {
+        Lambdas {
+            lambda: vec![1.0; n],
+            m: vec![0.0; n],
+            v: vec![0.0; n],
+        }
+    }
+
+    /// Ascent step number `step` (from 1) of rate `lr` on ∂L/∂λᵢ = 2 λᵢ r2ᵢ · per_point.
+    fn climb(&mut self, r2: &[f64], per_point: f64, lr: f64, step: i32) {
+        let (c1, c2) = (1.0 - BETA1.powi(step), 1.0 - BETA2.powi(step));
+        for (i, &r2) in r2.iter().enumerate() {
+            let g = 2.0 * self.lambda[i] * r2 * per_point;
+            self.m[i] = BETA1 * self.m[i] + (1.0 - BETA1) * g;
+            self.v[i] = BETA2 * self.v[i] + (1.0 - BETA2) * g * g;
+            self.lambda[i] += lr * (self.m[i] / c1) / ((self.v[i] / c2).sqrt() + EPS);
+        }
+    }
+
+    /// The weights the kernel reads: λ².
+    fn weights(&self) -> Vec<f64> {
+        self.lambda.iter().map(|l| l * l).collect()
+    }
+}
+
+impl SelfAdaptiveWeights {
+    /// λ = 1 at each of the `batches`' points of the problem's weighted sets.
+    pub fn new(
+        problem: &Problem,
+        batches: &[PointBatch],
+        threads: usize,
+    ) -> Result<Self, KernelError> {
+        let sets = problem
+            .self_adaptive
+            .iter()
+            .map(|&set| {
+                Ok(SetWeights {
+                    set,
+                    residuals: SetResiduals::new(problem, set, threads)?,
+                    mean: problem
+                        .terms
+                        .iter()
+                        .any(|t| t.points == set && t.reduce == Reduce::Mean),
+                    lambda: Lambdas::ones(batches[set].len()),
+                })
+            })
+            .collect::<Result<_, KernelError>>()?;
+        Ok(SelfAdaptiveWeights { sets, steps: 0 })
+    }
+
+    /// Back to λ = 1 on `set` (its points were redrawn) with fresh moments.
+    pub fn reset(&mut self, set: usize) {
+        for w in self.sets.iter_mut().filter(|w| w.set == set) {
+            w.lambda = Lambdas::ones(w.lambda.lambda.len());
+        }
+    }
+
+    /// One ascent step of rate `lr` from the residuals at θ; writes λ² into each set's
+    /// weight column and gives each set's mean weight.
+    pub fn ascend(
+        &mut self,
+        theta: &[f64],
+        batches: &mut [PointBatch],
+        lr: f64,
+    ) -> Result<Vec<f64>, KernelError> {
+        self.steps += 1;
+        let mut means = Vec::with_capacity(self.sets.len());
+        for w in &mut self.sets {
+            let batch = &mut batches[w.set];
+            let r2 = w.residuals.squares(theta, &batch.coords, true)?;
+            let per_point = if w.mean { 1.0 / r2.len() as f64 } else { 1.0 };
+            w.lambda.climb(&r2, per_point, lr, self.steps);
+            let weights = w.lambda.weights();
+            means.push(weights.iter().sum::<f64>() / weights.len().max(1) as f64);
+            batch.weights = Some(weights);
+        }
+        Ok(means)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Planted residuals: a point with none keeps λ = 1; the others climb by lr on the
+    /// first step (Adam's first step is ±lr), and keep climbing by about lr a step while
+    /// their residual holds. A point whose residual falls to nothing climbs less and less.
+    #[test]
+    fn weights_climb_where_residuals_stay() {
+        let mut l = Lambdas::ones(3);
+        let lr = 0.01;
+        l.climb(&[0.0, 1e-2, 1.0], 1.0, lr, 1);
+        assert_eq!(l.lambda[0], 1.0);
+        for &x in &l.lambda[1..] {
+            assert!((x - (1.0 + lr)).abs() < 1e-6 * lr, "{x}");
+        }
+        let mut r2 = [0.0, 1e-2, 1.0];
+        for step in 2..=100 {
+            r2[1] *= 0.5;
+            l.climb(&r2, 1.0, lr, step);
+        }
+        let [zero, fitted, wrong] = [l.lambda[0], l.lambda[1], l.lambda[2]];
+        assert_eq!(zero, 1.0);
+        // At least lr a step; a little more, as its gradient 2λr² grows with λ.
+        assert!(
+            wrong > 1.0 + 100.0 * lr && wrong < 1.0 + 150.0 * lr,
+            "{wrong}"
+        );
+        assert!(fitted < 1.0 + 0.5 * (wrong - 1.0), "{fitted} vs {wrong}");
+        assert_eq!(l.weights()[2], wrong * wrong);
+    }
+}
