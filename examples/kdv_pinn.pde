@@ -10,4 +10,4 @@ scheme   irk(stages = 50) from t = 0.2 to t = 0.8
 data "KdV.mat" { x = x, t = tt, u = uu[x, t] } at t = 0.2 sample 199, at t = 0.8 sample 201
 
 network mlp(width = 50, depth = 4, activation = tanh)
-train   adam(lr = 1e-3, epochs = 10000) then lbfgs(iterations = 15000, tol = 1e-12)
+train   adam(lr = 1e-3, epochs = 10000) then lbfgs(iterations = 30000, tol = 1e-12)
