@@ -532,8 +532,9 @@ impl Checker<'_> {
 
     /// Where self-adaptive weights apply, when a phase asks for them: every set of
     /// equations or conditions on sampled points. Data sets (their residuals read
-    /// observations, which the residual evaluator cannot) and integral constraints (their
-    /// weight column is the quadrature's) keep weight 1; a discrete-time problem's sets
+    /// observations) and periodic matching (it reads the network at two sites) keep
+    /// weight 1, as the residual evaluator reads neither, and so do integral constraints
+    /// (their weight column is the quadrature's); a discrete-time problem's sets
     /// all read the previous step's data, and a phase that also weights in time would
     /// need both in the one column, so those are errors.
     pub(crate) fn self_adaptive_sets(
@@ -553,6 +554,7 @@ impl Checker<'_> {
         let eligible = |k: usize| {
             let on = || terms.iter().filter(move |t| t.points == k);
             !matches!(sets[k].kind, PointKind::Data { .. } | PointKind::Quadrature)
+                && sets[k].sites.is_empty()
                 && on().next().is_some()
                 && on().all(|t| !matches!(t.reduce, Reduce::Integral { .. }))
         };

@@ -153,4 +153,50 @@ mod tests {
         assert!(fitted < 1.0 + 0.5 * (wrong - 1.0), "{fitted} vs {wrong}");
         assert_eq!(l.weights()[2], wrong * wrong);
     }
+
+    /// Allen–Cahn in continuous time with `self_adaptive`: the equation and the initial
+    /// condition are weighted, the periodic matching (two sites, which the residual
+    /// evaluator cannot read) is not; one ascent step writes a weight column on each
+    /// weighted set.
+    #[test]
+    fn periodic_matching_keeps_weight_one() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let text = std::fs::read_to_string(root.join("examples/allen_cahn_continuous.pde"))
+            .expect("the example");
+        let text: String = text
+            .lines()
+            .map(|l| match l.starts_with("train") {
+                true => "train adam(lr = 1e-3, epochs = 10, self_adaptive = 5e-3)",
+                false => l,
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        let opts = crate::check::Options {
+            name: "ac".into(),
+            data_dirs: vec![root.join("examples/data")],
+            ..crate::check::Options::default()
+        };
+        let p = crate::pipeline::front_end(&text, &opts)
+            .expect("checks")
+            .problem;
+        let named = |k: &usize| p.point_sets[*k].name.clone();
+        let sets: Vec<String> = p.self_adaptive.iter().map(named).collect();
+        assert!(sets.iter().any(|s| s.starts_with("initial")), "{sets:?}");
+        assert!(sets.iter().all(|s| !s.contains("periodic")), "{sets:?}");
+        let periodic = (0..p.point_sets.len()).find(|&k| !p.point_sets[k].sites.is_empty());
+        assert!(periodic.is_some_and(|k| !p.self_adaptive.contains(&k)));
+        let mut batches: Vec<PointBatch> = crate::train::points::sample(&p, &[], 1)
+            .into_iter()
+            .map(|b| b.pick(&(0..b.len().min(50)).collect::<Vec<_>>()))
+            .collect();
+        let mut sa = SelfAdaptiveWeights::new(&p, &batches, 1).expect("compiles");
+        let theta = crate::net::init_theta(&p, 1);
+        sa.ascend(&theta, &mut batches, 5e-3).expect("evaluates");
+        for &k in &p.self_adaptive {
+            assert!(batches[k]
+                .weights
+                .as_ref()
+                .is_some_and(|w| w.len() == batches[k].len()));
+        }
+    }
 }
