@@ -216,30 +216,17 @@ fn history_csv(p: &Problem, r: &RunResult) -> String {
     for &k in &exact {
         s += &format!(",rel_err_{}", p.params[k].name);
     }
-    let balanced = r
-        .outcome
-        .history
-        .first()
-        .is_some_and(|row| !row.scale.is_empty());
-    if balanced {
+    // The weighting columns are there when the first row has them (every row then has).
+    let first = r.outcome.history.first();
+    if first.is_some_and(|row| !row.scale.is_empty()) {
         for t in &p.terms {
             s += &format!(",λ {}", t.name.replace(',', ";"));
         }
     }
-    let causal = r
-        .outcome
-        .history
-        .first()
-        .is_some_and(|row| row.causal.is_some());
-    if causal {
+    if first.is_some_and(|row| row.causal.is_some()) {
         s += ",causal weight";
     }
-    let adaptive = r
-        .outcome
-        .history
-        .first()
-        .is_some_and(|row| !row.adaptive.is_empty());
-    if adaptive {
+    if first.is_some_and(|row| !row.adaptive.is_empty()) {
         for &set in &p.self_adaptive {
             s += &format!(",sa weight {}", p.point_sets[set].name);
         }
