@@ -41,8 +41,9 @@ pub fn summary(p: &Problem) -> String {
     if !params.is_empty() {
         let _ = write!(s, "; unknowns {}", params.join(", "));
     }
-    for d in &p.datasets {
-        let _ = write!(s, "; data {}", d.path.display());
+    for (k, d) in p.datasets.iter().enumerate() {
+        let role = if p.reference == Some(k) { "reference" } else { "data" };
+        let _ = write!(s, "; {role} {}", d.path.display());
     }
     s
 }
