@@ -47,6 +47,7 @@ def main():
     a.add_argument("--pdenet", default=os.path.join(ROOT, "target", "release", "pdenet"))
     args = a.parse_args()
     seeds = range(args.first, args.first + args.count)
+    stamp = commit()  # the checkout the runs start from, not the one at the end
     runs = [(seed, *run(args, args.name, seed)) for seed in seeds]
     params = list(runs[0][1])
     pct = lambda e: f"{100 * e:.4f} %"
@@ -58,7 +59,7 @@ def main():
     for label, f in [("min", min), ("median", statistics.median), ("max", max)]:
         rows.append(f"| {label} | " + " | ".join(pct(f(r[1][p]["rel_error"] for r in runs)) for p in params) + " | |")
     rows += ["", f"`python3 scripts/seeds.py {args.name} --count {args.count}`: examples/{args.name}.pde, "
-                 f"2 threads, commit {commit()}, {datetime.date.today()}."]
+                 f"2 threads, commit {stamp}, {datetime.date.today()}."]
     replace_between(RESULTS, BEGIN, END, rows)
 
 
