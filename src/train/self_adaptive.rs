@@ -21,8 +21,6 @@ const EPS: f64 = 1e-8;
 /// The weights of every weighted set and their ascent's state.
 pub struct SelfAdaptiveWeights {
     sets: Vec<SetWeights>,
-    /// Ascent steps taken (Adam's bias correction).
-    steps: i32,
 }
 
 /// One set's weights and what evaluates its residuals.
@@ -39,6 +37,8 @@ struct Lambdas {
     lambda: Vec<f64>,
     m: Vec<f64>,
     v: Vec<f64>,
+    /// Ascent steps taken since these λ started (Adam's bias correction).
+    steps: i32,
 }
 
 impl Lambdas {
@@ -47,12 +47,14 @@ impl Lambdas {
             lambda: vec![1.0; n],
             m: vec![0.0; n],
             v: vec![0.0; n],
+            steps: 0,
         }
     }
 
-    /// Ascent step number `step` (from 1) of rate `lr` on ∂L/∂λᵢ = 2 λᵢ r2ᵢ · per_point.
-    fn climb(&mut self, r2: &[f64], per_point: f64, lr: f64, step: i32) {
-        let (c1, c2) = (1.0 - BETA1.powi(step), 1.0 - BETA2.powi(step));
+    /// One ascent step of rate `lr` on ∂L/∂λᵢ = 2 λᵢ r2ᵢ · per_point.
+    fn climb(&mut self, r2: &[f64], per_point: f64, lr: f64) {
+        self.steps += 1;
+        let (c1, c2) = (1.0 - BETA1.powi(self.steps), 1.0 - BETA2.powi(self.steps));
         for (i, &r2) in r2.iter().enumerate() {
             let g = 2.0 * self.lambda[i] * r2 * per_point;
             self.m[i] = BETA1 * self.m[i] + (1.0 - BETA1) * g;
@@ -89,10 +91,11 @@ impl SelfAdaptiveWeights {
                 })
             })
             .collect::<Result<_, KernelError>>()?;
-        Ok(SelfAdaptiveWeights { sets, steps: 0 })
+        Ok(SelfAdaptiveWeights { sets })
     }
 
-    /// Back to λ = 1 on `set` (its points were redrawn) with fresh moments.
+    /// Back to λ = 1 on `set` (its points were redrawn) with fresh moments and bias
+    /// correction.
     pub fn reset(&mut self, set: usize) {
         for w in self.sets.iter_mut().filter(|w| w.set == set) {
             w.lambda = Lambdas::ones(w.lambda.lambda.len());
@@ -107,13 +110,12 @@ impl SelfAdaptiveWeights {
         batches: &mut [PointBatch],
         lr: f64,
     ) -> Result<Vec<f64>, KernelError> {
-        self.steps += 1;
         let mut means = Vec::with_capacity(self.sets.len());
         for w in &mut self.sets {
             let batch = &mut batches[w.set];
             let r2 = w.residuals.squares(theta, &batch.coords, true)?;
             let per_point = if w.mean { 1.0 / r2.len() as f64 } else { 1.0 };
-            w.lambda.climb(&r2, per_point, lr, self.steps);
+            w.lambda.climb(&r2, per_point, lr);
             let weights = w.lambda.weights();
             means.push(weights.iter().sum::<f64>() / weights.len().max(1) as f64);
             batch.weights = Some(weights);
@@ -133,15 +135,15 @@ mod tests {
     fn weights_climb_where_residuals_stay() {
         let mut l = Lambdas::ones(3);
         let lr = 0.01;
-        l.climb(&[0.0, 1e-2, 1.0], 1.0, lr, 1);
+        l.climb(&[0.0, 1e-2, 1.0], 1.0, lr);
         assert_eq!(l.lambda[0], 1.0);
         for &x in &l.lambda[1..] {
             assert!((x - (1.0 + lr)).abs() < 1e-6 * lr, "{x}");
         }
         let mut r2 = [0.0, 1e-2, 1.0];
-        for step in 2..=100 {
+        for _ in 2..=100 {
             r2[1] *= 0.5;
-            l.climb(&r2, 1.0, lr, step);
+            l.climb(&r2, 1.0, lr);
         }
         let [zero, fitted, wrong] = [l.lambda[0], l.lambda[1], l.lambda[2]];
         assert_eq!(zero, 1.0);
@@ -157,7 +159,7 @@ mod tests {
     /// Allen–Cahn in continuous time with `self_adaptive`: the equation and the initial
     /// condition are weighted, the periodic matching (two sites, which the residual
     /// evaluator cannot read) is not; one ascent step writes a weight column on each
-    /// weighted set.
+    /// weighted set; a reset set starts its ascent over.
     #[test]
     fn periodic_matching_keeps_weight_one() {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -198,5 +200,15 @@ mod tests {
                 .as_ref()
                 .is_some_and(|w| w.len() == batches[k].len()));
         }
+        // A reset set starts over, bias correction included: its next step is at most lr
+        // (a step count kept from before would give up to 3.2 lr).
+        let first = p.self_adaptive[0];
+        sa.ascend(&theta, &mut batches, 5e-3).expect("evaluates");
+        sa.reset(first);
+        sa.ascend(&theta, &mut batches, 5e-3).expect("evaluates");
+        let w = batches[first].weights.as_ref().expect("a weight column");
+        let top = (1.0 + 5e-3f64).powi(2);
+        assert!(w.iter().all(|&x| x <= top + 1e-12), "{w:?}");
+        assert!(w.iter().any(|&x| x > 1.0 + 5e-3), "{w:?}");
     }
 }
