@@ -42,7 +42,11 @@ pub fn summary(p: &Problem) -> String {
         let _ = write!(s, "; unknowns {}", params.join(", "));
     }
     for (k, d) in p.datasets.iter().enumerate() {
-        let role = if p.reference == Some(k) { "reference" } else { "data" };
+        let role = if p.reference == Some(k) {
+            "reference"
+        } else {
+            "data"
+        };
         let _ = write!(s, "; {role} {}", d.path.display());
     }
     s
