@@ -559,9 +559,20 @@ impl Checker<'_> {
                 && on().all(|t| !matches!(t.reduce, Reduce::Integral { .. }))
         };
         let chosen: Vec<usize> = (0..sets.len()).filter(|&k| eligible(k)).collect();
-        let why = if discrete || chosen.is_empty() {
-            "self-adaptive weights need equations or conditions on sampled points, in continuous time"
-        } else if let Some((_, causal)) = phases().find(|(p, _)| p.causal().is_some()) {
+        if discrete || chosen.is_empty() {
+            self.error(
+                Diag::error(
+                    "pdenet::check::self_adaptive_without_points",
+                    "self-adaptive weights need equations or conditions on sampled points, in continuous time",
+                )
+                .label(at, "this phase trains a weight per point")
+                .help(
+                    "remove `self_adaptive = …`, or use `balance = gradnorm` to weigh whole terms",
+                ),
+            );
+            return Vec::new();
+        }
+        if let Some((_, causal)) = phases().find(|(p, _)| p.causal().is_some()) {
             self.error(
                 Diag::error(
                     "pdenet::check::self_adaptive_with_causal",
@@ -572,17 +583,8 @@ impl Checker<'_> {
                 .help("keep one of them: both would write the points' one weight column"),
             );
             return Vec::new();
-        } else {
-            return chosen;
-        };
-        self.error(
-            Diag::error("pdenet::check::self_adaptive_without_points", why)
-                .label(at, "this phase trains a weight per point")
-                .help(
-                    "remove `self_adaptive = …`, or use `balance = gradnorm` to weigh whole terms",
-                ),
-        );
-        Vec::new()
+        }
+        chosen
     }
 
     /// A `name_…` setting in a phase without `name = …` (`balance_every` without
