@@ -12,11 +12,7 @@
 use super::resample::SetResiduals;
 use crate::kernel::{KernelError, PointBatch};
 use crate::problem::{Problem, Reduce};
-
-/// Adam's constants for the ascent on λ.
-const BETA1: f64 = 0.9;
-const BETA2: f64 = 0.999;
-const EPS: f64 = 1e-8;
+use crate::train::optim::{Abort, Adam, AdamConfig};
 
 /// The weights of every weighted set and their ascent's state.
 pub struct SelfAdaptiveWeights {
@@ -32,35 +28,39 @@ struct SetWeights {
     lambda: Lambdas,
 }
 
-/// Weights λ with their Adam moments.
+/// Weights λ with the state of their ascent: the project's Adam (PyTorch's defaults
+/// besides the rate) descending −∂L/∂λ, made at the first step and made afresh when
+/// a phase asks for another rate.
 struct Lambdas {
     lambda: Vec<f64>,
-    m: Vec<f64>,
-    v: Vec<f64>,
-    /// Ascent steps taken since these λ started (Adam's bias correction).
-    steps: i32,
+    adam: Option<(f64, Adam)>,
 }
 
 impl Lambdas {
     fn ones(n: usize) -> Self {
         Lambdas {
             lambda: vec![1.0; n],
-            m: vec![0.0; n],
-            v: vec![0.0; n],
-            steps: 0,
+            adam: None,
         }
     }
 
     /// One ascent step of rate `lr` on ∂L/∂λᵢ = 2 λᵢ r2ᵢ · per_point.
-    fn climb(&mut self, r2: &[f64], per_point: f64, lr: f64) {
-        self.steps += 1;
-        let (c1, c2) = (1.0 - BETA1.powi(self.steps), 1.0 - BETA2.powi(self.steps));
-        for (i, &r2) in r2.iter().enumerate() {
-            let g = 2.0 * self.lambda[i] * r2 * per_point;
-            self.m[i] = BETA1 * self.m[i] + (1.0 - BETA1) * g;
-            self.v[i] = BETA2 * self.v[i] + (1.0 - BETA2) * g * g;
-            self.lambda[i] += lr * (self.m[i] / c1) / ((self.v[i] / c2).sqrt() + EPS);
-        }
+    fn climb(&mut self, r2: &[f64], per_point: f64, lr: f64) -> Result<(), Abort> {
+        let descent: Vec<f64> = (self.lambda.iter().zip(r2))
+            .map(|(l, r2)| -2.0 * l * r2 * per_point)
+            .collect();
+        let n = self.lambda.len();
+        let adam = match &mut self.adam {
+            Some((rate, adam)) if *rate == lr => adam,
+            slot => {
+                let config = AdamConfig {
+                    lr,
+                    ..AdamConfig::default()
+                };
+                &mut slot.insert((lr, Adam::new(n, config))).1
+            }
+        };
+        adam.update(&mut self.lambda, &descent)
     }
 
     /// The weights the kernel reads: λ².
@@ -109,13 +109,18 @@ impl SelfAdaptiveWeights {
         theta: &[f64],
         batches: &mut [PointBatch],
         lr: f64,
-    ) -> Result<Vec<f64>, KernelError> {
+    ) -> Result<Vec<f64>, String> {
         let mut means = Vec::with_capacity(self.sets.len());
         for w in &mut self.sets {
             let batch = &mut batches[w.set];
-            let r2 = w.residuals.squares(theta, &batch.coords, true)?;
+            let r2 = w
+                .residuals
+                .squares(theta, &batch.coords, true)
+                .map_err(|e| e.to_string())?;
             let per_point = if w.mean { 1.0 / r2.len() as f64 } else { 1.0 };
-            w.lambda.climb(&r2, per_point, lr);
+            w.lambda
+                .climb(&r2, per_point, lr)
+                .map_err(|e| e.to_string())?;
             let weights = w.lambda.weights();
             means.push(weights.iter().sum::<f64>() / weights.len().max(1) as f64);
             batch.weights = Some(weights);
@@ -135,7 +140,7 @@ mod tests {
     fn weights_climb_where_residuals_stay() {
         let mut l = Lambdas::ones(3);
         let lr = 0.01;
-        l.climb(&[0.0, 1e-2, 1.0], 1.0, lr);
+        l.climb(&[0.0, 1e-2, 1.0], 1.0, lr).expect("finite");
         assert_eq!(l.lambda[0], 1.0);
         for &x in &l.lambda[1..] {
             assert!((x - (1.0 + lr)).abs() < 1e-6 * lr, "{x}");
@@ -143,7 +148,7 @@ mod tests {
         let mut r2 = [0.0, 1e-2, 1.0];
         for _ in 2..=100 {
             r2[1] *= 0.5;
-            l.climb(&r2, 1.0, lr);
+            l.climb(&r2, 1.0, lr).expect("finite");
         }
         let [zero, fitted, wrong] = [l.lambda[0], l.lambda[1], l.lambda[2]];
         assert_eq!(zero, 1.0);
