@@ -20,6 +20,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TORCH_DIR = os.path.join(ROOT, "..", "shared", "bench")
@@ -30,15 +31,27 @@ CASES = [
     ("Burgers MLP (2,20×8,1), N_f = 10 000", "examples/burgers_pinn.pde", ["--net", "mlp"]),
     ("Burgers QRes, N_f = 1 000", "bench/burgers_qres_nf1000.pde", ["--net", "qres", "--nf", "1000"]),
     ("4th order (u_xxxx), QRes, N_f = 10 000", "bench/ks_qres.pde", ["--net", "qres", "--pde", "ks"]),
+    ("Burgers QRes (2,50×4,1), N_f = 20 000", "bench/burgers_qres_50x4.pde",
+     ["--net", "qres", "--width", "50", "--depth", "4", "--nf", "20000"]),
+    ("Burgers MLP (2,100×5,1), N_f = 8 192", "bench/burgers_mlp_100x5.pde",
+     ["--net", "mlp", "--width", "100", "--depth", "5", "--nf", "8192"]),
 ]
 
 
 def run_json(cmd, cwd):
-    out = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
-    if out.returncode != 0:
-        sys.exit(f"{' '.join(cmd)} failed:\n{out.stderr}")
-    lines = [l for l in out.stdout.splitlines() if l.startswith("{")]
-    return json.loads(lines[-1])
+    """The command's last JSON line, with its peak resident memory in MiB."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        child = subprocess.Popen(cmd, cwd=cwd, stdout=out, stderr=err, text=True)
+        _, status, usage = os.wait4(child.pid, 0)
+        child.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        if child.returncode != 0:
+            sys.exit(f"{' '.join(cmd)} failed:\n{err.read()}")
+        lines = [l for l in out.read().splitlines() if l.startswith("{")]
+    row = json.loads(lines[-1])
+    row["peak_rss_mib"] = usage.ru_maxrss / 1024  # Linux reports KiB
+    return row
 
 
 def main():
@@ -50,14 +63,17 @@ def main():
     a.add_argument("--rounds", type=int, default=3)
     a.add_argument("--precision", choices=["f32", "f64"], default="f32")
     a.add_argument("--markdown", action="store_true", help="print a markdown table")
+    a.add_argument("--only", help="run only the cases whose name contains this text")
     args = a.parse_args()
 
     rows = []
     for name, pde, flags in CASES:
-        ours, theirs = [], []
+        if args.only and args.only not in name:
+            continue
+        ours, theirs, rss = [], [], ([], [])
         for _ in range(args.rounds):
             p = run_json([args.pdenet, "bench", pde, "--backend", "cpu", "--json",
-                          "--threads", str(args.threads), "--epochs", str(args.epochs),
+                          "--threads", str(args.threads), "--epochs", str(args.epochs), "--no-hessian",
                           "--precision", args.precision], ROOT)
             cmd = [args.torch_python, "burgers_torch.py", "--mode", "speed",
                    "--threads", str(args.threads), "--epochs", str(args.epochs)] + flags
@@ -66,6 +82,8 @@ def main():
             t = run_json(cmd, TORCH_DIR)
             ours.append(p["adam_epoch_ms"])
             theirs.append(t["adam_epoch_ms_median"])
+            rss[0].append(p["peak_rss_mib"])
+            rss[1].append(t["peak_rss_mib"])
         row = {
             "case": name,
             "pdenet_ms": statistics.median(ours),
@@ -74,6 +92,14 @@ def main():
             "torch_runs": theirs,
             "torch": t["framework"],
             "cpu": p["adapter"],
+            "isa": p["machine"]["isa"],
+            "products": p["machine"].get("products"),
+            "pdenet_rss_mib": max(rss[0]),
+            "torch_rss_mib": max(rss[1]),
+            "gflops": p.get("gflops"),
+            "fraction_of_peak": p.get("fraction_of_peak"),
+            "flops_per_point": p.get("flops_per_point"),
+            "tape_bytes_per_point": p.get("tape_bytes_per_point"),
             "threads": args.threads,
             "precision": args.precision,
         }
@@ -82,10 +108,18 @@ def main():
         if not args.markdown:
             print(json.dumps(row), flush=True)
     if args.markdown:
-        print(f"| case | pdenet ms/epoch | {rows[0]['torch']} ms/epoch | speed-up |")
-        print("|---|---|---|---|")
+        r0 = rows[0]
+        print(f"{r0['cpu']} ({r0['isa']}, products {r0['products']}), {r0['threads']} threads, "
+              f"{r0['precision']}, {r0['torch']}")
+        print()
+        print(f"| case | pdenet ms/epoch | {r0['torch']} ms/epoch | speed-up "
+              f"| pdenet GFLOP/s (of peak) | peak RSS pdenet / torch MiB |")
+        print("|---|---|---|---|---|---|")
         for r in rows:
-            print(f"| {r['case']} | {r['pdenet_ms']:.1f} | {r['torch_ms']:.1f} | {r['speedup']:.2f}× |")
+            frac = r["fraction_of_peak"]
+            frac = f" ({100 * frac:.0f} %)" if frac is not None else ""
+            print(f"| {r['case']} | {r['pdenet_ms']:.1f} | {r['torch_ms']:.1f} | {r['speedup']:.2f}× "
+                  f"| {r['gflops']:.1f}{frac} | {r['pdenet_rss_mib']:.0f} / {r['torch_rss_mib']:.0f} |")
 
 
 if __name__ == "__main__":

@@ -2,8 +2,10 @@
 //! one Adam epoch (loss and gradient over every point set, then the update) — as
 //! the median over the timed epochs after a warm-up.
 
-use crate::backend::{self, EngineChoice, EngineFacts, Precision};
+use crate::backend::cpu::{self, Isa, Peak};
+use crate::backend::{self, EngineChoice, EngineFacts, EngineKind, Precision};
 use crate::io::machine;
+use crate::kernel::PointBatch;
 use crate::problem::DenseRule;
 use crate::problem::Problem;
 use crate::train::optim::dense::Dense;
@@ -29,6 +31,63 @@ pub struct Timing {
     /// dearest: BFGS's costs the same passes), median ms; `None` when H would not fit
     /// in memory.
     pub hessian_update_ms: Option<f64>,
+    /// Whether a dense H of this order fits in memory.
+    pub hessian_fits: bool,
+    /// The kernel's work per epoch (`kernel::passes::stats` over the point sets).
+    pub work: Work,
+    /// Where an epoch's time goes.
+    pub split: Split,
+    /// One core's measured peak on its widest vectors in the engine's precision
+    /// (CPU engine only).
+    pub peak: Option<Peak>,
+}
+
+/// An epoch's time in parts: the products with θ (replayed on their own,
+/// `backend::cpu::products_seconds`; only for the microkernel routes), the
+/// optimizer's update, and the rest — the JIT's element-wise work and reductions,
+/// and the host's (input columns, partial sums).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Split {
+    pub products_ms: Option<f64>,
+    pub optimizer_ms: f64,
+}
+
+/// What one loss-and-gradient evaluation costs, counted from the programs.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Work {
+    /// FLOPs of one evaluation over every point set (uniform work once per set).
+    pub flops: f64,
+    /// Of those, the products with θ.
+    pub products: f64,
+    /// Per point of the largest set: FLOPs, and bytes of tape the forward pass leaves
+    /// for the reverse pass in the engine's precision.
+    pub flops_per_point: f64,
+    pub tape_bytes_per_point: f64,
+}
+
+impl Work {
+    fn count(kernel: &crate::kernel::Kernel, batches: &[PointBatch], precision: Precision) -> Work {
+        let mut w = Work::default();
+        let mut largest = 0;
+        for (set, batch) in kernel.programs.iter().zip(batches) {
+            let s = crate::kernel::passes::stats(&set.program, &set.info);
+            let n = batch.len() as f64;
+            let per_point = (s.flops_forward + s.flops_backward) as f64;
+            w.flops += n * per_point + (s.once_forward + s.once_backward) as f64;
+            w.products += n * s.flops_products as f64;
+            if batch.len() >= largest {
+                largest = batch.len();
+                w.flops_per_point = per_point;
+                let el = if precision == Precision::F64 {
+                    2.0
+                } else {
+                    1.0
+                };
+                w.tape_bytes_per_point = s.tape_bytes as f64 * el;
+            }
+        }
+        w
+    }
 }
 
 /// Timed dense updates after one untimed (the first update after a reset writes H
@@ -47,6 +106,9 @@ pub struct BenchOptions {
     pub threads: usize,
     pub epochs: usize,
     pub seed: u64,
+    /// Time a dense quasi-Newton update too (its n² matrix counts in the process's
+    /// peak memory, which bench/compare.py reports).
+    pub hessian: bool,
 }
 
 /// Compiles the problem for the engine and times Adam epochs on its point sets as
@@ -60,17 +122,43 @@ pub fn bench(problem: &Problem, opts: &BenchOptions) -> Result<Timing, RunError>
     let batches = points::sample(problem, &data, opts.seed);
     let theta = crate::net::init::init_theta(problem, opts.seed);
     let mut eval = |th: &[f64]| engine.eval(th, &batches);
-    let (median, min) = time_adam(&mut eval, &theta, WARMUP, opts.epochs)?;
+    let adam = time_adam(&mut eval, &theta, WARMUP, opts.epochs)?;
     let n = theta.len();
     let fits = machine::dense_matrix_bytes(n) <= machine::memory_for_a_matrix();
+    let facts = engine.facts();
+    let cpu = facts.kind == EngineKind::Cpu;
+    let peak = cpu.then(|| {
+        let widest = Isa::ALL.into_iter().rev().find(|i| i.available());
+        cpu::peak(
+            widest.unwrap_or(Isa::Generic),
+            opts.precision == Precision::F64,
+        )
+    });
+    let sizes: Vec<usize> = batches.iter().map(|b| b.len()).collect();
+    let products_ms = match cpu::Products::choose() {
+        Ok(route) if cpu => {
+            cpu::products_seconds(&kernel, &sizes, opts.precision, route, opts.threads)
+                .map(|s| s * 1e3)
+        }
+        _ => None,
+    };
+    let (median, min) = (adam.median_ms, adam.min_ms);
     Ok(Timing {
-        engine: engine.facts(),
+        split: Split {
+            products_ms,
+            optimizer_ms: adam.update_ms,
+        },
+        work: Work::count(&kernel, &batches, opts.precision),
+        peak,
+        engine: facts,
         points: batches.iter().map(|b| b.len()).sum(),
         compile_s,
         adam_epoch_ms: median,
         adam_epoch_ms_min: min,
         parameters: n,
-        hessian_update_ms: fits.then(|| time_hessian_update(n, opts.threads, HESSIAN_REPS)),
+        hessian_update_ms: (fits && opts.hessian)
+            .then(|| time_hessian_update(n, opts.threads, HESSIAN_REPS)),
+        hessian_fits: fits,
     })
 }
 
@@ -97,34 +185,61 @@ pub fn time_hessian_update(n: usize, threads: usize, reps: usize) -> f64 {
     times[times.len() / 2]
 }
 
-/// Runs `warmup + epochs` Adam epochs from `theta` and returns the median and the
-/// minimum of the timed ones in milliseconds.
+/// Milliseconds of the timed Adam epochs.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AdamTimes {
+    pub median_ms: f64,
+    pub min_ms: f64,
+    /// The update alone (median).
+    pub update_ms: f64,
+}
+
+/// Runs `warmup + epochs` Adam epochs from `theta` and times the timed ones.
 pub fn time_adam(
     eval: &mut dyn Evaluator,
     theta: &[f64],
     warmup: usize,
     epochs: usize,
-) -> Result<(f64, f64), crate::kernel::KernelError> {
+) -> Result<AdamTimes, crate::kernel::KernelError> {
     let mut theta = theta.to_vec();
     let mut adam = Adam::new(theta.len(), AdamConfig::default());
     let mut times = Vec::with_capacity(epochs);
+    let mut updates = Vec::with_capacity(epochs);
     for k in 0..warmup + epochs {
         let t0 = Instant::now();
         let e = eval.evaluate(&theta)?;
+        let t1 = Instant::now();
         // A diverging benchmark still measures the work; the update is skipped only
         // when the gradient is unusable.
         let _ = adam.update(&mut theta, &e.grad);
         if k >= warmup {
             times.push(t0.elapsed().as_secs_f64() * 1e3);
+            updates.push(t1.elapsed().as_secs_f64() * 1e3);
         }
     }
-    times.sort_by(f64::total_cmp);
-    let median = times.get(times.len() / 2).copied().unwrap_or(f64::NAN);
-    let min = times.first().copied().unwrap_or(f64::NAN);
-    Ok((median, min))
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+    };
+    Ok(AdamTimes {
+        median_ms: median(&mut times),
+        min_ms: times.first().copied().unwrap_or(f64::NAN),
+        update_ms: median(&mut updates),
+    })
 }
 
 impl Timing {
+    /// The kernel's FLOPs per second over a whole Adam epoch (the update included).
+    pub fn gflops(&self) -> f64 {
+        self.work.flops / self.adam_epoch_ms / 1e6
+    }
+
+    /// [`Timing::gflops`] over the cores' FMA peak (one core's times the threads).
+    pub fn fraction_of_peak(&self) -> Option<f64> {
+        self.peak
+            .map(|p| self.gflops() / (p.fma * self.engine.threads as f64))
+    }
+
     /// The GPU adapter, or the CPU's model name.
     fn device(&self) -> String {
         self.engine
@@ -134,7 +249,9 @@ impl Timing {
     }
 
     /// The `--json` line: `{backend, adapter, precision, points, compile_s,
-    /// adam_epoch_ms, adam_epoch_ms_min, machine}`, `machine` as in report.json.
+    /// adam_epoch_ms, adam_epoch_ms_min, parameters, hessian_update_ms, …, the work
+    /// counted (FLOPs, the products' share, per point FLOPs and tape bytes), gflops,
+    /// peak, fraction_of_peak, machine}`, `machine` as in report.json.
     pub fn json(&self) -> serde_json::Value {
         serde_json::json!({
             "backend": self.engine.kind.name(),
@@ -147,6 +264,23 @@ impl Timing {
             "parameters": self.parameters,
             "hessian_update_ms": self.hessian_update_ms,
             "hessian_update_per_epoch": self.hessian_update_ms.map(|h| h / self.adam_epoch_ms),
+            "flops_per_evaluation": self.work.flops,
+            "products_share": self.work.products / self.work.flops,
+            "flops_per_point": self.work.flops_per_point,
+            "tape_bytes_per_point": self.work.tape_bytes_per_point,
+            "gflops": self.gflops(),
+            "peak": self.peak.map(|p| serde_json::json!({
+                "fma_gflops_per_core": p.fma,
+                "gemm_gflops_per_core": p.gemm,
+                "fma_gflops": p.fma * self.engine.threads as f64,
+            })),
+            "fraction_of_peak": self.fraction_of_peak(),
+            "split_ms": {
+                "products": self.split.products_ms,
+                "optimizer": self.split.optimizer_ms,
+                "elementwise_and_rest": self.split.products_ms
+                    .map(|p| self.adam_epoch_ms - p - self.split.optimizer_ms),
+            },
             "machine": machine::json(&self.engine),
         })
     }
@@ -155,24 +289,47 @@ impl Timing {
     pub fn summary(&self, epochs: usize) -> String {
         let e = &self.engine;
         let isa = e.isa.as_deref().map_or(String::new(), |i| format!(", {i}"));
+        let isa = match &e.products {
+            Some(p) => format!("{isa}, products {p}"),
+            None => isa,
+        };
         let hessian = match self.hessian_update_ms {
             Some(h) => format!(
                 "; a dense {n}×{n} Hessian update {h:.3} ms ({:.0} % of an epoch)",
                 100.0 * h / self.adam_epoch_ms,
                 n = self.parameters
             ),
+            None if self.hessian_fits => String::new(),
             None => format!(
                 "; a dense {n}×{n} Hessian would not fit",
                 n = self.parameters
             ),
         };
+        let split = match self.split.products_ms {
+            Some(p) => format!(
+                "; of an epoch: products {p:.2} ms, optimizer {:.2} ms, element-wise and the rest {:.2} ms",
+                self.split.optimizer_ms,
+                self.adam_epoch_ms - p - self.split.optimizer_ms
+            ),
+            None => String::new(),
+        };
+        let rate = match self.fraction_of_peak() {
+            Some(f) => format!(
+                "{:.1} GFLOP/s, {:.0} % of the cores' FMA peak",
+                self.gflops(),
+                100.0 * f
+            ),
+            None => format!("{:.1} GFLOP/s", self.gflops()),
+        };
         format!(
-            "{}: {} points, {:.3} ms per Adam epoch (median of {epochs}, min {:.3}){hessian}, \
+            "{}: {} points, {:.3} ms per Adam epoch (median of {epochs}, min {:.3}; {rate}, \
+             {:.0} % of the FLOPs in products with θ){split}{hessian}, \
              compile {:.3} s on {} ({} thread(s){isa}, pdenet {} {})",
             e.kind.name(),
             self.points,
             self.adam_epoch_ms,
             self.adam_epoch_ms_min,
+            100.0 * self.work.products / self.work.flops,
             self.compile_s,
             self.device(),
             e.threads,

@@ -99,6 +99,10 @@ enum Command {
         /// One JSON object per back end timed.
         #[arg(long)]
         json: bool,
+        /// Do not time a dense quasi-Newton update (its n² matrix would count in
+        /// the process's peak memory).
+        #[arg(long)]
+        no_hessian: bool,
     },
 }
 
@@ -274,6 +278,7 @@ fn dispatch(command: Command) -> Result<ExitCode> {
             epochs,
             seed,
             json,
+            no_hessian,
         } => with_problem(&input, |c, _| {
             let opts = bench::BenchOptions {
                 engine: backend.into(),
@@ -281,6 +286,7 @@ fn dispatch(command: Command) -> Result<ExitCode> {
                 threads: threads.unwrap_or_else(default_threads),
                 epochs,
                 seed,
+                hessian: !no_hessian,
             };
             let t = bench::bench(&c.problem, &opts)?;
             if json {

@@ -31,6 +31,7 @@ impl Engine for InterpEngine {
             kind: EngineKind::Interp,
             precision: self.precision,
             isa: Some("scalar".into()),
+            products: None,
             adapter: None,
             threads: 1,
         }

@@ -211,6 +211,9 @@ pub struct EngineFacts {
     /// The vector instruction set the CPU engine targets (`AVX-512`, `AVX2`,
     /// `NEON`, …), `scalar` for the interpreter, `None` on a GPU.
     pub isa: Option<String>,
+    /// Which code computes the CPU engine's products with θ (`avx512`, `avx2`,
+    /// `generic` microkernels or `clif`); `None` on other engines.
+    pub products: Option<String>,
     /// The GPU adapter's name and type.
     pub adapter: Option<String>,
     /// Host threads evaluating the kernel.

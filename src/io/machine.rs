@@ -11,12 +11,13 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 /// build.rs), `unknown` when it was built without git.
 pub const COMMIT: &str = env!("PDENET_COMMIT");
 
-/// `{cpu, isa, threads, version, commit}` for an engine. `isa` is the vector
+/// `{cpu, isa, products, threads, version, commit}` for an engine. `isa` is the vector
 /// extension the engine used (null on a GPU, whose adapter the report names).
 pub fn json(facts: &EngineFacts) -> Value {
     json!({
         "cpu": cpu_model(),
         "isa": facts.isa,
+        "products": facts.products,
         "threads": facts.threads,
         "version": VERSION,
         "commit": COMMIT,

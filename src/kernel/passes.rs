@@ -134,6 +134,8 @@ pub struct Stats {
     /// FLOPs per point of the forward pass (loss alone) and of the reverse pass.
     pub flops_forward: u64,
     pub flops_backward: u64,
+    /// Of those, the products with θ (`MatVec`, `MatTVec`, `GradMatrix`) per point.
+    pub flops_products: u64,
     /// FLOPs of uniform values (computed once per batch, whatever its size) in the
     /// forward and the reverse pass. A periodic condition of a discrete-time problem
     /// evaluates the far end at a constant point: that whole network pass is here.
@@ -218,6 +220,13 @@ pub fn stats(prog: &Program, info: &Info) -> Stats {
     for (i, op) in prog.ops.iter().enumerate() {
         *s.ops_by_kind.entry(op.kind()).or_default() += 1;
         let f = op_work(prog, i);
+        let product = matches!(
+            op,
+            Op::MatVec { .. } | Op::MatTVec { .. } | Op::GradMatrix { .. }
+        );
+        if product && per_point(prog, i) {
+            s.flops_products += f;
+        }
         match (i < prog.backward_start, per_point(prog, i)) {
             (true, true) => s.flops_forward += f,
             (false, true) => s.flops_backward += f,

@@ -25,6 +25,8 @@
 
 mod clif;
 mod jit;
+mod micro;
+mod split;
 mod vmath;
 
 #[cfg(test)]
@@ -35,6 +37,8 @@ mod vmath_tests;
 use super::{BackendError, Engine, EngineFacts, EngineKind, Partials, Pass, Precision};
 use crate::kernel::{Evaluation, Kernel, KernelError, PointBatch};
 use clif::Plan;
+pub use micro::{peak, Isa, Peak, Products};
+pub use split::products_seconds;
 use vmath::Vm;
 
 /// Points per call of a compiled function: bounds how many blocks a lane's
@@ -60,6 +64,8 @@ pub struct ClifKernel {
     threads: usize,
     /// The vector extension Cranelift targets (`jit::vector_isa`).
     isa: String,
+    /// Which code computes the products with θ.
+    products: Products,
     sets: Vec<SetCode>,
     _jit: jit::Jit,
 }
@@ -70,6 +76,7 @@ impl std::fmt::Debug for ClifKernel {
             .field("precision", &self.precision)
             .field("threads", &self.threads)
             .field("isa", &self.isa)
+            .field("products", &self.products)
             .field("sets", &self.sets.len())
             .finish()
     }
@@ -82,6 +89,16 @@ impl ClifKernel {
         kernel: &Kernel,
         precision: Precision,
         threads: usize,
+    ) -> Result<ClifKernel, BackendError> {
+        ClifKernel::compile_with(kernel, precision, threads, Products::choose()?)
+    }
+
+    /// [`ClifKernel::compile`] with the products' code named rather than chosen.
+    pub fn compile_with(
+        kernel: &Kernel,
+        precision: Precision,
+        threads: usize,
+        products: Products,
     ) -> Result<ClifKernel, BackendError> {
         let isa = jit::host_isa()?;
         let vm = Vm {
@@ -99,7 +116,7 @@ impl ClifKernel {
         let mut plans = vec![];
         for set in &kernel.programs {
             let prog = &set.program;
-            let plan = clif::plan(prog, &set.info, vm)?;
+            let plan = clif::plan(prog, &set.info, vm, native(products, precision))?;
             let mut one = |end: usize| {
                 let mut func = clif::new_function(0, jit.call_conv());
                 clif::build(prog, &plan, end, &mut func, &mut fctx, jit.frontend());
@@ -130,6 +147,7 @@ impl ClifKernel {
             precision,
             threads: threads.max(1),
             isa: isa_name,
+            products,
             sets,
             _jit: jit,
         })
@@ -214,6 +232,7 @@ impl Engine for ClifKernel {
             kind: EngineKind::Cpu,
             precision: self.precision,
             isa: Some(self.isa.clone()),
+            products: Some(self.products.to_string()),
             adapter: None,
             threads: self.threads,
         }
@@ -430,12 +449,13 @@ pub fn emit_clif(kernel: &Kernel, precision: Precision) -> String {
         wide: precision == Precision::F64,
         fma: jit::has_fma(&*isa),
     };
-    let mut out = String::new();
+    let products = Products::choose().unwrap_or(Products::Clif);
+    let mut out = format!("; products with θ: {products}\n");
     let mut fctx = cranelift_frontend::FunctionBuilderContext::new();
     for (s, set) in kernel.programs.iter().enumerate() {
         let prog = &set.program;
         out += &format!("; point set {s}: loss and gradient\n");
-        match clif::plan(prog, &set.info, vm) {
+        match clif::plan(prog, &set.info, vm, native(products, precision)) {
             Ok(plan) => {
                 out += &format!(
                     "; {} points per block ({} × {}), scratch {} B, uniform {} B\n",
@@ -462,4 +482,12 @@ pub fn emit_clif(kernel: &Kernel, precision: Precision) -> String {
         out.push('\n');
     }
     out
+}
+
+/// The microkernels a route calls, if any.
+fn native(products: Products, precision: Precision) -> Option<micro::Kernels> {
+    match products {
+        Products::Clif => None,
+        Products::Native(isa) => Some(micro::Kernels::new(isa, precision == Precision::F64)),
+    }
 }

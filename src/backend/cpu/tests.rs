@@ -118,6 +118,7 @@ fn bench_burgers() {
                 wide: false,
                 fma: true,
             },
+            None,
         )
         .expect("plans");
         println!(
@@ -164,4 +165,74 @@ fn emitted_clif_shows_vector_ops() {
     );
     assert!(emit_clif(&k, Precision::F64).contains("f64x2"));
     assert_eq!(text.matches("function ").count(), k.programs.len());
+}
+
+/// Every products route the host has (Cranelift's code and each instruction set's
+/// microkernels, forced as `PDENET_PRODUCTS` would) against the interpreter, on
+/// Burgers, an IRK step, every layer kind and a 4th-order problem with a layer no
+/// example has, each reproducible at 1 and 3 threads. Odd point counts leave
+/// partial tiles.
+#[test]
+fn products_routes_match_the_interpreter() {
+    let wanted = [
+        "burgers",
+        "allen_cahn",
+        "table4_apinn_adam",
+        "table4_isc_lbfgs",
+        "table4_pinn_lbfgs",
+        "table4_qsc_lbfgs",
+    ];
+    let mut problems: Vec<(String, crate::problem::Problem)> = examples()
+        .into_iter()
+        .filter(|(n, _)| wanted.contains(&n.as_str()))
+        .collect();
+    problems.extend(crate::backend::tests::problems_in("tests/novel"));
+    assert!(
+        problems.len() > wanted.len(),
+        "examples and tests/novel found"
+    );
+    let mut routes = vec![Products::Clif];
+    routes.extend(
+        Isa::ALL
+            .into_iter()
+            .filter(|i| i.available())
+            .map(Products::Native),
+    );
+    for (name, p) in &problems {
+        let t0 = std::time::Instant::now();
+        let k = compile(p).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let th = theta(p, 3);
+        let cases: Vec<_> = [7, 300]
+            .into_iter()
+            .map(|n| {
+                let b = batches(p, &k, n, n as u64 + 1);
+                let oracle = k.eval(&th, &b).expect("interpreter runs");
+                (n, b, oracle)
+            })
+            .collect();
+        for prec in [Precision::F64, Precision::F32] {
+            for &route in &routes {
+                let what = format!("{name} {prec:?} products {route}");
+                let mut e = ClifKernel::compile_with(&k, prec, 1, route)
+                    .unwrap_or_else(|err| panic!("{what}: {err}"));
+                for (n, b, oracle) in &cases {
+                    let what = format!("{what} n={n}");
+                    e.set_threads(1);
+                    let one = e.eval(&th, b).expect("runs");
+                    match prec {
+                        Precision::F64 => compare(&what, &one, oracle, 1e-10, 1e-10),
+                        Precision::F32 => compare(&what, &one, oracle, 1e-4, 1e-3),
+                    }
+                    e.set_threads(3);
+                    let three = e.eval(&th, b).expect("runs");
+                    assert_eq!(bits(&one), bits(&three), "{what}: 1 vs 3 threads");
+                }
+            }
+        }
+        println!(
+            "{name}: {} products routes agree with the interpreter ({:.1} s)",
+            routes.len(),
+            t0.elapsed().as_secs_f64()
+        );
+    }
 }

@@ -87,6 +87,8 @@ fn map(f: Func, wide: bool, xs: &[f64]) -> Vec<f64> {
         scratch_bytes: nblocks * TILE * 16,
         uniform_bytes: 0,
         n_cols: 1,
+        native: None,
+        tile: TILE,
     };
     let mut scratch = vec![0u128; nblocks * TILE];
     let code = jit.code(id, &plan, 0, 0).expect("finalized");

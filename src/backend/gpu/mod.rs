@@ -525,6 +525,7 @@ impl Engine for GpuKernel {
             kind: EngineKind::Gpu,
             precision: self.precision,
             isa: None,
+            products: None,
             adapter: Some(self.adapter()),
             threads: 1,
         }

@@ -2,9 +2,9 @@
 //! all of a PINN kernel's FLOPs.
 
 use cranelift_codegen::ir::types::I64;
-use cranelift_codegen::ir::{InstBuilder, Value as CValue};
+use cranelift_codegen::ir::{AbiParam, InstBuilder, Signature, Value as CValue};
 
-use super::{Entry, Opd, Tr, COL_BLOCK, ROW_BLOCK, TILE, UNROLL, VB};
+use super::{Entry, Opd, Tr, COL_BLOCK, ROW_BLOCK, UNROLL, VB};
 use crate::kernel::ir::Value;
 
 impl Tr<'_> {
@@ -39,6 +39,30 @@ impl Tr<'_> {
             so,
             sk,
         };
+        if let (Some(native), true) = (self.plan.native, m.out.varying) {
+            let w = self
+                .b
+                .ins()
+                .iadd_imm_s(self.p.theta, (m.w_offset * self.plan.elem()) as i64);
+            let x = self.ptr(m.x);
+            let out = self.ptr(m.out);
+            let tb = self.plan.entry_bytes() as i64;
+            let args = [
+                m.x.estride,
+                n_out as i64,
+                m.n_in as i64,
+                so as i64,
+                sk as i64,
+                tb,
+            ]
+            .map(|v| self.b.ins().iconst(I64, v));
+            let [xs, n_out, n_in, so, sk, tb] = args;
+            self.call(
+                native.matvec as usize,
+                &[w, x, xs, out, n_out, n_in, so, sk, tb],
+            );
+            return;
+        }
         let pairs = n_out as usize / ROW_BLOCK;
         if pairs > 0 {
             self.counted(pairs as i64, 1, vec![], |t, p, _| {
@@ -67,7 +91,7 @@ impl Tr<'_> {
             }
         };
         let out0 = self.at(m.out, r0);
-        let (n, nu) = Self::extent(m.out.varying);
+        let (n, nu) = self.extent(m.out.varying);
         self.counted(n, (nu * VB) as i64, vec![], |t, i, _| {
             let mut acc: Vec<Vec<Option<CValue>>> = vec![vec![None; nu]; nr];
             for k in 0..m.n_in {
@@ -114,6 +138,24 @@ impl Tr<'_> {
         let xo = self.opd(x.index());
         let tmp = self.tmp();
         let mask = self.mask();
+        if let (Some(native), true) = (self.plan.native, d.varying && xo.varying) {
+            let g = self
+                .b
+                .ins()
+                .iadd_imm_s(self.p.grad, w_offset as i64 * VB as i64);
+            let dp = self.ptr(d);
+            let xp = self.ptr(xo);
+            let mp = self.ptr(mask);
+            let tb = self.plan.entry_bytes() as i64;
+            let args = [d.estride, xo.estride, rows as i64, cols as i64, tb]
+                .map(|v| self.b.ins().iconst(I64, v));
+            let [ds, xs, rows, cols, tb] = args;
+            self.call(
+                native.grad as usize,
+                &[dp, ds, xp, xs, mp, g, rows, cols, tb],
+            );
+            return;
+        }
         let cols = cols as usize;
         self.counted(rows as i64, 1, vec![], |t, r, _| {
             let dr = t.at(d, Entry::Dynamic(r));
@@ -124,7 +166,7 @@ impl Tr<'_> {
                 let nc = COL_BLOCK.min(cols - c0);
                 let zero = t.vm.c(&mut t.b, 0.0);
                 let acc = t.counted(
-                    (TILE * VB) as i64,
+                    t.plan.entry_bytes() as i64,
                     (UNROLL * VB) as i64,
                     vec![zero; nc],
                     |t, i, acc| {
@@ -145,6 +187,30 @@ impl Tr<'_> {
             }
             vec![]
         });
+    }
+}
+
+impl Tr<'_> {
+    /// The address of o's entry 0 (of the current tile when varying).
+    fn ptr(&mut self, o: Opd) -> CValue {
+        self.b.ins().iadd_imm_s(o.base, o.off)
+    }
+
+    /// A call of a microkernel (`micro::MatVecFn` or `GradFn`: nine
+    /// pointer-sized arguments) at its address.
+    fn call(&mut self, f: usize, args: &[CValue; 9]) {
+        let sig = match self.micro_sig {
+            Some(s) => s,
+            None => {
+                let mut sig = Signature::new(self.b.func.signature.call_conv);
+                sig.params = vec![AbiParam::new(I64); args.len()];
+                let s = self.b.import_signature(sig);
+                self.micro_sig = Some(s);
+                s
+            }
+        };
+        let callee = self.b.ins().iconst(I64, f as i64);
+        self.b.ins().call_indirect(sig, callee, args);
     }
 }
 

@@ -1,0 +1,683 @@
+//! The products with θ as precompiled microkernels on the host's full-width vectors.
+//!
+//! Cranelift 0.135 emits 128-bit vectors only: a quarter of an AVX-512 core's lanes,
+//! half of AVX2's. The products with θ (`MatVec`, `MatTVec`, `GradMatrix`) carry about
+//! nine tenths of a PINN kernel's FLOPs, so the JIT'd code calls these functions for
+//! them (one call per op per tile of points) and keeps the element-wise work. Each
+//! function is plain Rust over fixed-size arrays, compiled once per instruction set
+//! with `#[target_feature]` so LLVM puts the arrays in ymm/zmm registers, and chosen
+//! when the kernel is compiled ([`Products::choose`]).
+//!
+//! Shapes (a tile is `TILE` vectors of 16 bytes per entry: 128 f32 or 64 f64 points,
+//! contiguous, entries `xs` bytes apart; see `clif.rs`):
+//! - `matvec`: out[o][p] = Σₖ W[o·so + k·sk] · x[k][p], a register block of `MR` rows
+//!   by `NR` points, the sum over k in order, one fused multiply-add per term: the
+//!   same sum, in the same order, as the Cranelift code, so it is bit for bit the
+//!   same wherever the host has FMA;
+//! - `grad`: grad[r][c] += Σₚ (δ[r][p] & mask[p]) · x[c][p], each (r, c) summed in
+//!   the `G` lanes of one vector (point p in lane p mod G), folded to the four (f32)
+//!   or two (f64) lanes of the kernel's accumulators in a fixed order. The order
+//!   follows the vector width, so each instruction set (and Cranelift's code, in
+//!   16-byte lanes) sums in its own order: results are reproducible for one route
+//!   on one machine, and every route agrees with the interpreter to its tolerance.
+
+use std::mem::size_of;
+
+use super::clif::{TILE, VB};
+use super::BackendError;
+
+/// Which code computes a kernel's products with θ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Products {
+    /// Inline Cranelift code on 128-bit vectors.
+    Clif,
+    /// The microkernels of this module compiled for `Isa`.
+    Native(Isa),
+}
+
+/// An instruction set the microkernels are compiled for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Isa {
+    /// No target features: SSE2 on x86-64 (fused multiply-add through libm, for
+    /// tests), NEON on aarch64.
+    Generic,
+    /// AVX2 and FMA: 256-bit vectors.
+    Avx2,
+    /// AVX-512F (and FMA): 512-bit vectors.
+    Avx512,
+}
+
+impl Isa {
+    pub const ALL: [Isa; 3] = [Isa::Generic, Isa::Avx2, Isa::Avx512];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Isa::Generic => "generic",
+            Isa::Avx2 => "avx2",
+            Isa::Avx512 => "avx512",
+        }
+    }
+
+    /// Whether this host runs code compiled for the set.
+    pub fn available(self) -> bool {
+        match self {
+            Isa::Generic => true,
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2 => is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma"),
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx512 => is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("fma"),
+            #[cfg(not(target_arch = "x86_64"))]
+            Isa::Avx2 | Isa::Avx512 => false,
+        }
+    }
+}
+
+impl std::fmt::Display for Products {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Products::Clif => f.write_str("clif"),
+            Products::Native(isa) => f.write_str(isa.name()),
+        }
+    }
+}
+
+impl Products {
+    /// The route for this host, or the one `PDENET_PRODUCTS` names (`auto`, `clif`,
+    /// `generic`, `avx2`, `avx512`).
+    ///
+    /// The rule: the widest instruction set the host has, AVX-512 then AVX2 (with
+    /// FMA); on aarch64 the generic code (NEON, which always has FMA); Cranelift's
+    /// own code elsewhere (an x86 host without FMA, where the generic code's fused
+    /// multiply-add would be a libm call per term). Measured in docs/PERFORMANCE.md.
+    pub fn choose() -> Result<Products, BackendError> {
+        let setting = std::env::var("PDENET_PRODUCTS").unwrap_or_default();
+        Products::parse(&setting)
+    }
+
+    fn parse(setting: &str) -> Result<Products, BackendError> {
+        let named = match setting {
+            "" | "auto" => return Ok(Products::auto()),
+            "clif" => return Ok(Products::Clif),
+            name => Isa::ALL.into_iter().find(|i| i.name() == name),
+        };
+        match named {
+            Some(isa) if isa.available() => Ok(Products::Native(isa)),
+            Some(isa) => Err(BackendError::Unsupported(format!(
+                "PDENET_PRODUCTS={}: this CPU has no {}",
+                isa.name(),
+                isa.name()
+            ))),
+            None => Err(BackendError::Unsupported(format!(
+                "PDENET_PRODUCTS={setting}: expected auto, clif, generic, avx2 or avx512"
+            ))),
+        }
+    }
+
+    fn auto() -> Products {
+        if cfg!(target_arch = "aarch64") {
+            return Products::Native(Isa::Generic);
+        }
+        [Isa::Avx512, Isa::Avx2]
+            .into_iter()
+            .find(|i| i.available())
+            .map_or(Products::Clif, Products::Native)
+    }
+}
+
+/// `out = W·x` over one tile: (w, x, xs, out, n_out, n_in, so, sk, tb); pointers
+/// to the kernel's precision, `xs` and `tb` (a tile's entry: its points) in bytes,
+/// the rest in elements.
+pub type MatVecFn =
+    unsafe extern "C" fn(*const u8, *const u8, isize, *mut u8, usize, usize, usize, usize, usize);
+
+/// `grad += Σ δ·xᵀ` over one tile: (δ, δs, x, xs, mask, grad, rows, cols, tb);
+/// `δs`, `xs`, `tb` in bytes; `grad` points at the matrix's first accumulator.
+pub type GradFn = unsafe extern "C" fn(
+    *const u8,
+    isize,
+    *const u8,
+    isize,
+    *const u8,
+    *mut u8,
+    usize,
+    usize,
+    usize,
+);
+
+/// The two entry points for one precision and instruction set.
+#[derive(Debug, Clone, Copy)]
+pub struct Kernels {
+    pub matvec: MatVecFn,
+    pub grad: GradFn,
+}
+
+impl Kernels {
+    /// The microkernels for `isa` in f64 (`wide`) or f32. The caller has checked
+    /// [`Isa::available`].
+    pub fn new(isa: Isa, wide: bool) -> Kernels {
+        match (isa, wide) {
+            (Isa::Generic, false) => Kernels {
+                matvec: generic::matvec_f32,
+                grad: generic::grad_f32,
+            },
+            (Isa::Generic, true) => Kernels {
+                matvec: generic::matvec_f64,
+                grad: generic::grad_f64,
+            },
+            #[cfg(target_arch = "x86_64")]
+            (Isa::Avx2, false) => Kernels {
+                matvec: avx2::matvec_f32,
+                grad: avx2::grad_f32,
+            },
+            #[cfg(target_arch = "x86_64")]
+            (Isa::Avx2, true) => Kernels {
+                matvec: avx2::matvec_f64,
+                grad: avx2::grad_f64,
+            },
+            #[cfg(target_arch = "x86_64")]
+            (Isa::Avx512, false) => Kernels {
+                matvec: avx512::matvec_f32,
+                grad: avx512::grad_f32,
+            },
+            #[cfg(target_arch = "x86_64")]
+            (Isa::Avx512, true) => Kernels {
+                matvec: avx512::matvec_f64,
+                grad: avx512::grad_f64,
+            },
+            #[cfg(not(target_arch = "x86_64"))]
+            (Isa::Avx2 | Isa::Avx512, w) => Kernels::new(Isa::Generic, w),
+        }
+    }
+}
+
+/// What the microkernels need of a number type.
+trait Real: Copy + Default + std::ops::Add<Output = Self> {
+    /// self·a + b, rounded once.
+    fn fma(self, a: Self, b: Self) -> Self;
+    /// self with its bits ANDed with m's (the lane mask).
+    fn masked(self, m: Self) -> Self;
+    /// Whether every bit is set (a live point's lane mask).
+    fn is_all_ones(self) -> bool;
+}
+
+impl Real for f32 {
+    #[inline(always)]
+    fn fma(self, a: f32, b: f32) -> f32 {
+        self.mul_add(a, b)
+    }
+    #[inline(always)]
+    fn masked(self, m: f32) -> f32 {
+        f32::from_bits(self.to_bits() & m.to_bits())
+    }
+    #[inline(always)]
+    fn is_all_ones(self) -> bool {
+        self.to_bits() == u32::MAX
+    }
+}
+
+impl Real for f64 {
+    #[inline(always)]
+    fn fma(self, a: f64, b: f64) -> f64 {
+        self.mul_add(a, b)
+    }
+    #[inline(always)]
+    fn masked(self, m: f64) -> f64 {
+        f64::from_bits(self.to_bits() & m.to_bits())
+    }
+    #[inline(always)]
+    fn is_all_ones(self) -> bool {
+        self.to_bits() == u64::MAX
+    }
+}
+
+/// Lanes of one of the kernel's accumulators.
+const fn lanes<T>() -> usize {
+    VB / size_of::<T>()
+}
+
+/// Reads N consecutive numbers.
+#[inline(always)]
+unsafe fn load<T: Copy, const N: usize>(p: *const T) -> [T; N] {
+    unsafe { p.cast::<[T; N]>().read_unaligned() }
+}
+
+/// Calls `$f::<…, R, …>` for a run-time R in 1..=7 (a register block's remainder).
+macro_rules! by_count {
+    ($n:expr, |$r:ident| $call:expr) => {
+        match $n {
+            1 => {
+                const $r: usize = 1;
+                $call
+            }
+            2 => {
+                const $r: usize = 2;
+                $call
+            }
+            3 => {
+                const $r: usize = 3;
+                $call
+            }
+            4 => {
+                const $r: usize = 4;
+                $call
+            }
+            5 => {
+                const $r: usize = 5;
+                $call
+            }
+            6 => {
+                const $r: usize = 6;
+                $call
+            }
+            7 => {
+                const $r: usize = 7;
+                $call
+            }
+            _ => {}
+        }
+    };
+}
+
+/// out = W·x over one tile in blocks of `MR` rows (MR ≤ 8: remainders up to 7) by
+/// `NR` points.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn matvec<T: Real, const MR: usize, const NR: usize>(
+    w: *const u8,
+    x: *const u8,
+    xs: isize,
+    out: *mut u8,
+    n_out: usize,
+    n_in: usize,
+    so: usize,
+    sk: usize,
+    tb: usize,
+) {
+    let m = Product {
+        w: w.cast::<T>(),
+        x,
+        xs,
+        out: out.cast::<T>(),
+        n_in,
+        so,
+        sk,
+        pts: tb / size_of::<T>(),
+    };
+    let mut o0 = 0;
+    while o0 + MR <= n_out {
+        unsafe { m.rows::<MR, NR>(o0) };
+        o0 += MR;
+    }
+    by_count!(n_out - o0, |R| unsafe { m.rows::<R, NR>(o0) });
+}
+
+/// The operands of one `matvec` call.
+struct Product<T> {
+    w: *const T,
+    x: *const u8,
+    xs: isize,
+    out: *mut T,
+    n_in: usize,
+    so: usize,
+    sk: usize,
+    /// Points of the tile.
+    pts: usize,
+}
+
+impl<T: Real> Product<T> {
+    /// Output rows o0 .. o0 + R, `NR` points at a time.
+    #[inline(always)]
+    unsafe fn rows<const R: usize, const NR: usize>(&self, o0: usize) {
+        for p0 in (0..self.pts).step_by(NR) {
+            let mut acc = [[T::default(); NR]; R];
+            for k in 0..self.n_in {
+                let xk = unsafe { self.x.offset(k as isize * self.xs).cast::<T>().add(p0) };
+                let xv: [T; NR] = unsafe { load(xk) };
+                for (r, row) in acc.iter_mut().enumerate() {
+                    let wv = unsafe { *self.w.add((o0 + r) * self.so + k * self.sk) };
+                    for (a, &xj) in row.iter_mut().zip(&xv) {
+                        *a = wv.fma(xj, *a);
+                    }
+                }
+            }
+            for (r, row) in acc.iter().enumerate() {
+                let dst = unsafe { self.out.add((o0 + r) * self.pts + p0) };
+                unsafe { dst.cast::<[T; NR]>().write_unaligned(*row) };
+            }
+        }
+    }
+}
+
+/// grad += Σₚ δ·xᵀ over one tile in blocks of `RB` rows by `CB` columns (each ≤ 8),
+/// `G` interleaved lanes per sum. Only a tile with padding (the last) masks δ.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn grad<T: Real, const RB: usize, const CB: usize, const G: usize>(
+    d: *const u8,
+    ds: isize,
+    x: *const u8,
+    xs: isize,
+    mask: *const u8,
+    grad: *mut u8,
+    rows: usize,
+    cols: usize,
+    tb: usize,
+) {
+    let g = Outer {
+        d,
+        ds,
+        x,
+        xs,
+        mask: mask.cast::<T>(),
+        grad: grad.cast::<T>(),
+        cols,
+        pts: tb / size_of::<T>(),
+    };
+    let m: &[T] = unsafe { std::slice::from_raw_parts(g.mask, g.pts) };
+    let full = m.iter().all(|&v| v.is_all_ones());
+    let mut r0 = 0;
+    while r0 + RB <= rows {
+        match full {
+            true => unsafe { g.rows::<RB, CB, G, false>(r0) },
+            false => unsafe { g.rows::<RB, CB, G, true>(r0) },
+        }
+        r0 += RB;
+    }
+    match full {
+        true => by_count!(rows - r0, |R| unsafe { g.rows::<R, CB, G, false>(r0) }),
+        false => by_count!(rows - r0, |R| unsafe { g.rows::<R, CB, G, true>(r0) }),
+    }
+}
+
+/// The operands of one `grad` call.
+struct Outer<T> {
+    d: *const u8,
+    ds: isize,
+    x: *const u8,
+    xs: isize,
+    mask: *const T,
+    grad: *mut T,
+    cols: usize,
+    /// Points of the tile.
+    pts: usize,
+}
+
+impl<T: Real> Outer<T> {
+    /// Rows r0 .. r0 + R, every column, `CB` at a time.
+    #[inline(always)]
+    unsafe fn rows<const R: usize, const CB: usize, const G: usize, const MASK: bool>(
+        &self,
+        r0: usize,
+    ) {
+        let mut c0 = 0;
+        while c0 + CB <= self.cols {
+            unsafe { self.block::<R, CB, G, MASK>(r0, c0) };
+            c0 += CB;
+        }
+        by_count!(self.cols - c0, |C| unsafe {
+            self.block::<R, C, G, MASK>(r0, c0)
+        });
+    }
+
+    /// Entry e of a value at point p0 of the tile.
+    #[inline(always)]
+    unsafe fn at(base: *const u8, stride: isize, e: usize, p0: usize) -> *const T {
+        unsafe { base.offset(e as isize * stride).cast::<T>().add(p0) }
+    }
+
+    /// One R × C block of sums over the tile, folded into the accumulators.
+    #[inline(always)]
+    unsafe fn block<const R: usize, const C: usize, const G: usize, const MASK: bool>(
+        &self,
+        r0: usize,
+        c0: usize,
+    ) {
+        let mut acc = [[[T::default(); G]; C]; R];
+        for p0 in (0..self.pts).step_by(G) {
+            let mut dv = [[T::default(); G]; R];
+            for (r, dr) in dv.iter_mut().enumerate() {
+                *dr = unsafe { load(Self::at(self.d, self.ds, r0 + r, p0)) };
+                if MASK {
+                    let m: [T; G] = unsafe { load(self.mask.add(p0)) };
+                    for (v, mj) in dr.iter_mut().zip(m) {
+                        *v = v.masked(mj);
+                    }
+                }
+            }
+            for c in 0..C {
+                let xv: [T; G] = unsafe { load(Self::at(self.x, self.xs, c0 + c, p0)) };
+                for (ar, dr) in acc.iter_mut().zip(&dv) {
+                    for ((a, &dj), &xj) in ar[c].iter_mut().zip(dr).zip(&xv) {
+                        *a = dj.fma(xj, *a);
+                    }
+                }
+            }
+        }
+        let l = lanes::<T>();
+        for (r, ar) in acc.iter().enumerate() {
+            for (c, a) in ar.iter().enumerate() {
+                let g = unsafe { self.grad.add(((r0 + r) * self.cols + c0 + c) * l) };
+                for j in 0..l {
+                    let s = (1..G / l).fold(a[j], |s, q| s + a[q * l + j]);
+                    unsafe { *g.add(j) = *g.add(j) + s };
+                }
+            }
+        }
+    }
+}
+
+/// `N` independent chains of fused multiply-adds, `reps` deep: the instruction
+/// set's FMA throughput when N is enough to hide the latency (N/lanes vectors ≥
+/// latency × FMA units). Returns a number that depends on every chain.
+#[inline(always)]
+fn chains<T: Real, const N: usize>(reps: usize) -> T {
+    let a: T = std::hint::black_box(T::default());
+    let b: T = std::hint::black_box(T::default());
+    let mut acc = [T::default(); N];
+    for _ in 0..reps {
+        for x in acc.iter_mut() {
+            *x = x.fma(a, b);
+        }
+    }
+    acc.into_iter().fold(T::default(), |s, x| s + x)
+}
+
+/// The `extern "C"` entry points of one instruction set: `$feat` the target
+/// features and `$lanes` f32 per vector, then matvec's (MR, NR) and grad's (RB, CB)
+/// for f32 and f64 (grad sums in one vector of lanes), and the peak's FMA chains.
+macro_rules! entry_points {
+    ($feat:literal, $lanes:literal,
+     ($mr32:literal, $nr32:literal, $rb32:literal, $cb32:literal),
+     ($mr64:literal, $nr64:literal, $rb64:literal, $cb64:literal)) => {
+        use super::{chains, grad, matvec};
+
+        #[target_feature(enable = $feat)]
+        pub unsafe fn fma_f32(reps: usize) -> f32 {
+            chains::<f32, { 12 * $lanes }>(reps)
+        }
+
+        #[target_feature(enable = $feat)]
+        pub unsafe fn fma_f64(reps: usize) -> f64 {
+            chains::<f64, { 12 * $lanes / 2 }>(reps)
+        }
+
+        #[target_feature(enable = $feat)]
+        pub unsafe extern "C" fn matvec_f32(
+            w: *const u8,
+            x: *const u8,
+            xs: isize,
+            out: *mut u8,
+            n_out: usize,
+            n_in: usize,
+            so: usize,
+            sk: usize,
+            tb: usize,
+        ) {
+            unsafe { matvec::<f32, $mr32, $nr32>(w, x, xs, out, n_out, n_in, so, sk, tb) }
+        }
+
+        #[target_feature(enable = $feat)]
+        pub unsafe extern "C" fn matvec_f64(
+            w: *const u8,
+            x: *const u8,
+            xs: isize,
+            out: *mut u8,
+            n_out: usize,
+            n_in: usize,
+            so: usize,
+            sk: usize,
+            tb: usize,
+        ) {
+            unsafe { matvec::<f64, $mr64, $nr64>(w, x, xs, out, n_out, n_in, so, sk, tb) }
+        }
+
+        #[target_feature(enable = $feat)]
+        pub unsafe extern "C" fn grad_f32(
+            d: *const u8,
+            ds: isize,
+            x: *const u8,
+            xs: isize,
+            mask: *const u8,
+            g: *mut u8,
+            rows: usize,
+            cols: usize,
+            tb: usize,
+        ) {
+            unsafe { grad::<f32, $rb32, $cb32, $lanes>(d, ds, x, xs, mask, g, rows, cols, tb) }
+        }
+
+        #[target_feature(enable = $feat)]
+        pub unsafe extern "C" fn grad_f64(
+            d: *const u8,
+            ds: isize,
+            x: *const u8,
+            xs: isize,
+            mask: *const u8,
+            g: *mut u8,
+            rows: usize,
+            cols: usize,
+            tb: usize,
+        ) {
+            unsafe {
+                grad::<f64, $rb64, $cb64, { $lanes / 2 }>(d, ds, x, xs, mask, g, rows, cols, tb)
+            }
+        }
+    };
+}
+
+/// Block sizes keep the accumulators in registers: 16 ymm (AVX2, and 16 xmm for
+/// SSE2), 32 zmm (AVX-512). The matvec block is MR rows by two vectors of points
+/// (2·MR accumulators); the grad block RB × CB sums of one vector each, with RB
+/// vectors of δ and one of x beside them.
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    entry_points!("avx2,fma", 8, (6, 16, 2, 5), (6, 8, 2, 5));
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx512 {
+    entry_points!("avx512f,fma", 16, (8, 32, 4, 5), (8, 16, 4, 5));
+}
+
+/// The baseline of the target (`target_feature` wants a name: each is always there).
+mod generic {
+    #[cfg(target_arch = "x86_64")]
+    entry_points!("sse2", 4, (6, 8, 2, 5), (6, 4, 2, 5));
+    #[cfg(target_arch = "aarch64")]
+    entry_points!("neon", 4, (6, 8, 2, 5), (6, 4, 2, 5));
+}
+
+/// This core's measured throughput on an instruction set, GFLOP/s (an FMA is two).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Peak {
+    /// Independent FMA chains in registers: the core's arithmetic peak.
+    pub fma: f64,
+    /// The `matvec` microkernel on a 256 × 256 W over tiles of points (a large GEMM,
+    /// in L2): what the products can reach.
+    pub gemm: f64,
+}
+
+/// Measures one core's [`Peak`] for `isa` in f64 (`wide`) or f32, in about 0.2 s.
+/// The caller has checked [`Isa::available`].
+pub fn peak(isa: Isa, wide: bool) -> Peak {
+    let fma = |reps: usize| -> f64 {
+        // SAFETY: `isa` is available (the caller's contract).
+        unsafe {
+            match (isa, wide) {
+                #[cfg(target_arch = "x86_64")]
+                (Isa::Avx512, false) => avx512::fma_f32(reps) as f64,
+                #[cfg(target_arch = "x86_64")]
+                (Isa::Avx512, true) => avx512::fma_f64(reps),
+                #[cfg(target_arch = "x86_64")]
+                (Isa::Avx2, false) => avx2::fma_f32(reps) as f64,
+                #[cfg(target_arch = "x86_64")]
+                (Isa::Avx2, true) => avx2::fma_f64(reps),
+                (_, false) => generic::fma_f32(reps) as f64,
+                (_, true) => generic::fma_f64(reps),
+            }
+        }
+    };
+    let lanes = match isa {
+        Isa::Generic => 4,
+        Isa::Avx2 => 8,
+        Isa::Avx512 => 16,
+    };
+    let chains = 12 * lanes / if wide { 2 } else { 1 };
+    let fma = gflops(
+        |reps| {
+            std::hint::black_box(fma(reps));
+        },
+        2 * chains,
+    );
+    let k = Kernels::new(isa, wide);
+    let n = 256usize;
+    let el = if wide { 8 } else { 4 };
+    let pts = TILE * VB / el;
+    let w = vec![0x3c00_3c00u32; n * n * el / 4];
+    let x = vec![0x3c00_3c00u32; n * pts * el / 4];
+    let mut out = vec![0u32; n * pts * el / 4];
+    let gemm = gflops(
+        |reps| {
+            for _ in 0..reps {
+                // SAFETY: the buffers hold W (n × n), x and out (n entries of a tile).
+                unsafe {
+                    (k.matvec)(
+                        w.as_ptr().cast(),
+                        x.as_ptr().cast(),
+                        (pts * el) as isize,
+                        out.as_mut_ptr().cast(),
+                        n,
+                        n,
+                        n,
+                        1,
+                        pts * el,
+                    )
+                }
+            }
+        },
+        2 * n * n * pts,
+    );
+    Peak { fma, gemm }
+}
+
+/// GFLOP/s of `run(reps)` doing `flops` per rep: reps doubled until a run takes
+/// 20 ms, then the best of five runs.
+fn gflops(mut run: impl FnMut(usize), flops: usize) -> f64 {
+    let mut reps = 1usize;
+    loop {
+        let t0 = std::time::Instant::now();
+        run(reps);
+        if t0.elapsed().as_secs_f64() > 0.02 {
+            break;
+        }
+        reps *= 2;
+    }
+    let best = (0..5)
+        .map(|_| {
+            let t0 = std::time::Instant::now();
+            run(reps);
+            t0.elapsed().as_secs_f64()
+        })
+        .fold(f64::INFINITY, f64::min);
+    (reps * flops) as f64 / best / 1e9
+}
