@@ -1,7 +1,7 @@
 //! The CPU engine: the Kernel IR lowered to Cranelift (`clif`) and JIT-compiled
 //! for the host (`jit`), points in SIMD lanes, threads over blocks of points; the
-//! transcendental functions are vector polynomials in CLIF (`vmath`). This file is
-//! its host side.
+//! transcendental functions are vector polynomials in CLIF (`vmath`), the products
+//! with θ precompiled microkernels (`micro`). This file is its host side.
 //!
 //! How a [`ClifKernel`] evaluates (see `clif.rs` for the generated code):
 //! - each point set's points are copied into padded structure-of-arrays columns in
@@ -16,9 +16,11 @@
 //!   run to run and for any thread count;
 //! - threads (`std::thread::scope`) take contiguous ranges of parts.
 //!
-//! A second CPU code path (another lowering chosen per kernel) would live beside
-//! `clif` in this folder: [`ClifKernel::compile`] picks it per point set and
-//! `SetCode` holds either; its rows must stay one per part for the sums to agree.
+//! The products with θ run either as Cranelift's own 128-bit code or as calls into
+//! `micro`'s precompiled kernels on the host's full-width vectors ([`Products`],
+//! chosen once per kernel: the widest instruction set, or `PDENET_PRODUCTS`). Both
+//! write the same tile layout and the same per-lane accumulators, so the host side
+//! here does not change with the route.
 //!
 //! Accuracy of the vector functions (`vmath`), measured against `std` by
 //! `vmath_tests::vector_math_accuracy`, is reported there and in `docs/`.
@@ -29,6 +31,8 @@ mod micro;
 mod split;
 mod vmath;
 
+#[cfg(test)]
+mod micro_tests;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
