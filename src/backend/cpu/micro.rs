@@ -241,38 +241,18 @@ unsafe fn load<T: Copy, const N: usize>(p: *const T) -> [T; N] {
     unsafe { p.cast::<[T; N]>().read_unaligned() }
 }
 
-/// Calls `$f::<…, R, …>` for a run-time R in 1..=7 (a register block's remainder).
+/// Runs `$call` with a constant `R` equal to the run-time `$n` in 1..=7 (a register
+/// block's remainder), nothing for 0.
 macro_rules! by_count {
     ($n:expr, |$r:ident| $call:expr) => {
+        by_count!(@arms $n, $r, $call, [1, 2, 3, 4, 5, 6, 7])
+    };
+    (@arms $n:expr, $r:ident, $call:expr, [$($k:literal),*]) => {
         match $n {
-            1 => {
-                const $r: usize = 1;
+            $($k => {
+                const $r: usize = $k;
                 $call
-            }
-            2 => {
-                const $r: usize = 2;
-                $call
-            }
-            3 => {
-                const $r: usize = 3;
-                $call
-            }
-            4 => {
-                const $r: usize = 4;
-                $call
-            }
-            5 => {
-                const $r: usize = 5;
-                $call
-            }
-            6 => {
-                const $r: usize = 6;
-                $call
-            }
-            7 => {
-                const $r: usize = 7;
-                $call
-            }
+            })*
             _ => {}
         }
     };
