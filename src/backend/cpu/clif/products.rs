@@ -1,5 +1,8 @@
 //! The products with θ: `MatVec`, `MatTVec` and `GradMatrix`, which carry almost
-//! all of a PINN kernel's FLOPs.
+//! all of a PINN kernel's FLOPs. With a `Plan::native` route each varying product
+//! is one call into `micro`'s kernels per tile (pointers to the tile's entries,
+//! their strides, the shape); otherwise, and for uniform products, Cranelift's own
+//! loops below compute it on 128-bit vectors.
 
 use cranelift_codegen::ir::types::I64;
 use cranelift_codegen::ir::{AbiParam, InstBuilder, Signature, Value as CValue};
