@@ -12,8 +12,9 @@
 //! contiguous, entries `xs` bytes apart; see `clif.rs`):
 //! - `matvec`: out[o][p] = Σₖ W[o·so + k·sk] · x[k][p], a register block of `MR` rows
 //!   by `NR` points, the sum over k in order, one fused multiply-add per term: the
-//!   same sum, in the same order, as the Cranelift code, so it is bit for bit the
-//!   same wherever the host has FMA;
+//!   same sum, in the same order, as the Cranelift code, so the values agree
+//!   wherever the host has FMA (the first term is fma(w, x, +0) here and w·x
+//!   there, which can differ only in the sign of a zero);
 //! - `grad`: grad[r][c] += Σₚ (δ[r][p] & mask[p]) · x[c][p], each (r, c) summed in
 //!   the `G` lanes of one vector (point p in lane p mod G), folded to the four (f32)
 //!   or two (f64) lanes of the kernel's accumulators in a fixed order. The order
