@@ -156,37 +156,19 @@ impl Kernels {
     /// The microkernels for `isa` in f64 (`wide`) or f32. The caller has checked
     /// [`Isa::available`].
     pub fn new(isa: Isa, wide: bool) -> Kernels {
-        match (isa, wide) {
-            (Isa::Generic, false) => Kernels {
-                matvec: generic::matvec_f32,
-                grad: generic::grad_f32,
-            },
-            (Isa::Generic, true) => Kernels {
-                matvec: generic::matvec_f64,
-                grad: generic::grad_f64,
-            },
+        let [f32s, f64s] = match isa {
+            Isa::Generic => generic::KERNELS,
             #[cfg(target_arch = "x86_64")]
-            (Isa::Avx2, false) => Kernels {
-                matvec: avx2::matvec_f32,
-                grad: avx2::grad_f32,
-            },
+            Isa::Avx2 => avx2::KERNELS,
             #[cfg(target_arch = "x86_64")]
-            (Isa::Avx2, true) => Kernels {
-                matvec: avx2::matvec_f64,
-                grad: avx2::grad_f64,
-            },
-            #[cfg(target_arch = "x86_64")]
-            (Isa::Avx512, false) => Kernels {
-                matvec: avx512::matvec_f32,
-                grad: avx512::grad_f32,
-            },
-            #[cfg(target_arch = "x86_64")]
-            (Isa::Avx512, true) => Kernels {
-                matvec: avx512::matvec_f64,
-                grad: avx512::grad_f64,
-            },
+            Isa::Avx512 => avx512::KERNELS,
             #[cfg(not(target_arch = "x86_64"))]
-            (Isa::Avx2 | Isa::Avx512, w) => Kernels::new(Isa::Generic, w),
+            Isa::Avx2 | Isa::Avx512 => generic::KERNELS,
+        };
+        if wide {
+            f64s
+        } else {
+            f32s
         }
     }
 }
@@ -505,7 +487,19 @@ macro_rules! entry_points {
     ($feat:literal, $lanes:literal,
      ($mr32:literal, $nr32:literal, $rb32:literal, $cb32:literal),
      ($mr64:literal, $nr64:literal, $rb64:literal, $cb64:literal)) => {
-        use super::{grad, matvec};
+        use super::{grad, matvec, Kernels};
+
+        /// The f32 and the f64 kernels.
+        pub const KERNELS: [Kernels; 2] = [
+            Kernels {
+                matvec: matvec_f32,
+                grad: grad_f32,
+            },
+            Kernels {
+                matvec: matvec_f64,
+                grad: grad_f64,
+            },
+        ];
 
         #[target_feature(enable = $feat)]
         pub unsafe extern "C" fn matvec_f32(

@@ -44,11 +44,8 @@ fn routes(wide: bool) -> Vec<(String, MatVecFn, GradFn)> {
         .collect();
     #[cfg(target_arch = "x86_64")]
     {
-        use super::micro::wide_blocks as w;
-        r.push(match wide {
-            true => ("avx512 blocks".into(), w::matvec_f64, w::grad_f64),
-            false => ("avx512 blocks".into(), w::matvec_f32, w::grad_f32),
-        });
+        let k = super::micro::wide_blocks::KERNELS[wide as usize];
+        r.push(("avx512 blocks".into(), k.matvec, k.grad));
     }
     r
 }
