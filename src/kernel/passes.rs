@@ -266,16 +266,10 @@ impl BufferPlan {
     }
 }
 
-/// Linear-scan slot assignment from liveness. A value's slot is freed after the op
-/// that last reads it, so an op never writes a slot one of its operands occupies.
-pub fn plan_buffers(prog: &Program, info: &Info) -> BufferPlan {
-    plan_slots(prog, info, |i| {
-        !prog.ops[i].is_sink() && prog.types[i].varying
-    })
-}
-
-/// The same linear scan for the values `needs_slot` picks (a back end that keeps
-/// some values elsewhere, e.g. scalars in registers, gives them no slot).
+/// Linear-scan slot assignment from liveness for the values `needs_slot` picks (a
+/// back end that keeps some values elsewhere, e.g. in registers, gives them no
+/// slot). A value's slot is freed after the op that last reads it, so an op never
+/// writes a slot one of its operands occupies.
 pub fn plan_slots(prog: &Program, info: &Info, needs_slot: impl Fn(usize) -> bool) -> BufferPlan {
     let mut plan = BufferPlan {
         slot: vec![None; prog.ops.len()],

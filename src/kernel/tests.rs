@@ -421,7 +421,10 @@ fn print_ir() {
 fn buffer_plan_never_shares_a_slot_between_live_values() {
     let k = compile(&burgers("qres", 10, 8)).expect("compiles");
     let set = &k.programs[0];
-    let plan = passes::plan_buffers(&set.program, &set.info);
+    let prog = &set.program;
+    let plan = passes::plan_slots(prog, &set.info, |i| {
+        !prog.ops[i].is_sink() && prog.types[i].varying
+    });
     let mut owner: Vec<Option<usize>> = vec![None; plan.slot_width.len()];
     for (i, op) in set.program.ops.iter().enumerate() {
         for v in op.operands() {

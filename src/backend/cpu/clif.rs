@@ -10,8 +10,9 @@
 //! - `uniform`: one splatted vector per entry of every uniform value, computed once
 //!   per call in the prologue (θ, constants, seeds and everything made of them);
 //! - `scratch`: the varying values of one tile, `TILE` vectors per entry, in the
-//!   slots of [`plan_buffers`] (a slot is reused once its value is dead), and one
-//!   entry of temporary space;
+//!   slots of [`plan_slots`] (a slot is reused once its value is dead), and one
+//!   entry of temporary space; values read only inside their fused group
+//!   (`fuse`) have no slot;
 //! - `grad`, `terms`: per-thread accumulators, one vector per θ entry and per term;
 //!   every sink adds its tile's (masked) contribution lane-wise. The host reduces
 //!   lanes in f64 after each call.
@@ -33,14 +34,17 @@ use cranelift_codegen::ir::{
 use cranelift_codegen::isa::{CallConv, TargetFrontendConfig};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 
+mod fuse;
 mod products;
+
+pub(crate) use fuse::Group;
 
 use super::micro::Kernels;
 use super::vmath::Vm;
 use super::BackendError;
 use crate::expr::{Cmp, Func};
 use crate::kernel::ir::{Op, Program, Value};
-use crate::kernel::passes::{plan_buffers, Info};
+use crate::kernel::passes::{plan_slots, Info};
 
 /// Vectors per entry in a tile of points.
 pub(crate) const TILE: usize = 32;
@@ -79,6 +83,8 @@ pub(crate) enum Loc {
     Slot(u32),
     /// Byte offset in the uniform area.
     Uniform(u32),
+    /// Read only inside its fused group, so kept in a register (`fuse`).
+    Register,
 }
 
 /// The memory plan of one program in one precision.
@@ -100,6 +106,10 @@ pub(crate) struct Plan {
     /// the microkernels, 1 thread, AVX2 EPYC, tiles of 16 vs 32 vectors within the
     /// run-to-run noise, 8 vectors 30 % slower.)
     pub tile: usize,
+    /// The element-wise ops fused per loop over the tile (`fuse`).
+    pub groups: Vec<Group>,
+    /// For each op in a group, the group's index.
+    pub group_of: Vec<Option<u32>>,
 }
 
 impl Plan {
@@ -141,7 +151,18 @@ pub(crate) fn plan(
     vm: Vm,
     native: Option<Kernels>,
 ) -> Result<Plan, BackendError> {
-    let buffers = plan_buffers(prog, info);
+    let groups = fuse::groups(prog, info);
+    let mut group_of = vec![None; prog.ops.len()];
+    let mut in_registers = vec![false; prog.ops.len()];
+    for (g, group) in groups.iter().enumerate() {
+        for (&i, &stored) in group.ops.iter().zip(&group.stored) {
+            group_of[i] = Some(g as u32);
+            in_registers[i] = !stored;
+        }
+    }
+    let buffers = plan_slots(prog, info, |i| {
+        !prog.ops[i].is_sink() && prog.types[i].varying && !in_registers[i]
+    });
     let tile = TILE;
     let mut slot_off = vec![0u32; buffers.slot_width.len()];
     let mut at = 0usize;
@@ -165,6 +186,7 @@ pub(crate) fn plan(
             Op::Coord(k) => Loc::Input(*k),
             Op::DataCol(k) => Loc::Input(prog.n_coords + k),
             Op::Weight => Loc::Input(Plan::weights_col(prog)),
+            _ if ty.varying && in_registers[i] => Loc::Register,
             _ if ty.varying => match buffers.slot[i] {
                 Some(s) => Loc::Slot(slot_off[s as usize]),
                 None => return Err(BackendError::Internal(format!("v{i} has no slot"))),
@@ -189,6 +211,8 @@ pub(crate) fn plan(
         n_cols: Plan::mask_col(prog) as usize + 1,
         native,
         tile,
+        groups,
+        group_of,
     })
 }
 
@@ -347,8 +371,13 @@ impl Tr<'_> {
             })
             .collect();
         for i in 0..end {
-            if self.prog.ops[i].is_sink() || self.prog.types[i].varying {
-                self.op(i);
+            if !self.prog.ops[i].is_sink() && !self.prog.types[i].varying {
+                continue;
+            }
+            match self.plan.group_of[i] {
+                Some(g) if self.plan.groups[g as usize].ops[0] == i => self.group(g as usize),
+                Some(_) => {}
+                None => self.op(i),
             }
         }
         let next = self.b.ins().iadd_imm_s(blk, 1);
@@ -392,6 +421,7 @@ impl Tr<'_> {
                 varying: false,
             },
             Loc::Sink => unreachable!("validated programs never read a sink"),
+            Loc::Register => unreachable!("v{v} is read only inside its group"),
         }
     }
 
@@ -639,31 +669,17 @@ impl Tr<'_> {
                 cols,
                 x,
             } => self.matvec(i, w_offset, rows, cols, x, true),
-            Op::Add(a, c) => self.ew(i, &[a, c], &|b, x| b.ins().fadd(x[0], x[1])),
-            Op::Sub(a, c) => self.ew(i, &[a, c], &|b, x| b.ins().fsub(x[0], x[1])),
-            Op::Mul(a, c) => self.ew(i, &[a, c], &|b, x| b.ins().fmul(x[0], x[1])),
-            Op::Div(a, c) => self.ew(i, &[a, c], &|b, x| b.ins().fdiv(x[0], x[1])),
-            Op::Neg(a) => self.ew(i, &[a], &|b, x| b.ins().fneg(x[0])),
-            Op::Func(f, a) => self.ew(i, &[a], &move |b, x| call(vm, b, f, x[0])),
-            Op::Powi(a, k) => self.ew(i, &[a], &move |b, x| powi(vm, b, x[0], k)),
-            Op::Select {
-                cmp,
-                a,
-                b,
-                then,
-                other,
-            } => {
-                let cc = match cmp {
-                    Cmp::Lt => FloatCC::LessThan,
-                    Cmp::Le => FloatCC::LessThanOrEqual,
-                    Cmp::Gt => FloatCC::GreaterThan,
-                    Cmp::Ge => FloatCC::GreaterThanOrEqual,
-                };
-                self.ew(i, &[a, b, then, other], &move |b, x| {
-                    let m = b.ins().fcmp(cc, x[0], x[1]);
-                    let m = vm.to_float(b, m);
-                    b.ins().bitselect(m, x[2], x[3])
-                });
+            Op::Add(..)
+            | Op::Sub(..)
+            | Op::Mul(..)
+            | Op::Div(..)
+            | Op::Neg(..)
+            | Op::Func(..)
+            | Op::Powi(..)
+            | Op::Select { .. } => {
+                let (args, f) = elementwise(vm, &self.prog.ops[i]).expect("element-wise");
+                let args: Vec<Opd> = args.iter().map(|a| self.opd(a.index())).collect();
+                self.map(out.expect("a value"), w, &args, &*f);
             }
             Op::Concat(parts) => {
                 let out = out.expect("a value");
@@ -729,13 +745,37 @@ impl Tr<'_> {
     fn opd_out(&self, i: usize) -> Opd {
         self.opd(i)
     }
+}
 
-    /// An element-wise op: operands broadcast by their `Opd`s.
-    fn ew(&mut self, i: usize, args: &[Value], f: Elementwise) {
-        let out = self.opd_out(i);
-        let args: Vec<Opd> = args.iter().map(|a| self.opd(a.index())).collect();
-        self.map(out, self.prog.types[i].width as usize, &args, f);
-    }
+/// An element-wise op's operands and its arithmetic on one vector of each.
+type Arith = Box<dyn Fn(&mut FunctionBuilder, &[CValue]) -> CValue>;
+
+/// The operands and arithmetic of an element-wise op; `None` for other ops.
+fn elementwise(vm: Vm, op: &Op) -> Option<(Vec<Value>, Arith)> {
+    let f: Arith = match *op {
+        Op::Add(..) => Box::new(|b, x| b.ins().fadd(x[0], x[1])),
+        Op::Sub(..) => Box::new(|b, x| b.ins().fsub(x[0], x[1])),
+        Op::Mul(..) => Box::new(|b, x| b.ins().fmul(x[0], x[1])),
+        Op::Div(..) => Box::new(|b, x| b.ins().fdiv(x[0], x[1])),
+        Op::Neg(..) => Box::new(|b, x| b.ins().fneg(x[0])),
+        Op::Func(f, _) => Box::new(move |b, x| call(vm, b, f, x[0])),
+        Op::Powi(_, k) => Box::new(move |b, x| powi(vm, b, x[0], k)),
+        Op::Select { cmp, .. } => {
+            let cc = match cmp {
+                Cmp::Lt => FloatCC::LessThan,
+                Cmp::Le => FloatCC::LessThanOrEqual,
+                Cmp::Gt => FloatCC::GreaterThan,
+                Cmp::Ge => FloatCC::GreaterThanOrEqual,
+            };
+            Box::new(move |b, x| {
+                let m = b.ins().fcmp(cc, x[0], x[1]);
+                let m = vm.to_float(b, m);
+                b.ins().bitselect(m, x[2], x[3])
+            })
+        }
+        _ => return None,
+    };
+    Some((op.operands(), f))
 }
 
 pub(crate) fn call(vm: Vm, b: &mut FunctionBuilder, f: Func, x: CValue) -> CValue {

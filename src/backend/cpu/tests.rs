@@ -236,3 +236,47 @@ fn products_routes_match_the_interpreter() {
         );
     }
 }
+
+/// The fused groups' memory plan on every example: run in program order (which, op
+/// by op and point by point, is the order a group's loop runs them in), no op reads
+/// a slot another value has overwritten, and a value kept in a register is read only
+/// inside its own group.
+#[test]
+fn fused_groups_never_read_an_overwritten_slot() {
+    let vm = vmath::Vm {
+        wide: false,
+        fma: true,
+    };
+    let mut fused = 0;
+    for (name, p) in examples() {
+        let k = compile(&p).unwrap_or_else(|e| panic!("{name}: {e}"));
+        for set in &k.programs {
+            let prog = &set.program;
+            let plan = clif::plan(prog, &set.info, vm, None).expect("plans");
+            let mut owner = std::collections::HashMap::new();
+            for (i, op) in prog.ops.iter().enumerate() {
+                for v in op.operands().iter().map(|v| v.index()) {
+                    match plan.loc[v] {
+                        clif::Loc::Slot(off) => {
+                            assert_eq!(
+                                owner.get(&off),
+                                Some(&v),
+                                "{name}: v{v} overwritten before v{i}"
+                            )
+                        }
+                        clif::Loc::Register => assert!(
+                            plan.group_of[v].is_some() && plan.group_of[v] == plan.group_of[i],
+                            "{name}: v{v} is in a register but read by v{i} outside its group"
+                        ),
+                        _ => {}
+                    }
+                }
+                if let clif::Loc::Slot(off) = plan.loc[i] {
+                    owner.insert(off, i);
+                }
+            }
+            fused += plan.groups.iter().filter(|g| g.ops.len() > 1).count();
+        }
+    }
+    assert!(fused > 0, "no example has a group of two ops or more");
+}

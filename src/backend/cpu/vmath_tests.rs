@@ -89,6 +89,8 @@ fn map(f: Func, wide: bool, xs: &[f64]) -> Vec<f64> {
         n_cols: 1,
         native: None,
         tile: TILE,
+        groups: vec![],
+        group_of: vec![],
     };
     let mut scratch = vec![0u128; nblocks * TILE];
     let code = jit.code(id, &plan, 0, 0).expect("finalized");
