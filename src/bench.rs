@@ -42,14 +42,30 @@ pub struct Timing {
     pub peak: Option<Peak>,
 }
 
-/// An epoch's time in parts: the products with θ (replayed on their own,
-/// `backend::cpu::products_seconds`; only for the microkernel routes), the
-/// optimizer's update, and the rest — the JIT's element-wise work and reductions,
-/// and the host's (input columns, partial sums).
+/// An epoch's time in parts: the evaluation's classes of work, each timed alone
+/// (`backend::cpu::split_seconds`; CPU engine only), and the optimizer's update.
+/// What the epoch takes beyond their sum is reported as unaccounted.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct Split {
-    pub products_ms: Option<f64>,
+    pub kernel: Option<cpu::Split>,
     pub optimizer_ms: f64,
+}
+
+impl Split {
+    /// (name, ms) of each part, the unaccounted rest of `epoch_ms` last.
+    fn parts(&self, epoch_ms: f64) -> Option<Vec<(&'static str, f64)>> {
+        let k = self.kernel?;
+        let mut parts = vec![
+            ("products", k.products * 1e3),
+            ("elementwise", k.elementwise * 1e3),
+            ("reductions", k.reductions * 1e3),
+            ("loops_and_host", k.loops_and_host * 1e3),
+            ("optimizer", self.optimizer_ms),
+        ];
+        let sum: f64 = parts.iter().map(|p| p.1).sum();
+        parts.push(("unaccounted", epoch_ms - sum));
+        Some(parts)
+    }
 }
 
 /// What one loss-and-gradient evaluation costs, counted from the programs.
@@ -134,18 +150,21 @@ pub fn bench(problem: &Problem, opts: &BenchOptions) -> Result<Timing, RunError>
             opts.precision == Precision::F64,
         )
     });
-    let sizes: Vec<usize> = batches.iter().map(|b| b.len()).collect();
-    let products_ms = match cpu::Products::choose() {
-        Ok(route) if cpu => {
-            cpu::products_seconds(&kernel, &sizes, opts.precision, route, opts.threads)
-                .map(|s| s * 1e3)
-        }
-        _ => None,
+    let split = match cpu {
+        true => Some(cpu::split_seconds(
+            &kernel,
+            opts.precision,
+            opts.threads,
+            cpu::Products::choose()?,
+            &theta,
+            &batches,
+        )?),
+        false => None,
     };
     let (median, min) = (adam.median_ms, adam.min_ms);
     Ok(Timing {
         split: Split {
-            products_ms,
+            kernel: split,
             optimizer_ms: adam.update_ms,
         },
         work: Work::count(&kernel, &batches, opts.precision),
@@ -275,12 +294,12 @@ impl Timing {
                 "fma_gflops": p.fma * self.engine.threads as f64,
             })),
             "fraction_of_peak": self.fraction_of_peak(),
-            "split_ms": {
-                "products": self.split.products_ms,
-                "optimizer": self.split.optimizer_ms,
-                "elementwise_and_rest": self.split.products_ms
-                    .map(|p| self.adam_epoch_ms - p - self.split.optimizer_ms),
-            },
+            "split_ms": self.split.parts(self.adam_epoch_ms).map(|parts| {
+                parts
+                    .into_iter()
+                    .map(|(name, ms)| (name.to_string(), serde_json::json!(ms)))
+                    .collect::<serde_json::Map<_, _>>()
+            }),
             "machine": machine::json(&self.engine),
         })
     }
@@ -305,12 +324,14 @@ impl Timing {
                 n = self.parameters
             ),
         };
-        let split = match self.split.products_ms {
-            Some(p) => format!(
-                "; of an epoch: products {p:.2} ms, optimizer {:.2} ms, element-wise and the rest {:.2} ms",
-                self.split.optimizer_ms,
-                self.adam_epoch_ms - p - self.split.optimizer_ms
-            ),
+        let split = match self.split.parts(self.adam_epoch_ms) {
+            Some(parts) => {
+                let parts: Vec<String> = parts
+                    .iter()
+                    .map(|(name, ms)| format!("{} {ms:.2}", name.replace('_', " ")))
+                    .collect();
+                format!("; of an epoch (ms): {}", parts.join(", "))
+            }
             None => String::new(),
         };
         let rate = match self.fraction_of_peak() {

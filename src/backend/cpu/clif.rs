@@ -216,6 +216,35 @@ pub(crate) fn plan(
     })
 }
 
+/// Which of a program's varying ops a function computes: all of them, or one class
+/// alone (or none: the loops and the host's work), so that `pdenet bench` can time
+/// each class over the same tiles (`split`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    All,
+    /// `MatVec`, `MatTVec`, `GradMatrix`.
+    Products,
+    /// Sums over points into the loss terms and θ's gradient (`AccumSquares`,
+    /// `AccumWeighted`, `GradParam`).
+    Reductions,
+    /// Everything else: the fused groups, copies and sums over entries.
+    Elementwise,
+    None,
+}
+
+impl Part {
+    fn runs(self, op: &Op) -> bool {
+        let class = match op {
+            Op::MatVec { .. } | Op::MatTVec { .. } | Op::GradMatrix { .. } => Part::Products,
+            Op::AccumSquares { .. } | Op::AccumWeighted { .. } | Op::GradParam { .. } => {
+                Part::Reductions
+            }
+            _ => Part::Elementwise,
+        };
+        self == Part::All || self == class
+    }
+}
+
 /// The signature of every kernel function: one pointer to `Args`.
 pub(crate) fn signature(call_conv: CallConv) -> Signature {
     let mut sig = Signature::new(call_conv);
@@ -223,11 +252,12 @@ pub(crate) fn signature(call_conv: CallConv) -> Signature {
     sig
 }
 
-/// Builds the CLIF of `prog.ops[..end]` into `func`.
+/// Builds the CLIF of `prog.ops[..end]` (the varying ones of `part`) into `func`.
 pub(crate) fn build(
     prog: &Program,
     plan: &Plan,
     end: usize,
+    part: Part,
     func: &mut Function,
     fctx: &mut FunctionBuilderContext,
     frontend: TargetFrontendConfig,
@@ -274,7 +304,7 @@ pub(crate) fn build(
         col: vec![],
         micro_sig: None,
     };
-    t.body(end);
+    t.body(end, part);
     t.b.finalize(frontend);
 }
 
@@ -346,7 +376,7 @@ struct Tr<'a> {
 
 impl Tr<'_> {
     /// Prologue (uniform values), then the loop over tiles (varying values, sinks).
-    fn body(&mut self, end: usize) {
+    fn body(&mut self, end: usize, part: Part) {
         for i in 0..end {
             if !self.prog.ops[i].is_sink() && !self.prog.types[i].varying {
                 self.op(i);
@@ -371,7 +401,8 @@ impl Tr<'_> {
             })
             .collect();
         for i in 0..end {
-            if !self.prog.ops[i].is_sink() && !self.prog.types[i].varying {
+            let op = &self.prog.ops[i];
+            if !op.is_sink() && !self.prog.types[i].varying || !part.runs(op) {
                 continue;
             }
             match self.plan.group_of[i] {

@@ -40,9 +40,9 @@ mod vmath_tests;
 
 use super::{BackendError, Engine, EngineFacts, EngineKind, Partials, Pass, Precision};
 use crate::kernel::{Evaluation, Kernel, KernelError, PointBatch};
-use clif::Plan;
+use clif::{Part, Plan};
 pub use micro::{peak, Isa, Peak, Products};
-pub use split::products_seconds;
+pub use split::{split_seconds, Split};
 use vmath::Vm;
 
 /// Points per call of a compiled function: bounds how many blocks a lane's
@@ -104,6 +104,19 @@ impl ClifKernel {
         threads: usize,
         products: Products,
     ) -> Result<ClifKernel, BackendError> {
+        ClifKernel::compile_part(kernel, precision, threads, products, Part::All)
+    }
+
+    /// A kernel that computes only `part` of each program's varying ops (for
+    /// timing; its results are meaningless unless `part` is `All`). Only `All`
+    /// compiles the forward-only functions.
+    fn compile_part(
+        kernel: &Kernel,
+        precision: Precision,
+        threads: usize,
+        products: Products,
+        part: Part,
+    ) -> Result<ClifKernel, BackendError> {
         let isa = jit::host_isa()?;
         let vm = Vm {
             wide: precision == Precision::F64,
@@ -111,10 +124,11 @@ impl ClifKernel {
         };
         let isa_name = jit::vector_isa(&*isa);
         let mut jit = jit::Jit::new(isa);
-        let integral = kernel
-            .terms
-            .iter()
-            .any(|t| matches!(t.reduce, crate::problem::Reduce::Integral { .. }));
+        let integral = part == Part::All
+            && kernel
+                .terms
+                .iter()
+                .any(|t| matches!(t.reduce, crate::problem::Reduce::Integral { .. }));
         let mut fctx = cranelift_frontend::FunctionBuilderContext::new();
         let mut ids = vec![];
         let mut plans = vec![];
@@ -123,7 +137,7 @@ impl ClifKernel {
             let plan = clif::plan(prog, &set.info, vm, native(products, precision))?;
             let mut one = |end: usize| {
                 let mut func = clif::new_function(0, jit.call_conv());
-                clif::build(prog, &plan, end, &mut func, &mut fctx, jit.frontend());
+                clif::build(prog, &plan, end, part, &mut func, &mut fctx, jit.frontend());
                 jit.define(func)
             };
             let full = one(prog.ops.len())?;
@@ -475,6 +489,7 @@ pub fn emit_clif(kernel: &Kernel, precision: Precision) -> String {
                     prog,
                     &plan,
                     end,
+                    Part::All,
                     &mut func,
                     &mut fctx,
                     isa.frontend_config(),
