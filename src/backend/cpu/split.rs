@@ -50,7 +50,8 @@ pub fn split_seconds(
         let mut t = Vec::with_capacity(REPS);
         for rep in 0..=REPS {
             let t0 = Instant::now();
-            k.partials(&pass).map_err(|e| BackendError::Internal(e.to_string()))?;
+            k.partials(&pass)
+                .map_err(|e| BackendError::Internal(e.to_string()))?;
             if rep > 0 {
                 t.push(t0.elapsed().as_secs_f64());
             }
