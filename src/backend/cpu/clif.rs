@@ -151,7 +151,7 @@ pub(crate) fn plan(
     vm: Vm,
     native: Option<Kernels>,
 ) -> Result<Plan, BackendError> {
-    let groups = fuse::groups(prog, info);
+    let groups = fuse::groups(prog, info, vm);
     let mut group_of = vec![None; prog.ops.len()];
     let mut in_registers = vec![false; prog.ops.len()];
     for (g, group) in groups.iter().enumerate() {
@@ -700,18 +700,6 @@ impl Tr<'_> {
                 cols,
                 x,
             } => self.matvec(i, w_offset, rows, cols, x, true),
-            Op::Add(..)
-            | Op::Sub(..)
-            | Op::Mul(..)
-            | Op::Div(..)
-            | Op::Neg(..)
-            | Op::Func(..)
-            | Op::Powi(..)
-            | Op::Select { .. } => {
-                let (args, f) = elementwise(vm, &self.prog.ops[i]).expect("element-wise");
-                let args: Vec<Opd> = args.iter().map(|a| self.opd(a.index())).collect();
-                self.map(out.expect("a value"), w, &args, &*f);
-            }
             Op::Concat(parts) => {
                 let out = out.expect("a value");
                 let mut at = 0;
@@ -770,6 +758,12 @@ impl Tr<'_> {
                 x,
             } => self.grad_matrix(w_offset, rows, cols, delta, x),
             Op::Store { .. } => unreachable!("rejected by the plan"),
+            // The element-wise ops (`elementwise` lists them).
+            _ => {
+                let (args, f) = elementwise(vm, &self.prog.ops[i]).expect("element-wise");
+                let args: Vec<Opd> = args.iter().map(|a| self.opd(a.index())).collect();
+                self.map(out.expect("a value"), w, &args, &*f);
+            }
         }
     }
 

@@ -13,7 +13,8 @@
 use cranelift_codegen::ir::Value as CValue;
 
 use super::{elementwise, Entry, Opd, Tr, VB};
-use crate::kernel::ir::{Op, Program};
+use crate::backend::cpu::vmath::Vm;
+use crate::kernel::ir::Program;
 use crate::kernel::passes::Info;
 
 /// Ops per group at most: a loop body's code grows with its group, and Cranelift's
@@ -32,28 +33,15 @@ pub(crate) struct Group {
     pub stored: Vec<bool>,
 }
 
-fn fusible(prog: &Program, i: usize) -> bool {
-    prog.types[i].varying && elementwise_kind(&prog.ops[i])
-}
-
-fn elementwise_kind(op: &Op) -> bool {
-    matches!(
-        op,
-        Op::Add(..)
-            | Op::Sub(..)
-            | Op::Mul(..)
-            | Op::Div(..)
-            | Op::Neg(..)
-            | Op::Func(..)
-            | Op::Powi(..)
-            | Op::Select { .. }
-    )
+/// A varying element-wise op (one [`elementwise`] knows).
+fn fusible(prog: &Program, i: usize, vm: Vm) -> bool {
+    prog.types[i].varying && elementwise(vm, &prog.ops[i]).is_some()
 }
 
 /// The groups of a program: maximal runs of fusible ops of one width, where uniform
 /// ops (computed before the tile loop) do not break a run and the forward pass's end
 /// does (the forward-only function stops there).
-pub(crate) fn groups(prog: &Program, info: &Info) -> Vec<Group> {
+pub(crate) fn groups(prog: &Program, info: &Info, vm: Vm) -> Vec<Group> {
     let mut out = vec![];
     let mut run: Vec<usize> = vec![];
     let close = |run: &mut Vec<usize>, out: &mut Vec<Group>| {
@@ -73,10 +61,11 @@ pub(crate) fn groups(prog: &Program, info: &Info) -> Vec<Group> {
         let same_width = run
             .first()
             .is_none_or(|&f| prog.types[f].width == prog.types[i].width);
-        if i == prog.backward_start || !fusible(prog, i) || !same_width || run.len() == MAX_OPS {
+        if i == prog.backward_start || !fusible(prog, i, vm) || !same_width || run.len() == MAX_OPS
+        {
             close(&mut run, &mut out);
         }
-        if fusible(prog, i) {
+        if fusible(prog, i, vm) {
             run.push(i);
         }
     }
