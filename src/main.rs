@@ -59,6 +59,9 @@ enum Command {
         input: Input,
         #[arg(long, value_enum, default_value = "residual")]
         emit: Emit,
+        /// The number format of the clif, asm and wgsl listings.
+        #[arg(long, value_enum, default_value = "f32")]
+        precision: PrecisionArg,
     },
     /// Train and report.
     Run {
@@ -208,9 +211,15 @@ impl From<PrecisionArg> for Precision {
 
 #[derive(Clone, Copy, ValueEnum)]
 enum Emit {
+    /// The residuals after symbolic expansion and simplification.
     Residual,
+    /// The per-point program (tape ops) with its FLOP and tape counts.
     Ir,
+    /// The CPU engine's Cranelift IR, before Cranelift's own passes.
     Clif,
+    /// The CPU engine's machine code for this host, as Cranelift disassembles it.
+    Asm,
+    /// The GPU engine's compute shaders.
     Wgsl,
 }
 
@@ -242,7 +251,11 @@ fn dispatch(command: Command) -> Result<ExitCode> {
             println!("{}", describe::summary(&c.problem));
             Ok(ExitCode::SUCCESS)
         }),
-        Command::Kernels { input, emit } => match emit {
+        Command::Kernels {
+            input,
+            emit,
+            precision,
+        } => match emit {
             Emit::Residual => with_problem(&input, |c, _| {
                 print!("{}", describe::residuals(c));
                 Ok(ExitCode::SUCCESS)
@@ -252,14 +265,15 @@ fn dispatch(command: Command) -> Result<ExitCode> {
                 print!("{}", k.emit_ir(&c.problem));
                 Ok(ExitCode::SUCCESS)
             }),
-            Emit::Clif => with_problem(&input, |c, _| {
+            Emit::Clif | Emit::Asm => with_problem(&input, |c, _| {
                 let k = kernel::compile(&c.problem)?;
-                print!("{}", pdenet::backend::emit_clif(&k, Precision::F32));
+                let asm = matches!(emit, Emit::Asm);
+                print!("{}", pdenet::backend::emit_clif(&k, precision.into(), asm));
                 Ok(ExitCode::SUCCESS)
             }),
             Emit::Wgsl => with_problem(&input, |c, _| {
                 let k = kernel::compile(&c.problem)?;
-                print!("{}", pdenet::backend::emit_wgsl(&k, Precision::F32));
+                print!("{}", pdenet::backend::emit_wgsl(&k, precision.into()));
                 Ok(ExitCode::SUCCESS)
             }),
         },

@@ -458,7 +458,9 @@ impl SetRun<'_> {
 
 /// The Cranelift IR of every point set's function (`pdenet kernels --emit clif`),
 /// before Cranelift's own optimizations: vector ops on f32x4 (f64x2) over points.
-pub fn emit_clif(kernel: &Kernel, precision: Precision) -> String {
+/// With `asm`, the host's machine code instead (`--emit asm`), compiled as the JIT
+/// compiles it, so the cost of each op can be read off the instructions.
+pub fn emit_clif(kernel: &Kernel, precision: Precision, asm: bool) -> String {
     let isa = match jit::host_isa() {
         Ok(isa) => isa,
         Err(e) => return format!("; {e}\n"),
@@ -478,7 +480,7 @@ pub fn emit_clif(kernel: &Kernel, precision: Precision) -> String {
                 out += &format!(
                     "; {} points per block ({} × {}), scratch {} B, uniform {} B\n",
                     plan.block(),
-                    clif::UNROLL,
+                    clif::TILE,
                     vm.ty(),
                     plan.scratch_bytes,
                     plan.uniform_bytes
@@ -494,13 +496,32 @@ pub fn emit_clif(kernel: &Kernel, precision: Precision) -> String {
                     &mut fctx,
                     isa.frontend_config(),
                 );
-                out += &func.display().to_string();
+                out += &if asm {
+                    machine_code(func, &*isa)
+                } else {
+                    func.display().to_string()
+                };
             }
             Err(e) => out += &format!("; {e}\n"),
         }
         out.push('\n');
     }
     out
+}
+
+/// `func` compiled for `isa` and disassembled (Cranelift's VCode listing, with
+/// register names), or the compiler's error as a comment.
+fn machine_code(
+    func: cranelift_codegen::ir::Function,
+    isa: &dyn cranelift_codegen::isa::TargetIsa,
+) -> String {
+    let mut ctx = cranelift_codegen::Context::for_function(func);
+    ctx.set_disasm(true);
+    let mut ctrl = cranelift_codegen::control::ControlPlane::default();
+    match ctx.compile(isa, &mut ctrl) {
+        Ok(code) => code.vcode.clone().unwrap_or_default(),
+        Err(e) => format!("; compile error: {:?}\n", e.inner),
+    }
 }
 
 /// The microkernels a route calls, if any.

@@ -157,14 +157,23 @@ fn emitted_clif_shows_vector_ops() {
         .find(|(n, _)| n == "burgers")
         .expect("examples/burgers.pde");
     let k = compile(&p).expect("compiles");
-    let text = emit_clif(&k, Precision::F32);
+    let text = emit_clif(&k, Precision::F32, false);
     assert!(
         text.contains("f32x4") && text.contains("fma"),
         "{}",
         &text[..2000]
     );
-    assert!(emit_clif(&k, Precision::F64).contains("f64x2"));
+    assert!(emit_clif(&k, Precision::F64, false).contains("f64x2"));
     assert_eq!(text.matches("function ").count(), k.programs.len());
+    // The machine code of the same functions: one listing per point set, each
+    // ending in a return (x86's `ret`, aarch64's `ret`), and no compile error.
+    let asm = emit_clif(&k, Precision::F32, true);
+    assert!(!asm.contains("compile error"), "{asm}");
+    assert!(
+        asm.matches("ret").count() >= k.programs.len(),
+        "{}",
+        &asm[..2000]
+    );
 }
 
 /// Every products route the host has (Cranelift's code and each instruction set's

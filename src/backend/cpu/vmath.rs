@@ -136,32 +136,40 @@ impl Vm {
     }
 
     /// 2^k for integral k (as a float) in the normal exponent range, by the
-    /// magic-number trick: adding 1.5·2^m puts k in the low mantissa bits.
+    /// magic-number trick: adding 1.5·2^m + bias puts k + bias in the low mantissa
+    /// bits, and shifting them into the exponent field drops everything above.
     fn pow2(self, b: &mut FunctionBuilder, k: Value) -> Value {
-        let (magic, bias) = if self.wide {
-            (6755399441055744.0, 1023)
+        let magic = if self.wide {
+            6755399441055744.0 + 1023.0
         } else {
-            (12582912.0, 127)
+            12582912.0 + 127.0
         };
         let m = self.c(b, magic);
         let t = b.ins().fadd(k, m);
         let bits = self.to_int(b, t);
-        let bias = self.ci(b, bias);
-        let e = b.ins().iadd(bits, bias);
-        let e = b.ins().ishl_imm_u(e, self.mbits());
+        let e = b.ins().ishl_imm_u(bits, self.mbits());
         self.to_float(b, e)
     }
 
-    /// (2^k, expm1(r)) with x = k·ln2 + r, |r| ≤ ln2/2, so exp(x) = 2^k·(1 + p).
+    /// min(x, hi) by a compare and a select: Cranelift's `fmin` lowers to about eight
+    /// x86 instructions for IEEE's NaN and signed-zero rules; this is two to four,
+    /// and a NaN x still comes out as NaN.
+    fn at_most(self, b: &mut FunctionBuilder, x: Value, hi: f64) -> Value {
+        let hi = self.c(b, hi);
+        let over = b.ins().fcmp(FloatCC::GreaterThan, x, hi);
+        self.pick(b, over, hi, x)
+    }
+
+    /// max(x, lo), as [`Vm::at_most`].
+    fn at_least(self, b: &mut FunctionBuilder, x: Value, lo: f64) -> Value {
+        let lo = self.c(b, lo);
+        let under = b.ins().fcmp(FloatCC::LessThan, x, lo);
+        self.pick(b, under, lo, x)
+    }
+
+    /// (2^k, expm1(r)) with x = k·ln2 + r, |r| ≤ ln2/2, so exp(x) = 2^k·(1 + p),
+    /// for x already in exp's clamped range (see the module's doc).
     fn exp_parts(self, b: &mut FunctionBuilder, x: Value) -> (Value, Value) {
-        let (lo, hi) = if self.wide {
-            (-708.0, 709.0)
-        } else {
-            (-87.0, 88.0)
-        };
-        let (lo, hi) = (self.c(b, lo), self.c(b, hi));
-        let x = b.ins().fmax(x, lo);
-        let x = b.ins().fmin(x, hi);
         let log2e = self.c(b, std::f64::consts::LOG2_E);
         let k = b.ins().fmul(x, log2e);
         let k = b.ins().nearest(k);
@@ -183,6 +191,13 @@ impl Vm {
     }
 
     pub fn exp(self, b: &mut FunctionBuilder, x: Value) -> Value {
+        let (lo, hi) = if self.wide {
+            (-708.0, 709.0)
+        } else {
+            (-87.0, 88.0)
+        };
+        let x = self.at_least(b, x, lo);
+        let x = self.at_most(b, x, hi);
         let (s, p) = self.exp_parts(b, x);
         self.fma(b, s, p, s)
     }
@@ -192,21 +207,18 @@ impl Vm {
         let a = b.ins().fabs(x);
         let two = self.c(b, 2.0);
         let y = b.ins().fmul(a, two);
-        let cap = self.c(b, if self.wide { 40.0 } else { 18.0 });
-        let y = b.ins().fmin(y, cap);
+        let y = self.at_most(b, y, if self.wide { 40.0 } else { 18.0 });
         let (s, p) = self.exp_parts(b, y);
         let one = self.c(b, 1.0);
         let sm1 = b.ins().fsub(s, one);
         let e = self.fma(b, s, p, sm1);
         let d = b.ins().fadd(e, two);
         let t = b.ins().fdiv(e, d);
-        // copysign(t, x) for t ≥ 0 (vector fcopysign has no x86 lowering).
-        let sign = self.ci(b, if self.wide { i64::MIN } else { i32::MIN as i64 });
-        let xb = self.to_int(b, x);
-        let sb = b.ins().band(xb, sign);
-        let tb = self.to_int(b, t);
-        let r = b.ins().bor(tb, sb);
-        self.to_float(b, r)
+        // copysign(t, x) for t ≥ 0 (vector fcopysign has no x86 lowering); −0.0 is
+        // the sign bit alone, loaded as a float constant in one instruction.
+        let sign = self.c(b, -0.0);
+        let sb = b.ins().band(x, sign);
+        b.ins().bor(t, sb)
     }
 
     /// log(x) = e·ln2 + log(m), m ∈ [√½, √2), log(m) = 2·atanh(s), s = (m−1)/(m+1).
