@@ -38,6 +38,19 @@ pub fn summary(p: &Problem) -> String {
         p.network.param_count(),
         p.terms.len()
     );
+    if let Some(r) = &p.region {
+        let names: Vec<&str> = r
+            .coords
+            .iter()
+            .map(|c| p.coords[c.0].name.as_str())
+            .collect();
+        let share = 100.0 * r.shape.share_of_bounds(20_000);
+        let _ = write!(
+            s,
+            "; ({}) in a shape filling {share:.0} % of their box",
+            names.join(", ")
+        );
+    }
     if !params.is_empty() {
         let _ = write!(s, "; unknowns {}", params.join(", "));
     }
@@ -124,10 +137,16 @@ fn needs(e: &Expr, names: &Names) -> String {
 
 /// The names of a point set's data columns (for `Expr::Data`).
 fn data_names(p: &Problem, points: usize) -> Vec<String> {
-    let Some(crate::problem::PointKind::Data { dataset, .. }) =
-        p.point_sets.get(points).map(|s| &s.kind)
-    else {
-        return Vec::new();
+    let dataset = match p.point_sets.get(points).map(|s| &s.kind) {
+        Some(crate::problem::PointKind::Data { dataset, .. }) => dataset,
+        // A shape's piece of the boundary: the outward normal, n_x, n_y, ….
+        Some(crate::problem::PointKind::Piece { .. }) => {
+            let coords = p.region.iter().flat_map(|r| &r.coords);
+            return coords
+                .map(|c| format!("n_{}", p.coords[c.0].name))
+                .collect();
+        }
+        _ => return Vec::new(),
     };
     let mut out = Vec::new();
     for f in &p.datasets[*dataset].fields {

@@ -239,6 +239,15 @@ pub fn parse_grid(problem: &Problem, spec: &str) -> Result<Vec<Vec<f64>>, EvalEr
 }
 
 /// `n` points from `a` to `b`, both included (`a` alone when `n` is 1).
+/// Whether each point (one column per coordinate) lies in the domain's shape;
+/// `None` for a box domain, where every point within the ranges does.
+pub fn inside(problem: &Problem, coords: &[Vec<f64>]) -> Option<Vec<bool>> {
+    let region = problem.region.as_ref()?;
+    let n = coords.first().map_or(0, Vec::len);
+    let point = |i: usize| -> Vec<f64> { coords.iter().map(|c| c[i]).collect() };
+    Some((0..n).map(|i| region.contains(&point(i))).collect())
+}
+
 pub fn linspace(a: f64, b: f64, n: usize) -> Vec<f64> {
     if n == 1 {
         return vec![a];

@@ -14,6 +14,7 @@ pub mod describe;
 pub mod diag;
 pub mod eval;
 pub mod expr;
+pub mod geometry;
 pub mod io;
 pub mod kernel;
 pub mod net;

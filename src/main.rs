@@ -533,8 +533,14 @@ fn eval(args: &EvalArgs) -> Result<ExitCode> {
         .collect::<Result<Vec<_>, _>>()?;
     let values = evaluate::evaluate(problem, &saved.theta, &quantities, &coords)?;
     let mut columns: Vec<String> = problem.coords.iter().map(|c| c.name.clone()).collect();
-    columns.extend(names);
+    // On a domain with a shape, a column says which points are in it (1) or not (0).
+    let inside = evaluate::inside(problem, &coords);
     let mut all = coords;
+    if let Some(inside) = inside {
+        columns.push("inside".into());
+        all.push(inside.into_iter().map(|i| f64::from(u8::from(i))).collect());
+    }
+    columns.extend(names);
     all.extend(values);
     match &args.output {
         Some(path) => {

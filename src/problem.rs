@@ -8,6 +8,7 @@
 
 use crate::backend::Precision;
 use crate::expr::{CoordId, Expr};
+use crate::geometry::Shape;
 use crate::io::Array;
 use crate::syntax::ast::Span;
 
@@ -16,8 +17,12 @@ use crate::syntax::ast::Span;
 pub struct Problem {
     /// The problem's name: the `.pde` file's stem (`burgers`).
     pub name: String,
-    /// Coordinates in declaration order with their bounds.
+    /// Coordinates in declaration order with their bounds (for a region's
+    /// coordinates, its shape's bounding box).
     pub coords: Vec<Coord>,
+    /// `domain (x, y) ∈ SHAPE`: the spatial coordinates' shape, when it is not the
+    /// box of their intervals.
+    pub region: Option<Region>,
     /// Scalar unknowns (λ, E): trainable alongside the network.
     pub params: Vec<Param>,
     /// Named constants after folding (`ν = 0.0031831`), kept for printing only;
@@ -67,6 +72,26 @@ pub struct Coord {
     pub name: String,
     pub lo: f64,
     pub hi: f64,
+}
+
+/// A domain whose spatial part is a shape (`domain (x, y) ∈ plate − hole`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Region {
+    /// The coordinates that are the shape's axes, in order.
+    pub coords: Vec<CoordId>,
+    pub shape: Shape,
+    /// The named shapes (`shape hole = …`): the boundary pieces a condition can
+    /// name (`on hole`), [`PointKind::Piece`]'s index.
+    pub pieces: Vec<(String, Shape)>,
+}
+
+impl Region {
+    /// Whether the point whose coordinates are `coords` (one value per problem
+    /// coordinate) lies in the shape.
+    pub fn contains(&self, coords: &[f64]) -> bool {
+        let x: Vec<f64> = self.coords.iter().map(|c| coords[c.0]).collect();
+        self.shape.contains(&x)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -293,6 +318,10 @@ pub enum PointKind {
         value: f64,
         method: Sampling,
     },
+    /// Points on the part of the domain's boundary that region piece `piece` makes
+    /// (`on hole`), the coordinates outside the region (time) sampled by `method`.
+    /// Data columns 0…d−1 are the outward unit normal there.
+    Piece { piece: usize, method: Sampling },
     /// Points from a dataset's grid; `at` selects a snapshot (coord, value) by the
     /// nearest grid value. Data columns are the dataset's fields, in order.
     Data {
@@ -309,6 +338,9 @@ pub enum Sampling {
     Uniform,
     /// A regular grid (used for 1-D problems and quadrature).
     Grid,
+    /// Quasi-random: the Halton sequence (prime bases 2, 3, 5, … per coordinate)
+    /// from a random start, shifted by a random offset modulo 1 per coordinate.
+    Halton,
 }
 
 /// A data file with its variable mapping. Shapes were checked against the file.

@@ -481,3 +481,22 @@ fn a_run_killed_at_any_moment_leaves_one_complete_set() {
         .collect();
     assert!(stray.is_empty(), "temporary files left: {stray:?}");
 }
+
+/// A run on a shape domain: it learns the exact solution's values at points of the
+/// annulus, `eval` marks the point in the hole and the one outside, and the
+/// solution picture exists.
+#[test]
+fn a_shape_domain_trains_and_eval_marks_points_outside_it() {
+    let out = out_dir("annulus_small");
+    run("tests/run/annulus_small.pde", &out, &[]);
+    let cols = eval(
+        &out,
+        &["--points", "x=0.5,y=0;x=0,y=-0.8;x=0.1,y=0;x=0.9,y=0.9", "--fields", "u"],
+    );
+    assert_eq!(column(&cols, "inside"), [1.0, 1.0, 0.0, 0.0]);
+    let u = column(&cols, "u");
+    for (k, exact) in [(0, 0.25), (1, 0.64)] {
+        assert!((u[k] - exact).abs() < 0.05, "u = {} where x² + y² = {exact}", u[k]);
+    }
+    assert!(out.join("solution_u.png").exists());
+}

@@ -615,3 +615,41 @@ fn resampled_runs_reproduce() {
     assert_eq!(histories[0], histories[1]);
     assert_ne!(histories[0], histories[2]);
 }
+
+/// Conditions of two fields on one face get names with their fields, every term
+/// reaches report.json and history.csv once, and the terms (all of weight 1) add up
+/// to the total loss.
+#[test]
+fn terms_on_shared_faces_keep_their_names_and_sum_to_the_total() {
+    let out = out_dir("shared_faces");
+    let o = run("tests/run/shared_faces.pde", &out, &[]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let r = report(&out);
+    let terms = r["loss"]["terms"].as_object().expect("loss terms");
+    let names: Vec<&str> = terms.keys().map(String::as_str).collect();
+    for name in [
+        "equation 1",
+        "equation 2",
+        "boundary y = 1 (u)",
+        "boundary y = 1 (v)",
+        "boundary x = 0 (v)",
+        "boundary x = 0 (u)",
+        "boundary x = 1 (u_x)",
+        "boundary x = 1 (u)",
+    ] {
+        assert!(names.contains(&name), "no term `{name}` in {names:?}");
+    }
+    assert_eq!(names.len(), 8, "{names:?}");
+    let sum: f64 = terms.values().map(|v| v.as_f64().expect("a number")).sum();
+    let total = r["loss"]["total"].as_f64().expect("a total");
+    assert!(
+        (sum - total).abs() <= 1e-12 * total,
+        "terms add to {sum}, the total is {total}"
+    );
+    let history = std::fs::read_to_string(out.join("history.csv")).expect("history.csv");
+    let header: Vec<&str> = history.lines().next().unwrap_or("").split(',').collect();
+    let mut unique = header.clone();
+    unique.sort_unstable();
+    unique.dedup();
+    assert_eq!(unique.len(), header.len(), "repeated columns: {header:?}");
+}

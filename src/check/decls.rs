@@ -5,6 +5,7 @@
 use super::{Checker, Origin};
 use crate::diag::{suggest, Diag};
 use crate::expr::CoordId;
+use crate::geometry::Shape;
 use crate::problem::{Coord, Param};
 use crate::syntax::ast::{self, BinaryOp, ExprKind, Span, StatementKind, UnaryOp};
 use std::cell::Cell;
@@ -16,6 +17,22 @@ pub(crate) struct Decls {
     pub params: Vec<ParamDecl>,
     pub fields: Vec<ast::FieldDecl>,
     pub lets: Vec<LetDecl>,
+    /// `shape` statements in order; `shape` is `None` where it had an error.
+    pub shapes: Vec<ShapeDecl>,
+    /// `domain (x, y) ∈ SHAPE`.
+    pub region: Option<RegionDecl>,
+}
+
+#[derive(Debug)]
+pub(crate) struct ShapeDecl {
+    pub name: String,
+    pub shape: Option<Shape>,
+}
+
+#[derive(Debug)]
+pub(crate) struct RegionDecl {
+    pub coords: Vec<CoordId>,
+    pub shape: Shape,
 }
 
 #[derive(Debug)]
@@ -86,6 +103,14 @@ impl Decls {
         v
     }
 
+    /// The named shapes that checked, as the problem's region pieces.
+    pub fn pieces(&self) -> Vec<(String, Shape)> {
+        self.shapes
+            .iter()
+            .filter_map(|s| Some((s.name.clone(), s.shape.clone()?)))
+            .collect()
+    }
+
     pub fn coord_names(&self) -> String {
         let names: Vec<&str> = self.coords.iter().map(|c| c.coord.name.as_str()).collect();
         names.join(", ")
@@ -106,12 +131,33 @@ impl Checker<'_> {
     /// Collects every declaration of the user's file, and its `def`s and `layer`s.
     pub(crate) fn collect(&mut self, file: &ast::File) {
         let mut seen: Vec<(String, Span)> = Vec::new();
+        // Shapes first: a domain may name one declared further down.
+        for st in &file.statements {
+            if let StatementKind::Shape(items) = &st.kind {
+                for (name, e) in items {
+                    self.declare(&mut seen, name);
+                    let shape = self.shape(e);
+                    self.decls.shapes.push(ShapeDecl {
+                        name: name.name.clone(),
+                        shape,
+                    });
+                }
+            }
+        }
         for st in &file.statements {
             match &st.kind {
-                StatementKind::Domain(intervals) => {
-                    for iv in intervals {
-                        self.declare(&mut seen, &iv.coord);
-                        self.interval(iv);
+                StatementKind::Domain(items) => {
+                    for item in items {
+                        match item {
+                            ast::DomainItem::Interval(iv) => {
+                                self.declare(&mut seen, &iv.coord);
+                                self.interval(iv);
+                            }
+                            ast::DomainItem::Region(r) => {
+                                r.coords.iter().for_each(|c| self.declare(&mut seen, c));
+                                self.region(r);
+                            }
+                        }
                     }
                 }
                 StatementKind::Const(bs) => {
@@ -231,14 +277,19 @@ impl Checker<'_> {
                 )),
             );
         }
-        if iv.coord.name.chars().count() != 1 {
+        self.coordinate(&iv.coord, lo, hi);
+    }
+
+    /// Declares coordinate `name` on [lo, hi].
+    pub(crate) fn coordinate(&mut self, name: &ast::Ident, lo: f64, hi: f64) -> CoordId {
+        if name.name.chars().count() != 1 {
             self.error(
                 Diag::error(
                     "pdenet::check::long_coordinate",
-                    format!("coordinate `{}` has more than one letter", iv.coord.name),
+                    format!("coordinate `{}` has more than one letter", name.name),
                 )
                 .label(
-                    iv.coord.span,
+                    name.span,
                     "derivative suffixes like u_xt need one-letter coordinates",
                 )
                 .help("name coordinates with single letters (x, y, z, t, r, θ, …)"),
@@ -246,12 +297,13 @@ impl Checker<'_> {
         }
         self.decls.coords.push(CoordDecl {
             coord: Coord {
-                name: iv.coord.name.clone(),
+                name: name.name.clone(),
                 lo,
                 hi,
             },
-            span: iv.coord.span,
+            span: name.span,
         });
+        CoordId(self.decls.coords.len() - 1)
     }
 
     fn param(&mut self, p: &ast::ParamDecl) {

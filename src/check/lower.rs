@@ -54,6 +54,9 @@ pub(crate) struct Scope {
     /// Set inside a stdlib `def`: report errors at the call in the user's file.
     pub at: Option<Span>,
     pub depth: usize,
+    /// In a condition on shapes' pieces of the boundary: `n` in `∂n(e)` and
+    /// `d(e, n)` is the outward normal (the point set's data columns 0…d−1).
+    pub normal: bool,
 }
 
 /// Values of fields and `let`s, computed once.
@@ -80,8 +83,8 @@ impl Checker<'_> {
             ExprKind::Name(n) => self.name(n, at, scope),
             ExprKind::Call(f, args) => self.call(f, args, at, scope),
             ExprKind::Partial(c, a) => {
-                let coord = self.coord_ref(c, scope)?;
-                Some(self.lower(a, scope)?.derivative(coord))
+                let v = self.lower(a, scope)?;
+                self.along(v, c, scope)
             }
             ExprKind::Unary(op, a) => {
                 let v = self.lower(a, scope)?;
@@ -331,19 +334,37 @@ impl Checker<'_> {
         }
     }
 
-    fn coord_ref(&mut self, c: &ast::Ident, scope: &Scope) -> Option<CoordId> {
-        let found = self.decls.coord(&c.name);
-        if found.is_none() {
-            self.error(
-                Diag::error(
-                    "pdenet::check::unknown_coordinate",
-                    format!("cannot differentiate along `{}`: not a coordinate", c.name),
-                )
-                .label(scope.at.unwrap_or(c.span), "not a coordinate")
-                .help(format!("the domain declares {}", self.decls.coord_names())),
-            );
+    /// The derivative of `v` along `c`: a coordinate, or in a condition on shapes'
+    /// pieces `n`, the outward normal: n·∇v over the region's coordinates.
+    fn along(&mut self, v: Val, c: &ast::Ident, scope: &Scope) -> Option<Val> {
+        if let Some(coord) = self.decls.coord(&c.name) {
+            return Some(v.derivative(coord));
         }
-        found
+        if let (true, "n", Some(r)) = (scope.normal, c.name.as_str(), &self.decls.region) {
+            let coords = r.coords.clone();
+            let parts = coords
+                .iter()
+                .enumerate()
+                .map(|(k, &x)| v.clone().derivative(x).map(|e| Expr::mul(Expr::Data(k), e)));
+            return parts.reduce(|a, b| Val::zip(a, b, Expr::add));
+        }
+        let help = if self.decls.region.is_some() {
+            format!(
+                "the domain declares {}; `n`, the outward normal, is there in conditions `on` a shape",
+                self.decls.coord_names()
+            )
+        } else {
+            format!("the domain declares {}", self.decls.coord_names())
+        };
+        self.error(
+            Diag::error(
+                "pdenet::check::unknown_coordinate",
+                format!("cannot differentiate along `{}`: not a coordinate", c.name),
+            )
+            .label(scope.at.unwrap_or(c.span), "not a coordinate")
+            .help(help),
+        );
+        None
     }
 
     fn call(&mut self, f: &ast::Ident, args: &[ast::Expr], at: Span, scope: &Scope) -> Option<Val> {
@@ -422,7 +443,7 @@ impl Checker<'_> {
             );
             return None;
         }
-        let mut coords = Vec::new();
+        let mut along = Vec::new();
         for a in &args[1..] {
             let ExprKind::Name(n) = &a.kind else {
                 self.error(
@@ -435,16 +456,16 @@ impl Checker<'_> {
                 );
                 return None;
             };
-            coords.push(self.coord_ref(
-                &ast::Ident {
-                    name: n.clone(),
-                    span: a.span,
-                },
-                scope,
-            )?);
+            along.push(ast::Ident {
+                name: n.clone(),
+                span: a.span,
+            });
         }
-        let v = self.lower(&args[0], scope)?;
-        Some(coords.into_iter().fold(v, Val::derivative))
+        let mut v = self.lower(&args[0], scope)?;
+        for c in &along {
+            v = self.along(v, c, scope)?;
+        }
+        Some(v)
     }
 
     fn net_call(&mut self, args: &[ast::Expr], at: Span, scope: &Scope) -> Option<Val> {
@@ -540,6 +561,7 @@ impl Checker<'_> {
                 Origin::User(_) => scope.at,
             },
             depth: scope.depth + 1,
+            normal: scope.normal,
         };
         self.lower(&def.body, &inner)
     }

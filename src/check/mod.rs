@@ -16,10 +16,11 @@ mod fields;
 mod layers;
 mod lower;
 mod settings;
+mod shapes;
 mod terms;
 
 use crate::diag::Diag;
-use crate::problem::{Problem, Scheme};
+use crate::problem::{Problem, Region, Scheme};
 use crate::syntax::ast::{self, Span};
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -164,6 +165,11 @@ impl<'a> Checker<'a> {
         Some(Problem {
             name: self.opts.name.clone(),
             coords: self.decls.coords.iter().map(|c| c.coord.clone()).collect(),
+            region: self.decls.region.as_ref().map(|r| Region {
+                coords: r.coords.clone(),
+                shape: r.shape.clone(),
+                pieces: self.decls.pieces(),
+            }),
             params: self.decls.params.iter().map(|p| p.param.clone()).collect(),
             consts: self
                 .decls

@@ -67,7 +67,7 @@ const SAMPLE_TARGETS: [&str; 5] = [
     "periodic",
     "constraint",
 ];
-const SAMPLING_METHODS: [&str; 3] = ["latin", "uniform", "grid"];
+const SAMPLING_METHODS: [&str; 4] = ["latin", "uniform", "grid", "halton"];
 
 pub(crate) fn read(cx: &mut Checker, file: &ast::File) -> Settings {
     let mut settings = Settings {
@@ -266,6 +266,7 @@ impl Checker<'_> {
                     "latin" => Sampling::Latin,
                     "uniform" => Sampling::Uniform,
                     "grid" => Sampling::Grid,
+                    "halton" => Sampling::Halton,
                     other => {
                         let d = Diag::error(
                             "pdenet::check::unknown_sampling",

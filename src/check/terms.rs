@@ -3,10 +3,11 @@
 //! through an implicit Runge–Kutta step.
 
 use super::data::Datasets;
+use super::decls::Named;
 use super::lower::{Scope, Val};
 use super::settings::{SchemeSpec, Settings};
 use super::Checker;
-use crate::diag::Diag;
+use crate::diag::{suggest, Diag};
 use crate::expr::{CoordId, Expr};
 use crate::problem::{LossTerm, PointKind, PointSet, Reduce, Resampling, Sampling, StepEquation};
 use crate::syntax::ast::{self, ConditionKind, Span, StatementKind};
@@ -71,7 +72,43 @@ pub(crate) fn build(
         None => cx.continuous(file, datasets, settings, equations, &mut t),
         Some(s) => cx.discrete(file, datasets, s, settings, equations, irk_final, &mut t),
     }
+    number_repeats(t.terms.iter_mut().map(|x| &mut x.name));
+    number_repeats(t.point_sets.iter_mut().map(|x| &mut x.name));
     t
+}
+
+/// Makes names unique: report.json and history.csv key loss terms (and the report
+/// its point sets) by name, so a repeated name would lose a term. The second and
+/// later uses of a name get ` #2`, ` #3`, … (two integral constraints, two data
+/// files for one field, the same condition written twice).
+fn number_repeats<'a>(names: impl Iterator<Item = &'a mut String>) {
+    let mut seen: std::collections::HashMap<String, usize> = Default::default();
+    for name in names {
+        let uses = seen.entry(name.clone()).or_default();
+        *uses += 1;
+        if *uses > 1 {
+            *name = format!("{name} #{uses}");
+        }
+    }
+}
+
+/// Conditions of several fields on one face (a cavity's lid: u = 1 and v = 0 on
+/// y = 1) share the face's name; each such term (and its point set) gets the
+/// fields and derivatives its left side names: `boundary y = 1 (u)`.
+fn qualify(t: &mut Terms, written: &[(usize, String)]) {
+    let count = |t: &Terms, name: &str| t.terms.iter().filter(|x| x.name == name).count();
+    let renames: Vec<(usize, String)> = written
+        .iter()
+        .filter(|(i, q)| !q.is_empty() && count(t, &t.terms[*i].name) > 1)
+        .map(|(i, q)| (*i, format!("{} ({q})", t.terms[*i].name)))
+        .collect();
+    for (i, name) in renames {
+        let set = &mut t.point_sets[t.terms[i].points];
+        if set.name == t.terms[i].name {
+            set.name = name.clone();
+        }
+        t.terms[i].name = name;
+    }
 }
 
 impl Terms {
@@ -119,8 +156,12 @@ impl Checker<'_> {
 
     /// `lhs = rhs` as the residual lhs − rhs.
     fn residual(&mut self, lhs: &ast::Expr, rhs: &ast::Expr) -> Option<Val> {
-        let scope = Scope::default();
-        let (l, r) = (self.lower(lhs, &scope), self.lower(rhs, &scope));
+        self.residual_in(lhs, rhs, &Scope::default())
+    }
+
+    /// lhs − rhs, lowered in `scope`.
+    fn residual_in(&mut self, lhs: &ast::Expr, rhs: &ast::Expr, scope: &Scope) -> Option<Val> {
+        let (l, r) = (self.lower(lhs, scope), self.lower(rhs, scope));
         let (l, r) = (l?, r?);
         Some(Val {
             re: Expr::sub(l.re, r.re),
@@ -293,6 +334,8 @@ impl Checker<'_> {
                 .max(1)
         };
         let (n_initial, n_boundary) = (loci(ConditionKind::Initial), loci(ConditionKind::Boundary));
+        // (term, the unknowns its left side names), for `qualify`.
+        let mut written = Vec::new();
         for st in &file.statements {
             match &st.kind {
                 StatementKind::Condition {
@@ -317,11 +360,17 @@ impl Checker<'_> {
                         ),
                     };
                     let w = self.weight(weight);
-                    let Some(v) = self.residual(lhs, rhs) else {
+                    // `∂n(u)` (the outward normal derivative) where every locus is a
+                    // shape's piece of the boundary, whose points carry the normal.
+                    let scope = Scope {
+                        normal: self.decls.region.is_some() && on.iter().all(|l| l.value.is_none()),
+                        ..Scope::default()
+                    };
+                    let Some(v) = self.residual_in(lhs, rhs, &scope) else {
                         continue;
                     };
                     for locus in on {
-                        let Some((coord, value)) = self.locus(locus) else {
+                        let Some((kind, label)) = self.locus(locus, method) else {
                             continue;
                         };
                         // Unique names where there are several (report.json keys
@@ -329,19 +378,16 @@ impl Checker<'_> {
                         let name = if n == 1 {
                             word.to_string()
                         } else {
-                            format!("{word} {} = {value}", locus.name.name)
+                            format!("{word} {label}")
                         };
-                        let count = slice_points(total.div_ceil(n).max(1));
-                        let points = t.points(
-                            name.clone(),
-                            PointKind::Slice {
-                                coord,
-                                value,
-                                method,
-                            },
-                            count,
-                            vec![],
-                        );
+                        let whole_slice = matches!(kind, PointKind::Slice { .. });
+                        let per_locus = total.div_ceil(n).max(1);
+                        let count = if whole_slice {
+                            slice_points(per_locus)
+                        } else {
+                            per_locus
+                        };
+                        let points = t.points(name.clone(), kind, count, vec![]);
                         let residuals = expand(self, v.clone());
                         t.term(
                             Pending {
@@ -352,6 +398,7 @@ impl Checker<'_> {
                             points,
                             Reduce::Mean,
                         );
+                        written.push((t.terms.len() - 1, self.unknowns(lhs)));
                     }
                 }
                 StatementKind::Periodic { coords, weight } => {
@@ -364,10 +411,32 @@ impl Checker<'_> {
                 _ => {}
             }
         }
+        qualify(t, &written);
     }
 
-    /// `x = v` in a condition: a coordinate and a value inside its interval.
-    fn locus(&mut self, locus: &ast::Binding) -> Option<(CoordId, f64)> {
+    /// The fields and field derivatives (`u`, `u_xx`) an expression names, in order
+    /// of first use, comma-separated.
+    fn unknowns(&self, e: &ast::Expr) -> String {
+        let mut names: Vec<&str> = Vec::new();
+        let is_field = |n: &str| matches!(self.decls.lookup(n), Some(Named::Field(_)));
+        e.visit(&mut |x| {
+            if let ast::ExprKind::Name(n) = &x.kind {
+                let base = n.split('_').next().unwrap_or(n);
+                if (is_field(n) || is_field(base)) && !names.contains(&n.as_str()) {
+                    names.push(n);
+                }
+            }
+        });
+        names.join(", ")
+    }
+
+    /// Where a condition holds, as a point set's kind and the term's label: `x = v`
+    /// (a coordinate and a value inside its interval, meeting the domain's shape)
+    /// or a named shape's part of the domain's boundary.
+    fn locus(&mut self, locus: &ast::Locus, method: Sampling) -> Option<(PointKind, String)> {
+        let Some(value) = &locus.value else {
+            return self.piece(&locus.name, method);
+        };
         let coord = self.decls.coord(&locus.name.name);
         if coord.is_none() {
             self.error(
@@ -379,7 +448,7 @@ impl Checker<'_> {
                 .help(format!("the domain declares {}", self.decls.coord_names())),
             );
         }
-        let value = self.constant(&locus.value, "a condition's coordinate value")?;
+        let value = self.constant(value, "a condition's coordinate value")?;
         let decl = self.decls.coords.get(coord?.0)?;
         let (c, declared) = (decl.coord.clone(), decl.span);
         if value < c.lo || value > c.hi {
@@ -400,7 +469,89 @@ impl Checker<'_> {
             );
             return None;
         }
-        Some((coord?, value))
+        let coord = coord?;
+        if !self.slice_meets_region(coord, value) {
+            self.error(
+                Diag::error(
+                    "pdenet::check::outside_domain",
+                    format!("{} = {value} does not meet the domain's shape", c.name),
+                )
+                .label(locus.span, "no point of this slice is in the shape")
+                .help("name a value where the slice crosses the shape, or the shape's piece of the boundary (`on NAME`)"),
+            );
+            return None;
+        }
+        let kind = PointKind::Slice {
+            coord,
+            value,
+            method,
+        };
+        Some((kind, format!("{} = {value}", c.name)))
+    }
+
+    /// Whether the slice `coord = value` has points in the region (always, without
+    /// one or for a coordinate outside it).
+    fn slice_meets_region(&self, coord: CoordId, value: f64) -> bool {
+        let Some(r) = &self.decls.region else {
+            return true;
+        };
+        let Some(axis) = r.coords.iter().position(|c| *c == coord) else {
+            return true;
+        };
+        let (mut lo, mut hi) = r.shape.bounds();
+        (lo[axis], hi[axis]) = (value, value);
+        let slab = crate::geometry::Shape::Box { lo, hi };
+        let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(0);
+        (0..20_000).any(|_| r.shape.contains(&slab.point_in_bounds(&mut rng)))
+    }
+
+    /// `on NAME`: the named shape's part of the domain's boundary.
+    fn piece(&mut self, name: &ast::Ident, method: Sampling) -> Option<(PointKind, String)> {
+        let pieces = self.decls.pieces();
+        let index = pieces.iter().position(|(n, _)| *n == name.name);
+        let (Some(region), Some(index)) = (&self.decls.region, index) else {
+            let d = Diag::error(
+                "pdenet::check::unknown_coordinate",
+                format!("`{}` is neither a coordinate nor a shape", name.name),
+            )
+            .label(
+                name.span,
+                "a condition holds on `x = value` or on a shape's boundary",
+            );
+            let d = if self.decls.region.is_none() {
+                d.help("write `on x = 0`; `on NAME` needs a domain with a shape, e.g. `domain (x, y) ∈ plate − hole`")
+            } else {
+                match suggest(&name.name, pieces.iter().map(|p| p.0.as_str())) {
+                    Some(s) => d.help(format!("did you mean `{s}`?")),
+                    None => d.help("declare it with `shape NAME = …` and use it in the domain"),
+                }
+            };
+            self.error(d);
+            return None;
+        };
+        let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(0);
+        if region
+            .shape
+            .sample_boundary(&pieces[index].1, 1, &mut rng)
+            .is_none()
+        {
+            self.error(
+                Diag::error(
+                    "pdenet::check::piece_off_boundary",
+                    format!("shape `{}` does not touch the domain's boundary", name.name),
+                )
+                .label(name.span, "no part of its boundary is the domain's")
+                .help("name a shape the domain's shape is built from"),
+            );
+            return None;
+        }
+        Some((
+            PointKind::Piece {
+                piece: index,
+                method,
+            },
+            name.name.clone(),
+        ))
     }
 
     /// `periodic x`: every field and its first x-derivative agree at the two ends.
@@ -537,4 +688,19 @@ fn data_columns(set: &crate::problem::Dataset) -> Vec<(usize, (String, Expr))> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn repeated_names_are_numbered_from_the_second_use() {
+        let mut names: Vec<String> = ["constraint", "data u", "constraint", "constraint"]
+            .map(String::from)
+            .into();
+        super::number_repeats(names.iter_mut());
+        assert_eq!(
+            names,
+            ["constraint", "data u", "constraint #2", "constraint #3"]
+        );
+    }
 }

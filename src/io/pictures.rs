@@ -90,6 +90,18 @@ fn solution_fields(problem: &Problem, r: &RunResult) -> Vec<FieldValues> {
         .iter()
         .map(|f| Quantity::Real(f.value.clone()))
         .collect();
+    // Points outside the domain's shape are masked (NaN: left blank).
+    let inside = eval::inside(problem, &coords);
+    let mask = |v: Vec<f64>| -> Vec<f64> {
+        match &inside {
+            Some(inside) => v
+                .into_iter()
+                .zip(inside)
+                .map(|(x, &i)| if i { x } else { f64::NAN })
+                .collect(),
+            None => v,
+        }
+    };
     match eval::evaluate(problem, &r.outcome.theta, &quantities, &coords) {
         Ok(values) => problem
             .fields
@@ -98,7 +110,7 @@ fn solution_fields(problem: &Problem, r: &RunResult) -> Vec<FieldValues> {
             .map(|(f, v)| FieldValues {
                 name: f.name.clone(),
                 coords: coords.clone(),
-                predicted: v,
+                predicted: mask(v),
                 reference: None,
                 rel_l2: None,
             })

@@ -198,7 +198,9 @@ pub fn heat_map(h: &HeatMap) -> Result<Vec<u8>, String> {
             .axis_desc_style((FAMILY, 17))
             .draw()
             .map_err(err)?;
+        // A non-finite value (a point outside the domain's shape) stays blank.
         let cells = h.x.iter().zip(h.y).zip(h.values).filter_map(|((x, y), v)| {
+            v.is_finite().then_some(())?;
             let i = xs.binary_search_by(|p| p.total_cmp(x)).ok()?;
             let j = ys.binary_search_by(|p| p.total_cmp(y)).ok()?;
             Some(Rectangle::new(

@@ -149,6 +149,7 @@ pub fn burgers(kind: &str, width: usize, depth: usize) -> Problem {
     };
     Problem {
         name: "burgers".into(),
+        region: None,
         coords: vec![
             Coord {
                 name: "x".into(),

@@ -50,7 +50,9 @@ pub struct Statement {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum StatementKind {
-    Domain(Vec<Interval>),
+    Domain(Vec<DomainItem>),
+    /// `shape hole = disk([0.3, 0.3], 0.1), …`
+    Shape(Vec<(Ident, ShapeExpr)>),
     Field(Vec<FieldDecl>),
     Const(Vec<Binding>),
     Param(Vec<ParamDecl>),
@@ -65,7 +67,7 @@ pub enum StatementKind {
         kind: ConditionKind,
         lhs: Expr,
         rhs: Expr,
-        on: Vec<Binding>,
+        on: Vec<Locus>,
         weight: Option<Expr>,
     },
     Periodic {
@@ -97,6 +99,7 @@ impl StatementKind {
     pub fn keyword(&self) -> &'static str {
         match self {
             StatementKind::Domain(_) => "domain",
+            StatementKind::Shape(_) => "shape",
             StatementKind::Field(_) => "field",
             StatementKind::Const(_) => "const",
             StatementKind::Param(_) => "param",
@@ -123,6 +126,59 @@ impl StatementKind {
             StatementKind::Scheme { .. } => "scheme",
         }
     }
+}
+
+/// One item of a `domain` statement: a coordinate's interval, or spatial
+/// coordinates in a shape.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DomainItem {
+    Interval(Interval),
+    Region(Region),
+}
+
+/// `(x, y) ∈ SHAPE` in a `domain` statement.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Region {
+    pub coords: Vec<Ident>,
+    pub shape: ShapeExpr,
+    pub span: Span,
+}
+
+/// A shape: a primitive (`disk([0, 0], 1)`), a named shape, or a set operation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShapeExpr {
+    pub kind: ShapeKind,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ShapeKind {
+    Call(Ident, Vec<ShapeArg>),
+    Name(Ident),
+    Op(ShapeOp, Box<ShapeExpr>, Box<ShapeExpr>),
+}
+
+/// An argument of a primitive: a point `[x, y]` or a number.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ShapeArg {
+    Point(Vec<Expr>, Span),
+    Number(Expr),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShapeOp {
+    Union,
+    Intersection,
+    Difference,
+}
+
+/// Where a condition holds: `x = 0` (a coordinate's value) or `hole` (a shape's
+/// part of the domain's boundary).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Locus {
+    pub name: Ident,
+    pub value: Option<Expr>,
+    pub span: Span,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -247,6 +303,29 @@ pub struct Snapshot {
 pub struct Expr {
     pub kind: ExprKind,
     pub span: Span,
+}
+
+impl Expr {
+    /// Calls `f` on this expression and every subexpression, parents first.
+    pub fn visit<'a>(&'a self, f: &mut dyn FnMut(&'a Expr)) {
+        f(self);
+        match &self.kind {
+            ExprKind::Number(_) | ExprKind::Name(_) => {}
+            ExprKind::Call(_, args) => args.iter().for_each(|a| a.visit(f)),
+            ExprKind::Partial(_, e) | ExprKind::Unary(_, e) | ExprKind::Abs(e) => e.visit(f),
+            ExprKind::Binary(_, a, b) => {
+                a.visit(f);
+                b.visit(f);
+            }
+            ExprKind::If {
+                lhs,
+                rhs,
+                then,
+                otherwise,
+                ..
+            } => [lhs, rhs, then, otherwise].iter().for_each(|e| e.visit(f)),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -436,7 +436,17 @@ impl Builder {
         let rule = p.as_rule();
         let mut k = Kids::new(p);
         let kind = match rule {
-            Rule::domain => StatementKind::Domain(k.rest().map(|i| self.interval(i)).collect()),
+            Rule::domain => StatementKind::Domain(k.rest().map(|i| self.domain_item(i)).collect()),
+            Rule::shape => StatementKind::Shape(
+                k.rest()
+                    .map(|item| {
+                        let sp = span(&item);
+                        let mut ik = Kids::new(item);
+                        let name = self.ident(ik.next());
+                        (name, self.shape_expr(ik.next(), sp))
+                    })
+                    .collect(),
+            ),
             Rule::field => StatementKind::Field(k.rest().map(|f| self.field_decl(f)).collect()),
             Rule::const_decl => StatementKind::Const(k.rest().map(|b| self.binding(b)).collect()),
             Rule::let_decl => StatementKind::Let(k.rest().map(|b| self.binding(b)).collect()),
@@ -532,7 +542,17 @@ impl Builder {
         for c in k.rest() {
             match c.as_rule() {
                 Rule::weight => weight = self.weight(std::iter::once(c)),
-                _ => on.push(self.binding(c)),
+                _ => {
+                    let sp = span(&c);
+                    let mut lk = Kids::new(c);
+                    let name = self.ident(lk.next());
+                    let value = lk.next().map(|v| self.expr_opt(Some(v), sp));
+                    on.push(Locus {
+                        name,
+                        value,
+                        span: sp,
+                    })
+                }
             }
         }
         StatementKind::Condition {
@@ -580,6 +600,91 @@ impl Builder {
             last,
             tensors,
         })
+    }
+
+    fn domain_item(&mut self, p: Pair<Rule>) -> DomainItem {
+        if p.as_rule() == Rule::interval {
+            return DomainItem::Interval(self.interval(p));
+        }
+        let sp = span(&p);
+        let mut k = Kids::new(p);
+        let coords = k.next().map(|l| self.idents(l)).unwrap_or_default();
+        let shape = self.shape_expr(k.next(), sp);
+        DomainItem::Region(Region {
+            coords,
+            shape,
+            span: sp,
+        })
+    }
+
+    /// A `shape_expr`: atoms joined by set operators, applied left to right.
+    fn shape_expr(&mut self, p: Option<Pair<Rule>>, at: Span) -> ShapeExpr {
+        let Some(p) = p else {
+            self.internal(at);
+            return ShapeExpr {
+                kind: ShapeKind::Name(Ident {
+                    name: String::new(),
+                    span: at,
+                }),
+                span: at,
+            };
+        };
+        if p.as_rule() != Rule::shape_expr {
+            return self.shape_atom(p);
+        }
+        let mut k = Kids::new(p);
+        let mut acc = self.shape_atom_opt(k.next(), at);
+        while let Some(op) = k.next() {
+            let op = match op.as_rule() {
+                Rule::union => ShapeOp::Union,
+                Rule::intersect => ShapeOp::Intersection,
+                _ => ShapeOp::Difference,
+            };
+            let rhs = self.shape_atom_opt(k.next(), at);
+            let span = Span {
+                start: acc.span.start,
+                end: rhs.span.end,
+            };
+            acc = ShapeExpr {
+                kind: ShapeKind::Op(op, Box::new(acc), Box::new(rhs)),
+                span,
+            };
+        }
+        acc
+    }
+
+    fn shape_atom_opt(&mut self, p: Option<Pair<Rule>>, at: Span) -> ShapeExpr {
+        match p {
+            Some(p) => self.shape_atom(p),
+            None => self.shape_expr(None, at),
+        }
+    }
+
+    fn shape_atom(&mut self, p: Pair<Rule>) -> ShapeExpr {
+        let sp = span(&p);
+        let kind = match p.as_rule() {
+            Rule::shape_expr => return self.shape_expr(Some(p), sp),
+            Rule::shape_call => {
+                let mut k = Kids::new(p);
+                let name = self.ident(k.next());
+                let args = k
+                    .rest()
+                    .map(|a| match a.as_rule() {
+                        Rule::point => {
+                            let psp = span(&a);
+                            ShapeArg::Point(
+                                inner(a).map(|e| self.expr_opt(Some(e), psp)).collect(),
+                                psp,
+                            )
+                        }
+                        _ => ShapeArg::Number(self.expr_opt(Some(a), sp)),
+                    })
+                    .collect();
+                ShapeKind::Call(name, args)
+            }
+            _ => ShapeKind::Name(self.ident(Some(p))),
+        };
+        ShapeExpr { kind, span: sp }
     }
 
     fn interval(&mut self, p: Pair<Rule>) -> Interval {

@@ -176,7 +176,9 @@ fn batch(problem: &Problem, set: &PointSet, data: &[Observations], rng: &mut Std
     let inputs = &problem.network.inputs;
     match &set.kind {
         PointKind::Collocation { method } => PointBatch {
-            coords: box_points(problem, inputs, set.count, *method, rng),
+            coords: in_region(problem, set.count, rng, &|m, rng| {
+                box_points(problem, inputs, m, *method, rng)
+            }),
             data: vec![],
             weights: None,
         },
@@ -186,13 +188,19 @@ fn batch(problem: &Problem, set: &PointSet, data: &[Observations], rng: &mut Std
             method,
         } => {
             let free: Vec<CoordId> = inputs.iter().copied().filter(|c| c != coord).collect();
-            let mut coords = box_points(problem, &free, set.count, *method, rng);
-            coords[coord.0] = vec![*value; set.count];
+            let coords = in_region(problem, set.count, rng, &|m, rng| {
+                let mut coords = box_points(problem, &free, m, *method, rng);
+                coords[coord.0] = vec![*value; m];
+                coords
+            });
             PointBatch {
                 coords,
                 data: vec![],
                 weights: None,
             }
+        }
+        PointKind::Piece { piece, method } => {
+            piece_points(problem, *piece, set.count, *method, rng)
         }
         PointKind::Quadrature => quadrature(problem, set.count),
         PointKind::Data { dataset, at } => {
@@ -246,7 +254,88 @@ fn with_noise(mut col: Vec<f64>, noise: f64, rng: &mut StdRng) -> Vec<f64> {
 
 /// `n` points drawn uniformly in the box of the network's inputs: RAD's candidates.
 pub fn uniform_interior(problem: &Problem, n: usize, rng: &mut StdRng) -> Vec<Vec<f64>> {
-    box_points(problem, &problem.network.inputs, n, Sampling::Uniform, rng)
+    in_region(problem, n, rng, &|m, rng| {
+        box_points(problem, &problem.network.inputs, m, Sampling::Uniform, rng)
+    })
+}
+
+/// `n` points of `draw`'s (one column per problem coordinate) that lie in the
+/// problem's region, by rejection; `draw(n)` itself without a region.
+fn in_region(
+    problem: &Problem,
+    n: usize,
+    rng: &mut StdRng,
+    draw: &dyn Fn(usize, &mut StdRng) -> Vec<Vec<f64>>,
+) -> Vec<Vec<f64>> {
+    let Some(region) = &problem.region else {
+        return draw(n, rng);
+    };
+    let mut out = vec![Vec::with_capacity(n); problem.coords.len()];
+    let mut point = vec![0.0; problem.coords.len()];
+    // `check` made sure every set meets the region; the bound only stops a region
+    // too thin to hit, whose points found so far are then repeated.
+    for _ in 0..10_000 {
+        let kept = out[0].len();
+        if kept == n {
+            break;
+        }
+        let m = 2 * (n - kept) + 16;
+        let cols = draw(m, rng);
+        for i in 0..m {
+            cols.iter().zip(&mut point).for_each(|(c, p)| *p = c[i]);
+            if out[0].len() < n && region.contains(&point) {
+                out.iter_mut().zip(&point).for_each(|(c, p)| c.push(*p));
+            }
+        }
+    }
+    let found = out[0].len();
+    if found == 0 {
+        return draw(n, rng);
+    }
+    for col in &mut out {
+        col.extend((found..n).map(|i| col[i % found]).collect::<Vec<_>>());
+    }
+    out
+}
+
+/// `n` points on region piece `piece`'s part of the boundary, the other network
+/// inputs (time) drawn by `method`; the data columns are the outward normal.
+fn piece_points(
+    problem: &Problem,
+    piece: usize,
+    n: usize,
+    method: Sampling,
+    rng: &mut StdRng,
+) -> PointBatch {
+    let Some((region, (_, shape))) = problem
+        .region
+        .as_ref()
+        .and_then(|r| Some((r, r.pieces.get(piece)?)))
+    else {
+        return PointBatch::default();
+    };
+    let free: Vec<CoordId> = problem
+        .network
+        .inputs
+        .iter()
+        .copied()
+        .filter(|c| !region.coords.contains(c))
+        .collect();
+    let on = region
+        .shape
+        .sample_boundary(shape, n, rng)
+        .unwrap_or_default();
+    let mut coords = box_points(problem, &free, on.len(), method, rng);
+    for (k, c) in region.coords.iter().enumerate() {
+        coords[c.0] = on.iter().map(|b| b.x[k]).collect();
+    }
+    PointBatch {
+        coords,
+        data: (0..region.coords.len())
+            .map(|k| on.iter().map(|b| b.normal[k]).collect())
+            .collect(),
+        weights: None,
+    }
 }
 
 /// `n` points in the box of coordinates `dims` (other coordinates are left 0, the
@@ -263,9 +352,23 @@ fn box_points(
         .powf(1.0 / dims.len().max(1) as f64)
         .round()
         .max(1.0) as usize;
+    // Only Halton draws here, so the other methods' random streams stay as they were.
+    let start = match method {
+        Sampling::Halton => rng.random_range(0..1u64 << 20),
+        _ => 0,
+    };
     for (k, &CoordId(c)) in dims.iter().enumerate() {
         let (lo, hi) = (problem.coords[c].lo, problem.coords[c].hi);
         let unit: Vec<f64> = match method {
+            Sampling::Halton => {
+                // The random shift (Cranley–Patterson) makes each seed's set its own;
+                // the random start lets rejection sampling draw further batches.
+                let base = PRIMES[k % PRIMES.len()];
+                let shift = rng.random::<f64>();
+                (0..n as u64)
+                    .map(|p| (radical_inverse(start + p, base) + shift).fract())
+                    .collect()
+            }
             Sampling::Uniform => (0..n).map(|_| rng.random::<f64>()).collect(),
             Sampling::Latin => {
                 let mut strata: Vec<usize> = (0..n).collect();
@@ -289,6 +392,20 @@ fn box_points(
         coords[c] = unit.into_iter().map(|u| lo + (hi - lo) * u).collect();
     }
     coords
+}
+
+/// The Halton sequence's bases: one prime per coordinate.
+const PRIMES: [u64; 16] = [2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53];
+
+/// i's digits in base b mirrored about the radix point: 0.d₀d₁d₂… (van der Corput).
+fn radical_inverse(mut i: u64, b: u64) -> f64 {
+    let (mut r, mut f) = (0.0, 1.0 / b as f64);
+    while i > 0 {
+        r += f * (i % b) as f64;
+        i /= b;
+        f /= b as f64;
+    }
+    r
 }
 
 fn shuffle(v: &mut [usize], rng: &mut StdRng) {
@@ -341,6 +458,75 @@ mod tests {
         let a = sample(&p, &data, 7);
         assert_eq!(a, sample(&p, &data, 7));
         assert_ne!(a, sample(&p, &data, 8));
+    }
+
+    fn problem_from(text: &str) -> Problem {
+        let opts = Options {
+            name: "region".into(),
+            ..Default::default()
+        };
+        crate::pipeline::front_end(text, &opts).unwrap().problem
+    }
+
+    #[test]
+    fn halton_points_fill_each_tenth_of_every_axis_evenly() {
+        let p = problem("burgers");
+        let mut rng = StdRng::seed_from_u64(2);
+        let cols = box_points(&p, &p.network.inputs, 1000, Sampling::Halton, &mut rng);
+        for (c, col) in cols.iter().enumerate() {
+            let (lo, hi) = (p.coords[c].lo, p.coords[c].hi);
+            let mut bins = [0usize; 10];
+            col.iter()
+                .for_each(|v| bins[((v - lo) / (hi - lo) * 10.0) as usize] += 1);
+            // Independent uniform points would miss 100 by ±9.5 (one σ).
+            assert!(bins.iter().all(|&b| b.abs_diff(100) <= 3), "{bins:?}");
+        }
+    }
+
+    #[test]
+    fn region_points_stay_inside_and_pieces_carry_outward_normals() {
+        let p = problem_from(
+            "shape hole = disk([0.5, 0.5], 0.2)\n\
+             domain (x, y) ∈ rectangle([0, 0], [1, 1]) − hole, t ∈ [0, 1]\n\
+             field u(x, y, t)\n\
+             equation u_t - u_xx - u_yy = 0\n\
+             initial u = 0 on t = 0\n\
+             boundary ∂n(u) = 0 on hole\n\
+             boundary u = 0 on x = 0\n\
+             network mlp(width = 4, depth = 1, activation = tanh)\n\
+             sample collocation 500 halton, initial 200, boundary 300",
+        );
+        let batches = sample(&p, &[], 3);
+        let r2 = |b: &PointBatch, i: usize| {
+            (b.coords[0][i] - 0.5).powi(2) + (b.coords[1][i] - 0.5).powi(2)
+        };
+        for (set, b) in p.point_sets.iter().zip(&batches) {
+            assert_eq!(b.len(), set.count, "{}", set.name);
+            match set.kind {
+                PointKind::Piece { .. } => {
+                    for i in 0..b.len() {
+                        let r = r2(b, i).sqrt();
+                        assert!((r - 0.2).abs() < 1e-12);
+                        // The outward normal of the domain points into the hole.
+                        let n = [b.data[0][i], b.data[1][i]];
+                        let radial = [(b.coords[0][i] - 0.5) / r, (b.coords[1][i] - 0.5) / r];
+                        assert!(
+                            (n[0] + radial[0]).abs() < 1e-12 && (n[1] + radial[1]).abs() < 1e-12
+                        );
+                        assert!((0.0..=1.0).contains(&b.coords[2][i]));
+                    }
+                }
+                _ => {
+                    for i in 0..b.len() {
+                        assert!(
+                            r2(b, i) >= 0.04 - 1e-12,
+                            "{}: a point in the hole",
+                            set.name
+                        );
+                    }
+                }
+            }
+        }
     }
 
     #[test]
