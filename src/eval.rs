@@ -88,21 +88,10 @@ pub fn quantity(problem: &Problem, name: &str) -> Result<Quantity, EvalError> {
     })
 }
 
-/// `xt` → [x, t]: the suffix read as a sequence of coordinate names (longest
-/// name first, so coordinates with multi-letter names work too).
-fn split_coords(problem: &Problem, mut suffix: &str) -> Option<Vec<usize>> {
-    let mut order: Vec<usize> = (0..problem.coords.len()).collect();
-    order.sort_by_key(|&i| std::cmp::Reverse(problem.coords[i].name.len()));
-    let mut out = Vec::new();
-    while !suffix.is_empty() {
-        let c = order
-            .iter()
-            .copied()
-            .find(|&i| suffix.starts_with(&problem.coords[i].name))?;
-        suffix = &suffix[problem.coords[c].name.len()..];
-        out.push(c);
-    }
-    (!out.is_empty()).then_some(out)
+/// `xt` → [x, t]: the suffix read as coordinate names (`problem::split_suffix`).
+fn split_coords(problem: &Problem, suffix: &str) -> Option<Vec<usize>> {
+    let names: Vec<&str> = problem.coords.iter().map(|c| c.name.as_str()).collect();
+    crate::problem::split_suffix(&names, suffix)
 }
 
 /// Evaluates the quantities at the points (one column per coordinate, in the

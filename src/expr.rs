@@ -220,6 +220,31 @@ impl Expr {
         }
     }
 
+    /// The value in f64, with `leaf` giving the value of every node that is not
+    /// arithmetic (coordinates, parameters, outputs, data, shared entries, an
+    /// unexpanded `D`).
+    pub fn value(&self, leaf: &dyn Fn(&Expr) -> f64) -> f64 {
+        let ev = |x: &Expr| x.value(leaf);
+        match self {
+            Expr::Num(v) => *v,
+            Expr::Add(a, b) => ev(a) + ev(b),
+            Expr::Sub(a, b) => ev(a) - ev(b),
+            Expr::Mul(a, b) => ev(a) * ev(b),
+            Expr::Div(a, b) => ev(a) / ev(b),
+            Expr::Pow(a, b) => ev(a).powf(ev(b)),
+            Expr::Neg(a) => -ev(a),
+            Expr::Call(f, a) => f.eval(ev(a)),
+            Expr::If(cmp, l, r, x, y) => {
+                if cmp.holds(ev(l), ev(r)) {
+                    ev(x)
+                } else {
+                    ev(y)
+                }
+            }
+            _ => leaf(self),
+        }
+    }
+
     /// Whether `f` holds for this node or any node below it.
     pub fn any(&self, f: &dyn Fn(&Expr) -> bool) -> bool {
         f(self) || self.children().into_iter().any(|c| c.any(f))

@@ -74,6 +74,25 @@ pub struct Coord {
     pub hi: f64,
 }
 
+/// A derivative suffix read as coordinate names, longest name first: `xt` → [x, t]
+/// with coordinates x and t, `x1x2` → [x1, x2] with x1…x5. `None` when some part is
+/// no coordinate's name. (The checker rejects a multi-letter name made of others,
+/// such as `xt` beside x and t, so the reading is never ambiguous.)
+pub fn split_suffix(names: &[&str], mut suffix: &str) -> Option<Vec<usize>> {
+    let mut order: Vec<usize> = (0..names.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(names[i].len()));
+    let mut out = Vec::new();
+    while !suffix.is_empty() {
+        let c = order
+            .iter()
+            .copied()
+            .find(|&i| !names[i].is_empty() && suffix.starts_with(names[i]))?;
+        suffix = &suffix[names[c].len()..];
+        out.push(c);
+    }
+    (!out.is_empty()).then_some(out)
+}
+
 /// A domain whose spatial part is a shape (`domain (x, y) ∈ plate − hole`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Region {
@@ -360,10 +379,29 @@ pub struct Dataset {
     pub fields: Vec<DataField>,
     /// Random subset size (`sample 2000`), per snapshot when `snapshots` is set.
     pub sample: Option<usize>,
-    /// Relative noise (`noise 1%` = 0.01): u + noise·std(u)·N(0, 1).
+    /// Noise added to the data: u + noise·std(u)·N(0, 1) when `noise_relative`
+    /// (`noise 1%` = 0.01), u + noise·N(0, 1) otherwise (`noise 0.1`).
     pub noise: f64,
+    pub noise_relative: bool,
     /// Snapshots (time value, sample count) for discrete-time data.
     pub snapshots: Vec<(f64, Option<usize>)>,
+}
+
+impl Dataset {
+    /// A set with nothing mapped yet, read from `path` (written `written`).
+    pub fn new(path: std::path::PathBuf, written: String) -> Dataset {
+        Dataset {
+            path,
+            arrays: DataArrays::default(),
+            written,
+            coords: Vec::new(),
+            fields: Vec::new(),
+            sample: None,
+            noise: 0.0,
+            noise_relative: true,
+            snapshots: Vec::new(),
+        }
+    }
 }
 
 /// The arrays of one data file, by variable name. Shared (`Arc`), so cloning a problem

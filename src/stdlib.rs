@@ -4,9 +4,10 @@
 use crate::syntax::{self, ast};
 
 /// The stdlib's source files, by name.
-pub const SOURCES: [(&str, &str); 3] = [
+pub const SOURCES: [(&str, &str); 4] = [
     ("activations.pde", include_str!("../stdlib/activations.pde")),
     ("operators.pde", include_str!("../stdlib/operators.pde")),
+    ("functions.pde", include_str!("../stdlib/functions.pde")),
     ("layers.pde", include_str!("../stdlib/layers.pde")),
 ];
 

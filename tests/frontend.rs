@@ -806,7 +806,8 @@ fn burgers_residual_is_the_textbook_one() {
 #[test]
 fn every_example_passes_check_in_process_and_through_the_cli() {
     let mut counts = Vec::new();
-    for p in pde_files(&root().join("examples")) {
+    let collections = [root().join("examples"), root().join("examples/pinnacle")];
+    for p in collections.iter().flat_map(|d| pde_files(d)) {
         let c =
             compile_file(&p).unwrap_or_else(|d| panic!("{}:{}", p.display(), show(&read(&p), &d)));
         assert!(

@@ -491,12 +491,21 @@ fn a_shape_domain_trains_and_eval_marks_points_outside_it() {
     run("tests/run/annulus_small.pde", &out, &[]);
     let cols = eval(
         &out,
-        &["--points", "x=0.5,y=0;x=0,y=-0.8;x=0.1,y=0;x=0.9,y=0.9", "--fields", "u"],
+        &[
+            "--points",
+            "x=0.5,y=0;x=0,y=-0.8;x=0.1,y=0;x=0.9,y=0.9",
+            "--fields",
+            "u",
+        ],
     );
     assert_eq!(column(&cols, "inside"), [1.0, 1.0, 0.0, 0.0]);
     let u = column(&cols, "u");
     for (k, exact) in [(0, 0.25), (1, 0.64)] {
-        assert!((u[k] - exact).abs() < 0.05, "u = {} where x² + y² = {exact}", u[k]);
+        assert!(
+            (u[k] - exact).abs() < 0.05,
+            "u = {} where x² + y² = {exact}",
+            u[k]
+        );
     }
     assert!(out.join("solution_u.png").exists());
 }

@@ -136,6 +136,40 @@ fn every_example_smoke_runs() {
     }
 }
 
+/// The PINNacle collection (examples/pinnacle/, their own data paths): each file
+/// trains a few epochs and reports PINNacle's joint error against its reference.
+#[test]
+fn pinnacle_examples_smoke_run() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/pinnacle");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .expect("examples/pinnacle")
+        .map(|e| e.expect("an entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "pde"))
+        .collect();
+    files.sort();
+    assert!(!files.is_empty());
+    for file in files {
+        let name = file
+            .file_stem()
+            .expect("a name")
+            .to_string_lossy()
+            .into_owned();
+        let out = out_dir(&format!("pinnacle_{name}"));
+        let o = run(file.to_str().expect("UTF-8"), &out, &["--epochs", "3"]);
+        assert!(
+            o.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let r = report(&out);
+        let joint = r["rel_l2_all"].as_f64();
+        assert!(
+            joint.is_some_and(|e| e > 0.0),
+            "{name}: rel_l2_all {joint:?}"
+        );
+    }
+}
+
 #[test]
 fn epochs_caps_every_phase_and_runs_reproduce() {
     let (a, b) = (out_dir("cap_a"), out_dir("cap_b"));

@@ -61,10 +61,12 @@ impl Checker<'_> {
     pub(crate) fn datasets(&mut self, file: &ast::File) -> Datasets {
         let mut out = Datasets::default();
         for st in &file.statements {
-            let StatementKind::Data(block) = &st.kind else {
-                continue;
+            let (block, is_reference) = match &st.kind {
+                StatementKind::Data(block) => (Some(block), block.reference),
+                StatementKind::ExactReference { .. } => (None, true),
+                _ => continue,
             };
-            if block.reference && out.reference.is_some() {
+            if is_reference && out.reference.is_some() {
                 self.error(
                     Diag::error(
                         "pdenet::check::duplicate_statement",
@@ -75,8 +77,15 @@ impl Checker<'_> {
                 );
                 continue;
             }
-            if let Some((set, points)) = self.dataset(block) {
-                if block.reference {
+            let made = match (&st.kind, block) {
+                (StatementKind::ExactReference { fields, sample }, _) => {
+                    self.exact_reference(fields, sample.as_ref())
+                }
+                (_, Some(block)) => self.dataset(block),
+                _ => None,
+            };
+            if let Some((set, points)) = made {
+                if is_reference {
                     out.reference = Some(out.sets.len());
                 }
                 out.sets.push(set);
@@ -95,16 +104,7 @@ impl Checker<'_> {
         } else {
             self.open(block)
         };
-        let mut set = Dataset {
-            path: PathBuf::new(),
-            arrays: DataArrays::default(),
-            written: block.file.clone(),
-            coords: Vec::new(),
-            fields: Vec::new(),
-            sample: None,
-            noise: 0.0,
-            snapshots: Vec::new(),
-        };
+        let mut set = Dataset::new(PathBuf::new(), block.file.clone());
         let mut ok = true;
         for m in &block.mappings {
             if let Some(c) = self.decls.coord(&m.name.name) {
@@ -125,11 +125,20 @@ impl Checker<'_> {
         if let Some(s) = &block.sample {
             set.sample = self.count(s, "the sample size", 1.0);
         }
-        if let Some(n) = &block.noise {
-            set.noise = self
-                .in_range(n, "the noise level", 0.0, 100.0, true)
-                .unwrap_or(0.0)
-                / 100.0;
+        match &block.noise {
+            Some((n, true)) => {
+                set.noise = self
+                    .in_range(n, "the noise level", 0.0, 100.0, true)
+                    .unwrap_or(0.0)
+                    / 100.0;
+            }
+            Some((n, false)) => {
+                set.noise = self
+                    .in_range(n, "the noise's standard deviation", 0.0, 1e300, true)
+                    .unwrap_or(0.0);
+                set.noise_relative = false;
+            }
+            None => {}
         }
         for snap in &block.snapshots {
             ok &= self.snapshot(snap, &mut set).is_some();
@@ -198,7 +207,7 @@ impl Checker<'_> {
         }
     }
 
-    fn data_field(&mut self, m: &ast::Mapping, set: &mut Dataset) -> Option<()> {
+    pub(crate) fn data_field(&mut self, m: &ast::Mapping, set: &mut Dataset) -> Option<()> {
         let known = self.decls.names();
         let is_quantity = self.decls.fields.iter().any(|f| f.name.name == m.name.name)
             || self

@@ -111,9 +111,13 @@ impl Decls {
             .collect()
     }
 
+    /// The coordinates' names in declaration order.
+    pub fn coord_name_list(&self) -> Vec<&str> {
+        self.coords.iter().map(|c| c.coord.name.as_str()).collect()
+    }
+
     pub fn coord_names(&self) -> String {
-        let names: Vec<&str> = self.coords.iter().map(|c| c.coord.name.as_str()).collect();
-        names.join(", ")
+        self.coord_name_list().join(", ")
     }
 
     pub fn coord(&self, name: &str) -> Option<CoordId> {
@@ -206,6 +210,7 @@ impl Checker<'_> {
                 _ => {}
             }
         }
+        self.ambiguous_coordinates();
         if self.decls.coords.is_empty() {
             self.error(
                 Diag::error("pdenet::check::no_domain", "the file declares no domain")
@@ -280,21 +285,43 @@ impl Checker<'_> {
         self.coordinate(&iv.coord, lo, hi);
     }
 
-    /// Declares coordinate `name` on [lo, hi].
-    pub(crate) fn coordinate(&mut self, name: &ast::Ident, lo: f64, hi: f64) -> CoordId {
-        if name.name.chars().count() != 1 {
+    /// A multi-letter coordinate name made of others (`xt` beside x and t) would make
+    /// a derivative suffix such as `u_xt` ambiguous: an error at the long name.
+    fn ambiguous_coordinates(&mut self) {
+        let names = self.decls.coord_name_list();
+        let found: Vec<(String, Span)> = self
+            .decls
+            .coords
+            .iter()
+            .enumerate()
+            .filter(|(k, c)| {
+                let others: Vec<&str> = names
+                    .iter()
+                    .enumerate()
+                    .filter(|(j, _)| j != k)
+                    .map(|(_, n)| *n)
+                    .collect();
+                c.coord.name.chars().count() > 1
+                    && crate::problem::split_suffix(&others, &c.coord.name).is_some()
+            })
+            .map(|(_, c)| (c.coord.name.clone(), c.span))
+            .collect();
+        for (name, span) in found {
             self.error(
                 Diag::error(
-                    "pdenet::check::long_coordinate",
-                    format!("coordinate `{}` has more than one letter", name.name),
+                    "pdenet::check::ambiguous_coordinate",
+                    format!("coordinate `{name}` reads as other coordinates in a row"),
                 )
-                .label(
-                    name.span,
-                    "derivative suffixes like u_xt need one-letter coordinates",
-                )
-                .help("name coordinates with single letters (x, y, z, t, r, θ, …)"),
+                .label(span, "a derivative suffix could not tell them apart")
+                .help(
+                    "name it so that it does not spell other coordinate names, e.g. x1, x2 or r, θ",
+                ),
             );
         }
+    }
+
+    /// Declares coordinate `name` on [lo, hi].
+    pub(crate) fn coordinate(&mut self, name: &ast::Ident, lo: f64, hi: f64) -> CoordId {
         self.decls.coords.push(CoordDecl {
             coord: Coord {
                 name: name.name.clone(),

@@ -282,23 +282,22 @@ impl Checker<'_> {
             if !differentiable {
                 continue;
             }
-            let mut coords = Vec::new();
-            for c in suffix.chars() {
-                match self.decls.coord(&c.to_string()) {
-                    Some(id) => coords.push(id),
-                    None => {
-                        self.error(
-                            Diag::error(
-                                "pdenet::check::unknown_coordinate",
-                                format!("`{name}` differentiates along `{c}`, which is not a coordinate"),
-                            )
-                            .label(at, "unknown coordinate in derivative suffix")
-                            .help(format!("the domain declares {}", self.decls.coord_names())),
-                        );
-                        return Some(None);
-                    }
-                }
-            }
+            let names = self.decls.coord_name_list();
+            let Some(found) = crate::problem::split_suffix(&names, suffix) else {
+                self.error(
+                    Diag::error(
+                        "pdenet::check::unknown_coordinate",
+                        format!("`{name}` differentiates along `{suffix}`, which is not made of coordinate names"),
+                    )
+                    .label(at, "unknown coordinate in derivative suffix")
+                    .help(format!(
+                        "the domain declares {}; `d({base}, x, y)` names the coordinates one by one",
+                        self.decls.coord_names()
+                    )),
+                );
+                return Some(None);
+            };
+            let coords: Vec<CoordId> = found.into_iter().map(CoordId).collect();
             let v = self.plain_name(base, at, scope)?;
             return Some(v.map(|v| coords.into_iter().fold(v, Val::derivative)));
         }
@@ -397,9 +396,10 @@ impl Checker<'_> {
         if let Some(Named::Field(i)) = self.decls.lookup(name) {
             return self.field_call(i, args, at, scope);
         }
-        let mut candidates: Vec<&str> = self.defs.keys().map(String::as_str).collect();
-        candidates.extend(Func::ALL.iter().map(|f| f.name()));
+        // The primitives first: on a tie (`sinn`: sin or sinh) they are the likelier.
+        let mut candidates: Vec<&str> = Func::ALL.iter().map(|f| f.name()).collect();
         candidates.push("d");
+        candidates.extend(self.defs.keys().map(String::as_str));
         let d = Diag::error(
             "pdenet::check::unknown_function",
             format!("unknown function `{name}`"),

@@ -12,6 +12,7 @@
 mod data;
 mod decls;
 mod discrete;
+mod exact;
 mod fields;
 mod layers;
 mod lower;

@@ -164,6 +164,7 @@ pub fn report(info: &RunInfo, r: &RunResult, run_id: &str) -> Value {
         "parameters": params,
         "parameter_errors": param_errors,
         "errors": errors,
+        "rel_l2_all": r.predictions.as_ref().map(|p| p.joint_rel_l2()),
         "time_s": time_s,
         "points": points,
         "phases": stops,

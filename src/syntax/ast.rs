@@ -85,6 +85,11 @@ pub enum StatementKind {
     Sample(Vec<SampleItem>),
     Train(Vec<CallArgs>),
     Data(DataBlock),
+    /// `reference u = FORMULA, … sample N`: an exact solution.
+    ExactReference {
+        fields: Vec<Binding>,
+        sample: Option<Expr>,
+    },
     Scheme {
         kind: CallArgs,
         coord: Ident,
@@ -124,6 +129,7 @@ impl StatementKind {
                 }
             }
             StatementKind::Scheme { .. } => "scheme",
+            StatementKind::ExactReference { .. } => "reference",
         }
     }
 }
@@ -276,8 +282,9 @@ pub struct DataBlock {
     pub file_span: Span,
     pub mappings: Vec<Mapping>,
     pub sample: Option<Expr>,
-    /// The percentage as written (`noise 1%` is 1).
-    pub noise: Option<Expr>,
+    /// The level as written and whether it is a percentage: `noise 1%` is (1, true),
+    /// relative to the data's spread; `noise 0.1` is (0.1, false), absolute.
+    pub noise: Option<(Expr, bool)>,
     pub snapshots: Vec<Snapshot>,
 }
 

@@ -501,6 +501,18 @@ impl Builder {
             Rule::sample => StatementKind::Sample(k.rest().map(|s| self.sample_item(s)).collect()),
             Rule::train => StatementKind::Train(k.rest().map(|c| self.call_args(c)).collect()),
             Rule::data_block => StatementKind::Data(self.data_block(k, sp)),
+            Rule::exact_reference => {
+                let mut fields = Vec::new();
+                let mut sample = None;
+                for c in k.rest() {
+                    match c.as_rule() {
+                        Rule::binding => fields.push(self.binding(c)),
+                        Rule::kw_reference => {}
+                        _ => sample = Some(self.expr(c)),
+                    }
+                }
+                StatementKind::ExactReference { fields, sample }
+            }
             Rule::scheme => {
                 let kind = match k.next() {
                     Some(c) => self.call_args(c),
@@ -858,7 +870,10 @@ impl Builder {
         let mut k = Kids::new(opt);
         match rule {
             Rule::data_sample => block.sample = Some(self.expr_opt(k.next(), sp)),
-            Rule::data_noise => block.noise = Some(self.expr_opt(k.next(), sp)),
+            Rule::data_noise => {
+                let level = self.expr_opt(k.next(), sp);
+                block.noise = Some((level, k.peek_is(Rule::percent)));
+            }
             _ => {
                 let coord = self.ident(k.next());
                 let value = self.expr_opt(k.next(), sp);

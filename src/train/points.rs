@@ -222,7 +222,8 @@ fn batch(problem: &Problem, set: &PointSet, data: &[Observations], rng: &mut Std
                     .collect()
             };
             let picked = obs.select(&idx);
-            let noise = problem.datasets[*dataset].noise;
+            let set = &problem.datasets[*dataset];
+            let noise = (set.noise, set.noise_relative);
             let columns = picked
                 .columns
                 .into_iter()
@@ -237,14 +238,19 @@ fn batch(problem: &Problem, set: &PointSet, data: &[Observations], rng: &mut Std
     }
 }
 
-/// u + noise·std(u)·N(0, 1), with the standard deviation of the sampled column.
-fn with_noise(mut col: Vec<f64>, noise: f64, rng: &mut StdRng) -> Vec<f64> {
+/// u + noise·std(u)·N(0, 1) (relative, with the standard deviation of the sampled
+/// column) or u + noise·N(0, 1) (absolute).
+fn with_noise(mut col: Vec<f64>, (noise, relative): (f64, bool), rng: &mut StdRng) -> Vec<f64> {
     if noise == 0.0 || col.is_empty() {
         return col;
     }
     let n = col.len() as f64;
     let mean = col.iter().sum::<f64>() / n;
-    let std = (col.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n).sqrt();
+    let std = if relative {
+        (col.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n).sqrt()
+    } else {
+        1.0
+    };
     for v in &mut col {
         let z: f64 = rng.sample(StandardNormal);
         *v += noise * std * z;
@@ -396,6 +402,11 @@ fn box_points(
 
 /// The Halton sequence's bases: one prime per coordinate.
 const PRIMES: [u64; 16] = [2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53];
+
+/// Entry i of the Halton sequence along axis k (unshifted).
+pub fn halton(i: u64, k: usize) -> f64 {
+    radical_inverse(i, PRIMES[k % PRIMES.len()])
+}
 
 /// i's digits in base b mirrored about the radix point: 0.d₀d₁d₂… (van der Corput).
 fn radical_inverse(mut i: u64, b: u64) -> f64 {
@@ -626,6 +637,27 @@ mod tests {
             (rms / (0.01 * std) - 1.0).abs() < 0.1,
             "noise rms {rms} vs 1% of std {std}"
         );
+        // Without `%` the level is the noise's own standard deviation.
+        let root = env!("CARGO_MANIFEST_DIR");
+        let text = std::fs::read_to_string(format!("{root}/examples/burgers_inverse_noisy.pde"))
+            .unwrap()
+            .replace("noise 1%", "noise 0.05");
+        let opts = Options {
+            name: "absolute".into(),
+            base_dir: Some(format!("{root}/examples").into()),
+            ..Default::default()
+        };
+        let absolute = crate::pipeline::front_end(&text, &opts).unwrap().problem;
+        let c = &sample(&absolute, &data, 5)[0];
+        assert_eq!(a.coords, c.coords);
+        let rms = (a.data[0]
+            .iter()
+            .zip(&c.data[0])
+            .map(|(x, y)| (y - x).powi(2))
+            .sum::<f64>()
+            / n)
+            .sqrt();
+        assert!((rms / 0.05 - 1.0).abs() < 0.1, "noise rms {rms} vs 0.05");
     }
 
     #[test]

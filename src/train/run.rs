@@ -76,6 +76,21 @@ pub struct Predictions {
     pub reference: Vec<Vec<f64>>,
 }
 
+impl Predictions {
+    /// PINNacle's metric: the relative L2 error over every predicted field at once,
+    /// ‖pred − ref‖ / ‖ref‖ with all fields' values in one vector (no field's mean
+    /// is matched first, unlike [`FieldError`]'s).
+    pub fn joint_rel_l2(&self) -> f64 {
+        let predicted = &self.values[self.values.len() - self.reference.len()..];
+        let (mut diff, mut norm) = (0.0, 0.0);
+        for (p, r) in predicted.iter().zip(&self.reference) {
+            diff += p.iter().zip(r).map(|(a, b)| (a - b).powi(2)).sum::<f64>();
+            norm += r.iter().map(|b| b * b).sum::<f64>();
+        }
+        (diff / norm).sqrt()
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct RunResult {
     pub outcome: Outcome,
@@ -525,6 +540,25 @@ mod tests {
     /// Navier–Stokes' pressure and stream function enter the loss only through
     /// derivatives in x or y: each is known up to a function of t. Burgers' u is
     /// read itself (initial and boundary values), so it is known.
+    #[test]
+    fn the_joint_error_stacks_every_field() {
+        // u is off by 3 where it is 4, v is exact and 0: ‖(3, 0)‖ / ‖(4, 0)‖.
+        let p = Predictions {
+            columns: vec!["x".into(), "u".into(), "v".into()],
+            values: vec![vec![0.0], vec![7.0], vec![0.0]],
+            reference: vec![vec![4.0], vec![0.0]],
+        };
+        assert!((p.joint_rel_l2() - 0.75).abs() < 1e-15);
+        // Two fields of different sizes: (1, 0; 0, 1) against (1, 0; 10, 0).
+        let p = Predictions {
+            columns: vec!["x".into(), "u".into(), "v".into()],
+            values: vec![vec![0.0, 1.0], vec![1.0, 0.0], vec![0.0, 1.0]],
+            reference: vec![vec![1.0, 0.0], vec![10.0, 0.0]],
+        };
+        let want = ((100.0f64 + 1.0) / 101.0).sqrt();
+        assert!((p.joint_rel_l2() - want).abs() < 1e-15);
+    }
+
     #[test]
     fn fields_seen_only_differentiated_are_known_up_to_a_function() {
         let ns = example("navier_stokes");
