@@ -341,6 +341,14 @@ pub enum PointKind {
     /// (`on hole`), the coordinates outside the region (time) sampled by `method`.
     /// Data columns 0…d−1 are the outward unit normal there.
     Piece { piece: usize, method: Sampling },
+    /// Points with the `fixed` coordinates at their values and the `within` ones in
+    /// their ranges, the rest sampled by `method` (`on x = 0, y ∈ [0, 0.5]`, `at x =
+    /// 0, y = 0`).
+    Part {
+        fixed: Vec<(CoordId, f64)>,
+        within: Vec<(CoordId, f64, f64)>,
+        method: Sampling,
+    },
     /// Points from a dataset's grid; `at` selects a snapshot (coord, value) by the
     /// nearest grid value. Data columns are the dataset's fields, in order.
     Data {

@@ -323,11 +323,17 @@ impl Checker<'_> {
         inputs: usize,
     ) {
         let slice_points = |n: usize| if inputs <= 1 { 1 } else { n };
+        // The point sets each kind of condition makes: one per locus, one for `at`.
         let loci = |kind: ConditionKind| -> usize {
             file.statements
                 .iter()
                 .map(|st| match &st.kind {
-                    StatementKind::Condition { kind: k, on, .. } if *k == kind => on.len(),
+                    StatementKind::Condition {
+                        kind: k, at: true, ..
+                    } if *k == kind => 1,
+                    StatementKind::Condition { kind: k, on, .. } if *k == kind => {
+                        on.iter().filter(|l| l.range.is_none()).count()
+                    }
                     _ => 0,
                 })
                 .sum::<usize>()
@@ -343,6 +349,7 @@ impl Checker<'_> {
                     lhs,
                     rhs,
                     on,
+                    at,
                     weight,
                 } => {
                     let (total, method, word, n) = match kind {
@@ -369,10 +376,7 @@ impl Checker<'_> {
                     let Some(v) = self.residual_in(lhs, rhs, &scope) else {
                         continue;
                     };
-                    for locus in on {
-                        let Some((kind, label)) = self.locus(locus, method) else {
-                            continue;
-                        };
+                    for (kind, label) in self.condition_sets(on, *at, method) {
                         // Unique names where there are several (report.json keys
                         // loss terms by name): `boundary x = 0`, `boundary x = 1`.
                         let name = if n == 1 {
@@ -380,12 +384,16 @@ impl Checker<'_> {
                         } else {
                             format!("{word} {label}")
                         };
-                        let whole_slice = matches!(kind, PointKind::Slice { .. });
-                        let per_locus = total.div_ceil(n).max(1);
-                        let count = if whole_slice {
-                            slice_points(per_locus)
+                        // A set that fixes every network input is one point.
+                        let fixed = match &kind {
+                            PointKind::Slice { .. } => 1,
+                            PointKind::Part { fixed, .. } => fixed.len(),
+                            _ => 0,
+                        };
+                        let count = if fixed > 0 && inputs <= fixed {
+                            1
                         } else {
-                            per_locus
+                            total.div_ceil(n).max(1)
                         };
                         let points = t.points(name.clone(), kind, count, vec![]);
                         let residuals = expand(self, v.clone());
@@ -428,6 +436,138 @@ impl Checker<'_> {
             }
         });
         names.join(", ")
+    }
+
+    /// The point sets of one condition statement, each with its label: one per
+    /// locus (`on x = 0, x = 1`, `on hole`), narrowed by the statement's ranges
+    /// (`y ∈ [0, 0.5]`), or one for all of them together (`at x = 0, y = 0`).
+    fn condition_sets(
+        &mut self,
+        on: &[ast::Locus],
+        at: bool,
+        method: Sampling,
+    ) -> Vec<(PointKind, String)> {
+        let mut within = Vec::new();
+        let mut range_labels = Vec::new();
+        for l in on.iter().filter(|l| l.range.is_some()) {
+            if let Some((c, lo, hi)) = self.range(l) {
+                within.push((c, lo, hi));
+                range_labels.push(format!("{} ∈ [{lo}, {hi}]", l.name.name));
+            }
+        }
+        let sets: Vec<(PointKind, String)> = on
+            .iter()
+            .filter(|l| l.range.is_none())
+            .filter_map(|l| self.locus(l, method))
+            .collect();
+        if at {
+            let fixed: Vec<(CoordId, f64)> = sets
+                .iter()
+                .filter_map(|(k, _)| match k {
+                    PointKind::Slice { coord, value, .. } => Some((*coord, *value)),
+                    _ => None,
+                })
+                .collect();
+            if fixed.len() < on.len() {
+                return Vec::new(); // a locus had an error, reported by `locus`
+            }
+            if let Some(i) =
+                (1..fixed.len()).find(|&i| fixed[..i].iter().any(|f| f.0 == fixed[i].0))
+            {
+                self.error(
+                    Diag::error("pdenet::check::duplicate_locus", "`at` fixes a coordinate twice")
+                        .label(on[i].span, "fixed again here")
+                        .help("`at x = 0, y = 0` fixes each coordinate once; two points are two conditions"),
+                );
+                return Vec::new();
+            }
+            let labels: Vec<String> = sets.into_iter().map(|(_, l)| l).collect();
+            return vec![(
+                PointKind::Part {
+                    fixed,
+                    within,
+                    method,
+                },
+                labels.join(", "),
+            )];
+        }
+        if within.is_empty() {
+            return sets;
+        }
+        let suffix = range_labels.join(", ");
+        let mut out = Vec::new();
+        for (kind, label) in sets {
+            match kind {
+                PointKind::Slice {
+                    coord,
+                    value,
+                    method,
+                } if within.iter().all(|w| w.0 != coord) => {
+                    let kind = PointKind::Part {
+                        fixed: vec![(coord, value)],
+                        within: within.clone(),
+                        method,
+                    };
+                    out.push((kind, format!("{label}, {suffix}")));
+                }
+                _ => {
+                    let at = on
+                        .iter()
+                        .find(|l| l.range.is_some())
+                        .map_or(Span::default(), |l| l.span);
+                    self.error(
+                        Diag::error(
+                            "pdenet::check::range_on_locus",
+                            format!("a range cannot narrow `{label}`"),
+                        )
+                        .label(at, "this range")
+                        .help("a range narrows a coordinate's slice along another coordinate: `on x = 0, y ∈ [0, 0.5]`"),
+                    );
+                }
+            }
+        }
+        out
+    }
+
+    /// `y ∈ [a, b]` in a condition: a coordinate and a non-empty range inside its
+    /// interval.
+    fn range(&mut self, l: &ast::Locus) -> Option<(CoordId, f64, f64)> {
+        let (lo, hi) = l.range.as_ref()?;
+        let coord = self.decls.coord(&l.name.name);
+        if coord.is_none() {
+            self.error(
+                Diag::error(
+                    "pdenet::check::unknown_coordinate",
+                    format!("`{}` is not a coordinate", l.name.name),
+                )
+                .label(l.name.span, "a range narrows a coordinate")
+                .help(format!("the domain declares {}", self.decls.coord_names())),
+            );
+        }
+        let (lo, hi) = (
+            self.constant(lo, "a range's bound"),
+            self.constant(hi, "a range's bound"),
+        );
+        let (coord, lo, hi) = (coord?, lo?, hi?);
+        let c = self.decls.coords[coord.0].coord.clone();
+        if lo >= hi || lo < c.lo || hi > c.hi {
+            self.error(
+                Diag::error(
+                    "pdenet::check::outside_domain",
+                    format!(
+                        "{} ∈ [{lo}, {hi}] is empty or leaves the domain [{}, {}]",
+                        c.name, c.lo, c.hi
+                    ),
+                )
+                .label(l.span, "not a range inside the domain")
+                .help(format!(
+                    "write {} ∈ [a, b] with {} ≤ a < b ≤ {}",
+                    c.name, c.lo, c.hi
+                )),
+            );
+            return None;
+        }
+        Some((coord, lo, hi))
     }
 
     /// Where a condition holds, as a point set's kind and the term's label: `x = v`

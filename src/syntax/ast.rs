@@ -68,6 +68,8 @@ pub enum StatementKind {
         lhs: Expr,
         rhs: Expr,
         on: Vec<Locus>,
+        /// `at x = 0, y = 0`: the loci fix their coordinates together.
+        at: bool,
         weight: Option<Expr>,
     },
     Periodic {
@@ -178,12 +180,13 @@ pub enum ShapeOp {
     Difference,
 }
 
-/// Where a condition holds: `x = 0` (a coordinate's value) or `hole` (a shape's
-/// part of the domain's boundary).
+/// Where a condition holds: `x = 0` (a coordinate's value), `y ∈ [0, 0.5]` (a range
+/// restricting the other loci) or `hole` (a shape's part of the domain's boundary).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Locus {
     pub name: Ident,
     pub value: Option<Expr>,
+    pub range: Option<(Expr, Expr)>,
     pub span: Span,
 }
 

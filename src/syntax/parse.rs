@@ -550,28 +550,41 @@ impl Builder {
         let lhs = self.expr_opt(k.next(), sp);
         let rhs = self.expr_opt(k.next(), sp);
         let mut on = Vec::new();
+        let mut at = false;
         let mut weight = None;
         for c in k.rest() {
-            match c.as_rule() {
-                Rule::weight => weight = self.weight(std::iter::once(c)),
-                _ => {
-                    let sp = span(&c);
-                    let mut lk = Kids::new(c);
-                    let name = self.ident(lk.next());
-                    let value = lk.next().map(|v| self.expr_opt(Some(v), sp));
-                    on.push(Locus {
-                        name,
-                        value,
-                        span: sp,
-                    })
-                }
+            let rule = c.as_rule();
+            if rule == Rule::weight {
+                weight = self.weight(std::iter::once(c));
+                continue;
             }
+            at |= rule == Rule::point_locus;
+            let sp = span(&c);
+            let mut lk = Kids::new(c);
+            let name = self.ident(lk.next());
+            let (mut value, mut range) = (None, None);
+            match lk.next() {
+                Some(r) if r.as_rule() == Rule::range => {
+                    let mut rk = Kids::new(r);
+                    let lo = self.expr_opt(rk.next(), sp);
+                    range = Some((lo, self.expr_opt(rk.next(), sp)));
+                }
+                Some(v) => value = Some(self.expr_opt(Some(v), sp)),
+                None => {}
+            }
+            on.push(Locus {
+                name,
+                value,
+                range,
+                span: sp,
+            });
         }
         StatementKind::Condition {
             kind,
             lhs,
             rhs,
             on,
+            at,
             weight,
         }
     }

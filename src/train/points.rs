@@ -186,22 +186,23 @@ fn batch(problem: &Problem, set: &PointSet, data: &[Observations], rng: &mut Std
             coord,
             value,
             method,
-        } => {
-            let free: Vec<CoordId> = inputs.iter().copied().filter(|c| c != coord).collect();
-            let coords = in_region(problem, set.count, rng, &|m, rng| {
-                let mut coords = box_points(problem, &free, m, *method, rng);
-                coords[coord.0] = vec![*value; m];
-                coords
-            });
-            PointBatch {
-                coords,
-                data: vec![],
-                weights: None,
-            }
-        }
+        } => PointBatch {
+            coords: part_points(problem, &[(*coord, *value)], &[], *method, set.count, rng),
+            data: vec![],
+            weights: None,
+        },
         PointKind::Piece { piece, method } => {
             piece_points(problem, *piece, set.count, *method, rng)
         }
+        PointKind::Part {
+            fixed,
+            within,
+            method,
+        } => PointBatch {
+            coords: part_points(problem, fixed, within, *method, set.count, rng),
+            data: vec![],
+            weights: None,
+        },
         PointKind::Quadrature => quadrature(problem, set.count),
         PointKind::Data { dataset, at } => {
             let obs = &data[*dataset];
@@ -302,6 +303,39 @@ fn in_region(
         col.extend((found..n).map(|i| col[i % found]).collect::<Vec<_>>());
     }
     out
+}
+
+/// `n` points with the `fixed` coordinates at their values and the `within` ones in
+/// their ranges, the other network inputs drawn by `method`, inside the region.
+fn part_points(
+    problem: &Problem,
+    fixed: &[(CoordId, f64)],
+    within: &[(CoordId, f64, f64)],
+    method: Sampling,
+    n: usize,
+    rng: &mut StdRng,
+) -> Vec<Vec<f64>> {
+    let free: Vec<CoordId> = problem
+        .network
+        .inputs
+        .iter()
+        .copied()
+        .filter(|c| fixed.iter().all(|f| f.0 != *c))
+        .collect();
+    in_region(problem, n, rng, &|m, rng| {
+        let mut coords = box_points(problem, &free, m, method, rng);
+        // Drawn over the coordinate's interval, moved into the range.
+        for &(c, a, b) in within {
+            let (lo, hi) = (problem.coords[c.0].lo, problem.coords[c.0].hi);
+            coords[c.0]
+                .iter_mut()
+                .for_each(|v| *v = a + (*v - lo) / (hi - lo) * (b - a));
+        }
+        for &(c, v) in fixed {
+            coords[c.0] = vec![v; m];
+        }
+        coords
+    })
 }
 
 /// `n` points on region piece `piece`'s part of the boundary, the other network
@@ -538,6 +572,39 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn conditions_on_part_of_a_face_and_at_a_point_stay_there() {
+        let p = problem_from(
+            "domain x ∈ [0, 1], y ∈ [0, 2]\n\
+             field u(x, y), q(x, y)\n\
+             equation u_xx + u_yy = q\n\
+             equation q = 0\n\
+             boundary u = 0 on x = 0, x = 1, y ∈ [0.5, 1]\n\
+             boundary q = 0 at x = 1, y = 2\n\
+             network mlp(width = 4, depth = 1, activation = tanh)\n\
+             sample collocation 50, boundary 400",
+        );
+        let names: Vec<&str> = p.point_sets.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(
+            names[1..],
+            [
+                "boundary x = 0, y ∈ [0.5, 1]",
+                "boundary x = 1, y ∈ [0.5, 1]",
+                "boundary x = 1, y = 2"
+            ]
+        );
+        let batches = sample(&p, &[], 4);
+        for (face, b) in [0.0, 1.0].iter().zip(&batches[1..3]) {
+            assert!(b.len() > 100);
+            assert!(b.coords[0].iter().all(|x| x == face));
+            assert!(b.coords[1].iter().all(|y| (0.5..=1.0).contains(y)));
+        }
+        assert_eq!(
+            (batches[3].coords[0].clone(), batches[3].coords[1].clone()),
+            (vec![1.0], vec![2.0])
+        );
     }
 
     #[test]

@@ -1,0 +1,6 @@
+# expect: pdenet::check::outside_domain "y ∈ [0.5, 2]"
+domain x ∈ [0, 1], y ∈ [0, 1]
+field  u(x, y)
+equation u_xx + u_yy = 1
+network mlp(width = 10, depth = 2, activation = tanh)
+boundary u = 0 on x = 0, y ∈ [0.5, 2]
