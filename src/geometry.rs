@@ -237,6 +237,10 @@ impl Shape {
     ) -> Option<Vec<BoundaryPoint>> {
         let leaves = piece.primitives();
         let measures: Vec<f64> = leaves.iter().map(|s| s.boundary_measure()).collect();
+        // A drawn point is on its primitive's boundary to rounding; its distance to
+        // the piece and to the domain goes through the other primitives' distances
+        // (square roots, min/max), hence a looser test than `contains`. The probe
+        // steps far enough off the boundary for the domain's distance to change sign.
         let tol = ON * self.size().max(piece.size()) * 1e3;
         let probe = 1e-6 * self.size();
         let mut out = Vec::with_capacity(n);
