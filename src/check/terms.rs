@@ -494,6 +494,16 @@ impl Checker<'_> {
         if within.is_empty() {
             return sets;
         }
+        if on.iter().all(|l| l.range.is_some()) {
+            self.error(
+                Diag::error(
+                    "pdenet::check::range_on_locus",
+                    "a range alone is not a locus",
+                )
+                .label(on[0].span, "narrows nothing")
+                .help("name the face it narrows: `on x = 0, y ∈ [0, 0.5]`"),
+            );
+        }
         let suffix = range_labels.join(", ");
         let mut out = Vec::new();
         for (kind, label) in sets {
