@@ -61,9 +61,9 @@ impl Checker<'_> {
     pub(crate) fn datasets(&mut self, file: &ast::File) -> Datasets {
         let mut out = Datasets::default();
         for st in &file.statements {
-            let (block, is_reference) = match &st.kind {
-                StatementKind::Data(block) => (Some(block), block.reference),
-                StatementKind::ExactReference { .. } => (None, true),
+            let is_reference = match &st.kind {
+                StatementKind::Data(block) => block.reference,
+                StatementKind::ExactReference { .. } => true,
                 _ => continue,
             };
             if is_reference && out.reference.is_some() {
@@ -77,11 +77,11 @@ impl Checker<'_> {
                 );
                 continue;
             }
-            let made = match (&st.kind, block) {
-                (StatementKind::ExactReference { fields, sample }, _) => {
+            let made = match &st.kind {
+                StatementKind::ExactReference { fields, sample } => {
                     self.exact_reference(fields, sample.as_ref())
                 }
-                (_, Some(block)) => self.dataset(block),
+                StatementKind::Data(block) => self.dataset(block),
                 _ => None,
             };
             if let Some((set, points)) = made {
@@ -276,17 +276,7 @@ impl Checker<'_> {
     }
 
     fn snapshot(&mut self, snap: &ast::Snapshot, set: &mut Dataset) -> Option<()> {
-        let c = self.decls.coord(&snap.coord.name);
-        if c.is_none() {
-            self.error(
-                Diag::error(
-                    "pdenet::check::unknown_coordinate",
-                    format!("`{}` is not a coordinate", snap.coord.name),
-                )
-                .label(snap.coord.span, "not a coordinate")
-                .help(format!("the domain declares {}", self.decls.coord_names())),
-            );
-        }
+        let c = self.coordinate_named(&snap.coord, "not a coordinate");
         let v = self.constant(&snap.value, "a snapshot time")?;
         let n = match &snap.sample {
             Some(s) => Some(self.count(s, "the sample size", 1.0)?),

@@ -6,7 +6,7 @@ use super::{Checker, Origin};
 use crate::diag::{suggest, Diag};
 use crate::expr::CoordId;
 use crate::geometry::Shape;
-use crate::problem::{Coord, Param};
+use crate::problem::{Coord, Param, Region};
 use crate::syntax::ast::{self, BinaryOp, ExprKind, Span, StatementKind, UnaryOp};
 use std::cell::Cell;
 
@@ -19,20 +19,14 @@ pub(crate) struct Decls {
     pub lets: Vec<LetDecl>,
     /// `shape` statements in order; `shape` is `None` where it had an error.
     pub shapes: Vec<ShapeDecl>,
-    /// `domain (x, y) ∈ SHAPE`.
-    pub region: Option<RegionDecl>,
+    /// `domain (x, y) ∈ SHAPE` (its `pieces` are filled when the problem is built).
+    pub region: Option<Region>,
 }
 
 #[derive(Debug)]
 pub(crate) struct ShapeDecl {
     pub name: String,
     pub shape: Option<Shape>,
-}
-
-#[derive(Debug)]
-pub(crate) struct RegionDecl {
-    pub coords: Vec<CoordId>,
-    pub shape: Shape,
 }
 
 #[derive(Debug)]
@@ -318,6 +312,23 @@ impl Checker<'_> {
                 ),
             );
         }
+    }
+
+    /// The coordinate `name` names, or an error at it (labelled `label`) that lists
+    /// the declared ones.
+    pub(crate) fn coordinate_named(&mut self, name: &ast::Ident, label: &str) -> Option<CoordId> {
+        let found = self.decls.coord(&name.name);
+        if found.is_none() {
+            self.error(
+                Diag::error(
+                    "pdenet::check::unknown_coordinate",
+                    format!("`{}` is not a coordinate", name.name),
+                )
+                .label(name.span, label.to_string())
+                .help(format!("the domain declares {}", self.decls.coord_names())),
+            );
+        }
+        found
     }
 
     /// Declares coordinate `name` on [lo, hi].

@@ -112,11 +112,12 @@ impl Checker<'_> {
                 let u = crate::train::points::halton(i, k);
                 *p = c.coord.lo + (c.coord.hi - c.coord.lo) * u;
             }
-            let inside = self.decls.region.as_ref().is_none_or(|r| {
-                let x: Vec<f64> = r.coords.iter().map(|c| point[c.0]).collect();
-                r.shape.contains(&x)
-            });
-            if inside {
+            if self
+                .decls
+                .region
+                .as_ref()
+                .is_none_or(|r| r.contains(&point))
+            {
                 out.iter_mut().zip(&point).for_each(|(col, v)| col.push(*v));
             }
         }

@@ -166,10 +166,9 @@ impl<'a> Checker<'a> {
         Some(Problem {
             name: self.opts.name.clone(),
             coords: self.decls.coords.iter().map(|c| c.coord.clone()).collect(),
-            region: self.decls.region.as_ref().map(|r| Region {
-                coords: r.coords.clone(),
-                shape: r.shape.clone(),
+            region: self.decls.region.clone().map(|r| Region {
                 pieces: self.decls.pieces(),
+                ..r
             }),
             params: self.decls.params.iter().map(|p| p.param.clone()).collect(),
             consts: self

@@ -915,17 +915,7 @@ impl Checker<'_> {
                 .help(format!("write `from {0} = a to {0} = b`", coord.name)),
             );
         }
-        let id = self.decls.coord(&coord.name);
-        if id.is_none() {
-            self.error(
-                Diag::error(
-                    "pdenet::check::unknown_coordinate",
-                    format!("`{}` is not a coordinate", coord.name),
-                )
-                .label(coord.span, "not a coordinate")
-                .help(format!("the domain declares {}", self.decls.coord_names())),
-            );
-        }
+        let id = self.coordinate_named(coord, "not a coordinate");
         let (a, b) = (
             self.constant(from, "the start time"),
             self.constant(to, "the end time"),

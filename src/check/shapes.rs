@@ -2,10 +2,10 @@
 //! [`geometry::Shape`], with a diagnostic for every wrong argument and for shapes
 //! that are empty or degenerate.
 
-use super::decls::RegionDecl;
 use super::Checker;
 use crate::diag::{suggest, Diag};
 use crate::geometry::{self, Shape};
+use crate::problem::Region;
 use crate::syntax::ast::{self, ShapeArg, ShapeKind, ShapeOp, Span};
 
 /// The primitives and how each is written.
@@ -285,7 +285,11 @@ impl Checker<'_> {
             );
             return;
         }
-        self.decls.region = Some(RegionDecl { coords, shape });
+        self.decls.region = Some(Region {
+            coords,
+            shape,
+            pieces: Vec::new(),
+        });
     }
 }
 

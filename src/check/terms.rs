@@ -543,17 +543,7 @@ impl Checker<'_> {
     /// interval.
     fn range(&mut self, l: &ast::Locus) -> Option<(CoordId, f64, f64)> {
         let (lo, hi) = l.range.as_ref()?;
-        let coord = self.decls.coord(&l.name.name);
-        if coord.is_none() {
-            self.error(
-                Diag::error(
-                    "pdenet::check::unknown_coordinate",
-                    format!("`{}` is not a coordinate", l.name.name),
-                )
-                .label(l.name.span, "a range narrows a coordinate")
-                .help(format!("the domain declares {}", self.decls.coord_names())),
-            );
-        }
+        let coord = self.coordinate_named(&l.name, "a range narrows a coordinate");
         let (lo, hi) = (
             self.constant(lo, "a range's bound"),
             self.constant(hi, "a range's bound"),
@@ -587,17 +577,7 @@ impl Checker<'_> {
         let Some(value) = &locus.value else {
             return self.piece(&locus.name, method);
         };
-        let coord = self.decls.coord(&locus.name.name);
-        if coord.is_none() {
-            self.error(
-                Diag::error(
-                    "pdenet::check::unknown_coordinate",
-                    format!("`{}` is not a coordinate", locus.name.name),
-                )
-                .label(locus.name.span, "conditions hold on a coordinate value")
-                .help(format!("the domain declares {}", self.decls.coord_names())),
-            );
-        }
+        let coord = self.coordinate_named(&locus.name, "conditions hold on a coordinate value");
         let value = self.constant(value, "a condition's coordinate value")?;
         let decl = self.decls.coords.get(coord?.0)?;
         let (c, declared) = (decl.coord.clone(), decl.span);
@@ -715,15 +695,7 @@ impl Checker<'_> {
         t: &mut Terms,
         expand: &dyn Fn(&mut Checker, Val) -> Vec<Expr>,
     ) {
-        let Some(coord) = self.decls.coord(&c.name) else {
-            self.error(
-                Diag::error(
-                    "pdenet::check::unknown_coordinate",
-                    format!("`{}` is not a coordinate", c.name),
-                )
-                .label(c.span, "not a coordinate")
-                .help(format!("the domain declares {}", self.decls.coord_names())),
-            );
+        let Some(coord) = self.coordinate_named(c, "not a coordinate") else {
             return;
         };
         let (lo, hi) = (
