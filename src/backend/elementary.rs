@@ -11,6 +11,14 @@
 
 /// ln 2 split for Cody–Waite reduction in f64: k·hi is exact for the k that occur.
 pub(crate) const LN2_F64: (f64, f64) = (0.6931471803691238, 1.9082149292705877e-10);
+/// ln 2 split for f32: k·hi is exact for the k that occur.
+pub(crate) const LN2_F32: (f64, f64) = (0.693_359_375, -2.121_944_4e-4);
+/// exp's arguments are clamped to these ranges (f32, f64), so exp never returns 0
+/// or ∞.
+pub(crate) const EXP_RANGE: [(f64, f64); 2] = [(-87.0, 88.0), (-708.0, 709.0)];
+/// tanh(x) = sign(x)·e/(e + 2), e = expm1(2|x|): 2|x| is clamped to this (f32, f64),
+/// beyond which tanh rounds to ±1.
+pub(crate) const TANH_ARG_MAX: [f64; 2] = [18.0, 40.0];
 /// π/2 in three parts for the f64 reduction of sin and cos.
 pub(crate) const PIO2_F64: [f64; 3] = [
     1.5707963267341256,

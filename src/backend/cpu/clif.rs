@@ -39,7 +39,7 @@ mod products;
 
 pub(crate) use fuse::Group;
 
-use super::micro::Kernels;
+use super::micro::{Kernels, Native};
 use super::vmath::Vm;
 use super::BackendError;
 use crate::expr::{Cmp, Func};
@@ -151,7 +151,7 @@ pub(crate) fn plan(
     vm: Vm,
     native: Option<Kernels>,
 ) -> Result<Plan, BackendError> {
-    let groups = fuse::groups(prog, info, vm);
+    let groups = fuse::groups(prog, info, vm, native.is_some());
     let mut group_of = vec![None; prog.ops.len()];
     let mut in_registers = vec![false; prog.ops.len()];
     for (g, group) in groups.iter().enumerate() {
@@ -302,7 +302,7 @@ pub(crate) fn build(
         p,
         flags,
         col: vec![],
-        micro_sig: None,
+        micro_sigs: vec![],
     };
     t.body(end, part);
     t.b.finalize(frontend);
@@ -370,8 +370,8 @@ struct Tr<'a> {
     flags: Flags,
     /// Column pointers of the current tile.
     col: Vec<CValue>,
-    /// The microkernels' signature, once imported.
-    micro_sig: Option<SigRef>,
+    /// The microkernels' signatures by their number of arguments, once imported.
+    micro_sigs: Vec<(usize, SigRef)>,
 }
 
 impl Tr<'_> {
@@ -758,17 +758,54 @@ impl Tr<'_> {
                 x,
             } => self.grad_matrix(w_offset, rows, cols, delta, x),
             Op::Store { .. } => unreachable!("rejected by the plan"),
-            // The element-wise ops (`elementwise` lists them).
-            _ => {
-                let (args, f) = elementwise(vm, &self.prog.ops[i]).expect("element-wise");
-                let args: Vec<Opd> = args.iter().map(|a| self.opd(a.index())).collect();
-                self.map(out.expect("a value"), w, &args, &*f);
+            Op::Func(f, x) if self.prog.types[i].varying && self.plan.native.is_some() => {
+                match Native::of(f) {
+                    Some(g) => self.call_func(i, g, x),
+                    None => self.map_elementwise(i),
+                }
             }
+            _ => self.map_elementwise(i),
         }
+    }
+
+    /// out = g(x) over the tile: one call of the native function.
+    fn call_func(&mut self, i: usize, g: Native, x: Value) {
+        let func = self.plan.native.expect("a native route").func;
+        let out = self.opd_out(i);
+        let src = self.opd(x.index());
+        let xp = self.ptr(src);
+        let op = self.ptr(out);
+        let w = self.prog.types[i].width;
+        let args = [
+            g as i64,
+            src.estride,
+            out.estride,
+            w as i64,
+            self.plan.entry_bytes() as i64,
+        ]
+        .map(|v| self.b.ins().iconst(I64, v));
+        let [g, xs, os, w, tb] = args;
+        self.call(func as usize, &[g, xp, xs, op, os, w, tb]);
+    }
+
+    /// An element-wise op (`elementwise` lists them) in Cranelift's code.
+    fn map_elementwise(&mut self, i: usize) {
+        let (args, f) = elementwise(self.vm, &self.prog.ops[i]).expect("element-wise");
+        let args: Vec<Opd> = args.iter().map(|a| self.opd(a.index())).collect();
+        let w = self.prog.types[i].width as usize;
+        self.map(self.opd_out(i), w, &args, &*f);
     }
 
     fn opd_out(&self, i: usize) -> Opd {
         self.opd(i)
+    }
+}
+
+/// The function of a `Func` op that `micro::Native` computes.
+fn native_func(op: &Op) -> Option<Native> {
+    match *op {
+        Op::Func(f, _) => Native::of(f),
+        _ => None,
     }
 }
 

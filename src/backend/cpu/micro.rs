@@ -27,6 +27,10 @@ use std::mem::size_of;
 use super::clif::{TILE, VB};
 use super::BackendError;
 
+mod funcs;
+
+pub use funcs::{FuncFn, Native};
+
 /// Which code computes a kernel's products with θ.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Products {
@@ -145,11 +149,13 @@ pub type GradFn = unsafe extern "C" fn(
     usize,
 );
 
-/// The two entry points for one precision and instruction set.
+/// The entry points for one precision and instruction set.
 #[derive(Debug, Clone, Copy)]
 pub struct Kernels {
     pub matvec: MatVecFn,
     pub grad: GradFn,
+    /// tanh and exp over a tile's entries (`funcs`).
+    pub func: FuncFn,
 }
 
 impl Kernels {
@@ -487,19 +493,47 @@ macro_rules! entry_points {
     ($feat:literal, $lanes:literal,
      ($mr32:literal, $nr32:literal, $rb32:literal, $cb32:literal),
      ($mr64:literal, $nr64:literal, $rb64:literal, $cb64:literal)) => {
-        use super::{grad, matvec, Kernels};
+        use super::{funcs, grad, matvec, Kernels};
 
         /// The f32 and the f64 kernels.
         pub const KERNELS: [Kernels; 2] = [
             Kernels {
                 matvec: matvec_f32,
                 grad: grad_f32,
+                func: func_f32,
             },
             Kernels {
                 matvec: matvec_f64,
                 grad: grad_f64,
+                func: func_f64,
             },
         ];
+
+        #[target_feature(enable = $feat)]
+        pub unsafe extern "C" fn func_f32(
+            f: usize,
+            x: *const u8,
+            xs: isize,
+            out: *mut u8,
+            os: isize,
+            entries: usize,
+            tb: usize,
+        ) {
+            unsafe { funcs::apply::<f32, $lanes>(f, x, xs, out, os, entries, tb) }
+        }
+
+        #[target_feature(enable = $feat)]
+        pub unsafe extern "C" fn func_f64(
+            f: usize,
+            x: *const u8,
+            xs: isize,
+            out: *mut u8,
+            os: isize,
+            entries: usize,
+            tb: usize,
+        ) {
+            unsafe { funcs::apply::<f64, { $lanes / 2 }>(f, x, xs, out, os, entries, tb) }
+        }
 
         #[target_feature(enable = $feat)]
         pub unsafe extern "C" fn matvec_f32(

@@ -20,7 +20,9 @@ use cranelift_codegen::ir::types::{F32, F32X4, F64, F64X2, I32, I32X4, I64, I64X
 use cranelift_codegen::ir::{Endianness, InstBuilder, MemFlagsData, Type, Value};
 use cranelift_frontend::FunctionBuilder;
 
-use crate::backend::elementary::{Terms, LN2_F64, PIO2_F64, TERMS_F32, TERMS_F64};
+use crate::backend::elementary::{
+    Terms, EXP_RANGE, LN2_F32, LN2_F64, PIO2_F64, TANH_ARG_MAX, TERMS_F32, TERMS_F64,
+};
 
 /// The vector kind being generated and how to build its constants.
 #[derive(Debug, Clone, Copy)]
@@ -174,11 +176,7 @@ impl Vm {
         let k = b.ins().fmul(x, log2e);
         let k = b.ins().nearest(k);
         // Cody–Waite: ln2 split so that k·ln2_hi is exact.
-        let (ln2_hi, ln2_lo) = if self.wide {
-            LN2_F64
-        } else {
-            (0.693_359_375, -2.121_944_4e-4)
-        };
+        let (ln2_hi, ln2_lo) = if self.wide { LN2_F64 } else { LN2_F32 };
         let nhi = self.c(b, -ln2_hi);
         let nlo = self.c(b, -ln2_lo);
         let r = self.fma(b, k, nhi, x);
@@ -191,11 +189,7 @@ impl Vm {
     }
 
     pub fn exp(self, b: &mut FunctionBuilder, x: Value) -> Value {
-        let (lo, hi) = if self.wide {
-            (-708.0, 709.0)
-        } else {
-            (-87.0, 88.0)
-        };
+        let (lo, hi) = EXP_RANGE[self.wide as usize];
         let x = self.at_least(b, x, lo);
         let x = self.at_most(b, x, hi);
         let (s, p) = self.exp_parts(b, x);
@@ -207,7 +201,7 @@ impl Vm {
         let a = b.ins().fabs(x);
         let two = self.c(b, 2.0);
         let y = b.ins().fmul(a, two);
-        let y = self.at_most(b, y, if self.wide { 40.0 } else { 18.0 });
+        let y = self.at_most(b, y, TANH_ARG_MAX[self.wide as usize]);
         let (s, p) = self.exp_parts(b, y);
         let one = self.c(b, 1.0);
         let sm1 = b.ins().fsub(s, one);
@@ -255,11 +249,7 @@ impl Vm {
         let sz = b.ins().fmul(s, z);
         let s2 = b.ins().fadd(s, s);
         let lm = self.fma(b, sz, q, s2);
-        let (ln2_hi, ln2_lo) = if self.wide {
-            LN2_F64
-        } else {
-            (0.693_359_375, -2.121_944_4e-4)
-        };
+        let (ln2_hi, ln2_lo) = if self.wide { LN2_F64 } else { LN2_F32 };
         let hi = self.c(b, ln2_hi);
         let lo = self.c(b, ln2_lo);
         let lm = self.fma(b, ef, lo, lm);

@@ -12,7 +12,7 @@
 
 use cranelift_codegen::ir::Value as CValue;
 
-use super::{elementwise, Entry, Opd, Tr, VB};
+use super::{elementwise, native_func, Entry, Opd, Tr, VB};
 use crate::backend::cpu::vmath::Vm;
 use crate::kernel::ir::Program;
 use crate::kernel::passes::Info;
@@ -33,15 +33,19 @@ pub(crate) struct Group {
     pub stored: Vec<bool>,
 }
 
-/// A varying element-wise op (one [`elementwise`] knows).
-fn fusible(prog: &Program, i: usize, vm: Vm) -> bool {
-    prog.types[i].varying && elementwise(vm, &prog.ops[i]).is_some()
+/// A varying element-wise op (one [`elementwise`] knows) that is not a call to a
+/// `native` function (a call ends a group: its result is written for the call).
+fn fusible(prog: &Program, i: usize, vm: Vm, native: bool) -> bool {
+    prog.types[i].varying
+        && elementwise(vm, &prog.ops[i]).is_some()
+        && !(native && native_func(&prog.ops[i]).is_some())
 }
 
 /// The groups of a program: maximal runs of fusible ops of one width, where uniform
 /// ops (computed before the tile loop) do not break a run and the forward pass's end
-/// does (the forward-only function stops there).
-pub(crate) fn groups(prog: &Program, info: &Info, vm: Vm) -> Vec<Group> {
+/// does (the forward-only function stops there). `native`: whether the functions
+/// `micro::Native` lists are calls.
+pub(crate) fn groups(prog: &Program, info: &Info, vm: Vm, native: bool) -> Vec<Group> {
     let mut out = vec![];
     let mut run: Vec<usize> = vec![];
     let close = |run: &mut Vec<usize>, out: &mut Vec<Group>| {
@@ -61,11 +65,11 @@ pub(crate) fn groups(prog: &Program, info: &Info, vm: Vm) -> Vec<Group> {
         let same_width = run
             .first()
             .is_none_or(|&f| prog.types[f].width == prog.types[i].width);
-        if i == prog.backward_start || !fusible(prog, i, vm) || !same_width || run.len() == MAX_OPS
-        {
+        let fusible = fusible(prog, i, vm, native);
+        if i == prog.backward_start || !fusible || !same_width || run.len() == MAX_OPS {
             close(&mut run, &mut out);
         }
-        if fusible(prog, i, vm) {
+        if fusible {
             run.push(i);
         }
     }

@@ -195,20 +195,21 @@ impl Tr<'_> {
 
 impl Tr<'_> {
     /// The address of o's entry 0 (of the current tile when varying).
-    fn ptr(&mut self, o: Opd) -> CValue {
+    pub(super) fn ptr(&mut self, o: Opd) -> CValue {
         self.b.ins().iadd_imm_s(o.base, o.off)
     }
 
-    /// A call of a microkernel (`micro::MatVecFn` or `GradFn`: nine
-    /// pointer-sized arguments) at its address.
-    fn call(&mut self, f: usize, args: &[CValue; 9]) {
-        let sig = match self.micro_sig {
-            Some(s) => s,
+    /// A call of a microkernel (`micro::MatVecFn`, `GradFn`, `FuncFn`: pointer-sized
+    /// arguments) at its address.
+    pub(super) fn call(&mut self, f: usize, args: &[CValue]) {
+        let known = self.micro_sigs.iter().find(|(n, _)| *n == args.len());
+        let sig = match known {
+            Some(&(_, s)) => s,
             None => {
                 let mut sig = Signature::new(self.b.func.signature.call_conv);
                 sig.params = vec![AbiParam::new(I64); args.len()];
                 let s = self.b.import_signature(sig);
-                self.micro_sig = Some(s);
+                self.micro_sigs.push((args.len(), s));
                 s
             }
         };
