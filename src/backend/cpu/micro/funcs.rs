@@ -122,9 +122,13 @@ impl<T: Lane> Consts<T> {
     const NQ: usize = T::TERMS.expm1 as usize - 1;
 
     fn new() -> Consts<T> {
+        // 1/j! for j = 2 …, as `Terms::expm1_coeffs` computes them, without its
+        // allocation (this runs once per call).
         let mut q = [T::default(); 16];
-        for (c, k) in q.iter_mut().zip(T::TERMS.expm1_coeffs()) {
-            *c = T::of(k);
+        let mut factorial = 1.0;
+        for (j, c) in (2..=T::TERMS.expm1).zip(q.iter_mut()) {
+            factorial *= j as f64;
+            *c = T::of(1.0 / factorial);
         }
         let (hi, lo) = [LN2_F32, LN2_F64][T::WIDE];
         Consts {
