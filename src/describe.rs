@@ -14,6 +14,7 @@ pub fn names(p: &Problem, data: Vec<String>) -> Names {
         outputs: p.network.outputs.clone(),
         params: p.params.iter().map(|q| q.name.clone()).collect(),
         data,
+        tables: p.tables.iter().map(|t| t.name.clone()).collect(),
     }
 }
 
@@ -135,8 +136,21 @@ fn needs(e: &Expr, names: &Names) -> String {
     }
 }
 
-/// The names of a point set's data columns (for `Expr::Data`).
+/// The names of a point set's data columns (for `Expr::Data`): its own, then its
+/// tables' (`a`, `a_x`).
 fn data_names(p: &Problem, points: usize) -> Vec<String> {
+    let mut out = own_data_names(p, points);
+    for (t, deriv) in p.point_sets.get(points).iter().flat_map(|s| &s.tables) {
+        let table = Expr::Table {
+            table: *t,
+            deriv: deriv.clone(),
+        };
+        out.push(sym::display(&table, &names(p, vec![])));
+    }
+    out
+}
+
+fn own_data_names(p: &Problem, points: usize) -> Vec<String> {
     let dataset = match p.point_sets.get(points).map(|s| &s.kind) {
         Some(crate::problem::PointKind::Data { dataset, .. }) => dataset,
         // A shape's piece of the boundary: the outward normal, n_x, n_y, ….

@@ -52,6 +52,13 @@ pub enum Expr {
     Data(usize),
     /// Entry k of `Problem::shared`.
     Shared(usize),
+    /// Table `table` of `Problem::tables` (a quantity given on a grid), differentiated
+    /// `deriv` times along each coordinate; a data column by the time the kernel is
+    /// built (`table::to_columns`).
+    Table {
+        table: usize,
+        deriv: Deriv,
+    },
     Add(Box<Expr>, Box<Expr>),
     Sub(Box<Expr>, Box<Expr>),
     Mul(Box<Expr>, Box<Expr>),
@@ -159,7 +166,8 @@ impl Expr {
             | Expr::Param(_)
             | Expr::Out { .. }
             | Expr::Data(_)
-            | Expr::Shared(_) => vec![],
+            | Expr::Shared(_)
+            | Expr::Table { .. } => vec![],
             Expr::Neg(a) | Expr::Call(_, a) | Expr::D(a, _) => vec![a],
             Expr::Add(a, b)
             | Expr::Sub(a, b)
@@ -191,7 +199,8 @@ impl Expr {
             | Expr::Param(_)
             | Expr::Out { .. }
             | Expr::Data(_)
-            | Expr::Shared(_) => self.clone(),
+            | Expr::Shared(_)
+            | Expr::Table { .. } => self.clone(),
             Expr::Add(x, y) => Expr::Add(b(x)?, b(y)?),
             Expr::Sub(x, y) => Expr::Sub(b(x)?, b(y)?),
             Expr::Mul(x, y) => Expr::Mul(b(x)?, b(y)?),

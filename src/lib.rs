@@ -26,4 +26,5 @@ pub(crate) mod scheme;
 pub(crate) mod stdlib;
 pub(crate) mod sym;
 pub mod syntax;
+pub mod table;
 pub mod train;

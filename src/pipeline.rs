@@ -66,6 +66,16 @@ pub fn front_end(text: &str, opts: &Options) -> Result<Compiled, Vec<Diag>> {
             }
         }
     }
+    crate::table::to_columns(&mut problem);
+    if tables_left(&problem) {
+        errors.push(
+            Diag::error(
+                "pdenet::check::table_use",
+                "a table is used outside the equations and conditions",
+            )
+            .help("tables are coefficients of residuals; a discrete-time scheme's stages, fields and data blocks cannot read them yet"),
+        );
+    }
     if !errors.is_empty() {
         return Err(errors);
     }
@@ -74,6 +84,23 @@ pub fn front_end(text: &str, opts: &Options) -> Result<Compiled, Vec<Diag>> {
         warnings: checked.warnings,
         simplify_log: log,
     })
+}
+
+/// Whether an `Expr::Table` is left where `table::to_columns` does not reach.
+fn tables_left(p: &crate::problem::Problem) -> bool {
+    let is_table = |x: &Expr| matches!(x, Expr::Table { .. });
+    let exprs = p
+        .shared
+        .iter()
+        .chain(p.fields.iter().map(|f| &f.value))
+        .chain(
+            p.datasets
+                .iter()
+                .flat_map(|d| d.fields.iter().flat_map(|f| &f.value)),
+        );
+    exprs
+        .chain(p.terms.iter().flat_map(|t| &t.residuals))
+        .any(|e| e.any(&is_table))
 }
 
 fn contains_shared(e: &Expr) -> bool {

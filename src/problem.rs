@@ -45,6 +45,9 @@ pub struct Problem {
     pub datasets: Vec<Dataset>,
     /// Index into `datasets` of the reference solution, if any.
     pub reference: Option<usize>,
+    /// `table` blocks: quantities given on grids, read in residuals as
+    /// [`Expr::Table`] until `table::to_columns` makes them data columns.
+    pub tables: Vec<crate::table::Table>,
     /// The time-stepping scheme, if the problem is discrete in time.
     pub scheme: Option<Scheme>,
     /// `sample collocation N rad(...)`: the collocation set redrawn during training.
@@ -60,6 +63,21 @@ pub struct Problem {
 }
 
 impl Problem {
+    /// The data columns a point set's points carry before its tables'
+    /// (`PointSet::tables`): a data set's mapped values (two for a complex field), a
+    /// boundary piece's outward normal, nothing for the others.
+    pub fn own_columns(&self, set: &PointSet) -> usize {
+        match set.kind {
+            PointKind::Data { dataset, .. } => self.datasets[dataset]
+                .fields
+                .iter()
+                .map(|f| f.value.len())
+                .sum(),
+            PointKind::Piece { .. } => self.region.as_ref().map_or(0, |r| r.coords.len()),
+            _ => 0,
+        }
+    }
+
     /// Whether the kernel weighs each point's squared residuals on `set` by the set's
     /// weight column (causal or self-adaptive weights; 1 when no phase sets them).
     pub fn weighted(&self, set: usize) -> bool {
@@ -325,6 +343,9 @@ pub struct PointSet {
     /// point's coordinate `.0` to value `.1` (periodic matching: site 1 is the far
     /// end). [`Expr::Out`] picks its site.
     pub sites: Vec<(CoordId, f64)>,
+    /// The tables (index into `Problem::tables`, derivative) the set's residuals read,
+    /// as data columns after the set's own ([`Problem::own_columns`]).
+    pub tables: Vec<(usize, crate::expr::Deriv)>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -137,7 +137,8 @@ fn every_example_smoke_runs() {
 }
 
 /// The PINNacle collection (examples/pinnacle/, their own data paths): each file
-/// trains a few epochs and reports PINNacle's joint error against its reference.
+/// trains a few epochs and reports PINNacle's joint error against its reference
+/// where it has one.
 #[test]
 fn pinnacle_examples_smoke_run() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/pinnacle");
@@ -163,8 +164,11 @@ fn pinnacle_examples_smoke_run() {
         );
         let r = report(&out);
         let joint = r["rel_l2_all"].as_f64();
+        // A stand-in coefficient (Heat 2d-VC) leaves a file without its reference.
+        let text = std::fs::read_to_string(&file).expect("readable");
+        let has_reference = text.lines().any(|l| l.starts_with("reference"));
         assert!(
-            joint.is_some_and(|e| e > 0.0),
+            joint.is_some_and(|e| e > 0.0) || !has_reference && joint.is_none(),
             "{name}: rel_l2_all {joint:?}"
         );
     }

@@ -62,7 +62,8 @@ impl Checker<'_> {
         let mut out = Datasets::default();
         for st in &file.statements {
             let is_reference = match &st.kind {
-                StatementKind::Data(block) => block.reference,
+                StatementKind::Data(block) if block.kind == ast::DataKind::Table => continue,
+                StatementKind::Data(block) => block.kind == ast::DataKind::Reference,
                 StatementKind::ExactReference { .. } => true,
                 _ => continue,
             };
@@ -177,7 +178,7 @@ impl Checker<'_> {
         ok.then_some((set, points))
     }
 
-    fn open(&mut self, block: &ast::DataBlock) -> Option<(PathBuf, MatData)> {
+    pub(crate) fn open(&mut self, block: &ast::DataBlock) -> Option<(PathBuf, MatData)> {
         let path = match resolve_data_path(
             &block.file,
             self.opts.base_dir.as_deref(),
@@ -389,7 +390,12 @@ impl Checker<'_> {
         points
     }
 
-    fn variable<'m>(&mut self, mat: &'m MatData, name: &str, span: Span) -> Option<&'m Array> {
+    pub(crate) fn variable<'m>(
+        &mut self,
+        mat: &'m MatData,
+        name: &str,
+        span: Span,
+    ) -> Option<&'m Array> {
         match mat.require(name) {
             Ok(a) => Some(a),
             Err(e) => {
@@ -405,7 +411,7 @@ impl Checker<'_> {
 
     /// A field's array must have one axis per named coordinate with that grid's
     /// length; without axes, it is a scattered list as long as every grid vector.
-    fn field_shape(
+    pub(crate) fn field_shape(
         &mut self,
         f: &DataField,
         a: &Array,

@@ -21,6 +21,8 @@ pub(crate) struct Decls {
     pub shapes: Vec<ShapeDecl>,
     /// `domain (x, y) ∈ SHAPE` (its `pieces` are filled when the problem is built).
     pub region: Option<Region>,
+    /// The names `table` blocks define, in order: `Problem::tables`' indices.
+    pub tables: Vec<ast::Ident>,
 }
 
 #[derive(Debug)]
@@ -64,6 +66,7 @@ pub(crate) enum Named {
     Param(usize),
     Field(usize),
     Let(usize),
+    Table(usize),
 }
 
 impl Decls {
@@ -78,12 +81,14 @@ impl Decls {
             .iter()
             .map(|l| l.binding.name.name.as_str())
             .collect();
+        let tables = self.tables.iter().map(|t| t.name.as_str()).collect();
         find(coords)
             .map(Named::Coord)
             .or_else(|| find(consts).map(Named::Const))
             .or_else(|| find(params).map(Named::Param))
             .or_else(|| find(fields).map(Named::Field))
             .or_else(|| find(lets).map(Named::Let))
+            .or_else(|| find(tables).map(Named::Table))
     }
 
     /// Every declared name, for "did you mean" suggestions.
@@ -94,6 +99,7 @@ impl Decls {
         v.extend(self.params.iter().map(|p| p.param.name.as_str()));
         v.extend(self.fields.iter().map(|f| f.name.name.as_str()));
         v.extend(self.lets.iter().map(|l| l.binding.name.name.as_str()));
+        v.extend(self.tables.iter().map(|t| t.name.as_str()));
         v
     }
 
@@ -202,6 +208,19 @@ impl Checker<'_> {
                         .insert(l.name.name.clone(), (l.clone(), Origin::User(st.span)));
                 }
                 _ => {}
+            }
+        }
+        // Tables last: a block's names that are not coordinates are its tables.
+        for st in &file.statements {
+            if let StatementKind::Data(b) = &st.kind {
+                if b.kind == ast::DataKind::Table {
+                    for m in &b.mappings {
+                        if self.decls.coord(&m.name.name).is_none() {
+                            self.declare(&mut seen, &m.name);
+                            self.decls.tables.push(m.name.clone());
+                        }
+                    }
+                }
             }
         }
         self.ambiguous_coordinates();

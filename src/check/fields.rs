@@ -183,10 +183,12 @@ fn part_names(field: &str, parts: Option<&(ast::Ident, ast::Ident)>) -> (String,
 /// Whether some `data` block observes a snapshot at time `t` (an inverse problem).
 fn ends_observed(file: &ast::File, t: f64) -> bool {
     file.statements.iter().any(|st| match &st.kind {
-        StatementKind::Data(d) if !d.reference => d.snapshots.iter().any(|s| match s.value.kind {
-            ast::ExprKind::Number(v) => (v - t).abs() < 1e-9,
-            _ => false,
-        }),
+        StatementKind::Data(d) if d.kind == ast::DataKind::Data => {
+            d.snapshots.iter().any(|s| match s.value.kind {
+                ast::ExprKind::Number(v) => (v - t).abs() < 1e-9,
+                _ => false,
+            })
+        }
         _ => false,
     })
 }

@@ -250,6 +250,10 @@ impl Checker<'_> {
                 Some(Val::real(Expr::Param(ParamId(p))))
             }
             Some(Named::Field(f)) => return Some(self.env.fields.get(f).cloned().flatten()),
+            Some(Named::Table(t)) => Some(Val::real(Expr::Table {
+                table: t,
+                deriv: vec![0; self.decls.coords.len()],
+            })),
             Some(Named::Let(l)) => return Some(self.let_value(l, at)),
             None => None,
         };
@@ -277,7 +281,7 @@ impl Checker<'_> {
             let differentiable = scope.args.iter().any(|(n, _)| n == base)
                 || matches!(
                     self.decls.lookup(base),
-                    Some(Named::Field(_) | Named::Let(_))
+                    Some(Named::Field(_) | Named::Let(_) | Named::Table(_))
                 );
             if !differentiable {
                 continue;

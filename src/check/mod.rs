@@ -18,6 +18,7 @@ mod layers;
 mod lower;
 mod settings;
 mod shapes;
+mod tables;
 mod terms;
 
 use crate::diag::Diag;
@@ -140,6 +141,7 @@ impl<'a> Checker<'a> {
         let (network_inputs, outputs) = self.outputs(file, scheme.as_ref())?;
         let fields = self.fields(&outputs, scheme.as_ref());
         let datasets = self.datasets(file);
+        let tables = self.tables(file);
         let terms = terms::build(
             self,
             file,
@@ -185,6 +187,7 @@ impl<'a> Checker<'a> {
             point_sets: terms.point_sets,
             datasets: datasets.sets,
             reference: datasets.reference,
+            tables: tables?,
             scheme: scheme.map(|s| Scheme {
                 equation: terms.step,
                 predicts_end: outputs.irk_final,

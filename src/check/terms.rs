@@ -124,6 +124,7 @@ impl Terms {
             kind,
             count,
             sites,
+            tables: vec![],
         });
         self.point_sets.len() - 1
     }

@@ -161,6 +161,11 @@ impl<'a> Lowerer<'a> {
             } => self.out(output.0, deriv, *site)?,
             Expr::Data(k) => self.b.push(Op::DataCol(*k as u32)),
             Expr::Shared(k) => self.shared(*k, d)?,
+            Expr::Table { .. } => {
+                return Err(KernelError::Unsupported(
+                    "a table not yet made a data column (`table::to_columns`)".into(),
+                ))
+            }
             Expr::Add(a, c) => {
                 let (a, c) = (self.expr(a, d)?, self.expr(c, d)?);
                 self.b.add(a, c)

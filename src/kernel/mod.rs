@@ -389,8 +389,8 @@ pub struct Predictor {
 }
 
 impl Predictor {
-    /// Compiles `exprs` (over outputs, their derivatives, coordinates and params; no
-    /// data, no extra sites).
+    /// Compiles `exprs` (over outputs, their derivatives, coordinates, params and data
+    /// columns such as tables'; no extra sites).
     pub fn new(problem: &Problem, exprs: &[Expr]) -> Result<Predictor, KernelError> {
         Predictor::with_rules(problem, exprs, primitive::prime)
     }
@@ -405,11 +405,6 @@ impl Predictor {
         let prog = lower::store_program(problem, &layout, exprs, rules)?;
         let program = passes::optimize(&prog).map_err(KernelError::Internal)?;
         let info = passes::validate(&program).map_err(KernelError::Internal)?;
-        if program.n_data > 0 {
-            return Err(KernelError::Unsupported(
-                "predictions cannot read data columns".into(),
-            ));
-        }
         Ok(Predictor {
             set: SetProgram { program, info },
             slots: exprs.len(),
@@ -422,27 +417,30 @@ impl Predictor {
         theta: &[f64],
         coords: &[Vec<f64>],
     ) -> Result<Vec<Vec<f64>>, KernelError> {
-        let n = self.check_inputs(theta, coords)?;
+        let n = self.check_inputs(theta, coords, &[])?;
         let theta_f: Vec<F> = theta.iter().map(|&x| F::from_f64(x)).collect();
-        Ok(self.run_points(&theta_f, coords, 0..n))
+        Ok(self.run_points(&theta_f, coords, &[], 0..n))
     }
 
     /// [`Predictor::eval`] in f64 with the points split over `threads` threads (the
     /// error during training, the residuals of resampling: tens of thousands of
-    /// points). Each point's values are computed as in one thread.
+    /// points), with the expressions' data columns. Each point's values are computed
+    /// as in one thread.
     pub fn eval_threaded(
         &self,
         theta: &[f64],
         coords: &[Vec<f64>],
+        data: &[Vec<f64>],
         threads: usize,
     ) -> Result<Vec<Vec<f64>>, KernelError> {
-        let n = self.check_inputs(theta, coords)?;
+        let n = self.check_inputs(theta, coords, data)?;
         let per = n.div_ceil(threads.max(1)).max(1);
         let parts: Vec<Vec<Vec<f64>>> = std::thread::scope(|scope| {
             let handles: Vec<_> = (0..n)
                 .step_by(per)
                 .map(|start| {
-                    scope.spawn(move || self.run_points(theta, coords, start..(start + per).min(n)))
+                    let points = start..(start + per).min(n);
+                    scope.spawn(move || self.run_points(theta, coords, data, points))
                 })
                 .collect();
             handles
@@ -461,13 +459,25 @@ impl Predictor {
     }
 
     /// The number of points, after checking the columns and θ.
-    fn check_inputs(&self, theta: &[f64], coords: &[Vec<f64>]) -> Result<usize, KernelError> {
+    fn check_inputs(
+        &self,
+        theta: &[f64],
+        coords: &[Vec<f64>],
+        data: &[Vec<f64>],
+    ) -> Result<usize, KernelError> {
         let p = &self.set.program;
         let n = coords.first().map_or(0, Vec::len);
         if coords.len() != p.n_coords as usize || coords.iter().any(|c| c.len() != n) {
             return Err(KernelError::Batch(
                 "one column per coordinate, all of one length".into(),
             ));
+        }
+        if data.len() < p.n_data as usize || data.iter().any(|c| c.len() != n) {
+            return Err(KernelError::Batch(format!(
+                "{} data columns of the points' length, expected {}",
+                data.len(),
+                p.n_data
+            )));
         }
         if theta.len() != p.theta_len as usize {
             return Err(KernelError::Batch(format!(
@@ -484,6 +494,7 @@ impl Predictor {
         &self,
         theta: &[F],
         coords: &[Vec<f64>],
+        data: &[Vec<f64>],
         points: std::ops::Range<usize>,
     ) -> Vec<Vec<f64>> {
         let p = &self.set.program;
@@ -494,7 +505,7 @@ impl Predictor {
         };
         let inputs = Inputs {
             coords,
-            data: &[],
+            data,
             weights: None,
             points,
         };

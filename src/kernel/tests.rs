@@ -535,13 +535,13 @@ fn threaded_predictions_are_the_single_threaded_ones() {
     };
     for threads in [1, 2, 3, 7, 2000] {
         let split = predictor
-            .eval_threaded(&th, &coords, threads)
+            .eval_threaded(&th, &coords, &[], threads)
             .expect("runs");
         assert_eq!(bits(&split), bits(&one), "{threads} threads");
     }
     let none: Vec<Vec<f64>> = coords.iter().map(|_| Vec::new()).collect();
     assert_eq!(
-        predictor.eval_threaded(&th, &none, 2).expect("runs"),
+        predictor.eval_threaded(&th, &none, &[], 2).expect("runs"),
         vec![Vec::<f64>::new(); 3]
     );
 }

@@ -139,6 +139,7 @@ pub fn burgers(kind: &str, width: usize, depth: usize) -> Problem {
         kind,
         count: 0,
         sites: vec![],
+        tables: vec![],
     };
     let term = |name: &str, points, residual, weight, reduce| LossTerm {
         name: name.into(),
@@ -203,6 +204,7 @@ pub fn burgers(kind: &str, width: usize, depth: usize) -> Problem {
         ],
         datasets: vec![],
         reference: None,
+        tables: vec![],
         scheme: None,
         resampling: None,
         causal: None,

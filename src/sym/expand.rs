@@ -63,19 +63,18 @@ pub(crate) fn derivative(e: &Expr, wrt: Wrt) -> Result<Expr, ExpandError> {
             deriv,
             site,
         } => match wrt {
-            Wrt::Coord(c) => {
-                let mut deriv = deriv.clone();
-                let len = deriv.len();
-                let slot = deriv
-                    .get_mut(c.0)
-                    .ok_or(ExpandError::CoordOutOfRange { coord: c, len })?;
-                *slot = slot.checked_add(1).ok_or(ExpandError::OrderTooHigh(c))?;
-                Expr::Out {
-                    output: *output,
-                    deriv,
-                    site: *site,
-                }
-            }
+            Wrt::Coord(c) => Expr::Out {
+                output: *output,
+                deriv: raised(deriv, c)?,
+                site: *site,
+            },
+            Wrt::Leaf(_) => leaf_or_zero(e, wrt),
+        },
+        Expr::Table { table, deriv } => match wrt {
+            Wrt::Coord(c) => Expr::Table {
+                table: *table,
+                deriv: raised(deriv, c)?,
+            },
             Wrt::Leaf(_) => leaf_or_zero(e, wrt),
         },
         Expr::Shared(k) => return Err(ExpandError::SharedInDerivative(*k)),
@@ -98,6 +97,17 @@ pub(crate) fn derivative(e: &Expr, wrt: Wrt) -> Result<Expr, ExpandError> {
         }
         Expr::D(inner, c) => d(&derivative(&expand(inner)?, Wrt::Coord(*c))?)?,
     })
+}
+
+/// A multi-index one order higher along c.
+fn raised(deriv: &[u8], c: CoordId) -> Result<Vec<u8>, ExpandError> {
+    let mut deriv = deriv.to_vec();
+    let len = deriv.len();
+    let slot = deriv
+        .get_mut(c.0)
+        .ok_or(ExpandError::CoordOutOfRange { coord: c, len })?;
+    *slot = slot.checked_add(1).ok_or(ExpandError::OrderTooHigh(c))?;
+    Ok(deriv)
 }
 
 /// 1 for the leaf we differentiate by, 0 for every other leaf.

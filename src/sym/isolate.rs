@@ -59,6 +59,7 @@ fn is_leaf(e: &Expr) -> bool {
             | Expr::Out { .. }
             | Expr::Data(_)
             | Expr::Shared(_)
+            | Expr::Table { .. }
     )
 }
 

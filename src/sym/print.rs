@@ -19,6 +19,7 @@ pub struct Names {
     pub outputs: Vec<String>,
     pub params: Vec<String>,
     pub data: Vec<String>,
+    pub tables: Vec<String>,
 }
 
 /// Prints `e` readably (see the module docs for the rules).
@@ -98,7 +99,14 @@ impl Printer<'_> {
                 output,
                 deriv,
                 site,
-            } => self.output(output.0, deriv, *site),
+            } => {
+                self.name(&self.names.outputs, "out", output.0);
+                self.derivative(deriv, *site);
+            }
+            Expr::Table { table, deriv } => {
+                self.name(&self.names.tables, "table", *table);
+                self.derivative(deriv, 0);
+            }
             Expr::Add(a, b) => self.infix(a, " + ", b, Prec::Sum, Prec::Sum),
             Expr::Sub(a, b) => self.infix(a, " - ", b, Prec::Sum, Prec::Product),
             Expr::Mul(a, b) => self.infix(a, "*", b, Prec::Product, Prec::Product),
@@ -170,8 +178,8 @@ impl Printer<'_> {
         };
     }
 
-    fn output(&mut self, output: usize, deriv: &[u8], site: u8) {
-        self.name(&self.names.outputs, "out", output);
+    /// A derivative's suffix (`_xt`) and evaluation site (`@1`) after its name.
+    fn derivative(&mut self, deriv: &[u8], site: u8) {
         if deriv.iter().any(|&n| n > 0) {
             self.out.push('_');
             for (c, &n) in deriv.iter().enumerate() {

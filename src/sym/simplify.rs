@@ -346,6 +346,7 @@ fn to_rec(e: &Expr, rec: &mut RecExpr<Sym>, leaves: &mut Vec<Expr>) -> Id {
         | Expr::Out { .. }
         | Expr::Data(_)
         | Expr::Shared(_)
+        | Expr::Table { .. }
         | Expr::D(..) => leaf(e, leaves),
         Expr::Add(a, b) => Sym::Add([go(a, rec), go(b, rec)]),
         Expr::Sub(a, b) => Sym::Sub([go(a, rec), go(b, rec)]),

@@ -44,6 +44,7 @@ fn names() -> Names {
         outputs: vec!["u".into(), "re(h)".into(), "u[3]".into()],
         params: vec!["λ1".into(), "λ2".into()],
         data: vec!["u_data".into()],
+        tables: vec!["a".into()],
     }
 }
 

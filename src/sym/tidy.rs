@@ -224,6 +224,7 @@ fn factor_key(f: &Expr, order: &Order) -> (u8, usize, usize, Vec<u8>, u8) {
             (4, output.0, order, along, *site)
         }
         Expr::Shared(k) => (5, *k, 0, Vec::new(), 0),
+        Expr::Table { table, deriv } => (5, usize::MAX - table, 0, deriv.clone(), 0),
         Expr::Pow(base, _) => factor_key(base, order),
         _ => (6, first_leaf(f, order), 0, Vec::new(), 0),
     }

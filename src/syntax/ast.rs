@@ -123,13 +123,11 @@ impl StatementKind {
             StatementKind::Layer(_) => "layer",
             StatementKind::Sample(_) => "sample",
             StatementKind::Train(_) => "train",
-            StatementKind::Data(d) => {
-                if d.reference {
-                    "reference"
-                } else {
-                    "data"
-                }
-            }
+            StatementKind::Data(d) => match d.kind {
+                DataKind::Data => "data",
+                DataKind::Reference => "reference",
+                DataKind::Table => "table",
+            },
             StatementKind::Scheme { .. } => "scheme",
             StatementKind::ExactReference { .. } => "reference",
         }
@@ -279,8 +277,7 @@ pub struct SampleItem {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct DataBlock {
-    /// `reference` (errors only) rather than `data` (a loss term).
-    pub reference: bool,
+    pub kind: DataKind,
     pub file: String,
     pub file_span: Span,
     pub mappings: Vec<Mapping>,
@@ -298,6 +295,17 @@ pub struct Mapping {
     pub variable: Ident,
     pub axes: Option<Vec<Ident>>,
     pub span: Span,
+}
+
+/// What a block's mapped values are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DataKind {
+    /// `data`: observations, a loss term.
+    Data,
+    /// `reference`: the solution, for the errors only.
+    Reference,
+    /// `table`: quantities given on a grid, used as functions of the coordinates.
+    Table,
 }
 
 /// `at t = 0.2 sample 199`.

@@ -338,7 +338,8 @@ fn inner(p: Pair<Rule>) -> std::vec::IntoIter<Pair<Rule>> {
 }
 
 fn is_keyword(r: Rule) -> bool {
-    format!("{r:?}").starts_with("kw_") && !matches!(r, Rule::kw_boundary | Rule::kw_reference)
+    format!("{r:?}").starts_with("kw_")
+        && !matches!(r, Rule::kw_boundary | Rule::kw_reference | Rule::kw_table)
 }
 
 /// A pair's span without the whitespace and comments pest leaves at its end (a rule
@@ -830,10 +831,15 @@ impl Builder {
     }
 
     fn data_block(&mut self, mut k: Kids, sp: Span) -> DataBlock {
-        let reference = k
+        let kind = match k
             .next()
             .and_then(|c| inner(c).next())
-            .is_some_and(|kw| kw.as_rule() == Rule::kw_reference);
+            .map(|kw| kw.as_rule())
+        {
+            Some(Rule::kw_reference) => DataKind::Reference,
+            Some(Rule::kw_table) => DataKind::Table,
+            _ => DataKind::Data,
+        };
         let (file, file_span) = match k.next() {
             Some(s) => {
                 let body = inner(s.clone()).next();
@@ -845,7 +851,7 @@ impl Builder {
             None => (String::new(), sp),
         };
         let mut block = DataBlock {
-            reference,
+            kind,
             file,
             file_span,
             mappings: Vec::new(),

@@ -162,7 +162,11 @@ pub fn sample(problem: &Problem, data: &[Observations], seed: u64) -> Vec<PointB
     let mut batches: Vec<PointBatch> = problem
         .point_sets
         .iter()
-        .map(|set| batch(problem, set, data, &mut rng))
+        .map(|set| {
+            let mut b = batch(problem, set, data, &mut rng);
+            with_tables(problem, set, &mut b);
+            b
+        })
         .collect();
     for (set, b) in batches.iter_mut().enumerate() {
         if problem.weighted(set) {
@@ -170,6 +174,12 @@ pub fn sample(problem: &Problem, data: &[Observations], seed: u64) -> Vec<PointB
         }
     }
     batches
+}
+
+/// Appends the columns of the set's tables (`PointSet::tables`) at its points.
+pub fn with_tables(problem: &Problem, set: &PointSet, b: &mut PointBatch) {
+    let columns = crate::table::columns(problem, &set.tables, &b.coords);
+    b.data.extend(columns);
 }
 
 fn batch(problem: &Problem, set: &PointSet, data: &[Observations], rng: &mut StdRng) -> PointBatch {

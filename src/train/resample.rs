@@ -11,8 +11,10 @@
 //! reproducible. The residuals are evaluated by the f64 interpreter ([`Predictor`]) on
 //! the run's threads: 100 000 candidates of Burgers cost about 1.2 s on one thread.
 
+use crate::expr::Deriv;
 use crate::kernel::{KernelError, PointBatch, Predictor};
 use crate::problem::{Problem, Resampling};
+use crate::table::Table;
 use crate::train::points;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -21,6 +23,8 @@ use rand::{Rng, SeedableRng};
 /// (RAD's candidates, causal weighting's chunks).
 pub struct SetResiduals {
     predictor: Predictor,
+    /// The set's tables (`PointSet::tables`), its data columns at any points.
+    tables: Vec<(Table, Deriv)>,
     /// Each residual's term weight.
     weights: Vec<f64>,
     /// Threads the residuals are evaluated on.
@@ -34,8 +38,12 @@ impl SetResiduals {
             .clone()
             .flat_map(|t| t.residuals.iter().cloned())
             .collect();
+        let tables = problem.point_sets[set].tables.iter();
         Ok(SetResiduals {
             predictor: Predictor::new(problem, &residuals)?,
+            tables: tables
+                .map(|(t, d)| (problem.tables[*t].clone(), d.clone()))
+                .collect(),
             weights: terms
                 .flat_map(|t| t.residuals.iter().map(|_| t.weight))
                 .collect(),
@@ -51,7 +59,11 @@ impl SetResiduals {
         coords: &[Vec<f64>],
         weighted: bool,
     ) -> Result<Vec<f64>, KernelError> {
-        let residuals = self.predictor.eval_threaded(theta, coords, self.threads)?;
+        // A collocation set's only data columns are its tables'.
+        let data = self.columns(coords);
+        let residuals = self
+            .predictor
+            .eval_threaded(theta, coords, &data, self.threads)?;
         let n = coords.first().map_or(0, Vec::len);
         let w = |k: usize| if weighted { self.weights[k] } else { 1.0 };
         Ok((0..n)
@@ -63,6 +75,16 @@ impl SetResiduals {
                     .sum()
             })
             .collect())
+    }
+}
+
+impl SetResiduals {
+    /// The set's data columns (its tables') at `coords`.
+    fn columns(&self, coords: &[Vec<f64>]) -> Vec<Vec<f64>> {
+        self.tables
+            .iter()
+            .map(|(t, d)| t.column(coords, d).unwrap_or_default())
+            .collect()
     }
 }
 
@@ -107,12 +129,13 @@ impl Resampler {
         let candidates = points::uniform_interior(problem, self.rule.candidates, &mut rng);
         let r2 = self.residuals.squares(theta, &candidates, false)?;
         let picked = rad_draw(&r2, current.len(), self.rule.k, self.rule.c, &mut rng);
+        let coords: Vec<Vec<f64>> = candidates
+            .iter()
+            .map(|col| picked.iter().map(|&i| col[i]).collect())
+            .collect();
         Ok(PointBatch {
-            coords: candidates
-                .iter()
-                .map(|col| picked.iter().map(|&i| col[i]).collect())
-                .collect(),
-            data: Vec::new(),
+            data: self.residuals.columns(&coords),
+            coords,
             // A weighted set (causal weights) starts again from 1 at its new points.
             weights: current.weights.as_ref().map(|_| vec![1.0; picked.len()]),
         })

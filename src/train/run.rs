@@ -395,7 +395,7 @@ impl Reference {
         let obs = &self.obs;
         let mut predicted = self
             .predictor
-            .eval_threaded(theta, &obs.coords, self.threads)?;
+            .eval_threaded(theta, &obs.coords, &[], self.threads)?;
         let mut errors = vec![];
         for (((name, _), p), (r, up_to)) in self
             .named
