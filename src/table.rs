@@ -28,15 +28,27 @@ impl Axis {
     }
 }
 
-/// A function of some coordinates given on a regular grid, as its interpolating
-/// cubic B-spline.
+/// A function of some coordinates given on a regular grid: the interpolating cubic
+/// B-spline of values at the grid's points (`table "f.mat" {…}`), or a constant per
+/// cell (`table a = [[…]] on x ∈ […], …`, piecewise coefficients).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Table {
     pub name: String,
+    /// For cells, `n` cells of width `step` from `start`.
     pub axes: Vec<Axis>,
-    /// The B-spline coefficients: n + 2 per axis (one beyond each end), the first
-    /// axis varying fastest.
+    pub kind: Kind,
+    /// The B-spline coefficients, n + 2 per axis (one beyond each end), or the cells'
+    /// values; the first axis varying fastest.
     coeffs: Vec<f64>,
+}
+
+/// How a table's numbers make a function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Spline,
+    /// Piecewise constant: its derivatives are zero (inside the cells; the jumps
+    /// between them are not seen, as in every PINN code that uses such a coefficient).
+    Cells,
 }
 
 impl Table {
@@ -49,12 +61,30 @@ impl Table {
             coeffs = along(&coeffs, &dims, k);
             dims[k] += 2;
         }
-        Table { name, axes, coeffs }
+        Table {
+            name,
+            axes,
+            kind: Kind::Spline,
+            coeffs,
+        }
+    }
+
+    /// A constant per cell: `values` (first axis fastest) on the cells of `axes`.
+    pub fn cells(name: String, axes: Vec<Axis>, values: Vec<f64>) -> Table {
+        Table {
+            name,
+            axes,
+            kind: Kind::Cells,
+            coeffs: values,
+        }
     }
 
     /// The interpolant's derivative `deriv` (an order per axis) at `x` (a value per
     /// axis). Points beyond the grid continue its end cells' cubics.
     pub fn eval(&self, x: &[f64], deriv: &[u8]) -> f64 {
+        if self.kind == Kind::Cells {
+            return self.cell(x, deriv);
+        }
         // Per axis: the first of the four coefficients that touch x, and their weights.
         let mut first = Vec::with_capacity(self.axes.len());
         let mut weights = Vec::with_capacity(self.axes.len());
@@ -80,12 +110,29 @@ impl Table {
         sum
     }
 
+    /// The value of the cell that holds x (the edge cells continue outward);
+    /// derivatives are zero.
+    fn cell(&self, x: &[f64], deriv: &[u8]) -> f64 {
+        if deriv.iter().any(|&d| d > 0) {
+            return 0.0;
+        }
+        let (mut off, mut stride) = (0, 1);
+        for (a, &xk) in self.axes.iter().zip(x) {
+            let k = ((xk - a.start) / a.step).floor().max(0.0) as usize;
+            off += k.min(a.n - 1) * stride;
+            stride *= a.n;
+        }
+        self.coeffs[off]
+    }
+
     /// The orders along the table's axes of `deriv` (an order per problem
-    /// coordinate), or `None` if it differentiates along another coordinate.
+    /// coordinate), or `None` if the derivative is zero: along another coordinate,
+    /// or any derivative of cells.
     pub fn orders(&self, deriv: &[u8]) -> Option<Vec<u8>> {
         let d: Vec<u8> = self.axes.iter().map(|a| deriv[a.coord.0]).collect();
         let total = |v: &[u8]| v.iter().map(|&o| o as u32).sum::<u32>();
-        (total(&d) == total(deriv)).then_some(d)
+        let zero = self.kind == Kind::Cells && total(deriv) > 0;
+        (total(&d) == total(deriv) && !zero).then_some(d)
     }
 
     /// The table's value (its derivative `deriv`, an order per problem coordinate)

@@ -204,3 +204,33 @@ fn a_table_in_a_residual_matches_the_formula_it_samples() {
         assert!((f - t).abs() <= 1e-4 * scale, "gradient {f} vs {t}");
     }
 }
+
+#[test]
+fn cells_are_constant_per_cell_with_zero_derivatives() {
+    // 2 cells along x (coordinate 0) by 3 along y (coordinate 1), first axis fastest.
+    let axes = vec![
+        Axis {
+            coord: CoordId(0),
+            start: 0.0,
+            step: 0.5,
+            n: 2,
+        },
+        Axis {
+            coord: CoordId(1),
+            start: -3.0,
+            step: 2.0,
+            n: 3,
+        },
+    ];
+    let t = Table::cells("a".into(), axes, vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+    let coords = vec![
+        vec![0.1, 0.9, 0.1, 0.6, 0.49, 1.2],
+        vec![-2.5, -2.5, 0.5, 2.9, -1.01, 9.0],
+    ];
+    let col = t.column(&coords, &[0, 0]).expect("values");
+    // The last two: a point on the edge of a cell, and one beyond the grid (the
+    // edge cell continues).
+    assert_eq!(col, [1.0, 2.0, 3.0, 6.0, 1.0, 6.0]);
+    assert_eq!(t.orders(&[1, 0]), None);
+    assert!(t.column(&coords, &[0, 1]).is_none());
+}

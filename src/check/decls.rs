@@ -212,15 +212,19 @@ impl Checker<'_> {
         }
         // Tables last: a block's names that are not coordinates are its tables.
         for st in &file.statements {
-            if let StatementKind::Data(b) = &st.kind {
-                if b.kind == ast::DataKind::Table {
-                    for m in &b.mappings {
-                        if self.decls.coord(&m.name.name).is_none() {
-                            self.declare(&mut seen, &m.name);
-                            self.decls.tables.push(m.name.clone());
-                        }
-                    }
-                }
+            let names: Vec<&ast::Ident> = match &st.kind {
+                StatementKind::Data(b) if b.kind == ast::DataKind::Table => b
+                    .mappings
+                    .iter()
+                    .filter(|m| self.decls.coord(&m.name.name).is_none())
+                    .map(|m| &m.name)
+                    .collect(),
+                StatementKind::TableCells { name, .. } => vec![name],
+                _ => continue,
+            };
+            for name in names {
+                self.declare(&mut seen, name);
+                self.decls.tables.push(name.clone());
             }
         }
         self.ambiguous_coordinates();

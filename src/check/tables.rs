@@ -7,13 +7,17 @@
 //! points; each table names its axes, every axis is mapped in the block, and the
 //! array's shape is the grids'; the grids cover the domain along their coordinates,
 //! so no point is ever outside a table.
+//!
+//! `table a = [[…], …] on x ∈ [lo, hi], y ∈ [lo, hi]` is a constant per cell (PINNacle's
+//! 5 × 5-block Poisson problem): one list level per coordinate, every list of a level
+//! as long as the others, constant numbers, ranges that cover the domain.
 
 use super::Checker;
 use crate::diag::Diag;
 use crate::expr::CoordId;
 use crate::io::{Array, MatData};
 use crate::problem::DataField;
-use crate::syntax::ast::{self, DataKind, StatementKind};
+use crate::syntax::ast::{self, ArrayLit, DataKind, Span, StatementKind};
 use crate::table::{Axis, Table};
 
 impl Checker<'_> {
@@ -28,6 +32,12 @@ impl Checker<'_> {
                     Some(t) => out.extend(t),
                     None => ok = false,
                 },
+                StatementKind::TableCells { name, values, axes } => {
+                    match self.table_cells(name, values, axes) {
+                        Some(t) => out.push(t),
+                        None => ok = false,
+                    }
+                }
                 _ => {}
             }
         }
@@ -188,5 +198,120 @@ impl Checker<'_> {
         let lens: Vec<(CoordId, usize)> = table_axes.iter().map(|x| (x.coord, x.n)).collect();
         self.field_shape(&field, a, &lens, m.variable.span)?;
         Some(Table::new(m.name.name.clone(), table_axes, &a.real))
+    }
+}
+
+impl Checker<'_> {
+    /// `table a = [[…], …] on x ∈ [lo, hi], …`: the cells' values and axes.
+    fn table_cells(
+        &mut self,
+        name: &ast::Ident,
+        values: &ArrayLit,
+        ranges: &[ast::Interval],
+    ) -> Option<Table> {
+        let mut shape = Vec::new();
+        let mut level = values;
+        while let ArrayLit::List(items, _) = level {
+            shape.push(items.len());
+            level = &items[0];
+        }
+        if shape.len() != ranges.len() {
+            self.error(
+                Diag::error(
+                    "pdenet::check::table_shape",
+                    format!(
+                        "the values are nested {} deep, but the table has {} coordinate{}",
+                        shape.len(),
+                        ranges.len(),
+                        if ranges.len() == 1 { "" } else { "s" }
+                    ),
+                )
+                .label(array_span(values), "one list level per coordinate")
+                .help("write e.g. `[[1, 2], [3, 4]] on x ∈ [0, 1], y ∈ [0, 1]` (the outer list along x)"),
+            );
+            return None;
+        }
+        let mut flat = vec![0.0; shape.iter().product()];
+        self.cell_values(values, &shape, 0, 0, &mut flat)?;
+        let mut axes: Vec<Axis> = Vec::new();
+        for (iv, &n) in ranges.iter().zip(&shape) {
+            let c = self.coordinate_named(&iv.coord, "not a coordinate")?;
+            let lo = self.constant(&iv.lo, "a table's range")?;
+            let hi = self.constant(&iv.hi, "a table's range")?;
+            let coord = &self.decls.coords[c.0].coord;
+            let slack = 1e-9 * (coord.hi - coord.lo).abs();
+            let why = if axes.iter().any(|a| a.coord == c) {
+                Some(format!("{} is named twice", iv.coord.name))
+            } else if lo >= hi || lo > coord.lo + slack || hi < coord.hi - slack {
+                Some(format!(
+                    "the cells span [{lo}, {hi}], but the domain's {} is [{}, {}]",
+                    coord.name, coord.lo, coord.hi
+                ))
+            } else {
+                None
+            };
+            if let Some(why) = why {
+                self.error(
+                    Diag::error("pdenet::check::table_grid", why)
+                        .label(iv.span, "these cells")
+                        .help("give each coordinate once, with a range that covers the domain"),
+                );
+                return None;
+            }
+            axes.push(Axis {
+                coord: c,
+                start: lo,
+                step: (hi - lo) / n as f64,
+                n,
+            });
+        }
+        Some(Table::cells(name.name.clone(), axes, flat))
+    }
+
+    /// Writes the numbers of a nested list at `depth` into `flat` (first axis
+    /// fastest, `at` the offset so far), checking every list's length.
+    fn cell_values(
+        &mut self,
+        v: &ArrayLit,
+        shape: &[usize],
+        depth: usize,
+        at: usize,
+        flat: &mut [f64],
+    ) -> Option<()> {
+        let stride: usize = shape[..depth.min(shape.len())].iter().product();
+        match v {
+            ArrayLit::List(items, _) if depth < shape.len() && items.len() == shape[depth] => {
+                for (j, item) in items.iter().enumerate() {
+                    self.cell_values(item, shape, depth + 1, at + j * stride, flat)?;
+                }
+                Some(())
+            }
+            ArrayLit::Item(e) if depth == shape.len() => {
+                flat[at] = self.constant(e, "a table's value")?;
+                Some(())
+            }
+            _ => {
+                let want = match shape.get(depth) {
+                    Some(n) => format!("a list of {n}"),
+                    None => "a number".to_string(),
+                };
+                self.error(
+                    Diag::error(
+                        "pdenet::check::table_shape",
+                        format!("the values are not a regular grid: {want} was expected here"),
+                    )
+                    .label(array_span(v), format!("expected {want}"))
+                    .help("every list of one level has the same length, numbers at the innermost level only"),
+                );
+                None
+            }
+        }
+    }
+}
+
+fn array_span(v: &ArrayLit) -> Span {
+    match v {
+        ArrayLit::Item(e) => e.span,
+        ArrayLit::List(_, span) => *span,
     }
 }

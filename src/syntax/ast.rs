@@ -87,6 +87,13 @@ pub enum StatementKind {
     Sample(Vec<SampleItem>),
     Train(Vec<CallArgs>),
     Data(DataBlock),
+    /// `table a = [[…], …] on x ∈ [lo, hi], y ∈ [lo, hi]`: a constant per cell of a
+    /// regular grid (the outer list along the first coordinate).
+    TableCells {
+        name: Ident,
+        values: ArrayLit,
+        axes: Vec<Interval>,
+    },
     /// `reference u = FORMULA, … sample N`: an exact solution.
     ExactReference {
         fields: Vec<Binding>,
@@ -128,6 +135,7 @@ impl StatementKind {
                 DataKind::Reference => "reference",
                 DataKind::Table => "table",
             },
+            StatementKind::TableCells { .. } => "table",
             StatementKind::Scheme { .. } => "scheme",
             StatementKind::ExactReference { .. } => "reference",
         }
@@ -295,6 +303,13 @@ pub struct Mapping {
     pub variable: Ident,
     pub axes: Option<Vec<Ident>>,
     pub span: Span,
+}
+
+/// A list literal: numbers, or lists of lists of one length per level.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ArrayLit {
+    Item(Expr),
+    List(Vec<ArrayLit>, Span),
 }
 
 /// What a block's mapped values are.

@@ -502,6 +502,13 @@ impl Builder {
             Rule::sample => StatementKind::Sample(k.rest().map(|s| self.sample_item(s)).collect()),
             Rule::train => StatementKind::Train(k.rest().map(|c| self.call_args(c)).collect()),
             Rule::data_block => StatementKind::Data(self.data_block(k, sp)),
+            Rule::table_cells => {
+                k.next(); // `table` (kept by `inner` for `data_kind`)
+                let name = self.ident(k.next());
+                let values = self.array(k.next(), sp);
+                let axes = k.rest().map(|i| self.interval(i)).collect();
+                StatementKind::TableCells { name, values, axes }
+            }
             Rule::exact_reference => {
                 let mut fields = Vec::new();
                 let mut sample = None;
@@ -827,6 +834,17 @@ impl Builder {
             method,
             adapt,
             span: sp,
+        }
+    }
+
+    /// A list literal, nested or not, or one of its numbers.
+    fn array(&mut self, p: Option<Pair<Rule>>, sp: Span) -> ArrayLit {
+        match p {
+            Some(p) if p.as_rule() == Rule::array => {
+                let at = span(&p);
+                ArrayLit::List(inner(p).map(|c| self.array(Some(c), at)).collect(), at)
+            }
+            other => ArrayLit::Item(self.expr_opt(other, sp)),
         }
     }
 
