@@ -62,49 +62,36 @@ pub(super) trait Lane:
     fn signed_like(self, x: Self) -> Self;
 }
 
-impl Lane for f32 {
-    const WIDE: usize = 0;
-    const TERMS: Terms = TERMS_F32;
-    const ROUND: f64 = 12582912.0;
-    #[inline(always)]
-    fn of(x: f64) -> f32 {
-        x as f32
-    }
-    #[inline(always)]
-    fn abs(self) -> f32 {
-        f32::abs(self)
-    }
-    #[inline(always)]
-    fn exponent_from(t: f32) -> f32 {
-        f32::from_bits(t.to_bits() << 23)
-    }
-    #[inline(always)]
-    fn signed_like(self, x: f32) -> f32 {
-        f32::from_bits(self.to_bits() | (x.to_bits() & 0x8000_0000))
-    }
+/// `Lane` for a float type: its index, Taylor terms, rounding constant (1.5·2^m)
+/// and mantissa bits.
+macro_rules! lane {
+    ($t:ty, $wide:literal, $terms:expr, $round:literal, $mbits:literal) => {
+        impl Lane for $t {
+            const WIDE: usize = $wide;
+            const TERMS: Terms = $terms;
+            const ROUND: f64 = $round;
+            #[inline(always)]
+            fn of(x: f64) -> $t {
+                x as $t
+            }
+            #[inline(always)]
+            fn abs(self) -> $t {
+                <$t>::abs(self)
+            }
+            #[inline(always)]
+            fn exponent_from(t: $t) -> $t {
+                <$t>::from_bits(t.to_bits() << $mbits)
+            }
+            #[inline(always)]
+            fn signed_like(self, x: $t) -> $t {
+                <$t>::from_bits(self.to_bits() | (x.to_bits() & (-0.0 as $t).to_bits()))
+            }
+        }
+    };
 }
 
-impl Lane for f64 {
-    const WIDE: usize = 1;
-    const TERMS: Terms = TERMS_F64;
-    const ROUND: f64 = 6755399441055744.0;
-    #[inline(always)]
-    fn of(x: f64) -> f64 {
-        x
-    }
-    #[inline(always)]
-    fn abs(self) -> f64 {
-        f64::abs(self)
-    }
-    #[inline(always)]
-    fn exponent_from(t: f64) -> f64 {
-        f64::from_bits(t.to_bits() << 52)
-    }
-    #[inline(always)]
-    fn signed_like(self, x: f64) -> f64 {
-        f64::from_bits(self.to_bits() | (x.to_bits() & 0x8000_0000_0000_0000))
-    }
-}
+lane!(f32, 0, TERMS_F32, 12582912.0, 23);
+lane!(f64, 1, TERMS_F64, 6755399441055744.0, 52);
 
 /// The constants of the functions in the format, made once per call.
 struct Consts<T> {
