@@ -7,6 +7,7 @@
 //! loss-and-gradient program, its passes and the interpreter). `net` is θ's layout
 //! and initialization; `primitive` is the one table of primitive derivatives.
 
+pub mod adf;
 pub mod backend;
 pub mod bench;
 pub mod check;

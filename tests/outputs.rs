@@ -509,3 +509,21 @@ fn a_shape_domain_trains_and_eval_marks_points_outside_it() {
     }
     assert!(out.join("solution_u.png").exists());
 }
+
+/// A hard constraint on a CSG domain (`u = dist(plate)·net`): after training, u is
+/// zero on the square's sides and on the hole's circle to rounding, and nonzero
+/// inside.
+#[test]
+fn a_distance_function_imposes_zero_on_every_boundary_piece() {
+    let out = out_dir("hard_square_minus_disk");
+    run("tests/run/hard_square_minus_disk.pde", &out, &[]);
+    // Sides x = −1, x = 1, y = 1; the hole's circle (center (0.3, 0.2), r = 0.3) at
+    // two angles; then an interior point.
+    let points = "x=-1,y=0.3;x=1,y=-0.5;x=0.2,y=1;x=0.6,y=0.2;x=0.3,y=0.5;x=0,y=-0.5";
+    let cols = eval(&out, &["--points", points, "--fields", "u"]);
+    let u = column(&cols, "u");
+    for (k, v) in u[..5].iter().enumerate() {
+        assert!(v.abs() < 1e-12, "u = {v} at boundary point {k}");
+    }
+    assert!(u[5] > 0.01, "u = {} inside", u[5]);
+}

@@ -129,7 +129,7 @@ impl Decls {
 }
 
 /// Names the language gives a meaning without a declaration.
-pub(crate) const BUILTIN_NAMES: [&str; 4] = ["π", "i", "net", "d"];
+pub(crate) const BUILTIN_NAMES: [&str; 5] = ["π", "i", "net", "d", "dist"];
 
 impl Checker<'_> {
     /// Collects every declaration of the user's file, and its `def`s and `layer`s.

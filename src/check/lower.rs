@@ -378,6 +378,9 @@ impl Checker<'_> {
         if name == "net" {
             return self.net_call(args, at, scope);
         }
+        if name == "dist" {
+            return self.dist_call(args, at);
+        }
         if let Some(func) = Func::from_name(name) {
             self.arity(name, 1, args.len(), at)?;
             let v = self.lower(&args[0], scope)?;
@@ -415,6 +418,45 @@ impl Checker<'_> {
         };
         self.error(d);
         None
+    }
+
+    /// `dist(NAME)`: an approximate distance function of a named shape's boundary
+    /// (`adf`) over the region's coordinates, positive on the domain's side of it (so
+    /// a hole's is the negated function of its disk).
+    fn dist_call(&mut self, args: &[ast::Expr], at: Span) -> Option<Val> {
+        self.arity("dist", 1, args.len(), at)?;
+        let shape = match &args[0].kind {
+            ExprKind::Name(n) => self.decls.shapes.iter().find(|s| s.name == *n),
+            _ => None,
+        }
+        .and_then(|s| s.shape.clone());
+        let (Some(region), Some(shape)) = (self.decls.region.clone(), shape) else {
+            let names: Vec<&str> = self.decls.shapes.iter().map(|s| s.name.as_str()).collect();
+            self.error(
+                Diag::error("pdenet::check::dist", "`dist` takes the name of a shape of the domain")
+                    .label(args[0].span, "not a shape's name")
+                    .help(if names.is_empty() {
+                        "declare the domain as a shape: `shape plate = rectangle([0, 0], [1, 1])`, `domain (x, y) ∈ plate`".to_string()
+                    } else {
+                        format!("the file's shapes: {}", names.join(", "))
+                    }),
+            );
+            return None;
+        };
+        let x: Vec<Expr> = region.coords.iter().map(|&c| Expr::Coord(c)).collect();
+        let Some(phi) = crate::adf::distance(&shape, &x) else {
+            self.error(
+                Diag::error(
+                    "pdenet::check::dist",
+                    "no distance function for a non-convex polygon",
+                )
+                .label(args[0].span, "has a non-convex polygon")
+                .help("build the shape from convex polygons, boxes and balls with ∪, ∩ and −"),
+            );
+            return None;
+        };
+        let inside = inner_point(&region).is_none_or(|p| shape.distance(&p) <= 0.0);
+        Some(Val::real(if inside { phi } else { Expr::neg(phi) }))
     }
 
     fn arity(&mut self, name: &str, want: usize, got: usize, at: Span) -> Option<()> {
@@ -630,4 +672,19 @@ fn complex_div(x: Val, y: Val) -> Val {
             }
         }
     }
+}
+
+/// A point well inside the region's shape (the first Halton point of its bounding box
+/// that is), to tell which side of a shape's boundary the domain is on.
+fn inner_point(region: &crate::problem::Region) -> Option<Vec<f64>> {
+    let (lo, hi) = region.shape.bounds();
+    let size: f64 = lo.iter().zip(&hi).map(|(l, h)| h - l).fold(0.0, f64::max);
+    (1..10_000u64)
+        .map(|i| {
+            let k = lo.len();
+            (0..k)
+                .map(|d| lo[d] + (hi[d] - lo[d]) * crate::train::points::halton(i, d))
+                .collect::<Vec<f64>>()
+        })
+        .find(|p| region.shape.distance(p) < -1e-3 * size)
 }
