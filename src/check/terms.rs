@@ -410,11 +410,15 @@ impl Checker<'_> {
                         written.push((t.terms.len() - 1, self.unknowns(lhs)));
                     }
                 }
-                StatementKind::Periodic { coords, weight } => {
+                StatementKind::Periodic {
+                    coords,
+                    matched,
+                    weight,
+                } => {
                     let w = self.weight(weight);
                     let n = slice_points(settings.samples.periodic.0);
                     for c in coords {
-                        self.periodic(c, w, n, settings, t, expand);
+                        self.periodic(c, matched, w, n, settings, t, expand);
                     }
                 }
                 _ => {}
@@ -687,9 +691,11 @@ impl Checker<'_> {
 
     /// `periodic x`: every field and its first x-derivative agree at the two ends.
     /// The points sit at the lower end; site 1 is the same point at the upper end.
+    #[allow(clippy::too_many_arguments)]
     fn periodic(
         &mut self,
         c: &ast::Ident,
+        matched: &[ast::Expr],
         weight: f64,
         n: usize,
         settings: &Settings,
@@ -715,19 +721,29 @@ impl Checker<'_> {
             n,
             vec![(coord, hi)],
         );
+        let quantities: Vec<Val> = if matched.is_empty() {
+            let fields = self.env.fields.clone().into_iter().flatten();
+            fields
+                .flat_map(|v| [v.clone(), v.derivative(coord)])
+                .collect()
+        } else {
+            let scope = Scope::default();
+            matched
+                .iter()
+                .filter_map(|e| self.lower(e, &scope))
+                .collect()
+        };
         let mut residuals = Vec::new();
-        for value in self.env.fields.clone().into_iter().flatten() {
-            for v in [value.clone(), value.derivative(coord)] {
-                let far = Val {
-                    re: at_far_end(&v.re, coord, hi - lo),
-                    im: v.im.as_ref().map(|e| at_far_end(e, coord, hi - lo)),
-                };
-                let diff = Val {
-                    re: Expr::sub(v.re, far.re),
-                    im: v.im.zip(far.im).map(|(a, b)| Expr::sub(a, b)),
-                };
-                residuals.extend(expand(self, diff));
-            }
+        for v in quantities {
+            let far = Val {
+                re: at_far_end(&v.re, coord, hi - lo),
+                im: v.im.as_ref().map(|e| at_far_end(e, coord, hi - lo)),
+            };
+            let diff = Val {
+                re: Expr::sub(v.re, far.re),
+                im: v.im.zip(far.im).map(|(a, b)| Expr::sub(a, b)),
+            };
+            residuals.extend(expand(self, diff));
         }
         t.term(
             Pending {
@@ -815,6 +831,55 @@ fn data_columns(set: &crate::problem::Dataset) -> Vec<(usize, (String, Expr))> {
 
 #[cfg(test)]
 mod tests {
+    use crate::expr::Expr;
+
+    /// `periodic x (u, u_x, u_xx, u_xxx)` matches those four at the two ends (a
+    /// fourth-order equation needs them); without a list, u and u_x.
+    #[test]
+    fn periodic_matches_the_listed_quantities() {
+        let text = |list: &str| {
+            format!(
+                "domain x ∈ [0, 2], t ∈ [0, 1]\nfield u(x, t)\n\
+                 equation u_t + u_xxxx + u_xx + u*u_x = 0\nperiodic x {list}\n\
+                 network mlp(width = 8, depth = 2)\n"
+            )
+        };
+        let opts = crate::check::Options::default();
+        let orders = |list: &str| -> Vec<Vec<(u8, u8)>> {
+            let p = crate::pipeline::front_end(&text(list), &opts)
+                .unwrap_or_else(|e| panic!("{e:?}"))
+                .problem;
+            let term = p
+                .terms
+                .iter()
+                .find(|t| t.name == "periodic x")
+                .expect("a term");
+            term.residuals
+                .iter()
+                .map(|r| {
+                    let mut outs = Vec::new();
+                    collect(r, &mut outs);
+                    outs
+                })
+                .collect()
+        };
+        // (order along x, site) of each residual's outputs.
+        assert_eq!(
+            orders("(u, u_x, u_xx, u_xxx)"),
+            (0..4).map(|k| vec![(k, 0), (k, 1)]).collect::<Vec<_>>()
+        );
+        assert_eq!(orders(""), [vec![(0, 0), (0, 1)], vec![(1, 0), (1, 1)]]);
+    }
+
+    fn collect(e: &Expr, out: &mut Vec<(u8, u8)>) {
+        if let Expr::Out { deriv, site, .. } = e {
+            out.push((deriv[0], *site));
+        }
+        for c in e.children() {
+            collect(c, out);
+        }
+    }
+
     #[test]
     fn repeated_names_are_numbered_from_the_second_use() {
         let mut names: Vec<String> = ["constraint", "data u", "constraint", "constraint"]

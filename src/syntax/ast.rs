@@ -74,6 +74,9 @@ pub enum StatementKind {
     },
     Periodic {
         coords: Vec<Ident>,
+        /// `(u, u_x, u_xx)`: what matches at the two ends; empty: every field and
+        /// its first derivative.
+        matched: Vec<Expr>,
         weight: Option<Expr>,
     },
     Constraint {

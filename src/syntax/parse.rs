@@ -467,14 +467,20 @@ impl Builder {
             Rule::condition => self.condition(k, sp),
             Rule::periodic => {
                 let mut coords = Vec::new();
+                let mut matched = Vec::new();
                 let mut weight = None;
                 for c in k.rest() {
                     match c.as_rule() {
                         Rule::weight => weight = self.weight(std::iter::once(c)),
+                        Rule::matched => matched = inner(c).map(|e| self.expr(e)).collect(),
                         _ => coords.push(self.ident(Some(c))),
                     }
                 }
-                StatementKind::Periodic { coords, weight }
+                StatementKind::Periodic {
+                    coords,
+                    matched,
+                    weight,
+                }
             }
             Rule::constraint => {
                 let integrand = self.expr_opt(k.next(), sp);
