@@ -7,21 +7,8 @@ use rand::{Rng, SeedableRng};
 
 use super::distance;
 use crate::expr::{CoordId, Expr};
+use crate::geometry::tests::{disk, rect};
 use crate::geometry::Shape;
-
-fn disk(cx: f64, cy: f64, r: f64) -> Shape {
-    Shape::Ball {
-        center: vec![cx, cy],
-        radius: r,
-    }
-}
-
-fn rect(lo: [f64; 2], hi: [f64; 2]) -> Shape {
-    Shape::Box {
-        lo: lo.to_vec(),
-        hi: hi.to_vec(),
-    }
-}
 
 fn phi(shape: &Shape) -> Expr {
     let x: Vec<Expr> = (0..shape.dim()).map(|k| Expr::Coord(CoordId(k))).collect();

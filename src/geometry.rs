@@ -355,4 +355,4 @@ fn polygon_distance(v: &[[f64; 2]], p: &[f64]) -> f64 {
 
 #[cfg(test)]
 #[path = "geometry_tests.rs"]
-mod tests;
+pub(crate) mod tests;

@@ -2,14 +2,14 @@ use super::*;
 use rand::SeedableRng;
 use std::f64::consts::PI;
 
-fn disk(cx: f64, cy: f64, r: f64) -> Shape {
+pub(crate) fn disk(cx: f64, cy: f64, r: f64) -> Shape {
     Shape::Ball {
         center: vec![cx, cy],
         radius: r,
     }
 }
 
-fn rect(lo: [f64; 2], hi: [f64; 2]) -> Shape {
+pub(crate) fn rect(lo: [f64; 2], hi: [f64; 2]) -> Shape {
     Shape::Box {
         lo: lo.to_vec(),
         hi: hi.to_vec(),
