@@ -11,7 +11,7 @@ equation (u_x1x1 + u_x2x2 + u_x3x3 + u_x4x4 + u_x5x5)/5 - r2/5*sol - u_t = 0
 boundary ∂n(u) = sol   on ball5
 initial  u = sol       on t = 0
 
-network mlp(width = 100, depth = 5, activation = tanh)
-sample  collocation 8192 halton, boundary 2048, initial 2048
-train   adam(lr = 1e-3, epochs = 20000)
+network mlp(width = 40, depth = 4, activation = tanh)
+sample  collocation 4096 halton, boundary 1024, initial 1024
+train   adam(lr = 1e-3, epochs = 2000) then lbfgs(iterations = 3000)
 reference u = sol
