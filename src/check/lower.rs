@@ -443,6 +443,17 @@ impl Checker<'_> {
             );
             return None;
         };
+        if shape.dim() != region.coords.len() {
+            self.error(
+                Diag::error(
+                    "pdenet::check::dist",
+                    format!("the shape has {} dimensions, the domain's region {}", shape.dim(), region.coords.len()),
+                )
+                .label(args[0].span, "another dimension")
+                .help("`dist` takes a shape over the region's coordinates"),
+            );
+            return None;
+        }
         let x: Vec<Expr> = region.coords.iter().map(|&c| Expr::Coord(c)).collect();
         let Some(phi) = crate::adf::distance(&shape, &x) else {
             self.error(
