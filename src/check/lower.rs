@@ -447,7 +447,11 @@ impl Checker<'_> {
             self.error(
                 Diag::error(
                     "pdenet::check::dist",
-                    format!("the shape has {} dimensions, the domain's region {}", shape.dim(), region.coords.len()),
+                    format!(
+                        "the shape has {} dimensions, the domain's region {}",
+                        shape.dim(),
+                        region.coords.len()
+                    ),
                 )
                 .label(args[0].span, "another dimension")
                 .help("`dist` takes a shape over the region's coordinates"),
