@@ -758,12 +758,10 @@ impl Tr<'_> {
                 x,
             } => self.grad_matrix(w_offset, rows, cols, delta, x),
             Op::Store { .. } => unreachable!("rejected by the plan"),
-            Op::Func(f, x) if self.prog.types[i].varying && self.plan.native.is_some() => {
-                match Native::of(f) {
-                    Some(g) => self.call_func(i, g, x),
-                    None => self.map_elementwise(i),
-                }
-            }
+            Op::Func(_, x) => match native_call(self.prog, i, self.plan.native.is_some()) {
+                Some(g) => self.call_func(i, g, x),
+                None => self.map_elementwise(i),
+            },
             _ => self.map_elementwise(i),
         }
     }
@@ -801,10 +799,11 @@ impl Tr<'_> {
     }
 }
 
-/// The function of a `Func` op that `micro::Native` computes.
-fn native_func(op: &Op) -> Option<Native> {
-    match *op {
-        Op::Func(f, _) => Native::of(f),
+/// The native function op i is a call of on a native route (`micro::Native`: a
+/// varying tanh or exp), if any; the one rule for `fuse` and the translator.
+fn native_call(prog: &Program, i: usize, native: bool) -> Option<Native> {
+    match prog.ops[i] {
+        Op::Func(f, _) if native && prog.types[i].varying => Native::of(f),
         _ => None,
     }
 }

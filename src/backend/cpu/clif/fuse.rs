@@ -12,7 +12,7 @@
 
 use cranelift_codegen::ir::Value as CValue;
 
-use super::{elementwise, native_func, Entry, Opd, Tr, VB};
+use super::{elementwise, native_call, Entry, Opd, Tr, VB};
 use crate::backend::cpu::vmath::Vm;
 use crate::kernel::ir::Program;
 use crate::kernel::passes::Info;
@@ -38,7 +38,7 @@ pub(crate) struct Group {
 fn fusible(prog: &Program, i: usize, vm: Vm, native: bool) -> bool {
     prog.types[i].varying
         && elementwise(vm, &prog.ops[i]).is_some()
-        && !(native && native_func(&prog.ops[i]).is_some())
+        && native_call(prog, i, native).is_none()
 }
 
 /// The groups of a program: maximal runs of fusible ops of one width, where uniform
