@@ -291,6 +291,7 @@ impl Timing {
             "peak": self.peak.map(|p| serde_json::json!({
                 "fma_gflops_per_core": p.fma,
                 "gemm_gflops_per_core": p.gemm,
+                "grad_gflops_per_core": p.grad,
                 "fma_gflops": p.fma * self.engine.threads as f64,
             })),
             "fraction_of_peak": self.fraction_of_peak(),

@@ -422,17 +422,64 @@ impl<T: Real> Outer<T> {
                 }
             }
         }
-        let l = lanes::<T>();
         for (r, ar) in acc.iter().enumerate() {
-            for (c, a) in ar.iter().enumerate() {
-                let g = unsafe { self.grad.add(((r0 + r) * self.cols + c0 + c) * l) };
-                for j in 0..l {
-                    let s = (1..G / l).fold(a[j], |s, q| s + a[q * l + j]);
-                    unsafe { *g.add(j) = *g.add(j) + s };
-                }
-            }
+            let g = unsafe { self.grad.add(((r0 + r) * self.cols + c0) * lanes::<T>()) };
+            unsafe { fold_into::<T, C, G>(ar, g) };
         }
     }
+}
+
+/// Adds each of `C` sums in `G` lanes to its accumulator of `L = lanes::<T>()`
+/// lanes (`C` consecutive accumulators from `g`). Lane j of an accumulator gets
+/// the tree of its sum's lanes j, j + L, … (neighbouring quarters first:
+/// (q0 + q1) + (q2 + q3)). `G / L` sums fold side by side into one vector by
+/// [`halve`], whole vectors at a time (shuffles and adds), and go to memory in one
+/// add: a quarter at a time, the fold cost about what the tile's FMAs do.
+#[inline(always)]
+unsafe fn fold_into<T: Real, const C: usize, const G: usize>(acc: &[[T; G]; C], g: *mut T) {
+    let l = lanes::<T>();
+    let q = G / l;
+    let mut c = 0;
+    while c < C {
+        // q sums side by side where there are q left, else one at a time.
+        let n = if c + q <= C { q } else { 1 };
+        let mut v = [[T::default(); G]; MAX_QUARTERS];
+        for (i, vi) in v.iter_mut().enumerate().take(q) {
+            *vi = acc[c + i.min(n - 1)];
+        }
+        let mut m = q;
+        while m > 1 {
+            for i in 0..m / 2 {
+                v[i] = halve::<T, G>(&v[2 * i], &v[2 * i + 1], l);
+            }
+            m /= 2;
+        }
+        let dst = unsafe { g.add(c * l) };
+        for (e, &s) in v[0].iter().enumerate().take(n * l) {
+            unsafe { *dst.add(e) = *dst.add(e) + s };
+        }
+        c += n;
+    }
+}
+
+/// The most quarters (`G / L`) of any instruction set's sums: 16 f32 lanes in
+/// accumulators of four, 8 f64 lanes in accumulators of two.
+const MAX_QUARTERS: usize = 4;
+
+/// Quarter k (of `l` lanes) of the result is the sum of neighbouring quarters
+/// 2k and 2k + 1 of x for the first half of k, of y for the second.
+#[inline(always)]
+fn halve<T: Real, const G: usize>(x: &[T; G], y: &[T; G], l: usize) -> [T; G] {
+    let half = G / l / 2;
+    std::array::from_fn(|e| {
+        let (k, j) = (e / l, e % l);
+        let (src, k) = if k < half {
+            (x, 2 * k)
+        } else {
+            (y, 2 * (k - half))
+        };
+        src[k * l + j] + src[(k + 1) * l + j]
+    })
 }
 
 /// `V` vectors of `L` lanes of independent fused multiply-add chains, `reps` deep:
@@ -632,7 +679,7 @@ mod avx2 {
 #[cfg(target_arch = "x86_64")]
 mod avx512 {
     use super::CHAINS;
-    entry_points!("avx512f,fma", 16, (8, 32, 4, 5), (8, 16, 4, 5));
+    entry_points!("avx512f,fma", 16, (8, 32, 4, 4), (8, 16, 4, 4));
     x86_chains!(
         fma_f32,
         "avx512f",
@@ -681,6 +728,9 @@ pub struct Peak {
     /// The `matvec` microkernel on a 256 × 256 W over tiles of points (a large GEMM,
     /// in L2): what the products can reach.
     pub gemm: f64,
+    /// The `grad` microkernel on a 256 × 256 gradient over tiles of points: the sums
+    /// over a tile's points, folded into the accumulators once per tile.
+    pub grad: f64,
 }
 
 /// Measures one core's [`Peak`] for `isa` in f64 (`wide`) or f32, in about 0.2 s.
@@ -722,6 +772,8 @@ pub fn peak(isa: Isa, wide: bool) -> Peak {
     let w = vec![0x3c00_3c00u32; n * n * el / 4];
     let x = vec![0x3c00_3c00u32; n * pts * el / 4];
     let mut out = vec![0u32; n * pts * el / 4];
+    let mask = vec![u32::MAX; pts * el / 4];
+    let mut acc = vec![0u32; n * n * VB / 4];
     let gemm = gflops(
         |reps| {
             for _ in 0..reps {
@@ -743,7 +795,28 @@ pub fn peak(isa: Isa, wide: bool) -> Peak {
         },
         2 * n * n * pts,
     );
-    Peak { fma, gemm }
+    let grad = gflops(
+        |reps| {
+            for _ in 0..reps {
+                // SAFETY: δ and x are n entries of a tile, acc n × n accumulators.
+                unsafe {
+                    (k.grad)(
+                        x.as_ptr().cast(),
+                        (pts * el) as isize,
+                        out.as_ptr().cast(),
+                        (pts * el) as isize,
+                        mask.as_ptr().cast(),
+                        acc.as_mut_ptr().cast(),
+                        n,
+                        n,
+                        pts * el,
+                    )
+                }
+            }
+        },
+        2 * n * n * pts,
+    );
+    Peak { fma, gemm, grad }
 }
 
 /// GFLOP/s of `run(reps)` doing `flops` per rep: reps doubled until a run takes
@@ -772,5 +845,5 @@ fn gflops(mut run: impl FnMut(usize), flops: usize) -> f64 {
 /// tested on hosts without AVX-512 (`micro_tests`).
 #[cfg(all(test, target_arch = "x86_64"))]
 pub(super) mod wide_blocks {
-    entry_points!("sse2", 16, (8, 32, 4, 5), (8, 16, 4, 5));
+    entry_points!("sse2", 16, (8, 32, 4, 4), (8, 16, 4, 4));
 }
