@@ -247,8 +247,8 @@ macro_rules! by_count {
     };
 }
 
-/// out = W·x over one tile in blocks of `MR` rows (MR ≤ 8: remainders up to 7) by
-/// `NR` points.
+/// out = W·x over one tile in blocks of `MR` rows (MR ≤ 16: a remainder of 8 or
+/// more takes a block of 8, the rest up to 7 rows) by `NR` points.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 unsafe fn matvec<T: Real, const MR: usize, const NR: usize>(
@@ -276,6 +276,10 @@ unsafe fn matvec<T: Real, const MR: usize, const NR: usize>(
     while o0 + MR <= n_out {
         unsafe { m.rows::<MR, NR>(o0) };
         o0 += MR;
+    }
+    if MR > 8 && o0 + 8 <= n_out {
+        unsafe { m.rows::<8, NR>(o0) };
+        o0 += 8;
     }
     by_count!(n_out - o0, |R| unsafe { m.rows::<R, NR>(o0) });
 }
@@ -679,7 +683,7 @@ mod avx2 {
 #[cfg(target_arch = "x86_64")]
 mod avx512 {
     use super::CHAINS;
-    entry_points!("avx512f,fma", 16, (8, 32, 4, 4), (8, 16, 4, 4));
+    entry_points!("avx512f,fma", 16, (12, 32, 4, 4), (12, 16, 4, 4));
     x86_chains!(
         fma_f32,
         "avx512f",
@@ -845,5 +849,5 @@ fn gflops(mut run: impl FnMut(usize), flops: usize) -> f64 {
 /// tested on hosts without AVX-512 (`micro_tests`).
 #[cfg(all(test, target_arch = "x86_64"))]
 pub(super) mod wide_blocks {
-    entry_points!("sse2", 16, (8, 32, 4, 4), (8, 16, 4, 4));
+    entry_points!("sse2", 16, (12, 32, 4, 4), (12, 16, 4, 4));
 }

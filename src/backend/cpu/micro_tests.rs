@@ -58,7 +58,7 @@ fn microkernels_match_plain_loops() {
         let lanes = VB / el;
         let tol = if wide { 1e-13 } else { 1e-5 };
         for (name, matvec, grad) in routes(wide) {
-            for (rows, cols) in [(1, 1), (3, 2), (7, 13), (13, 7), (20, 20), (9, 17)] {
+            for (rows, cols) in [(1, 1), (3, 2), (7, 13), (13, 7), (20, 20), (9, 17), (23, 5)] {
                 for transpose in [false, true] {
                     let (n_out, n_in) = if transpose {
                         (cols, rows)
