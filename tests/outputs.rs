@@ -511,19 +511,32 @@ fn a_shape_domain_trains_and_eval_marks_points_outside_it() {
 }
 
 /// A hard constraint on a CSG domain (`u = dist(plate)·net`): after training, u is
-/// zero on the square's sides and on the hole's circle to rounding, and nonzero
-/// inside.
+/// zero on every boundary piece to rounding, and nonzero inside. The plates: a
+/// square minus a disk; an L-shaped (non-convex) polygon minus a disk.
 #[test]
 fn a_distance_function_imposes_zero_on_every_boundary_piece() {
-    let out = out_dir("hard_square_minus_disk");
-    run("tests/run/hard_square_minus_disk.pde", &out, &[]);
-    // Sides x = −1, x = 1, y = 1; the hole's circle (center (0.3, 0.2), r = 0.3) at
-    // two angles; then an interior point.
-    let points = "x=-1,y=0.3;x=1,y=-0.5;x=0.2,y=1;x=0.6,y=0.2;x=0.3,y=0.5;x=0,y=-0.5";
-    let cols = eval(&out, &["--points", points, "--fields", "u"]);
-    let u = column(&cols, "u");
-    for (k, v) in u[..5].iter().enumerate() {
-        assert!(v.abs() < 1e-12, "u = {v} at boundary point {k}");
+    let cases = [
+        // Sides x = −1, x = 1, y = 1; the hole's circle (center (0.3, 0.2), r = 0.3)
+        // at two angles; then an interior point.
+        (
+            "hard_square_minus_disk",
+            "x=-1,y=0.3;x=1,y=-0.5;x=0.2,y=1;x=0.6,y=0.2;x=0.3,y=0.5;x=0,y=-0.5",
+        ),
+        // The re-entrant edges y = 1 and x = 1, the outer edges x = 2 and y = 2, the
+        // hole's circle (center (0.5, 0.5), r = 0.2); then an interior point.
+        (
+            "hard_l_shape",
+            "x=1.5,y=1;x=1,y=1.5;x=2,y=0.5;x=0.5,y=2;x=0.7,y=0.5;x=1.5,y=0.5",
+        ),
+    ];
+    for (name, points) in cases {
+        let out = out_dir(name);
+        run(&format!("tests/run/{name}.pde"), &out, &[]);
+        let cols = eval(&out, &["--points", points, "--fields", "u"]);
+        let u = column(&cols, "u");
+        for (k, v) in u[..5].iter().enumerate() {
+            assert!(v.abs() < 1e-12, "{name}: u = {v} at boundary point {k}");
+        }
+        assert!(u[5] > 0.01, "{name}: u = {} inside", u[5]);
     }
-    assert!(u[5] > 0.01, "u = {} inside", u[5]);
 }

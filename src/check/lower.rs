@@ -463,10 +463,10 @@ impl Checker<'_> {
             self.error(
                 Diag::error(
                     "pdenet::check::dist",
-                    "no distance function for a non-convex polygon",
+                    "this shape has no faces to measure from",
                 )
-                .label(args[0].span, "has a non-convex polygon")
-                .help("build the shape from convex polygons, boxes and balls with ∪, ∩ and −"),
+                .label(args[0].span, "a shape without faces")
+                .help("give the shape a positive size in every dimension"),
             );
             return None;
         };
