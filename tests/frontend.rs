@@ -790,6 +790,32 @@ fn residuals_of_every_example_match_their_golden_file() {
     assert!(bad.is_empty(), "{}", bad.join("\n"));
 }
 
+/// `∂n(u)` on the faces of a box domain is the derivative along each face's outward
+/// normal: −u_x on x = 0, +u_x on x = 1, −u_t on t = 0; a residual without `n` is the
+/// same on every face.
+#[test]
+fn the_normal_derivative_on_box_faces_points_outwards() {
+    let src = "domain x ∈ [0, 1], t ∈ [0, 1]\nfield u(x, t)\nequation u_t = u_xx\n\
+               boundary ∂n(u) = 0 on x = 0, x = 1\ninitial d(u, n) + u = 1 on t = 0\n\
+               network mlp(width = 8, depth = 2, activation = tanh)\n";
+    let c = pipeline::front_end(src, &options("normals", &root())).unwrap_or_else(|d| {
+        panic!("{}", show(src, &d));
+    });
+    let r = describe::residuals(&c);
+    let line = |name: &str| {
+        r.lines()
+            .find(|l| l.starts_with(name))
+            .unwrap_or_else(|| panic!("no {name} in\n{r}"))
+            .split("    needs")
+            .next()
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert_eq!(line("boundary x = 0:"), "boundary x = 0: -u_x");
+    assert_eq!(line("boundary x = 1:"), "boundary x = 1: u_x");
+    assert_eq!(line("initial:"), "initial: -u_t + u - 1");
+}
+
 #[test]
 fn burgers_residual_is_the_textbook_one() {
     let c = compile_file(&root().join("examples/burgers.pde")).expect("burgers checks");

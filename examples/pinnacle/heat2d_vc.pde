@@ -2,7 +2,7 @@
 # coefficient a(x, y), given as a 256 × 256 table, on [0, 1]² × [0, 5], driven by a
 # source, from rest, held at zero on the boundary. PINNacle's own table is not public:
 # a(x, y) here is a stand-in of the same kind (exp of a Gaussian random field, α = 4)
-# from scripts/make_heat2d_vc_coef.py, so PINNacle's reference does not apply. The
+# from scripts/make_random_coef.py, so PINNacle's reference does not apply. The
 # table is a cubic B-spline, so a_x, a_y would be there too: this equation needs a.
 domain x ∈ [0, 1], y ∈ [0, 1], t ∈ [0, 5]
 field  u(x, y, t)

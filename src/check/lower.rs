@@ -54,9 +54,20 @@ pub(crate) struct Scope {
     /// Set inside a stdlib `def`: report errors at the call in the user's file.
     pub at: Option<Span>,
     pub depth: usize,
-    /// In a condition on shapes' pieces of the boundary: `n` in `∂n(e)` and
-    /// `d(e, n)` is the outward normal (the point set's data columns 0…d−1).
-    pub normal: bool,
+    /// What `n` in `∂n(e)` and `d(e, n)` stands for here.
+    pub normal: Normal,
+}
+
+/// The outward normal of the boundary a condition holds on, as `n` reads it.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub(crate) enum Normal {
+    /// Not in a condition on the boundary: `n` is no coordinate.
+    #[default]
+    None,
+    /// Shapes' pieces of the boundary: the point set's data columns 0…d−1.
+    Pieces,
+    /// A face of the domain's box, `coord = lo` (sign −1) or `coord = hi` (+1).
+    Face(CoordId, f64),
 }
 
 /// Values of fields and `let`s, computed once.
@@ -64,6 +75,9 @@ pub(crate) struct Scope {
 pub(crate) struct Env {
     pub fields: Vec<Option<Val>>,
     pub lets: Vec<LetState>,
+    /// Set when `n` was read as the normal: a condition whose residual does not
+    /// read it is lowered once for all its loci.
+    pub normal_read: bool,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -337,28 +351,33 @@ impl Checker<'_> {
         }
     }
 
-    /// The derivative of `v` along `c`: a coordinate, or in a condition on shapes'
-    /// pieces `n`, the outward normal: n·∇v over the region's coordinates.
+    /// The derivative of `v` along `c`: a coordinate, or in a condition on the
+    /// boundary `n`, the outward normal: n·∇v over the region's coordinates on
+    /// shapes' pieces, ±∂v/∂x on a face x = lo or hi of the domain's box.
     fn along(&mut self, v: Val, c: &ast::Ident, scope: &Scope) -> Option<Val> {
         if let Some(coord) = self.decls.coord(&c.name) {
             return Some(v.derivative(coord));
         }
-        if let (true, "n", Some(r)) = (scope.normal, c.name.as_str(), &self.decls.region) {
-            let coords = r.coords.clone();
-            let parts = coords
-                .iter()
-                .enumerate()
-                .map(|(k, &x)| v.clone().derivative(x).map(|e| Expr::mul(Expr::Data(k), e)));
-            return parts.reduce(|a, b| Val::zip(a, b, Expr::add));
+        match (scope.normal, c.name.as_str(), &self.decls.region) {
+            (Normal::Pieces, "n", Some(r)) => {
+                self.env.normal_read = true;
+                let coords = r.coords.clone();
+                let parts = coords
+                    .iter()
+                    .enumerate()
+                    .map(|(k, &x)| v.clone().derivative(x).map(|e| Expr::mul(Expr::Data(k), e)));
+                return parts.reduce(|a, b| Val::zip(a, b, Expr::add));
+            }
+            (Normal::Face(coord, sign), "n", _) => {
+                self.env.normal_read = true;
+                return Some(v.derivative(coord).map(|e| Expr::mul(Expr::num(sign), e)));
+            }
+            _ => {}
         }
-        let help = if self.decls.region.is_some() {
-            format!(
-                "the domain declares {}; `n`, the outward normal, is there in conditions `on` a shape",
-                self.decls.coord_names()
-            )
-        } else {
-            format!("the domain declares {}", self.decls.coord_names())
-        };
+        let help = format!(
+            "the domain declares {}; `n`, the outward normal, is there in conditions on a shape or on a face of the domain's box",
+            self.decls.coord_names()
+        );
         self.error(
             Diag::error(
                 "pdenet::check::unknown_coordinate",

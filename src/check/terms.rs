@@ -4,7 +4,7 @@
 
 use super::data::Datasets;
 use super::decls::Named;
-use super::lower::{Scope, Val};
+use super::lower::{Normal, Scope, Val};
 use super::settings::{SchemeSpec, Settings};
 use super::Checker;
 use crate::diag::{suggest, Diag};
@@ -369,15 +369,32 @@ impl Checker<'_> {
                     };
                     let w = self.weight(weight);
                     // `∂n(u)` (the outward normal derivative) where every locus is a
-                    // shape's piece of the boundary, whose points carry the normal.
-                    let scope = Scope {
-                        normal: self.decls.region.is_some() && on.iter().all(|l| l.value.is_none()),
-                        ..Scope::default()
-                    };
-                    let Some(v) = self.residual_in(lhs, rhs, &scope) else {
-                        continue;
-                    };
+                    // shape's piece of the boundary, whose points carry the normal, or
+                    // a face of the domain's box: lowered again per locus only where
+                    // the residual reads the normal.
+                    let pieces =
+                        self.decls.region.is_some() && on.iter().all(|l| l.value.is_none());
+                    let mut lowered: Option<Val> = None;
                     for (kind, label) in self.condition_sets(on, *at, method) {
+                        let normal = match pieces {
+                            true => Normal::Pieces,
+                            false => self.face_normal(&kind),
+                        };
+                        let v = match lowered.take() {
+                            Some(v) if !self.env.normal_read => v,
+                            _ => {
+                                self.env.normal_read = false;
+                                let scope = Scope {
+                                    normal,
+                                    ..Scope::default()
+                                };
+                                match self.residual_in(lhs, rhs, &scope) {
+                                    Some(v) => v,
+                                    None => break,
+                                }
+                            }
+                        };
+                        lowered = Some(v.clone());
                         // Unique names where there are several (report.json keys
                         // loss terms by name): `boundary x = 0`, `boundary x = 1`.
                         let name = if n == 1 {
@@ -441,6 +458,25 @@ impl Checker<'_> {
             }
         });
         names.join(", ")
+    }
+
+    /// The outward normal where a condition's points lie on a face `x = lo` or
+    /// `x = hi` of the domain's box (x outside any shape region); none elsewhere.
+    fn face_normal(&self, kind: &PointKind) -> Normal {
+        let (coord, value) = match kind {
+            PointKind::Slice { coord, value, .. } => (*coord, *value),
+            PointKind::Part { fixed, .. } if fixed.len() == 1 => fixed[0],
+            _ => return Normal::None,
+        };
+        if (self.decls.region.as_ref()).is_some_and(|r| r.coords.contains(&coord)) {
+            return Normal::None;
+        }
+        let c = &self.decls.coords[coord.0].coord;
+        match value {
+            v if v == c.lo => Normal::Face(coord, -1.0),
+            v if v == c.hi => Normal::Face(coord, 1.0),
+            _ => Normal::None,
+        }
     }
 
     /// The point sets of one condition statement, each with its label: one per
