@@ -128,6 +128,7 @@ PROBLEMS.update({name: (title, f"rel. L2 {paper:.3e}", rel_l2("u", paper))
 # is not scored.
 PINNACLE = {
     "pinnacle/burgers1d_c": ("PINNacle Burgers 1d-C", 1.45e-2, "vanilla PINN"),
+    "pinnacle/poisson2d_c": ("PINNacle Poisson 2d-C", 1.23e-2, "best method (NTK)"),
     "pinnacle/poisson2d_cg": ("PINNacle Poisson 2d-CG", 1.43e-2, "best method"),
     "pinnacle/heat2d_ms": ("PINNacle Heat 2d-MS", 6.21e-2, "as quoted"),
     "pinnacle/ns2d_c": ("PINNacle NS 2d-C (lid-driven)", 3.60e-2, "best method (LAAF)"),
