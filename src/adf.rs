@@ -19,7 +19,7 @@
 //! Being expressions, the derivatives a residual takes of them are exact (`sym`).
 
 use crate::expr::Expr;
-use crate::geometry::Shape;
+use crate::geometry::{signed_area, Shape};
 
 /// φ of `shape` over the coordinate expressions `x` (one per shape axis); `None` for
 /// a shape without faces (`check` rejects those before).
@@ -70,7 +70,7 @@ fn polygon(v: &[[f64; 2]], x: &[Expr]) -> Option<Expr> {
         // that edge they bound a pocket, clockwise, so reversed.
         let mut pocket: Vec<[f64; 2]> = (0..=(b + n - a) % n).map(|j| v[(a + j) % n]).collect();
         pocket.reverse();
-        if pocket.len() > 2 && area(&pocket) > 1e-12 * area(&h) {
+        if pocket.len() > 2 && signed_area(&pocket) > 1e-12 * signed_area(&h) {
             phi = and(phi, Expr::neg(polygon(&pocket, x)?));
         }
     }
@@ -103,15 +103,6 @@ fn hull(v: &[[f64; 2]]) -> Vec<usize> {
 /// (b − a) × (c − b): positive where a → b → c turns left.
 fn cross(a: [f64; 2], b: [f64; 2], c: [f64; 2]) -> f64 {
     (b[0] - a[0]) * (c[1] - b[1]) - (b[1] - a[1]) * (c[0] - b[0])
-}
-
-/// The signed area of a polygon, positive when counter-clockwise.
-fn area(v: &[[f64; 2]]) -> f64 {
-    let n = v.len();
-    (0..n)
-        .map(|i| v[i][0] * v[(i + 1) % n][1] - v[(i + 1) % n][0] * v[i][1])
-        .sum::<f64>()
-        / 2.0
 }
 
 /// The signed distance to the line through p → q, positive on its left (inside a
