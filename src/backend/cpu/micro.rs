@@ -438,9 +438,10 @@ impl<T: Real> Outer<T> {
 /// the tree of its sum's lanes j, j + L, … (neighbouring quarters first:
 /// (q0 + q1) + (q2 + q3)). `G / L` sums fold side by side into one vector by
 /// [`halve`], whole vectors at a time (shuffles and adds), and go to memory in one
-/// add: a quarter at a time, the fold cost about what the tile's FMAs do.
+/// add. (Folded a quarter at a time, the fold cost about as much as the tile's FMAs.)
 #[inline(always)]
 unsafe fn fold_into<T: Real, const C: usize, const G: usize>(acc: &[[T; G]; C], g: *mut T) {
+    const { assert!(G / lanes::<T>() <= MAX_QUARTERS) };
     let l = lanes::<T>();
     let q = G / l;
     let mut c = 0;
