@@ -11,7 +11,7 @@ use std::fmt::Write;
 pub fn names(p: &Problem, data: Vec<String>) -> Names {
     Names {
         coords: p.coords.iter().map(|c| c.name.clone()).collect(),
-        outputs: p.network.outputs.clone(),
+        outputs: p.outputs().cloned().collect(),
         params: p.params.iter().map(|q| q.name.clone()).collect(),
         data,
         tables: p.tables.iter().map(|t| t.name.clone()).collect(),
@@ -25,18 +25,30 @@ pub fn summary(p: &Problem) -> String {
         .iter()
         .map(|c| format!("{} ∈ [{}, {}]", c.name, c.lo, c.hi))
         .collect();
-    let widths: Vec<String> = std::iter::once(p.network.layers.first().map_or(0, |l| l.inputs))
-        .chain(p.network.layers.iter().map(|l| l.outputs))
-        .map(|w| w.to_string())
+    // One network: its widths (2→20→1); several: each with the fields it computes.
+    let several = p.networks.len() > 1;
+    let widths: Vec<String> = p
+        .networks
+        .iter()
+        .map(|net| {
+            let w: Vec<String> = std::iter::once(net.layers.first().map_or(0, |l| l.inputs))
+                .chain(net.layers.iter().map(|l| l.outputs))
+                .map(|w| w.to_string())
+                .collect();
+            match several {
+                true => format!("{} for {}", w.join("→"), net.outputs.join(", ")),
+                false => w.join("→"),
+            }
+        })
         .collect();
     let params: Vec<&str> = p.params.iter().map(|q| q.name.as_str()).collect();
     let mut s = format!(
         "{}: ok — {}; network {} ({}), {} weights; {} loss terms",
         p.name,
         coords.join(", "),
-        p.network.kind,
-        widths.join("→"),
-        p.network.param_count(),
+        p.networks.first().map_or("none", |n| n.kind.as_str()),
+        widths.join("; "),
+        p.network_params(),
         p.terms.len()
     );
     if let Some(r) = &p.region {

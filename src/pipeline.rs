@@ -3,7 +3,7 @@
 
 use crate::check::{self, Options};
 use crate::diag::Diag;
-use crate::expr::Expr;
+use crate::expr::{CoordId, Expr};
 use crate::problem::Problem;
 use crate::sym::{self, Limits};
 use crate::syntax;
@@ -17,6 +17,33 @@ pub struct Compiled {
     pub simplify_log: Vec<(String, String)>,
 }
 
+/// A rewrite that makes 0 of every derivative of a network output along a coordinate
+/// its network does not read (a field declared over fewer coordinates: `a_t` of
+/// `a(x)`), so `simplify` drops what it multiplies.
+fn unread_derivatives(problem: &Problem) -> impl Fn(&Expr) -> Option<Expr> {
+    let reads: Vec<Vec<CoordId>> = problem
+        .networks
+        .iter()
+        .flat_map(|n| n.outputs.iter().map(|_| n.inputs.clone()))
+        .collect();
+    // Under a discrete-time scheme its time is no input, and no derivative is taken
+    // along it: the rewrite leaves such a problem as it is.
+    let scheme = problem.scheme.as_ref().map(|s| s.coord);
+    move |e| match e {
+        Expr::Out { output, deriv, .. } => {
+            let unread = deriv.iter().enumerate().any(|(c, &k)| {
+                k > 0
+                    && Some(CoordId(c)) != scheme
+                    && reads
+                        .get(output.0)
+                        .is_some_and(|r| !r.contains(&CoordId(c)))
+            });
+            unread.then(|| Expr::num(0.0))
+        }
+        _ => None,
+    }
+}
+
 /// Parses, checks, expands and simplifies. Every diagnostic on failure.
 pub fn front_end(text: &str, opts: &Options) -> Result<Compiled, Vec<Diag>> {
     let file = syntax::parse(text)?;
@@ -26,8 +53,10 @@ pub fn front_end(text: &str, opts: &Options) -> Result<Compiled, Vec<Diag>> {
     let mut log = Vec::new();
     let limits = Limits::default();
     let mut errors = Vec::new();
+    let unread = unread_derivatives(&problem);
     let mut run = |what: &str, e: &mut Expr, log: &mut Vec<(String, String)>| match sym::expand(e) {
         Ok(x) => {
+            let x = x.substitute(&unread);
             // Residuals built from shared stage values (IRK) are already linear
             // combinations; egg has nothing to gain on them and they are large.
             if contains_shared(&x) {

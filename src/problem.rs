@@ -7,7 +7,7 @@
 //! for later diagnostics (a discrete-time step's equation), and nothing here knows of pest or egg.
 
 use crate::backend::Precision;
-use crate::expr::{CoordId, Expr};
+use crate::expr::{CoordId, Expr, OutputId};
 use crate::geometry::Shape;
 use crate::io::Array;
 use crate::syntax::ast::Span;
@@ -28,8 +28,11 @@ pub struct Problem {
     /// Named constants after folding (`ν = 0.0031831`), kept for printing only;
     /// every use in an expression has already been replaced by its value.
     pub consts: Vec<(String, f64)>,
-    /// The network: which coordinates feed it, its layers and its outputs.
-    pub network: Network,
+    /// The networks: which coordinates feed each, its layers and its outputs. One
+    /// network per set of coordinates the fields depend on (`field a(x, y)` beside
+    /// `field u(x, y, t)` gets its own network over x and y); the first holds the
+    /// fields over every coordinate. Output ids count through them in order.
+    pub networks: Vec<Network>,
     /// The fields the user declared, as expressions over network outputs (for
     /// errors, predictions and plots). A complex field appears as its two parts.
     pub fields: Vec<Field>,
@@ -63,6 +66,41 @@ pub struct Problem {
 }
 
 impl Problem {
+    /// Every network output's name, in output-id order.
+    pub fn outputs(&self) -> impl Iterator<Item = &String> {
+        self.networks.iter().flat_map(|n| n.outputs.iter())
+    }
+
+    /// The network that computes `output` and the output's place in it.
+    pub fn output_of(&self, output: OutputId) -> Option<(usize, usize)> {
+        let mut k = output.0;
+        for (n, net) in self.networks.iter().enumerate() {
+            if k < net.outputs.len() {
+                return Some((n, k));
+            }
+            k -= net.outputs.len();
+        }
+        None
+    }
+
+    /// The coordinates some network reads, in coordinate order: where points are
+    /// drawn (every coordinate but a discrete-time scheme's time).
+    pub fn inputs(&self) -> Vec<CoordId> {
+        let mut all: Vec<CoordId> = self
+            .networks
+            .iter()
+            .flat_map(|n| n.inputs.iter().copied())
+            .collect();
+        all.sort_by_key(|c| c.0);
+        all.dedup();
+        all
+    }
+
+    /// The number of trainable numbers in the networks (PDE parameters excluded).
+    pub fn network_params(&self) -> usize {
+        self.networks.iter().map(Network::param_count).sum()
+    }
+
     /// The data columns a point set's points carry before its tables'
     /// (`PointSet::tables`): a data set's mapped values (two for a complex field), a
     /// boundary piece's outward normal, nothing for the others.

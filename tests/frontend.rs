@@ -723,7 +723,7 @@ fn a_problem_and_layer_found_nowhere_in_the_examples() {
     assert_eq!(params, ["α", "β", "γ"]);
     // Three hidden gated layers and the `last` variant: W, b, V, c where the body
     // uses them, W and b only in the last layer.
-    let net = &p.network;
+    let net = &p.networks[0];
     assert_eq!(net.kind, "gated");
     type Shape<'a> = (usize, usize, Vec<(&'a str, TensorShape)>);
     let shapes: Vec<Shape> = net
@@ -816,6 +816,60 @@ fn the_normal_derivative_on_box_faces_points_outwards() {
     assert_eq!(line("initial:"), "initial: -u_t + u - 1");
 }
 
+/// A field over fewer coordinates gets its own network over them: `a(x)` beside
+/// `u(x, t)` is one value per x whatever t is, and its t-derivatives are zero.
+#[test]
+fn a_field_over_fewer_coordinates_has_its_own_network() {
+    let src = "domain x ∈ [0, 1], t ∈ [0, 1]\nfield u(x, t), a(x), v(t, x)\n\
+               let w = a*u\nequation u_t = d(a*u_x, x) + w_t + v\n\
+               boundary a = 1 + x on x = 0, x = 1\ninitial u = sin(π*x) on t = 0\n\
+               network mlp(width = 8, depth = 2, activation = tanh)\n";
+    let c = pipeline::front_end(src, &options("two_networks", &root())).unwrap_or_else(|d| {
+        panic!("{}", show(src, &d));
+    });
+    let p = &c.problem;
+    let nets: Vec<(Vec<usize>, Vec<&str>, usize)> = p
+        .networks
+        .iter()
+        .map(|n| {
+            let inputs = n.inputs.iter().map(|c| c.0).collect();
+            let outputs = n.outputs.iter().map(String::as_str).collect();
+            (inputs, outputs, n.param_count())
+        })
+        .collect();
+    // (x, t) → 8 → 8 → (u, v): 2·8 + 8, 8·8 + 8, 8·2 + 2; x → 8 → 8 → a: 8 + 8, 72, 9.
+    assert_eq!(
+        nets,
+        [
+            (vec![0, 1], vec!["u", "v"], 24 + 72 + 18),
+            (vec![0], vec!["a"], 16 + 72 + 9)
+        ]
+    );
+    // w_t = a·u_t: the product rule's a_t term is zero.
+    let equation = describe::residuals(&c)
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        equation.contains("a_x") && !equation.contains("a_t"),
+        "{equation}"
+    );
+    // a is the same at every t; u is not.
+    let theta = pdenet::net::init_theta(p, 7);
+    let coords = vec![vec![0.3, 0.3, 0.8], vec![0.1, 0.9, 0.5]];
+    let values: Vec<Vec<f64>> = ["u", "a"]
+        .iter()
+        .map(|name| {
+            let f = p.fields.iter().find(|f| f.name == *name).expect("a field");
+            let got = pdenet::kernel::predict(p, &theta, &coords, &[f.value.clone()]);
+            got.expect("predicts").remove(0)
+        })
+        .collect();
+    assert_ne!(values[0][0], values[0][1]);
+    assert_eq!(values[1][0], values[1][1]);
+}
+
 #[test]
 fn burgers_residual_is_the_textbook_one() {
     let c = compile_file(&root().join("examples/burgers.pde")).expect("burgers checks");
@@ -842,7 +896,7 @@ fn every_example_passes_check_in_process_and_through_the_cli() {
             p.display(),
             show(&read(&p), &c.warnings)
         );
-        counts.push((stem(&p), c.problem.network.param_count()));
+        counts.push((stem(&p), c.problem.network_params()));
         let data = root().join("examples/data");
         let out = cli(&[
             "check",
@@ -859,7 +913,7 @@ fn every_example_passes_check_in_process_and_through_the_cli() {
             String::from_utf8_lossy(&out.stderr)
         );
         assert!(stdout.starts_with(&format!("{}: ok", stem(&p))), "{stdout}");
-        let weights = format!("{} weights", c.problem.network.param_count());
+        let weights = format!("{} weights", c.problem.network_params());
         assert!(stdout.contains(&weights), "{stdout}");
     }
     for (name, want) in [

@@ -5,7 +5,7 @@
 # output over (x, y, t) here (PINNacle's network masks t out of a's branch). The
 # equation's terms are ~40 where u's data are ~0.3: weighted 1e-3 so u fits its data.
 domain x ∈ [-1, 1], y ∈ [-1, 1], t ∈ [0, 1]
-field  u(x, y, t), a(x, y, t)
+field  u(x, y, t), a(x, y)
 let    sx = sin(π*x), sy = sin(π*y), cx = cos(π*x), cy = cos(π*y)
 
 equation u_t - d(a*u_x, x) - d(a*u_y, y)

@@ -126,6 +126,19 @@ impl Decls {
             .position(|c| c.coord.name == name)
             .map(CoordId)
     }
+
+    /// The coordinates field `f` is declared over (those that are coordinates), in
+    /// coordinate order.
+    pub fn field_coords(&self, f: usize) -> Vec<CoordId> {
+        let mut out: Vec<CoordId> = self.fields[f]
+            .args
+            .iter()
+            .filter_map(|a| self.coord(&a.name))
+            .collect();
+        out.sort_by_key(|c| c.0);
+        out.dedup();
+        out
+    }
 }
 
 /// Names the language gives a meaning without a declaration.

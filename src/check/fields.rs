@@ -13,81 +13,71 @@ use crate::syntax::ast::{self, StatementKind};
 
 #[derive(Debug, Clone)]
 pub(crate) struct Outputs {
-    pub names: Vec<String>,
+    /// One network per set of coordinates the fields depend on, the set of every
+    /// coordinate first: its inputs (in coordinate order) and its outputs' names.
+    pub nets: Vec<(Vec<CoordId>, Vec<String>)>,
+    /// Each field's first output id (networks number their outputs one after another).
+    pub first: Vec<usize>,
+    /// Each field's coordinates, in coordinate order.
+    pub coords: Vec<Vec<CoordId>>,
     /// Under a scheme: whether the network also predicts the value at the end time
     /// (a forward problem: data at the start only).
     pub irk_final: bool,
 }
 
 impl Checker<'_> {
-    /// The network's inputs (coordinates) and outputs (names).
+    /// The networks' inputs (coordinates) and outputs (names).
     pub(crate) fn outputs(
         &mut self,
         file: &ast::File,
         scheme: Option<&SchemeSpec>,
-    ) -> Option<(Vec<CoordId>, Outputs)> {
-        let inputs: Vec<CoordId> = (0..self.decls.coords.len())
-            .map(CoordId)
-            .filter(|c| scheme.is_none_or(|s| s.scheme.coord != *c))
-            .collect();
-        let coord_names: Vec<String> = self
-            .decls
-            .coords
+    ) -> Option<Outputs> {
+        let fields = self.decls.fields.clone();
+        let coords: Vec<Vec<CoordId>> = fields
             .iter()
-            .map(|c| c.coord.name.clone())
-            .collect();
-        let mut ok = !inputs.is_empty();
-        for f in self.decls.fields.clone() {
-            let mut args: Vec<String> = f.args.iter().map(|a| a.name.clone()).collect();
-            args.sort();
-            let mut want = coord_names.clone();
-            want.sort();
-            // With no domain at all, `no_domain` has said what is wrong.
-            if args != want && !want.is_empty() {
-                self.error(
-                    Diag::error(
-                        "pdenet::check::field_coordinates",
-                        format!("field `{}` must depend on every coordinate", f.name.name),
-                    )
-                    .label(f.span, format!("declared over ({})", args.join(", ")))
-                    .help(format!(
-                        "write `{}({})`; the network takes all coordinates",
-                        f.name.name,
-                        coord_names.join(", ")
-                    )),
-                );
-                ok = false;
-            }
-        }
-        if !ok {
+            .map(|f| self.field_coords(f))
+            .collect::<Option<_>>()?;
+        if coords.iter().any(Vec::is_empty) {
             return None;
         }
         let Some(s) = scheme else {
-            let mut names = Vec::new();
-            let single = self.decls.fields.len() == 1;
-            for f in &self.decls.fields {
-                match &f.complex {
-                    // A trial function's output is the network itself, not the field.
-                    None if f.definition.is_some() && single => names.push("net".into()),
-                    None if f.definition.is_some() => names.push(format!("net[{}]", f.name.name)),
-                    None => names.push(f.name.name.clone()),
-                    Some(parts) => {
-                        let (re, im) = part_names(&f.name.name, parts.as_ref());
-                        names.push(re);
-                        names.push(im);
-                    }
-                }
+            let single = fields.len() == 1;
+            let mut nets: Vec<(Vec<CoordId>, Vec<String>)> = Vec::new();
+            let all: Vec<CoordId> = (0..self.decls.coords.len()).map(CoordId).collect();
+            if coords.contains(&all) {
+                nets.push((all, vec![]));
             }
-            return Some((
-                inputs,
-                Outputs {
-                    names,
-                    irk_final: false,
-                },
-            ));
+            // Each field's network and its place among that network's outputs.
+            let mut local = Vec::new();
+            for (f, c) in fields.iter().zip(&coords) {
+                let n = match nets.iter().position(|(inputs, _)| inputs == c) {
+                    Some(n) => n,
+                    None => {
+                        nets.push((c.clone(), vec![]));
+                        nets.len() - 1
+                    }
+                };
+                local.push((n, nets[n].1.len()));
+                nets[n].1.extend(output_names(f, single));
+            }
+            let starts: Vec<usize> = nets
+                .iter()
+                .scan(0, |at, (_, names)| {
+                    let start = *at;
+                    *at += names.len();
+                    Some(start)
+                })
+                .collect();
+            let first = local.iter().map(|&(n, k)| starts[n] + k).collect();
+            return Some(Outputs {
+                nets,
+                first,
+                coords,
+                irk_final: false,
+            });
         };
-        let field = self.decls.fields.first()?.clone();
-        if self.decls.fields.len() != 1 || field.complex.is_some() || field.definition.is_some() {
+        let field = fields.first()?.clone();
+        if fields.len() != 1 || field.complex.is_some() || field.definition.is_some() {
             self.error(
                 Diag::error(
                     "pdenet::check::scheme_fields",
@@ -98,6 +88,29 @@ impl Checker<'_> {
             );
             return None;
         }
+        if coords[0].len() != self.decls.coords.len() {
+            self.error(
+                Diag::error(
+                    "pdenet::check::field_coordinates",
+                    format!(
+                        "under a discrete-time scheme, `{}` must depend on every coordinate",
+                        field.name.name
+                    ),
+                )
+                .label(field.span, "declared over fewer coordinates")
+                .help(format!(
+                    "write `{}({})`",
+                    field.name.name,
+                    self.decls.coord_names()
+                )),
+            );
+            return None;
+        }
+        let inputs: Vec<CoordId> = coords[0]
+            .iter()
+            .copied()
+            .filter(|&c| s.scheme.coord != c)
+            .collect();
         let q = s.scheme.stages;
         let irk_final = !ends_observed(file, s.scheme.to);
         let mut names: Vec<String> = (1..=q)
@@ -106,28 +119,66 @@ impl Checker<'_> {
         if irk_final {
             names.push(format!("{}[end]", field.name.name));
         }
-        Some((inputs, Outputs { names, irk_final }))
+        Some(Outputs {
+            nets: vec![(inputs, names)],
+            first: vec![0],
+            coords,
+            irk_final,
+        })
+    }
+
+    /// The coordinates field `f` is declared over, in coordinate order; `None` (with a
+    /// diagnostic) when one is not a coordinate or is named twice.
+    fn field_coords(&mut self, f: &ast::FieldDecl) -> Option<Vec<CoordId>> {
+        let mut out = Vec::new();
+        for a in &f.args {
+            let problem = match self.decls.coord(&a.name) {
+                Some(c) if !out.contains(&c) => {
+                    out.push(c);
+                    continue;
+                }
+                Some(_) => format!("names `{}` twice", a.name),
+                // With no domain at all, `no_domain` has said what is wrong.
+                None if self.decls.coords.is_empty() => return None,
+                None => format!("is declared over `{}`, which is not a coordinate", a.name),
+            };
+            self.error(
+                Diag::error(
+                    "pdenet::check::field_coordinates",
+                    format!("field `{}` {problem}", f.name.name),
+                )
+                .label(a.span, "not one of the domain's coordinates, once each")
+                .help(format!(
+                    "a field depends on some of the domain's coordinates {}, each named once",
+                    self.decls.coord_names()
+                )),
+            );
+            return None;
+        }
+        out.sort_by_key(|c| c.0);
+        Some(out)
     }
 
     /// Computes every field's value over the outputs; fills `env.fields`.
     pub(crate) fn fields(&mut self, outputs: &Outputs, scheme: Option<&SchemeSpec>) -> Vec<Field> {
         let mut out = Vec::new();
-        let mut next = 0;
         let fields = self.decls.fields.clone();
+        let n_outputs: usize = outputs.nets.iter().map(|(_, o)| o.len()).sum();
         self.env.fields = vec![None; fields.len()];
         for (i, f) in fields.iter().enumerate() {
             let outs = if f.complex.is_some() { 2 } else { 1 };
+            let next = outputs.first[i];
             let net = Val {
                 re: Expr::out(OutputId(next), vec![0; self.decls.coords.len()]),
                 im: (outs == 2)
                     .then(|| Expr::out(OutputId(next + 1), vec![0; self.decls.coords.len()])),
             };
-            next += outs;
             let value = match &f.definition {
                 None => Some(net),
                 Some(def) => {
                     let scope = Scope {
                         net: Some(net),
+                        net_args: outputs.coords[i].clone(),
                         ..Scope::default()
                     };
                     self.lower(def, &scope)
@@ -154,10 +205,9 @@ impl Checker<'_> {
                     // Under a scheme the reported field is the last output: the
                     // value at the end time (forward) or the last stage (inverse).
                     let value = match scheme {
-                        Some(_) => Expr::out(
-                            OutputId(outputs.names.len() - 1),
-                            vec![0; self.decls.coords.len()],
-                        ),
+                        Some(_) => {
+                            Expr::out(OutputId(n_outputs - 1), vec![0; self.decls.coords.len()])
+                        }
                         None => value.re,
                     };
                     out.push(Field {
@@ -169,6 +219,20 @@ impl Checker<'_> {
             }
         }
         out
+    }
+}
+
+/// The names of field `f`'s network outputs (two for a complex field). A trial
+/// function's output is the network itself, not the field.
+fn output_names(f: &ast::FieldDecl, single: bool) -> Vec<String> {
+    match &f.complex {
+        None if f.definition.is_some() && single => vec!["net".into()],
+        None if f.definition.is_some() => vec![format!("net[{}]", f.name.name)],
+        None => vec![f.name.name.clone()],
+        Some(parts) => {
+            let (re, im) = part_names(&f.name.name, parts.as_ref());
+            vec![re, im]
+        }
     }
 }
 

@@ -49,8 +49,10 @@ impl Val {
 pub(crate) struct Scope {
     /// `def` parameters bound to their arguments, innermost last.
     pub args: Vec<(String, Val)>,
-    /// In a trial-function definition: what `net(…)` stands for.
+    /// In a trial-function definition: what `net(…)` stands for, and the
+    /// coordinates its field depends on (what `net(…)` takes).
     pub net: Option<Val>,
+    pub net_args: Vec<CoordId>,
     /// Set inside a stdlib `def`: report errors at the call in the user's file.
     pub at: Option<Span>,
     pub depth: usize,
@@ -316,10 +318,46 @@ impl Checker<'_> {
                 return Some(None);
             };
             let coords: Vec<CoordId> = found.into_iter().map(CoordId).collect();
+            if !self.depends_on(base, &coords, at, scope) {
+                return Some(None);
+            }
             let v = self.plain_name(base, at, scope)?;
             return Some(v.map(|v| coords.into_iter().fold(v, Val::derivative)));
         }
         None
+    }
+
+    /// False (with a diagnostic) when `name` is a field declared without one of
+    /// `coords`: its derivative along it is zero, which no one writes on purpose.
+    fn depends_on(&mut self, name: &str, coords: &[CoordId], at: Span, scope: &Scope) -> bool {
+        let shadowed = scope.args.iter().any(|(n, _)| n == name);
+        let Some(Named::Field(f)) = self.decls.lookup(name).filter(|_| !shadowed) else {
+            return true;
+        };
+        let own = self.decls.field_coords(f);
+        let Some(c) = coords.iter().find(|c| !own.contains(c)) else {
+            return true;
+        };
+        let coord = self.decls.coords[c.0].coord.name.clone();
+        let own: Vec<&str> = own
+            .iter()
+            .map(|c| self.decls.coords[c.0].coord.name.as_str())
+            .collect();
+        self.error(
+            Diag::error(
+                "pdenet::check::field_coordinates",
+                format!("`{name}` does not depend on `{coord}`: this derivative is zero"),
+            )
+            .label(
+                at,
+                format!("`{name}` is declared over ({})", own.join(", ")),
+            )
+            .help(format!(
+                "declare `field {name}({}, {coord})` if it varies along {coord}, or drop the term",
+                own.join(", ")
+            )),
+        );
+        false
     }
 
     fn let_value(&mut self, l: usize, at: Span) -> Option<Val> {
@@ -541,6 +579,15 @@ impl Checker<'_> {
                 span: a.span,
             });
         }
+        if let ExprKind::Name(base) = &args[0].kind {
+            let coords: Vec<CoordId> = along
+                .iter()
+                .filter_map(|c| self.decls.coord(&c.name))
+                .collect();
+            if !self.depends_on(base, &coords, at, scope) {
+                return None;
+            }
+        }
         let mut v = self.lower(&args[0], scope)?;
         for c in &along {
             v = self.along(v, c, scope)?;
@@ -560,39 +607,28 @@ impl Checker<'_> {
             );
             return None;
         };
-        self.coordinate_args(args, at)?;
+        if !same_names(args, &scope.net_args, &self.decls.coord_name_list()) {
+            let want = self.names_of(&scope.net_args);
+            self.error(
+                Diag::error(
+                    "pdenet::check::field_at_point",
+                    "`net(…)` takes the coordinates its field depends on",
+                )
+                .label(at, format!("write net({want})"))
+                .help("a field declared over fewer coordinates gets a network over just those"),
+            );
+            return None;
+        }
         Some(net)
     }
 
-    /// Checks that call arguments are exactly the domain's coordinates.
-    fn coordinate_args(&mut self, args: &[ast::Expr], at: Span) -> Option<()> {
-        let names: Vec<Option<&str>> = args
+    /// The names of coordinates, comma-separated.
+    fn names_of(&self, coords: &[CoordId]) -> String {
+        let names: Vec<&str> = coords
             .iter()
-            .map(|a| match &a.kind {
-                ExprKind::Name(n) => Some(n.as_str()),
-                _ => None,
-            })
+            .map(|c| self.decls.coords[c.0].coord.name.as_str())
             .collect();
-        let coords: Vec<&str> = self
-            .decls
-            .coords
-            .iter()
-            .map(|c| c.coord.name.as_str())
-            .collect();
-        let ok = names.len() == coords.len()
-            && names.iter().all(|n| n.is_some_and(|n| coords.contains(&n)));
-        if ok {
-            return Some(());
-        }
-        self.error(
-            Diag::error(
-                "pdenet::check::field_at_point",
-                "a field can only be taken at the point itself",
-            )
-            .label(at, format!("write the coordinates ({})", coords.join(", ")))
-            .help("to impose a value somewhere, write a condition: `boundary u = 0 on x = 1`"),
-        );
-        None
+        names.join(", ")
     }
 
     fn field_call(
@@ -602,7 +638,19 @@ impl Checker<'_> {
         at: Span,
         _scope: &Scope,
     ) -> Option<Val> {
-        self.coordinate_args(args, at)?;
+        let want = self.decls.field_coords(i);
+        if !same_names(args, &want, &self.decls.coord_name_list()) {
+            let want = self.names_of(&want);
+            self.error(
+                Diag::error(
+                    "pdenet::check::field_at_point",
+                    "a field can only be taken at the point itself",
+                )
+                .label(at, format!("write the coordinates ({want})"))
+                .help("to impose a value somewhere, write a condition: `boundary u = 0 on x = 1`"),
+            );
+            return None;
+        }
         self.env.fields.get(i).cloned().flatten()
     }
 
@@ -636,6 +684,7 @@ impl Checker<'_> {
         let inner = Scope {
             args: bound,
             net: None,
+            net_args: vec![],
             at: match origin {
                 Origin::Stdlib => Some(scope.at.unwrap_or(at)),
                 Origin::User(_) => scope.at,
@@ -645,6 +694,15 @@ impl Checker<'_> {
         };
         self.lower(&def.body, &inner)
     }
+}
+
+/// Whether call arguments are exactly the coordinates `want` (by name, any order).
+fn same_names(args: &[ast::Expr], want: &[CoordId], coord_names: &[&str]) -> bool {
+    let wanted: Vec<&str> = want.iter().map(|c| coord_names[c.0]).collect();
+    args.len() == wanted.len()
+        && args
+            .iter()
+            .all(|a| matches!(&a.kind, ExprKind::Name(n) if wanted.contains(&n.as_str())))
 }
 
 fn plural(n: usize) -> &'static str {

@@ -138,7 +138,7 @@ impl<'a> Checker<'a> {
     fn build(&mut self, file: &ast::File) -> Option<Problem> {
         let settings = settings::read(self, file);
         let scheme = self.scheme(file);
-        let (network_inputs, outputs) = self.outputs(file, scheme.as_ref())?;
+        let outputs = self.outputs(file, scheme.as_ref())?;
         let fields = self.fields(&outputs, scheme.as_ref());
         let datasets = self.datasets(file);
         let tables = self.tables(file);
@@ -150,17 +150,23 @@ impl<'a> Checker<'a> {
             &settings,
             outputs.irk_final,
         );
-        let network = layers::network(
-            self,
-            settings.network.as_ref(),
-            network_inputs,
-            outputs.names,
-        );
+        // Every network is built from the one `network` statement: a spec that fails
+        // for one fails alike for all, so the first one's diagnostics say it once.
+        let wanted = outputs.nets.len();
+        let mut networks = Vec::new();
+        for (inputs, names) in outputs.nets {
+            match layers::network(self, settings.network.as_ref(), inputs, names) {
+                Some(net) => networks.push(net),
+                None => break,
+            }
+        }
         self.unused();
-        let network = network?;
+        if networks.len() != wanted {
+            return None;
+        }
         self.hessian_fits(
             &settings,
-            crate::net::param_count(&network) + self.decls.params.len(),
+            crate::net::param_count(&networks) + self.decls.params.len(),
         );
         let causal = self.causal_set(&settings, &terms.point_sets, scheme.is_some());
         let self_adaptive =
@@ -179,7 +185,7 @@ impl<'a> Checker<'a> {
                 .iter()
                 .map(|c| (c.name.clone(), c.value))
                 .collect(),
-            network,
+            networks,
             fields,
             // Filled by `scheme::discretize` under a scheme.
             shared: Vec::new(),

@@ -158,7 +158,12 @@ pub fn report(info: &RunInfo, r: &RunResult, run_id: &str) -> Value {
         "adapter": r.engine.adapter,
         "machine": super::machine::json(&r.engine),
         "seed": info.seed,
-        "network": { "kind": p.network.kind, "params": p.network.param_count() },
+        "network": { "kind": p.networks.first().map(|n| &n.kind), "params": p.network_params() },
+        "networks": p.networks.iter().map(|n| json!({
+            "inputs": n.inputs.iter().map(|c| &p.coords[c.0].name).collect::<Vec<_>>(),
+            "outputs": n.outputs,
+            "params": n.param_count(),
+        })).collect::<Vec<_>>(),
         "epochs": epochs,
         "loss": { "total": last.map_or(f64::NAN, |row| row.loss), "terms": terms },
         "parameters": params,

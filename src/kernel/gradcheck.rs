@@ -17,7 +17,7 @@ use super::jets::{self, MultiIndex};
 use super::{compile_with, Kernel, KernelError, PointBatch, Predictor};
 use crate::expr::{Expr, OutputId};
 use crate::primitive::{self, Rules};
-use crate::problem::Problem;
+use crate::problem::{Network, Problem};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct GradcheckOptions {
@@ -206,14 +206,15 @@ fn merge_points(problem: &Problem, batches: &[PointBatch]) -> Vec<Vec<f64>> {
 }
 
 /// The name of a derivative: `u0_xxt`.
-fn jet_name(problem: &Problem, output: usize, a: &[u8]) -> String {
-    let mut s = format!("{}_", problem.network.outputs[output]);
-    for (k, &c) in problem.network.inputs.iter().enumerate() {
+fn jet_name(problem: &Problem, net: &Network, output: usize, a: &[u8]) -> String {
+    let mut s = format!("{}_", net.outputs[output]);
+    for (k, &c) in net.inputs.iter().enumerate() {
         s += &problem.coords[c.0].name.repeat(a[k] as usize);
     }
     s
 }
 
+/// Every network's jets against finite differences of its values.
 fn check_jets(
     problem: &Problem,
     theta: &[f64],
@@ -221,13 +222,32 @@ fn check_jets(
     rules: Rules,
 ) -> Result<Vec<Check>, KernelError> {
     let residuals: Vec<&Expr> = problem.terms.iter().flat_map(|t| &t.residuals).collect();
-    let indices: Vec<MultiIndex> = jets::needed_indices(problem, residuals);
-    let n_out = problem.network.outputs.len();
+    let indices = jets::needed_indices(problem, residuals);
+    let mut out = vec![];
+    let mut first = 0;
+    for (net, indices) in problem.networks.iter().zip(&indices) {
+        out.extend(check_network_jets(
+            problem, net, first, indices, theta, points, rules,
+        )?);
+        first += net.outputs.len();
+    }
+    Ok(out)
+}
+
+/// One network's jets (its outputs are ids `first`…) at `indices`.
+fn check_network_jets(
+    problem: &Problem,
+    net: &Network,
+    first: usize,
+    indices: &[MultiIndex],
+    theta: &[f64],
+    points: &[Vec<f64>],
+    rules: Rules,
+) -> Result<Vec<Check>, KernelError> {
+    let n_out = net.outputs.len();
     let to_deriv = |a: &MultiIndex| {
         let mut d = vec![0u8; problem.coords.len()];
-        problem
-            .network
-            .inputs
+        net.inputs
             .iter()
             .enumerate()
             .for_each(|(k, &c)| d[c.0] = a[k]);
@@ -236,7 +256,7 @@ fn check_jets(
     let exprs: Vec<Expr> = indices
         .iter()
         .flat_map(|a| (0..n_out).map(move |k| (k, a)))
-        .map(|(k, a)| Expr::out(OutputId(k), to_deriv(a)))
+        .map(|(k, a)| Expr::out(OutputId(first + k), to_deriv(a)))
         .collect();
     let slot =
         |k: usize, a: &MultiIndex| indices.iter().position(|b| b == a).map(|i| i * n_out + k);
@@ -244,7 +264,7 @@ fn check_jets(
     let at = predictor.eval::<f64>(theta, points)?;
     // Values at the points moved along each network input by ±h, ±h/2.
     let mut moved = std::collections::HashMap::new();
-    for (k, &c) in problem.network.inputs.iter().enumerate() {
+    for (k, &c) in net.inputs.iter().enumerate() {
         let h = 1e-3 * (problem.coords[c.0].hi - problem.coords[c.0].lo) / 2.0;
         for dh in [h, -h, h / 2.0, -h / 2.0] {
             let mut p = points.to_vec();
@@ -257,7 +277,7 @@ fn check_jets(
         let i = a.iter().position(|&k| k > 0).unwrap_or(0);
         let mut lower = a.clone();
         lower[i] -= 1;
-        let c = problem.network.inputs[i];
+        let c = net.inputs[i];
         let h = 1e-3 * (problem.coords[c.0].hi - problem.coords[c.0].lo) / 2.0;
         for k in 0..n_out {
             let (Some(s), Some(l)) = (slot(k, a), slot(k, &lower)) else {
@@ -285,7 +305,7 @@ fn check_jets(
                     |m: f64, e| if e.is_nan() { f64::INFINITY } else { m.max(e) },
                 );
             out.push(Check {
-                name: format!("{} (jet)", jet_name(problem, k, a)),
+                name: format!("{} (jet)", jet_name(problem, net, k, a)),
                 checked: n,
                 max_rel: err,
             });

@@ -25,7 +25,7 @@ use super::KernelError;
 use crate::expr::{Cmp, CoordId, Expr, Func};
 use crate::net::Layout;
 use crate::primitive::{self, build, Interp, Rules};
-use crate::problem::{Layer, LayerExpr, Problem, TensorShape};
+use crate::problem::{Layer, LayerExpr, Network, Problem, TensorShape};
 
 /// Derivative orders along each network input (not each problem coordinate).
 pub type MultiIndex = Vec<u8>;
@@ -47,11 +47,11 @@ impl Jet {
     }
 }
 
-/// Maps a derivative over all problem coordinates to one over the network inputs;
+/// Maps a derivative over all problem coordinates to one over a network's inputs;
 /// `None` when it differentiates along a coordinate the network does not read (the
 /// coefficient is zero).
-pub fn to_net_index(problem: &Problem, deriv: &[u8]) -> Option<MultiIndex> {
-    let inputs = &problem.network.inputs;
+pub fn to_net_index(net: &Network, deriv: &[u8]) -> Option<MultiIndex> {
+    let inputs = &net.inputs;
     let along_other = deriv
         .iter()
         .enumerate()
@@ -64,27 +64,38 @@ pub fn to_net_index(problem: &Problem, deriv: &[u8]) -> Option<MultiIndex> {
     })
 }
 
-/// Every multi-index the expressions need, closed under sub-indices, sorted by total
-/// order (so coefficients can be computed in that order).
+/// Every multi-index the expressions need of each network's outputs, closed under
+/// sub-indices, sorted by total order (so coefficients can be computed in that
+/// order): one list per network.
 pub fn needed_indices<'a>(
     problem: &Problem,
     exprs: impl IntoIterator<Item = &'a Expr>,
-) -> Vec<MultiIndex> {
-    let mut found = std::collections::BTreeSet::new();
+) -> Vec<Vec<MultiIndex>> {
+    let mut found: Vec<std::collections::BTreeSet<MultiIndex>> = problem
+        .networks
+        .iter()
+        .map(|net| [vec![0; net.inputs.len()]].into())
+        .collect();
     let mut stack: Vec<&Expr> = exprs.into_iter().collect();
     stack.extend(problem.shared.iter());
     while let Some(e) = stack.pop() {
-        if let Expr::Out { deriv, .. } = e {
-            if let Some(a) = to_net_index(problem, deriv) {
-                found.extend(sub_indices(&a));
+        if let Expr::Out { output, deriv, .. } = e {
+            if let Some((n, _)) = problem.output_of(*output) {
+                if let Some(a) = to_net_index(&problem.networks[n], deriv) {
+                    found[n].extend(sub_indices(&a));
+                }
             }
         }
         stack.extend(e.children());
     }
-    found.insert(vec![0; problem.network.inputs.len()]);
-    let mut out: Vec<MultiIndex> = found.into_iter().collect();
-    out.sort_by_key(|a| (order(a), a.clone()));
-    out
+    found
+        .into_iter()
+        .map(|set| {
+            let mut out: Vec<MultiIndex> = set.into_iter().collect();
+            out.sort_by_key(|a| (order(a), a.clone()));
+            out
+        })
+        .collect()
 }
 
 pub fn order(a: &[u8]) -> u32 {
@@ -180,13 +191,14 @@ fn quotient_at(b: &mut Builder, num: &Jet, den: &Jet, y: &Jet, a: &[u8]) -> Opti
 fn input_jet(
     b: &mut Builder,
     problem: &Problem,
+    net: &Network,
     coords: &[Value],
     indices: &[MultiIndex],
 ) -> Result<Jet, KernelError> {
-    let d = problem.network.inputs.len();
+    let d = net.inputs.len();
     let mut scaled = vec![];
     let mut slopes = vec![];
-    for &c in &problem.network.inputs {
+    for &c in &net.inputs {
         let (Some(coord), Some(&x)) = (problem.coords.get(c.0), coords.get(c.0)) else {
             return Err(KernelError::Unsupported(format!(
                 "network input {c} is not a coordinate"
@@ -217,21 +229,23 @@ fn input_jet(
     Ok(jet)
 }
 
-/// The jet of the network's output vector at one evaluation site.
+/// The jet of network `n`'s output vector at one evaluation site.
 pub fn network_jet(
     b: &mut Builder,
     problem: &Problem,
+    n: usize,
     layout: &Layout,
     coords: &[Value],
     indices: &[MultiIndex],
     rules: Rules,
 ) -> Result<Jet, KernelError> {
-    let mut h = input_jet(b, problem, coords, indices)?;
-    for (l, layer) in problem.network.layers.iter().enumerate() {
+    let net = &problem.networks[n];
+    let mut h = input_jet(b, problem, net, coords, indices)?;
+    for (l, layer) in net.layers.iter().enumerate() {
         let mut cx = LayerCx {
             b,
             layer,
-            offsets: &layout.tensors[l],
+            offsets: &layout.tensors[n][l],
             input: &h,
             indices,
             rules,

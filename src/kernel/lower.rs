@@ -8,7 +8,7 @@ use super::builder::Builder;
 use super::ir::{Op, Program, Value};
 use super::jets::{self, Jet, MultiIndex};
 use super::KernelError;
-use crate::expr::{CoordId, Expr};
+use crate::expr::{CoordId, Expr, OutputId};
 use crate::net::Layout;
 use crate::primitive::Rules;
 use crate::problem::{Problem, Reduce};
@@ -21,12 +21,14 @@ pub(crate) struct Lowerer<'a> {
     pub b: Builder,
     problem: &'a Problem,
     layout: &'a Layout,
-    indices: Vec<MultiIndex>,
+    /// The multi-indices each network's jets carry.
+    indices: Vec<Vec<MultiIndex>>,
     /// Site k > 0 is `sites[k − 1]`: the point with one coordinate moved.
     sites: &'a [(CoordId, f64)],
     /// The primitive derivatives the jets read (see `jets::network_jet`).
     rules: Rules,
-    jets: HashMap<u8, Jet>,
+    /// Network n's output jet at site s, under (s, n).
+    jets: HashMap<(u8, usize), Jet>,
     shared: HashMap<usize, Value>,
 }
 
@@ -71,9 +73,9 @@ impl<'a> Lowerer<'a> {
         }
     }
 
-    /// The network's output jet at `site`, computed once.
-    fn site_jet(&mut self, site: u8) -> Result<&Jet, KernelError> {
-        if !self.jets.contains_key(&site) {
+    /// Network `n`'s output jet at `site`, computed once.
+    fn site_jet(&mut self, site: u8, n: usize) -> Result<&Jet, KernelError> {
+        if !self.jets.contains_key(&(site, n)) {
             let mut coords: Vec<Value> = (0..self.problem.coords.len())
                 .map(|k| self.b.push(Op::Coord(k as u32)))
                 .collect();
@@ -91,31 +93,32 @@ impl<'a> Lowerer<'a> {
             let jet = jets::network_jet(
                 &mut self.b,
                 self.problem,
+                n,
                 self.layout,
                 &coords,
-                &self.indices,
+                &self.indices[n],
                 self.rules,
             )?;
-            self.jets.insert(site, jet);
+            self.jets.insert((site, n), jet);
         }
-        Ok(&self.jets[&site])
+        Ok(&self.jets[&(site, n)])
     }
 
-    fn out(&mut self, output: usize, deriv: &[u8], site: u8) -> Result<Value, KernelError> {
-        let n_out = self.problem.network.outputs.len();
-        if output >= n_out {
+    fn out(&mut self, output: OutputId, deriv: &[u8], site: u8) -> Result<Value, KernelError> {
+        let Some((n, k)) = self.problem.output_of(output) else {
             return Err(KernelError::Unsupported(format!(
-                "network output {output} does not exist"
+                "network output {} does not exist",
+                output.0
             )));
-        }
-        let Some(index) = jets::to_net_index(self.problem, deriv) else {
+        };
+        let Some(index) = jets::to_net_index(&self.problem.networks[n], deriv) else {
             return Ok(self.b.num(0.0));
         };
-        let coeff = self.site_jet(site)?.get(&index);
+        let coeff = self.site_jet(site, n)?.get(&index);
         Ok(match coeff {
             Some(v) => self.b.push(Op::Slice {
                 x: v,
-                start: output as u32,
+                start: k as u32,
                 len: 1,
             }),
             None => self.b.num(0.0),
@@ -158,7 +161,7 @@ impl<'a> Lowerer<'a> {
                 output,
                 deriv,
                 site,
-            } => self.out(output.0, deriv, *site)?,
+            } => self.out(*output, deriv, *site)?,
             Expr::Data(k) => self.b.push(Op::DataCol(*k as u32)),
             Expr::Shared(k) => self.shared(*k, d)?,
             Expr::Table { .. } => {

@@ -76,7 +76,7 @@ fn u(d: [u8; 2]) -> Expr {
 /// A problem whose residual needs jets up to 4th order, mixed ones included.
 fn high_order(kind: &str) -> Problem {
     let mut p = burgers(kind, 5, 2);
-    p.network = network(kind, 2, 5, 2, 1);
+    p.networks = vec![network(kind, 2, 5, 2, 1)];
     let r = Expr::add(
         Expr::add(u([4, 0]), Expr::mul(u([2, 1]), u([1, 3]))),
         Expr::add(
@@ -96,7 +96,7 @@ fn check(p: &Problem, tol: f64) {
         ..GradcheckOptions::default()
     };
     let report = gradcheck(p, &th, &batches(p, 12, 3), &opts).expect("gradcheck runs");
-    assert!(report.passed(), "{}:\n{report}", p.network.kind);
+    assert!(report.passed(), "{}:\n{report}", p.networks[0].kind);
 }
 
 #[test]
@@ -395,7 +395,7 @@ fn print_reports() {
     for p in [high_order("qres"), everything(), high_order("weird")] {
         let th = theta(&p, 7);
         let r = gradcheck(&p, &th, &batches(&p, 12, 3), &GradcheckOptions::default()).unwrap();
-        println!("{}:\n{r}\n", p.network.kind);
+        println!("{}:\n{r}\n", p.networks[0].kind);
     }
     let p = high_order("mlp");
     let r = gradcheck_with(

@@ -14,9 +14,9 @@ use crate::problem::{Init, Network, Problem};
 /// The seed used when the user gives none.
 pub const DEFAULT_SEED: u64 = 1234;
 
-/// Number of trainable numbers in the network (without PDE parameters).
-pub fn param_count(net: &Network) -> usize {
-    Layout::of_network(net, 0).net_len
+/// Number of trainable numbers in the networks (without PDE parameters).
+pub fn param_count(nets: &[Network]) -> usize {
+    Layout::of_networks(nets, 0).net_len
 }
 
 /// θ for `problem` from `seed` (layout in [`crate::net`]).
@@ -24,7 +24,7 @@ pub fn init_theta(problem: &Problem, seed: u64) -> Vec<f64> {
     let layout = Layout::of(problem);
     let mut rng = StdRng::seed_from_u64(seed);
     let mut theta = Vec::with_capacity(layout.len);
-    for layer in &problem.network.layers {
+    for layer in problem.networks.iter().flat_map(|n| &n.layers) {
         for (i, t) in layer.tensors.iter().enumerate() {
             let n = tensor_len(layer, i);
             let xavier = (2.0 / (layer.inputs + layer.outputs) as f64).sqrt();
@@ -79,7 +79,11 @@ mod tests {
         for (kind, i, w, d, o, n) in cases {
             let net = network(kind, i, w, d, o);
             assert_eq!(net.layers.len(), d + 1);
-            assert_eq!(param_count(&net), n, "{kind} ({i},{w}×{d},{o})");
+            assert_eq!(
+                param_count(std::slice::from_ref(&net)),
+                n,
+                "{kind} ({i},{w}×{d},{o})"
+            );
         }
     }
 

@@ -23,11 +23,11 @@ use crate::problem::{Layer, Network, Problem, TensorShape};
 /// Offsets of every tensor and parameter in θ.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Layout {
-    /// `tensors[l][i]`: offset of tensor i of layer l.
-    pub tensors: Vec<Vec<usize>>,
+    /// `tensors[n][l][i]`: offset of tensor i of layer l of network n.
+    pub tensors: Vec<Vec<Vec<usize>>>,
     /// Offset of PDE parameter k.
     pub params: Vec<usize>,
-    /// Entries that belong to the network (the first `net_len` of θ).
+    /// Entries that belong to the networks (the first `net_len` of θ).
     pub net_len: usize,
     /// Total length of θ.
     pub len: usize,
@@ -43,18 +43,24 @@ pub fn tensor_len(layer: &Layer, i: usize) -> usize {
 }
 
 impl Layout {
-    pub fn of_network(net: &Network, n_params: usize) -> Layout {
+    /// The networks' tensors one network after another, each layer by layer, then
+    /// `n_params` PDE parameters.
+    pub fn of_networks(nets: &[Network], n_params: usize) -> Layout {
         let mut at = 0;
-        let mut tensors = Vec::with_capacity(net.layers.len());
-        for layer in &net.layers {
-            let offsets = (0..layer.tensors.len())
-                .map(|i| {
-                    let o = at;
-                    at += tensor_len(layer, i);
-                    o
-                })
-                .collect();
-            tensors.push(offsets);
+        let mut tensors = Vec::with_capacity(nets.len());
+        for net in nets {
+            let mut layers = Vec::with_capacity(net.layers.len());
+            for layer in &net.layers {
+                let offsets = (0..layer.tensors.len())
+                    .map(|i| {
+                        let o = at;
+                        at += tensor_len(layer, i);
+                        o
+                    })
+                    .collect();
+                layers.push(offsets);
+            }
+            tensors.push(layers);
         }
         let net_len = at;
         let params = (0..n_params).map(|k| net_len + k).collect();
@@ -67,20 +73,28 @@ impl Layout {
     }
 
     pub fn of(problem: &Problem) -> Layout {
-        Layout::of_network(&problem.network, problem.params.len())
+        Layout::of_networks(&problem.networks, problem.params.len())
     }
 
     /// A readable name for every tensor and parameter with its θ range, in θ order:
-    /// `layer 3 W1`, `λ1` (for reports and gradcheck).
+    /// `layer 3 W1`, `λ1` (for reports and gradcheck); with several networks, each
+    /// layer is named by its network's outputs (`a: layer 2 W`).
     pub fn entries(&self, problem: &Problem) -> Vec<(String, std::ops::Range<usize>)> {
         let mut out = Vec::new();
-        for (l, layer) in problem.network.layers.iter().enumerate() {
-            for (i, t) in layer.tensors.iter().enumerate() {
-                let o = self.tensors[l][i];
-                out.push((
-                    format!("layer {} {}", l + 1, t.name),
-                    o..o + tensor_len(layer, i),
-                ));
+        let several = problem.networks.len() > 1;
+        for (n, net) in problem.networks.iter().enumerate() {
+            let prefix = match several {
+                true => format!("{}: ", net.outputs.join(", ")),
+                false => String::new(),
+            };
+            for (l, layer) in net.layers.iter().enumerate() {
+                for (i, t) in layer.tensors.iter().enumerate() {
+                    let o = self.tensors[n][l][i];
+                    out.push((
+                        format!("{prefix}layer {} {}", l + 1, t.name),
+                        o..o + tensor_len(layer, i),
+                    ));
+                }
             }
         }
         for (k, p) in problem.params.iter().enumerate() {

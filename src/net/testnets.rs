@@ -165,7 +165,7 @@ pub fn burgers(kind: &str, width: usize, depth: usize) -> Problem {
         ],
         params: vec![],
         consts: vec![("ν".into(), nu)],
-        network: network(kind, 2, width, depth, 1),
+        networks: vec![network(kind, 2, width, depth, 1)],
         fields: vec![],
         shared: vec![],
         terms: vec![

@@ -183,7 +183,7 @@ pub fn with_tables(problem: &Problem, set: &PointSet, b: &mut PointBatch) {
 }
 
 fn batch(problem: &Problem, set: &PointSet, data: &[Observations], rng: &mut StdRng) -> PointBatch {
-    let inputs = &problem.network.inputs;
+    let inputs = &problem.inputs();
     match &set.kind {
         PointKind::Collocation { method } => PointBatch {
             coords: in_region(problem, set.count, rng, &|m, rng| {
@@ -272,7 +272,7 @@ fn with_noise(mut col: Vec<f64>, (noise, relative): (f64, bool), rng: &mut StdRn
 /// `n` points drawn uniformly in the box of the network's inputs: RAD's candidates.
 pub fn uniform_interior(problem: &Problem, n: usize, rng: &mut StdRng) -> Vec<Vec<f64>> {
     in_region(problem, n, rng, &|m, rng| {
-        box_points(problem, &problem.network.inputs, m, Sampling::Uniform, rng)
+        box_points(problem, &problem.inputs(), m, Sampling::Uniform, rng)
     })
 }
 
@@ -326,10 +326,8 @@ fn part_points(
     rng: &mut StdRng,
 ) -> Vec<Vec<f64>> {
     let free: Vec<CoordId> = problem
-        .network
-        .inputs
-        .iter()
-        .copied()
+        .inputs()
+        .into_iter()
         .filter(|c| fixed.iter().all(|f| f.0 != *c))
         .collect();
     in_region(problem, n, rng, &|m, rng| {
@@ -365,10 +363,8 @@ fn piece_points(
         return PointBatch::default();
     };
     let free: Vec<CoordId> = problem
-        .network
-        .inputs
-        .iter()
-        .copied()
+        .inputs()
+        .into_iter()
         .filter(|c| !region.coords.contains(c))
         .collect();
     let on = region
@@ -475,7 +471,7 @@ fn shuffle(v: &mut [usize], rng: &mut StdRng) {
 fn quadrature(problem: &Problem, n: usize) -> PointBatch {
     let n = n.max(2);
     let mut coords = vec![vec![0.0; n]; problem.coords.len()];
-    let c = problem.network.inputs.first().map_or(0, |c| c.0);
+    let c = problem.inputs().first().map_or(0, |c| c.0);
     let (lo, hi) = (problem.coords[c].lo, problem.coords[c].hi);
     let h = (hi - lo) / (n - 1) as f64;
     coords[c] = (0..n).map(|i| lo + h * i as f64).collect();
@@ -527,7 +523,7 @@ mod tests {
     fn halton_points_fill_each_tenth_of_every_axis_evenly() {
         let p = problem("burgers");
         let mut rng = StdRng::seed_from_u64(2);
-        let cols = box_points(&p, &p.network.inputs, 1000, Sampling::Halton, &mut rng);
+        let cols = box_points(&p, &p.inputs(), 1000, Sampling::Halton, &mut rng);
         for (c, col) in cols.iter().enumerate() {
             let (lo, hi) = (p.coords[c].lo, p.coords[c].hi);
             let mut bins = [0usize; 10];

@@ -1,4 +1,4 @@
-//! The CPU engine against the interpreter on every example, for both precisions
+//! The CPU engine against the interpreter on every example (and tests/gpu), for both precisions
 //! and thread counts. Run with `cargo test --release --lib backend::cpu`.
 
 use super::*;
@@ -8,7 +8,8 @@ use crate::kernel::compile;
 
 #[test]
 fn jit_matches_the_interpreter_on_every_example() {
-    for (name, p) in examples() {
+    let gpu_cases = crate::backend::tests::problems_in("tests/gpu");
+    for (name, p) in examples().into_iter().chain(gpu_cases) {
         let k = compile(&p).unwrap_or_else(|e| panic!("{name}: {e}"));
         let th = theta(&p, 5);
         let mut k64 = ClifKernel::compile(&k, Precision::F64, 2).expect("f64 compiles");

@@ -1,4 +1,4 @@
-# expect: pdenet::check::field_coordinates "u(x)"
+# expect: pdenet::check::field_coordinates "u_t"
 domain x ∈ [-1, 1], t ∈ [0, 1]
 field  u(x)
 equation u_t + u*u_x - 0.01*u_xx = 0
