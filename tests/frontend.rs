@@ -862,7 +862,7 @@ fn a_field_over_fewer_coordinates_has_its_own_network() {
         .iter()
         .map(|name| {
             let f = p.fields.iter().find(|f| f.name == *name).expect("a field");
-            let got = pdenet::kernel::predict(p, &theta, &coords, &[f.value.clone()]);
+            let got = pdenet::kernel::predict(p, &theta, &coords, std::slice::from_ref(&f.value));
             got.expect("predicts").remove(0)
         })
         .collect();

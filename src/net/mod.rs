@@ -4,7 +4,8 @@
 //!
 //! # The layout of θ
 //! θ is one flat `Vec<f64>`:
-//! 1. every layer's tensors, layer by layer, each layer's in [`Layer::tensors`] order;
+//! 1. every network's layers' tensors, network after network (`Problem::networks`),
+//!    layer by layer, each layer's in [`Layer::tensors`] order;
 //!    a matrix is `outputs × inputs` row-major, a vector has `outputs` entries, a
 //!    scalar one;
 //! 2. then the PDE parameters in [`Problem::params`] order, one entry each; a
