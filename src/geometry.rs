@@ -258,7 +258,14 @@ impl Shape {
             let step = |s: f64| -> Vec<f64> {
                 b.x.iter().zip(&b.normal).map(|(x, v)| x + s * v).collect()
             };
-            if self.distance(&step(probe)) < self.distance(&step(-probe)) {
+            // Where the domain is outside on both sides, the point lies on a face
+            // of a removed shape that another one's boundary covers (a step's
+            // face on the wall of the channel it is cut from): no boundary at all.
+            let (ahead, behind) = (self.distance(&step(probe)), self.distance(&step(-probe)));
+            if ahead.min(behind) > -probe / 2.0 {
+                continue;
+            }
+            if ahead < behind {
                 b.normal.iter_mut().for_each(|v| *v = -*v);
             }
             out.push(b);

@@ -317,6 +317,12 @@ fn in_region(
 
 /// `n` points with the `fixed` coordinates at their values and the `within` ones in
 /// their ranges, the other network inputs drawn by `method`, inside the region.
+///
+/// A slice at an end of a region coordinate's range (`on x = 0`) keeps only points
+/// where the region has an inside next to the slice: each is tested a millionth of
+/// the range inwards. Otherwise a face of a removed shape lying on the slice would
+/// count (the step's left face x = 0, y ∈ [1, 2] of a channel minus a step is on the
+/// boundary of both, but no point of the domain is near it).
 fn part_points(
     problem: &Problem,
     fixed: &[(CoordId, f64)],
@@ -330,7 +336,11 @@ fn part_points(
         .into_iter()
         .filter(|c| fixed.iter().all(|f| f.0 != *c))
         .collect();
-    in_region(problem, n, rng, &|m, rng| {
+    let probe: Vec<(CoordId, f64)> = fixed
+        .iter()
+        .map(|&(c, v)| (c, inwards(problem, c, v)))
+        .collect();
+    let mut coords = in_region(problem, n, rng, &|m, rng| {
         let mut coords = box_points(problem, &free, m, method, rng);
         // Drawn over the coordinate's interval, moved into the range.
         for &(c, a, b) in within {
@@ -339,11 +349,32 @@ fn part_points(
                 .iter_mut()
                 .for_each(|v| *v = a + (*v - lo) / (hi - lo) * (b - a));
         }
-        for &(c, v) in fixed {
+        for &(c, v) in &probe {
             coords[c.0] = vec![v; m];
         }
         coords
-    })
+    });
+    for &(c, v) in fixed {
+        coords[c.0] = vec![v; coords[c.0].len()];
+    }
+    coords
+}
+
+/// Where a slice `c = v` is tested for the region: a millionth of the range inside
+/// when `v` is an end of a region coordinate's range, `v` itself otherwise.
+fn inwards(problem: &Problem, c: CoordId, v: f64) -> f64 {
+    let in_region = problem
+        .region
+        .as_ref()
+        .is_some_and(|r| r.coords.contains(&c));
+    let (lo, hi) = (problem.coords[c.0].lo, problem.coords[c.0].hi);
+    let step = 1e-6 * (hi - lo);
+    let at = |end: f64| (v - end).abs() <= 1e-12 * (hi - lo);
+    match in_region {
+        true if at(lo) => v + step,
+        true if at(hi) => v - step,
+        _ => v,
+    }
 }
 
 /// `n` points on region piece `piece`'s part of the boundary, the other network
@@ -531,6 +562,44 @@ mod tests {
                 .for_each(|v| bins[((v - lo) / (hi - lo) * 10.0) as usize] += 1);
             // Independent uniform points would miss 100 by ±9.5 (one σ).
             assert!(bins.iter().all(|&b| b.abs_diff(100) <= 3), "{bins:?}");
+        }
+    }
+
+    /// A channel minus a step that sits on its inlet wall: the step's left face
+    /// (x = 0, y ∈ [1, 2]) and top face (y = 2) are on both shapes' boundaries but
+    /// next to no point of the domain, so neither the inlet slice nor the step's
+    /// piece may put points there.
+    #[test]
+    fn faces_a_removed_shape_shares_with_the_wall_get_no_points() {
+        let p = problem_from(
+            "shape channel = rectangle([0, 0], [4, 2]), step = rectangle([0, 1], [2, 2])\n\
+             domain (x, y) ∈ channel − step\n\
+             field u(x, y)\n\
+             equation u_xx + u_yy = 0\n\
+             boundary u = 1 on x = 0\n\
+             boundary u = 0 on step\n\
+             network mlp(width = 4, depth = 1, activation = tanh)\n\
+             sample collocation 100 halton, boundary 400",
+        );
+        let batches = sample(&p, &[], 5);
+        for (set, b) in p.point_sets.iter().zip(&batches) {
+            let (x, y) = (&b.coords[0], &b.coords[1]);
+            match set.kind {
+                PointKind::Piece { .. } => {
+                    // The step's bottom face y = 1 (x ≤ 2) and right face x = 2 (y ≥ 1).
+                    let on_face = |i: usize| {
+                        (y[i] - 1.0).abs() < 1e-9 && x[i] <= 2.0 + 1e-9
+                            || (x[i] - 2.0).abs() < 1e-9 && y[i] >= 1.0 - 1e-9
+                    };
+                    assert!((0..b.len()).all(on_face), "{}", set.name);
+                    assert!((0..b.len()).any(|i| x[i] > 1e-6 && x[i] < 1.0));
+                }
+                PointKind::Collocation { .. } => {}
+                _ => {
+                    assert!(x.iter().all(|&v| v == 0.0), "{}", set.name);
+                    assert!(y.iter().all(|&v| v <= 1.0), "{}: {y:?}", set.name);
+                }
+            }
         }
     }
 
