@@ -870,6 +870,42 @@ fn a_field_over_fewer_coordinates_has_its_own_network() {
     assert_eq!(values[1][0], values[1][1]);
 }
 
+/// `first` gives the first layer its own body: the stdlib's `fourier` starts with
+/// sin(F·h + c), F drawn with std 10, then its plain body; a file's layer may do the
+/// same.
+#[test]
+fn a_first_body_shapes_the_first_layer_only() {
+    let c = compile_file(&root().join("tests/gpu/fourier.pde")).expect("fourier checks");
+    let net = &c.problem.networks[0];
+    let kinds: Vec<&str> = net.layers.iter().map(|l| l.kind.as_str()).collect();
+    assert_eq!(kinds, ["fourier.first", "fourier", "fourier.last"]);
+    let names: Vec<Vec<&str>> = net
+        .layers
+        .iter()
+        .map(|l| l.tensors.iter().map(|t| t.name.as_str()).collect())
+        .collect();
+    assert_eq!(names, [vec!["F", "c"], vec!["W", "b"], vec!["W", "b"]]);
+    assert_eq!(
+        net.layers[0].tensors[0].init,
+        pdenet::problem::Init::Normal(10.0)
+    );
+    // 2·6 + 6, 6·6 + 6, 6 + 1.
+    assert_eq!(net.param_count(), 18 + 42 + 7);
+    let src = "domain x ∈ [0, 1]\nfield u(x)\nequation u_xx = 0\n\
+               boundary u = x on x = 0, x = 1\n\
+               layer wave(h) = σ(W·h + b)\n    first = cos(V·h)\n\
+               network wave(width = 4, depth = 1, activation = tanh)\n";
+    let c = pipeline::front_end(src, &options("one_layer", &root())).unwrap_or_else(|d| {
+        panic!("{}", show(src, &d));
+    });
+    let kinds: Vec<&str> = c.problem.networks[0]
+        .layers
+        .iter()
+        .map(|l| l.kind.as_str())
+        .collect();
+    assert_eq!(kinds, ["wave.first", "wave.last"]);
+}
+
 #[test]
 fn burgers_residual_is_the_textbook_one() {
     let c = compile_file(&root().join("examples/burgers.pde")).expect("burgers checks");

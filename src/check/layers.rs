@@ -40,14 +40,13 @@ pub(crate) fn network(
     let mut layers = Vec::new();
     for (l, pair) in widths.windows(2).enumerate() {
         let last = l + 2 == widths.len();
-        let (body, act, kind) = match (&def.last, last) {
-            (Some(b), true) => (b, activation.clone(), format!("{}.last", def.name.name)),
-            (None, true) => (
-                &def.body,
-                Activation::Identity,
-                format!("{}.last", def.name.name),
-            ),
-            _ => (&def.body, activation.clone(), def.name.name.clone()),
+        let first = l == 0;
+        let name = &def.name.name;
+        let (body, act, kind) = match (&def.first, first, &def.last, last) {
+            (_, _, Some(b), true) => (b, activation.clone(), format!("{name}.last")),
+            (_, _, None, true) => (&def.body, Activation::Identity, format!("{name}.last")),
+            (Some(b), true, _, _) => (b, activation.clone(), format!("{name}.first")),
+            _ => (&def.body, activation.clone(), name.clone()),
         };
         let mut lx = LayerLowering {
             cx,

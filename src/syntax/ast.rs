@@ -261,6 +261,9 @@ pub struct LayerDef {
     pub name: Ident,
     pub input: Ident,
     pub body: Expr,
+    /// The body used when the layer is the network's first (default: the body), e.g.
+    /// a Fourier-feature embedding of the coordinates.
+    pub first: Option<Expr>,
     /// The body used when the layer is the network's last (default: the body with
     /// the activation σ replaced by the identity).
     pub last: Option<Expr>,

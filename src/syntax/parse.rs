@@ -607,10 +607,14 @@ impl Builder {
         let name = self.ident(k.next());
         let input = self.ident(k.next());
         let body = self.expr_opt(k.next(), sp);
-        let mut last = None;
+        let (mut first, mut last) = (None, None);
         let mut tensors = Vec::new();
         for c in k.rest() {
             match c.as_rule() {
+                Rule::first_body => {
+                    let e = inner(c).next();
+                    first = Some(self.expr_opt(e, sp));
+                }
                 Rule::last_body => {
                     let e = inner(c).next();
                     last = Some(self.expr_opt(e, sp));
@@ -636,6 +640,7 @@ impl Builder {
             name,
             input,
             body,
+            first,
             last,
             tensors,
         })
