@@ -13,5 +13,5 @@ initial  u = sol       on t = 0
 
 network mlp(width = 40, depth = 4, activation = tanh)
 sample  collocation 4096 halton, boundary 1024, initial 1024
-train   adam(lr = 1e-3, epochs = 2000) then lbfgs(iterations = 3000)
+train   adam(lr = 1e-3, epochs = 2000) then lbfgs(iterations = 8000)
 reference u = sol

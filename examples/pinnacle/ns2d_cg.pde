@@ -19,5 +19,5 @@ boundary v = 0             on x = 0, y = 0, y = 2, step
 
 network mlp(width = 40, depth = 4, activation = tanh)
 sample  collocation 8192 halton, boundary 2048
-train   adam(lr = 1e-3, epochs = 3000) then lbfgs(iterations = 6000)
+train   adam(lr = 1e-3, epochs = 3000) then lbfgs(iterations = 12000)
 reference "../data/ns2d_cg.mat" { x = x, y = y, u = u, v = v, p = p }
