@@ -37,44 +37,12 @@ impl Checker<'_> {
             .iter()
             .map(|f| self.field_coords(f))
             .collect::<Option<_>>()?;
+        // No coordinates at all: a file without a domain, which `no_domain` reports.
         if coords.iter().any(Vec::is_empty) {
             return None;
         }
         let Some(s) = scheme else {
-            let single = fields.len() == 1;
-            let mut nets: Vec<(Vec<CoordId>, Vec<String>)> = Vec::new();
-            let all: Vec<CoordId> = (0..self.decls.coords.len()).map(CoordId).collect();
-            if coords.contains(&all) {
-                nets.push((all, vec![]));
-            }
-            // Each field's network and its place among that network's outputs.
-            let mut local = Vec::new();
-            for (f, c) in fields.iter().zip(&coords) {
-                let n = match nets.iter().position(|(inputs, _)| inputs == c) {
-                    Some(n) => n,
-                    None => {
-                        nets.push((c.clone(), vec![]));
-                        nets.len() - 1
-                    }
-                };
-                local.push((n, nets[n].1.len()));
-                nets[n].1.extend(output_names(f, single));
-            }
-            let starts: Vec<usize> = nets
-                .iter()
-                .scan(0, |at, (_, names)| {
-                    let start = *at;
-                    *at += names.len();
-                    Some(start)
-                })
-                .collect();
-            let first = local.iter().map(|&(n, k)| starts[n] + k).collect();
-            return Some(Outputs {
-                nets,
-                first,
-                coords,
-                irk_final: false,
-            });
+            return Some(by_coordinates(&fields, coords, self.decls.coords.len()));
         };
         let field = fields.first()?.clone();
         if fields.len() != 1 || field.complex.is_some() || field.definition.is_some() {
@@ -219,6 +187,50 @@ impl Checker<'_> {
             }
         }
         out
+    }
+}
+
+/// One network per set of coordinates the fields are declared over (`coords`, each
+/// in coordinate order), the set of all `n_coords` first; each field's outputs in its
+/// network in declaration order.
+fn by_coordinates(
+    fields: &[ast::FieldDecl],
+    coords: Vec<Vec<CoordId>>,
+    n_coords: usize,
+) -> Outputs {
+    let single = fields.len() == 1;
+    let mut nets: Vec<(Vec<CoordId>, Vec<String>)> = Vec::new();
+    let all: Vec<CoordId> = (0..n_coords).map(CoordId).collect();
+    if coords.contains(&all) {
+        nets.push((all, vec![]));
+    }
+    // Each field's network and its place among that network's outputs.
+    let mut local = Vec::new();
+    for (f, c) in fields.iter().zip(&coords) {
+        let n = match nets.iter().position(|(inputs, _)| inputs == c) {
+            Some(n) => n,
+            None => {
+                nets.push((c.clone(), vec![]));
+                nets.len() - 1
+            }
+        };
+        local.push((n, nets[n].1.len()));
+        nets[n].1.extend(output_names(f, single));
+    }
+    let starts: Vec<usize> = nets
+        .iter()
+        .scan(0, |at, (_, names)| {
+            let start = *at;
+            *at += names.len();
+            Some(start)
+        })
+        .collect();
+    let first = local.iter().map(|&(n, k)| starts[n] + k).collect();
+    Outputs {
+        nets,
+        first,
+        coords,
+        irk_final: false,
     }
 }
 
