@@ -1,7 +1,8 @@
 # PINNacle's Heat 2d-MS (Hao et al. 2024, `HeatMultiscale`): heat flow on the unit
 # square over t ∈ [0, 5] with diffusivities 1/(500π)² along x and 1/π² along y, from
 # u = sin 20πx · sin πy. PINNacle scores it against the exact solution
-# u = sin 20πx · sin πy · exp(−1.0016 t) ((20π)²/(500π)² + π²/π² = 1.0016).
+# u = sin 20πx · sin πy · exp(−1.0016 t) ((20π)²/(500π)² + π²/π² = 1.0016). Ten
+# periods along x: a tanh MLP settles on u ≈ 0 here; Fourier features do not.
 domain x ∈ [0, 1], y ∈ [0, 1], t ∈ [0, 5]
 field  u(x, y, t)
 
@@ -9,7 +10,7 @@ equation u_t - u_xx/(500*π)^2 - u_yy/π^2 = 0
 initial  u = sin(20*π*x)*sin(π*y)   on t = 0
 boundary u = 0                      on x = 0, x = 1, y = 0, y = 1
 
-network mlp(width = 40, depth = 4, activation = tanh)
+network fourier(width = 64, depth = 3, activation = tanh)
 sample  collocation 8192 halton, initial 2048, boundary 2048
-train   adam(lr = 1e-3, epochs = 3000) then lbfgs(iterations = 6000)
+train   adam(lr = 1e-3, epochs = 5000) then lbfgs(iterations = 15000)
 reference u = sin(20*π*x)*sin(π*y)*exp(-1.0016*t)
