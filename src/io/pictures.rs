@@ -45,11 +45,19 @@ struct FieldValues {
 }
 
 /// The fields to draw: on the reference's points when the run has a reference
-/// (plus |h| for a complex field), else on a grid over the domain.
+/// (plus |h| for a complex field), else on a grid over the domain. A reference
+/// scattered over more than two coordinates has too few points on any slice for a
+/// picture: its fields are drawn on the grid (prediction only; the title keeps the
+/// error over all its points).
 fn solution_fields(problem: &Problem, r: &RunResult) -> Vec<FieldValues> {
     let k = problem.coords.len();
     let rel = |name: &str| r.errors.iter().find(|e| e.name == name).map(|e| e.rel_l2);
-    if let Some(p) = &r.predictions {
+    let sliceable = |p: &crate::train::run::Predictions| {
+        let coords = &p.values[..k];
+        let all: Vec<usize> = (0..coords.first().map_or(0, Vec::len)).collect();
+        slice(problem, coords, all).0.len() >= MIN_SLICE
+    };
+    if let Some(p) = r.predictions.as_ref().filter(|p| sliceable(p)) {
         let coords = p.values[..k].to_vec();
         let mut out: Vec<FieldValues> = p.columns[k..]
             .iter()
@@ -112,7 +120,7 @@ fn solution_fields(problem: &Problem, r: &RunResult) -> Vec<FieldValues> {
                 coords: coords.clone(),
                 predicted: mask(v),
                 reference: None,
-                rel_l2: None,
+                rel_l2: rel(&f.name),
             })
             .collect(),
         Err(_) => Vec::new(),
@@ -152,6 +160,40 @@ fn domain_grid(problem: &Problem) -> Vec<Vec<f64>> {
     eval::mesh(&axes)
 }
 
+/// Fewer points than this on a slice make no picture.
+const MIN_SLICE: usize = 16;
+
+/// The points of `keep` on the slice a picture shows: while more than two
+/// coordinates vary, the time-like one is fixed at its largest value. Also the
+/// coordinates left varying and a note naming the slice (` at t = 1`).
+fn slice(
+    problem: &Problem,
+    coords: &[Vec<f64>],
+    mut keep: Vec<usize>,
+) -> (Vec<usize>, Vec<usize>, String) {
+    let count = |c: usize| {
+        let mut v = coords[c].clone();
+        v.sort_by(f64::total_cmp);
+        v.dedup();
+        v.len()
+    };
+    let mut varying: Vec<usize> = (0..coords.len()).filter(|&c| count(c) > 1).collect();
+    // A coordinate fixed on every point (a grid's time at its end) is named too.
+    let fixed = (0..coords.len()).find(|&c| count(c) == 1 && !keep.is_empty());
+    let mut note = fixed.map_or(String::new(), |c| {
+        let name = &problem.coords[c].name;
+        format!(" at {name} = {}", short(coords[c][keep[0]]))
+    });
+    while varying.len() > 2 {
+        let t = time_like(problem, &varying);
+        let last = coords[t].iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        keep.retain(|&i| coords[t][i] == last);
+        note = format!(" at {} = {}", problem.coords[t].name, short(last));
+        varying.retain(|&c| c != t);
+    }
+    (keep, varying, note)
+}
+
 /// The coordinate to slice first: one named `t`, else the last.
 fn time_like(problem: &Problem, among: &[usize]) -> usize {
     among
@@ -166,25 +208,7 @@ type Png = Option<Result<Vec<u8>, String>>;
 
 /// The solution and error pictures of one field.
 fn field_pictures(problem: &Problem, f: &FieldValues) -> (Png, Png) {
-    let count = |c: usize| {
-        let mut v = f.coords[c].clone();
-        v.sort_by(f64::total_cmp);
-        v.dedup();
-        v.len()
-    };
-    let mut varying: Vec<usize> = (0..f.coords.len()).filter(|&c| count(c) > 1).collect();
-    let mut keep: Vec<usize> = (0..f.predicted.len()).collect();
-    let mut slice_note = String::new();
-    while varying.len() > 2 {
-        let t = time_like(problem, &varying);
-        let last = f.coords[t]
-            .iter()
-            .copied()
-            .fold(f64::NEG_INFINITY, f64::max);
-        keep.retain(|&i| f.coords[t][i] == last);
-        slice_note = format!(" at {} = {}", problem.coords[t].name, short(last));
-        varying.retain(|&c| c != t);
-    }
+    let (keep, varying, slice_note) = slice(problem, &f.coords, (0..f.predicted.len()).collect());
     let pick = |v: &[f64]| keep.iter().map(|&i| v[i]).collect::<Vec<f64>>();
     let pred = pick(&f.predicted);
     let refv = f.reference.as_deref().map(pick);
@@ -408,5 +432,43 @@ fn short_sig(v: f64) -> String {
         format!("{v:.5e}")
     } else {
         format!("{v:.6}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// On a grid over (x, y, t) the picture's slice is the last t's whole grid; on
+    /// points scattered in all three, that slice holds one point: too few to draw,
+    /// so such a reference's fields are drawn on the domain's grid instead.
+    #[test]
+    fn a_slice_of_scattered_points_is_too_small_to_draw() {
+        let mut p = crate::net::testnets::burgers("mlp", 4, 1);
+        p.coords.push(crate::problem::Coord {
+            name: "t".into(),
+            lo: 0.0,
+            hi: 1.0,
+        });
+        p.coords[1].name = "y".into();
+        let grid = eval::mesh(&[
+            eval::linspace(0.0, 1.0, 5),
+            eval::linspace(0.0, 1.0, 4),
+            eval::linspace(0.0, 1.0, 3),
+        ]);
+        let (keep, varying, note) = slice(&p, &grid, (0..60).collect());
+        assert_eq!(
+            (keep.len(), varying, note.as_str()),
+            (20, vec![0, 1], " at t = 1")
+        );
+        let scattered: Vec<Vec<f64>> = (1..=3)
+            .map(|k| {
+                (0..60)
+                    .map(|i| ((i * (7 + 6 * k)) % 61) as f64 / 61.0)
+                    .collect()
+            })
+            .collect();
+        let (keep, varying, _) = slice(&p, &scattered, (0..60).collect());
+        assert!(keep.len() < MIN_SLICE && varying.len() == 2, "{keep:?}");
     }
 }
