@@ -12,6 +12,6 @@ initial  u = sin(20*π*x)*sin(π*y)   on t = 0
 boundary u = 0                      on x = 0, x = 1, y = 0, y = 1
 
 network fourier(width = 64, depth = 3, activation = tanh)
-sample  collocation 8192 halton, initial 2048, boundary 2048
+sample  collocation 8192 halton rad(every = 1000), initial 2048, boundary 2048
 train   adam(lr = 1e-3, epochs = 5000) then lbfgs(iterations = 15000)
 reference u = sin(20*π*x)*sin(π*y)*exp(-1.0016*t)
