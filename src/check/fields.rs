@@ -18,8 +18,6 @@ pub(crate) struct Outputs {
     pub nets: Vec<(Vec<CoordId>, Vec<String>)>,
     /// Each field's first output id (networks number their outputs one after another).
     pub first: Vec<usize>,
-    /// Each field's coordinates, in coordinate order.
-    pub coords: Vec<Vec<CoordId>>,
     /// Under a scheme: whether the network also predicts the value at the end time
     /// (a forward problem: data at the start only).
     pub irk_final: bool,
@@ -42,7 +40,7 @@ impl Checker<'_> {
             return None;
         }
         let Some(s) = scheme else {
-            return Some(by_coordinates(&fields, coords, self.decls.coords.len()));
+            return Some(by_coordinates(&fields, &coords, self.decls.coords.len()));
         };
         let field = fields.first()?.clone();
         if fields.len() != 1 || field.complex.is_some() || field.definition.is_some() {
@@ -90,7 +88,6 @@ impl Checker<'_> {
         Some(Outputs {
             nets: vec![(inputs, names)],
             first: vec![0],
-            coords,
             irk_final,
         })
     }
@@ -146,7 +143,7 @@ impl Checker<'_> {
                 Some(def) => {
                     let scope = Scope {
                         net: Some(net),
-                        net_args: outputs.coords[i].clone(),
+                        net_args: self.decls.field_coords(i),
                         ..Scope::default()
                     };
                     self.lower(def, &scope)
@@ -193,11 +190,7 @@ impl Checker<'_> {
 /// One network per set of coordinates the fields are declared over (`coords`, each
 /// in coordinate order), the set of all `n_coords` first; each field's outputs in its
 /// network in declaration order.
-fn by_coordinates(
-    fields: &[ast::FieldDecl],
-    coords: Vec<Vec<CoordId>>,
-    n_coords: usize,
-) -> Outputs {
+fn by_coordinates(fields: &[ast::FieldDecl], coords: &[Vec<CoordId>], n_coords: usize) -> Outputs {
     let single = fields.len() == 1;
     let mut nets: Vec<(Vec<CoordId>, Vec<String>)> = Vec::new();
     let all: Vec<CoordId> = (0..n_coords).map(CoordId).collect();
@@ -206,7 +199,7 @@ fn by_coordinates(
     }
     // Each field's network and its place among that network's outputs.
     let mut local = Vec::new();
-    for (f, c) in fields.iter().zip(&coords) {
+    for (f, c) in fields.iter().zip(coords) {
         let n = match nets.iter().position(|(inputs, _)| inputs == c) {
             Some(n) => n,
             None => {
@@ -229,7 +222,6 @@ fn by_coordinates(
     Outputs {
         nets,
         first,
-        coords,
         irk_final: false,
     }
 }

@@ -339,10 +339,7 @@ impl Checker<'_> {
             return true;
         };
         let coord = self.decls.coords[c.0].coord.name.clone();
-        let own: Vec<&str> = own
-            .iter()
-            .map(|c| self.decls.coords[c.0].coord.name.as_str())
-            .collect();
+        let own = self.names_of(&own);
         self.error(
             Diag::error(
                 "pdenet::check::field_coordinates",
@@ -350,11 +347,10 @@ impl Checker<'_> {
             )
             .label(
                 at,
-                format!("`{name}` is declared over ({})", own.join(", ")),
+                format!("`{name}` is declared over ({own})"),
             )
             .help(format!(
-                "declare `field {name}({}, {coord})` if it varies along {coord}, or drop the term",
-                own.join(", ")
+                "declare `field {name}({own}, {coord})` if it varies along {coord}, or drop the term"
             )),
         );
         false
