@@ -247,6 +247,9 @@ pub struct Layer {
     pub tensors: Vec<Tensor>,
     /// The body with the activation and every `def` inlined.
     pub body: LayerExpr,
+    /// The values of the `where` definitions the body reads ([`LayerExpr::Local`]),
+    /// each after those it reads: a recurrence's members are shared, not copied.
+    pub locals: Vec<LayerExpr>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -266,10 +269,20 @@ pub enum TensorShape {
     Scalar,
 }
 
+impl TensorShape {
+    pub fn word(self) -> &'static str {
+        match self {
+            TensorShape::Matrix => "matrix",
+            TensorShape::Vector => "vector",
+            TensorShape::Scalar => "scalar",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Init {
-    /// Truncated normal, std √(2/(in+out)), cut at two standard deviations.
-    Xavier,
+    /// Truncated normal, std gain·√(2/(in+out)), cut at two standard deviations.
+    Xavier(f64),
     Zeros,
     /// Truncated normal with the given std, cut at two standard deviations.
     Normal(f64),
@@ -282,9 +295,23 @@ pub enum Init {
 pub enum LayerExpr {
     /// The layer input h (a vector of `inputs` entries).
     Input,
-    /// A trainable tensor of this layer, by index into [`Layer::tensors`] (vectors
-    /// and scalars only; matrices appear only in `MatVec`).
+    /// A trainable tensor of this layer, by index into [`Layer::tensors`]: a vector
+    /// or a scalar, or inside [`LayerExpr::Edges`] a matrix (one entry per edge).
     Tensor(usize),
+    /// A local value, by index into [`Layer::locals`]: computed once, however often
+    /// it is read.
+    Local(usize),
+    /// Entry j is x_{j+by}: zero past the ends, or wrapped around when `periodic`.
+    Shift {
+        x: Box<LayerExpr>,
+        by: i32,
+        periodic: bool,
+    },
+    /// `edges(e)`: e has one entry per edge (i, j) of the layer, outputs × inputs
+    /// row-major; the result is its sum over j, one entry per output.
+    Edges(Box<LayerExpr>),
+    /// Inside `edges`: the layer input as each edge sees it, entry (i, j) = h_j.
+    EdgeInput,
     /// Matrix (by tensor index) times a vector expression.
     MatVec(usize, Box<LayerExpr>),
     /// `skip(h)`: h where the layer's input and output widths are equal, else 0.
@@ -312,8 +339,14 @@ impl LayerExpr {
     /// The direct subexpressions, left to right.
     pub fn children(&self) -> Vec<&LayerExpr> {
         match self {
-            LayerExpr::Input | LayerExpr::Tensor(_) | LayerExpr::Num(_) => vec![],
+            LayerExpr::Input
+            | LayerExpr::Tensor(_)
+            | LayerExpr::Num(_)
+            | LayerExpr::Local(_)
+            | LayerExpr::EdgeInput => vec![],
             LayerExpr::MatVec(_, x)
+            | LayerExpr::Shift { x, .. }
+            | LayerExpr::Edges(x)
             | LayerExpr::Skip(x)
             | LayerExpr::Neg(x)
             | LayerExpr::Powi(x, _)
@@ -329,8 +362,18 @@ impl LayerExpr {
     pub fn map_children(&self, mut f: impl FnMut(&LayerExpr) -> LayerExpr) -> LayerExpr {
         let mut b = |x: &LayerExpr| Box::new(f(x));
         match self {
-            LayerExpr::Input | LayerExpr::Tensor(_) | LayerExpr::Num(_) => self.clone(),
+            LayerExpr::Input
+            | LayerExpr::Tensor(_)
+            | LayerExpr::Num(_)
+            | LayerExpr::Local(_)
+            | LayerExpr::EdgeInput => self.clone(),
             LayerExpr::MatVec(i, x) => LayerExpr::MatVec(*i, b(x)),
+            LayerExpr::Shift { x, by, periodic } => LayerExpr::Shift {
+                x: b(x),
+                by: *by,
+                periodic: *periodic,
+            },
+            LayerExpr::Edges(x) => LayerExpr::Edges(b(x)),
             LayerExpr::Skip(x) => LayerExpr::Skip(b(x)),
             LayerExpr::Neg(x) => LayerExpr::Neg(b(x)),
             LayerExpr::Powi(x, n) => LayerExpr::Powi(b(x), *n),

@@ -1,4 +1,4 @@
-//! The fused kernel on every example (and two of tests/gpu), through the command line: gradcheck passes
+//! The fused kernel on every example (and three of tests/gpu), through the command line: gradcheck passes
 //! (gradient and jets against finite differences), and the Burgers IR is pinned.
 
 mod common;
@@ -21,12 +21,12 @@ fn every_example_passes_gradcheck() {
             "{reference} missing from {names:?}"
         );
     }
-    // And two small files of tests/gpu: a field over fewer coordinates (two
-    // networks) and the Fourier-feature first layer.
+    // And small files of tests/gpu: a field over fewer coordinates (two networks),
+    // the Fourier-feature first layer and a KAN layer written in the file.
     let files = names
         .iter()
         .map(|n| format!("examples/{n}.pde"))
-        .chain(["two_networks", "fourier"].map(|n| format!("tests/gpu/{n}.pde")));
+        .chain(["two_networks", "fourier", "kan"].map(|n| format!("tests/gpu/{n}.pde")));
     for name in files {
         let o = Command::new(env!("CARGO_BIN_EXE_pdenet"))
             .args(["gradcheck", &name])

@@ -118,6 +118,17 @@ impl Checker<'_> {
                 }))
             }
             ExprKind::Binary(op, a, b) => self.binary(*op, a, b, at, scope),
+            ExprKind::Index(..) | ExprKind::Sum { .. } => {
+                self.error(
+                    Diag::error(
+                        "pdenet::check::layer_only",
+                        "indexed names and sums over an index belong in layer bodies",
+                    )
+                    .label(at, "not in a layer")
+                    .help("in an equation, write the terms out or use a `def`"),
+                );
+                None
+            }
             ExprKind::If {
                 lhs,
                 cmp,

@@ -14,6 +14,7 @@ mod decls;
 mod discrete;
 mod exact;
 mod fields;
+mod layer_body;
 mod layers;
 mod lower;
 mod settings;

@@ -20,7 +20,7 @@
 use std::collections::BTreeMap;
 
 use super::builder::Builder;
-use super::ir::{Op, Value};
+use super::ir::{Num, Op, Value};
 use super::KernelError;
 use crate::expr::{Cmp, CoordId, Expr, Func};
 use crate::net::Layout;
@@ -249,11 +249,83 @@ pub fn network_jet(
             input: &h,
             indices,
             rules,
+            locals: BTreeMap::new(),
         };
         let out = cx.eval(&layer.body, 0)?;
         h = out;
     }
     Ok(h)
+}
+
+/// Entry j of the result is x_{j+by}: zero past the ends, or wrapped around; x has
+/// `n` entries (or one, standing for n equal ones).
+fn shift(b: &mut Builder, x: Value, n: u32, by: i32, periodic: bool) -> Value {
+    let x = match b.ty(x).width {
+        1 => b.push(Op::Splat { x, width: n }),
+        _ => x,
+    };
+    let n = n as i64;
+    let s = by as i64;
+    if periodic && s.rem_euclid(n) != 0 {
+        let s = s.rem_euclid(n) as u32;
+        let head = b.push(Op::Slice {
+            x,
+            start: s,
+            len: n as u32 - s,
+        });
+        let tail = b.push(Op::Slice {
+            x,
+            start: 0,
+            len: s,
+        });
+        return b.push(Op::Concat(vec![head, tail]));
+    }
+    if periodic || s == 0 {
+        return x;
+    }
+    let zeros = |b: &mut Builder, k: i64| {
+        b.push(Op::Const {
+            value: Num::new(0.0),
+            width: k as u32,
+        })
+    };
+    if s.abs() >= n {
+        return zeros(b, n);
+    }
+    let kept = b.push(Op::Slice {
+        x,
+        start: s.max(0) as u32,
+        len: (n - s.abs()) as u32,
+    });
+    let pad = zeros(b, s.abs());
+    if s > 0 {
+        b.push(Op::Concat(vec![kept, pad]))
+    } else {
+        b.push(Op::Concat(vec![pad, kept]))
+    }
+}
+
+/// The sum of each row of x (rows × cols, row-major); a width-1 x is the same on
+/// every edge.
+fn row_sums(b: &mut Builder, x: Value, rows: u32, cols: u32) -> Value {
+    if b.ty(x).width == 1 {
+        let total = b.scale(cols as f64, x);
+        return b.push(Op::Splat {
+            x: total,
+            width: rows,
+        });
+    }
+    let sums = (0..rows)
+        .map(|r| {
+            let row = b.push(Op::Slice {
+                x,
+                start: r * cols,
+                len: cols,
+            });
+            b.push(Op::SumEntries(row))
+        })
+        .collect();
+    b.push(Op::Concat(sums))
 }
 
 /// Recursion bound for layer bodies (deeper bodies are refused, not overflowed).
@@ -268,6 +340,8 @@ struct LayerCx<'a> {
     /// f' of each primitive: `primitive::prime` except in the test that shows a
     /// wrong rule fails gradcheck.
     rules: Rules,
+    /// The jets of the layer's locals computed so far.
+    locals: BTreeMap<usize, Jet>,
 }
 
 impl LayerCx<'_> {
@@ -279,16 +353,12 @@ impl LayerCx<'_> {
         KernelError::Unsupported(format!("layer `{}`: {what}", self.layer.kind))
     }
 
-    fn tensor(&self, i: usize, want_matrix: bool) -> Result<(u32, TensorShape), KernelError> {
+    fn tensor(&self, i: usize) -> Result<(u32, TensorShape), KernelError> {
         let t = self
             .layer
             .tensors
             .get(i)
             .ok_or_else(|| self.unsupported(format!("no tensor {i}")))?;
-        let is_matrix = t.shape == TensorShape::Matrix;
-        if is_matrix != want_matrix {
-            return Err(self.unsupported(format!("tensor `{}` used as the wrong shape", t.name)));
-        }
         Ok((self.offsets[i] as u32, t.shape))
     }
 
@@ -301,20 +371,62 @@ impl LayerCx<'_> {
         Ok(match e {
             LayerExpr::Input => self.input.clone(),
             LayerExpr::Tensor(i) => {
-                let (offset, shape) = self.tensor(*i, false)?;
-                let len = if shape == TensorShape::Scalar {
-                    1
-                } else {
-                    self.layer.outputs as u32
+                let (offset, shape) = self.tensor(*i)?;
+                let len = match shape {
+                    TensorShape::Scalar => 1,
+                    TensorShape::Vector => self.layer.outputs,
+                    TensorShape::Matrix => self.layer.outputs * self.layer.inputs,
                 };
                 let mut j = Jet::default();
-                j.set(&zero, Some(self.b.push(Op::Param { offset, len })));
+                j.set(
+                    &zero,
+                    Some(self.b.push(Op::Param {
+                        offset,
+                        len: len as u32,
+                    })),
+                );
                 j
             }
             LayerExpr::MatVec(i, x) => {
-                let (w_offset, _) = self.tensor(*i, true)?;
+                let (w_offset, shape) = self.tensor(*i)?;
+                if shape != TensorShape::Matrix {
+                    return Err(self.unsupported(format!("tensor {i} left of `·` is no matrix")));
+                }
                 let x = self.eval(x, d)?;
                 self.matvec(w_offset, &x)?
+            }
+            LayerExpr::Local(i) => match self.locals.get(i) {
+                Some(j) => j.clone(),
+                None => {
+                    let body = self
+                        .layer
+                        .locals
+                        .get(*i)
+                        .ok_or_else(|| self.unsupported(format!("no local {i}")))?;
+                    let j = self.eval(body, d)?;
+                    self.locals.insert(*i, j.clone());
+                    j
+                }
+            },
+            LayerExpr::Shift { x, by, periodic } => {
+                let x = self.eval(x, d)?;
+                let n = self.full_width(&x, "shift")?;
+                self.per_coefficient(&x, |b, v| shift(b, v, n, *by, *periodic))
+            }
+            LayerExpr::Edges(x) => {
+                let x = self.eval(x, d)?;
+                let (rows, cols) = (self.layer.outputs as u32, self.layer.inputs as u32);
+                if self.full_width(&x, "edges")? != rows * cols {
+                    return Err(self.unsupported("edges(…) of a value not per edge".into()));
+                }
+                self.per_coefficient(&x, |b, v| row_sums(b, v, rows, cols))
+            }
+            LayerExpr::EdgeInput => {
+                let rows = self.layer.outputs;
+                self.per_coefficient(&self.input.clone(), |b, v| match b.ty(v).width {
+                    1 => v,
+                    _ => b.push(Op::Concat(vec![v; rows])),
+                })
             }
             LayerExpr::Skip(x) if self.layer.inputs == self.layer.outputs => self.eval(x, d)?,
             LayerExpr::Skip(_) => Jet::default(),
@@ -353,6 +465,31 @@ impl LayerCx<'_> {
                 self.func(*f, &x)
             }
         })
+    }
+
+    /// The width of a vector jet (a width-1 coefficient stands for equal entries);
+    /// `what` needs to know it.
+    fn full_width(&self, x: &Jet, what: &str) -> Result<u32, KernelError> {
+        let n = x
+            .coeffs
+            .values()
+            .map(|&v| self.b.ty(v).width)
+            .max()
+            .unwrap_or(1);
+        if n == 1 {
+            return Err(self.unsupported(format!("{what}(…) of a value without a width")));
+        }
+        Ok(n)
+    }
+
+    /// A linear map applied to each coefficient alike.
+    fn per_coefficient(&mut self, x: &Jet, mut f: impl FnMut(&mut Builder, Value) -> Value) -> Jet {
+        let coeffs = x
+            .coeffs
+            .iter()
+            .map(|(a, &v)| (a.clone(), f(self.b, v)))
+            .collect();
+        Jet { coeffs }
     }
 
     fn matvec(&mut self, w_offset: u32, x: &Jet) -> Result<Jet, KernelError> {

@@ -107,6 +107,44 @@ fn jets_and_gradients_of_every_layer_kind_match_finite_differences() {
     }
 }
 
+/// The stdlib's layer kinds that exist only in the language (no hand-written twin in
+/// `testnets`): recurrences, families, per-edge tensors and shifts. B-spline KANs
+/// are piecewise polynomials: finite differences are only checked where the loss is
+/// smooth, so the cubic one is left to the order-2 test below and the quintic one
+/// (C⁴) to order-2 residuals here.
+const STDLIB_KINDS: [&str; 5] = ["cheb_kan", "fourier_kan", "qkan", "pde2", "stencil3"];
+
+/// A 2 → 5 → 5 → 5 → 1 network of a stdlib kind over (x, t), as `check` builds it.
+fn stdlib_network(kind: &str) -> Network {
+    let src = format!(
+        "domain x ∈ [-1, 1], t ∈ [0, 1]\nfield u(x, t)\nequation u_t = u_xx\n\
+         network {kind}(width = 5, depth = 3, activation = tanh)\n"
+    );
+    let compiled = crate::pipeline::front_end(&src, &Default::default());
+    compiled.expect("the stdlib kind checks").problem.networks[0].clone()
+}
+
+#[test]
+fn jets_and_gradients_of_the_stdlib_only_kinds_match_finite_differences() {
+    for kind in STDLIB_KINDS {
+        let net = stdlib_network(kind);
+        let mut p = burgers("mlp", 5, 2);
+        p.networks = vec![net.clone()];
+        check(&p, 1e-6);
+        let mut p = high_order("mlp");
+        p.networks = vec![net];
+        check(&p, 1e-6);
+    }
+    let mut p = burgers("mlp", 5, 2);
+    p.networks = vec![stdlib_network("bspline5_kan")];
+    check(&p, 1e-5);
+    // The cubic spline is C²: a first-order residual keeps the loss C¹ in θ with a
+    // continuous gradient.
+    p.networks = vec![stdlib_network("bspline_kan")];
+    p.terms[0].residuals = vec![Expr::add(u([0, 1]), Expr::mul(u([0, 0]), u([1, 0])))];
+    check(&p, 1e-5);
+}
+
 /// The real table but for tanh' = 1 − y²/1.1: the jets' first derivatives are
 /// wrong while the values, which the finite differences see, stay right.
 fn wrong_tanh(f: Func) -> &'static Prime {

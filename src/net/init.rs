@@ -30,7 +30,7 @@ pub fn init_theta(problem: &Problem, seed: u64) -> Vec<f64> {
             let xavier = (2.0 / (layer.inputs + layer.outputs) as f64).sqrt();
             for _ in 0..n {
                 theta.push(match t.init {
-                    Init::Xavier => truncated_normal(&mut rng, xavier),
+                    Init::Xavier(gain) => truncated_normal(&mut rng, gain * xavier),
                     Init::Normal(std) => truncated_normal(&mut rng, std),
                     Init::Zeros => 0.0,
                     Init::Constant(c) => c,

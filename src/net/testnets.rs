@@ -35,7 +35,7 @@ pub fn tensor(name: &str, shape: TensorShape, init: Init) -> Tensor {
     }
 }
 fn mat(name: &str) -> Tensor {
-    tensor(name, TensorShape::Matrix, Init::Xavier)
+    tensor(name, TensorShape::Matrix, Init::Xavier(1.0))
 }
 fn vec_(name: &str) -> Tensor {
     tensor(name, TensorShape::Vector, Init::Zeros)
@@ -95,6 +95,7 @@ pub fn layer(kind: &str, inputs: usize, outputs: usize, last: bool) -> Layer {
         outputs,
         tensors,
         body,
+        locals: vec![],
     }
 }
 

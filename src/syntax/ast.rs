@@ -268,6 +268,18 @@ pub struct LayerDef {
     /// the activation σ replaced by the identity).
     pub last: Option<Expr>,
     pub tensors: Vec<TensorDecl>,
+    /// Local values from `where`: `x = tanh(h)`, `T[0] = 1`, `T[k] = …`.
+    pub locals: Vec<LocalDef>,
+}
+
+/// `name = body` or `name[index] = body` in a layer's `where`; the index is a number
+/// (a base case) or a name (the general member, the recurrence).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LocalDef {
+    pub name: Ident,
+    pub index: Option<Expr>,
+    pub body: Expr,
+    pub span: Span,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -351,7 +363,11 @@ impl Expr {
         match &self.kind {
             ExprKind::Number(_) | ExprKind::Name(_) => {}
             ExprKind::Call(_, args) => args.iter().for_each(|a| a.visit(f)),
-            ExprKind::Partial(_, e) | ExprKind::Unary(_, e) | ExprKind::Abs(e) => e.visit(f),
+            ExprKind::Partial(_, e)
+            | ExprKind::Unary(_, e)
+            | ExprKind::Abs(e)
+            | ExprKind::Index(_, e) => e.visit(f),
+            ExprKind::Sum { lo, hi, body, .. } => [lo, hi, body].iter().for_each(|e| e.visit(f)),
             ExprKind::Binary(_, a, b) => {
                 a.visit(f);
                 b.visit(f);
@@ -379,6 +395,15 @@ pub enum ExprKind {
     Binary(BinaryOp, Box<Expr>, Box<Expr>),
     /// `|expr|`.
     Abs(Box<Expr>),
+    /// `C[k]`: a member of a layer's tensor family or local recurrence.
+    Index(Ident, Box<Expr>),
+    /// `Σ(k = lo to hi, body)`: the body summed over a static integer index.
+    Sum {
+        index: Ident,
+        lo: Box<Expr>,
+        hi: Box<Expr>,
+        body: Box<Expr>,
+    },
     If {
         lhs: Box<Expr>,
         cmp: crate::expr::Cmp,

@@ -609,6 +609,7 @@ impl Builder {
         let body = self.expr_opt(k.next(), sp);
         let (mut first, mut last) = (None, None);
         let mut tensors = Vec::new();
+        let mut locals = Vec::new();
         for c in k.rest() {
             match c.as_rule() {
                 Rule::first_body => {
@@ -621,6 +622,10 @@ impl Builder {
                 }
                 _ => {
                     for t in inner(c) {
+                        if t.as_rule() == Rule::local_def {
+                            locals.push(self.local_def(t));
+                            continue;
+                        }
                         let tsp = span(&t);
                         let mut tk = Kids::new(t);
                         let name = self.ident(tk.next());
@@ -643,7 +648,24 @@ impl Builder {
             first,
             last,
             tensors,
+            locals,
         })
+    }
+
+    fn local_def(&mut self, p: Pair<Rule>) -> LocalDef {
+        let sp = span(&p);
+        let mut parts: Vec<Pair<Rule>> = inner(p).collect();
+        let body = parts.pop();
+        let body = self.expr_opt(body, sp);
+        let mut k = parts.into_iter();
+        let name = self.ident(k.next());
+        let index = k.next().map(|e| self.expr(e));
+        LocalDef {
+            name,
+            index,
+            body,
+            span: sp,
+        }
     }
 
     fn domain_item(&mut self, p: Pair<Rule>) -> DomainItem {
@@ -1022,6 +1044,32 @@ impl Builder {
                     },
                     depth + 1,
                 )
+            }
+            Rule::indexed => {
+                let mut k = inner(p);
+                let name = self.ident(k.next());
+                let (index, depth) = self.sub(k.next(), sp);
+                (
+                    Expr {
+                        kind: ExprKind::Index(name, Box::new(index)),
+                        span: sp,
+                    },
+                    depth + 1,
+                )
+            }
+            Rule::index_sum => {
+                let mut k = inner(p);
+                let index = self.ident(k.next());
+                let (lo, d1) = self.sub(k.next(), sp);
+                let (hi, d2) = self.sub(k.next(), sp);
+                let (body, d3) = self.sub(k.next(), sp);
+                let kind = ExprKind::Sum {
+                    index,
+                    lo: Box::new(lo),
+                    hi: Box::new(hi),
+                    body: Box::new(body),
+                };
+                (Expr { kind, span: sp }, d1.max(d2).max(d3) + 1)
             }
             Rule::abs => {
                 let (arg, depth) = self.sub(inner(p).next(), sp);
