@@ -44,6 +44,11 @@ struct Input {
     /// .pde file's own directory). Also read from PDENET_DATA (':'-separated).
     #[arg(long = "data-dir")]
     data_dir: Vec<PathBuf>,
+    /// Change a setting without editing the file (repeatable): network=KIND,
+    /// network.width=20, train.adam.lr=1e-3, sample.collocation=5000. The run's
+    /// saved source has the change written in.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    set: Vec<String>,
 }
 
 #[derive(Subcommand)]
@@ -345,6 +350,13 @@ fn with_problem(
     let text = match read_source(&input.file) {
         Ok(t) => t,
         Err((text, diag)) => {
+            render(&name, &text, vec![diag]);
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    let text = match pdenet::syntax::overrides::apply(&text, &input.set) {
+        Ok(t) => t,
+        Err(diag) => {
             render(&name, &text, vec![diag]);
             return Ok(ExitCode::FAILURE);
         }

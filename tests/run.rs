@@ -174,6 +174,49 @@ fn pinnacle_examples_smoke_run() {
     }
 }
 
+/// examples/layers: each file checks and trains a few epochs; and the QRes paper's
+/// toy holds at full length: the physics term (dy/dx at points between the eight
+/// samples) beats the data alone by more than ten times.
+#[test]
+fn layer_examples_run_and_physics_beats_data_alone() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/layers");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .expect("examples/layers")
+        .map(|e| e.expect("an entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "pde"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 2);
+    for file in &files {
+        let name = file.file_stem().expect("a name").to_string_lossy();
+        let out = out_dir(&format!("layers_{name}"));
+        let o = run(file.to_str().expect("UTF-8"), &out, &["--epochs", "3"]);
+        assert!(
+            o.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+    let error = |name: &str| {
+        let out = out_dir(&format!("layers_full_{name}"));
+        let file = format!("examples/layers/{name}.pde");
+        let o = run(&file, &out, &[]);
+        assert!(
+            o.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        report(&out)["rel_l2_all"]
+            .as_f64()
+            .expect("an error against the reference")
+    };
+    let (data, physics) = (error("sin6_data"), error("sin6_physics"));
+    assert!(
+        physics < data / 10.0,
+        "data alone {data}, with physics {physics}"
+    );
+}
+
 /// A Kolmogorov–Arnold layer defined only in a test file (families, a recurrence,
 /// per-edge tensors, shifts) trains: its loss falls to a twentieth in 300 epochs.
 #[test]

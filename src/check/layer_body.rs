@@ -560,16 +560,18 @@ impl<'c, 'a, 'd> LayerLowering<'c, 'a, 'd> {
             ) => *v == k as f64,
             _ => false,
         };
-        let general = |l: &ast::LocalDef| match (&l.index, k) {
-            (None, None) => true,
-            (
-                Some(ast::Expr {
-                    kind: ExprKind::Name(_),
-                    ..
-                }),
-                Some(_),
-            ) => true,
-            _ => false,
+        let general = |l: &ast::LocalDef| {
+            matches!(
+                (&l.index, k),
+                (None, None)
+                    | (
+                        Some(ast::Expr {
+                            kind: ExprKind::Name(_),
+                            ..
+                        }),
+                        Some(_)
+                    )
+            )
         };
         if let Some(d) = defs
             .iter()

@@ -45,7 +45,23 @@ pub(crate) fn build(
         .statements
         .iter()
         .any(|st| matches!(st.kind, StatementKind::Equation { .. }));
-    if !written {
+    let has_data = file
+        .statements
+        .iter()
+        .any(|st| matches!(&st.kind, StatementKind::Data(d) if d.kind == ast::DataKind::Data));
+    if !written && has_data {
+        cx.diags.push(
+            Diag::warning(
+                "pdenet::check::regression",
+                "no equation: the network is fitted to the data alone",
+            )
+            .label(
+                super::end_of_file(file),
+                "no `equation` statement in the file",
+            )
+            .help("this is regression; add an `equation` to train a PINN on the same data"),
+        );
+    } else if !written {
         cx.error(
             Diag::error("pdenet::check::no_equation", "the file has no equation")
                 .label(

@@ -2,6 +2,7 @@
 //! of names' meanings, of egg or of the kernel.
 
 pub mod ast;
+pub mod overrides;
 mod parse;
 
 pub use parse::{
