@@ -42,8 +42,17 @@ pub fn summary(p: &Problem) -> String {
         })
         .collect();
     let params: Vec<&str> = p.params.iter().map(|q| q.name.as_str()).collect();
+    let fixed: usize = crate::net::Layout::of(p)
+        .fixed(p)
+        .iter()
+        .map(|r| r.len())
+        .sum();
+    let fixed = match fixed {
+        0 => String::new(),
+        n => format!(" ({n} fixed)"),
+    };
     let mut s = format!(
-        "{}: ok — {}; network {} ({}), {} weights; {} loss terms",
+        "{}: ok — {}; network {} ({}), {} weights{fixed}; {} loss terms",
         p.name,
         coords.join(", "),
         p.networks.first().map_or("none", |n| n.kind.as_str()),

@@ -257,6 +257,8 @@ pub struct Tensor {
     pub name: String,
     pub shape: TensorShape,
     pub init: Init,
+    /// Kept at its initial value: its gradient is zeroed before the optimizer.
+    pub fixed: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -84,3 +84,10 @@ layer stencil3(h) = h + σ(Σ(k = -1 to 1, K[k]*shift(h, k)) + b)/depth
     first = σ(W·h + b)
     last  = W·h + b
     where K: scalar ~ normal(std = 0.3)
+
+# Random Fourier features (Tancik et al. 2020) as the first layer: sin(F·h + c) with
+# F (std 10) and c drawn once and never trained, then σ layers. `fourier` is the same
+# with F and c trained.
+layer rff(h) = σ(W·h + b)
+    first = sin(F·h + c)
+    where F: fixed matrix ~ normal(std = 10), c: fixed vector ~ normal(std = 1)

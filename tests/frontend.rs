@@ -997,3 +997,32 @@ fn adam_decay_reads_as_a_step_decay_of_the_learning_rate() {
     );
     assert_eq!(decay("train adam(lr = 1e-3)"), None);
 }
+
+/// The stdlib's KAN and PDE layers have the parameters their definitions say, counted
+/// by hand for a 2 → w → w → w → 1 network (w = 6, depth 3; e = edges per layer).
+#[test]
+fn kan_and_pde_layers_have_their_hand_counted_parameters() {
+    let (w, i, o) = (6, 2, 1);
+    // Edges of the four layers and the outputs of each.
+    let edges = i * w + 2 * w * w + w * o;
+    let outs = 3 * w + o;
+    let pde_ends = (i * w + w) + (w * o + o);
+    let cases = [
+        ("cheb_kan", 4 * edges + outs),       // C[1..4] and a bias
+        ("fourier_kan", 8 * edges + outs),    // A[1..4], B[1..4], a bias
+        ("bspline_kan", 9 * edges),           // Wb and C[0..7]
+        ("bspline5_kan", 11 * edges),         // Wb and C[0..9]
+        ("qkan", 8 * edges),                  // β[0..2], w[1..2], c[1..2], s per edge
+        ("pde2", pde_ends + 2 * (3 + w)),     // α, β, γ and b in the two middle layers
+        ("stencil3", pde_ends + 2 * (3 + w)), // K[−1..1] and b
+    ];
+    for (kind, want) in cases {
+        let src = format!(
+            "domain x ∈ [0, 1], t ∈ [0, 1]\nfield u(x, t)\nequation u_t = u_xx\n\
+             network {kind}(width = {w}, depth = 3)\n"
+        );
+        let c = pipeline::front_end(&src, &options(kind, &root()))
+            .unwrap_or_else(|d| panic!("{}", show(&src, &d)));
+        assert_eq!(c.problem.networks[0].param_count(), want, "{kind}");
+    }
+}

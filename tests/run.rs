@@ -217,6 +217,62 @@ fn layer_examples_run_and_physics_beats_data_alone() {
     );
 }
 
+/// θ of a run's model.json by tensor name.
+fn model_tensors(out: &Path) -> std::collections::HashMap<String, Vec<f64>> {
+    let text = std::fs::read_to_string(out.join("model.json")).expect("model.json");
+    let m: Value = serde_json::from_str(&text).expect("JSON");
+    let theta: Vec<f64> = m["theta"]
+        .as_array()
+        .expect("θ")
+        .iter()
+        .map(|v| v.as_f64().expect("a number"))
+        .collect();
+    let layout = m["layout"].as_array().expect("a layout");
+    layout
+        .iter()
+        .map(|t| {
+            let (o, n) = (
+                t["offset"].as_u64().expect("offset") as usize,
+                t["len"].as_u64().expect("len") as usize,
+            );
+            (
+                t["name"].as_str().expect("name").to_string(),
+                theta[o..o + n].to_vec(),
+            )
+        })
+        .collect()
+}
+
+/// `fixed` tensors keep their drawn values: the random Fourier features of `rff`
+/// are the same after 2 and 20 epochs while the layers after them train; in
+/// `fourier` (the same layer, trained) they move. `--set` picks the kind and the
+/// saved source says so.
+#[test]
+fn fixed_tensors_are_not_trained() {
+    let run_kind = |kind: &str, epochs: &str| {
+        let out = out_dir(&format!("fixed_{kind}_{epochs}"));
+        let set = format!("network={kind}");
+        let o = run(
+            "tests/gpu/fourier.pde",
+            &out,
+            &["--set", &set, "--epochs", epochs],
+        );
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let source = std::fs::read_to_string(out.join("model.json")).expect("model.json");
+        assert!(
+            source.contains(&format!("network {kind}(")),
+            "{kind}: the saved source"
+        );
+        model_tensors(&out)
+    };
+    let (a, b) = (run_kind("rff", "2"), run_kind("rff", "20"));
+    assert_eq!(a["layer 1 F"], b["layer 1 F"]);
+    assert_eq!(a["layer 1 c"], b["layer 1 c"]);
+    assert_ne!(a["layer 2 W"], b["layer 2 W"]);
+    let (a, b) = (run_kind("fourier", "2"), run_kind("fourier", "20"));
+    assert_ne!(a["layer 1 F"], b["layer 1 F"]);
+}
+
 /// A Kolmogorov–Arnold layer defined only in a test file (families, a recurrence,
 /// per-edge tensors, shifts) trains: its loss falls to a twentieth in 300 epochs.
 #[test]

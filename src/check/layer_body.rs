@@ -386,28 +386,15 @@ impl<'c, 'a, 'd> LayerLowering<'c, 'a, 'd> {
         edges: bool,
     ) -> Option<usize> {
         let existing = self.tensors.iter().position(|t| t.name == name);
-        let (shape, init) = match existing {
-            Some(i) => (self.tensors[i].shape, self.tensors[i].init),
-            None => {
-                let decl = self
-                    .def
-                    .tensors
-                    .iter()
-                    .find(|t| t.name.name == family)
-                    .cloned();
-                match decl {
-                    Some(d) => self.declared(&d)?,
-                    None if matvec || edges => (
-                        TensorShape::Matrix,
-                        if matvec {
-                            Init::Xavier(1.0)
-                        } else {
-                            Init::Zeros
-                        },
-                    ),
-                    None => (TensorShape::Vector, Init::Zeros),
-                }
-            }
+        let decl = self.def.tensors.iter().find(|t| t.name.name == family);
+        let decl = decl.cloned();
+        let fixed = decl.as_ref().is_some_and(|d| d.fixed);
+        let (shape, init) = match (existing, decl) {
+            (Some(i), _) => (self.tensors[i].shape, self.tensors[i].init),
+            (None, Some(d)) => self.declared(&d)?,
+            (None, None) if matvec => (TensorShape::Matrix, Init::Xavier(1.0)),
+            (None, None) if edges => (TensorShape::Matrix, Init::Zeros),
+            (None, None) => (TensorShape::Vector, Init::Zeros),
         };
         let fits = match shape {
             TensorShape::Matrix => matvec || edges,
@@ -438,6 +425,7 @@ impl<'c, 'a, 'd> LayerLowering<'c, 'a, 'd> {
             name: name.to_string(),
             shape,
             init,
+            fixed,
         });
         Some(self.tensors.len() - 1)
     }

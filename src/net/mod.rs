@@ -73,6 +73,20 @@ impl Layout {
         }
     }
 
+    /// The θ ranges of `fixed` tensors, which training leaves at their initial values.
+    pub fn fixed(&self, problem: &Problem) -> Vec<std::ops::Range<usize>> {
+        let mut out = Vec::new();
+        for (n, net) in problem.networks.iter().enumerate() {
+            for (l, layer) in net.layers.iter().enumerate() {
+                for (i, _) in layer.tensors.iter().enumerate().filter(|(_, t)| t.fixed) {
+                    let o = self.tensors[n][l][i];
+                    out.push(o..o + tensor_len(layer, i));
+                }
+            }
+        }
+        out
+    }
+
     pub fn of(problem: &Problem) -> Layout {
         Layout::of_networks(&problem.networks, problem.params.len())
     }

@@ -32,6 +32,7 @@ pub fn tensor(name: &str, shape: TensorShape, init: Init) -> Tensor {
         name: name.into(),
         shape,
         init,
+        fixed: false,
     }
 }
 fn mat(name: &str) -> Tensor {

@@ -285,6 +285,8 @@ pub struct LocalDef {
 #[derive(Debug, Clone, PartialEq)]
 pub struct TensorDecl {
     pub name: Ident,
+    /// Drawn by its initializer and never trained (random Fourier features).
+    pub fixed: bool,
     pub shape: Ident,
     pub init: Option<CallArgs>,
     pub span: Span,

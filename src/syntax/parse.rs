@@ -629,10 +629,15 @@ impl Builder {
                         let tsp = span(&t);
                         let mut tk = Kids::new(t);
                         let name = self.ident(tk.next());
+                        let fixed = tk.peek_is(Rule::fixed);
+                        if fixed {
+                            tk.next();
+                        }
                         let shape = self.ident(tk.next());
                         let init = tk.rest().next().map(|c| self.call_args(c));
                         tensors.push(TensorDecl {
                             name,
+                            fixed,
                             shape,
                             init,
                             span: tsp,

@@ -207,6 +207,8 @@ struct KernelObjective<'e> {
     eval: &'e mut dyn Evaluator,
     names: Vec<String>,
     last_terms: Vec<f64>,
+    /// θ ranges of `fixed` tensors: their gradient is zero, so no optimizer moves them.
+    fixed: Vec<std::ops::Range<usize>>,
 }
 
 impl Objective for KernelObjective<'_> {
@@ -226,9 +228,13 @@ impl Objective for KernelObjective<'_> {
             )));
         }
         self.last_terms = e.terms;
+        let mut grad = e.grad;
+        for r in &self.fixed {
+            grad[r.clone()].iter_mut().for_each(|g| *g = 0.0);
+        }
         Ok(Eval {
             loss: e.total,
-            grad: e.grad,
+            grad,
         })
     }
 }
@@ -249,6 +255,7 @@ pub fn train(
         eval: evaluator,
         names: problem.terms.iter().map(|t| t.name.clone()).collect(),
         last_terms: Vec::new(),
+        fixed: crate::net::Layout::of(problem).fixed(problem),
     };
     let mut rows = Rows {
         problem,
