@@ -253,7 +253,7 @@ fn main() -> Result<ExitCode> {
 fn dispatch(command: Command) -> Result<ExitCode> {
     match command {
         Command::Check { input } => with_problem(&input, |c, _| {
-            println!("{}", describe::summary(&c.problem));
+            say(&format!("{}\n", describe::summary(&c.problem)));
             Ok(ExitCode::SUCCESS)
         }),
         Command::Kernels {
@@ -262,23 +262,23 @@ fn dispatch(command: Command) -> Result<ExitCode> {
             precision,
         } => match emit {
             Emit::Residual => with_problem(&input, |c, _| {
-                print!("{}", describe::residuals(c));
+                say(&describe::residuals(c));
                 Ok(ExitCode::SUCCESS)
             }),
             Emit::Ir => with_problem(&input, |c, _| {
                 let k = kernel::compile(&c.problem)?;
-                print!("{}", k.emit_ir(&c.problem));
+                say(&k.emit_ir(&c.problem));
                 Ok(ExitCode::SUCCESS)
             }),
             Emit::Clif | Emit::Asm => with_problem(&input, |c, _| {
                 let k = kernel::compile(&c.problem)?;
                 let asm = matches!(emit, Emit::Asm);
-                print!("{}", pdenet::backend::emit_clif(&k, precision.into(), asm));
+                say(&pdenet::backend::emit_clif(&k, precision.into(), asm));
                 Ok(ExitCode::SUCCESS)
             }),
             Emit::Wgsl => with_problem(&input, |c, _| {
                 let k = kernel::compile(&c.problem)?;
-                print!("{}", pdenet::backend::emit_wgsl(&k, precision.into()));
+                say(&pdenet::backend::emit_wgsl(&k, precision.into()));
                 Ok(ExitCode::SUCCESS)
             }),
         },
@@ -309,9 +309,9 @@ fn dispatch(command: Command) -> Result<ExitCode> {
             };
             let t = bench::bench(&c.problem, &opts)?;
             if json {
-                println!("{}", t.json());
+                say(&format!("{}\n", t.json()));
             } else {
-                println!("{}", t.summary(epochs));
+                say(&format!("{}\n", t.summary(epochs)));
             }
             Ok(ExitCode::SUCCESS)
         }),
@@ -329,7 +329,7 @@ fn gradcheck(problem: &pdenet::problem::Problem, seed: u64, tolerance: f64) -> R
         ..GradcheckOptions::default()
     };
     let report = kernel::gradcheck::gradcheck(problem, &theta, &batches, &opts)?;
-    print!("{report}");
+    say(&report.to_string());
     if report.passed() {
         return Ok(ExitCode::SUCCESS);
     }
@@ -417,6 +417,14 @@ fn read_source(path: &Path) -> Result<String, (String, Diag)> {
     })
 }
 
+/// Writes to stdout. A closed pipe (`pdenet kernels … | head`) ends the output
+/// quietly instead of panicking; the command's result is unchanged.
+fn say(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+}
+
 fn render(name: &str, text: &str, diags: Vec<Diag>) {
     for d in diags {
         let report = Report::new(d).with_source_code(NamedSource::new(name, text.to_string()));
@@ -467,7 +475,10 @@ fn train(c: &Compiled, text: &str, input: &Input, args: &RunArgs) -> Result<Exit
     for note in written.notes {
         eprintln!("pdenet: warning: {note}");
     }
-    println!("{}", progress::summary(&c.problem, &result, &out_dir));
+    say(&format!(
+        "{}\n",
+        progress::summary(&c.problem, &result, &out_dir)
+    ));
     if let Some(why) = &result.outcome.failed {
         return Err(miette!(
             code = "pdenet::train::phase_failed",
