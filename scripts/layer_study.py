@@ -98,7 +98,7 @@ def table(rows, mlp_error):
     out = [head, "|" + "---|" * 9]
     for r in rows:
         base = mlp_error.get(r["group"])
-        ratio = f"{base / r['rel_l2']:.2f}×" if base and r["rel_l2"] else "–"
+        ratio = f"{base / r['rel_l2']:.2g}×" if base and r["rel_l2"] else "–"
         out.append("| " + " | ".join([
             r["group"], r["kind"], f"{r['width']} × {r['depth']}", sweep.fmt(r["params"]),
             sweep.fmt(r["rel_l2"]), ratio, sweep.fmt(r["loss"]), sweep.fmt(r["steps"]), r["per_step"],
