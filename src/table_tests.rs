@@ -234,3 +234,29 @@ fn cells_are_constant_per_cell_with_zero_derivatives() {
     assert_eq!(t.orders(&[1, 0]), None);
     assert!(t.column(&coords, &[0, 1]).is_none());
 }
+
+/// The spline KAN layers' basis is the stdlib's `bspline3`, the tables' is `basis`:
+/// one cubic B-spline, checked equal wherever it is evaluated (at t in a cell, the
+/// four pieces are B(t + 1), B(t), B(t − 1), B(t − 2); beyond |z| = 2 it is zero).
+#[test]
+fn the_stdlib_bspline3_is_the_tables_basis() {
+    let src = "domain x ∈ [-3, 3]\nfield u(x)\nequation u_xx = 0\n\
+               network mlp(width = 2, depth = 1)\n\
+               reference u = bspline3(x) sample 500\n";
+    let c = crate::pipeline::front_end(src, &Default::default()).expect("checks");
+    let set = &c.problem.datasets[c.problem.reference.expect("a reference")];
+    let (xs, bs) = (
+        &set.arrays.get("x").expect("x").real,
+        &set.arrays.get("u").expect("u").real,
+    );
+    assert_eq!(xs.len(), 500);
+    for (&z, &b) in xs.iter().zip(bs) {
+        let want = if z.abs() >= 2.0 {
+            0.0
+        } else {
+            let k = 1 - z.floor() as i64;
+            basis(z + k as f64 - 1.0, 0)[k as usize]
+        };
+        assert!((b - want).abs() < 1e-14, "B({z}) = {b}, the tables' {want}");
+    }
+}
