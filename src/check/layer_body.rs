@@ -123,7 +123,10 @@ impl<'c, 'a, 'd> LayerLowering<'c, 'a, 'd> {
             // skip(h) is 0 where the widths differ.
             LayerExpr::Skip(x) if inputs == outputs => w(x)?,
             LayerExpr::Skip(_) => 1,
-            LayerExpr::Shift { x, .. } => w(x)?,
+            LayerExpr::Shift { x, .. } => match w(x)? {
+                1 => return Err("shift/roll of a single value: there is nothing to move".into()),
+                n => n,
+            },
             LayerExpr::Neg(x) | LayerExpr::Powi(x, _) | LayerExpr::Call(_, x) => w(x)?,
             LayerExpr::Add(x, y)
             | LayerExpr::Sub(x, y)

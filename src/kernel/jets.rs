@@ -416,7 +416,8 @@ impl LayerCx<'_> {
             LayerExpr::Edges(x) => {
                 let x = self.eval(x, d)?;
                 let (rows, cols) = (self.layer.outputs as u32, self.layer.inputs as u32);
-                if self.full_width(&x, "edges")? != rows * cols {
+                let n = x.coeffs.values().map(|&v| self.b.ty(v).width).max();
+                if n.is_some_and(|n| n != 1 && n != rows * cols) {
                     return Err(self.unsupported("edges(…) of a value not per edge".into()));
                 }
                 self.per_coefficient(&x, |b, v| row_sums(b, v, rows, cols))
@@ -496,9 +497,16 @@ impl LayerCx<'_> {
         let (rows, cols) = (self.layer.outputs as u32, self.layer.inputs as u32);
         let mut out = Jet::default();
         for (a, &v) in &x.coeffs {
-            if self.b.ty(v).width != cols {
-                return Err(self.unsupported(format!("a matrix needs a vector of {cols} entries")));
-            }
+            // A single value stands for `cols` equal entries (W·1 is W's row sums).
+            let v = match self.b.ty(v).width {
+                1 => self.b.push(Op::Splat { x: v, width: cols }),
+                w if w == cols => v,
+                _ => {
+                    return Err(
+                        self.unsupported(format!("a matrix needs a vector of {cols} entries"))
+                    )
+                }
+            };
             out.set(
                 a,
                 Some(self.b.push(Op::MatVec {

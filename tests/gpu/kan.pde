@@ -1,7 +1,8 @@
 # A Kolmogorov–Arnold layer written in this file, not in the stdlib, with each
 # construct the stdlib's KAN and PDE layers are built from: a family of matrices
 # summed over a static index (a Chebyshev basis by recurrence), a per-edge term with
-# per-edge tensors (`edges`), and shifts with zero and periodic ends. The engines are
+# per-edge tensors (`edges`), and shifts with zero and periodic ends; C[0]·T[0] is a
+# matrix times the constant 1 (its row sums). The engines are
 # compared on it, gradcheck checks its jets and gradient, and a short run trains it.
 domain x ∈ [0, 1], t ∈ [0, 0.5]
 field  u(x, t)
@@ -9,7 +10,7 @@ equation u_t + u*u_x - 0.05*u_xx = 0
 initial  u = sin(π*x)   on t = 0
 boundary u = 0          on x = 0, x = 1
 
-layer kan(h) = b + Σ(k = 1 to 3, C[k]·T[k]) + edges(s*sin(w*h + c))
+layer kan(h) = Σ(k = 0 to 3, C[k]·T[k]) + edges(s*sin(w*h + c))
              + a*(shift(T[1], 1) - roll(T[1], -1))
     first = tanh(W·h + b)
     last  = b + Σ(k = 1 to 3, C[k]·T[k])
