@@ -371,12 +371,8 @@ impl LayerCx<'_> {
         Ok(match e {
             LayerExpr::Input => self.input.clone(),
             LayerExpr::Tensor(i) => {
-                let (offset, shape) = self.tensor(*i)?;
-                let len = match shape {
-                    TensorShape::Scalar => 1,
-                    TensorShape::Vector => self.layer.outputs,
-                    TensorShape::Matrix => self.layer.outputs * self.layer.inputs,
-                };
+                let (offset, _) = self.tensor(*i)?;
+                let len = crate::net::tensor_len(self.layer, *i);
                 let mut j = Jet::default();
                 j.set(
                     &zero,

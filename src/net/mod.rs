@@ -19,7 +19,7 @@ pub(crate) mod testnets;
 
 pub use init::{init_theta, param_count};
 
-use crate::problem::{Layer, Network, Problem, TensorShape};
+use crate::problem::{Layer, Network, Problem, Tensor, TensorShape};
 
 /// Offsets of every tensor and parameter in θ.
 #[derive(Debug, Clone, PartialEq)]
@@ -73,18 +73,31 @@ impl Layout {
         }
     }
 
+    /// Every network tensor with its network index, layer index and θ range.
+    fn tensor_ranges<'p>(
+        &'p self,
+        problem: &'p Problem,
+    ) -> impl Iterator<Item = (usize, usize, &'p Tensor, std::ops::Range<usize>)> + 'p {
+        problem
+            .networks
+            .iter()
+            .enumerate()
+            .flat_map(move |(n, net)| {
+                net.layers.iter().enumerate().flat_map(move |(l, layer)| {
+                    layer.tensors.iter().enumerate().map(move |(i, t)| {
+                        let o = self.tensors[n][l][i];
+                        (n, l, t, o..o + tensor_len(layer, i))
+                    })
+                })
+            })
+    }
+
     /// The θ ranges of `fixed` tensors, which training leaves at their initial values.
     pub fn fixed(&self, problem: &Problem) -> Vec<std::ops::Range<usize>> {
-        let mut out = Vec::new();
-        for (n, net) in problem.networks.iter().enumerate() {
-            for (l, layer) in net.layers.iter().enumerate() {
-                for (i, _) in layer.tensors.iter().enumerate().filter(|(_, t)| t.fixed) {
-                    let o = self.tensors[n][l][i];
-                    out.push(o..o + tensor_len(layer, i));
-                }
-            }
-        }
-        out
+        self.tensor_ranges(problem)
+            .filter(|(_, _, t, _)| t.fixed)
+            .map(|(_, _, _, r)| r)
+            .collect()
     }
 
     pub fn of(problem: &Problem) -> Layout {
@@ -97,20 +110,12 @@ impl Layout {
     pub fn entries(&self, problem: &Problem) -> Vec<(String, std::ops::Range<usize>)> {
         let mut out = Vec::new();
         let several = problem.networks.len() > 1;
-        for (n, net) in problem.networks.iter().enumerate() {
+        for (n, l, t, range) in self.tensor_ranges(problem) {
             let prefix = match several {
-                true => format!("{}: ", net.outputs.join(", ")),
+                true => format!("{}: ", problem.networks[n].outputs.join(", ")),
                 false => String::new(),
             };
-            for (l, layer) in net.layers.iter().enumerate() {
-                for (i, t) in layer.tensors.iter().enumerate() {
-                    let o = self.tensors[n][l][i];
-                    out.push((
-                        format!("{prefix}layer {} {}", l + 1, t.name),
-                        o..o + tensor_len(layer, i),
-                    ));
-                }
-            }
+            out.push((format!("{prefix}layer {} {}", l + 1, t.name), range));
         }
         for (k, p) in problem.params.iter().enumerate() {
             out.push((p.name.clone(), self.params[k]..self.params[k] + 1));
