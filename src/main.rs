@@ -16,14 +16,16 @@ use pdenet::check::Options;
 use pdenet::describe;
 use pdenet::diag::Diag;
 use pdenet::eval as evaluate;
-use pdenet::io::{output, table};
+use pdenet::io::{checkpoint, output, table};
 use pdenet::kernel::{self, gradcheck::GradcheckOptions};
 use pdenet::pipeline::{self, Compiled};
 use pdenet::progress;
 use pdenet::train::points;
-use pdenet::train::run::{self, ErrorEvery, RunOptions};
+use pdenet::train::run::{self, ErrorEvery, Hooks, RunOptions};
+use pdenet::train::snapshot::Snapshot;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 #[derive(Parser)]
 #[command(
@@ -172,6 +174,14 @@ struct RunArgs {
     /// costs under 2 % of the run), and at the end of each phase.
     #[arg(long, value_name = "N")]
     error_every: Option<usize>,
+    /// Continue the run whose checkpoint is in the out directory (same file and
+    /// options) from its last snapshot, as if it had never stopped.
+    #[arg(long)]
+    resume: bool,
+    /// Seconds between checkpoints (OUT/checkpoint.npz, also written when the time
+    /// limit or Ctrl-C stops the run; removed when the run ends); 0: none.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60.0)]
+    checkpoint_every: f64,
 }
 
 /// `--backend`, for `run` and `bench`: the one place the command line names the
@@ -450,14 +460,47 @@ fn train(c: &Compiled, text: &str, input: &Input, args: &RunArgs) -> Result<Exit
         started: *STARTED.get_or_init(std::time::Instant::now),
         time_limit: args.time_limit,
         error_every: args.error_every.map_or(ErrorEvery::Auto, ErrorEvery::Steps),
+        checkpoint_every: args.checkpoint_every,
     };
     let out_dir = args
         .out
         .clone()
         .unwrap_or_else(|| default_out_dir(&input.file));
+    let identity = checkpoint::Identity {
+        source: text.to_string(),
+        seed: args.seed,
+        epochs: args.epochs,
+        precision: precision.map(|p| p.name().to_string()),
+    };
+    let resume = match args.resume {
+        true => Some(checkpoint::read(&out_dir, &identity)?),
+        false => None,
+    };
+    let interrupted = stop_on_ctrl_c();
+    let mut unwritten = None;
+    let mut keep = |s: &Snapshot| {
+        if let Err(e) = checkpoint::write(&out_dir, &identity, s) {
+            unwritten.get_or_insert(e.to_string());
+        }
+    };
     let mut display = progress::Display::new(args.quiet);
-    let result = run::run(&c.problem, &opts, &mut |p| display.update(p))?;
+    let hooks = Hooks {
+        progress: &mut |p| display.update(p),
+        checkpoint: match args.checkpoint_every > 0.0 {
+            true => Some(&mut keep),
+            false => None,
+        },
+        interrupted,
+        resume,
+    };
+    let result = run::run(&c.problem, &opts, hooks)?;
     display.finish();
+    if let Some(e) = unwritten {
+        eprintln!(
+            "pdenet: warning: a checkpoint could not be written to {}: {e}",
+            checkpoint::path(&out_dir).display()
+        );
+    }
     let info = output::RunInfo {
         problem: &c.problem,
         source: text,
@@ -474,6 +517,15 @@ fn train(c: &Compiled, text: &str, input: &Input, args: &RunArgs) -> Result<Exit
     })?;
     for note in written.notes {
         eprintln!("pdenet: warning: {note}");
+    }
+    if result.outcome.cut_short {
+        eprintln!(
+            "pdenet: stopped early; `pdenet run {} --resume` continues from {}",
+            input.file.display(),
+            checkpoint::path(&out_dir).display()
+        );
+    } else if let Err(e) = checkpoint::remove(&out_dir) {
+        eprintln!("pdenet: warning: the finished run's checkpoint stays: {e}");
     }
     say(&format!(
         "{}\n",
@@ -500,6 +552,19 @@ fn train(c: &Compiled, text: &str, input: &Input, args: &RunArgs) -> Result<Exit
         )),
         None => Ok(ExitCode::SUCCESS),
     }
+}
+
+/// The flag Ctrl-C sets: the run stops at the end of its step and writes everything.
+/// A second Ctrl-C quits at once (the last checkpoint and output set stay).
+fn stop_on_ctrl_c() -> Option<&'static AtomicBool> {
+    static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+    let installed = ctrlc::set_handler(|| {
+        if INTERRUPTED.swap(true, Ordering::SeqCst) {
+            std::process::exit(130);
+        }
+        eprintln!("\npdenet: stopping after this step (Ctrl-C again quits at once)");
+    });
+    installed.ok().map(|_| &INTERRUPTED)
 }
 
 fn default_threads() -> usize {

@@ -802,3 +802,103 @@ fn terms_on_shared_faces_keep_their_names_and_sum_to_the_total() {
     unique.dedup();
     assert_eq!(unique.len(), header.len(), "repeated columns: {header:?}");
 }
+
+/// history.csv without the columns that depend on the clock (time_s) or on when the
+/// error happened to be measured.
+fn steps_only(out: &Path) -> Vec<Vec<String>> {
+    let (header, rows) = history(out);
+    let keep: Vec<usize> = (0..header.len())
+        .filter(|&k| header[k] != "time_s" && !header[k].starts_with("rel_l2"))
+        .collect();
+    rows.iter()
+        .map(|r| keep.iter().map(|&k| r[k].clone()).collect())
+        .collect()
+}
+
+/// Starts a run in the background, waits until it has written a checkpoint and taken
+/// a few more steps, and sends it `signal` (`-KILL`, `-INT`); gives its exit status.
+fn interrupt(file: &str, out: &Path, signal: &str) -> std::process::ExitStatus {
+    let out_s = out.to_string_lossy().into_owned();
+    let args = run_args(
+        file,
+        &out_s,
+        &["--threads", "1", "--error-every", "1000", "--checkpoint-every", "0.05"],
+    );
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_pdenet"))
+        .args(&args)
+        .current_dir(common::root())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("pdenet starts");
+    let checkpoint = out.join("checkpoint.npz");
+    let t0 = std::time::Instant::now();
+    while !checkpoint.exists() && t0.elapsed().as_secs() < 60 {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    assert!(checkpoint.exists(), "no checkpoint within a minute");
+    std::thread::sleep(std::time::Duration::from_millis(150));
+    let pid = child.id().to_string();
+    let sent = std::process::Command::new("kill")
+        .args([signal, &pid])
+        .status()
+        .expect("kill runs");
+    assert!(sent.success());
+    child.wait().expect("the run ends")
+}
+
+/// A run killed outright (SIGKILL) or stopped by Ctrl-C (SIGINT) and resumed takes
+/// exactly the steps of the run that was never interrupted: Adam with self-adaptive
+/// weights and RAD redraws, then SSBroyden (its dense H in the checkpoint). Ctrl-C
+/// writes the full output set first; a checkpoint continues only its own run; a
+/// finished run removes its checkpoint.
+#[test]
+fn a_killed_or_stopped_run_resumes_to_the_same_steps() {
+    let file = variant(
+        "resume",
+        "adam(lr = 1e-3, epochs = 1500, self_adaptive = 1e-3) then ssbroyden(iterations = 200)",
+        Some("collocation 300 latin rad(every = 25, candidates = 2000), initial 50, boundary 50"),
+    );
+    let whole = out_dir("resume_whole");
+    let quiet = ["--threads", "1", "--error-every", "1000"];
+    let o = run(&file, &whole, &quiet);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(!whole.join("checkpoint.npz").exists());
+    let want = steps_only(&whole);
+
+    let stopped = out_dir("resume_int");
+    let status = interrupt(&file, &stopped, "-INT");
+    assert!(status.success(), "Ctrl-C ends the run cleanly: {status:?}");
+    let r = report(&stopped);
+    let phases = r["phases"].as_array().expect("phases");
+    assert_eq!(
+        phases.last().expect("a phase ran")["stop"],
+        "stopped by Ctrl-C"
+    );
+    for f in ["history.csv", "model.json", "report.json", "checkpoint.npz"] {
+        assert!(stopped.join(f).exists(), "{f} was not written");
+    }
+    let cut = steps_only(&stopped);
+    assert!(cut.len() < want.len(), "the run was stopped before its end");
+    assert_eq!(cut[..], want[..cut.len()]);
+
+    let other = run(&file, &stopped, &["--resume", "--seed", "7"]);
+    assert!(!other.status.success());
+    let err = String::from_utf8_lossy(&other.stderr);
+    assert!(err.contains("belongs to another run") && err.contains("seed"), "{err}");
+
+    let killed = out_dir("resume_kill");
+    let status = interrupt(&file, &killed, "-KILL");
+    assert!(!status.success(), "SIGKILL ends the run at once");
+    for out in [&stopped, &killed] {
+        let mut args = quiet.to_vec();
+        args.push("--resume");
+        let o = run(&file, out, &args);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        assert_eq!(steps_only(out), want, "{}", out.display());
+        assert!(!out.join("checkpoint.npz").exists());
+    }
+    let missing = run(&file, &killed, &["--resume"]);
+    let err = String::from_utf8_lossy(&missing.stderr);
+    assert!(err.contains("no checkpoint to resume from"), "{err}");
+}

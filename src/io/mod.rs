@@ -3,6 +3,7 @@
 //! committed as one set by a manifest. Only `main.rs` and this module touch the
 //! file system.
 
+pub mod checkpoint;
 pub(crate) mod machine;
 pub(crate) mod manifest;
 mod mat;
@@ -10,6 +11,7 @@ mod mat_scan;
 pub mod matwrite;
 pub mod model;
 pub mod npy;
+pub mod npz;
 pub mod output;
 mod pictures;
 mod plots;

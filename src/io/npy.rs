@@ -6,23 +6,29 @@
 /// point, one column per entry of `columns`.
 pub fn write(columns: &[Vec<f64>]) -> Vec<u8> {
     let rows = columns.first().map_or(0, Vec::len);
-    let header = format!(
-        "{{'descr': '<f8', 'fortran_order': False, 'shape': ({rows}, {}), }}",
-        columns.len()
-    );
+    let values = (0..rows).flat_map(|i| columns.iter().map(move |c| c[i]));
+    encode(&format!("({rows}, {})", columns.len()), values)
+}
+
+/// A 1-D little-endian f64 array in NumPy's .npy format (version 1.0).
+pub fn write_vector(v: &[f64]) -> Vec<u8> {
+    encode(&format!("({},)", v.len()), v.iter().copied())
+}
+
+/// The header for `shape` (a Python tuple), then the values in C order.
+fn encode(shape: &str, values: impl Iterator<Item = f64>) -> Vec<u8> {
+    let header = format!("{{'descr': '<f8', 'fortran_order': False, 'shape': {shape}, }}");
     // magic (6) + version (2) + header length (2) + header, padded to 64 with '\n' last.
     let unpadded = 10 + header.len() + 1;
     let pad = (64 - unpadded % 64) % 64;
-    let mut out = Vec::with_capacity(unpadded + pad + 8 * rows * columns.len());
+    let mut out = Vec::with_capacity(unpadded + pad);
     out.extend_from_slice(b"\x93NUMPY\x01\x00");
     out.extend_from_slice(&((header.len() + pad + 1) as u16).to_le_bytes());
     out.extend_from_slice(header.as_bytes());
     out.extend(std::iter::repeat_n(b' ', pad));
     out.push(b'\n');
-    for i in 0..rows {
-        for c in columns {
-            out.extend_from_slice(&c[i].to_le_bytes());
-        }
+    for x in values {
+        out.extend_from_slice(&x.to_le_bytes());
     }
     out
 }
@@ -99,5 +105,9 @@ mod tests {
         let cols = vec![vec![1.0, 2.0, 3.0], vec![-0.5, 1e300, f64::MIN_POSITIVE]];
         let bytes = super::write(&cols);
         assert_eq!(super::read(&bytes).unwrap(), cols);
+        for v in [vec![], vec![0.1 + 0.2, -0.0]] {
+            let bytes = super::write_vector(&v);
+            assert_eq!(super::read(&bytes).unwrap(), vec![v]);
+        }
     }
 }

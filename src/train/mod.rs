@@ -8,4 +8,5 @@ pub mod points;
 pub(crate) mod resample;
 pub mod run;
 mod self_adaptive;
+pub mod snapshot;
 pub(crate) mod trainer;

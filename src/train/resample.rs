@@ -116,6 +116,16 @@ impl Resampler {
         &self.rule
     }
 
+    /// Redraws so far; the next one's seed follows from it.
+    pub fn draws(&self) -> u64 {
+        self.draws
+    }
+
+    /// Continues after `draws` redraws (a snapshot's).
+    pub fn set_draws(&mut self, draws: u64) {
+        self.draws = draws;
+    }
+
     /// A new collocation set for θ, of the size of `current`.
     pub fn redraw(
         &mut self,

@@ -6,7 +6,8 @@ use super::causal::CausalWeights;
 use super::points::{self, DataError, Observations};
 use super::resample::Resampler;
 use super::self_adaptive::SelfAdaptiveWeights;
-use super::trainer::{self, Evaluator, Monitor, Outcome, Progress, Resample};
+use super::snapshot::{SetState, Snapshot};
+use super::trainer::{self, Checkpointing, Evaluator, Monitor, Outcome, Progress, Resample};
 use crate::backend::Engine;
 use crate::backend::{self, EngineChoice, EngineFacts};
 use crate::expr::Expr;
@@ -16,7 +17,8 @@ use crate::problem::{Causal, Problem, SelfAdaptive};
 use miette::Diagnostic;
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::time::Instant;
+use std::sync::atomic::AtomicBool;
+use std::time::{Duration, Instant};
 use thiserror::Error;
 
 pub use super::trainer::ErrorEvery;
@@ -38,6 +40,19 @@ pub struct RunOptions {
     pub time_limit: Option<f64>,
     /// How often the error against the reference is measured during training.
     pub error_every: ErrorEvery,
+    /// Seconds between snapshots (when [`Hooks::checkpoint`] takes them).
+    pub checkpoint_every: f64,
+}
+
+/// What the caller sees of a run besides its result, and where it starts.
+pub struct Hooks<'h> {
+    pub progress: &'h mut dyn FnMut(&Progress),
+    /// Keeps each snapshot (`io::checkpoint` writes it); `None`: none are taken.
+    pub checkpoint: Option<&'h mut dyn FnMut(&Snapshot)>,
+    /// Set by Ctrl-C: the run stops at the end of its current step.
+    pub interrupted: Option<&'h AtomicBool>,
+    /// A snapshot of this problem's run to continue from.
+    pub resume: Option<Snapshot>,
 }
 
 #[derive(Debug, Error, Diagnostic)]
@@ -51,6 +66,12 @@ pub enum RunError {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Backend(#[from] crate::backend::BackendError),
+    #[error("the checkpoint does not fit this problem: {0}")]
+    #[diagnostic(
+        code(pdenet::run::resume),
+        help("was the checkpoint written by a run of this file? Run without `--resume` to start afresh")
+    )]
+    Resume(String),
 }
 
 /// Relative L2 and max-abs error of one field against the reference.
@@ -107,11 +128,13 @@ pub struct RunResult {
 }
 
 /// Trains the problem and measures it against its reference.
-pub fn run(
-    problem: &Problem,
-    opts: &RunOptions,
-    progress: &mut dyn FnMut(&Progress),
-) -> Result<RunResult, RunError> {
+pub fn run(problem: &Problem, opts: &RunOptions, hooks: Hooks) -> Result<RunResult, RunError> {
+    let Hooks {
+        progress,
+        checkpoint: mut keep,
+        interrupted,
+        resume,
+    } = hooks;
     let t0 = Instant::now();
     let kernel = kernel::compile(problem)?;
     let phases = trainer::phases(problem, opts.epochs, opts.precision);
@@ -138,10 +161,10 @@ pub fn run(
         let errors = reference.as_ref()?.errors(theta).ok()?;
         Some(errors.iter().map(|e| e.rel_l2).collect())
     };
-    let mut resampler = match problem.resampling {
+    let resampler = RefCell::new(match problem.resampling {
         Some(rule) => Some(Resampler::new(problem, rule, opts.seed, opts.threads)?),
         None => None,
-    };
+    });
     let adaptive = match problem.self_adaptive.is_empty() {
         true => None,
         false => Some(RefCell::new(SelfAdaptiveWeights::new(
@@ -150,7 +173,11 @@ pub fn run(
             opts.threads,
         )?)),
     };
+    if let Some(s) = &resume {
+        restore_sets(&s.sets, &batches, &resampler, adaptive.as_ref())?;
+    }
     let mut redraw = |theta: &[f64]| -> Result<(), String> {
+        let mut resampler = resampler.borrow_mut();
         let Some(r) = resampler.as_mut() else {
             return Ok(());
         };
@@ -191,8 +218,27 @@ pub fn run(
         batch.weights = Some(weights);
         Ok(smallest)
     };
+    let keep_snapshots = keep.is_some();
+    let changing = changing_sets(problem);
+    let mut save = |mut s: Snapshot| {
+        s.sets = SetState {
+            batches: (changing.iter())
+                .map(|&k| (k, batches.borrow()[k].clone()))
+                .collect(),
+            draws: resampler.borrow().as_ref().map_or(0, Resampler::draws),
+            lambdas: (adaptive.as_ref()).map_or(Vec::new(), |a| a.borrow().state()),
+        };
+        if let Some(keep) = keep.as_mut() {
+            keep(&s);
+        }
+    };
+    // A resumed run's clock goes on from its snapshot's.
+    let started = resume
+        .as_ref()
+        .and_then(|s| Instant::now().checked_sub(Duration::from_secs_f64(s.elapsed)))
+        .unwrap_or(opts.started);
     let mut monitor = Monitor {
-        started: opts.started,
+        started,
         time_limit: opts.time_limit,
         every: opts.error_every,
         measure: Some(&mut measure),
@@ -208,6 +254,14 @@ pub fn run(
             Some(_) => Some(&mut adapt),
             None => None,
         },
+        checkpoint: match keep_snapshots {
+            true => Some(Checkpointing {
+                every: opts.checkpoint_every,
+                save: &mut save,
+            }),
+            false => None,
+        },
+        interrupted,
     };
     let t1 = Instant::now();
     let outcome = trainer::train(
@@ -218,6 +272,7 @@ pub fn run(
         opts.threads,
         &mut monitor,
         progress,
+        resume,
     );
     let train_s = t1.elapsed().as_secs_f64();
     let points = batches.borrow().iter().map(PointBatch::len).collect();
@@ -238,6 +293,43 @@ pub fn run(
         points,
         engine: engines.compiled[engines.current].facts(),
     })
+}
+
+/// The point sets that change during training: redrawn, causally or self-adaptively
+/// weighted. A snapshot keeps them whole.
+fn changing_sets(problem: &Problem) -> Vec<usize> {
+    let mut sets: Vec<usize> = (problem.resampling.map(|r| r.set).into_iter())
+        .chain(problem.causal.map(|c| c.set))
+        .chain(problem.self_adaptive.iter().copied())
+        .collect();
+    sets.sort_unstable();
+    sets.dedup();
+    sets
+}
+
+/// Puts a snapshot's point sets, redraw count and self-adaptive weights in place.
+fn restore_sets(
+    saved: &SetState,
+    batches: &RefCell<Vec<PointBatch>>,
+    resampler: &RefCell<Option<Resampler>>,
+    adaptive: Option<&RefCell<SelfAdaptiveWeights>>,
+) -> Result<(), RunError> {
+    let mut batches = batches.borrow_mut();
+    for (k, batch) in &saved.batches {
+        let slot = batches.get_mut(*k).ok_or_else(|| {
+            RunError::Resume(format!("it has point set {k}; the problem has fewer"))
+        })?;
+        *slot = batch.clone();
+    }
+    if let Some(r) = resampler.borrow_mut().as_mut() {
+        r.set_draws(saved.draws);
+    }
+    if let Some(a) = adaptive {
+        a.borrow_mut()
+            .restore(&saved.lambdas)
+            .map_err(RunError::Resume)?;
+    }
+    Ok(())
 }
 
 /// The kernel compiled for each precision the phases ask for, each compiled when its

@@ -12,7 +12,8 @@
 use super::resample::SetResiduals;
 use crate::kernel::{KernelError, PointBatch};
 use crate::problem::{Problem, Reduce};
-use crate::train::optim::{Abort, Adam, AdamConfig};
+use crate::train::optim::{Abort, Adam, AdamConfig, Optimizer};
+use crate::train::snapshot::LambdaState;
 
 /// The weights of every weighted set and their ascent's state.
 pub struct SelfAdaptiveWeights {
@@ -92,6 +93,43 @@ impl SelfAdaptiveWeights {
             })
             .collect::<Result<_, KernelError>>()?;
         Ok(SelfAdaptiveWeights { sets })
+    }
+
+    /// Each weighted set's λ and ascent, for a snapshot.
+    pub fn state(&self) -> Vec<LambdaState> {
+        let one = |w: &SetWeights| LambdaState {
+            lambda: w.lambda.lambda.clone(),
+            ascent: w.lambda.adam.as_ref().map(|(lr, adam)| (*lr, adam.save())),
+        };
+        self.sets.iter().map(one).collect()
+    }
+
+    /// Puts back what [`SelfAdaptiveWeights::state`] gave, for the same problem.
+    pub fn restore(&mut self, state: &[LambdaState]) -> Result<(), String> {
+        if state.len() != self.sets.len() {
+            return Err(format!(
+                "{} self-adaptive sets where the problem has {}",
+                state.len(),
+                self.sets.len()
+            ));
+        }
+        for (w, s) in self.sets.iter_mut().zip(state) {
+            let n = s.lambda.len();
+            w.lambda.lambda.clone_from(&s.lambda);
+            w.lambda.adam = match &s.ascent {
+                None => None,
+                Some((lr, saved)) => {
+                    let config = AdamConfig {
+                        lr: *lr,
+                        ..AdamConfig::default()
+                    };
+                    let mut adam = Adam::new(n, config);
+                    adam.restore(saved).map_err(|e| e.to_string())?;
+                    Some((*lr, adam))
+                }
+            };
+        }
+        Ok(())
     }
 
     /// Back to λ = 1 on `set` (its points were redrawn) with fresh moments and bias

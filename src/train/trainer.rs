@@ -2,14 +2,19 @@
 //! lbfgs(...)`), one loop whatever the optimizer, a history of the loss per term and of
 //! the PDE parameters, and a clean stop with a named cause when the loss diverges.
 
-use super::optim::{self, End, Eval, IterInfo, Objective, Stop};
+use super::optim::{self, End, Eval, IterInfo, Objective, Optimizer, OptimizerState, Stop};
+use super::snapshot::Snapshot;
 use crate::backend::Precision;
 use crate::kernel::{Evaluation, KernelError};
 use crate::net::Layout;
 use crate::problem::{Balance, BalanceRule, Causal, Phase, Problem, SelfAdaptive};
 use std::cell::RefCell;
 use std::ops::ControlFlow;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
+
+/// history.csv's event on the row after which the points were redrawn.
+pub const RESAMPLE_EVENT: &str = "resample";
 
 /// Anything that evaluates the loss and its gradient (the interpreter, the JIT, …).
 pub trait Evaluator {
@@ -119,6 +124,19 @@ pub struct Monitor<'m> {
     /// Takes one ascent step of the self-adaptive weights at θ under a phase's rule and
     /// gives each weighted set's mean weight; `None` when the problem has none.
     pub self_adaptive: Option<&'m mut dyn FnMut(&[f64], SelfAdaptive) -> Result<Vec<f64>, String>>,
+    /// Takes a snapshot every so often and when the run stops early; `None`: never.
+    pub checkpoint: Option<Checkpointing<'m>>,
+    /// Set by Ctrl-C: the run stops at the end of the current step, as at the time
+    /// limit.
+    pub interrupted: Option<&'m AtomicBool>,
+}
+
+/// When and where snapshots go.
+pub struct Checkpointing<'m> {
+    /// Seconds between snapshots.
+    pub every: f64,
+    /// Completes the snapshot (the point sets) and keeps it.
+    pub save: &'m mut dyn FnMut(Snapshot),
 }
 
 /// A point set redrawn during training (`sample collocation N rad(every = …)`).
@@ -162,6 +180,9 @@ fn time_limit_reached(limit: f64) -> String {
     format!("reached the time limit ({limit} s)")
 }
 
+/// The `stop` of a phase cut short by Ctrl-C.
+const INTERRUPTED: &str = "stopped by Ctrl-C";
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Outcome {
     /// The last good θ.
@@ -173,6 +194,9 @@ pub struct Outcome {
     /// Set when a phase could not start (its precision's kernel did not compile); the
     /// phases before it stand.
     pub failed: Option<String>,
+    /// Whether the time limit or Ctrl-C stopped the run before its phases ended (its
+    /// last snapshot continues it).
+    pub cut_short: bool,
 }
 
 /// Progress seen by the command line's display.
@@ -239,9 +263,10 @@ impl Objective for KernelObjective<'_> {
     }
 }
 
-/// Runs the phases from `theta`, each through [`optim::run`], the same loop for every
-/// optimizer, writing a history row per step and measuring the error as `monitor`
-/// says.
+/// Runs the phases from `theta`, or from where `resume` left off, each through
+/// [`optim::run`], the same loop for every optimizer, writing a history row per step,
+/// measuring the error and taking snapshots as `monitor` says.
+#[allow(clippy::too_many_arguments)]
 pub fn train(
     problem: &Problem,
     evaluator: &mut dyn Evaluator,
@@ -250,6 +275,7 @@ pub fn train(
     threads: usize,
     monitor: &mut Monitor,
     progress: &mut dyn FnMut(&Progress),
+    resume: Option<Snapshot>,
 ) -> Outcome {
     let mut obj = KernelObjective {
         eval: evaluator,
@@ -267,6 +293,9 @@ pub fn train(
         },
         latest: None,
         out_of_time: false,
+        interrupted: false,
+        pause: false,
+        last_checkpoint: 0.0,
         scale: if phases.iter().any(|p| p.balance().is_some()) {
             vec![1.0; problem.terms.len()]
         } else {
@@ -285,14 +314,23 @@ pub fn train(
         phases: Vec::new(),
         diverged: None,
         failed: None,
+        cut_short: false,
     };
-    for phase in phases {
-        let start = Instant::now();
+    let first = resume.as_ref().map_or(0, |s| s.phase);
+    let mut within = resume.map(|s| rows.resume(s, &mut out));
+    if within.is_some() && rows.scale.iter().any(|&l| l != 1.0) {
+        if let Err(e) = obj.eval.set_scale(&rows.scale) {
+            out.failed = Some(e);
+            return out;
+        }
+    }
+    for (index, phase) in phases.iter().enumerate().skip(first) {
         if let Err(e) = obj.eval.use_precision(precision(phase)) {
             out.failed = Some(e);
             break;
         }
-        let ran = run_phase(phase, threads, &mut obj, &mut rows, &mut out, progress);
+        let at = within.take().unwrap_or(PhaseStart::fresh(index));
+        let ran = run_phase(phase, at, threads, &mut obj, &mut rows, &mut out, progress);
         rows.phase_end(&mut out.history, &out.theta);
         let kind = ran.kind;
         out.phases.push(PhaseReport {
@@ -300,8 +338,9 @@ pub fn train(
             precision: precision(phase).name(),
             iterations: ran.steps,
             evaluations: ran.evaluations,
-            seconds: start.elapsed().as_secs_f64(),
+            seconds: ran.seconds,
             stop: match (&ran.end, rows.monitor.time_limit) {
+                (End::Caller, _) if rows.interrupted => INTERRUPTED.into(),
                 (End::Caller, Some(limit)) if rows.out_of_time => time_limit_reached(limit),
                 (end, _) => end.to_string(),
             },
@@ -315,11 +354,33 @@ pub fn train(
             ));
             break;
         }
-        if rows.out_of_time {
+        if rows.out_of_time || rows.interrupted {
+            out.cut_short = true;
             break;
         }
     }
     out
+}
+
+/// Where a phase starts: at its beginning, or after `done` steps from a snapshot.
+struct PhaseStart {
+    index: usize,
+    done: usize,
+    evaluations: usize,
+    seconds: f64,
+    optimizer: Option<OptimizerState>,
+}
+
+impl PhaseStart {
+    fn fresh(index: usize) -> Self {
+        PhaseStart {
+            index,
+            done: 0,
+            evaluations: 0,
+            seconds: 0.0,
+            optimizer: None,
+        }
+    }
 }
 
 /// How one phase went.
@@ -328,18 +389,22 @@ struct PhaseRun {
     end: End,
     steps: usize,
     evaluations: usize,
+    seconds: f64,
 }
 
-/// One phase from `out.theta`: its optimizer, run in segments that end where the
-/// points are redrawn or the weights rebalanced, a history row per step.
+/// One phase from `out.theta` (or from a snapshot's step `at.done`): its optimizer,
+/// run in segments that end where the points are redrawn, the weights rebalanced or
+/// a snapshot taken, a history row per step.
 fn run_phase(
     phase: &Phase,
+    at: PhaseStart,
     threads: usize,
     obj: &mut KernelObjective,
     rows: &mut Rows,
     out: &mut Outcome,
     progress: &mut dyn FnMut(&Progress),
 ) -> PhaseRun {
+    let t0 = Instant::now();
     let mut optimizer = optim::build(phase, threads);
     optimizer.start(&out.theta);
     let kind = optimizer.kind();
@@ -356,11 +421,30 @@ fn run_phase(
         .chain(adaptive.map(|a| a.every))
         .collect();
     let aborted = |e: String| End::Aborted(optim::Abort::Objective(Stop::new(e)));
-    let (mut done, mut evaluations) = (0, 0);
+    let (mut done, mut evaluations) = (at.done, at.evaluations);
+    let restored = at.optimizer.map(|state| optimizer.restore(&state));
+    // After a step the phase may end or the points be redrawn; a resumed phase
+    // continues from just after its snapshot's step.
+    let mut stepped = done > 0;
     // The causal weights are due at the phase's start, on their schedule, and after a
-    // redraw (new points start at weight 1).
-    let mut reweigh = true;
+    // redraw (new points start at weight 1); a resumed phase has its weights.
+    let mut reweigh = !stepped;
     let end = loop {
+        if let Some(Err(e)) = &restored {
+            break aborted(format!("the checkpoint's optimizer state does not fit: {e}"));
+        }
+        if stepped {
+            if done >= of {
+                break End::IterationCap(of);
+            }
+            if resample_every.is_some_and(|k| done % k == 0) {
+                if let Err(e) = rows.redraw(&out.theta, &mut out.history) {
+                    break aborted(e);
+                }
+                optimizer.objective_changed();
+                reweigh = causal.is_some();
+            }
+        }
         if reweigh || causal.is_some_and(|c| done % c.every == 0) {
             if let Err(e) = rows.reweigh(&out.theta, causal) {
                 break aborted(e);
@@ -411,22 +495,26 @@ fn run_phase(
                     error: rows.latest,
                 });
                 out.history.push(row);
-                rows.time_left()
+                rows.after_step()
             },
         );
         done += o.iterations;
         evaluations += o.evaluations;
+        stepped = true;
+        let here = PhaseStart {
+            index: at.index,
+            done,
+            evaluations,
+            seconds: at.seconds + t0.elapsed().as_secs_f64(),
+            optimizer: None,
+        };
         match o.end {
-            End::IterationCap(_) if done < of => {
-                if resample_every.is_some_and(|k| done % k == 0) {
-                    if let Err(e) = rows.redraw(&out.theta, &mut out.history) {
-                        break aborted(e);
-                    }
-                    optimizer.objective_changed();
-                    reweigh = causal.is_some();
-                }
+            End::IterationCap(_) => {}
+            End::Caller if rows.pause => rows.snapshot(here, optimizer.as_ref(), out),
+            End::Caller => {
+                rows.snapshot(here, optimizer.as_ref(), out);
+                break End::Caller;
             }
-            End::IterationCap(_) => break End::IterationCap(of),
             end => break end,
         }
     };
@@ -435,6 +523,7 @@ fn run_phase(
         end,
         steps: done,
         evaluations,
+        seconds: at.seconds + t0.elapsed().as_secs_f64(),
     }
 }
 
@@ -486,6 +575,12 @@ struct Rows<'p, 'm, 'n> {
     /// The latest error of the first reference field, for the progress line.
     latest: Option<f64>,
     out_of_time: bool,
+    /// Ctrl-C was pressed.
+    interrupted: bool,
+    /// A snapshot is due: the segment ended early to take it.
+    pause: bool,
+    /// When the last snapshot was taken (seconds since the start).
+    last_checkpoint: f64,
     /// The terms' weight multipliers when a phase balances them (else empty).
     scale: Vec<f64>,
     /// The smallest causal weight, once set.
@@ -546,7 +641,7 @@ impl Rows<'_, '_, '_> {
         };
         (resample.redraw)(theta)?;
         if let Some(last) = history.last_mut() {
-            last.events.push("resample");
+            last.events.push(RESAMPLE_EVENT);
         }
         Ok(())
     }
@@ -577,14 +672,71 @@ impl Rows<'_, '_, '_> {
         self.monitor.started.elapsed().as_secs_f64()
     }
 
-    /// Breaks the phase once the time limit has passed.
-    fn time_left(&mut self) -> ControlFlow<()> {
-        match self.monitor.time_limit {
-            Some(limit) if self.now() >= limit => {
-                self.out_of_time = true;
-                ControlFlow::Break(())
-            }
-            _ => ControlFlow::Continue(()),
+    /// Breaks the segment once the time limit has passed, Ctrl-C was pressed or a
+    /// snapshot is due.
+    fn after_step(&mut self) -> ControlFlow<()> {
+        let now = self.now();
+        if self.monitor.time_limit.is_some_and(|limit| now >= limit) {
+            self.out_of_time = true;
+        } else if self
+            .monitor
+            .interrupted
+            .is_some_and(|flag| flag.load(Ordering::Relaxed))
+        {
+            self.interrupted = true;
+        } else if let Some(c) = &self.monitor.checkpoint {
+            self.pause = now - self.last_checkpoint >= c.every;
+        }
+        match self.out_of_time || self.interrupted || self.pause {
+            true => ControlFlow::Break(()),
+            false => ControlFlow::Continue(()),
+        }
+    }
+
+    /// Hands a snapshot of the run after step `at.done` of phase `at.index` to the
+    /// monitor, if it takes them.
+    fn snapshot(&mut self, at: PhaseStart, optimizer: &dyn Optimizer, out: &Outcome) {
+        self.pause = false;
+        let now = self.now();
+        let Some(c) = self.monitor.checkpoint.as_mut() else {
+            return;
+        };
+        (c.save)(Snapshot {
+            phase: at.index,
+            done: at.done,
+            evaluations: at.evaluations,
+            phase_seconds: at.seconds,
+            theta: out.theta.clone(),
+            optimizer: optimizer.save(),
+            history: out.history.clone(),
+            phases: out.phases.clone(),
+            scale: self.scale.clone(),
+            causal: self.causal,
+            adaptive: self.adaptive.clone(),
+            latest: self.latest,
+            elapsed: now,
+            sets: Default::default(),
+        });
+        self.last_checkpoint = self.now();
+    }
+
+    /// Takes up a snapshot's values: θ, history and ended phases into `out`, the
+    /// running values here; where its phase starts.
+    fn resume(&mut self, s: Snapshot, out: &mut Outcome) -> PhaseStart {
+        out.theta = s.theta;
+        out.history = s.history;
+        out.phases = s.phases;
+        self.scale = s.scale;
+        self.causal = s.causal;
+        self.adaptive = s.adaptive;
+        self.latest = s.latest;
+        self.last_checkpoint = self.now();
+        PhaseStart {
+            index: s.phase,
+            done: s.done,
+            evaluations: s.evaluations,
+            seconds: s.phase_seconds,
+            optimizer: Some(s.optimizer),
         }
     }
 }

@@ -162,22 +162,8 @@ pub trait Optimizer {
     /// The objective is now a different function (resampled points, new loss weights):
     /// anything remembered from earlier evaluations may be stale.
     fn objective_changed(&mut self);
-    #[cfg_attr(
-        not(test),
-        expect(
-            dead_code,
-            reason = "the optimizer boundary's checkpoint half: tested here, called once checkpoints land"
-        )
-    )]
     fn save(&self) -> OptimizerState;
     /// Puts back a state from [`Optimizer::save`], after [`Optimizer::start`] sized it.
-    #[cfg_attr(
-        not(test),
-        expect(
-            dead_code,
-            reason = "the optimizer boundary's checkpoint half: tested here, called once checkpoints land"
-        )
-    )]
     fn restore(&mut self, state: &OptimizerState) -> Result<(), StateError>;
 }
 

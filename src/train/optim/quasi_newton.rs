@@ -73,6 +73,14 @@ pub enum Event {
 }
 
 impl Event {
+    pub const ALL: [Event; 5] = [
+        Event::CurvatureSkipped,
+        Event::ResetNotDescent,
+        Event::ResetNotPositive,
+        Event::ResetFailedSearch,
+        Event::ResetPeriodic,
+    ];
+
     /// The word history.csv writes.
     pub fn name(self) -> &'static str {
         match self {
