@@ -16,6 +16,7 @@ use pdenet::check::Options;
 use pdenet::describe;
 use pdenet::diag::Diag;
 use pdenet::eval as evaluate;
+use pdenet::io::model::SavedModel;
 use pdenet::io::{checkpoint, output, table};
 use pdenet::kernel::{self, gradcheck::GradcheckOptions};
 use pdenet::pipeline::{self, Compiled};
@@ -90,6 +91,15 @@ enum Command {
     },
     /// Evaluate a trained model at points or on a grid.
     Eval(EvalArgs),
+    /// Write a trained model's networks as an .npz for NumPy and PyTorch: every
+    /// tensor, and how each layer computes (its description.json).
+    Export {
+        /// The out directory a run left (its manifest.json names the model).
+        dir: PathBuf,
+        /// Where to write (default: DIR/export.npz).
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
     /// Time loss + gradient + Adam update per epoch (median after a warm-up).
     Bench {
         #[command(flatten)]
@@ -182,6 +192,10 @@ struct RunArgs {
     /// limit or Ctrl-C stops the run; removed when the run ends); 0: none.
     #[arg(long, value_name = "SECONDS", default_value_t = 60.0)]
     checkpoint_every: f64,
+    /// Start from the trained θ of a run's out directory (a warm start): its networks
+    /// must match this file's; PDE parameters are taken by name.
+    #[arg(long, value_name = "OUT_DIR", conflicts_with = "resume")]
+    init: Option<PathBuf>,
 }
 
 /// `--backend`, for `run` and `bench`: the one place the command line names the
@@ -299,6 +313,7 @@ fn dispatch(command: Command) -> Result<ExitCode> {
             tolerance,
         } => with_problem(&input, |c, _| gradcheck(&c.problem, seed, tolerance)),
         Command::Eval(args) => eval(&args),
+        Command::Export { dir, output } => export(&dir, output.as_deref()),
         Command::Bench {
             input,
             backend,
@@ -461,6 +476,10 @@ fn train(c: &Compiled, text: &str, input: &Input, args: &RunArgs) -> Result<Exit
         time_limit: args.time_limit,
         error_every: args.error_every.map_or(ErrorEvery::Auto, ErrorEvery::Steps),
         checkpoint_every: args.checkpoint_every,
+        init: match &args.init {
+            Some(dir) => Some(warm_start(&c.problem, args.seed, dir)?),
+            None => None,
+        },
     };
     let out_dir = args
         .out
@@ -554,6 +573,28 @@ fn train(c: &Compiled, text: &str, input: &Input, args: &RunArgs) -> Result<Exit
     }
 }
 
+/// θ for `problem` from the trained model in `dir` (`--init`).
+fn warm_start(problem: &pdenet::problem::Problem, seed: u64, dir: &Path) -> Result<Vec<f64>> {
+    let (saved, compiled) = load_model(dir)?;
+    let mut theta = pdenet::net::init_theta(problem, seed);
+    let kept = pdenet::net::warm_start(problem, &mut theta, &compiled.problem, &saved.theta)
+        .map_err(|why| {
+            miette!(
+                code = "pdenet::run::init",
+                help = "a warm start needs the same network (kind, width, depth, inputs and outputs); train afresh without `--init`",
+                "the model in {} does not fit this file's networks: {why}",
+                dir.display()
+            )
+        })?;
+    for name in kept {
+        eprintln!(
+            "pdenet: warning: the model in {} has no parameter `{name}`; it starts from the file's value",
+            dir.display()
+        );
+    }
+    Ok(theta)
+}
+
 /// The flag Ctrl-C sets: the run stops at the end of its step and writes everything.
 /// A second Ctrl-C quits at once (the last checkpoint and output set stay).
 fn stop_on_ctrl_c() -> Option<&'static AtomicBool> {
@@ -583,10 +624,12 @@ fn default_out_dir(file: &Path) -> PathBuf {
 /// `pdenet eval`: reloads the committed model of an out directory (its source
 /// through the front end, without opening data files) and evaluates quantities
 /// at the requested points.
-fn eval(args: &EvalArgs) -> Result<ExitCode> {
-    let saved = pdenet::io::model::load(&args.dir).map_err(|e| {
+/// The trained model in a run's out directory, with its problem compiled from the
+/// stored source (without opening data files).
+fn load_model(dir: &Path) -> Result<(SavedModel, Compiled)> {
+    let saved = pdenet::io::model::load(dir).map_err(|e| {
         miette!(
-            code = "pdenet::eval::model",
+            code = "pdenet::model::load",
             help =
                 "give the out directory of a finished `pdenet run` (the one holding manifest.json)",
             "{e}"
@@ -597,17 +640,39 @@ fn eval(args: &EvalArgs) -> Result<ExitCode> {
         skip_data: true,
         ..Options::default()
     };
-    let compiled = match pipeline::front_end(&saved.source, &opts) {
-        Ok(c) => c,
+    match pipeline::front_end(&saved.source, &opts) {
+        Ok(c) => Ok((saved, c)),
         Err(diags) => {
             render(&saved.source_path, &saved.source, diags);
-            return Err(miette!(
-                code = "pdenet::eval::stale_source",
-                help = "this pdenet no longer accepts the model's source (shown above); evaluate it with the version that trained it, or train again",
+            Err(miette!(
+                code = "pdenet::model::stale_source",
+                help = "this pdenet no longer accepts the model's source (shown above); use the version that trained it, or train again",
                 "the model's stored source no longer compiles"
-            ));
+            ))
         }
-    };
+    }
+}
+
+fn export(dir: &Path, output: Option<&Path>) -> Result<ExitCode> {
+    let (saved, compiled) = load_model(dir)?;
+    let path = output.map_or_else(|| dir.join("export.npz"), Path::to_path_buf);
+    let written = pdenet::io::export::export(&compiled.problem, &saved.theta)
+        .map_err(std::io::Error::other)
+        .and_then(|bytes| output::write_atomic(&path, &bytes));
+    written.map_err(|e| {
+        miette!(
+            code = "pdenet::io::export",
+            help = "check that the directory exists and is writable",
+            "cannot write {}: {e}",
+            path.display()
+        )
+    })?;
+    say(&format!("{}\n", path.display()));
+    Ok(ExitCode::SUCCESS)
+}
+
+fn eval(args: &EvalArgs) -> Result<ExitCode> {
+    let (saved, compiled) = load_model(&args.dir)?;
     let problem = &compiled.problem;
     let coords = eval_points(problem, args)?;
     let names = if args.fields.is_empty() {

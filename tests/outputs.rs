@@ -255,14 +255,22 @@ fn assert_png(path: &Path) {
     assert_eq!(&b[b.len() - 8..b.len() - 4], b"IEND");
 }
 
-/// Loads the file with numpy when python3 has it (CI installs it); else says so.
-fn numpy_reads(path: &Path, cols: &[Vec<f64>]) {
+/// Whether python3 has numpy (CI installs it); says so when not.
+fn has_numpy(what: &str) -> bool {
     let has = Command::new("python3")
         .args(["-c", "import numpy"])
         .stderr(Stdio::null())
         .status();
-    if !has.is_ok_and(|s| s.success()) {
-        eprintln!("note: numpy is not installed; the .npy file was not loaded with numpy");
+    let has = has.is_ok_and(|s| s.success());
+    if !has {
+        eprintln!("note: numpy is not installed; {what} was not checked with numpy");
+    }
+    has
+}
+
+/// Loads the file with numpy when python3 has it; else says so.
+fn numpy_reads(path: &Path, cols: &[Vec<f64>]) {
+    if !has_numpy("the .npy file") {
         return;
     }
     let script = format!(
@@ -538,5 +546,53 @@ fn a_distance_function_imposes_zero_on_every_boundary_piece() {
             assert!(v.abs() < 1e-12, "{name}: u = {v} at boundary point {k}");
         }
         assert!(u[5] > 0.01, "{name}: u = {} inside", u[5]);
+    }
+}
+
+/// `pdenet export` of layer kinds that use every kind of layer node (matrices and
+/// vectors; `where` recurrences: cheb_kan; per-edge values: qkan; shifts: stencil3)
+/// rebuilds in NumPy through examples/python/pdenet_model.py and agrees with
+/// `pdenet eval` to 1e-12 (f64).
+#[test]
+fn exported_networks_rebuild_in_numpy() {
+    for kind in ["qres", "cheb_kan", "qkan", "stencil3"] {
+        let out = out_dir(&format!("export-{kind}"));
+        let network = format!("network={kind}");
+        run(
+            "tests/run/burgers_small.pde",
+            &out,
+            &["--epochs", "3", "--set", &network],
+        );
+        let dir = out.to_string_lossy().into_owned();
+        let o = pdenet(&["export", &dir]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let npz = out.join("export.npz");
+        let bytes = std::fs::read(&npz).expect("export.npz");
+        let mut a = pdenet::io::npz::Archive::new(bytes).expect("a zip");
+        let desc: Value = serde_json::from_slice(&a.member("description.json").unwrap()).unwrap();
+        assert_eq!(desc["format"], "pdenet-export/1");
+        assert_eq!(desc["networks"][0]["outputs"][0], "u");
+        let csv = out.join("pts.csv").to_string_lossy().into_owned();
+        let grid = "x=-1:1:13,t=0:1:7";
+        let o = pdenet(&[
+            "eval", &dir, "--grid", grid, "--fields", "u", "--output", &csv,
+        ]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        if !has_numpy("the exported network") {
+            return;
+        }
+        let script = root().join("examples/python/pdenet_model.py");
+        let o = Command::new("python3")
+            .arg(&script)
+            .arg(&npz)
+            .args(["--check", &csv, "--tolerance", "1e-12"])
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "{kind}: {}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
     }
 }

@@ -822,7 +822,14 @@ fn interrupt(file: &str, out: &Path, signal: &str) -> std::process::ExitStatus {
     let args = run_args(
         file,
         &out_s,
-        &["--threads", "1", "--error-every", "1000", "--checkpoint-every", "0.05"],
+        &[
+            "--threads",
+            "1",
+            "--error-every",
+            "1000",
+            "--checkpoint-every",
+            "0.05",
+        ],
     );
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_pdenet"))
         .args(&args)
@@ -885,7 +892,10 @@ fn a_killed_or_stopped_run_resumes_to_the_same_steps() {
     let other = run(&file, &stopped, &["--resume", "--seed", "7"]);
     assert!(!other.status.success());
     let err = String::from_utf8_lossy(&other.stderr);
-    assert!(err.contains("belongs to another run") && err.contains("seed"), "{err}");
+    assert!(
+        err.contains("belongs to another run") && err.contains("seed"),
+        "{err}"
+    );
 
     let killed = out_dir("resume_kill");
     let status = interrupt(&file, &killed, "-KILL");
@@ -901,4 +911,44 @@ fn a_killed_or_stopped_run_resumes_to_the_same_steps() {
     let missing = run(&file, &killed, &["--resume"]);
     let err = String::from_utf8_lossy(&missing.stderr);
     assert!(err.contains("no checkpoint to resume from"), "{err}");
+}
+
+/// `--init DIR` starts from a trained model: with no training steps the new run's θ
+/// is the old one's; a network of another width is refused, saying which tensor.
+#[test]
+fn a_warm_start_takes_the_trained_weights() {
+    let (first, second, other) = (out_dir("init_a"), out_dir("init_b"), out_dir("init_c"));
+    let o = run("tests/run/burgers_small.pde", &first, &["--epochs", "5"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let from = first.to_string_lossy().into_owned();
+    let o = run(
+        "tests/run/burgers_small.pde",
+        &second,
+        &["--epochs", "0", "--seed", "9", "--init", &from],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let theta = |out: &Path| {
+        let text = std::fs::read_to_string(out.join("model.json")).expect("model.json");
+        let v: Value = serde_json::from_str(&text).expect("JSON");
+        v["theta"].clone()
+    };
+    assert_eq!(theta(&first), theta(&second));
+    let o = run(
+        "tests/run/burgers_small.pde",
+        &other,
+        &[
+            "--epochs",
+            "1",
+            "--set",
+            "network.width=12",
+            "--init",
+            &from,
+        ],
+    );
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("does not fit") && err.contains("numbers here"),
+        "{err}"
+    );
 }

@@ -323,7 +323,8 @@ fn decode(meta: &Value, a: &mut npz::Archive) -> Result<Snapshot, String> {
 }
 
 fn list(v: &Value) -> Result<&Vec<Value>, String> {
-    v.as_array().ok_or_else(|| format!("expected a list, found {v}"))
+    v.as_array()
+        .ok_or_else(|| format!("expected a list, found {v}"))
 }
 
 fn text(v: &Value) -> Result<String, String> {

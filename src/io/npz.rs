@@ -94,7 +94,9 @@ impl Archive {
         let mut columns = self.columns(name)?;
         match columns.len() {
             1 => Ok(columns.remove(0)),
-            n => Err(format!("array `{name}` has {n} columns where one was expected")),
+            n => Err(format!(
+                "array `{name}` has {n} columns where one was expected"
+            )),
         }
     }
 }

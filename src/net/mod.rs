@@ -16,8 +16,10 @@
 pub mod init;
 #[cfg(test)]
 pub(crate) mod testnets;
+mod transfer;
 
 pub use init::{init_theta, param_count};
+pub use transfer::warm_start;
 
 use crate::problem::{Layer, Network, Problem, Tensor, TensorShape};
 

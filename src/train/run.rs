@@ -42,6 +42,8 @@ pub struct RunOptions {
     pub error_every: ErrorEvery,
     /// Seconds between snapshots (when [`Hooks::checkpoint`] takes them).
     pub checkpoint_every: f64,
+    /// θ to start from (a warm start, `--init`), else drawn from the seed.
+    pub init: Option<Vec<f64>>,
 }
 
 /// What the caller sees of a run besides its result, and where it starts.
@@ -152,7 +154,10 @@ pub fn run(problem: &Problem, opts: &RunOptions, hooks: Hooks) -> Result<RunResu
         batches: &batches,
         scale: None,
     };
-    let theta = net::init_theta(problem, opts.seed);
+    let theta = match &opts.init {
+        Some(theta) => theta.clone(),
+        None => net::init_theta(problem, opts.seed),
+    };
     let reference = match problem.reference {
         Some(r) => Some(Reference::new(problem, &data[r], r, opts.threads)?),
         None => None,

@@ -431,7 +431,9 @@ fn run_phase(
     let mut reweigh = !stepped;
     let end = loop {
         if let Some(Err(e)) = &restored {
-            break aborted(format!("the checkpoint's optimizer state does not fit: {e}"));
+            break aborted(format!(
+                "the checkpoint's optimizer state does not fit: {e}"
+            ));
         }
         if stepped {
             if done >= of {
