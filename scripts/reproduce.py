@@ -6,12 +6,16 @@
     python3 scripts/reproduce.py table4              # the QRes paper's Table 4 (7 runs)
     python3 scripts/reproduce.py pinnacle            # the PINNacle problems scored so far
     python3 scripts/reproduce.py --list              # what it knows, and what was recorded
+    python3 scripts/reproduce.py burgers --seeds 3   # seeds 1234, 1235, 1236: mean ± std
 
 Each run is `pdenet run examples/NAME.pde --quiet --out results/NAME` (plus --threads
 when given), timed from the outside; its report.json gives the figures. Every run is
 recorded in docs/results.json (figure, time, command, seed, commit, date), and the
 table in docs/RESULTS.md between the `reproduce` markers is rebuilt from that record,
-so rows of earlier runs stay until the problem is run again. Needs a release build
+so rows of earlier runs stay until the problem is run again. With `--seeds N` each
+problem runs under N seeds (`--seed 1234`, 1235, …; out directories NAME.seedS) and
+its row gives each figure's mean ± standard deviation and how many seeds reached the
+target; the row always says which seeds it used. Needs a release build
 (`cargo build --release`). Nothing here is a figure: the paper's numbers are the
 targets the SPEC and the papers give, the rest comes from the runs.
 """
@@ -22,6 +26,7 @@ import json
 import math
 import os
 import re
+import statistics
 import subprocess
 import sys
 import time
@@ -37,20 +42,21 @@ def rel_l2(field, target):
     """The relative L2 error of a field on the reference grid, against a bound."""
     def score(r, _):
         e = r["errors"][field]["rel_l2"]
-        return f"rel. L2 of {field} {e:.3e}", e <= target
+        return f"rel. L2 of {field} {e:.3e}", e <= target, {f"rel. L2 of {field}": e}
     return score
 
 
 def params(truths, targets):
     """Recovered coefficients: relative error in % of each, against the paper's."""
     def score(r, _):
-        parts, ok = [], True
+        parts, ok, values = [], True, {}
         for name, truth in truths.items():
             v = r["parameters"][name]
             err = 100 * abs(v - truth) / abs(truth)
             parts.append(f"{name} = {v:.8g} ({err:.4f} %)")
             ok = ok and err <= targets[name]
-        return ", ".join(parts), ok
+            values[f"{name} error %"] = err
+        return ", ".join(parts), ok, values
     return score
 
 
@@ -59,22 +65,25 @@ def energy(name):
     def score(r, refs):
         e, ref = r["parameters"]["E"], refs[name]
         err = abs(e - ref) / ref
-        return f"E = {e:.9f} (reference {ref:.9f}), rel. error {err:.2e}", err <= 1e-4
+        text = f"E = {e:.9f} (reference {ref:.9f}), rel. error {err:.2e}"
+        return text, err <= 1e-4, {"rel. error of E": err}
     return score
 
 
 def schrodinger(r, _):
     errs = r["errors"]
-    text = ", ".join(f"rel. L2 of {f} {errs[f]['rel_l2']:.3e}" for f in ("|h|", "u", "v"))
-    return text, errs["|h|"]["rel_l2"] <= 1.06e-3
+    values = {f"rel. L2 of {f}": errs[f]["rel_l2"] for f in ("|h|", "u", "v")}
+    text = ", ".join(f"{k} {v:.3e}" for k, v in values.items())
+    return text, errs["|h|"]["rel_l2"] <= 1.06e-3, values
 
 
 def navier_stokes(r, refs):
-    text, ok = params({"λ1": 1.0, "λ2": 0.01}, {"λ1": 0.043, "λ2": 4.3})(r, refs)
+    text, ok, values = params({"λ1": 1.0, "λ2": 0.01}, {"λ1": 0.043, "λ2": 4.3})(r, refs)
     p = r["errors"].get("p")
     if p:
         text += f"; rel. L2 of p {p['rel_l2']:.3e}"
-    return text, ok
+        values["rel. L2 of p"] = p["rel_l2"]
+    return text, ok, values
 
 
 # name: (title, paper's figure, scorer)
@@ -150,8 +159,9 @@ def joint_error(best):
     def score(r, _):
         e = r.get("rel_l2_all")
         if e is None:
-            return "no rel_l2_all in the report", False
-        return f"rel. L2 (all outputs) {e:.3e}", None if best is None else e <= best
+            return "no rel_l2_all in the report", False, {}
+        ok = None if best is None else e <= best
+        return f"rel. L2 (all outputs) {e:.3e}", ok, {"rel. L2 (all outputs)": e}
     return score
 
 
@@ -177,10 +187,12 @@ def describe(r):
     return f"{net['kind']}, {net['params']} params, {r['precision']}; {phases}"
 
 
-def run(name, args):
+def run(name, args, seed=None):
     pde = f"examples/{name}.pde"
-    out = os.path.join(args.results, name)
+    out = os.path.join(args.results, name if seed is None else f"{name}.seed{seed}")
     cmd = ["pdenet", "run", pde, "--quiet", "--out", out]
+    if seed is not None:
+        cmd += ["--seed", str(seed)]
     if args.threads:
         cmd += ["--threads", str(args.threads)]
     if args.epochs:
@@ -249,8 +261,34 @@ def write_table(problems, record, begin, end):
         rows.append(row(title, r["network"], paper, r["figure"], REACHED[r["ok"]],
                         f"{r['wall_s']:.0f} s ({threads}; {', '.join(speed)})",
                         time_to(r.get("time_to")),
-                        f"`{r['command']}`, seed {r['seed']}, {r['commit']}, {r['date']}"))
+                        f"`{r['command']}`, {seeds_cell(r)}, {r['commit']}, {r['date']}"))
     replace_between(RESULTS, begin, end, rows)
+
+
+def seeds_cell(r):
+    """Which seeds a row used: `seed 1234`, or `seeds 1234–1236 (3, mean ± std)`."""
+    seeds = r.get("seeds")
+    if not seeds or len(seeds) == 1:
+        return f"seed {r['seed']}"
+    return f"seeds {seeds[0]}–{seeds[-1]} ({len(seeds)}, mean ± std)"
+
+
+def over_seeds(runs):
+    """One record's figure, verdict and speeds from several seeds' (report, wall, cmd,
+    (text, ok, values)): each value's mean ± sample standard deviation, and the
+    verdict of every seed (reached only if all did)."""
+    names = list(runs[0][3][2])
+    parts = []
+    for k in names:
+        xs = [r[3][2][k] for r in runs if k in r[3][2]]
+        sd = statistics.stdev(xs) if len(xs) > 1 else 0.0
+        parts.append(f"{k} {statistics.mean(xs):.3e} ± {sd:.1e}")
+    oks = [r[3][1] for r in runs]
+    if any(ok is None for ok in oks):
+        ok, tally = None, ""
+    else:
+        ok, tally = all(oks), f"; target reached by {sum(oks)} of {len(oks)} seeds"
+    return ", ".join(parts) + tally, ok
 
 
 def replace_between(path, begin, end, rows):
@@ -281,6 +319,8 @@ def main():
     a.add_argument("--pdenet", default=os.path.join(ROOT, "target", "release", "pdenet"))
     a.add_argument("--list", action="store_true")
     a.add_argument("--table", action="store_true", help="only rebuild the table from the record")
+    a.add_argument("--seeds", type=int, default=1,
+                   help="run each problem under this many seeds from 1234 on; the row gives mean ± std")
     args = a.parse_args()
 
     problems = PROBLEMS
@@ -299,11 +339,19 @@ def main():
     head = commit()  # of the binary's source, read before the runs start
     refs = reference_energies() if any(n.startswith("well_") for n in names) else {}
     for name in names:
-        done = run(name, args)
-        if done is None:
+        seeds = [None] if args.seeds == 1 else [1234 + k for k in range(args.seeds)]
+        runs = []
+        for seed in seeds:
+            done = run(name, args, seed)
+            if done is not None:
+                runs.append(done + (problems[name][2](done[0], refs),))
+        if not runs:
             continue
-        report, wall, cmd = done
-        figure, ok = problems[name][2](report, refs)
+        report, wall, cmd, (figure, ok, _) = runs[0]
+        if len(runs) > 1:
+            figure, ok = over_seeds(runs)
+            wall = statistics.mean(r[1] for r in runs)
+            cmd = cmd.replace(f"seed{seeds[0]}", "seedS").replace(f"--seed {seeds[0]}", "--seed S")
         record[name] = {
             "figure": figure, "ok": ok, "network": describe(report), "wall_s": wall,
             "threads": args.threads or os.cpu_count(), "adam_epoch_ms": report["time_s"]["adam_epoch_ms"],
@@ -311,6 +359,7 @@ def main():
             "speeds": {k: v for k, v in report["time_s"].items() if k.endswith("_ms") and v},
             "time_to": first_time_to(report),
             "command": cmd, "seed": report["seed"], "commit": head,
+            "seeds": [r[0]["seed"] for r in runs],
             "date": datetime.date.today().isoformat(),
         }
         verdict = {True: "reached", False: "not reached", None: "no figure to compare"}[ok]
