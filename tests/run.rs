@@ -952,3 +952,72 @@ fn a_warm_start_takes_the_trained_weights() {
         "{err}"
     );
 }
+
+/// The same data as .npz (a grid by key) and as CSV (one row per point, a header
+/// naming the columns) read like the .mat: an inverse run on the .npz grid recovers
+/// the same parameters bit for bit, and a reference given as CSV gives the same error.
+#[test]
+fn data_in_numpy_and_text_files_reads_like_mat() {
+    let mat = pdenet::io::read_mat(&common::root().join("examples/data/burgers_shock.mat"))
+        .expect("the .mat");
+    let get = |n: &str| mat.get(n).expect(n).clone();
+    let (x, t, usol) = (get("x"), get("t"), get("usol"));
+    let dir = common::root().join("target").join("test-runs");
+    std::fs::create_dir_all(&dir).expect("the test-runs directory");
+    let mut w = pdenet::io::npz::Writer::new();
+    w.vector("x", &x.real).unwrap();
+    w.vector("t", &t.real).unwrap();
+    let columns: Vec<Vec<f64>> = usol.real.chunks(x.len()).map(<[f64]>::to_vec).collect();
+    w.columns("usol", &columns).unwrap();
+    std::fs::write(dir.join("burgers_grid.npz"), w.finish().unwrap()).unwrap();
+    let mut csv = String::from("x,t,u\n");
+    for (j, tj) in t.real.iter().enumerate() {
+        for (i, xi) in x.real.iter().enumerate() {
+            csv += &format!("{xi:e},{tj:e},{:e}\n", usol.at(&[i, j]));
+        }
+    }
+    std::fs::write(dir.join("burgers_points.csv"), csv).unwrap();
+
+    let inverse = std::fs::read_to_string(common::root().join("tests/run/inverse_small.pde"))
+        .expect("the inverse file");
+    let npz = inverse.replace("burgers_shock.mat", "burgers_grid.npz");
+    std::fs::write(dir.join("inverse_npz.pde"), npz).unwrap();
+    let (a, b) = (out_dir("formats_mat"), out_dir("formats_npz"));
+    let args = ["--epochs", "5", "--seed", "3"];
+    for (file, out) in [
+        ("tests/run/inverse_small.pde", &a),
+        ("target/test-runs/inverse_npz.pde", &b),
+    ] {
+        let o = run(file, out, &args);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    assert_eq!(report(&a)["parameters"], report(&b)["parameters"]);
+
+    let reference = "reference \"burgers_points.csv\" { x = x, t = t, u = u }";
+    let file = variant("reference_csv", "adam(lr = 1e-3, epochs = 2)", None);
+    let text = std::fs::read_to_string(&file).unwrap();
+    let text: Vec<&str> = text
+        .lines()
+        .map(|l| {
+            if l.starts_with("reference") {
+                reference
+            } else {
+                l
+            }
+        })
+        .collect();
+    std::fs::write(&file, text.join("\n")).unwrap();
+    let (c, d) = (out_dir("formats_ref_mat"), out_dir("formats_ref_csv"));
+    let args = ["--epochs", "0"];
+    for (f, out) in [("tests/run/burgers_small.pde", &c), (file.as_str(), &d)] {
+        let o = run(f, out, &args);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    let err = |out: &Path| report(out)["errors"]["u"]["rel_l2"].as_f64().unwrap();
+    assert!(
+        (err(&c) - err(&d)).abs() <= 1e-12 * err(&c),
+        "{} {}",
+        err(&c),
+        err(&d)
+    );
+}

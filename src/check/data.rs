@@ -8,7 +8,8 @@ use super::lower::Scope;
 use super::Checker;
 use crate::diag::{suggest, Diag};
 use crate::expr::CoordId;
-use crate::io::{read_mat, Array, MatData};
+use crate::io::datafile::read_data;
+use crate::io::{Array, MatData};
 use crate::problem::{DataArrays, DataField, Dataset};
 use crate::syntax::ast::{self, Span, StatementKind};
 use std::path::{Path, PathBuf};
@@ -195,13 +196,13 @@ impl Checker<'_> {
                 return None;
             }
         };
-        match read_mat(&path) {
+        match read_data(&path) {
             Ok(mat) => Some((path, mat)),
             Err(e) => {
                 self.error(
-                    Diag::error("pdenet::check::data_unreadable", e.to_string())
+                    Diag::error("pdenet::check::data_unreadable", e.message)
                         .label(block.file_span, "cannot be read")
-                        .help("the file must be a MATLAB v5 MAT-file (scipy.io.savemat or MATLAB save -v7)"),
+                        .help(e.help),
                 );
                 None
             }

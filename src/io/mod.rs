@@ -4,6 +4,7 @@
 //! file system.
 
 pub mod checkpoint;
+pub mod datafile;
 pub mod export;
 pub(crate) mod machine;
 pub(crate) mod manifest;

@@ -50,12 +50,22 @@ pub fn read(bytes: &[u8]) -> Result<Vec<Vec<f64>>, String> {
         .get(start..start + header_len)
         .and_then(|h| std::str::from_utf8(h).ok())
         .ok_or("truncated .npy header")?;
-    if !header.contains("'<f8'") && !header.contains("'<d'") {
-        return Err(format!(
-            "only little-endian float64 arrays are read (header: {})",
-            header.trim()
-        ));
-    }
+    let descr = header
+        .split("'descr':")
+        .nth(1)
+        .and_then(|d| d.split('\'').nth(1))
+        .ok_or("no descr in the .npy header")?;
+    let (size, number): (usize, fn(&[u8]) -> f64) = match descr {
+        "<f8" | "<d" => (8, |b| f64::from_le_bytes(b.try_into().unwrap_or_default())),
+        "<f4" => (4, |b| f32::from_le_bytes(b.try_into().unwrap_or_default()).into()),
+        "<i8" => (8, |b| i64::from_le_bytes(b.try_into().unwrap_or_default()) as f64),
+        "<i4" => (4, |b| i32::from_le_bytes(b.try_into().unwrap_or_default()).into()),
+        other => {
+            return Err(format!(
+                "arrays of dtype `{other}` are not read: store little-endian float64, float32, int64 or int32 (`a.astype('<f8')`)"
+            ))
+        }
+    };
     let fortran = header.contains("'fortran_order': True");
     let shape = header
         .split("'shape':")
@@ -75,14 +85,10 @@ pub fn read(bytes: &[u8]) -> Result<Vec<Vec<f64>>, String> {
         _ => return Err(format!("expected a 1-D or 2-D array, not shape ({shape})")),
     };
     let data = &bytes[start + header_len..];
-    if data.len() < 8 * rows * cols {
+    if data.len() < size * rows * cols {
         return Err("the .npy data is shorter than its shape".into());
     }
-    let at = |k: usize| {
-        let mut b = [0u8; 8];
-        b.copy_from_slice(&data[8 * k..8 * k + 8]);
-        f64::from_le_bytes(b)
-    };
+    let at = |k: usize| number(&data[size * k..size * (k + 1)]);
     Ok((0..cols)
         .map(|j| {
             (0..rows)
@@ -100,11 +106,35 @@ pub fn read(bytes: &[u8]) -> Result<Vec<Vec<f64>>, String> {
 
 #[cfg(test)]
 mod tests {
+    /// A 1-D .npy of `n` entries of dtype `descr` with the raw `data`.
+    fn with_descr(descr: &str, n: usize, data: &[u8]) -> Vec<u8> {
+        let mut b = super::write_vector(&vec![0.0; n]);
+        b.truncate(b.len() - 8 * n);
+        // The same length as `'<f8', `, so the header's length field still holds.
+        let dtype = format!("{:<7}", format!("'{descr}',"));
+        let at = b.windows(7).position(|w| w == b"'<f8', ").unwrap();
+        b[at..at + 7].copy_from_slice(dtype.as_bytes());
+        [b.as_slice(), data].concat()
+    }
+
     #[test]
     fn round_trip() {
         let cols = vec![vec![1.0, 2.0, 3.0], vec![-0.5, 1e300, f64::MIN_POSITIVE]];
         let bytes = super::write(&cols);
         assert_eq!(super::read(&bytes).unwrap(), cols);
+        // float32 and int64, as NumPy writes such arrays; complex is refused.
+        let f4 = [1.5f32.to_le_bytes(), (-2.0f32).to_le_bytes()].concat();
+        assert_eq!(
+            super::read(&with_descr("<f4", 2, &f4)).unwrap(),
+            vec![vec![1.5, -2.0]]
+        );
+        let i8 = [7i64.to_le_bytes(), (-3i64).to_le_bytes()].concat();
+        assert_eq!(
+            super::read(&with_descr("<i8", 2, &i8)).unwrap(),
+            vec![vec![7.0, -3.0]]
+        );
+        let c16 = with_descr("<c16", 1, &[0; 16]);
+        assert!(super::read(&c16).unwrap_err().contains("`<c16`"));
         for v in [vec![], vec![0.1 + 0.2, -0.0]] {
             let bytes = super::write_vector(&v);
             assert_eq!(super::read(&bytes).unwrap(), vec![v]);
