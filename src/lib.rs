@@ -24,6 +24,7 @@ pub(crate) mod primitive;
 pub mod problem;
 pub mod progress;
 pub(crate) mod scheme;
+pub mod session;
 pub(crate) mod stdlib;
 pub(crate) mod sym;
 pub mod syntax;

@@ -9,21 +9,18 @@
 //! code (1 after front-end diagnostics, which are rendered where they arise).
 
 use clap::{Parser, Subcommand, ValueEnum};
-use miette::{miette, NamedSource, Report, Result};
+use miette::{miette, Result};
 use pdenet::backend::{EngineChoice, EngineKind, Precision};
 use pdenet::bench;
-use pdenet::check::Options;
 use pdenet::describe;
-use pdenet::diag::Diag;
 use pdenet::eval as evaluate;
-use pdenet::io::model::SavedModel;
 use pdenet::io::{checkpoint, output, table};
 use pdenet::kernel::{self, gradcheck::GradcheckOptions};
-use pdenet::pipeline::{self, Compiled};
+use pdenet::pipeline::Compiled;
 use pdenet::progress;
+use pdenet::session;
 use pdenet::train::points;
-use pdenet::train::run::{self, ErrorEvery, Hooks, RunOptions};
-use pdenet::train::snapshot::Snapshot;
+use pdenet::train::run::ErrorEvery;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -306,7 +303,7 @@ fn dispatch(command: Command) -> Result<ExitCode> {
                 Ok(ExitCode::SUCCESS)
             }),
         },
-        Command::Run { input, run } => with_problem(&input, |c, text| train(c, text, &input, &run)),
+        Command::Run { input, run } => with_loaded(&input, |l| train(l, &input, &run)),
         Command::Gradcheck {
             input,
             seed,
@@ -371,75 +368,25 @@ fn with_problem(
     input: &Input,
     f: impl FnOnce(&Compiled, &str) -> Result<ExitCode>,
 ) -> Result<ExitCode> {
-    let name = input.file.display().to_string();
-    let text = match read_source(&input.file) {
-        Ok(t) => t,
-        Err((text, diag)) => {
-            render(&name, &text, vec![diag]);
-            return Ok(ExitCode::FAILURE);
+    with_loaded(input, |l| f(&l.compiled, &l.text))
+}
+
+/// Reads and checks the input file (printing its warnings), then runs `f`; the
+/// diagnostics and exit code 1 when it does not check.
+fn with_loaded(
+    input: &Input,
+    f: impl FnOnce(&session::Loaded) -> Result<ExitCode>,
+) -> Result<ExitCode> {
+    match session::load_file(&input.file, &input.set, &input.data_dir) {
+        Ok(loaded) => {
+            eprint!("{}", loaded.warnings);
+            f(&loaded)
         }
-    };
-    let text = match pdenet::syntax::overrides::apply(&text, &input.set) {
-        Ok(t) => t,
-        Err(diag) => {
-            render(&name, &text, vec![diag]);
-            return Ok(ExitCode::FAILURE);
-        }
-    };
-    let opts = options(input);
-    match pipeline::front_end(&text, &opts) {
-        Ok(compiled) => {
-            render(&name, &text, compiled.warnings.clone());
-            f(&compiled, &text)
-        }
-        Err(diags) => {
-            render(&name, &text, diags);
+        Err(rendered) => {
+            eprint!("{rendered}");
             Ok(ExitCode::FAILURE)
         }
     }
-}
-
-fn options(input: &Input) -> Options {
-    let mut data_dirs = input.data_dir.clone();
-    if let Some(env) = std::env::var_os("PDENET_DATA") {
-        data_dirs.extend(std::env::split_paths(&env));
-    }
-    Options {
-        name: input
-            .file
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default(),
-        base_dir: input.file.parent().map(Path::to_path_buf),
-        data_dirs,
-        skip_data: false,
-    }
-}
-
-/// The file as UTF-8 text, or a diagnostic (with a lossy copy of the text to show).
-fn read_source(path: &Path) -> Result<String, (String, Diag)> {
-    let bytes = std::fs::read(path).map_err(|e| {
-        let d = Diag::error(
-            "pdenet::io::unreadable",
-            format!("cannot read `{}`: {e}", path.display()),
-        )
-        .help("check the path; pdenet reads .pde text files");
-        (String::new(), d)
-    })?;
-    String::from_utf8(bytes).map_err(|e| {
-        let at = e.utf8_error().valid_up_to();
-        let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
-        let d = Diag::error(
-            "pdenet::syntax::invalid_utf8",
-            format!("the file is not valid UTF-8 (byte {at})"),
-        )
-        .label(
-            pdenet::syntax::ast::Span::new(at, at + 3),
-            "invalid byte here",
-        )
-        .help("save the file as UTF-8");
-        (text, d)
-    })
 }
 
 /// Writes to stdout. A closed pipe (`pdenet kernels … | head`) ends the output
@@ -450,105 +397,50 @@ fn say(text: &str) {
     let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
 }
 
-fn render(name: &str, text: &str, diags: Vec<Diag>) {
-    for d in diags {
-        let report = Report::new(d).with_source_code(NamedSource::new(name, text.to_string()));
-        eprintln!("{report:?}");
-    }
-}
-
-/// `pdenet run`: trains, writes the out directory, prints a summary. A diverging
-/// run keeps its last good model and report and exits 1 naming the cause.
-fn train(c: &Compiled, text: &str, input: &Input, args: &RunArgs) -> Result<ExitCode> {
-    let precision = args.precision.map(Precision::from);
+fn train(loaded: &session::Loaded, input: &Input, args: &RunArgs) -> Result<ExitCode> {
     let backend = if args.interp {
         BackendArg::Interp
     } else {
         args.backend
     };
-    let opts = RunOptions {
+    let settings = session::TrainSettings {
         seed: args.seed,
         epochs: args.epochs,
-        precision,
+        precision: args.precision.map(Precision::from),
         engine: backend.into(),
         threads: args.threads.unwrap_or_else(default_threads),
-        started: *STARTED.get_or_init(std::time::Instant::now),
+        out: (args.out.clone()).unwrap_or_else(|| session::default_out_dir(&input.file)),
         time_limit: args.time_limit,
         error_every: args.error_every.map_or(ErrorEvery::Auto, ErrorEvery::Steps),
         checkpoint_every: args.checkpoint_every,
-        init: match &args.init {
-            Some(dir) => Some(warm_start(&c.problem, args.seed, dir)?),
-            None => None,
-        },
-    };
-    let out_dir = args
-        .out
-        .clone()
-        .unwrap_or_else(|| default_out_dir(&input.file));
-    let identity = checkpoint::Identity {
-        source: text.to_string(),
-        seed: args.seed,
-        epochs: args.epochs,
-        precision: precision.map(|p| p.name().to_string()),
-    };
-    let resume = match args.resume {
-        true => Some(checkpoint::read(&out_dir, &identity)?),
-        false => None,
-    };
-    let interrupted = stop_on_ctrl_c();
-    let mut unwritten = None;
-    let mut keep = |s: &Snapshot| {
-        if let Err(e) = checkpoint::write(&out_dir, &identity, s) {
-            unwritten.get_or_insert(e.to_string());
-        }
+        resume: args.resume,
+        init: args.init.clone(),
+        started: *STARTED.get_or_init(std::time::Instant::now),
     };
     let mut display = progress::Display::new(args.quiet);
-    let hooks = Hooks {
-        progress: &mut |p| display.update(p),
-        checkpoint: match args.checkpoint_every > 0.0 {
-            true => Some(&mut keep),
-            false => None,
-        },
-        interrupted,
-        resume,
-    };
-    let result = run::run(&c.problem, &opts, hooks)?;
+    let trained = session::train(
+        loaded,
+        &settings,
+        &mut |p| display.update(p),
+        stop_on_ctrl_c(),
+    );
     display.finish();
-    if let Some(e) = unwritten {
-        eprintln!(
-            "pdenet: warning: a checkpoint could not be written to {}: {e}",
-            checkpoint::path(&out_dir).display()
-        );
-    }
-    let info = output::RunInfo {
-        problem: &c.problem,
-        source: text,
-        source_path: &input.file,
-        seed: args.seed,
-    };
-    let written = output::write_run(&out_dir, &info, &result).map_err(|e| {
-        miette!(
-            code = "pdenet::io::write_outputs",
-            help = "check that the directory is writable and the disk has room (`--out DIR` writes elsewhere); a set written before is left as it was",
-            "cannot write the outputs to {}: {e}",
-            out_dir.display()
-        )
-    })?;
-    for note in written.notes {
+    let trained = trained?;
+    for note in &trained.notes {
         eprintln!("pdenet: warning: {note}");
     }
+    let (result, out_dir) = (&trained.result, &settings.out);
     if result.outcome.cut_short {
         eprintln!(
             "pdenet: stopped early; `pdenet run {} --resume` continues from {}",
             input.file.display(),
-            checkpoint::path(&out_dir).display()
+            checkpoint::path(out_dir).display()
         );
-    } else if let Err(e) = checkpoint::remove(&out_dir) {
-        eprintln!("pdenet: warning: the finished run's checkpoint stays: {e}");
     }
+    let problem = &loaded.compiled.problem;
     say(&format!(
         "{}\n",
-        progress::summary(&c.problem, &result, &out_dir)
+        progress::summary(problem, result, out_dir)
     ));
     if let Some(why) = &result.outcome.failed {
         return Err(miette!(
@@ -573,28 +465,6 @@ fn train(c: &Compiled, text: &str, input: &Input, args: &RunArgs) -> Result<Exit
     }
 }
 
-/// θ for `problem` from the trained model in `dir` (`--init`).
-fn warm_start(problem: &pdenet::problem::Problem, seed: u64, dir: &Path) -> Result<Vec<f64>> {
-    let (saved, compiled) = load_model(dir)?;
-    let mut theta = pdenet::net::init_theta(problem, seed);
-    let kept = pdenet::net::warm_start(problem, &mut theta, &compiled.problem, &saved.theta)
-        .map_err(|why| {
-            miette!(
-                code = "pdenet::run::init",
-                help = "a warm start needs the same network (kind, width, depth, inputs and outputs); train afresh without `--init`",
-                "the model in {} does not fit this file's networks: {why}",
-                dir.display()
-            )
-        })?;
-    for name in kept {
-        eprintln!(
-            "pdenet: warning: the model in {} has no parameter `{name}`; it starts from the file's value",
-            dir.display()
-        );
-    }
-    Ok(theta)
-}
-
 /// The flag Ctrl-C sets: the run stops at the end of its step and writes everything.
 /// A second Ctrl-C quits at once (the last checkpoint and output set stay).
 fn stop_on_ctrl_c() -> Option<&'static AtomicBool> {
@@ -612,49 +482,11 @@ fn default_threads() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
-/// `examples/burgers.pde` → `examples/burgers.out/`.
-fn default_out_dir(file: &Path) -> PathBuf {
-    let stem = file
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "pdenet".into());
-    file.with_file_name(format!("{stem}.out"))
-}
-
 /// `pdenet eval`: reloads the committed model of an out directory (its source
 /// through the front end, without opening data files) and evaluates quantities
 /// at the requested points.
-/// The trained model in a run's out directory, with its problem compiled from the
-/// stored source (without opening data files).
-fn load_model(dir: &Path) -> Result<(SavedModel, Compiled)> {
-    let saved = pdenet::io::model::load(dir).map_err(|e| {
-        miette!(
-            code = "pdenet::model::load",
-            help =
-                "give the out directory of a finished `pdenet run` (the one holding manifest.json)",
-            "{e}"
-        )
-    })?;
-    let opts = Options {
-        name: saved.problem.clone(),
-        skip_data: true,
-        ..Options::default()
-    };
-    match pipeline::front_end(&saved.source, &opts) {
-        Ok(c) => Ok((saved, c)),
-        Err(diags) => {
-            render(&saved.source_path, &saved.source, diags);
-            Err(miette!(
-                code = "pdenet::model::stale_source",
-                help = "this pdenet no longer accepts the model's source (shown above); use the version that trained it, or train again",
-                "the model's stored source no longer compiles"
-            ))
-        }
-    }
-}
-
 fn export(dir: &Path, output: Option<&Path>) -> Result<ExitCode> {
-    let (saved, compiled) = load_model(dir)?;
+    let (saved, compiled) = session::load_model(dir)?;
     let path = output.map_or_else(|| dir.join("export.npz"), Path::to_path_buf);
     let written = pdenet::io::export::export(&compiled.problem, &saved.theta)
         .map_err(std::io::Error::other)
@@ -672,7 +504,7 @@ fn export(dir: &Path, output: Option<&Path>) -> Result<ExitCode> {
 }
 
 fn eval(args: &EvalArgs) -> Result<ExitCode> {
-    let (saved, compiled) = load_model(&args.dir)?;
+    let (saved, compiled) = session::load_model(&args.dir)?;
     let problem = &compiled.problem;
     let coords = eval_points(problem, args)?;
     let names = if args.fields.is_empty() {
