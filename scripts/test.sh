@@ -6,7 +6,8 @@
 # The Python package is built by maturin (`pip install .`, against the same target/
 # directory as the Rust build, so only the extension itself is compiled again) into a
 # virtual environment under target/, with what its tests and the notebook example
-# use (pytest, numpy, matplotlib, scipy); then pytest runs python/tests.
+# use (pytest, numpy, matplotlib, scipy); then pytest runs python/tests. Last, the
+# editor grammar is checked on every .pde file with VS Code's TextMate engine (npm).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,3 +21,5 @@ fi
     "maturin>=1.9,<2" pytest numpy matplotlib scipy
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-build-isolation .
 "$venv/bin/python" -m pytest -q python/tests
+
+(cd editors/vscode && npm ci --silent --no-audit --no-fund && npm test --silent)
