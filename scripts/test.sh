@@ -17,6 +17,8 @@ venv=target/pyenv
 if [ ! -x "$venv/bin/python" ]; then
     python3 -m venv "$venv"
 fi
+# The build backend runs `maturin` by name: the environment's own.
+export PATH="$PWD/$venv/bin:$PATH"
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
     "maturin>=1.9,<2" pytest numpy matplotlib scipy
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-build-isolation .

@@ -20,7 +20,7 @@ use pdenet::pipeline::Compiled;
 use pdenet::progress;
 use pdenet::session;
 use pdenet::train::points;
-use pdenet::train::run::ErrorEvery;
+use pdenet::train::run::{ErrorEvery, RunOptions};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -404,18 +404,21 @@ fn train(loaded: &session::Loaded, input: &Input, args: &RunArgs) -> Result<Exit
         args.backend
     };
     let settings = session::TrainSettings {
-        seed: args.seed,
-        epochs: args.epochs,
-        precision: args.precision.map(Precision::from),
-        engine: backend.into(),
-        threads: args.threads.unwrap_or_else(default_threads),
+        run: RunOptions {
+            seed: args.seed,
+            epochs: args.epochs,
+            precision: args.precision.map(Precision::from),
+            engine: backend.into(),
+            threads: args.threads.unwrap_or_else(default_threads),
+            started: *STARTED.get_or_init(std::time::Instant::now),
+            time_limit: args.time_limit,
+            error_every: args.error_every.map_or(ErrorEvery::Auto, ErrorEvery::Steps),
+            checkpoint_every: args.checkpoint_every,
+            init: None,
+        },
         out: (args.out.clone()).unwrap_or_else(|| session::default_out_dir(&input.file)),
-        time_limit: args.time_limit,
-        error_every: args.error_every.map_or(ErrorEvery::Auto, ErrorEvery::Steps),
-        checkpoint_every: args.checkpoint_every,
         resume: args.resume,
-        init: args.init.clone(),
-        started: *STARTED.get_or_init(std::time::Instant::now),
+        init_from: args.init.clone(),
     };
     let mut display = progress::Display::new(args.quiet);
     let trained = session::train(

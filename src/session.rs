@@ -4,7 +4,6 @@
 //! model reloaded. Front-end diagnostics come back rendered by miette against their
 //! source; everything later is a miette report with a code and a help line.
 
-use crate::backend::{EngineChoice, Precision};
 use crate::check::Options;
 use crate::diag::Diag;
 use crate::io::model::SavedModel;
@@ -12,13 +11,12 @@ use crate::io::{checkpoint, output};
 use crate::pipeline::{self, Compiled};
 use crate::problem::Problem;
 use crate::syntax;
-use crate::train::run::{self, ErrorEvery, Hooks, RunOptions, RunResult};
+use crate::train::run::{self, Hooks, RunOptions, RunResult};
 use crate::train::snapshot::Snapshot;
 pub use crate::train::trainer::Progress;
 use miette::{miette, NamedSource, Report, Result};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
-use std::time::Instant;
 
 /// A checked problem and the text it came from (after the `--set` changes).
 #[derive(Debug)]
@@ -129,20 +127,12 @@ pub fn default_out_dir(file: &Path) -> PathBuf {
 /// How to train, as `pdenet run`'s options say.
 #[derive(Debug, Clone)]
 pub struct TrainSettings {
-    pub seed: u64,
-    pub epochs: Option<usize>,
-    pub precision: Option<Precision>,
-    pub engine: EngineChoice,
-    pub threads: usize,
+    /// The run's own options (their `init` is filled from `init_from`).
+    pub run: RunOptions,
     pub out: PathBuf,
-    pub time_limit: Option<f64>,
-    pub error_every: ErrorEvery,
-    pub checkpoint_every: f64,
     pub resume: bool,
-    /// A trained model's out directory to start from.
-    pub init: Option<PathBuf>,
-    /// When the command started (history's `time_s` counts from here).
-    pub started: Instant,
+    /// A trained model's out directory to start from (`--init`).
+    pub init_from: Option<PathBuf>,
 }
 
 /// A finished (or stopped, or diverged) run whose outputs are written.
@@ -162,26 +152,15 @@ pub fn train(
 ) -> Result<Trained> {
     let problem = &l.compiled.problem;
     let mut notes = Vec::new();
-    let opts = RunOptions {
-        seed: s.seed,
-        epochs: s.epochs,
-        precision: s.precision,
-        engine: s.engine,
-        threads: s.threads,
-        started: s.started,
-        time_limit: s.time_limit,
-        error_every: s.error_every,
-        checkpoint_every: s.checkpoint_every,
-        init: match &s.init {
-            Some(dir) => Some(warm_start(problem, s.seed, dir, &mut notes)?),
-            None => None,
-        },
-    };
+    let mut opts = s.run.clone();
+    if let Some(dir) = &s.init_from {
+        opts.init = Some(warm_start(problem, opts.seed, dir, &mut notes)?);
+    }
     let identity = checkpoint::Identity {
         source: l.text.clone(),
-        seed: s.seed,
-        epochs: s.epochs,
-        precision: s.precision.map(|p| p.name().to_string()),
+        seed: opts.seed,
+        epochs: opts.epochs,
+        precision: opts.precision.map(|p| p.name().to_string()),
     };
     let resume = match s.resume {
         true => Some(checkpoint::read(&s.out, &identity)?),
@@ -195,7 +174,7 @@ pub fn train(
     };
     let hooks = Hooks {
         progress,
-        checkpoint: match s.checkpoint_every > 0.0 {
+        checkpoint: match opts.checkpoint_every > 0.0 {
             true => Some(&mut keep),
             false => None,
         },
@@ -214,7 +193,7 @@ pub fn train(
         problem,
         source: &l.text,
         source_path: Path::new(&l.name),
-        seed: s.seed,
+        seed: opts.seed,
     };
     let written = output::write_run(&s.out, &info, &result).map_err(|e| {
         miette!(

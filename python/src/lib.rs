@@ -6,7 +6,7 @@
 use numpy::{PyArray1, PyReadonlyArray1};
 use pdenet::backend::{EngineChoice, EngineKind, Precision};
 use pdenet::session::{self, Progress, TrainSettings};
-use pdenet::train::run::ErrorEvery;
+use pdenet::train::run::{ErrorEvery, RunOptions};
 use pyo3::create_exception;
 use pyo3::exceptions::{PyException, PyKeyboardInterrupt};
 use pyo3::prelude::*;
@@ -117,35 +117,39 @@ fn run(
     progress: Option<Py<PyAny>>,
 ) -> PyResult<(String, Vec<String>)> {
     let l = load(Some(path), None, &sets_of(set), &data_dirs)?;
+    let precision = match precision {
+        None => None,
+        Some("f32") => Some(Precision::F32),
+        Some("f64") => Some(Precision::F64),
+        Some(p) => return Err(PdenetError::new_err(format!("precision `{p}`: f32 or f64"))),
+    };
+    let engine = match backend {
+        "cpu" => EngineChoice::Engine(EngineKind::Cpu),
+        "gpu" => EngineChoice::Engine(EngineKind::Gpu),
+        "interp" => EngineChoice::Engine(EngineKind::Interp),
+        "auto" => EngineChoice::Auto,
+        b => {
+            let e = format!("backend `{b}`: cpu, gpu, auto or interp");
+            return Err(PdenetError::new_err(e));
+        }
+    };
+    let cores = || std::thread::available_parallelism().map_or(1, |n| n.get());
     let settings = TrainSettings {
-        seed,
-        epochs,
-        precision: match precision {
-            None => None,
-            Some("f32") => Some(Precision::F32),
-            Some("f64") => Some(Precision::F64),
-            Some(p) => return Err(PdenetError::new_err(format!("precision `{p}`: f32 or f64"))),
+        run: RunOptions {
+            seed,
+            epochs,
+            precision,
+            engine,
+            threads: threads.unwrap_or_else(cores),
+            started: Instant::now(),
+            time_limit,
+            error_every: ErrorEvery::Auto,
+            checkpoint_every,
+            init: None,
         },
-        engine: match backend {
-            "cpu" => EngineChoice::Engine(EngineKind::Cpu),
-            "gpu" => EngineChoice::Engine(EngineKind::Gpu),
-            "interp" => EngineChoice::Engine(EngineKind::Interp),
-            "auto" => EngineChoice::Auto,
-            b => {
-                return Err(PdenetError::new_err(format!(
-                    "backend `{b}`: cpu, gpu, auto or interp"
-                )))
-            }
-        },
-        threads: threads
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
         out: out.unwrap_or_else(|| session::default_out_dir(Path::new(path))),
-        time_limit,
-        error_every: ErrorEvery::Auto,
-        checkpoint_every,
         resume,
-        init,
-        started: Instant::now(),
+        init_from: init,
     };
     let interrupted = AtomicBool::new(false);
     let mut last = Instant::now();
