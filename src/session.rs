@@ -166,6 +166,18 @@ pub fn train(
         true => Some(checkpoint::read(&s.out, &identity)?),
         false => None,
     };
+    // A fresh run replaces what the directory held: an earlier run's checkpoint must
+    // not be taken for this one's if this one stops before its first.
+    if !s.resume {
+        checkpoint::remove(&s.out).map_err(|e| {
+            miette!(
+                code = "pdenet::io::write_outputs",
+                help = "check that the directory is writable (`--out DIR` writes elsewhere)",
+                "cannot remove the earlier checkpoint in {}: {e}",
+                s.out.display()
+            )
+        })?;
+    }
     let mut unwritten = None;
     let mut keep = |snap: &Snapshot| {
         if let Err(e) = checkpoint::write(&s.out, &identity, snap) {
