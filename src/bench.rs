@@ -360,3 +360,89 @@ impl Timing {
         )
     }
 }
+
+/// How an engine's loss and gradient agree with the f64 interpreter's (the oracle)
+/// at the file's initial θ, on its sampled points: `pdenet compare`, the device
+/// check's correctness step.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Agreement {
+    pub engine: EngineFacts,
+    pub points: usize,
+    /// |total − oracle's| / |oracle's|.
+    pub total: f64,
+    /// The largest term's |a − b| / max(|b|, 1e-12 |oracle's total|).
+    pub terms: f64,
+    /// max |∂ − oracle's ∂| / max |oracle's ∂|.
+    pub grad: f64,
+}
+
+impl Agreement {
+    /// The tolerances of the engine tests: 1e-10 in f64; 1e-4 on the loss and 1e-3 on
+    /// the gradient in f32.
+    pub fn passes(&self) -> bool {
+        let (loss, grad) = match self.engine.precision {
+            Precision::F64 => (1e-10, 1e-10),
+            Precision::F32 => (1e-4, 1e-3),
+        };
+        self.total <= loss && self.terms <= loss && self.grad <= grad
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "engine": self.engine.kind.name(),
+            "adapter": self.engine.adapter,
+            "precision": self.engine.precision.name(),
+            "points": self.points,
+            "rel_total": self.total,
+            "rel_terms": self.terms,
+            "rel_grad": self.grad,
+            "passes": self.passes(),
+        })
+    }
+}
+
+/// Evaluates the loss and gradient once with the engine `opts` names and once with
+/// the interpreter in f64, on at most `per_set` points of each set (all when `None`).
+pub fn compare(
+    problem: &Problem,
+    opts: &BenchOptions,
+    per_set: Option<usize>,
+) -> Result<Agreement, RunError> {
+    let kernel = crate::kernel::compile(problem)?;
+    let engine = backend::compile(opts.engine, &kernel, opts.precision, opts.threads)?;
+    let oracle = backend::compile(
+        EngineChoice::Engine(EngineKind::Interp),
+        &kernel,
+        Precision::F64,
+        1,
+    )?;
+    let data = points::load(problem)?;
+    let batches: Vec<PointBatch> = points::sample(problem, &data, opts.seed)
+        .into_iter()
+        .map(|b| match per_set {
+            Some(n) if n < b.len() => b.pick(&(0..n).collect::<Vec<_>>()),
+            _ => b,
+        })
+        .collect();
+    let theta = crate::net::init::init_theta(problem, opts.seed);
+    let (got, want) = (
+        engine.eval(&theta, &batches)?,
+        oracle.eval(&theta, &batches)?,
+    );
+    let rel = |a: f64, b: f64, floor: f64| (a - b).abs() / b.abs().max(floor);
+    let floor = 1e-12 * want.total.abs();
+    let terms = (got.terms.iter().zip(&want.terms))
+        .map(|(a, b)| rel(*a, *b, floor))
+        .fold(0.0, f64::max);
+    let gmax = want.grad.iter().fold(0.0f64, |m, g| m.max(g.abs()));
+    let grad = (got.grad.iter().zip(&want.grad))
+        .map(|(a, b)| (a - b).abs() / gmax.max(f64::MIN_POSITIVE))
+        .fold(0.0, f64::max);
+    Ok(Agreement {
+        engine: engine.facts(),
+        points: batches.iter().map(PointBatch::len).sum(),
+        total: rel(got.total, want.total, f64::MIN_POSITIVE),
+        terms,
+        grad,
+    })
+}

@@ -88,6 +88,27 @@ enum Command {
     },
     /// Evaluate a trained model at points or on a grid.
     Eval(EvalArgs),
+    /// Compare an engine's loss and gradient with the f64 interpreter's at the
+    /// file's initial θ (the GPU check's correctness step); exit 1 above the engine
+    /// tests' tolerances (1e-10 in f64; 1e-4 loss, 1e-3 gradient in f32).
+    Compare {
+        #[command(flatten)]
+        input: Input,
+        #[arg(long, value_enum, default_value = "gpu")]
+        backend: BackendArg,
+        #[arg(long, value_enum, default_value = "f32")]
+        precision: PrecisionArg,
+        #[arg(long)]
+        threads: Option<usize>,
+        /// At most this many points of each point set (all when absent).
+        #[arg(long)]
+        points: Option<usize>,
+        #[arg(long, default_value_t = pdenet::net::init::DEFAULT_SEED)]
+        seed: u64,
+        /// One JSON object instead of a sentence.
+        #[arg(long)]
+        json: bool,
+    },
     /// Write a trained model's networks as an .npz for NumPy and PyTorch: every
     /// tensor, and how each layer computes (its description.json).
     Export {
@@ -311,6 +332,44 @@ fn dispatch(command: Command) -> Result<ExitCode> {
         } => with_problem(&input, |c, _| gradcheck(&c.problem, seed, tolerance)),
         Command::Eval(args) => eval(&args),
         Command::Export { dir, output } => export(&dir, output.as_deref()),
+        Command::Compare {
+            input,
+            backend,
+            precision,
+            threads,
+            points,
+            seed,
+            json,
+        } => with_problem(&input, |c, _| {
+            let opts = bench::BenchOptions {
+                engine: backend.into(),
+                precision: precision.into(),
+                threads: threads.unwrap_or_else(default_threads),
+                epochs: 0,
+                seed,
+                hessian: false,
+            };
+            let a = bench::compare(&c.problem, &opts, points)?;
+            say(&match json {
+                true => format!("{}\n", a.json()),
+                false => format!(
+                    "{} on {} ({}, {} points): total {:.2e}, terms {:.2e}, gradient {:.2e} relative to the f64 interpreter: {}\n",
+                    c.problem.name,
+                    a.engine.adapter.as_deref().unwrap_or(a.engine.kind.name()),
+                    a.engine.precision.name(),
+                    a.points,
+                    a.total,
+                    a.terms,
+                    a.grad,
+                    if a.passes() { "within tolerance" } else { "ABOVE tolerance" }
+                ),
+            });
+            Ok(if a.passes() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }),
         Command::Bench {
             input,
             backend,

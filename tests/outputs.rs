@@ -596,3 +596,54 @@ fn exported_networks_rebuild_in_numpy() {
         );
     }
 }
+
+/// scripts/gpu-check.sh, the GPU device check, rehearsed at its smallest scale on
+/// whatever adapter there is (lavapipe in CI): one JSON file whose steps each carry a
+/// command, an exit status, seconds and a result; the comparisons pass and the
+/// timings name the adapter. Skipped (with a note) where no adapter opens and CI does
+/// not require one.
+#[test]
+fn the_gpu_check_writes_one_json_of_its_steps() {
+    let out = out_dir("gpu-check");
+    std::fs::create_dir_all(&out).unwrap();
+    let json_path = out.join("gpu-check.json");
+    let o = Command::new("bash")
+        .arg(root().join("scripts/gpu-check.sh"))
+        .arg(env!("CARGO_BIN_EXE_pdenet"))
+        .arg(&json_path)
+        .env("GPU_CHECK_SCALE", "tiny")
+        .current_dir(root())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let check = json(&json_path);
+    assert_eq!(check["format"], "pdenet-gpu-check/1");
+    let steps = check["steps"].as_array().expect("steps");
+    for s in steps {
+        assert!(s["name"].is_string() && s["command"].is_string(), "{s}");
+        assert!(s["exit"].is_i64() && s["seconds"].is_f64(), "{s}");
+    }
+    let no_adapter = steps.iter().all(|s| s["exit"] != 0);
+    if no_adapter && std::env::var_os("PDENET_REQUIRE_GPU_ADAPTER").is_none() {
+        eprintln!("note: no GPU adapter opened; the check's results were not examined");
+        return;
+    }
+    assert_eq!(check["failed"].as_array().map(Vec::len), Some(0), "{check}");
+    let named = |prefix: &str| -> Vec<Value> {
+        let starts = |s: &&Value| s["name"].as_str().is_some_and(|n| n.starts_with(prefix));
+        steps.iter().filter(starts).cloned().collect()
+    };
+    assert_eq!(named("compare").len(), 2);
+    for s in named("compare") {
+        assert_eq!(s["result"]["passes"], true, "{s}");
+    }
+    for s in named("bench") {
+        assert!(
+            s["result"]["adam_epoch_ms"]
+                .as_f64()
+                .is_some_and(|t| t > 0.0),
+            "{s}"
+        );
+        assert!(s["result"]["adapter"].is_string(), "{s}");
+    }
+}

@@ -1,0 +1,150 @@
+#!/usr/bin/env bash
+# The GPU device check (issue 21) in one call, for a machine with a GPU and no Rust
+# toolchain: a release binary built elsewhere (strip it to carry it) does everything.
+#
+#     scripts/gpu-check.sh [PDENET] [OUT.json]
+#
+# PDENET defaults to target/release/pdenet; OUT.json to $OUT/gpu-check.json (the
+# device tool's output folder) or ./gpu-check.json. Steps, each under a time limit, each
+# recorded whether it passes or fails (one failure does not stop the rest):
+#   1. the adapter (`nvidia-smi -L` where it exists, and the adapter pdenet opens);
+#   2. correctness: `pdenet compare` of the GPU engine against the f64 interpreter on
+#      Burgers (QRes and MLP) and Schrödinger, in f32 and f64;
+#   3. speed: `pdenet bench --backend gpu --json` on Burgers QRes and MLP at N_f = 10 000
+#      and 1 000 000 and on Schrödinger, in f32 and f64;
+#   4. the PyTorch reference on CUDA for the Burgers cases (bench/burgers_torch.py
+#      --device cuda), where python3 has torch with CUDA.
+# Everything lands in one JSON file (format pdenet-gpu-check/1).
+#
+# GPU_CHECK_SCALE=small rehearses it on a software adapter (lavapipe): N_f 2 000 and
+# 20 000 instead of 10 000 and 1 000 000, 200 points per set in the comparisons, fewer
+# epochs. GPU_CHECK_SCALE=tiny (the CI test) keeps Burgers QRes only.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+bin=${1:-target/release/pdenet}
+out=${2:-${OUT:-.}/gpu-check.json}
+scale=${GPU_CHECK_SCALE:-full}
+limit=${GPU_CHECK_STEP_SECONDS:-60}
+# The whole check stays under this many seconds (a task's device time is short): a
+# step that would start later is recorded as skipped (exit 125), and each step's own
+# limit is cut to what is left.
+budget=${GPU_CHECK_SECONDS:-210}
+started=$(date +%s)
+case "$scale" in
+    full) small=10000 large=1000000 points="" epochs=20 big_epochs=3 ;;
+    small) small=2000 large=20000 points="--points 200" epochs=5 big_epochs=2 ;;
+    tiny) small=500 large="" points="--points 100" epochs=2 big_epochs=0 ;;
+    *) echo "GPU_CHECK_SCALE must be full, small or tiny" >&2; exit 2 ;;
+esac
+steps=$(mktemp -d)
+n=0
+
+# step NAME COMMAND...: runs it under the time limit; keeps its output, status, time.
+step() {
+    local name=$1
+    shift
+    n=$((n + 1))
+    local dir="$steps/$(printf %03d $n)"
+    mkdir -p "$dir"
+    printf '%s\n' "$name" >"$dir/name"
+    printf '%q ' "$@" >"$dir/cmd"
+    local t0 t1 left
+    left=$((budget - ($(date +%s) - started)))
+    [ "$left" -gt "$limit" ] && left=$limit
+    t0=$(date +%s%N)
+    if [ "$left" -gt 0 ]; then
+        timeout "$left" "$@" >"$dir/stdout" 2>"$dir/stderr"
+        echo $? >"$dir/rc"
+    else
+        : >"$dir/stdout"
+        echo "skipped: the check's $budget s were spent" >"$dir/stderr"
+        echo 125 >"$dir/rc"
+    fi
+    t1=$(date +%s%N)
+    awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f\n", (b - a) / 1e9 }' >"$dir/seconds"
+    echo "gpu-check: $name: exit $(cat "$dir/rc") in $(cat "$dir/seconds") s" >&2
+}
+
+if command -v nvidia-smi >/dev/null; then
+    step adapter-nvidia-smi nvidia-smi -L
+fi
+
+files="examples/burgers.pde examples/burgers_pinn.pde examples/schrodinger.pde"
+[ "$scale" = tiny ] && files="examples/burgers.pde"
+for f in $files; do
+    for p in f32 f64; do
+        # shellcheck disable=SC2086
+        step "compare $(basename "$f" .pde) $p" "$bin" compare "$f" --backend gpu \
+            --precision "$p" --json $points --data-dir examples/data
+    done
+done
+
+bench() { # NAME FILE NF EPOCHS PRECISION
+    local set=()
+    [ -n "$3" ] && set=(--set "sample.collocation=$3")
+    step "bench $1 $5" "$bin" bench "$2" "${set[@]}" --backend gpu --json --epochs "$4" \
+        --precision "$5" --no-hessian --data-dir examples/data
+}
+for p in f32 f64; do
+    bench "burgers-qres nf=$small" examples/burgers.pde "$small" "$epochs" "$p"
+    [ "$scale" = tiny ] && continue
+    bench "burgers-mlp nf=$small" examples/burgers_pinn.pde "$small" "$epochs" "$p"
+    bench "burgers-qres nf=$large" examples/burgers.pde "$large" "$big_epochs" "$p"
+    bench "burgers-mlp nf=$large" examples/burgers_pinn.pde "$large" "$big_epochs" "$p"
+    bench "schrodinger" examples/schrodinger.pde "" "$epochs" "$p"
+done
+
+if python3 -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)" 2>/dev/null; then
+    for p in f32 f64; do
+        f64=()
+        [ "$p" = f64 ] && f64=(--f64)
+        for nf in $small $large; do
+            for net in qres mlp; do
+                step "torch burgers-$net nf=$nf $p" python3 bench/burgers_torch.py --device cuda \
+                    --mode speed --net "$net" --nf "$nf" --epochs "$epochs" "${f64[@]}"
+            done
+        done
+    done
+else
+    echo "gpu-check: no torch with CUDA here; the PyTorch reference is skipped" >&2
+fi
+
+python3 - "$steps" "$out" "$scale" <<'EOF'
+"""Gathers the steps into one JSON: each with its command, exit status, seconds, and
+its result (the last line of its output when that is JSON, else the output's end)."""
+import datetime, json, os, platform, sys
+
+steps_dir, out, scale = sys.argv[1:4]
+steps = []
+for d in sorted(os.listdir(steps_dir)):
+    at = lambda f: open(os.path.join(steps_dir, d, f)).read()
+    lines = at("stdout").strip().splitlines()
+    try:
+        result = json.loads(lines[-1]) if lines else None
+    except json.JSONDecodeError:
+        result = "\n".join(lines[-20:])
+    steps.append({
+        "name": at("name").strip(),
+        "command": at("cmd").strip(),
+        "exit": int(at("rc")),
+        "seconds": float(at("seconds")),
+        "result": result,
+        "stderr": at("stderr")[-2000:],
+    })
+check = {
+    "format": "pdenet-gpu-check/1",
+    "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+    "host": platform.node(),
+    "scale": scale,
+    "steps": steps,
+    "failed": [s["name"] for s in steps if s["exit"] != 0],
+}
+with open(out, "w") as f:
+    json.dump(check, f, indent=1)
+print(f"gpu-check: {len(steps)} steps, {len(check['failed'])} failed -> {out}")
+for s in steps:
+    r = s["result"] if isinstance(s["result"], dict) else {}
+    what = r.get("adam_epoch_ms_median", r.get("adam_epoch_ms", r.get("rel_grad", "")))
+    print(f"  {s['name']:<36} exit {s['exit']:>3} {s['seconds']:7.1f} s  {what}")
+EOF
