@@ -270,7 +270,7 @@ def seeds_cell(r):
     seeds = r.get("seeds")
     if not seeds or len(seeds) == 1:
         return f"seed {r['seed']}"
-    return f"seeds {seeds[0]}–{seeds[-1]} ({len(seeds)}, mean ± std)"
+    return f"seeds {', '.join(map(str, seeds))} (mean ± std)"
 
 
 def over_seeds(runs):
@@ -322,6 +322,8 @@ def main():
     a.add_argument("--seeds", type=int, default=1,
                    help="run each problem under this many seeds from 1234 on; the row gives mean ± std")
     args = a.parse_args()
+    if args.seeds < 1:
+        sys.exit("--seeds must be at least 1")
 
     problems = PROBLEMS
     record = json.load(open(RECORD)) if os.path.exists(RECORD) else {}
@@ -348,10 +350,14 @@ def main():
         if not runs:
             continue
         report, wall, cmd, (figure, ok, _) = runs[0]
-        if len(runs) > 1:
+        if len(seeds) > 1:
             figure, ok = over_seeds(runs)
+            if len(runs) < len(seeds):
+                figure += f" ({len(seeds) - len(runs)} of {len(seeds)} seeds left no report)"
+                ok = False
             wall = statistics.mean(r[1] for r in runs)
-            cmd = cmd.replace(f"seed{seeds[0]}", "seedS").replace(f"--seed {seeds[0]}", "--seed S")
+            first = runs[0][0]["seed"]
+            cmd = cmd.replace(f"seed{first}", "seedS").replace(f"--seed {first}", "--seed S")
         record[name] = {
             "figure": figure, "ok": ok, "network": describe(report), "wall_s": wall,
             "threads": args.threads or os.cpu_count(), "adam_epoch_ms": report["time_s"]["adam_epoch_ms"],

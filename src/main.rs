@@ -492,11 +492,11 @@ fn train(loaded: &session::Loaded, input: &Input, args: &RunArgs) -> Result<Exit
         eprintln!("pdenet: warning: {note}");
     }
     let (result, out_dir) = (&trained.result, &settings.out);
-    if result.outcome.cut_short {
+    let saved = checkpoint::path(out_dir);
+    if result.outcome.cut_short && saved.exists() {
         eprintln!(
-            "pdenet: stopped early; `pdenet run {} --resume` continues from {}",
-            input.file.display(),
-            checkpoint::path(out_dir).display()
+            "pdenet: stopped early; the same command with `--resume` continues from {}",
+            saved.display()
         );
     }
     let problem = &loaded.compiled.problem;
@@ -544,27 +544,16 @@ fn default_threads() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
-/// `pdenet eval`: reloads the committed model of an out directory (its source
-/// through the front end, without opening data files) and evaluates quantities
-/// at the requested points.
+/// `pdenet export`: the model's networks as an .npz; prints where it went.
 fn export(dir: &Path, output: Option<&Path>) -> Result<ExitCode> {
-    let (saved, compiled) = session::load_model(dir)?;
-    let path = output.map_or_else(|| dir.join("export.npz"), Path::to_path_buf);
-    let written = pdenet::io::export::export(&compiled.problem, &saved.theta)
-        .map_err(std::io::Error::other)
-        .and_then(|bytes| output::write_atomic(&path, &bytes));
-    written.map_err(|e| {
-        miette!(
-            code = "pdenet::io::export",
-            help = "check that the directory exists and is writable",
-            "cannot write {}: {e}",
-            path.display()
-        )
-    })?;
+    let path = session::export(dir, output)?;
     say(&format!("{}\n", path.display()));
     Ok(ExitCode::SUCCESS)
 }
 
+/// `pdenet eval`: reloads the committed model of an out directory (its source
+/// through the front end, without opening data files) and evaluates quantities
+/// at the requested points.
 fn eval(args: &EvalArgs) -> Result<ExitCode> {
     let (saved, compiled) = session::load_model(&args.dir)?;
     let problem = &compiled.problem;

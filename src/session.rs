@@ -152,6 +152,13 @@ pub fn train(
 ) -> Result<Trained> {
     let problem = &l.compiled.problem;
     let mut notes = Vec::new();
+    if s.resume && s.init_from.is_some() {
+        return Err(miette!(
+            code = "pdenet::run::resume",
+            help = "`--resume` continues a run from its checkpoint; `--init` starts a new one from a model",
+            "a run cannot both resume and start from another model"
+        ));
+    }
     let mut opts = s.run.clone();
     if let Some(dir) = &s.init_from {
         opts.init = Some(warm_start(problem, opts.seed, dir, &mut notes)?);
@@ -161,6 +168,10 @@ pub fn train(
         seed: opts.seed,
         epochs: opts.epochs,
         precision: opts.precision.map(|p| p.name().to_string()),
+        engine: match opts.engine {
+            crate::backend::EngineChoice::Auto => "auto".into(),
+            crate::backend::EngineChoice::Engine(k) => k.name().into(),
+        },
     };
     let resume = match s.resume {
         true => Some(checkpoint::read(&s.out, &identity)?),
@@ -250,6 +261,25 @@ fn warm_start(
         ));
     }
     Ok(theta)
+}
+
+/// Writes the networks of the model in `dir` as an .npz (`io::export`) at `output`,
+/// by default `dir/export.npz`; gives the path.
+pub fn export(dir: &Path, output: Option<&Path>) -> Result<PathBuf> {
+    let (saved, compiled) = load_model(dir)?;
+    let path = output.map_or_else(|| dir.join("export.npz"), Path::to_path_buf);
+    let written = crate::io::export::export(&compiled.problem, &saved.theta)
+        .map_err(std::io::Error::other)
+        .and_then(|bytes| output::write_atomic(&path, &bytes));
+    written.map_err(|e| {
+        miette!(
+            code = "pdenet::io::export",
+            help = "check that the directory exists and is writable",
+            "cannot write {}: {e}",
+            path.display()
+        )
+    })?;
+    Ok(path)
 }
 
 /// The trained model in a run's out directory, with its problem compiled from the

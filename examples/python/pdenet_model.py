@@ -162,7 +162,7 @@ class Model:
         with zipfile.ZipFile(path) as z:
             self.description = json.loads(z.read("description.json"))
         with np.load(path) as arrays:
-            self.arrays = {k: arrays[k] for k in arrays.files}
+            self.arrays = {k: arrays[k] for k in arrays.files if not k.endswith(".json")}
         self.networks = self.description["networks"]
         self.parameters = self.description["parameters"]
 

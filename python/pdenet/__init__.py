@@ -38,7 +38,12 @@ class Problem:
 
 
 def _is_source(text):
-    return "\n" in text or not os.path.exists(text)
+    """Text with a line break, or that names no file and does not look like a path."""
+    if "\n" in text or os.path.exists(text):
+        return "\n" in text
+    if text.endswith(".pde") or os.sep in text:
+        raise PdenetError(f"no such file: {text}")
+    return True
 
 
 def check(path_or_source, set=None, data_dirs=()):

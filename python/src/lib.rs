@@ -180,8 +180,12 @@ fn run(
     let trained = trained.map_err(failure)?;
     let out = settings.out.display().to_string();
     if interrupted.load(Ordering::SeqCst) {
+        let how = match pdenet::io::checkpoint::path(&settings.out).exists() {
+            true => "the same call with `resume=True` continues",
+            false => "no checkpoint was written (checkpoint_every=0)",
+        };
         return Err(PyKeyboardInterrupt::new_err(format!(
-            "stopped by Ctrl-C after the current step; outputs in {out}, `resume=True` continues"
+            "stopped by Ctrl-C after the current step; outputs in {out}; {how}"
         )));
     }
     let mut notes = trained.notes;
@@ -245,10 +249,7 @@ fn eval<'py>(
 #[pyfunction]
 #[pyo3(signature = (out_dir, output=None))]
 fn export(out_dir: PathBuf, output: Option<PathBuf>) -> PyResult<String> {
-    let (saved, compiled) = session::load_model(&out_dir).map_err(failure)?;
-    let path = output.unwrap_or_else(|| out_dir.join("export.npz"));
-    let bytes = pdenet::io::export::export(&compiled.problem, &saved.theta).map_err(failure)?;
-    pdenet::io::output::write_atomic(&path, &bytes).map_err(failure)?;
+    let path = session::export(&out_dir, output.as_deref()).map_err(failure)?;
     Ok(path.display().to_string())
 }
 

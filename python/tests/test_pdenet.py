@@ -36,6 +36,11 @@ def test_a_mistake_raises_the_rendered_diagnostic():
     assert "equation u_xx + v = 0" in text, "the source line is shown"
 
 
+def test_a_missing_file_is_named():
+    with pytest.raises(pdenet.PdenetError, match="no such file"):
+        pdenet.check("examples/no_such_problem.pde")
+
+
 def test_settings_change_like_the_command_line():
     p = pdenet.check(SMALL, data_dirs=DATA, set={"network.width": 12})
     assert p.parameter_count != 701
@@ -94,7 +99,7 @@ def test_ctrl_c_stops_cleanly_and_keeps_the_outputs(tmp_path):
     try:
         with pytest.raises(KeyboardInterrupt, match="resume=True"):
             pdenet.run(SMALL, set={"train.adam.epochs": 1000000}, threads=1, out=tmp_path,
-                       data_dirs=DATA, progress=False)
+                       data_dirs=DATA, progress=False, checkpoint_every=0.5)
     finally:
         timer.cancel()
     stopped = pdenet.Run(tmp_path)

@@ -34,6 +34,8 @@ pub struct Identity {
     pub epochs: Option<usize>,
     /// `--precision`, by name.
     pub precision: Option<String>,
+    /// The engine (`cpu`, `gpu`, `interp`, `auto`): each computes its own roundings.
+    pub engine: String,
 }
 
 impl Identity {
@@ -43,6 +45,7 @@ impl Identity {
             "seed": self.seed,
             "epochs": self.epochs,
             "precision": self.precision,
+            "engine": self.engine,
         })
     }
 
@@ -50,11 +53,15 @@ impl Identity {
     fn difference(&self, meta: &Value) -> Option<String> {
         let saved = &meta["identity"];
         let mine = self.json();
-        let what = ["source", "seed", "epochs", "precision"]
+        let what = ["source", "seed", "epochs", "precision", "engine"]
             .into_iter()
             .find(|k| saved[k] != mine[k])?;
         Some(match what {
             "source" => "the .pde file (or a `--set`) changed since it was written".into(),
+            "engine" => format!(
+                "it was written by the {} engine, this run uses {}",
+                saved[what], mine[what]
+            ),
             k => format!(
                 "it was written by a run with --{k} {}, this one has {}",
                 saved[k], mine[k]

@@ -1,7 +1,8 @@
 //! Input and output: reading MATLAB v5 data files, writing and reading back what
 //! a run leaves (report, model, predictions as .npy and .mat, pictures), all
-//! committed as one set by a manifest. Only `main.rs` and this module touch the
-//! file system.
+//! committed as one set by a manifest; checkpoints and exports. Besides this module,
+//! only `main.rs`, `session` (and the Python package through it) touch the file
+//! system.
 
 pub mod checkpoint;
 pub mod datafile;

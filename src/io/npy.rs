@@ -1,6 +1,7 @@
-//! NumPy's .npy format (version 1.0), for 2-D little-endian f64 arrays: one row
-//! per point, one column per quantity. Enough to write predictions and to read
-//! points back for `pdenet eval --input FILE.npy`.
+//! NumPy's .npy format: written as version 1.0 little-endian f64 arrays (2-D, one
+//! row per point and one column per quantity, or 1-D); read back as columns from 1-D
+//! or 2-D little-endian float64, float32, int64 or int32 arrays (predictions,
+//! `pdenet eval --input FILE.npy`, .npz members, data files).
 
 /// A 2-D little-endian f64 array in NumPy's .npy format (version 1.0): one row per
 /// point, one column per entry of `columns`.
@@ -33,7 +34,8 @@ fn encode(shape: &str, values: impl Iterator<Item = f64>) -> Vec<u8> {
     out
 }
 
-/// Reads a 1-D or 2-D f64 (`<f8`) array, C or Fortran order, as columns.
+/// Reads a 1-D or 2-D array (`<f8`, `<f4`, `<i8`, `<i4`), C or Fortran order, as
+/// f64 columns.
 pub fn read(bytes: &[u8]) -> Result<Vec<Vec<f64>>, String> {
     if bytes.len() < 10 || &bytes[..6] != b"\x93NUMPY" {
         return Err("not a .npy file (no \\x93NUMPY magic)".into());

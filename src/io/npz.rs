@@ -1,6 +1,7 @@
 //! NumPy's .npz: a zip archive of .npy members, which `numpy.load` opens as a dict
 //! of arrays (member `theta.npy` is key `theta`). pdenet writes f64 arrays and, for
-//! what is not an array, text members (`meta.json`: `numpy.load` skips them).
+//! what is not an array, text members (`meta.json`: `numpy.load` lists it under
+//! its full name and gives its bytes).
 
 use super::npy;
 use std::io::{Cursor, Read, Write};

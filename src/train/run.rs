@@ -240,7 +240,8 @@ pub fn run(problem: &Problem, opts: &RunOptions, hooks: Hooks) -> Result<RunResu
     // A resumed run's clock goes on from its snapshot's.
     let started = resume
         .as_ref()
-        .and_then(|s| Instant::now().checked_sub(Duration::from_secs_f64(s.elapsed)))
+        .and_then(|s| Duration::try_from_secs_f64(s.elapsed).ok())
+        .and_then(|d| Instant::now().checked_sub(d))
         .unwrap_or(opts.started);
     let mut monitor = Monitor {
         started,

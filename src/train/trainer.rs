@@ -195,7 +195,7 @@ pub struct Outcome {
     /// phases before it stand.
     pub failed: Option<String>,
     /// Whether the time limit or Ctrl-C stopped the run before its phases ended (its
-    /// last snapshot continues it).
+    /// last snapshot, when snapshots are taken, continues it).
     pub cut_short: bool,
 }
 
@@ -325,11 +325,14 @@ pub fn train(
         }
     }
     for (index, phase) in phases.iter().enumerate().skip(first) {
+        // A phase's seconds include compiling its precision's kernel, as they always did.
+        let t0 = Instant::now();
         if let Err(e) = obj.eval.use_precision(precision(phase)) {
             out.failed = Some(e);
             break;
         }
-        let at = within.take().unwrap_or(PhaseStart::fresh(index));
+        let mut at = within.take().unwrap_or(PhaseStart::fresh(index));
+        at.seconds += t0.elapsed().as_secs_f64();
         let ran = run_phase(phase, at, threads, &mut obj, &mut rows, &mut out, progress);
         rows.phase_end(&mut out.history, &out.theta);
         let kind = ran.kind;

@@ -218,6 +218,10 @@ impl Optimizer for Adam {
         state.put("steps", vec![self.steps as f64]);
         state.put("m", self.m.clone());
         state.put("v", self.v.clone());
+        // Where a failed next epoch puts θ back to: the start of the last epoch.
+        if let Some(good) = &self.last_good {
+            state.put("last_good", good.clone());
+        }
         state
     }
 
@@ -232,7 +236,10 @@ impl Optimizer for Adam {
         self.m.copy_from_slice(m);
         self.v.copy_from_slice(v);
         self.steps = steps as u64;
-        self.last_good = None;
+        self.last_good = match state.get("last_good") {
+            Some(_) => Some(state.vector("last_good", n)?.to_vec()),
+            None => None,
+        };
         Ok(())
     }
 }
