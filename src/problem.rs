@@ -187,6 +187,15 @@ impl Param {
     pub fn rel_error(&self, value: f64) -> Option<f64> {
         self.exact.map(|exact| (value - exact).abs() / exact.abs())
     }
+
+    /// The value θ's entry `raw` stands for: exp(raw) for a positive parameter.
+    pub fn value(&self, raw: f64) -> f64 {
+        if self.positive {
+            raw.exp()
+        } else {
+            raw
+        }
+    }
 }
 
 /// A user-visible field: one real quantity the user can ask for (`u`, `ψ`, `re(h)`).

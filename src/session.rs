@@ -254,9 +254,9 @@ fn warm_start(
                 dir.display()
             )
         })?;
-    for name in kept {
+    for why in kept {
         notes.push(format!(
-            "the model in {} has no parameter `{name}`; it starts from the file's value",
+            "parameter {why} starts from the file's value, not from {}",
             dir.display()
         ));
     }

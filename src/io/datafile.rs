@@ -2,7 +2,8 @@
 //! numeric arrays) so that `data` and `reference` blocks map any of them alike:
 //!
 //! - MATLAB v5 `.mat` (`io::mat`);
-//! - NumPy `.npz`: every array by its key; `.npy`: the array by the file's stem
+//! - NumPy `.npz`: every array by its key, of any number of dimensions (a scalar is
+//!   1 × 1, a vector n × 1); `.npy`: the array by the file's stem
 //!   (`usol.npy` is `usol`) and, when it is 2-D, each column as `column1`, `column2`, …;
 //! - text tables `.csv`, `.tsv`, `.txt`, `.dat`: values separated by commas, tabs or
 //!   spaces; lines starting with `#` or `%` are comments (COMSOL's exports, PINNacle's
@@ -80,6 +81,20 @@ fn array(name: &str, columns: Vec<Vec<f64>>) -> Array {
     }
 }
 
+/// An array of any shape (values column-major) with MATLAB's at least two
+/// dimensions: a scalar is 1 × 1, a vector of n is n × 1.
+fn matlab_array(name: &str, mut shape: Vec<usize>, real: Vec<f64>) -> Array {
+    while shape.len() < 2 {
+        shape.push(1);
+    }
+    Array {
+        name: name.into(),
+        shape,
+        real,
+        imag: None,
+    }
+}
+
 fn empty(path: &Path) -> MatData {
     MatData {
         path: path.to_path_buf(),
@@ -92,8 +107,10 @@ fn read_npz(path: &Path, bytes: Vec<u8>) -> Result<MatData, String> {
     let mut archive = npz::Archive::new(bytes)?;
     let mut data = empty(path);
     for name in archive.names() {
-        match archive.columns(&name) {
-            Ok(columns) => data.arrays.push(array(&name, columns)),
+        let read =
+            (archive.member(&format!("{name}.npy"))).and_then(|bytes| npy::read_array(&bytes));
+        match read {
+            Ok((dims, values)) => data.arrays.push(matlab_array(&name, dims, values)),
             Err(reason) => data.skipped.push(Skipped { name, reason }),
         }
     }
@@ -119,11 +136,16 @@ fn numbered(columns: &[Vec<f64>]) -> Vec<Array> {
 
 fn read_text(path: &Path, bytes: Vec<u8>) -> Result<MatData, String> {
     let text = String::from_utf8(bytes).map_err(|_| "it is not text (UTF-8)".to_string())?;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    // Fields between commas (an empty one is kept: pandas' unnamed index column),
+    // else between runs of blanks; a `#` ends the line.
     let split = |line: &str| -> Vec<String> {
-        line.split(|c: char| c == ',' || c.is_whitespace())
-            .filter(|t| !t.is_empty())
-            .map(str::to_owned)
-            .collect()
+        let line = line.split('#').next().unwrap_or_default();
+        let fields: Vec<&str> = match line.contains(',') {
+            true => line.split(',').map(str::trim).collect(),
+            false => line.split_whitespace().collect(),
+        };
+        fields.into_iter().map(str::to_owned).collect()
     };
     let mut lines = (text.lines().enumerate())
         .filter(|(_, l)| !l.trim().is_empty() && !l.trim_start().starts_with(['#', '%']));
@@ -164,7 +186,9 @@ fn read_text(path: &Path, bytes: Vec<u8>) -> Result<MatData, String> {
     let mut data = empty(path);
     if is_header {
         for (name, c) in first.iter().zip(&columns) {
-            data.arrays.push(array(name, vec![c.clone()]));
+            if !name.is_empty() {
+                data.arrays.push(array(name, vec![c.clone()]));
+            }
         }
     }
     data.arrays.extend(numbered(&columns));
@@ -190,6 +214,17 @@ mod tests {
         assert_eq!(d.get("t").unwrap().real, [0.0, 1.0]);
         assert_eq!(d.get("u").unwrap().shape, [2, 1]);
         assert_eq!(d.get("column3").unwrap().real, [1e-3, 2.0]);
+        let pandas = write(
+            "pd.csv",
+            "\u{feff},x,u\n0,0.5,1 # first\n1,0.25,2\n".as_bytes(),
+        );
+        let d = read_data(&pandas).unwrap();
+        assert_eq!(
+            d.get("x").unwrap().real,
+            [0.5, 0.25],
+            "BOM, index column, comment"
+        );
+        assert_eq!(d.get("column1").unwrap().real, [0.0, 1.0]);
         let dat = write("ref.dat", b"% x y u\n0 0 1\n1\t0  2\n");
         let d = read_data(&dat).unwrap();
         assert_eq!(d.get("column2").unwrap().real, [0.0, 0.0]);

@@ -64,11 +64,7 @@ pub fn export(problem: &Problem, theta: &[f64]) -> zip::result::ZipResult<Vec<u8
         }));
     }
     let params: serde_json::Map<String, Value> = (problem.params.iter().enumerate())
-        .map(|(k, p)| {
-            let raw = theta[layout.params[k]];
-            let value = if p.positive { raw.exp() } else { raw };
-            (p.name.clone(), json!(value))
-        })
+        .map(|(k, p)| (p.name.clone(), json!(p.value(theta[layout.params[k]]))))
         .collect();
     let description = json!({
         "format": "pdenet-export/1",

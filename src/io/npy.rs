@@ -37,6 +37,21 @@ fn encode(shape: &str, values: impl Iterator<Item = f64>) -> Vec<u8> {
 /// Reads a 1-D or 2-D array (`<f8`, `<f4`, `<i8`, `<i4`), C or Fortran order, as
 /// f64 columns.
 pub fn read(bytes: &[u8]) -> Result<Vec<Vec<f64>>, String> {
+    let (dims, values) = read_array(bytes)?;
+    let (rows, cols) = match dims[..] {
+        [n] => (n, 1),
+        [n, m] => (n, m),
+        _ => return Err(format!("expected a 1-D or 2-D array, not shape {dims:?}")),
+    };
+    Ok((0..cols)
+        .map(|j| values[j * rows..(j + 1) * rows].to_vec())
+        .collect())
+}
+
+/// Reads an array of any number of dimensions as its shape and its values in
+/// column-major order (the first index fastest, as MATLAB stores them), whatever
+/// the file's order.
+pub fn read_array(bytes: &[u8]) -> Result<(Vec<usize>, Vec<f64>), String> {
     if bytes.len() < 10 || &bytes[..6] != b"\x93NUMPY" {
         return Err("not a .npy file (no \\x93NUMPY magic)".into());
     }
@@ -81,29 +96,27 @@ pub fn read(bytes: &[u8]) -> Result<Vec<Vec<f64>>, String> {
         .filter(|s| !s.is_empty())
         .map(|s| s.parse().map_err(|_| format!("bad shape `{shape}`")))
         .collect::<Result<_, _>>()?;
-    let (rows, cols) = match dims[..] {
-        [n] => (n, 1),
-        [n, m] => (n, m),
-        _ => return Err(format!("expected a 1-D or 2-D array, not shape ({shape})")),
-    };
+    let count: usize = dims.iter().product();
     let data = &bytes[start + header_len..];
-    if data.len() < size * rows * cols {
+    if data.len() < size * count {
         return Err("the .npy data is shorter than its shape".into());
     }
     let at = |k: usize| number(&data[size * k..size * (k + 1)]);
-    Ok((0..cols)
-        .map(|j| {
-            (0..rows)
-                .map(|i| {
-                    if fortran {
-                        at(j * rows + i)
-                    } else {
-                        at(i * cols + j)
-                    }
-                })
-                .collect()
-        })
-        .collect())
+    let values = match fortran {
+        true => (0..count).map(at).collect(),
+        false => (0..count).map(|k| at(c_offset(&dims, k))).collect(),
+    };
+    Ok((dims, values))
+}
+
+/// The C-order position of the entry whose column-major position is `k`.
+fn c_offset(dims: &[usize], mut k: usize) -> usize {
+    let mut index = vec![0; dims.len()];
+    for (i, &n) in index.iter_mut().zip(dims) {
+        *i = k % n.max(1);
+        k /= n.max(1);
+    }
+    index.iter().zip(dims).fold(0, |at, (&i, &n)| at * n + i)
 }
 
 #[cfg(test)]
@@ -135,6 +148,19 @@ mod tests {
             super::read(&with_descr("<i8", 2, &i8)).unwrap(),
             vec![vec![7.0, -3.0]]
         );
+        // A 2 × 3 × 2 C-order array read column-major: entry (i, j, k) at i + 2j + 6k.
+        let header = "{'descr': '<f8', 'fortran_order': False, 'shape': (2, 3, 2), }";
+        let mut b = b"\x93NUMPY\x01\x00".to_vec();
+        b.extend_from_slice(&(header.len() as u16 + 1).to_le_bytes());
+        b.extend_from_slice(header.as_bytes());
+        b.push(b'\n');
+        let c_order: Vec<f64> = (0..12).map(f64::from).collect();
+        b.extend(c_order.iter().flat_map(|x| x.to_le_bytes()));
+        let (dims, v) = super::read_array(&b).unwrap();
+        assert_eq!(dims, [2, 3, 2]);
+        // C order: (i, j, k) holds 6i + 2j + k.
+        assert_eq!(v[1 + 2 * 2], 10.0, "(1, 2, 0)");
+        assert_eq!(v[2 + 6], 3.0, "(0, 1, 1)");
         let c16 = with_descr("<c16", 1, &[0; 16]);
         assert!(super::read(&c16).unwrap_err().contains("`<c16`"));
         for v in [vec![], vec![0.1 + 0.2, -0.0]] {

@@ -7,7 +7,7 @@ use crate::problem::Problem;
 /// Copies `saved`'s trained θ into `theta` (this problem's): every network tensor,
 /// which must match tensor for tensor (layer, name and size, in order), and each PDE
 /// parameter `saved` has by name. Gives the parameters that kept their initial
-/// values; the message says where the networks differ.
+/// values, each with why; the message says where the networks differ.
 pub fn warm_start(
     problem: &Problem,
     theta: &mut [f64],
@@ -49,18 +49,16 @@ pub fn warm_start(
     let mut kept = Vec::new();
     for (k, p) in problem.params.iter().enumerate() {
         // θ holds a positive parameter's logarithm: carry the value across.
-        let value = saved.params.iter().position(|q| q.name == p.name).map(|j| {
-            let raw = saved_theta[theirs.params[j]];
-            if saved.params[j].positive {
-                raw.exp()
-            } else {
-                raw
-            }
-        });
+        let value = (saved.params.iter().position(|q| q.name == p.name))
+            .map(|j| saved.params[j].value(saved_theta[theirs.params[j]]));
         match value {
             Some(v) if p.positive && v > 0.0 => theta[mine.params[k]] = v.ln(),
             Some(v) if !p.positive => theta[mine.params[k]] = v,
-            _ => kept.push(p.name.clone()),
+            Some(v) => kept.push(format!(
+                "{} (its value there, {v}, cannot start a positive parameter)",
+                p.name
+            )),
+            None => kept.push(format!("{} (the model has none)", p.name)),
         }
     }
     Ok(kept)

@@ -752,14 +752,7 @@ pub fn param_values(problem: &Problem, layout: &Layout, theta: &[f64]) -> Vec<f6
         .params
         .iter()
         .enumerate()
-        .map(|(k, p)| {
-            let raw = theta[layout.params[k]];
-            if p.positive {
-                raw.exp()
-            } else {
-                raw
-            }
-        })
+        .map(|(k, p)| p.value(theta[layout.params[k]]))
         .collect()
 }
 
