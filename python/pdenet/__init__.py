@@ -85,7 +85,9 @@ def run(path, *, epochs=None, threads=None, precision=None, out=None, set=None, 
     set changes settings as `--set` does ({"network.width": 20}); progress is True (a
     line every few seconds), False, or a callable taking {phase, iter, of, loss, error}.
     Ctrl-C stops after the current step, writes everything, and raises
-    KeyboardInterrupt; `resume=True` continues a stopped run. Gives a Run."""
+    KeyboardInterrupt; `resume=True` continues a stopped run. Gives a Run; a run
+    that diverged keeps its last good model and says so in a warning and in
+    `run.report["diverged"]` (the command line exits 1 instead)."""
     callback = _Printer() if progress is True else (progress or None)
     out_dir, notes = _native.run(
         os.fspath(path), out=None if out is None else os.fspath(out), epochs=epochs,
