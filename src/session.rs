@@ -168,10 +168,7 @@ pub fn train(
         seed: opts.seed,
         epochs: opts.epochs,
         precision: opts.precision.map(|p| p.name().to_string()),
-        engine: match opts.engine {
-            crate::backend::EngineChoice::Auto => "auto".into(),
-            crate::backend::EngineChoice::Engine(k) => k.name().into(),
-        },
+        engine: opts.engine.name().into(),
     };
     let resume = match s.resume {
         true => Some(checkpoint::read(&s.out, &identity)?),

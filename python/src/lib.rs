@@ -4,7 +4,7 @@
 //! top. Failures raise `PdenetError` carrying miette's rendered text.
 
 use numpy::{PyArray1, PyReadonlyArray1};
-use pdenet::backend::{EngineChoice, EngineKind, Precision};
+use pdenet::backend::{EngineChoice, Precision};
 use pdenet::session::{self, Progress, TrainSettings};
 use pdenet::train::run::{ErrorEvery, RunOptions};
 use pyo3::create_exception;
@@ -119,20 +119,14 @@ fn run(
     let l = load(Some(path), None, &sets_of(set), &data_dirs)?;
     let precision = match precision {
         None => None,
-        Some("f32") => Some(Precision::F32),
-        Some("f64") => Some(Precision::F64),
-        Some(p) => return Err(PdenetError::new_err(format!("precision `{p}`: f32 or f64"))),
+        Some(p) => Some(
+            Precision::named(p)
+                .ok_or_else(|| PdenetError::new_err(format!("precision `{p}`: f32 or f64")))?,
+        ),
     };
-    let engine = match backend {
-        "cpu" => EngineChoice::Engine(EngineKind::Cpu),
-        "gpu" => EngineChoice::Engine(EngineKind::Gpu),
-        "interp" => EngineChoice::Engine(EngineKind::Interp),
-        "auto" => EngineChoice::Auto,
-        b => {
-            let e = format!("backend `{b}`: cpu, gpu, auto or interp");
-            return Err(PdenetError::new_err(e));
-        }
-    };
+    let engine = EngineChoice::named(backend).ok_or_else(|| {
+        PdenetError::new_err(format!("backend `{backend}`: cpu, gpu, auto or interp"))
+    })?;
     let cores = || std::thread::available_parallelism().map_or(1, |n| n.get());
     let settings = TrainSettings {
         run: RunOptions {

@@ -62,12 +62,19 @@ pub enum Precision {
 }
 
 impl Precision {
+    pub const ALL: [Precision; 2] = [Precision::F32, Precision::F64];
+
     /// The name on the command line and in the reports.
     pub fn name(self) -> &'static str {
         match self {
             Precision::F32 => "f32",
             Precision::F64 => "f64",
         }
+    }
+
+    /// The precision of that name (reports, checkpoints, the Python package).
+    pub fn named(name: &str) -> Option<Precision> {
+        Precision::ALL.into_iter().find(|p| p.name() == name)
     }
 }
 
@@ -174,6 +181,28 @@ pub enum EngineChoice {
     /// A hardware GPU if one opens for the precision, the CPU engine otherwise
     /// (never a software adapter: lavapipe is slower than the JIT).
     Auto,
+}
+
+impl EngineChoice {
+    const ALL: [EngineChoice; 4] = [
+        EngineChoice::Engine(EngineKind::Cpu),
+        EngineChoice::Engine(EngineKind::Gpu),
+        EngineChoice::Engine(EngineKind::Interp),
+        EngineChoice::Auto,
+    ];
+
+    /// The `--backend` name: an engine's, or `auto`.
+    pub fn name(self) -> &'static str {
+        match self {
+            EngineChoice::Engine(k) => k.name(),
+            EngineChoice::Auto => "auto",
+        }
+    }
+
+    /// The choice of that `--backend` name (checkpoints, the Python package).
+    pub fn named(name: &str) -> Option<EngineChoice> {
+        EngineChoice::ALL.into_iter().find(|c| c.name() == name)
+    }
 }
 
 /// Compiles `kernel` on the engine `choice` names: the one place that chooses.

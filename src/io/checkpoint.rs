@@ -244,10 +244,9 @@ fn phase_from(v: &Value) -> Result<PhaseReport, String> {
         name: optim::kind(&name)
             .ok_or(format!("unknown optimizer `{name}`"))?
             .name,
-        precision: ["f32", "f64"]
-            .into_iter()
-            .find(|p| *p == precision)
-            .ok_or(format!("unknown precision `{precision}`"))?,
+        precision: crate::backend::Precision::named(&precision)
+            .ok_or(format!("unknown precision `{precision}`"))?
+            .name(),
         iterations: count(&v["iterations"])?,
         evaluations: count(&v["evaluations"])?,
         seconds: number(&v["seconds"])?,

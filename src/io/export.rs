@@ -32,8 +32,7 @@ pub fn export(problem: &Problem, theta: &[f64]) -> zip::result::ZipResult<Vec<u8
                 let array = format!("net{n}.layer{}.{i}.{name}", l + 1);
                 let shape = match t.shape {
                     TensorShape::Matrix => {
-                        let rows = values.chunks(layer.inputs).map(<[f64]>::to_vec);
-                        w.columns(&array, &transpose(rows.collect(), layer.inputs))?;
+                        w.matrix(&array, layer.outputs, layer.inputs, values)?;
                         vec![layer.outputs, layer.inputs]
                     }
                     TensorShape::Vector | TensorShape::Scalar => {
@@ -80,13 +79,6 @@ pub fn export(problem: &Problem, theta: &[f64]) -> zip::result::ZipResult<Vec<u8
             .as_bytes(),
     )?;
     w.finish()
-}
-
-/// Rows of `cols` numbers as columns (the .npy writer takes columns).
-fn transpose(rows: Vec<Vec<f64>>, cols: usize) -> Vec<Vec<f64>> {
-    (0..cols)
-        .map(|j| rows.iter().map(|r| r[j]).collect())
-        .collect()
 }
 
 fn layer_json(layer: &Layer, tensors: Vec<Value>) -> Value {

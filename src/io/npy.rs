@@ -11,6 +11,12 @@ pub fn write(columns: &[Vec<f64>]) -> Vec<u8> {
     encode(&format!("({rows}, {})", columns.len()), values)
 }
 
+/// A `rows` × `cols` array from its values in C (row-major) order, as θ holds a
+/// matrix.
+pub fn write_matrix(rows: usize, cols: usize, values: &[f64]) -> Vec<u8> {
+    encode(&format!("({rows}, {cols})"), values.iter().copied())
+}
+
 /// A 1-D little-endian f64 array in NumPy's .npy format (version 1.0).
 pub fn write_vector(v: &[f64]) -> Vec<u8> {
     encode(&format!("({},)", v.len()), v.iter().copied())

@@ -25,6 +25,21 @@ impl Writer {
         self.member(&format!("{name}.npy"), &npy::write(columns))
     }
 
+    /// Member `name` (without `.npy`): a `rows` × `cols` matrix from its row-major
+    /// values.
+    pub fn matrix(
+        &mut self,
+        name: &str,
+        rows: usize,
+        cols: usize,
+        values: &[f64],
+    ) -> zip::result::ZipResult<()> {
+        self.member(
+            &format!("{name}.npy"),
+            &npy::write_matrix(rows, cols, values),
+        )
+    }
+
     /// Member `name` (without `.npy`): a 1-D array.
     pub fn vector(&mut self, name: &str, v: &[f64]) -> zip::result::ZipResult<()> {
         self.member(&format!("{name}.npy"), &npy::write_vector(v))
