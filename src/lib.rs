@@ -11,6 +11,9 @@ pub mod adf;
 pub mod backend;
 pub mod bench;
 pub mod check;
+/// MPI jobs (`mpirun -np N pdenet run`): the `mpi` feature.
+#[cfg(feature = "mpi")]
+pub mod cluster;
 pub mod describe;
 pub mod diag;
 pub mod eval;

@@ -10,7 +10,7 @@
 
 use clap::{Parser, Subcommand, ValueEnum};
 use miette::{miette, Result};
-use pdenet::backend::{EngineChoice, EngineKind, Precision};
+use pdenet::backend::{EngineChoice, EngineKind, Precision, Team};
 use pdenet::bench;
 use pdenet::describe;
 use pdenet::eval as evaluate;
@@ -24,6 +24,7 @@ use pdenet::train::run::{ErrorEvery, RunOptions};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 #[derive(Parser)]
 #[command(
@@ -324,7 +325,17 @@ fn dispatch(command: Command) -> Result<ExitCode> {
                 Ok(ExitCode::SUCCESS)
             }),
         },
-        Command::Run { input, run } => with_loaded(&input, |l| train(l, &input, &run)),
+        Command::Run { input, run } => {
+            // MPI starts on this thread, the one that makes every MPI call, and
+            // ends (finalizes) when `job` drops after the run.
+            #[cfg(feature = "mpi")]
+            let job = pdenet::cluster::Job::start();
+            #[cfg(feature = "mpi")]
+            let team = job.as_ref().map(|j| (j.team(), j.local_ranks()));
+            #[cfg(not(feature = "mpi"))]
+            let team = None;
+            with_loaded(&input, |l| train(l, &input, &run, team.clone()))
+        }
         Command::Gradcheck {
             input,
             seed,
@@ -456,7 +467,16 @@ fn say(text: &str) {
     let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
 }
 
-fn train(loaded: &session::Loaded, input: &Input, args: &RunArgs) -> Result<ExitCode> {
+/// `pdenet run`, alone or as a rank of an MPI job (`team`: the job and how many of
+/// its ranks share this machine's cores). Only rank 0 shows progress and writes.
+fn train(
+    loaded: &session::Loaded,
+    input: &Input,
+    args: &RunArgs,
+    team: Option<(Arc<dyn Team>, usize)>,
+) -> Result<ExitCode> {
+    let local_ranks = team.as_ref().map_or(1, |(_, n)| *n);
+    let team = team.map(|(t, _)| t);
     let backend = if args.interp {
         BackendArg::Interp
     } else {
@@ -468,7 +488,7 @@ fn train(loaded: &session::Loaded, input: &Input, args: &RunArgs) -> Result<Exit
             epochs: args.epochs,
             precision: args.precision.map(Precision::from),
             engine: backend.into(),
-            threads: args.threads.unwrap_or_else(default_threads),
+            threads: (args.threads).unwrap_or_else(|| (default_threads() / local_ranks).max(1)),
             started: *STARTED.get_or_init(std::time::Instant::now),
             time_limit: args.time_limit,
             error_every: args.error_every.map_or(ErrorEvery::Auto, ErrorEvery::Steps),
@@ -478,16 +498,35 @@ fn train(loaded: &session::Loaded, input: &Input, args: &RunArgs) -> Result<Exit
         out: (args.out.clone()).unwrap_or_else(|| session::default_out_dir(&input.file)),
         resume: args.resume,
         init_from: args.init.clone(),
+        team,
     };
+    let lead = settings.writes();
     let mut display = progress::Display::new(args.quiet);
     let trained = session::train(
         loaded,
         &settings,
-        &mut |p| display.update(p),
+        &mut |p| {
+            if lead {
+                display.update(p)
+            }
+        },
         stop_on_ctrl_c(),
     );
-    display.finish();
-    let trained = trained?;
+    if lead {
+        display.finish();
+    }
+    let trained = match (trained, &settings.team) {
+        (Ok(t), _) => t,
+        // The other ranks may be waiting for this one in a collective: end them.
+        (Err(e), Some(team)) if team.size() > 1 => {
+            eprintln!("{e:?}");
+            team.abort(1)
+        }
+        (Err(e), _) => return Err(e),
+    };
+    if !lead {
+        return Ok(ExitCode::SUCCESS);
+    }
     for note in &trained.notes {
         eprintln!("pdenet: warning: {note}");
     }

@@ -112,6 +112,16 @@ pub fn summary(problem: &Problem, r: &RunResult, out: &Path) -> String {
             );
         }
     }
+    if let Some(t) = r.traffic {
+        s += &format!(
+            "\n  shared by {} MPI ranks: {} gathers of {:.0} kB, {:.2} s in them ({:.1} % of training)",
+            r.engine.ranks,
+            t.gathers,
+            t.bytes as f64 / t.gathers.max(1) as f64 / 1e3,
+            t.seconds,
+            100.0 * t.seconds / r.train_s.max(1e-9)
+        );
+    }
     s += &format!("\n  outputs in {}", out.display());
     s
 }

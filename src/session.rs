@@ -4,6 +4,7 @@
 //! model reloaded. Front-end diagnostics come back rendered by miette against their
 //! source; everything later is a miette report with a code and a help line.
 
+use crate::backend::Team;
 use crate::check::Options;
 use crate::diag::Diag;
 use crate::io::model::SavedModel;
@@ -17,6 +18,7 @@ pub use crate::train::trainer::Progress;
 use miette::{miette, NamedSource, Report, Result};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 
 /// A checked problem and the text it came from (after the `--set` changes).
 #[derive(Debug)]
@@ -133,6 +135,16 @@ pub struct TrainSettings {
     pub resume: bool,
     /// A trained model's out directory to start from (`--init`).
     pub init_from: Option<PathBuf>,
+    /// The ranks of an MPI job sharing the run; only rank 0 writes (outputs,
+    /// checkpoints), every rank reads a checkpoint it resumes from.
+    pub team: Option<Arc<dyn Team>>,
+}
+
+impl TrainSettings {
+    /// Whether this process writes the run's files: alone, or rank 0 of a job.
+    pub fn writes(&self) -> bool {
+        self.team.as_ref().is_none_or(|t| t.rank() == 0)
+    }
 }
 
 /// A finished (or stopped, or diverged) run whose outputs are written.
@@ -176,7 +188,7 @@ pub fn train(
     };
     // A fresh run replaces what the directory held: an earlier run's checkpoint must
     // not be taken for this one's if this one stops before its first.
-    if !s.resume {
+    if !s.resume && s.writes() {
         checkpoint::remove(&s.out).map_err(|e| {
             miette!(
                 code = "pdenet::io::write_outputs",
@@ -194,14 +206,18 @@ pub fn train(
     };
     let hooks = Hooks {
         progress,
-        checkpoint: match opts.checkpoint_every > 0.0 {
+        checkpoint: match opts.checkpoint_every > 0.0 && s.writes() {
             true => Some(&mut keep),
             false => None,
         },
         interrupted,
         resume,
+        team: s.team.clone(),
     };
     let result = run::run(problem, &opts, hooks)?;
+    if !s.writes() {
+        return Ok(Trained { result, notes });
+    }
     if let Some(e) = unwritten {
         let at = checkpoint::path(&s.out);
         notes.push(format!(

@@ -144,6 +144,7 @@ fn run(
         out: out.unwrap_or_else(|| session::default_out_dir(Path::new(path))),
         resume,
         init_from: init,
+        team: None,
     };
     let interrupted = AtomicBool::new(false);
     let mut last = Instant::now();

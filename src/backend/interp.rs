@@ -34,6 +34,7 @@ impl Engine for InterpEngine {
             products: None,
             adapter: None,
             threads: 1,
+            ranks: 1,
         }
     }
 

@@ -31,16 +31,18 @@
 //!   override [`Engine::eval`] (fewer rows come back when the device reduces them
 //!   in a fixed order), and a device-side step is a new provided method here with
 //!   a host fallback, so the trainer keeps one interface.
-//! - Partial sums across MPI ranks: each rank runs [`Engine::partials`] on its
-//!   contiguous share of every point set's parts; the rows are gathered in rank
-//!   order (an all-gather) so that they stand in the order one process would have
-//!   produced, and [`Partials::combine`] sums them. With parts cut by point count
-//!   alone, results then do not depend on the rank count either.
+//!
+//! **Across processes** (`team`): under MPI each rank runs [`Engine::partials`] on
+//! its contiguous [`Share`] of every point set's parts; the rows are gathered in
+//! rank order (an all-gather) so that they stand in the order one process would
+//! have produced, and [`Partials::combine`] sums them. Parts are cut by point count
+//! alone, so results do not depend on the rank count either.
 
 pub mod cpu;
 mod elementary;
 pub mod gpu;
 mod interp;
+mod team;
 
 #[cfg(test)]
 pub(crate) mod tests;
@@ -53,6 +55,7 @@ use crate::kernel::{Evaluation, Kernel, KernelError, PointBatch};
 pub use cpu::{emit_clif, ClifKernel};
 pub use gpu::{emit_wgsl, AdapterChoice, Gpu, GpuKernel};
 pub use interp::InterpEngine;
+pub use team::{on_team, Team};
 
 /// The number format a compiled kernel computes in (sums are always f64).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -245,8 +248,10 @@ pub struct EngineFacts {
     pub products: Option<String>,
     /// The GPU adapter's name and type.
     pub adapter: Option<String>,
-    /// Host threads evaluating the kernel.
+    /// Host threads evaluating the kernel (in each process).
     pub threads: usize,
+    /// Processes sharing each evaluation (MPI ranks); 1 in one process.
+    pub ranks: usize,
 }
 
 /// One pass of an evaluation over every point set.
@@ -259,6 +264,50 @@ pub struct Pass<'a> {
     pub batches: &'a [PointBatch],
     /// Run only the forward part (`ops[..backward_start]`): term sums, no gradient.
     pub forward_only: bool,
+    /// Which of each point set's parts to compute (all, but under MPI).
+    pub share: Share,
+}
+
+/// The exchanges of an engine shared by MPI ranks: every evaluation gathers the
+/// ranks' partial sums.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Traffic {
+    /// Gathers (one per pass of an evaluation).
+    pub gathers: u64,
+    /// Seconds in them, waiting for the slowest rank included.
+    pub seconds: f64,
+    /// Bytes each rank received in all (the whole rows of every rank).
+    pub bytes: u64,
+}
+
+impl std::ops::Add for Traffic {
+    type Output = Traffic;
+    fn add(self, o: Traffic) -> Traffic {
+        Traffic {
+            gathers: self.gathers + o.gathers,
+            seconds: self.seconds + o.seconds,
+            bytes: self.bytes + o.bytes,
+        }
+    }
+}
+
+/// One of `count` equal, contiguous shares of every point set's parts: an MPI
+/// rank's work. Share `index` of n parts is parts `index·n/count ..
+/// (index+1)·n/count`, the rule that splits parts over threads too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Share {
+    pub index: usize,
+    pub count: usize,
+}
+
+impl Share {
+    /// Every part: one process.
+    pub const WHOLE: Share = Share { index: 0, count: 1 };
+
+    /// This share of `n` parts.
+    pub fn of(self, n: usize) -> std::ops::Range<usize> {
+        self.index * n / self.count..(self.index + 1) * n / self.count
+    }
 }
 
 impl Pass<'_> {
@@ -281,9 +330,17 @@ pub trait Engine {
 
     /// Runs `pass` over every point set and returns its partial sums, rows in an
     /// order that depends only on the points: point set after point set, within
-    /// one its parts of points in point order. The interpreter, the oracle, sums
-    /// its own way and returns a single row.
+    /// one its parts of points in point order, each set's rows closed by
+    /// [`Partials::end_set`], only `pass.share`'s parts. The interpreter, the
+    /// oracle, sums its own way and returns a single row (and is never shared:
+    /// [`on_team`]).
     fn partials(&self, pass: &Pass) -> Result<Partials, KernelError>;
+
+    /// What sharing the evaluations with other processes cost so far; `None` for
+    /// an engine that does not share them.
+    fn traffic(&self) -> Option<Traffic> {
+        None
+    }
 
     /// Loss per term, total and gradient: the semantics of [`Kernel::eval`] in
     /// the engine's precision, sums in f64.
@@ -306,6 +363,7 @@ pub trait Engine {
                     seeds,
                     batches,
                     forward_only,
+                    share: Share::WHOLE,
                 };
                 Ok(self.partials(&pass)?.combine())
             })
@@ -319,6 +377,8 @@ pub struct Partials {
     n_terms: usize,
     width: usize,
     rows: Vec<f64>,
+    /// The number of rows when each point set's rows ended.
+    set_ends: Vec<usize>,
 }
 
 impl Partials {
@@ -328,7 +388,18 @@ impl Partials {
             n_terms,
             width: n_terms + grad_len,
             rows: vec![],
+            set_ends: vec![],
         }
+    }
+
+    /// Rows so far.
+    pub fn row_count(&self) -> usize {
+        self.rows.len() / self.width.max(1)
+    }
+
+    /// Closes the current point set's rows (an engine calls it after each set).
+    pub fn end_set(&mut self) {
+        self.set_ends.push(self.row_count());
     }
 
     /// Numbers per row: the terms, then the gradient.

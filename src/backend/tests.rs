@@ -113,7 +113,7 @@ pub(super) fn median_ms(reps: usize, f: &mut dyn FnMut()) -> f64 {
     ts[reps / 2]
 }
 
-fn burgers() -> (Problem, Kernel) {
+pub(super) fn burgers() -> (Problem, Kernel) {
     let (_, p) = examples()
         .into_iter()
         .find(|(n, _)| n == "burgers")

@@ -11,7 +11,7 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 /// build.rs), `unknown` when it was built without git.
 pub const COMMIT: &str = env!("PDENET_COMMIT");
 
-/// `{cpu, isa, products, threads, version, commit}` for an engine. `isa` is the vector
+/// `{cpu, isa, products, threads, ranks, version, commit}` for an engine. `isa` is the vector
 /// extension the engine used (null on a GPU, whose adapter the report names).
 pub fn json(facts: &EngineFacts) -> Value {
     json!({
@@ -19,6 +19,7 @@ pub fn json(facts: &EngineFacts) -> Value {
         "isa": facts.isa,
         "products": facts.products,
         "threads": facts.threads,
+        "ranks": facts.ranks,
         "version": VERSION,
         "commit": COMMIT,
     })

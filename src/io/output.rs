@@ -157,6 +157,12 @@ pub fn report(info: &RunInfo, r: &RunResult, run_id: &str) -> Value {
         "engine": r.engine.kind.engine(),
         "adapter": r.engine.adapter,
         "machine": super::machine::json(&r.engine),
+        "mpi": r.traffic.map(|t| json!({
+            "ranks": r.engine.ranks,
+            "gathers": t.gathers,
+            "gather_s": t.seconds,
+            "gathered_bytes": t.bytes,
+        })),
         "seed": info.seed,
         "network": { "kind": p.networks.first().map(|n| &n.kind), "params": p.network_params() },
         "networks": p.networks.iter().map(|n| json!({

@@ -8,8 +8,7 @@ use super::resample::Resampler;
 use super::self_adaptive::SelfAdaptiveWeights;
 use super::snapshot::{SetState, Snapshot};
 use super::trainer::{self, Checkpointing, Evaluator, Monitor, Outcome, Progress, Resample};
-use crate::backend::Engine;
-use crate::backend::{self, EngineChoice, EngineFacts};
+use crate::backend::{self, Engine, EngineChoice, EngineFacts, Team, Traffic};
 use crate::expr::Expr;
 use crate::kernel::{self, Evaluation, Kernel, KernelError, PointBatch, Predictor};
 use crate::net;
@@ -18,6 +17,7 @@ use miette::Diagnostic;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use thiserror::Error;
 
@@ -55,6 +55,9 @@ pub struct Hooks<'h> {
     pub interrupted: Option<&'h AtomicBool>,
     /// A snapshot of this problem's run to continue from.
     pub resume: Option<Snapshot>,
+    /// The processes of an MPI job, when there is one: they share every evaluation
+    /// and take rank 0's decisions to stop.
+    pub team: Option<Arc<dyn Team>>,
 }
 
 #[derive(Debug, Error, Diagnostic)]
@@ -127,6 +130,9 @@ pub struct RunResult {
     pub points: Vec<usize>,
     /// The engine that ran the kernel (never `auto`) and where.
     pub engine: EngineFacts,
+    /// The exchanges of an MPI job's ranks (every precision's engine together);
+    /// `None` in one process.
+    pub traffic: Option<Traffic>,
 }
 
 /// Trains the problem and measures it against its reference.
@@ -136,12 +142,19 @@ pub fn run(problem: &Problem, opts: &RunOptions, hooks: Hooks) -> Result<RunResu
         checkpoint: mut keep,
         interrupted,
         resume,
+        team,
     } = hooks;
     let t0 = Instant::now();
     let kernel = kernel::compile(problem)?;
     let phases = trainer::phases(problem, opts.epochs, opts.precision);
     let first = phases.first().map_or(Precision::F64, trainer::precision);
-    let compiled = vec![backend::compile(opts.engine, &kernel, first, opts.threads)?];
+    let compiled = vec![compile(
+        opts.engine,
+        &kernel,
+        first,
+        opts.threads,
+        team.as_ref(),
+    )?];
     let compile_s = t0.elapsed().as_secs_f64();
     let data = points::load(problem)?;
     let batches = RefCell::new(points::sample(problem, &data, opts.seed));
@@ -153,6 +166,7 @@ pub fn run(problem: &Problem, opts: &RunOptions, hooks: Hooks) -> Result<RunResu
         current: 0,
         batches: &batches,
         scale: None,
+        team: team.clone(),
     };
     let theta = match &opts.init {
         Some(theta) => theta.clone(),
@@ -268,6 +282,7 @@ pub fn run(problem: &Problem, opts: &RunOptions, hooks: Hooks) -> Result<RunResu
             false => None,
         },
         interrupted,
+        team: team.as_deref(),
     };
     let t1 = Instant::now();
     let outcome = trainer::train(
@@ -298,6 +313,9 @@ pub fn run(problem: &Problem, opts: &RunOptions, hooks: Hooks) -> Result<RunResu
         train_s,
         points,
         engine: engines.compiled[engines.current].facts(),
+        traffic: (engines.compiled.iter())
+            .filter_map(|e| e.traffic())
+            .reduce(|a, b| a + b),
     })
 }
 
@@ -349,6 +367,18 @@ struct Engines<'k> {
     batches: &'k RefCell<Vec<PointBatch>>,
     /// The terms' weight multipliers once a phase balances them.
     scale: Option<Vec<f64>>,
+    team: Option<Arc<dyn Team>>,
+}
+
+/// The kernel compiled on `choice`'s engine and, on an MPI team, shared by its ranks.
+fn compile(
+    choice: EngineChoice,
+    kernel: &Kernel,
+    precision: Precision,
+    threads: usize,
+    team: Option<&Arc<dyn Team>>,
+) -> Result<Box<dyn Engine>, backend::BackendError> {
+    backend::on_team(backend::compile(choice, kernel, precision, threads)?, team)
 }
 
 impl Evaluator for Engines<'_> {
@@ -389,8 +419,14 @@ impl Evaluator for Engines<'_> {
             self.current = k;
             return Ok(());
         }
-        let engine = backend::compile(self.choice, self.kernel, precision, self.threads)
-            .map_err(|e| format!("compiling the {} kernel failed: {e}", precision.name()))?;
+        let engine = compile(
+            self.choice,
+            self.kernel,
+            precision,
+            self.threads,
+            self.team.as_ref(),
+        )
+        .map_err(|e| format!("compiling the {} kernel failed: {e}", precision.name()))?;
         self.compiled.push(engine);
         self.current = self.compiled.len() - 1;
         Ok(())

@@ -4,7 +4,7 @@
 
 use super::optim::{self, End, Eval, IterInfo, Objective, Optimizer, OptimizerState, Stop};
 use super::snapshot::Snapshot;
-use crate::backend::Precision;
+use crate::backend::{Precision, Team};
 use crate::kernel::{Evaluation, KernelError};
 use crate::net::Layout;
 use crate::problem::{Balance, BalanceRule, Causal, Phase, Problem, SelfAdaptive};
@@ -129,6 +129,10 @@ pub struct Monitor<'m> {
     /// Set by Ctrl-C: the run stops at the end of the current step, as at the time
     /// limit.
     pub interrupted: Option<&'m AtomicBool>,
+    /// The other processes of an MPI job: every rank takes rank 0's decisions to
+    /// stop or pause (its clock, its Ctrl-C, its checkpoints), so that all take the
+    /// same steps and meet in the same collectives.
+    pub team: Option<&'m dyn Team>,
 }
 
 /// When and where snapshots go.
@@ -678,7 +682,7 @@ impl Rows<'_, '_, '_> {
     }
 
     /// Breaks the segment once the time limit has passed, Ctrl-C was pressed or a
-    /// snapshot is due.
+    /// snapshot is due (on an MPI team: once rank 0 says one of these).
     fn after_step(&mut self) -> ControlFlow<()> {
         let now = self.now();
         if self.monitor.time_limit.is_some_and(|limit| now >= limit) {
@@ -691,6 +695,13 @@ impl Rows<'_, '_, '_> {
             self.interrupted = true;
         } else if let Some(c) = &self.monitor.checkpoint {
             self.pause = now - self.last_checkpoint >= c.every;
+        }
+        if let Some(team) = self.monitor.team {
+            let flags = self.out_of_time as u64 | (self.interrupted as u64) << 1;
+            let flags = team.broadcast(flags | (self.pause as u64) << 2);
+            self.out_of_time = flags & 1 != 0;
+            self.interrupted = flags & 2 != 0;
+            self.pause = flags & 4 != 0;
         }
         match self.out_of_time || self.interrupted || self.pause {
             true => ControlFlow::Break(()),

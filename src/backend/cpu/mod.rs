@@ -38,7 +38,7 @@ mod tests;
 #[cfg(test)]
 mod vmath_tests;
 
-use super::{BackendError, Engine, EngineFacts, EngineKind, Partials, Pass, Precision};
+use super::{BackendError, Engine, EngineFacts, EngineKind, Partials, Pass, Precision, Share};
 use crate::kernel::{Evaluation, Kernel, KernelError, PointBatch};
 use clif::{Part, Plan};
 pub use micro::{peak, Isa, Peak, Products};
@@ -203,6 +203,7 @@ impl ClifKernel {
                     seeds,
                     batches,
                     forward_only,
+                    share: Share::WHOLE,
                 };
                 Ok(self.partials_as::<F>(&pass, inputs)?.combine())
             })
@@ -234,7 +235,8 @@ impl ClifKernel {
                 theta: &theta_f,
                 seeds: &seeds_f,
             };
-            run.run::<F>(self.threads, &mut out);
+            run.run::<F>(self.threads, pass.share, &mut out);
+            out.end_set();
         }
         Ok(out)
     }
@@ -253,6 +255,7 @@ impl Engine for ClifKernel {
             products: Some(self.products.to_string()),
             adapter: None,
             threads: self.threads,
+            ranks: 1,
         }
     }
 
@@ -368,9 +371,9 @@ struct SetRun<'a> {
 }
 
 impl SetRun<'_> {
-    /// Runs every block, threads over parts, and appends one row per part to `out`,
-    /// in part order.
-    fn run<F: Elem>(&self, threads: usize, out: &mut Partials) {
+    /// Runs the blocks of `share`'s parts, threads over parts, and appends one row
+    /// per part to `out`, in part order.
+    fn run<F: Elem>(&self, threads: usize, share: Share, out: &mut Partials) {
         if self.cols.n == 0 {
             return;
         }
@@ -379,15 +382,16 @@ impl SetRun<'_> {
         let call_blocks = (CALL_POINTS / block).max(1);
         let calls = nblocks.div_ceil(call_blocks);
         let part_blocks = calls.div_ceil(MAX_PARTS) * call_blocks;
-        let nparts = nblocks.div_ceil(part_blocks);
+        let mine = share.of(nblocks.div_ceil(part_blocks));
+        let nparts = mine.len();
         let width = out.width();
         let partials = out.add_rows(nparts);
         let threads = threads.min(nparts).max(1);
         std::thread::scope(|scope| {
             let mut rest: &mut [f64] = partials;
-            let mut first = 0;
+            let mut first = mine.start;
             for t in 0..threads {
-                let last = (t + 1) * nparts / threads;
+                let last = mine.start + (t + 1) * nparts / threads;
                 let (mine, r) = rest.split_at_mut((last - first) * width);
                 rest = r;
                 let parts = first..last;

@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use super::clif::Part;
 use super::{ClifKernel, Products};
-use crate::backend::{BackendError, Engine, Pass, Precision};
+use crate::backend::{BackendError, Engine, Pass, Precision, Share};
 use crate::kernel::{Kernel, PointBatch};
 
 /// Seconds per evaluation (loss and gradient) of each class of work.
@@ -44,6 +44,7 @@ pub fn split_seconds(
         seeds: &seeds,
         batches,
         forward_only: false,
+        share: Share::WHOLE,
     };
     let time = |part: Part| -> Result<f64, BackendError> {
         let k = ClifKernel::compile_part(kernel, precision, threads, products, part)?;

@@ -21,7 +21,7 @@ use wgpu::util::DeviceExt;
 mod wgsl;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use super::{BackendError, Engine, EngineFacts, EngineKind, Partials, Pass, Precision};
 use crate::kernel::{Kernel, KernelError, PointBatch};
@@ -410,6 +410,7 @@ impl GpuKernel {
         &self,
         s: usize,
         batch: &PointBatch,
+        points: std::ops::Range<usize>,
         params: &[u8],
         forward_only: bool,
         out: &mut Partials,
@@ -426,11 +427,10 @@ impl GpuKernel {
         };
         let gpu = &self.gpu;
         gpu.queue.write_buffer(&bufs.params, 0, params);
-        let n = batch.len();
         let el = elem(self.precision);
-        let mut start = 0;
-        while start < n {
-            let m = (n - start).min(code.chunk as usize);
+        let mut start = points.start;
+        while start < points.end {
+            let m = (points.end - start).min(code.chunk as usize);
             gpu.queue
                 .write_buffer(&bufs.cols, 0, &self.columns(code, batch, start..start + m));
             let segs = (m as u32).div_ceil(SEG);
@@ -528,18 +528,24 @@ impl Engine for GpuKernel {
             products: None,
             adapter: Some(self.adapter()),
             threads: 1,
+            ranks: 1,
         }
     }
 
-    /// Point set after point set, chunk after chunk, one row per 256-point segment.
+    /// Point set after point set, chunk after chunk, one row per 256-point segment
+    /// (per chunk where a chunk is smaller); a share is a run of whole segments.
     fn partials(&self, pass: &Pass) -> Result<Partials, KernelError> {
         let device = |e: BackendError| KernelError::Device(e.to_string());
         let params: Vec<f64> = pass.theta.iter().chain(pass.seeds).copied().collect();
         let params = to_bytes(&params, self.precision);
         let mut out = Partials::new(self.kernel.terms.len(), pass.grad_len());
         for (s, batch) in pass.batches.iter().enumerate() {
-            self.run_set(s, batch, &params, pass.forward_only, &mut out)
+            let (n, row) = (batch.len(), self.sets[s].chunk.min(SEG) as usize);
+            let rows = pass.share.of(n.div_ceil(row));
+            let points = rows.start * row..(rows.end * row).min(n);
+            self.run_set(s, batch, points, &params, pass.forward_only, &mut out)
                 .map_err(device)?;
+            out.end_set();
         }
         Ok(out)
     }

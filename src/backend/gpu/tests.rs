@@ -11,7 +11,7 @@ use crate::kernel::compile;
 /// A device for `precision`, or `None` after printing why there is none. A missing
 /// adapter fails when CI requires one; a missing f64 feature never does (the f32
 /// tests still run).
-fn device(precision: Precision) -> Option<Gpu> {
+pub(crate) fn device(precision: Precision) -> Option<Gpu> {
     match Gpu::new(AdapterChoice::Any, precision) {
         Ok(gpu) => Some(gpu),
         Err(BackendError::NoF64(name)) => {
