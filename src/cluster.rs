@@ -29,8 +29,10 @@ const LAUNCHED: [&str; 4] = ["OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK", "P
 pub struct Job {
     _universe: Universe,
     team: Arc<MpiTeam>,
-    /// Ranks on this machine (those sharing its cores).
+    /// Ranks on this machine (those sharing its cores and GPUs), and this one's
+    /// index among them.
     local: usize,
+    local_rank: usize,
 }
 
 impl Job {
@@ -43,7 +45,8 @@ impl Job {
         // thread makes every call.
         let (universe, _) = mpi::initialize_with_threading(Threading::Funneled)?;
         let world = universe.world();
-        let local = world.split_shared(0).size() as usize;
+        let node = world.split_shared(0);
+        let (local, local_rank) = (node.size() as usize, node.rank() as usize);
         let team = Arc::new(MpiTeam {
             rank: world.rank() as usize,
             size: world.size() as usize,
@@ -52,7 +55,13 @@ impl Job {
             _universe: universe,
             team,
             local,
+            local_rank,
         })
+    }
+
+    /// This rank's index among the ranks on its machine.
+    pub fn local_rank(&self) -> usize {
+        self.local_rank
     }
 
     pub fn team(&self) -> Arc<dyn Team> {

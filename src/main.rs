@@ -331,6 +331,10 @@ fn dispatch(command: Command) -> Result<ExitCode> {
             #[cfg(feature = "mpi")]
             let job = pdenet::cluster::Job::start();
             #[cfg(feature = "mpi")]
+            if let Some(j) = &job {
+                pdenet::backend::gpu::take_gpus_in_turn(j.local_rank());
+            }
+            #[cfg(feature = "mpi")]
             let team = job.as_ref().map(|j| (j.team(), j.local_ranks()));
             #[cfg(not(feature = "mpi"))]
             let team = None;

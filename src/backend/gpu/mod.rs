@@ -73,9 +73,21 @@ fn rank(t: wgpu::DeviceType) -> u32 {
     }
 }
 
+/// Which of a machine's equally good adapters this process takes: an MPI rank's
+/// index among the ranks on its machine ([`take_gpus_in_turn`]), 0 otherwise.
+static TURN: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Makes this process open the `turn`-th of the machine's best adapters (modulo
+/// their number), so that the MPI ranks on a machine with several GPUs each take
+/// one instead of all sharing the first.
+pub fn take_gpus_in_turn(turn: usize) {
+    TURN.store(turn, std::sync::atomic::Ordering::Relaxed);
+}
+
 impl Gpu {
-    /// Opens a device on the best adapter `choice` allows, with the features
-    /// `precision` needs (f64: `SHADER_F64`) and the adapter's own limits.
+    /// Opens a device on the best adapter `choice` allows (of several of the best
+    /// kind, the one [`take_gpus_in_turn`] says), with the features `precision`
+    /// needs (f64: `SHADER_F64`) and the adapter's own limits.
     pub fn new(choice: AdapterChoice, precision: Precision) -> Result<Gpu, BackendError> {
         let instance =
             wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
@@ -85,7 +97,11 @@ impl Gpu {
                 || rank(a.get_info().device_type) < rank(wgpu::DeviceType::Cpu)
         });
         adapters.sort_by_key(|a| rank(a.get_info().device_type));
-        let adapter = adapters.into_iter().next().ok_or_else(|| {
+        let best = adapters.first().map(|a| rank(a.get_info().device_type));
+        adapters.retain(|a| Some(rank(a.get_info().device_type)) == best);
+        let turn = TURN.load(std::sync::atomic::Ordering::Relaxed);
+        let pick = turn % adapters.len().max(1);
+        let adapter = adapters.into_iter().nth(pick).ok_or_else(|| {
             BackendError::NoAdapter(match choice {
                 AdapterChoice::Any => "no GPU adapter was found (on Linux without a GPU, install Mesa's Vulkan software driver: apt-get install mesa-vulkan-drivers)".into(),
                 AdapterChoice::Hardware => "no hardware GPU adapter was found".into(),
