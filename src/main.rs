@@ -570,15 +570,16 @@ fn train(
     }
 }
 
-/// The flag Ctrl-C sets: the run stops at the end of its step and writes everything.
-/// A second Ctrl-C quits at once (the last checkpoint and output set stay).
+/// The flag Ctrl-C (or SIGTERM, SIGHUP) sets: the run stops at the end of its step
+/// and writes everything. A second signal quits at once (the last checkpoint and
+/// output set stay).
 fn stop_on_ctrl_c() -> Option<&'static AtomicBool> {
     static INTERRUPTED: AtomicBool = AtomicBool::new(false);
     let installed = ctrlc::set_handler(|| {
         if INTERRUPTED.swap(true, Ordering::SeqCst) {
             std::process::exit(130);
         }
-        eprintln!("\npdenet: stopping after this step (Ctrl-C again quits at once)");
+        eprintln!("\npdenet: stopping after this step (a second Ctrl-C quits at once)");
     });
     installed.ok().map(|_| &INTERRUPTED)
 }

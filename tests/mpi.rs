@@ -149,13 +149,41 @@ fn a_job_that_loses_a_rank_resumes_from_rank_0s_checkpoint() {
     let saved = job.join("checkpoint.npz");
     wait_for(&mut child, || saved.exists());
     let rank1 = rank_pid(&tag, 1).expect("rank 1's process");
-    kill(rank1);
+    signal("KILL", rank1);
     let status = child.wait().unwrap();
     assert!(!status.success(), "the job ends when a rank dies");
     assert!(saved.exists(), "rank 0's checkpoint stays");
     assert!(!job.join("report.json").exists(), "the job did not finish");
 
     let resume = [&long[..], &["--resume"]].concat();
+    let o = output(mpirun_shared(&rank_args(&resume), &job));
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(history(&one), history(&job));
+}
+
+/// Ctrl-C to mpirun (which passes SIGTERM to the ranks): rank 0 decides to stop
+/// after the step, every rank stops there, rank 0 writes the whole output set, and
+/// `--resume` continues to the uninterrupted history.
+#[test]
+fn ctrl_c_to_mpirun_stops_every_rank_and_writes_the_outputs() {
+    let one = out_dir("mpi_whole_again");
+    let o = pdenet(&args(&one.to_string_lossy(), &LONG));
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+
+    let job = out_dir("mpi_interrupted");
+    let mut c = mpirun_shared(&rank_args(&LONG), &job);
+    let mut child = c
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for(&mut child, || job.join("checkpoint.npz").exists());
+    signal("INT", child.id());
+    child.wait().unwrap();
+    let report = std::fs::read_to_string(job.join("report.json")).expect("a report");
+    assert!(report.contains("stopped by Ctrl-C or SIGTERM"), "{report}");
+
+    let resume = [&LONG[..], &["--resume"]].concat();
     let o = output(mpirun_shared(&rank_args(&resume), &job));
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert_eq!(history(&one), history(&job));
@@ -241,10 +269,12 @@ fn rank_pid(tag: &str, rank: usize) -> Option<u32> {
     })
 }
 
-fn kill(pid: u32) {
+/// `kill -NAME pid`.
+fn signal(name: &str, pid: u32) {
+    let flag = format!("-{name}");
     let ok = Command::new("kill")
-        .args(["-KILL", &pid.to_string()])
+        .args([&flag, &pid.to_string()])
         .status()
         .unwrap();
-    assert!(ok.success(), "kill {pid}");
+    assert!(ok.success(), "kill {flag} {pid}");
 }

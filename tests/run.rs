@@ -880,7 +880,7 @@ fn a_killed_or_stopped_run_resumes_to_the_same_steps() {
     let phases = r["phases"].as_array().expect("phases");
     assert_eq!(
         phases.last().expect("a phase ran")["stop"],
-        "stopped by Ctrl-C"
+        "stopped by Ctrl-C or SIGTERM"
     );
     for f in ["history.csv", "model.json", "report.json", "checkpoint.npz"] {
         assert!(stopped.join(f).exists(), "{f} was not written");

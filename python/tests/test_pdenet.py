@@ -103,7 +103,7 @@ def test_ctrl_c_stops_cleanly_and_keeps_the_outputs(tmp_path):
     finally:
         timer.cancel()
     stopped = pdenet.Run(tmp_path)
-    assert stopped.report["phases"][0]["stop"] == "stopped by Ctrl-C"
+    assert stopped.report["phases"][0]["stop"] == "stopped by Ctrl-C or SIGTERM"
     assert os.path.exists(tmp_path / "checkpoint.npz")
 
 

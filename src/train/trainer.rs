@@ -185,7 +185,7 @@ fn time_limit_reached(limit: f64) -> String {
 }
 
 /// The `stop` of a phase cut short by Ctrl-C.
-const INTERRUPTED: &str = "stopped by Ctrl-C";
+const INTERRUPTED: &str = "stopped by Ctrl-C or SIGTERM";
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Outcome {
