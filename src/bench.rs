@@ -3,7 +3,7 @@
 //! the median over the timed epochs after a warm-up.
 
 use crate::backend::cpu::{self, Isa, Peak};
-use crate::backend::{self, EngineChoice, EngineFacts, EngineKind, Precision};
+use crate::backend::{self, DeviceWork, EngineChoice, EngineFacts, EngineKind, Precision};
 use crate::io::machine;
 use crate::kernel::PointBatch;
 use crate::problem::DenseRule;
@@ -40,6 +40,37 @@ pub struct Timing {
     /// One core's measured peak on its widest vectors in the engine's precision
     /// (CPU engine only).
     pub peak: Option<Peak>,
+    /// A device engine's shaders and its work per Adam epoch (GPU engine only).
+    pub device: Option<DevicePerEpoch>,
+}
+
+/// What a device engine hands its device per Adam epoch: issue 21's figures that
+/// do not depend on the hardware's speed.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DevicePerEpoch {
+    pub profile: &'static str,
+    pub shaders: usize,
+    pub tape_bytes_per_point: u64,
+    pub dispatches: f64,
+    pub submissions: f64,
+    pub uploaded_bytes: f64,
+    pub read_back_bytes: f64,
+}
+
+impl DevicePerEpoch {
+    /// The work between two counts, over `epochs` epochs.
+    fn between(before: DeviceWork, after: DeviceWork, epochs: usize) -> DevicePerEpoch {
+        let per = |a: u64, b: u64| (b - a) as f64 / epochs as f64;
+        DevicePerEpoch {
+            profile: after.profile,
+            shaders: after.shaders,
+            tape_bytes_per_point: after.tape_bytes_per_point,
+            dispatches: per(before.dispatches, after.dispatches),
+            submissions: per(before.submissions, after.submissions),
+            uploaded_bytes: per(before.uploaded_bytes, after.uploaded_bytes),
+            read_back_bytes: per(before.read_back_bytes, after.read_back_bytes),
+        }
+    }
 }
 
 /// An epoch's time in parts: the evaluation's classes of work, each timed alone
@@ -137,8 +168,12 @@ pub fn bench(problem: &Problem, opts: &BenchOptions) -> Result<Timing, RunError>
     let data = points::load(problem)?;
     let batches = points::sample(problem, &data, opts.seed);
     let theta = crate::net::init::init_theta(problem, opts.seed);
+    let before = engine.device_work();
     let mut eval = |th: &[f64]| engine.eval(th, &batches);
     let adam = time_adam(&mut eval, &theta, WARMUP, opts.epochs)?;
+    let device = before
+        .zip(engine.device_work())
+        .map(|(b, a)| DevicePerEpoch::between(b, a, WARMUP + opts.epochs));
     let n = theta.len();
     let fits = machine::dense_matrix_bytes(n) <= machine::memory_for_a_matrix();
     let facts = engine.facts();
@@ -169,6 +204,7 @@ pub fn bench(problem: &Problem, opts: &BenchOptions) -> Result<Timing, RunError>
         },
         work: Work::count(&kernel, &batches, opts.precision),
         peak,
+        device,
         engine: facts,
         points: batches.iter().map(|b| b.len()).sum(),
         compile_s,
@@ -301,6 +337,15 @@ impl Timing {
                     .map(|(name, ms)| (name.to_string(), serde_json::json!(ms)))
                     .collect::<serde_json::Map<_, _>>()
             }),
+            "device": self.device.map(|d| serde_json::json!({
+                "profile": d.profile,
+                "shaders": d.shaders,
+                "tape_bytes_per_point": d.tape_bytes_per_point,
+                "dispatches_per_epoch": d.dispatches,
+                "submissions_per_epoch": d.submissions,
+                "uploaded_bytes_per_epoch": d.uploaded_bytes,
+                "read_back_bytes_per_epoch": d.read_back_bytes,
+            })),
             "machine": machine::json(&self.engine),
         })
     }
@@ -334,6 +379,20 @@ impl Timing {
                 format!("; of an epoch (ms): {}", parts.join(", "))
             }
             None => String::new(),
+        };
+        let split = match &self.device {
+            Some(d) => format!(
+                "{split}; {} profile, {} shaders, per epoch {:.0} dispatches, {:.0} \
+                 submissions, {:.0} kB up, {:.0} kB back; tape {} B per point",
+                d.profile,
+                d.shaders,
+                d.dispatches,
+                d.submissions,
+                d.uploaded_bytes / 1e3,
+                d.read_back_bytes / 1e3,
+                d.tape_bytes_per_point
+            ),
+            None => split,
         };
         let rate = match self.fraction_of_peak() {
             Some(f) => format!(

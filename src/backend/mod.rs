@@ -53,7 +53,7 @@ use thiserror::Error;
 use crate::kernel::interp::Sums;
 use crate::kernel::{Evaluation, Kernel, KernelError, PointBatch};
 pub use cpu::{emit_clif, ClifKernel};
-pub use gpu::{emit_wgsl, AdapterChoice, Gpu, GpuKernel};
+pub use gpu::{emit_wgsl, AdapterChoice, Gpu, GpuKernel, Profile};
 pub use interp::InterpEngine;
 pub use team::{on_team, Team};
 
@@ -268,6 +268,23 @@ pub struct Pass<'a> {
     pub share: Share,
 }
 
+/// What a device engine did, for `bench`: the figures of issue 21 that do not
+/// depend on the hardware's speed. Counts are since the kernel was compiled.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct DeviceWork {
+    /// How pass 1 is cut: `software` (short segments) or `hardware` (whole).
+    pub profile: &'static str,
+    /// Compute pipelines built (every segment of every pass, and the reduction).
+    pub shaders: usize,
+    /// The widest point set's tape, bytes per point.
+    pub tape_bytes_per_point: u64,
+    pub dispatches: u64,
+    /// Command buffers submitted; each is followed by a wait and a read-back.
+    pub submissions: u64,
+    pub uploaded_bytes: u64,
+    pub read_back_bytes: u64,
+}
+
 /// The exchanges of an engine shared by MPI ranks: every evaluation gathers the
 /// ranks' partial sums.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -335,6 +352,12 @@ pub trait Engine {
     /// oracle, sums its own way and returns a single row (and is never shared:
     /// [`on_team`]).
     fn partials(&self, pass: &Pass) -> Result<Partials, KernelError>;
+
+    /// A device engine's shaders and the work it has handed its device so far
+    /// (dispatches, submissions, bytes each way); `None` on the CPU.
+    fn device_work(&self) -> Option<DeviceWork> {
+        None
+    }
 
     /// What sharing the evaluations with other processes cost so far; `None` for
     /// an engine that does not share them.

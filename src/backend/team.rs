@@ -14,7 +14,7 @@ use crate::kernel::{Kernel, KernelError};
 
 /// The processes of one job, seen from one of them. Every method is a collective:
 /// all ranks call it, in the same order.
-pub trait Team: std::fmt::Debug {
+pub trait Team: std::fmt::Debug + Send + Sync {
     /// This process's index, 0 ..size.
     fn rank(&self) -> usize;
     fn size(&self) -> usize;
@@ -98,6 +98,10 @@ impl Engine for Ranked {
 
     fn traffic(&self) -> Option<Traffic> {
         Some(self.traffic.get())
+    }
+
+    fn device_work(&self) -> Option<super::DeviceWork> {
+        self.engine.device_work()
     }
 }
 

@@ -24,26 +24,29 @@ pub(crate) fn problems_in(dir: &str) -> Vec<(String, Problem)> {
         .filter(|p| p.extension().is_some_and(|e| e == "pde"))
         .collect();
     files.sort();
-    files
-        .into_iter()
-        .map(|path| {
-            let name = path
-                .file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            let text = std::fs::read_to_string(&path).expect("readable example");
-            let opts = crate::check::Options {
-                name: name.clone(),
-                base_dir: Some(dir.clone()),
-                data_dirs: vec![Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/data")],
-                ..crate::check::Options::default()
-            };
-            let p = crate::pipeline::front_end(&text, &opts)
-                .unwrap_or_else(|d| panic!("{name}: {d:?}"))
-                .problem;
-            (name, p)
-        })
-        .collect()
+    files.iter().map(|path| problem_at(path)).collect()
+}
+
+/// The .pde file at `path` (absolute, or relative to the crate root), by file name,
+/// checked with data from its own directory or examples/data.
+pub(crate) fn problem_at(path: &Path) -> (String, Problem) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let path = root.join(path);
+    let name = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let text = std::fs::read_to_string(&path).expect("readable example");
+    let opts = crate::check::Options {
+        name: name.clone(),
+        base_dir: path.parent().map(Path::to_path_buf),
+        data_dirs: vec![root.join("examples/data")],
+        ..crate::check::Options::default()
+    };
+    let p = crate::pipeline::front_end(&text, &opts)
+        .unwrap_or_else(|d| panic!("{name}: {d:?}"))
+        .problem;
+    (name, p)
 }
 
 /// Random points in the domain (slices on their plane), random data and weights.

@@ -23,9 +23,10 @@ mod wgsl;
 #[cfg(test)]
 pub(crate) mod tests;
 
-use super::{BackendError, Engine, EngineFacts, EngineKind, Partials, Pass, Precision};
+use super::{BackendError, DeviceWork, Engine, EngineFacts, EngineKind, Partials, Pass, Precision};
 use crate::kernel::{Kernel, KernelError, PointBatch};
 use crate::problem::Reduce;
+pub use wgsl::Profile;
 use wgsl::{Shader, WORKGROUP};
 
 /// Points per pass-2 segment: how many products an invocation sums in the kernel's
@@ -303,6 +304,8 @@ pub struct GpuKernel {
     sets: Vec<SetCode>,
     buffers: Vec<SetBuffers>,
     reduce: wgpu::ComputePipeline,
+    /// The shaders built and the work handed to the device so far.
+    work: std::cell::Cell<DeviceWork>,
 }
 
 impl std::fmt::Debug for GpuKernel {
@@ -321,15 +324,18 @@ impl GpuKernel {
         precision: Precision,
         gpu: Gpu,
     ) -> Result<GpuKernel, BackendError> {
-        Self::compile_chunked(kernel, precision, gpu, MAX_CHUNK)
+        let profile = Profile::for_adapter(gpu.info.device_type);
+        Self::compile_chunked(kernel, precision, gpu, MAX_CHUNK, profile)
     }
 
-    /// The same with at most `max_chunk` points per chunk (tests force many chunks).
+    /// The same with at most `max_chunk` points per chunk (tests force many chunks)
+    /// and pass 1 cut as `profile` says (tests run the hardware profile on lavapipe).
     pub(crate) fn compile_chunked(
         kernel: &Kernel,
         precision: Precision,
         gpu: Gpu,
         max_chunk: u32,
+        profile: Profile,
     ) -> Result<GpuKernel, BackendError> {
         let (bgl1, pl1) = gpu.layout(&[Some(true), Some(true), Some(false), Some(false), None]);
         let (bgl2, pl2) = gpu.layout(&[Some(true), Some(true), Some(false), None]);
@@ -337,7 +343,7 @@ impl GpuKernel {
         let el = elem(precision);
         let mut sets = vec![];
         let mut buffers = vec![];
-        let shaders = pass1_shaders(kernel, precision)?;
+        let shaders = pass1_shaders(kernel, precision, profile)?;
         for (s, (set, (full, forward))) in kernel.programs.iter().zip(shaders).enumerate() {
             let prog = &set.program;
             let n_cols = prog.n_coords + prog.n_data + 1;
@@ -406,6 +412,19 @@ impl GpuKernel {
             sets.push(code);
         }
         gpu.check()?;
+        let work = DeviceWork {
+            profile: profile.name(),
+            shaders: 1
+                + (sets.iter())
+                    .map(|s| s.full.pass1.len() + s.forward.as_ref().map_or(0, |f| f.pass1.len()))
+                    .sum::<usize>(),
+            tape_bytes_per_point: sets
+                .iter()
+                .map(|s| s.tape_width as u64 * el)
+                .max()
+                .unwrap_or(0),
+            ..DeviceWork::default()
+        };
         Ok(GpuKernel {
             kernel: kernel.clone(),
             precision,
@@ -413,6 +432,7 @@ impl GpuKernel {
             sets,
             buffers,
             reduce,
+            work: std::cell::Cell::new(work),
         })
     }
 
@@ -421,16 +441,17 @@ impl GpuKernel {
         self.gpu.adapter()
     }
 
-    /// Runs one point set chunk by chunk, appending a row per segment to `out`.
-    fn run_set(
+    /// Encodes one chunk of point set `s` (`points` of `batch`) into `enc`: its
+    /// columns and sizes written, pass 1 and the reduction dispatched, the partial
+    /// sums copied to the set's staging buffer, to be read by [`GpuKernel::flush`].
+    fn encode_chunk(
         &self,
         s: usize,
         batch: &PointBatch,
         points: std::ops::Range<usize>,
-        params: &[u8],
         forward_only: bool,
-        out: &mut Partials,
-    ) -> Result<(), BackendError> {
+        enc: &mut wgpu::CommandEncoder,
+    ) -> Result<Pending<'_>, BackendError> {
         let (code, bufs) = (&self.sets[s], &self.buffers[s]);
         let (pass, reduce_bg) = match (forward_only, &code.forward, &bufs.reduce_forward) {
             (false, _, _) => (&code.full, &bufs.reduce_full),
@@ -441,47 +462,44 @@ impl GpuKernel {
                 ))
             }
         };
-        let gpu = &self.gpu;
-        gpu.queue.write_buffer(&bufs.params, 0, params);
-        let el = elem(self.precision);
-        let mut start = points.start;
-        while start < points.end {
-            let m = (points.end - start).min(code.chunk as usize);
-            gpu.queue
-                .write_buffer(&bufs.cols, 0, &self.columns(code, batch, start..start + m));
-            let segs = (m as u32).div_ceil(SEG);
-            // `zero` (always 0) is added to every loop bound (see `wgsl.rs`).
-            let info = [m as u32, SEG, pass.n_out, pass.pairs, 0, 0, 0, 0];
-            gpu.queue.write_buffer(
-                &bufs.info,
-                0,
-                &info
-                    .iter()
-                    .flat_map(|x| x.to_ne_bytes())
-                    .collect::<Vec<u8>>(),
-            );
-            let mut enc = gpu.device.create_command_encoder(&Default::default());
-            {
-                let mut cp = enc.begin_compute_pass(&Default::default());
-                cp.set_bind_group(0, &bufs.pass1, &[]);
-                for segment in &pass.pass1 {
-                    cp.set_pipeline(segment);
-                    cp.dispatch_workgroups((m as u32).div_ceil(WORKGROUP), 1, 1);
-                }
-                cp.set_pipeline(&self.reduce);
-                cp.set_bind_group(0, reduce_bg, &[]);
-                cp.dispatch_workgroups(pass.n_out.div_ceil(WORKGROUP), segs, 1);
+        let m = points.len();
+        let cols = self.columns(code, batch, points);
+        self.gpu.queue.write_buffer(&bufs.cols, 0, &cols);
+        let segs = (m as u32).div_ceil(SEG);
+        // `zero` (always 0) is added to every loop bound (see `wgsl.rs`).
+        let info = [m as u32, SEG, pass.n_out, pass.pairs, 0, 0, 0, 0];
+        let info: Vec<u8> = info.iter().flat_map(|x| x.to_ne_bytes()).collect();
+        self.gpu.queue.write_buffer(&bufs.info, 0, &info);
+        {
+            let mut cp = enc.begin_compute_pass(&Default::default());
+            cp.set_bind_group(0, &bufs.pass1, &[]);
+            for segment in &pass.pass1 {
+                cp.set_pipeline(segment);
+                cp.dispatch_workgroups((m as u32).div_ceil(WORKGROUP), 1, 1);
             }
-            let bytes = segs as u64 * pass.n_out as u64 * el;
-            enc.copy_buffer_to_buffer(&bufs.partial, 0, &bufs.staging, 0, bytes);
-            gpu.queue.submit([enc.finish()]);
-            let partial = self.read(&bufs.staging, bytes)?;
-            for segment in partial.chunks(pass.n_out as usize) {
-                out.push(segment);
-            }
-            start += m;
+            cp.set_pipeline(&self.reduce);
+            cp.set_bind_group(0, reduce_bg, &[]);
+            cp.dispatch_workgroups(pass.n_out.div_ceil(WORKGROUP), segs, 1);
         }
-        Ok(())
+        let bytes = segs as u64 * pass.n_out as u64 * elem(self.precision);
+        enc.copy_buffer_to_buffer(&bufs.partial, 0, &bufs.staging, 0, bytes);
+        self.count(|w| {
+            w.dispatches += pass.pass1.len() as u64 + 1;
+            w.uploaded_bytes += (cols.len() + info.len()) as u64;
+            w.read_back_bytes += bytes;
+        });
+        Ok(Pending {
+            staging: &bufs.staging,
+            bytes,
+            n_out: pass.n_out as usize,
+        })
+    }
+
+    /// Adds to the work handed to the device.
+    fn count(&self, add: impl FnOnce(&mut DeviceWork)) {
+        let mut w = self.work.get();
+        add(&mut w);
+        self.work.set(w);
     }
 
     /// The chunk's coordinates, data and weights (zeros when absent), one column
@@ -506,34 +524,78 @@ impl GpuKernel {
         to_bytes(&vals, self.precision)
     }
 
-    /// Waits for the queue, maps `bytes` of `staging` and returns them as f64.
-    fn read(&self, staging: &wgpu::Buffer, bytes: u64) -> Result<Vec<f64>, BackendError> {
+    /// Submits `enc`, waits for the device, and appends the rows every pending
+    /// chunk's staging buffer holds, in order, closing point sets where marked.
+    fn flush(
+        &self,
+        enc: wgpu::CommandEncoder,
+        pending: &mut Vec<Step<'_>>,
+        out: &mut Partials,
+    ) -> Result<(), BackendError> {
+        self.gpu.queue.submit([enc.finish()]);
+        self.count(|w| w.submissions += 1);
         let (tx, rx) = std::sync::mpsc::channel();
-        staging.map_async(wgpu::MapMode::Read, 0..bytes, move |r| {
-            let _ = tx.send(r);
-        });
+        let mut mapped = 0;
+        for step in pending.iter() {
+            if let Step::Rows(p) = step {
+                let tx = tx.clone();
+                p.staging
+                    .map_async(wgpu::MapMode::Read, 0..p.bytes, move |r| {
+                        let _ = tx.send(r);
+                    });
+                mapped += 1;
+            }
+        }
+        let device = |e: &dyn std::fmt::Display| BackendError::Device(e.to_string());
         self.gpu
             .device
             .poll(wgpu::PollType::wait_indefinitely())
-            .map_err(|e| BackendError::Device(e.to_string()))?;
+            .map_err(|e| device(&e))?;
         self.gpu.check()?;
-        rx.recv()
-            .map_err(|e| BackendError::Device(e.to_string()))?
-            .map_err(|e| BackendError::Device(e.to_string()))?;
-        let out = {
-            let view = staging
-                .get_mapped_range(0..bytes)
-                .map_err(|e| BackendError::Device(e.to_string()))?;
-            from_bytes(&view, self.precision)
-        };
-        staging.unmap();
-        Ok(out)
+        for _ in 0..mapped {
+            rx.recv().map_err(|e| device(&e))?.map_err(|e| device(&e))?;
+        }
+        for step in pending.drain(..) {
+            match step {
+                Step::Rows(p) => {
+                    let rows = {
+                        let view =
+                            (p.staging.get_mapped_range(0..p.bytes)).map_err(|e| device(&e))?;
+                        from_bytes(&view, self.precision)
+                    };
+                    p.staging.unmap();
+                    for row in rows.chunks(p.n_out) {
+                        out.push(row);
+                    }
+                }
+                Step::EndSet => out.end_set(),
+            }
+        }
+        Ok(())
     }
+}
+
+/// A chunk whose partial sums are on their way to its staging buffer.
+struct Pending<'a> {
+    staging: &'a wgpu::Buffer,
+    bytes: u64,
+    /// Numbers per row.
+    n_out: usize,
+}
+
+/// What a flush does, in order: read a chunk's rows, or close a point set's.
+enum Step<'a> {
+    Rows(Pending<'a>),
+    EndSet,
 }
 
 impl Engine for GpuKernel {
     fn kernel(&self) -> &Kernel {
         &self.kernel
+    }
+
+    fn device_work(&self) -> Option<DeviceWork> {
+        Some(self.work.get())
     }
 
     fn facts(&self) -> EngineFacts {
@@ -550,19 +612,39 @@ impl Engine for GpuKernel {
 
     /// Point set after point set, chunk after chunk, one row per 256-point segment
     /// (per chunk where a chunk is smaller); a share is a run of whole segments.
+    /// Every point set's chunk goes into one submission and one wait; a set of
+    /// several chunks, whose buffers each chunk reuses, flushes before its next.
     fn partials(&self, pass: &Pass) -> Result<Partials, KernelError> {
         let device = |e: BackendError| KernelError::Device(e.to_string());
         let params: Vec<f64> = pass.theta.iter().chain(pass.seeds).copied().collect();
         let params = to_bytes(&params, self.precision);
         let mut out = Partials::new(self.kernel.terms.len(), pass.grad_len());
+        let new_encoder = || self.gpu.device.create_command_encoder(&Default::default());
+        let mut enc = new_encoder();
+        let mut pending = Vec::new();
         for (s, batch) in pass.batches.iter().enumerate() {
-            let (n, row) = (batch.len(), self.sets[s].chunk.min(SEG) as usize);
+            let (n, chunk) = (batch.len(), self.sets[s].chunk as usize);
+            let row = chunk.min(SEG as usize);
             let rows = pass.share.of(n.div_ceil(row));
             let points = rows.start * row..(rows.end * row).min(n);
-            self.run_set(s, batch, points, &params, pass.forward_only, &mut out)
-                .map_err(device)?;
-            out.end_set();
+            self.gpu
+                .queue
+                .write_buffer(&self.buffers[s].params, 0, &params);
+            self.count(|w| w.uploaded_bytes += params.len() as u64);
+            let mut start = points.start;
+            while start < points.end {
+                if start > points.start {
+                    let full = std::mem::replace(&mut enc, new_encoder());
+                    self.flush(full, &mut pending, &mut out).map_err(device)?;
+                }
+                let end = (start + chunk).min(points.end);
+                let chunk = self.encode_chunk(s, batch, start..end, pass.forward_only, &mut enc);
+                pending.push(Step::Rows(chunk.map_err(device)?));
+                start = end;
+            }
+            pending.push(Step::EndSet);
         }
+        self.flush(enc, &mut pending, &mut out).map_err(device)?;
         Ok(out)
     }
 }
@@ -661,7 +743,11 @@ type SetShaders = (Shader, Option<Shader>);
 /// Each point set's pass 1: loss and gradient, and the forward values alone when a
 /// term is an integral (its normalization needs them first). All are cut together,
 /// so that the kernel keeps under [`wgsl::MAX_SEGMENTS`].
-fn pass1_shaders(kernel: &Kernel, precision: Precision) -> Result<Vec<SetShaders>, BackendError> {
+fn pass1_shaders(
+    kernel: &Kernel,
+    precision: Precision,
+    profile: Profile,
+) -> Result<Vec<SetShaders>, BackendError> {
     let integral = kernel
         .terms
         .iter()
@@ -674,7 +760,7 @@ fn pass1_shaders(kernel: &Kernel, precision: Precision) -> Result<Vec<SetShaders
             passes.push((prog, &set.info, prog.backward_start));
         }
     }
-    let mut shaders = wgsl::emit_all(&passes, precision)?.into_iter();
+    let mut shaders = wgsl::emit_all(&passes, precision, profile)?.into_iter();
     let mut sets = vec![];
     while let Some(full) = shaders.next() {
         let forward = if integral { shaders.next() } else { None };
@@ -684,10 +770,12 @@ fn pass1_shaders(kernel: &Kernel, precision: Precision) -> Result<Vec<SetShaders
 }
 
 /// Every point set's generated WGSL, validated (`pdenet kernels --emit wgsl`), and
-/// the reduction shader; a validation failure is shown in place of its shader.
+/// the reduction shader; a validation failure is shown in place of its shader. Cut
+/// as for a software adapter unless `PDENET_GPU_PROFILE=hardware`.
 pub fn emit_wgsl(kernel: &Kernel, precision: Precision) -> String {
     let mut out = String::new();
-    match pass1_shaders(kernel, precision) {
+    let profile = Profile::for_adapter(wgpu::DeviceType::Cpu);
+    match pass1_shaders(kernel, precision, profile) {
         Ok(sets) => {
             for (s, (full, _)) in sets.iter().enumerate() {
                 out += &format!("// point set {s}: loss and gradient\n");

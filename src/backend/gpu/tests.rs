@@ -5,8 +5,9 @@
 //! `PDENET_REQUIRE_GPU_ADAPTER=1` (set by `.ci/run`), where they fail.
 
 use super::*;
-use crate::backend::tests::{batches, bits, compare, examples, problems_in, theta};
+use crate::backend::tests::{batches, bits, compare, examples, problem_at, problems_in, theta};
 use crate::kernel::compile;
+use std::path::Path;
 
 /// A device for `precision`, or `None` after printing why there is none. A missing
 /// adapter fails when CI requires one; a missing f64 feature never does (the f32
@@ -56,7 +57,8 @@ fn matches_the_interpreter(precision: Precision) {
         let k = compile(&p).unwrap_or_else(|e| panic!("{name}: {e}"));
         // 256 points a chunk: n = 300 runs two chunks, the second one partial.
         // (lavapipe is slow: a few hundred points keep the test in minutes.)
-        let g = GpuKernel::compile_chunked(&k, precision, gpu, 300)
+        let profile = Profile::for_adapter(gpu.info.device_type);
+        let g = GpuKernel::compile_chunked(&k, precision, gpu, 300, profile)
             .unwrap_or_else(|e| panic!("{name} {precision:?}: {e}"));
         let th = theta(&p, 5);
         for n in [1, 300] {
@@ -81,6 +83,44 @@ fn matches_the_interpreter(precision: Precision) {
                  with the shader compilation)",
             started.elapsed().as_secs_f64()
         );
+    }
+}
+
+/// The hardware profile (each pass 1 in one shader, as a real GPU gets it) on
+/// lavapipe: a small Burgers file against the interpreter in both precisions, with
+/// one pass-1 shader per point set, two dispatches per chunk, and every point set
+/// in one submission (and one more before each further chunk of a set, whose
+/// buffers it reuses).
+#[test]
+fn the_hardware_profile_matches_the_interpreter() {
+    let (name, p) = problem_at(Path::new("tests/run/burgers_small.pde"));
+    let k = compile(&p).expect("compiles");
+    for precision in Precision::ALL {
+        let Some(gpu) = device(precision) else {
+            continue;
+        };
+        let g = GpuKernel::compile_chunked(&k, precision, gpu, 300, Profile::Hardware)
+            .unwrap_or_else(|e| panic!("{name} {precision:?}: {e}"));
+        let sets = k.programs.len();
+        let work = g.device_work().expect("counted");
+        assert_eq!((work.profile, work.shaders), ("hardware", sets + 1));
+        let th = theta(&p, 5);
+        for n in [1usize, 300] {
+            let (chunks, sets) = (n.div_ceil(256) as u64, sets as u64);
+            let b = batches(&p, &k, n, n as u64);
+            let before = g.device_work().expect("counted");
+            let e = g.eval(&th, &b).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let after = g.device_work().expect("counted");
+            let submitted = after.submissions - before.submissions;
+            assert_eq!(submitted, 1 + sets * (chunks - 1), "n = {n}");
+            assert_eq!(after.dispatches - before.dispatches, 2 * chunks * sets);
+            let (rel, grad) = match precision {
+                Precision::F64 => (1e-10, 1e-10),
+                Precision::F32 => (1e-4, 1e-3),
+            };
+            let what = format!("{name} {precision:?} n={n} (hardware profile)");
+            compare(&what, &e, &k.eval(&th, &b).expect("runs"), rel, grad);
+        }
     }
 }
 

@@ -121,22 +121,58 @@ enum Repr {
     Tape(u32),
 }
 
+/// How pass 1 is cut into shaders: for a software adapter or for a GPU.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Profile {
+    /// Segments of about [`SEGMENT_LINES`] lines, at most [`MAX_SEGMENTS`]: what
+    /// lavapipe compiles in reasonable time and caches (docs/gpu-notes.md).
+    Software,
+    /// Each pass 1 whole in one shader: a hardware driver compiles large shaders
+    /// quickly, and every segment costs a dispatch and a trip of the tape through
+    /// memory. The loop budget still applies (so the profile runs on lavapipe too).
+    Hardware,
+}
+
+impl Profile {
+    /// `PDENET_GPU_PROFILE=software|hardware` if set, else by the adapter: software
+    /// for a CPU adapter (lavapipe), hardware for any other.
+    pub fn for_adapter(device_type: wgpu::DeviceType) -> Profile {
+        match std::env::var("PDENET_GPU_PROFILE").as_deref() {
+            Ok("software") => Profile::Software,
+            Ok("hardware") => Profile::Hardware,
+            _ if device_type == wgpu::DeviceType::Cpu => Profile::Software,
+            _ => Profile::Hardware,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Profile::Software => "software",
+            Profile::Hardware => "hardware",
+        }
+    }
+}
+
 /// One pass 1 to generate: a program, its point set's info and the ops it runs
 /// (`..end`).
 pub(crate) type PassSpec<'a> = (&'a Program, &'a Info, usize);
 
-/// The pass-1 shaders of every pass in `passes`, in `precision`: cut at
-/// [`SEGMENT_LINES`], or at more where that would make more than [`MAX_SEGMENTS`]
-/// segments in all.
+/// The pass-1 shaders of every pass in `passes`, in `precision`: in the software
+/// profile cut at [`SEGMENT_LINES`], or at more where that would make more than
+/// [`MAX_SEGMENTS`] segments in all; in the hardware profile whole.
 pub(crate) fn emit_all(
     passes: &[PassSpec],
     precision: Precision,
+    profile: Profile,
 ) -> Result<Vec<Shader>, BackendError> {
     let lines = passes
         .iter()
         .map(|&(prog, info, end)| Ok(Emitter::run(prog, info, end, precision, 1, vec![])?.op_lines))
         .collect::<Result<Vec<_>, BackendError>>()?;
-    let limit = segment_limit(&lines);
+    let limit = match profile {
+        Profile::Software => segment_limit(&lines),
+        Profile::Hardware => usize::MAX,
+    };
     passes
         .iter()
         .zip(&lines)
@@ -1010,7 +1046,7 @@ mod tests {
         let (prog, info) = (&k.programs[0].program, &k.programs[0].info);
         let end = prog.ops.len();
         let whole = Emitter::run(prog, info, end, Precision::F64, 1, vec![]).expect("emits");
-        let shader = emit_all(&[(prog, info, end)], Precision::F64)
+        let shader = emit_all(&[(prog, info, end)], Precision::F64, Profile::Software)
             .expect("emits")
             .remove(0);
         assert!(
