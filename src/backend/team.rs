@@ -2,7 +2,7 @@
 //! [`Share`] of every point set's parts, the rows are gathered, put back in the
 //! order one process produces them, and combined as one process combines them.
 //! So `mpirun -np N` gives, bit for bit, the single process's sums, whatever N and
-//! each rank's thread count. The transport is behind [`Team`] (`crate::mpi`
+//! each rank's thread count. The transport is behind [`Team`] (`crate::cluster`
 //! implements it with MPI collectives); nothing here depends on MPI.
 
 use std::cell::Cell;
