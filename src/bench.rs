@@ -163,11 +163,13 @@ pub struct BenchOptions {
 pub fn bench(problem: &Problem, opts: &BenchOptions) -> Result<Timing, RunError> {
     let t0 = Instant::now();
     let kernel = crate::kernel::compile(problem)?;
-    let engine = backend::compile(opts.engine, &kernel, opts.precision, opts.threads)?;
+    let mut candidates = backend::candidates(opts.engine, &kernel, opts.precision, opts.threads)?;
     let compile_s = t0.elapsed().as_secs_f64();
     let data = points::load(problem)?;
     let batches = points::sample(problem, &data, opts.seed);
     let theta = crate::net::init::init_theta(problem, opts.seed);
+    let (pick, _) = backend::fastest(&candidates, &theta, &batches)?;
+    let engine = candidates.swap_remove(pick);
     let before = engine.device_work();
     let mut eval = |th: &[f64]| engine.eval(th, &batches);
     let adam = time_adam(&mut eval, &theta, WARMUP, opts.epochs)?;

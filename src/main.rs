@@ -225,7 +225,8 @@ enum BackendArg {
     Cpu,
     /// WGSL shaders on the best adapter, a software one (lavapipe) included.
     Gpu,
-    /// A hardware GPU if there is one that runs the precision, else `cpu`.
+    /// The faster of a hardware GPU (if one runs the precision) and `cpu`, timed on
+    /// the run's points at the start; `cpu` without one.
     Auto,
     /// The reference interpreter (slow; the oracle of the others).
     Interp,

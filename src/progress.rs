@@ -112,6 +112,17 @@ pub fn summary(problem: &Problem, r: &RunResult, out: &Path) -> String {
             );
         }
     }
+    for a in &r.auto {
+        let timed: Vec<String> = (a.timings.iter())
+            .map(|(k, ms)| format!("{} {ms:.2} ms", k.name()))
+            .collect();
+        s += &format!(
+            "\n  --backend auto chose {} for {} (per evaluation: {})",
+            a.chosen.name(),
+            a.precision.name(),
+            timed.join(", ")
+        );
+    }
     if let Some(t) = r.traffic {
         s += &format!(
             "\n  shared by {} MPI ranks: {} gathers of {:.0} kB, {:.2} s in them ({:.1} % of training)",

@@ -132,14 +132,11 @@ fn two_ranks_train_as_one_process_and_only_rank_0_writes() {
 /// uninterrupted run's history.
 #[test]
 fn a_job_that_loses_a_rank_resumes_from_rank_0s_checkpoint() {
-    let long = LONG;
-    let one = out_dir("mpi_whole");
-    let o = pdenet(&args(&one.to_string_lossy(), &long));
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let one = whole_run("mpi_whole");
 
     let job = out_dir("mpi_killed");
     let tag = format!("killed-{}", std::process::id());
-    let mut c = mpirun_shared(&rank_args(&long), &job);
+    let mut c = mpirun_shared(&rank_args(&LONG), &job);
     c.env("PDENET_TEST_JOB", &tag);
     let mut child = c
         .stdout(Stdio::null())
@@ -154,11 +151,7 @@ fn a_job_that_loses_a_rank_resumes_from_rank_0s_checkpoint() {
     assert!(!status.success(), "the job ends when a rank dies");
     assert!(saved.exists(), "rank 0's checkpoint stays");
     assert!(!job.join("report.json").exists(), "the job did not finish");
-
-    let resume = [&long[..], &["--resume"]].concat();
-    let o = output(mpirun_shared(&rank_args(&resume), &job));
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    assert_eq!(history(&one), history(&job));
+    resumes_to(&one, &job);
 }
 
 /// Ctrl-C to mpirun (which passes SIGTERM to the ranks): rank 0 decides to stop
@@ -166,9 +159,7 @@ fn a_job_that_loses_a_rank_resumes_from_rank_0s_checkpoint() {
 /// `--resume` continues to the uninterrupted history.
 #[test]
 fn ctrl_c_to_mpirun_stops_every_rank_and_writes_the_outputs() {
-    let one = out_dir("mpi_whole_again");
-    let o = pdenet(&args(&one.to_string_lossy(), &LONG));
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let one = whole_run("mpi_whole_again");
 
     let job = out_dir("mpi_interrupted");
     let mut c = mpirun_shared(&rank_args(&LONG), &job);
@@ -182,11 +173,23 @@ fn ctrl_c_to_mpirun_stops_every_rank_and_writes_the_outputs() {
     child.wait().unwrap();
     let report = std::fs::read_to_string(job.join("report.json")).expect("a report");
     assert!(report.contains("stopped by Ctrl-C or SIGTERM"), "{report}");
+    resumes_to(&one, &job);
+}
 
-    let resume = [&LONG[..], &["--resume"]].concat();
-    let o = output(mpirun_shared(&rank_args(&resume), &job));
+/// The LONG run in one process, uninterrupted, into a fresh `name` directory.
+fn whole_run(name: &str) -> std::path::PathBuf {
+    let one = out_dir(name);
+    let o = pdenet(&args(&one.to_string_lossy(), &LONG));
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    assert_eq!(history(&one), history(&job));
+    one
+}
+
+/// `--resume` of the LONG job in `job` under mpirun ends with `one`'s history.
+fn resumes_to(one: &Path, job: &Path) {
+    let resume = [&LONG[..], &["--resume"]].concat();
+    let o = output(mpirun_shared(&rank_args(&resume), job));
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(history(one), history(job));
 }
 
 /// A rank that fails on its own (here: rank 1 finds no checkpoint to resume from
@@ -194,14 +197,13 @@ fn ctrl_c_to_mpirun_stops_every_rank_and_writes_the_outputs() {
 /// rank 0 waiting for it.
 #[test]
 fn one_rank_failing_ends_the_job() {
-    let long = LONG;
     let job = out_dir("mpi_lonely");
     let first = job.join("rank0");
-    let stopped = [&long[..], &["--time-limit", "0.5"]].concat();
+    let stopped = [&LONG[..], &["--time-limit", "0.5"]].concat();
     let o = pdenet(&args(&first.to_string_lossy(), &stopped));
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(first.join("checkpoint.npz").exists());
-    let resume = [&long[..], &["--resume"]].concat();
+    let resume = [&LONG[..], &["--resume"]].concat();
     let o = output(mpirun(&rank_args(&resume), &job, "lonely"));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(!o.status.success());

@@ -181,8 +181,10 @@ impl EngineKind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EngineChoice {
     Engine(EngineKind),
-    /// A hardware GPU if one opens for the precision, the CPU engine otherwise
-    /// (never a software adapter: lavapipe is slower than the JIT).
+    /// The faster of a hardware GPU (if one opens for the precision) and the CPU
+    /// engine, timed by [`fastest`] where the caller has points ([`compile`]
+    /// alone takes the GPU); never a software adapter (lavapipe is slower than
+    /// the JIT).
     Auto,
 }
 
@@ -233,6 +235,73 @@ pub fn compile(
             Err(_) => cpu(),
         },
     }
+}
+
+/// The engines `choice` may run on here, each compiled: for `auto` on a machine
+/// with a hardware GPU that opens for the precision, the GPU engine and the CPU
+/// engine, timed by [`time_evaluations`] to choose between; otherwise the one engine
+/// [`compile`] gives.
+pub fn candidates(
+    choice: EngineChoice,
+    kernel: &Kernel,
+    precision: Precision,
+    threads: usize,
+) -> Result<Vec<Box<dyn Engine>>, BackendError> {
+    let gpu = match choice {
+        EngineChoice::Auto => Gpu::new(AdapterChoice::Hardware, precision).ok(),
+        EngineChoice::Engine(_) => None,
+    };
+    let Some(gpu) = gpu else {
+        return Ok(vec![compile(choice, kernel, precision, threads)?]);
+    };
+    let cpu: Box<dyn Engine> = Box::new(ClifKernel::compile(kernel, precision, threads)?);
+    match GpuKernel::compile(kernel, precision, gpu) {
+        Ok(g) => Ok(vec![Box::new(g), cpu]),
+        Err(_) => Ok(vec![cpu]),
+    }
+}
+
+/// Which of `candidates` evaluates fastest at θ over `batches`, with every
+/// candidate's median milliseconds (none timed when there is only one): `--backend
+/// auto`'s measured choice, for `run` and `bench` alike.
+pub fn fastest(
+    candidates: &[Box<dyn Engine>],
+    theta: &[f64],
+    batches: &[PointBatch],
+) -> Result<(usize, Vec<f64>), KernelError> {
+    if candidates.len() < 2 {
+        return Ok((0, Vec::new()));
+    }
+    let ms = time_evaluations(candidates, theta, batches)?;
+    let best = (0..ms.len()).min_by(|&a, &b| ms[a].total_cmp(&ms[b]));
+    Ok((best.unwrap_or(0), ms))
+}
+
+/// Evaluations timed per engine by [`time_evaluations`], after one untimed (a GPU
+/// compiles its shaders at its first dispatch).
+const TIMED_EVALUATIONS: usize = 3;
+
+/// Each engine's median milliseconds for the loss-and-gradient evaluation at θ
+/// over `batches`: what `--backend auto` chooses the faster engine by.
+pub fn time_evaluations(
+    engines: &[Box<dyn Engine>],
+    theta: &[f64],
+    batches: &[PointBatch],
+) -> Result<Vec<f64>, KernelError> {
+    let mut out = Vec::with_capacity(engines.len());
+    for e in engines {
+        let mut ms = Vec::with_capacity(TIMED_EVALUATIONS);
+        for k in 0..=TIMED_EVALUATIONS {
+            let t0 = std::time::Instant::now();
+            e.eval(theta, batches)?;
+            if k > 0 {
+                ms.push(t0.elapsed().as_secs_f64() * 1e3);
+            }
+        }
+        ms.sort_by(f64::total_cmp);
+        out.push(ms[ms.len() / 2]);
+    }
+    Ok(out)
 }
 
 /// What an engine is and where it runs, for report.json and `bench --json`.

@@ -125,6 +125,34 @@ pub(super) fn burgers() -> (Problem, Kernel) {
     (p, k)
 }
 
+/// Without a hardware GPU, `auto` has one candidate, the CPU engine, and nothing
+/// to time; `time_evaluations` gives each engine's milliseconds.
+#[test]
+fn auto_times_its_candidates_only_when_there_is_a_choice() {
+    let (p, k) = burgers();
+    let hardware = Gpu::new(AdapterChoice::Hardware, Precision::F32).is_ok();
+    let c = candidates(EngineChoice::Auto, &k, Precision::F32, 1).expect("compiles");
+    let kinds: Vec<EngineKind> = c.iter().map(|e| e.facts().kind).collect();
+    match hardware {
+        false => assert_eq!(kinds, [EngineKind::Cpu]),
+        true => assert_eq!(kinds, [EngineKind::Gpu, EngineKind::Cpu]),
+    }
+    let interp = super::compile(
+        EngineChoice::Engine(EngineKind::Interp),
+        &k,
+        Precision::F32,
+        1,
+    );
+    let engines = vec![
+        c.into_iter().last().expect("the CPU engine"),
+        interp.expect("opens"),
+    ];
+    let b = batches(&p, &k, 200, 3);
+    let ms = time_evaluations(&engines, &theta(&p, 3), &b).expect("runs");
+    assert_eq!(ms.len(), 2);
+    assert!(ms.iter().all(|t| t.is_finite() && *t > 0.0), "{ms:?}");
+}
+
 /// Rows are summed in order from zero; a short row counts as zeros, a long one is
 /// cut to the width.
 #[test]

@@ -157,6 +157,13 @@ pub fn report(info: &RunInfo, r: &RunResult, run_id: &str) -> Value {
         "engine": r.engine.kind.engine(),
         "adapter": r.engine.adapter,
         "machine": super::machine::json(&r.engine),
+        "auto": r.auto.iter().map(|a| json!({
+            "precision": a.precision.name(),
+            "chosen": a.chosen.name(),
+            "ms_per_evaluation": (a.timings.iter())
+                .map(|(k, ms)| (k.name().to_string(), json!(ms)))
+                .collect::<Map<_, _>>(),
+        })).collect::<Vec<_>>(),
         "mpi": r.traffic.map(|t| json!({
             "ranks": r.engine.ranks,
             "gathers": t.gathers,

@@ -8,7 +8,7 @@ use super::resample::Resampler;
 use super::self_adaptive::SelfAdaptiveWeights;
 use super::snapshot::{SetState, Snapshot};
 use super::trainer::{self, Checkpointing, Evaluator, Monitor, Outcome, Progress, Resample};
-use crate::backend::{self, Engine, EngineChoice, EngineFacts, Team, Traffic};
+use crate::backend::{self, Engine, EngineChoice, EngineFacts, EngineKind, Team, Traffic};
 use crate::expr::Expr;
 use crate::kernel::{self, Evaluation, Kernel, KernelError, PointBatch, Predictor};
 use crate::net;
@@ -133,6 +133,9 @@ pub struct RunResult {
     /// The exchanges of an MPI job's ranks (every precision's engine together);
     /// `None` in one process.
     pub traffic: Option<Traffic>,
+    /// `--backend auto`'s measured choices (none unless a hardware GPU was there
+    /// to choose from).
+    pub auto: Vec<AutoChoice>,
 }
 
 /// Trains the problem and measures it against its reference.
@@ -146,32 +149,30 @@ pub fn run(problem: &Problem, opts: &RunOptions, hooks: Hooks) -> Result<RunResu
     } = hooks;
     let t0 = Instant::now();
     let kernel = kernel::compile(problem)?;
+    let kernel_s = t0.elapsed().as_secs_f64();
     let phases = trainer::phases(problem, opts.epochs, opts.precision);
     let first = phases.first().map_or(Precision::F64, trainer::precision);
-    let compiled = vec![compile(
-        opts.engine,
-        &kernel,
-        first,
-        opts.threads,
-        team.as_ref(),
-    )?];
-    let compile_s = t0.elapsed().as_secs_f64();
     let data = points::load(problem)?;
     let batches = RefCell::new(points::sample(problem, &data, opts.seed));
-    let mut engines = Engines {
-        kernel: &kernel,
-        choice: opts.engine,
-        threads: opts.threads,
-        compiled,
-        current: 0,
-        batches: &batches,
-        scale: None,
-        team: team.clone(),
-    };
     let theta = match &opts.init {
         Some(theta) => theta.clone(),
         None => net::init_theta(problem, opts.seed),
     };
+    let mut engines = Engines {
+        kernel: &kernel,
+        choice: opts.engine,
+        threads: opts.threads,
+        compiled: Vec::new(),
+        current: 0,
+        batches: &batches,
+        scale: None,
+        team: team.clone(),
+        probe: theta.clone(),
+        auto: Vec::new(),
+    };
+    let t1 = Instant::now();
+    engines.open(first)?;
+    let compile_s = kernel_s + t1.elapsed().as_secs_f64();
     let reference = match problem.reference {
         Some(r) => Some(Reference::new(problem, &data[r], r, opts.threads)?),
         None => None,
@@ -316,6 +317,7 @@ pub fn run(problem: &Problem, opts: &RunOptions, hooks: Hooks) -> Result<RunResu
         traffic: (engines.compiled.iter())
             .filter_map(|e| e.traffic())
             .reduce(|a, b| a + b),
+        auto: engines.auto,
     })
 }
 
@@ -368,17 +370,47 @@ struct Engines<'k> {
     /// The terms' weight multipliers once a phase balances them.
     scale: Option<Vec<f64>>,
     team: Option<Arc<dyn Team>>,
+    /// θ at the start: where `auto` times its candidates.
+    probe: Vec<f64>,
+    /// The measured choices `auto` made, one per precision.
+    auto: Vec<AutoChoice>,
 }
 
-/// The kernel compiled on `choice`'s engine and, on an MPI team, shared by its ranks.
-fn compile(
-    choice: EngineChoice,
-    kernel: &Kernel,
-    precision: Precision,
-    threads: usize,
-    team: Option<&Arc<dyn Team>>,
-) -> Result<Box<dyn Engine>, backend::BackendError> {
-    backend::on_team(backend::compile(choice, kernel, precision, threads)?, team)
+/// How `--backend auto` chose for one precision: every candidate's median
+/// milliseconds per evaluation, and the engine it took.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AutoChoice {
+    pub precision: Precision,
+    pub timings: Vec<(EngineKind, f64)>,
+    pub chosen: EngineKind,
+}
+
+impl Engines<'_> {
+    /// Compiles the kernel in `precision` and makes it current: on `choice`'s
+    /// engine, or for `auto` with a hardware GPU on whichever of GPU and CPU
+    /// evaluates faster here (timed at the starting θ; on an MPI team rank 0's
+    /// choice, so that all ranks cut their work alike); shared by the team's ranks.
+    fn open(&mut self, precision: Precision) -> Result<(), RunError> {
+        let mut candidates =
+            backend::candidates(self.choice, self.kernel, precision, self.threads)?;
+        let (mut pick, ms) = backend::fastest(&candidates, &self.probe, &self.batches.borrow())?;
+        if !ms.is_empty() {
+            if let Some(team) = &self.team {
+                pick = team.broadcast(pick as u64) as usize;
+            }
+            let kinds: Vec<EngineKind> = candidates.iter().map(|e| e.facts().kind).collect();
+            self.auto.push(AutoChoice {
+                precision,
+                timings: kinds.iter().copied().zip(ms).collect(),
+                chosen: kinds[pick],
+            });
+        }
+        let engine = candidates.swap_remove(pick);
+        self.compiled
+            .push(backend::on_team(engine, self.team.as_ref())?);
+        self.current = self.compiled.len() - 1;
+        Ok(())
+    }
 }
 
 impl Evaluator for Engines<'_> {
@@ -419,17 +451,8 @@ impl Evaluator for Engines<'_> {
             self.current = k;
             return Ok(());
         }
-        let engine = compile(
-            self.choice,
-            self.kernel,
-            precision,
-            self.threads,
-            self.team.as_ref(),
-        )
-        .map_err(|e| format!("compiling the {} kernel failed: {e}", precision.name()))?;
-        self.compiled.push(engine);
-        self.current = self.compiled.len() - 1;
-        Ok(())
+        self.open(precision)
+            .map_err(|e| format!("compiling the {} kernel failed: {e}", precision.name()))
     }
 }
 
