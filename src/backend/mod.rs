@@ -247,15 +247,20 @@ pub fn candidates(
     precision: Precision,
     threads: usize,
 ) -> Result<Vec<Box<dyn Engine>>, BackendError> {
-    let gpu = match choice {
-        EngineChoice::Auto => Gpu::new(AdapterChoice::Hardware, precision).ok(),
-        EngineChoice::Engine(_) => None,
-    };
-    let Some(gpu) = gpu else {
+    if choice != EngineChoice::Auto {
         return Ok(vec![compile(choice, kernel, precision, threads)?]);
-    };
-    let cpu: Box<dyn Engine> = Box::new(ClifKernel::compile(kernel, precision, threads)?);
-    match GpuKernel::compile(kernel, precision, gpu) {
+    }
+    // The adapters are looked at once: without a hardware GPU the CPU engine is
+    // the one candidate.
+    let cpu = compile(
+        EngineChoice::Engine(EngineKind::Cpu),
+        kernel,
+        precision,
+        threads,
+    )?;
+    let gpu = Gpu::new(AdapterChoice::Hardware, precision)
+        .and_then(|gpu| GpuKernel::compile(kernel, precision, gpu));
+    match gpu {
         Ok(g) => Ok(vec![Box::new(g), cpu]),
         Err(_) => Ok(vec![cpu]),
     }
