@@ -94,6 +94,7 @@ def main():
             "cpu": p["adapter"],
             "isa": p["machine"]["isa"],
             "products": p["machine"].get("products"),
+            "groups": p["machine"].get("groups"),
             "pdenet_rss_mib": max(rss[0]),
             "torch_rss_mib": max(rss[1]),
             "gflops": p.get("gflops"),
@@ -109,8 +110,8 @@ def main():
             print(json.dumps(row), flush=True)
     if args.markdown:
         r0 = rows[0]
-        print(f"{r0['cpu']} ({r0['isa']}, products {r0['products']}), {r0['threads']} threads, "
-              f"{r0['precision']}, {r0['torch']}")
+        print(f"{r0['cpu']} ({r0['isa']}, products {r0['products']}, element-wise groups "
+              f"{r0['groups']}), {r0['threads']} threads, {r0['precision']}, {r0['torch']}")
         print()
         print(f"| case | pdenet ms/epoch | {r0['torch']} ms/epoch | speed-up "
               f"| pdenet GFLOP/s (of peak) | peak RSS pdenet / torch MiB |")

@@ -187,12 +187,14 @@ pub fn bench(problem: &Problem, opts: &BenchOptions) -> Result<Timing, RunError>
             opts.precision == Precision::F64,
         )
     });
+    let products = cpu::Products::choose()?;
     let split = match cpu {
         true => Some(cpu::split_seconds(
             &kernel,
             opts.precision,
             opts.threads,
-            cpu::Products::choose()?,
+            products,
+            cpu::Groups::choose(products)?,
             &theta,
             &batches,
         )?),
@@ -358,6 +360,10 @@ impl Timing {
         let isa = e.isa.as_deref().map_or(String::new(), |i| format!(", {i}"));
         let isa = match &e.products {
             Some(p) => format!("{isa}, products {p}"),
+            None => isa,
+        };
+        let isa = match &e.groups {
+            Some(g) => format!("{isa}, element-wise {g}"),
             None => isa,
         };
         let hessian = match self.hessian_update_ms {

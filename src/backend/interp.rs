@@ -32,6 +32,7 @@ impl Engine for InterpEngine {
             precision: self.precision,
             isa: Some("scalar".into()),
             products: None,
+            groups: None,
             adapter: None,
             threads: 1,
             ranks: 1,

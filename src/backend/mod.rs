@@ -320,6 +320,10 @@ pub struct EngineFacts {
     /// Which code computes the CPU engine's products with θ (`avx512`, `avx2`,
     /// `generic` microkernels or `clif`); `None` on other engines.
     pub products: Option<String>,
+    /// Which code computes the CPU engine's fused element-wise groups (`clif`, or
+    /// `avx512 (k of n)`: k of the n groups as AVX-512 machine code); `None` on
+    /// other engines.
+    pub groups: Option<String>,
     /// The GPU adapter's name and type.
     pub adapter: Option<String>,
     /// Host threads evaluating the kernel (in each process).

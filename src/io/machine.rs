@@ -11,13 +11,14 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 /// build.rs), `unknown` when it was built without git.
 pub const COMMIT: &str = env!("PDENET_COMMIT");
 
-/// `{cpu, isa, products, threads, ranks, version, commit}` for an engine. `isa` is the vector
+/// `{cpu, isa, products, groups, threads, ranks, version, commit}` for an engine. `isa` is the vector
 /// extension the engine used (null on a GPU, whose adapter the report names).
 pub fn json(facts: &EngineFacts) -> Value {
     json!({
         "cpu": cpu_model(),
         "isa": facts.isa,
         "products": facts.products,
+        "groups": facts.groups,
         "threads": facts.threads,
         "ranks": facts.ranks,
         "version": VERSION,

@@ -28,7 +28,7 @@
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::types::I64;
 use cranelift_codegen::ir::{
-    AbiParam, AliasRegionData, Function, InstBuilder, MemFlagsData, SigRef, Signature,
+    AbiParam, AliasRegionData, Function, InstBuilder, MemFlagsData, SigRef, Signature, StackSlot,
     UserFuncName, Value as CValue,
 };
 use cranelift_codegen::isa::{CallConv, TargetFrontendConfig};
@@ -38,7 +38,9 @@ mod fuse;
 mod products;
 
 pub(crate) use fuse::Group;
+pub(crate) use products::GradSum;
 
+use super::asm::{self, GroupCode, Groups};
 use super::micro::{Kernels, Native};
 use super::vmath::Vm;
 use super::BackendError;
@@ -110,6 +112,10 @@ pub(crate) struct Plan {
     pub groups: Vec<Group>,
     /// For each op in a group, the group's index.
     pub group_of: Vec<Option<u32>>,
+    /// For each `GradMatrix` op, which call computes it (`products::grad_sums`).
+    pub grad_sums: Vec<GradSum>,
+    /// The groups assembled as AVX-512 machine code (`asm`), if any.
+    pub group_code: Option<GroupCode>,
 }
 
 impl Plan {
@@ -135,6 +141,17 @@ impl Plan {
             4
         }
     }
+    /// Which code computes the groups, for the listing and the report: `clif`, or
+    /// `avx512 (k of n)` where k of the n groups were assembled.
+    pub fn groups_route(&self) -> String {
+        match &self.group_code {
+            Some(code) => {
+                let (k, n) = code.count();
+                format!("avx512 ({k} of {n})")
+            }
+            None => "clif".into(),
+        }
+    }
     pub fn weights_col(prog: &Program) -> u32 {
         prog.n_coords + prog.n_data
     }
@@ -150,7 +167,10 @@ pub(crate) fn plan(
     info: &Info,
     vm: Vm,
     native: Option<Kernels>,
+    route: Groups,
 ) -> Result<Plan, BackendError> {
+    let (grad_sums, info) = products::grad_sums(prog, info, native.is_some());
+    let info = &info;
     let groups = fuse::groups(prog, info, vm, native.is_some());
     let mut group_of = vec![None; prog.ops.len()];
     let mut in_registers = vec![false; prog.ops.len()];
@@ -202,6 +222,16 @@ pub(crate) fn plan(
     if scratch_bytes > i32::MAX as usize / 2 || uniform_bytes > i32::MAX as usize / 2 {
         return Err(BackendError::Unsupported("kernel too large".into()));
     }
+    let layout = asm::Layout {
+        prog,
+        loc: &loc,
+        wide: vm.wide,
+        entry_bytes: TILE * VB,
+    };
+    let group_code = match route {
+        Groups::Avx512 => asm::assemble(&layout, &groups),
+        Groups::Clif => None,
+    };
     Ok(Plan {
         vm,
         loc,
@@ -213,6 +243,8 @@ pub(crate) fn plan(
         tile,
         groups,
         group_of,
+        grad_sums,
+        group_code,
     })
 }
 
@@ -303,6 +335,7 @@ pub(crate) fn build(
         flags,
         col: vec![],
         micro_sigs: vec![],
+        pairs: None,
     };
     t.body(end, part);
     t.b.finalize(frontend);
@@ -372,6 +405,8 @@ struct Tr<'a> {
     col: Vec<CValue>,
     /// The microkernels' signatures by their number of arguments, once imported.
     micro_sigs: Vec<(usize, SigRef)>,
+    /// The stack slot that passes a gradient sum's pairs, once made.
+    pairs: Option<StackSlot>,
 }
 
 impl Tr<'_> {
@@ -756,7 +791,11 @@ impl Tr<'_> {
                 cols,
                 delta,
                 x,
-            } => self.grad_matrix(w_offset, rows, cols, delta, x),
+            } => match &self.plan.grad_sums[i] {
+                GradSum::Own => self.grad_matrix(w_offset, rows, cols, delta, x),
+                GradSum::Later => {}
+                GradSum::Of(ops) => self.grad_sum(&ops.clone(), w_offset, rows, cols),
+            },
             Op::Store { .. } => unreachable!("rejected by the plan"),
             Op::Func(_, x) => match native_call(self.prog, i, self.plan.native.is_some()) {
                 Some(g) => self.call_func(i, g, x),

@@ -135,19 +135,25 @@ impl Products {
 pub type MatVecFn =
     unsafe extern "C" fn(*const u8, *const u8, isize, *mut u8, usize, usize, usize, usize, usize);
 
-/// `grad += Σ δ·xᵀ` over one tile: (δ, δs, x, xs, mask, grad, rows, cols, tb);
-/// `δs`, `xs`, `tb` in bytes; `grad` points at the matrix's first accumulator.
-pub type GradFn = unsafe extern "C" fn(
-    *const u8,
-    isize,
-    *const u8,
-    isize,
-    *const u8,
-    *mut u8,
-    usize,
-    usize,
-    usize,
-);
+/// One product of a gradient sum: δ and x with their entries' strides in bytes.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct GradPair {
+    pub d: *const u8,
+    pub ds: isize,
+    pub x: *const u8,
+    pub xs: isize,
+}
+
+/// The most pairs one `grad` call sums (a layer's jet components: value, first and
+/// second derivatives; `clif` merges up to this many).
+pub const MAX_PAIRS: usize = 4;
+
+/// `grad += Σ_pairs Σ_points δ·xᵀ` over one tile: (pairs, n, mask, grad, rows, cols,
+/// tb); `pairs` points at `n` (1..=`MAX_PAIRS`) [`GradPair`]s, `tb` in bytes, `grad`
+/// at the matrix's first accumulator.
+pub type GradFn =
+    unsafe extern "C" fn(*const GradPair, usize, *const u8, *mut u8, usize, usize, usize);
 
 /// The entry points for one precision and instruction set.
 #[derive(Debug, Clone, Copy)]
@@ -321,26 +327,25 @@ impl<T: Real> Product<T> {
     }
 }
 
-/// grad += Σₚ δ·xᵀ over one tile in blocks of `RB` rows by `CB` columns (each ≤ 8),
-/// `G` interleaved lanes per sum. Only a tile with padding (the last) masks δ.
+/// grad += Σ_pairs Σₚ δ·xᵀ over one tile in blocks of `RB` rows by `CB` columns
+/// (each ≤ 8), `G` interleaved lanes per sum. Only a tile with padding (the last)
+/// masks δ. A block sums every pair before it folds its sums into the accumulators:
+/// the fold and the accumulators' load and store cost about as much as a tile's
+/// FMAs for one pair, so the jet components of a layer are summed together.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 unsafe fn grad<T: Real, const RB: usize, const CB: usize, const G: usize>(
-    d: *const u8,
-    ds: isize,
-    x: *const u8,
-    xs: isize,
+    pairs: *const GradPair,
+    n: usize,
     mask: *const u8,
     grad: *mut u8,
     rows: usize,
     cols: usize,
     tb: usize,
 ) {
+    let pairs = unsafe { std::slice::from_raw_parts(pairs, n) };
     let g = Outer {
-        d,
-        ds,
-        x,
-        xs,
+        pairs,
         mask: mask.cast::<T>(),
         grad: grad.cast::<T>(),
         cols,
@@ -363,11 +368,8 @@ unsafe fn grad<T: Real, const RB: usize, const CB: usize, const G: usize>(
 }
 
 /// The operands of one `grad` call.
-struct Outer<T> {
-    d: *const u8,
-    ds: isize,
-    x: *const u8,
-    xs: isize,
+struct Outer<'a, T> {
+    pairs: &'a [GradPair],
     mask: *const T,
     grad: *mut T,
     cols: usize,
@@ -375,7 +377,7 @@ struct Outer<T> {
     pts: usize,
 }
 
-impl<T: Real> Outer<T> {
+impl<T: Real> Outer<'_, T> {
     /// Rows r0 .. r0 + R, every column, `CB` at a time.
     #[inline(always)]
     unsafe fn rows<const R: usize, const CB: usize, const G: usize, const MASK: bool>(
@@ -398,7 +400,8 @@ impl<T: Real> Outer<T> {
         unsafe { base.offset(e as isize * stride).cast::<T>().add(p0) }
     }
 
-    /// One R × C block of sums over the tile, folded into the accumulators.
+    /// One R × C block of sums over the tile and every pair, pair after pair,
+    /// folded into the accumulators.
     #[inline(always)]
     unsafe fn block<const R: usize, const C: usize, const G: usize, const MASK: bool>(
         &self,
@@ -406,22 +409,24 @@ impl<T: Real> Outer<T> {
         c0: usize,
     ) {
         let mut acc = [[[T::default(); G]; C]; R];
-        for p0 in (0..self.pts).step_by(G) {
-            let mut dv = [[T::default(); G]; R];
-            for (r, dr) in dv.iter_mut().enumerate() {
-                *dr = unsafe { load(Self::at(self.d, self.ds, r0 + r, p0)) };
-                if MASK {
-                    let m: [T; G] = unsafe { load(self.mask.add(p0)) };
-                    for (v, mj) in dr.iter_mut().zip(m) {
-                        *v = v.masked(mj);
+        for pair in self.pairs {
+            for p0 in (0..self.pts).step_by(G) {
+                let mut dv = [[T::default(); G]; R];
+                for (r, dr) in dv.iter_mut().enumerate() {
+                    *dr = unsafe { load(Self::at(pair.d, pair.ds, r0 + r, p0)) };
+                    if MASK {
+                        let m: [T; G] = unsafe { load(self.mask.add(p0)) };
+                        for (v, mj) in dr.iter_mut().zip(m) {
+                            *v = v.masked(mj);
+                        }
                     }
                 }
-            }
-            for c in 0..C {
-                let xv: [T; G] = unsafe { load(Self::at(self.x, self.xs, c0 + c, p0)) };
-                for (ar, dr) in acc.iter_mut().zip(&dv) {
-                    for ((a, &dj), &xj) in ar[c].iter_mut().zip(dr).zip(&xv) {
-                        *a = dj.fma(xj, *a);
+                for c in 0..C {
+                    let xv: [T; G] = unsafe { load(Self::at(pair.x, pair.xs, c0 + c, p0)) };
+                    for (ar, dr) in acc.iter_mut().zip(&dv) {
+                        for ((a, &dj), &xj) in ar[c].iter_mut().zip(dr).zip(&xv) {
+                            *a = dj.fma(xj, *a);
+                        }
                     }
                 }
             }
@@ -550,7 +555,7 @@ macro_rules! entry_points {
     ($feat:literal, $lanes:literal,
      ($mr32:literal, $nr32:literal, $rb32:literal, $cb32:literal),
      ($mr64:literal, $nr64:literal, $rb64:literal, $cb64:literal)) => {
-        use super::{funcs, grad, matvec, Kernels};
+        use super::{funcs, grad, matvec, GradPair, Kernels};
 
         /// The f32 and the f64 kernels.
         pub const KERNELS: [Kernels; 2] = [
@@ -624,34 +629,28 @@ macro_rules! entry_points {
 
         #[target_feature(enable = $feat)]
         pub unsafe extern "C" fn grad_f32(
-            d: *const u8,
-            ds: isize,
-            x: *const u8,
-            xs: isize,
+            pairs: *const GradPair,
+            n: usize,
             mask: *const u8,
             g: *mut u8,
             rows: usize,
             cols: usize,
             tb: usize,
         ) {
-            unsafe { grad::<f32, $rb32, $cb32, $lanes>(d, ds, x, xs, mask, g, rows, cols, tb) }
+            unsafe { grad::<f32, $rb32, $cb32, $lanes>(pairs, n, mask, g, rows, cols, tb) }
         }
 
         #[target_feature(enable = $feat)]
         pub unsafe extern "C" fn grad_f64(
-            d: *const u8,
-            ds: isize,
-            x: *const u8,
-            xs: isize,
+            pairs: *const GradPair,
+            n: usize,
             mask: *const u8,
             g: *mut u8,
             rows: usize,
             cols: usize,
             tb: usize,
         ) {
-            unsafe {
-                grad::<f64, $rb64, $cb64, { $lanes / 2 }>(d, ds, x, xs, mask, g, rows, cols, tb)
-            }
+            unsafe { grad::<f64, $rb64, $cb64, { $lanes / 2 }>(pairs, n, mask, g, rows, cols, tb) }
         }
     };
 }
@@ -805,16 +804,21 @@ pub fn peak(isa: Isa, wide: bool) -> Peak {
         },
         2 * n * n * pts,
     );
+    let pair = GradPair {
+        d: x.as_ptr().cast(),
+        ds: (pts * el) as isize,
+        x: out.as_ptr().cast(),
+        xs: (pts * el) as isize,
+    };
+    let pairs = [pair; MAX_PAIRS];
     let grad = gflops(
         |reps| {
             for _ in 0..reps {
                 // SAFETY: δ and x are n entries of a tile, acc n × n accumulators.
                 unsafe {
                     (k.grad)(
-                        x.as_ptr().cast(),
-                        (pts * el) as isize,
-                        out.as_ptr().cast(),
-                        (pts * el) as isize,
+                        pairs.as_ptr(),
+                        MAX_PAIRS,
                         mask.as_ptr().cast(),
                         acc.as_mut_ptr().cast(),
                         n,
@@ -824,7 +828,7 @@ pub fn peak(isa: Isa, wide: bool) -> Peak {
                 }
             }
         },
-        2 * n * n * pts,
+        2 * n * n * pts * MAX_PAIRS,
     );
     Peak { fma, gemm, grad }
 }

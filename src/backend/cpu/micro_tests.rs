@@ -3,7 +3,7 @@
 //! of the register blocks, entries packed or broadcast (width 1), a padded tile.
 
 use super::clif::{TILE, VB};
-use super::micro::{GradFn, Isa, Kernels, MatVecFn};
+use super::micro::{GradFn, GradPair, Isa, Kernels, MatVecFn, MAX_PAIRS};
 
 /// A deterministic value in [-1, 1) for index i.
 fn wave(i: usize, f: f64) -> f64 {
@@ -97,41 +97,73 @@ fn microkernels_match_plain_loops() {
                         }
                     }
                 }
-                // grad += Σ δ·xᵀ over a tile whose last 5 points are padding.
+                // grad += Σ_pairs Σ δ·xᵀ over a tile whose last 5 points are padding,
+                // for one pair and for MAX_PAIRS pairs.
                 let live = pts - 5;
                 let mask: Vec<u8> = (0..pts)
                     .flat_map(|p| vec![if p < live { 0xff } else { 0 }; el])
                     .collect();
-                let d: Vec<f64> = (0..rows * pts).map(|i| wave(i, 0.23)).collect();
-                let x: Vec<f64> = (0..cols * pts).map(|i| wave(i, 0.19)).collect();
-                let start: Vec<f64> = (0..rows * cols * lanes).map(|i| wave(i, 0.5)).collect();
-                let mut g = bytes(&start, wide);
-                unsafe {
-                    grad(
-                        bytes(&d, wide).as_ptr(),
-                        (pts * el) as isize,
-                        bytes(&x, wide).as_ptr(),
-                        (pts * el) as isize,
-                        mask.as_ptr(),
-                        g.as_mut_ptr(),
-                        rows,
-                        cols,
-                        pts * el,
-                    )
-                };
-                let g = values(&g, wide);
-                for r in 0..rows {
-                    for c in 0..cols {
-                        let e = (r * cols + c) * lanes;
-                        let got: f64 = g[e..e + lanes].iter().sum();
-                        let want: f64 = start[e..e + lanes].iter().sum::<f64>()
-                            + (0..live)
-                                .map(|p| d[r * pts + p] * x[c * pts + p])
-                                .sum::<f64>();
-                        assert!(
-                            (got - want).abs() <= tol * pts as f64,
-                            "{name} grad {rows}×{cols} [{r},{c}]: {got} vs {want}"
-                        );
+                for n in [1, MAX_PAIRS] {
+                    let d: Vec<Vec<f64>> = (0..n)
+                        .map(|q| {
+                            (0..rows * pts)
+                                .map(|i| wave(i, 0.23 + 0.1 * q as f64))
+                                .collect()
+                        })
+                        .collect();
+                    let x: Vec<Vec<f64>> = (0..n)
+                        .map(|q| {
+                            (0..cols * pts)
+                                .map(|i| wave(i, 0.19 - 0.05 * q as f64))
+                                .collect()
+                        })
+                        .collect();
+                    let (db, xb): (Vec<Vec<u8>>, Vec<Vec<u8>>) = d
+                        .iter()
+                        .zip(&x)
+                        .map(|(d, x)| (bytes(d, wide), bytes(x, wide)))
+                        .unzip();
+                    let pairs: Vec<GradPair> = db
+                        .iter()
+                        .zip(&xb)
+                        .map(|(d, x)| GradPair {
+                            d: d.as_ptr(),
+                            ds: (pts * el) as isize,
+                            x: x.as_ptr(),
+                            xs: (pts * el) as isize,
+                        })
+                        .collect();
+                    let start: Vec<f64> = (0..rows * cols * lanes).map(|i| wave(i, 0.5)).collect();
+                    let mut g = bytes(&start, wide);
+                    unsafe {
+                        grad(
+                            pairs.as_ptr(),
+                            n,
+                            mask.as_ptr(),
+                            g.as_mut_ptr(),
+                            rows,
+                            cols,
+                            pts * el,
+                        )
+                    };
+                    let g = values(&g, wide);
+                    for r in 0..rows {
+                        for c in 0..cols {
+                            let e = (r * cols + c) * lanes;
+                            let got: f64 = g[e..e + lanes].iter().sum();
+                            let want: f64 = start[e..e + lanes].iter().sum::<f64>()
+                                + (0..n)
+                                    .map(|q| {
+                                        (0..live)
+                                            .map(|p| d[q][r * pts + p] * x[q][c * pts + p])
+                                            .sum::<f64>()
+                                    })
+                                    .sum::<f64>();
+                            assert!(
+                                (got - want).abs() <= tol * (n * pts) as f64,
+                                "{name} grad {rows}×{cols} ×{n} [{r},{c}]: {got} vs {want}"
+                            );
+                        }
                     }
                 }
             }

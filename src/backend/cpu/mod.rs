@@ -25,6 +25,7 @@
 //! Accuracy of the vector functions (`vmath`), measured against `std` by
 //! `vmath_tests::vector_math_accuracy`, is reported there and in `docs/`.
 
+mod asm;
 mod clif;
 mod jit;
 mod micro;
@@ -40,6 +41,7 @@ mod vmath_tests;
 
 use super::{BackendError, Engine, EngineFacts, EngineKind, Partials, Pass, Precision, Share};
 use crate::kernel::{Evaluation, Kernel, KernelError, PointBatch};
+pub use asm::Groups;
 use clif::{Part, Plan};
 pub use micro::{peak, Isa, Peak, Products};
 pub use split::{split_seconds, Split};
@@ -70,6 +72,8 @@ pub struct ClifKernel {
     isa: String,
     /// Which code computes the products with θ.
     products: Products,
+    /// Which code computes the fused element-wise groups.
+    groups: Groups,
     sets: Vec<SetCode>,
     _jit: jit::Jit,
 }
@@ -81,6 +85,7 @@ impl std::fmt::Debug for ClifKernel {
             .field("threads", &self.threads)
             .field("isa", &self.isa)
             .field("products", &self.products)
+            .field("groups", &self.groups)
             .field("sets", &self.sets.len())
             .finish()
     }
@@ -94,17 +99,21 @@ impl ClifKernel {
         precision: Precision,
         threads: usize,
     ) -> Result<ClifKernel, BackendError> {
-        ClifKernel::compile_with(kernel, precision, threads, Products::choose()?)
+        let products = Products::choose()?;
+        let groups = Groups::choose(products)?;
+        ClifKernel::compile_with(kernel, precision, threads, products, groups)
     }
 
-    /// [`ClifKernel::compile`] with the products' code named rather than chosen.
+    /// [`ClifKernel::compile`] with the products' and the groups' code named rather
+    /// than chosen.
     pub fn compile_with(
         kernel: &Kernel,
         precision: Precision,
         threads: usize,
         products: Products,
+        groups: Groups,
     ) -> Result<ClifKernel, BackendError> {
-        ClifKernel::compile_part(kernel, precision, threads, products, Part::All)
+        ClifKernel::compile_part(kernel, precision, threads, (products, groups), Part::All)
     }
 
     /// A kernel that computes only `part` of each program's varying ops (for
@@ -114,7 +123,7 @@ impl ClifKernel {
         kernel: &Kernel,
         precision: Precision,
         threads: usize,
-        products: Products,
+        (products, groups): (Products, Groups),
         part: Part,
     ) -> Result<ClifKernel, BackendError> {
         let isa = jit::host_isa()?;
@@ -134,7 +143,7 @@ impl ClifKernel {
         let mut plans = vec![];
         for set in &kernel.programs {
             let prog = &set.program;
-            let plan = clif::plan(prog, &set.info, vm, native(products, precision))?;
+            let plan = clif::plan(prog, &set.info, vm, native(products, precision), groups)?;
             let mut one = |end: usize| {
                 let mut func = clif::new_function(0, jit.call_conv());
                 clif::build(prog, &plan, end, part, &mut func, &mut fctx, jit.frontend());
@@ -166,9 +175,24 @@ impl ClifKernel {
             threads: threads.max(1),
             isa: isa_name,
             products,
+            groups,
             sets,
             _jit: jit,
         })
+    }
+
+    /// Which code computes the groups over all point sets: `clif`, or `avx512 (k of
+    /// n)` with the groups assembled of all the sets' groups.
+    fn groups_route(&self) -> String {
+        let plans = self.sets.iter().map(|s| &s.plan);
+        let (k, n) = plans.fold((0, 0), |(k, n), p| {
+            let assembled = p.group_code.as_ref().map_or(0, |c| c.count().0);
+            (k + assembled, n + p.groups.len())
+        });
+        match self.groups {
+            Groups::Avx512 => format!("avx512 ({k} of {n})"),
+            Groups::Clif => "clif".into(),
+        }
     }
 
     /// Worker threads per evaluation (at least 1).
@@ -253,6 +277,7 @@ impl Engine for ClifKernel {
             precision: self.precision,
             isa: Some(self.isa.clone()),
             products: Some(self.products.to_string()),
+            groups: Some(self.groups_route()),
             adapter: None,
             threads: self.threads,
             ranks: 1,
@@ -474,12 +499,13 @@ pub fn emit_clif(kernel: &Kernel, precision: Precision, asm: bool) -> String {
         fma: jit::has_fma(&*isa),
     };
     let products = Products::choose().unwrap_or(Products::Clif);
+    let groups = Groups::choose(products).unwrap_or(Groups::Clif);
     let mut out = format!("; products with θ: {products}\n");
     let mut fctx = cranelift_frontend::FunctionBuilderContext::new();
     for (s, set) in kernel.programs.iter().enumerate() {
         let prog = &set.program;
         out += &format!("; point set {s}: loss and gradient\n");
-        match clif::plan(prog, &set.info, vm, native(products, precision)) {
+        match clif::plan(prog, &set.info, vm, native(products, precision), groups) {
             Ok(plan) => {
                 out += &format!(
                     "; {} points per block ({} × {}), scratch {} B, uniform {} B\n",
@@ -489,6 +515,7 @@ pub fn emit_clif(kernel: &Kernel, precision: Precision, asm: bool) -> String {
                     plan.scratch_bytes,
                     plan.uniform_bytes
                 );
+                out += &format!("; element-wise groups: {}\n", plan.groups_route());
                 let mut func = clif::new_function(s as u32, isa.default_call_conv());
                 let end = prog.ops.len();
                 clif::build(

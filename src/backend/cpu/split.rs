@@ -8,7 +8,7 @@
 use std::time::Instant;
 
 use super::clif::Part;
-use super::{ClifKernel, Products};
+use super::{ClifKernel, Groups, Products};
 use crate::backend::{BackendError, Engine, Pass, Precision, Share};
 use crate::kernel::{Kernel, PointBatch};
 
@@ -29,12 +29,13 @@ pub struct Split {
 const REPS: usize = 9;
 
 /// The split of one evaluation of `kernel` at θ over `batches` on `threads`
-/// threads with the products computed by `products`.
+/// threads with the products computed by `products` and the groups by `groups`.
 pub fn split_seconds(
     kernel: &Kernel,
     precision: Precision,
     threads: usize,
     products: Products,
+    groups: Groups,
     theta: &[f64],
     batches: &[PointBatch],
 ) -> Result<Split, BackendError> {
@@ -47,7 +48,7 @@ pub fn split_seconds(
         share: Share::WHOLE,
     };
     let time = |part: Part| -> Result<f64, BackendError> {
-        let k = ClifKernel::compile_part(kernel, precision, threads, products, part)?;
+        let k = ClifKernel::compile_part(kernel, precision, threads, (products, groups), part)?;
         let mut t = Vec::with_capacity(REPS);
         for rep in 0..=REPS {
             let t0 = Instant::now();

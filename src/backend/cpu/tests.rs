@@ -120,6 +120,7 @@ fn bench_burgers() {
                 fma: true,
             },
             None,
+            Groups::Clif,
         )
         .expect("plans");
         println!(
@@ -223,8 +224,14 @@ fn products_routes_match_the_interpreter() {
         for prec in [Precision::F64, Precision::F32] {
             for &route in &routes {
                 let what = format!("{name} {prec:?} products {route}");
-                let mut e = ClifKernel::compile_with(&k, prec, 1, route)
+                let groups = Groups::choose(route).expect("no setting");
+                let mut e = ClifKernel::compile_with(&k, prec, 1, route, groups)
                     .unwrap_or_else(|err| panic!("{what}: {err}"));
+                // The groups' machine code computes what Cranelift's loops compute.
+                let clif_groups = (groups != Groups::Clif).then(|| {
+                    ClifKernel::compile_with(&k, prec, 1, route, Groups::Clif)
+                        .unwrap_or_else(|err| panic!("{what}: {err}"))
+                });
                 for (n, b, oracle) in &cases {
                     let what = format!("{what} n={n}");
                     e.set_threads(1);
@@ -236,6 +243,14 @@ fn products_routes_match_the_interpreter() {
                     e.set_threads(3);
                     let three = e.eval(&th, b).expect("runs");
                     assert_eq!(bits(&one), bits(&three), "{what}: 1 vs 3 threads");
+                    if let Some(c) = &clif_groups {
+                        let theirs = c.eval(&th, b).expect("runs");
+                        assert_eq!(
+                            bits(&one),
+                            bits(&theirs),
+                            "{what}: {groups:?} vs clif groups"
+                        );
+                    }
                 }
             }
         }
@@ -262,7 +277,7 @@ fn fused_groups_never_read_an_overwritten_slot() {
         let k = compile(&p).unwrap_or_else(|e| panic!("{name}: {e}"));
         for set in &k.programs {
             let prog = &set.program;
-            let plan = clif::plan(prog, &set.info, vm, None).expect("plans");
+            let plan = clif::plan(prog, &set.info, vm, None, Groups::Clif).expect("plans");
             let mut owner = std::collections::HashMap::new();
             for (i, op) in prog.ops.iter().enumerate() {
                 for v in op.operands().iter().map(|v| v.index()) {

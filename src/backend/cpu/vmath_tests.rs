@@ -91,6 +91,8 @@ fn map(f: Func, wide: bool, xs: &[f64]) -> Vec<f64> {
         tile: TILE,
         groups: vec![],
         group_of: vec![],
+        grad_sums: vec![],
+        group_code: None,
     };
     let mut scratch = vec![0u128; nblocks * TILE];
     let code = jit.code(id, &plan, 0, 0).expect("finalized");

@@ -604,6 +604,7 @@ impl Engine for GpuKernel {
             precision: self.precision,
             isa: None,
             products: None,
+            groups: None,
             adapter: Some(self.adapter()),
             threads: 1,
             ranks: 1,

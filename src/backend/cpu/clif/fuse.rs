@@ -90,6 +90,11 @@ impl Tr<'_> {
     /// Computes group `g`: for every entry, one loop over the tile in which each
     /// vector of points runs through all of the group's ops.
     pub(super) fn group(&mut self, g: usize) {
+        if let Some(addr) = self.plan.group_code.as_ref().and_then(|c| c.addr(g)) {
+            let args = [self.p.scratch, self.p.uniform, self.col[0], self.p.stride];
+            self.call(addr, &args);
+            return;
+        }
         let group = &self.plan.groups[g];
         let prog = self.prog;
         let ops: Vec<_> = group

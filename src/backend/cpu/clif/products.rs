@@ -1,14 +1,88 @@
 //! The products with θ: `MatVec`, `MatTVec` and `GradMatrix`, which carry almost
 //! all of a PINN kernel's FLOPs. With a `Plan::native` route each varying product
 //! is one call into `micro`'s kernels per tile (pointers to the tile's entries,
-//! their strides, the shape); otherwise, and for uniform products, Cranelift's own
-//! loops below compute it on 128-bit vectors.
+//! their strides, the shape), and the `GradMatrix` ops of one matrix a few ops apart
+//! (a layer's jet components) are one call that sums them all ([`grad_sums`]);
+//! otherwise, and for uniform products, Cranelift's own loops below compute it on
+//! 128-bit vectors.
 
 use cranelift_codegen::ir::types::I64;
-use cranelift_codegen::ir::{AbiParam, InstBuilder, Signature, Value as CValue};
+use cranelift_codegen::ir::{
+    AbiParam, InstBuilder, Signature, StackSlotData, StackSlotKind, Value as CValue,
+};
 
 use super::{Entry, Opd, Tr, COL_BLOCK, ROW_BLOCK, UNROLL, VB};
-use crate::kernel::ir::Value;
+use crate::backend::cpu::micro::{GradPair, MAX_PAIRS};
+use crate::kernel::ir::{Op, Program, Value};
+use crate::kernel::passes::Info;
+
+/// How a `GradMatrix` op is computed.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum GradSum {
+    /// By itself, in Cranelift's code (no microkernels, or a uniform operand).
+    Own,
+    /// In the microkernel call of a later op.
+    Later,
+    /// One microkernel call that sums these ops' products (this op last).
+    Of(Vec<usize>),
+}
+
+/// The most ops from the first to the last of a sum: the earlier ops' δ stay in
+/// scratch until the last.
+const SUM_WINDOW: usize = 32;
+
+/// Which `GradMatrix` ops one microkernel call sums, and the liveness that follows
+/// (the operands of a summed op are read where the sum is). The microkernel folds
+/// its sums into the accumulators once per call, and the fold with the
+/// accumulators' load and store costs about as much as one pair's FMAs over a tile,
+/// so a layer's jet components are summed in one call: up to `MAX_PAIRS` ops on
+/// the same matrix at most `SUM_WINDOW` ops apart.
+pub(crate) fn grad_sums(prog: &Program, info: &Info, native: bool) -> (Vec<GradSum>, Info) {
+    let mut sums = vec![GradSum::Own; prog.ops.len()];
+    let mut info = info.clone();
+    let mut close = |set: Vec<usize>| {
+        let last = *set.last().expect("a set has an op");
+        for &j in &set {
+            for v in prog.ops[j].operands() {
+                let l = &mut info.last_use[v.index()];
+                *l = (*l).max(last);
+            }
+            sums[j] = GradSum::Later;
+        }
+        sums[last] = GradSum::Of(set);
+    };
+    let mut open: Vec<((u32, u32, u32), Vec<usize>)> = vec![];
+    for (i, op) in prog.ops.iter().enumerate() {
+        let &Op::GradMatrix {
+            w_offset,
+            rows,
+            cols,
+            delta,
+            x,
+        } = op
+        else {
+            continue;
+        };
+        if !native || !prog.ty(delta).varying || !prog.ty(x).varying {
+            continue;
+        }
+        let key = (w_offset, rows, cols);
+        match open.iter().position(|(k, _)| *k == key) {
+            Some(s) if i - open[s].1[0] <= SUM_WINDOW => open[s].1.push(i),
+            Some(s) => {
+                close(std::mem::replace(&mut open[s].1, vec![i]));
+            }
+            None => open.push((key, vec![i])),
+        }
+        if let Some(s) = open.iter().position(|(_, set)| set.len() == MAX_PAIRS) {
+            close(open.swap_remove(s).1);
+        }
+    }
+    for (_, set) in open {
+        close(set);
+    }
+    (sums, info)
+}
 
 impl Tr<'_> {
     /// out = W·x (or Wᵀ·x): a loop over pairs of output entries, then over the tile;
@@ -141,24 +215,6 @@ impl Tr<'_> {
         let xo = self.opd(x.index());
         let tmp = self.tmp();
         let mask = self.mask();
-        if let (Some(native), true) = (self.plan.native, d.varying && xo.varying) {
-            let g = self
-                .b
-                .ins()
-                .iadd_imm_s(self.p.grad, w_offset as i64 * VB as i64);
-            let dp = self.ptr(d);
-            let xp = self.ptr(xo);
-            let mp = self.ptr(mask);
-            let tb = self.plan.entry_bytes() as i64;
-            let args = [d.estride, xo.estride, rows as i64, cols as i64, tb]
-                .map(|v| self.b.ins().iconst(I64, v));
-            let [ds, xs, rows, cols, tb] = args;
-            self.call(
-                native.grad as usize,
-                &[dp, ds, xp, xs, mp, g, rows, cols, tb],
-            );
-            return;
-        }
         let cols = cols as usize;
         self.counted(rows as i64, 1, vec![], |t, r, _| {
             let dr = t.at(d, Entry::Dynamic(r));
@@ -194,6 +250,49 @@ impl Tr<'_> {
 }
 
 impl Tr<'_> {
+    /// grad[W] += Σ over `ops`' (δ, x) pairs and the tile's points of δ·xᵀ: one
+    /// microkernel call with the pairs in a stack slot.
+    pub(super) fn grad_sum(&mut self, ops: &[usize], w_offset: u32, rows: u32, cols: u32) {
+        let native = self.plan.native.expect("sums are planned for microkernels");
+        let pair_bytes = std::mem::size_of::<GradPair>();
+        let slot = *self.pairs.get_or_insert_with(|| {
+            let data = StackSlotData::new(
+                StackSlotKind::ExplicitSlot,
+                (MAX_PAIRS * pair_bytes) as u32,
+                3,
+            );
+            self.b.create_sized_stack_slot(data)
+        });
+        for (k, &j) in ops.iter().enumerate() {
+            let Op::GradMatrix { delta, x, .. } = self.prog.ops[j] else {
+                unreachable!("a sum holds GradMatrix ops")
+            };
+            let (d, xo) = (self.opd(delta.index()), self.opd(x.index()));
+            let fields = [
+                self.ptr(d),
+                self.b.ins().iconst(I64, d.estride),
+                self.ptr(xo),
+                self.b.ins().iconst(I64, xo.estride),
+            ];
+            for (f, v) in fields.into_iter().enumerate() {
+                let at = (k * pair_bytes + f * 8) as i32;
+                self.b.ins().stack_store(I64, v, slot, at);
+            }
+        }
+        let pairs = self.b.ins().stack_addr(I64, slot, 0);
+        let g = self
+            .b
+            .ins()
+            .iadd_imm_s(self.p.grad, w_offset as i64 * VB as i64);
+        let mask = self.mask();
+        let mp = self.ptr(mask);
+        let tb = self.plan.entry_bytes() as i64;
+        let args =
+            [ops.len() as i64, rows as i64, cols as i64, tb].map(|v| self.b.ins().iconst(I64, v));
+        let [n, rows, cols, tb] = args;
+        self.call(native.grad as usize, &[pairs, n, mp, g, rows, cols, tb]);
+    }
+
     /// The address of o's entry 0 (of the current tile when varying).
     pub(super) fn ptr(&mut self, o: Opd) -> CValue {
         self.b.ins().iadd_imm_s(o.base, o.off)

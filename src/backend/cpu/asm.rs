@@ -1,0 +1,539 @@
+//! The fused element-wise groups (`clif::fuse`) as AVX-512 machine code.
+//!
+//! Cranelift emits 128-bit vectors only, and with the products on the host's full
+//! width (`micro`) the element-wise groups are the largest part of a small network's
+//! epoch left on them (about a third of the Burgers MLP's). A group is a short list
+//! of additions, multiplications, divisions, negations, square roots, absolute
+//! values, integer powers and selections over values of one width, so it is
+//! assembled here directly, with `iced-x86`, on zmm registers: one function per
+//! group that runs every entry and every vector of a tile through the group's ops in
+//! registers, loading its operands from scratch, the uniform area or the input
+//! columns and storing the values read after the group, as Cranelift's loop does on
+//! xmm registers. Each op is the same IEEE operation per lane (no contraction, no
+//! reassociation), so the results are bit for bit those of Cranelift's code; a test
+//! holds them to that.
+//!
+//! A group that needs another op (a `vmath` function inline), more zmm registers
+//! than it has, or more input columns than there are free general registers is
+//! left to Cranelift. The function is `extern "sysv64" fn(scratch, uniform, col0,
+//! stride)`: col0 is the tile's first input column, column k at col0 + k·stride.
+
+use std::sync::Arc;
+
+use iced_x86::code_asm::*;
+
+use super::clif::{Group, Loc, VB};
+use super::micro::{Isa, Products};
+use super::BackendError;
+use crate::expr::{Cmp, Func};
+use crate::kernel::ir::{Op, Program};
+
+/// Which code computes the fused element-wise groups.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Groups {
+    /// Cranelift's loops on 128-bit vectors.
+    Clif,
+    /// AVX-512 machine code from this module (Cranelift's where a group cannot be).
+    Avx512,
+}
+
+impl Groups {
+    /// AVX-512 where the products run there (the host has it and no setting said
+    /// otherwise), else Cranelift; `PDENET_GROUPS=clif` keeps Cranelift's.
+    pub fn choose(products: Products) -> Result<Groups, BackendError> {
+        let setting = std::env::var("PDENET_GROUPS").unwrap_or_default();
+        match setting.as_str() {
+            // The code follows the System V calling convention (not Windows').
+            "" | "auto" if products == Products::Native(Isa::Avx512) && cfg!(unix) => {
+                Ok(Groups::Avx512)
+            }
+            "" | "auto" | "clif" => Ok(Groups::Clif),
+            other => Err(BackendError::Unsupported(format!(
+                "PDENET_GROUPS={other}: expected auto or clif"
+            ))),
+        }
+    }
+}
+
+/// Bytes of one zmm register.
+const ZB: i32 = 64;
+
+/// The groups of one program assembled into one executable map.
+#[derive(Debug, Clone)]
+pub(crate) struct GroupCode {
+    map: Arc<memmap2::Mmap>,
+    /// Each group's entry point (an offset into the map), or `None` where
+    /// Cranelift computes it.
+    offsets: Vec<Option<usize>>,
+}
+
+impl GroupCode {
+    /// The address of group g's function, if it was assembled.
+    pub fn addr(&self, g: usize) -> Option<usize> {
+        self.offsets[g].map(|o| self.map.as_ptr() as usize + o)
+    }
+
+    /// Groups assembled, of all.
+    pub fn count(&self) -> (usize, usize) {
+        let n = self.offsets.iter().filter(|o| o.is_some()).count();
+        (n, self.offsets.len())
+    }
+}
+
+/// Where a group's values and operands live, as the plan lays them out.
+pub(crate) struct Layout<'a> {
+    pub prog: &'a Program,
+    pub loc: &'a [Loc],
+    /// f64 (else f32).
+    pub wide: bool,
+    /// Bytes of one entry of a varying value in scratch (a tile's points).
+    pub entry_bytes: usize,
+}
+
+/// Assembles every group it can; `None` when none could be (or the map failed).
+pub(crate) fn assemble(layout: &Layout, groups: &[Group]) -> Option<GroupCode> {
+    let mut bytes: Vec<u8> = vec![];
+    let mut offsets = vec![];
+    for group in groups {
+        let code = Emit::group(layout, group).ok().flatten();
+        offsets.push(code.map(|c| {
+            while !bytes.len().is_multiple_of(64) {
+                bytes.push(0xcc);
+            }
+            let at = bytes.len();
+            bytes.extend_from_slice(&c);
+            at
+        }));
+    }
+    if bytes.is_empty() {
+        return None;
+    }
+    let mut map = memmap2::MmapMut::map_anon(bytes.len()).ok()?;
+    map.copy_from_slice(&bytes);
+    let map = map.make_exec().ok()?;
+    Some(GroupCode {
+        map: Arc::new(map),
+        offsets,
+    })
+}
+
+/// An operand of an instruction: a register or memory (a whole vector, or one
+/// number broadcast to every lane).
+#[derive(Clone, Copy)]
+enum Arg {
+    Reg(AsmRegisterZmm),
+    Full(AsmMemoryOperand),
+    Bcst(AsmMemoryOperand),
+}
+
+/// General registers (all caller-saved in the System V ABI).
+const SCRATCH: AsmRegister64 = rdi;
+const UNIFORM: AsmRegister64 = rsi;
+/// scratch and uniform moved to the current entry.
+const SCRATCH_E: AsmRegister64 = r8;
+const UNIFORM_E: AsmRegister64 = r9;
+/// Byte offset of the current vector in the tile.
+const AT: AsmRegister64 = rax;
+/// The current entry.
+const ENTRY: AsmRegister64 = r10;
+/// For input columns: col0 and stride arrive in rdx and rcx.
+const COLUMN_REGS: [AsmRegister64; 3] = [r11, rdx, rcx];
+
+/// zmm31 holds the sign bit in every lane, zmm30 one; the rest are allocated.
+const SIGN: AsmRegisterZmm = zmm31;
+const ONE: AsmRegisterZmm = zmm30;
+
+struct Emit<'a> {
+    a: CodeAssembler,
+    l: &'a Layout<'a>,
+    group: &'a Group,
+    free: Vec<AsmRegisterZmm>,
+    /// The register of each of the group's values while it is live.
+    regs: Vec<Option<AsmRegisterZmm>>,
+    /// For each of the group's values, the last op of the group that reads it.
+    last_read: Vec<Option<usize>>,
+    /// Input columns read, in the order of `COLUMN_REGS`.
+    cols: Vec<u32>,
+}
+
+/// Why a group is left to Cranelift.
+#[derive(Debug)]
+struct Unsupported;
+
+impl From<IcedError> for Unsupported {
+    fn from(_: IcedError) -> Unsupported {
+        Unsupported
+    }
+}
+
+impl<'a> Emit<'a> {
+    /// The machine code of `group`, or `None` where Cranelift keeps it.
+    fn group(l: &'a Layout<'a>, group: &'a Group) -> Result<Option<Vec<u8>>, Unsupported> {
+        let n = group.ops.len();
+        let mut last_read = vec![None; n];
+        for (k, &i) in group.ops.iter().enumerate() {
+            for v in l.prog.ops[i].operands() {
+                if let Some(j) = group.ops.iter().position(|&g| g == v.index()) {
+                    last_read[j] = Some(k);
+                }
+            }
+        }
+        let all = [
+            zmm0, zmm1, zmm2, zmm3, zmm4, zmm5, zmm6, zmm7, zmm8, zmm9, zmm10, zmm11, zmm12, zmm13,
+            zmm14, zmm15, zmm16, zmm17, zmm18, zmm19, zmm20, zmm21, zmm22, zmm23, zmm24, zmm25,
+            zmm26, zmm27, zmm28, zmm29,
+        ];
+        let mut e = Emit {
+            a: CodeAssembler::new(64)?,
+            l,
+            group,
+            free: all.into_iter().rev().collect(),
+            regs: vec![None; n],
+            last_read,
+            cols: vec![],
+        };
+        for &i in &group.ops {
+            e.check(i)?;
+        }
+        e.function()?;
+        Ok(Some(e.a.assemble(0)?))
+    }
+
+    /// Whether op i is one this module assembles; records its input columns.
+    fn check(&mut self, i: usize) -> Result<(), Unsupported> {
+        match self.l.prog.ops[i] {
+            Op::Add(..) | Op::Sub(..) | Op::Mul(..) | Op::Div(..) | Op::Neg(..) => {}
+            Op::Powi(..) | Op::Select { .. } => {}
+            Op::Func(Func::Sqrt | Func::Abs, _) => {}
+            _ => return Err(Unsupported),
+        }
+        for v in self.l.prog.ops[i].operands() {
+            if let Loc::Input(c) = self.l.loc[v.index()] {
+                if !self.cols.contains(&c) {
+                    self.cols.push(c);
+                }
+            }
+        }
+        if self.cols.len() > COLUMN_REGS.len() {
+            return Err(Unsupported);
+        }
+        Ok(())
+    }
+
+    /// Prologue, the loops over entries and vectors around the body, epilogue.
+    fn function(&mut self) -> Result<(), Unsupported> {
+        let a = &mut self.a;
+        // Column registers first: rdx and rcx (col0, stride) are among them.
+        let (col0, stride) = (rdx, rcx);
+        a.mov(r10, col0)?;
+        a.mov(r11, stride)?;
+        for (k, &c) in self.cols.iter().enumerate().rev() {
+            let reg = COLUMN_REGS[k];
+            a.imul_3(AT, r11, c as i32)?;
+            a.add(AT, r10)?;
+            a.mov(reg, AT)?;
+        }
+        let (sign, one) = if self.l.wide {
+            (0x8000_0000_0000_0000u64, 1f64.to_bits())
+        } else {
+            (0x8000_0000, 1f32.to_bits() as u64)
+        };
+        for (reg, bits) in [(SIGN, sign), (ONE, one)] {
+            a.mov(AT, bits)?;
+            match self.l.wide {
+                true => a.vpbroadcastq(reg, AT)?,
+                false => a.vpbroadcastd(reg, eax)?,
+            }
+        }
+        a.mov(SCRATCH_E, SCRATCH)?;
+        a.mov(UNIFORM_E, UNIFORM)?;
+        a.xor(ENTRY, ENTRY)?;
+        let mut entry = a.create_label();
+        a.set_label(&mut entry)?;
+        a.xor(AT, AT)?;
+        let mut vector = self.a.create_label();
+        self.a.set_label(&mut vector)?;
+        for k in 0..self.group.ops.len() {
+            self.op(k)?;
+        }
+        let a = &mut self.a;
+        a.add(AT, ZB)?;
+        a.cmp(AT, self.l.entry_bytes as i32)?;
+        a.jb(vector)?;
+        a.add(SCRATCH_E, self.l.entry_bytes as i32)?;
+        a.add(UNIFORM_E, VB as i32)?;
+        a.inc(ENTRY)?;
+        let width = self.l.prog.types[self.group.ops[0]].width;
+        a.cmp(ENTRY, width as i32)?;
+        a.jb(entry)?;
+        a.vzeroupper()?;
+        a.ret()?;
+        Ok(())
+    }
+
+    /// Where value v is for the current entry and vector.
+    fn arg(&self, v: usize) -> Arg {
+        if let Some(k) = self.group.ops.iter().position(|&g| g == v) {
+            return Arg::Reg(self.regs[k].expect("a group value is live where it is read"));
+        }
+        let wide = self.l.prog.types[v].width > 1;
+        match self.l.loc[v] {
+            Loc::Slot(off) if wide => Arg::Full(SCRATCH_E + AT + off as i32),
+            Loc::Slot(off) => Arg::Full(SCRATCH + AT + off as i32),
+            Loc::Uniform(off) if wide => Arg::Bcst(UNIFORM_E + off as i32),
+            Loc::Uniform(off) => Arg::Bcst(UNIFORM + off as i32),
+            Loc::Input(c) => {
+                let k = self.cols.iter().position(|&x| x == c);
+                Arg::Full(COLUMN_REGS[k.expect("columns are checked")] + AT)
+            }
+            Loc::Register | Loc::Sink => unreachable!("operands outside a group are in memory"),
+        }
+    }
+
+    fn alloc(&mut self) -> Result<AsmRegisterZmm, Unsupported> {
+        self.free.pop().ok_or(Unsupported)
+    }
+
+    /// Op k of the group: its result in a fresh register, stored if read later,
+    /// and the registers of values no longer read freed.
+    fn op(&mut self, k: usize) -> Result<(), Unsupported> {
+        let i = self.group.ops[k];
+        let op = self.l.prog.ops[i].clone();
+        let args: Vec<Arg> = op.operands().iter().map(|v| self.arg(v.index())).collect();
+        let d = self.alloc()?;
+        match op {
+            Op::Add(..) => self.commutative(Bin::Add, d, args[0], args[1])?,
+            Op::Mul(..) => self.commutative(Bin::Mul, d, args[0], args[1])?,
+            Op::Sub(..) => {
+                let x = self.reg(d, args[0])?;
+                self.bin(Bin::Sub, d, x, args[1])?;
+            }
+            Op::Div(..) => {
+                let x = self.reg(d, args[0])?;
+                self.bin(Bin::Div, d, x, args[1])?;
+            }
+            Op::Neg(_) => self.commutative(Bin::Xor, d, Arg::Reg(SIGN), args[0])?,
+            Op::Func(Func::Abs, _) => self.bin(Bin::AndNot, d, SIGN, args[0])?,
+            Op::Func(Func::Sqrt, _) => self.sqrt(d, args[0])?,
+            Op::Powi(_, n) => self.powi(d, args[0], n)?,
+            Op::Select { cmp, .. } => self.select(d, cmp, &args)?,
+            _ => unreachable!("checked"),
+        }
+        self.regs[k] = Some(d);
+        if let Loc::Slot(off) = self.l.loc[i] {
+            let wide = self.l.prog.types[i].width > 1;
+            let base = if wide { SCRATCH_E } else { SCRATCH };
+            self.store(base + AT + off as i32, d)?;
+        }
+        for (j, reg) in self.regs.iter_mut().enumerate() {
+            let dead = self.last_read[j].is_none_or(|r| r <= k);
+            if let (Some(r), true) = (*reg, dead && j <= k) {
+                self.free.push(r);
+                *reg = None;
+            }
+        }
+        Ok(())
+    }
+
+    /// x in a register: itself, or loaded into d.
+    fn reg(&mut self, d: AsmRegisterZmm, x: Arg) -> Result<AsmRegisterZmm, Unsupported> {
+        let a = &mut self.a;
+        match (x, self.l.wide) {
+            (Arg::Reg(r), _) => return Ok(r),
+            (Arg::Full(m), false) => a.vmovups(d, zmmword_ptr(m))?,
+            (Arg::Full(m), true) => a.vmovupd(d, zmmword_ptr(m))?,
+            (Arg::Bcst(m), false) => a.vbroadcastss(d, dword_ptr(m))?,
+            (Arg::Bcst(m), true) => a.vbroadcastsd(d, qword_ptr(m))?,
+        }
+        Ok(d)
+    }
+
+    fn store(&mut self, m: AsmMemoryOperand, x: AsmRegisterZmm) -> Result<(), Unsupported> {
+        match self.l.wide {
+            true => self.a.vmovupd(zmmword_ptr(m), x)?,
+            false => self.a.vmovups(zmmword_ptr(m), x)?,
+        }
+        Ok(())
+    }
+
+    /// d = x ∘ y for a commutative ∘: whichever operand is in a register first.
+    fn commutative(
+        &mut self,
+        f: Bin,
+        d: AsmRegisterZmm,
+        x: Arg,
+        y: Arg,
+    ) -> Result<(), Unsupported> {
+        match (x, y) {
+            (Arg::Reg(r), y) => self.bin(f, d, r, y),
+            (x, Arg::Reg(r)) => self.bin(f, d, r, x),
+            (x, y) => {
+                let r = self.reg(d, x)?;
+                self.bin(f, d, r, y)
+            }
+        }
+    }
+
+    fn sqrt(&mut self, d: AsmRegisterZmm, x: Arg) -> Result<(), Unsupported> {
+        let a = &mut self.a;
+        match (x, self.l.wide) {
+            (Arg::Reg(r), false) => a.vsqrtps(d, r)?,
+            (Arg::Reg(r), true) => a.vsqrtpd(d, r)?,
+            (Arg::Full(m), false) => a.vsqrtps(d, zmmword_ptr(m))?,
+            (Arg::Full(m), true) => a.vsqrtpd(d, zmmword_ptr(m))?,
+            (Arg::Bcst(m), false) => a.vsqrtps(d, dword_bcst(m))?,
+            (Arg::Bcst(m), true) => a.vsqrtpd(d, qword_bcst(m))?,
+        }
+        Ok(())
+    }
+
+    /// x^n by binary powering in `clif::powi`'s order (d = the running result,
+    /// t = the running square).
+    fn powi(&mut self, d: AsmRegisterZmm, x: Arg, n: i32) -> Result<(), Unsupported> {
+        let t = self.alloc()?;
+        let x = self.reg(t, x)?;
+        self.mov(t, x)?;
+        let mut e = n.unsigned_abs();
+        let mut any = false;
+        loop {
+            if e & 1 == 1 {
+                match any {
+                    false => self.mov(d, t)?,
+                    true => self.bin(Bin::Mul, d, d, Arg::Reg(t))?,
+                }
+                any = true;
+            }
+            e /= 2;
+            if e == 0 {
+                break;
+            }
+            self.bin(Bin::Mul, t, t, Arg::Reg(t))?;
+        }
+        if !any {
+            self.mov(d, ONE)?;
+        }
+        if n < 0 {
+            self.bin(Bin::Div, d, ONE, Arg::Reg(d))?;
+        }
+        self.free.push(t);
+        Ok(())
+    }
+
+    fn mov(&mut self, d: AsmRegisterZmm, x: AsmRegisterZmm) -> Result<(), Unsupported> {
+        if d != x {
+            self.a.vmovaps(d, x)?;
+        }
+        Ok(())
+    }
+
+    /// d = a CMP b ? then : other, as Cranelift's ordered `fcmp` and `bitselect`.
+    fn select(&mut self, d: AsmRegisterZmm, cmp: Cmp, args: &[Arg]) -> Result<(), Unsupported> {
+        let pred = match cmp {
+            Cmp::Lt => 0x11, // LT_OQ
+            Cmp::Le => 0x12, // LE_OQ
+            Cmp::Gt => 0x1e, // GT_OQ
+            Cmp::Ge => 0x1d, // GE_OQ
+        };
+        let x = self.reg(d, args[0])?;
+        self.masked(Masked::Cmp(pred), d, x, args[1])?;
+        let other = self.reg(d, args[3])?;
+        self.masked(Masked::Blend, d, other, args[2])
+    }
+}
+
+/// The two-operand instructions: d = x ∘ y, x in a register, y anywhere.
+#[derive(Clone, Copy)]
+enum Bin {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    /// Bitwise, for negation (with the sign mask).
+    Xor,
+    /// Bitwise ¬x ∧ y, for the absolute value (x the sign mask).
+    AndNot,
+}
+
+/// The instructions that use the mask register k1.
+#[derive(Clone, Copy)]
+enum Masked {
+    /// k1 = x PRED y.
+    Cmp(i32),
+    /// d = k1 ? y : x.
+    Blend,
+}
+
+/// One instruction in its f32 and f64 forms with y a register, a vector in memory
+/// or a broadcast number.
+macro_rules! forms {
+    ($a:expr, $wide:expr, $y:expr, |$ins:ident, $op:ident| $call:expr, $ps:ident, $pd:ident) => {
+        match ($wide, $y) {
+            (false, Arg::Reg(r)) => {
+                let $op = r;
+                let $ins = CodeAssembler::$ps;
+                $call
+            }
+            (false, Arg::Full(m)) => {
+                let $op = zmmword_ptr(m);
+                let $ins = CodeAssembler::$ps;
+                $call
+            }
+            (false, Arg::Bcst(m)) => {
+                let $op = dword_bcst(m);
+                let $ins = CodeAssembler::$ps;
+                $call
+            }
+            (true, Arg::Reg(r)) => {
+                let $op = r;
+                let $ins = CodeAssembler::$pd;
+                $call
+            }
+            (true, Arg::Full(m)) => {
+                let $op = zmmword_ptr(m);
+                let $ins = CodeAssembler::$pd;
+                $call
+            }
+            (true, Arg::Bcst(m)) => {
+                let $op = qword_bcst(m);
+                let $ins = CodeAssembler::$pd;
+                $call
+            }
+        }
+    };
+}
+
+impl Emit<'_> {
+    fn bin(
+        &mut self,
+        f: Bin,
+        d: AsmRegisterZmm,
+        x: AsmRegisterZmm,
+        y: Arg,
+    ) -> Result<(), Unsupported> {
+        let (a, w) = (&mut self.a, self.l.wide);
+        match f {
+            Bin::Add => forms!(a, w, y, |ins, o| ins(a, d, x, o), vaddps, vaddpd)?,
+            Bin::Sub => forms!(a, w, y, |ins, o| ins(a, d, x, o), vsubps, vsubpd)?,
+            Bin::Mul => forms!(a, w, y, |ins, o| ins(a, d, x, o), vmulps, vmulpd)?,
+            Bin::Div => forms!(a, w, y, |ins, o| ins(a, d, x, o), vdivps, vdivpd)?,
+            Bin::Xor => forms!(a, w, y, |ins, o| ins(a, d, x, o), vpxord, vpxorq)?,
+            Bin::AndNot => forms!(a, w, y, |ins, o| ins(a, d, x, o), vpandnd, vpandnq)?,
+        }
+        Ok(())
+    }
+
+    fn masked(
+        &mut self,
+        f: Masked,
+        d: AsmRegisterZmm,
+        x: AsmRegisterZmm,
+        y: Arg,
+    ) -> Result<(), Unsupported> {
+        let (a, w) = (&mut self.a, self.l.wide);
+        match f {
+            Masked::Cmp(p) => forms!(a, w, y, |ins, o| ins(a, k1, x, o, p), vcmpps, vcmppd)?,
+            Masked::Blend => forms!(a, w, y, |ins, o| ins(a, d.k1(), x, o), vblendmps, vblendmpd)?,
+        }
+        Ok(())
+    }
+}
