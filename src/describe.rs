@@ -52,13 +52,14 @@ pub fn summary(p: &Problem) -> String {
         n => format!(" ({n} fixed)"),
     };
     let mut s = format!(
-        "{}: ok — {}; network {} ({}), {} weights{fixed}; {} loss terms",
+        "{}: ok — {}; network {} ({}), {} weights{fixed}; {} loss term{}",
         p.name,
         coords.join(", "),
         p.networks.first().map_or("none", |n| n.kind.as_str()),
         widths.join("; "),
         p.network_params(),
-        p.terms.len()
+        p.terms.len(),
+        if p.terms.len() == 1 { "" } else { "s" }
     );
     if let Some(r) = &p.region {
         let names: Vec<&str> = r

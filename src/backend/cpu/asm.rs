@@ -25,6 +25,7 @@ use iced_x86::code_asm::*;
 use super::clif::{Group, Loc, VB};
 use super::micro::{Isa, Products};
 use super::BackendError;
+use crate::backend::elementary::{EXP_RANGE, LN2_F32, LN2_F64, TANH_ARG_MAX, TERMS_F32, TERMS_F64};
 use crate::expr::{Cmp, Func};
 use crate::kernel::ir::{Op, Program};
 
@@ -54,6 +55,10 @@ impl Groups {
         }
     }
 }
+
+/// Ops per group at most when the groups are assembled here: register allocation is
+/// linear in a group's size, and a longer group stores fewer values for the next.
+pub(crate) const MAX_OPS: usize = 64;
 
 /// Bytes of one zmm register.
 const ZB: i32 = 64;
@@ -95,7 +100,7 @@ pub(crate) fn assemble(layout: &Layout, groups: &[Group]) -> Option<GroupCode> {
     let mut bytes: Vec<u8> = vec![];
     let mut offsets = vec![];
     for group in groups {
-        let code = Emit::group(layout, group).ok().flatten();
+        let code = Emit::group(layout, group).ok();
         offsets.push(code.map(|c| {
             while !bytes.len().is_multiple_of(64) {
                 bytes.push(0xcc);
@@ -126,6 +131,45 @@ enum Arg {
     Bcst(AsmMemoryOperand),
 }
 
+/// One instruction in its f32 and f64 forms with y a register, a vector in memory
+/// or a broadcast number.
+macro_rules! forms {
+    ($wide:expr, $y:expr, |$ins:ident, $op:ident| $call:expr, $ps:ident, $pd:ident) => {
+        match ($wide, $y) {
+            (false, Arg::Reg(r)) => {
+                let $op = r;
+                let $ins = CodeAssembler::$ps;
+                $call
+            }
+            (false, Arg::Full(m)) => {
+                let $op = zmmword_ptr(m);
+                let $ins = CodeAssembler::$ps;
+                $call
+            }
+            (false, Arg::Bcst(m)) => {
+                let $op = dword_bcst(m);
+                let $ins = CodeAssembler::$ps;
+                $call
+            }
+            (true, Arg::Reg(r)) => {
+                let $op = r;
+                let $ins = CodeAssembler::$pd;
+                $call
+            }
+            (true, Arg::Full(m)) => {
+                let $op = zmmword_ptr(m);
+                let $ins = CodeAssembler::$pd;
+                $call
+            }
+            (true, Arg::Bcst(m)) => {
+                let $op = qword_bcst(m);
+                let $ins = CodeAssembler::$pd;
+                $call
+            }
+        }
+    };
+}
+
 /// General registers (all caller-saved in the System V ABI).
 const SCRATCH: AsmRegister64 = rdi;
 const UNIFORM: AsmRegister64 = rsi;
@@ -154,6 +198,8 @@ struct Emit<'a> {
     last_read: Vec<Option<usize>>,
     /// Input columns read, in the order of `COLUMN_REGS`.
     cols: Vec<u32>,
+    /// Constants (their bits) placed after the code, each at its label.
+    consts: Vec<(u64, CodeLabel)>,
 }
 
 /// Why a group is left to Cranelift.
@@ -167,8 +213,8 @@ impl From<IcedError> for Unsupported {
 }
 
 impl<'a> Emit<'a> {
-    /// The machine code of `group`, or `None` where Cranelift keeps it.
-    fn group(l: &'a Layout<'a>, group: &'a Group) -> Result<Option<Vec<u8>>, Unsupported> {
+    /// The machine code of `group`, unless Cranelift must keep it.
+    fn group(l: &'a Layout<'a>, group: &'a Group) -> Result<Vec<u8>, Unsupported> {
         let n = group.ops.len();
         let mut last_read = vec![None; n];
         for (k, &i) in group.ops.iter().enumerate() {
@@ -191,12 +237,13 @@ impl<'a> Emit<'a> {
             regs: vec![None; n],
             last_read,
             cols: vec![],
+            consts: vec![],
         };
         for &i in &group.ops {
             e.check(i)?;
         }
         e.function()?;
-        Ok(Some(e.a.assemble(0)?))
+        Ok(e.a.assemble(0)?)
     }
 
     /// Whether op i is one this module assembles; records its input columns.
@@ -204,7 +251,7 @@ impl<'a> Emit<'a> {
         match self.l.prog.ops[i] {
             Op::Add(..) | Op::Sub(..) | Op::Mul(..) | Op::Div(..) | Op::Neg(..) => {}
             Op::Powi(..) | Op::Select { .. } => {}
-            Op::Func(Func::Sqrt | Func::Abs, _) => {}
+            Op::Func(Func::Sqrt | Func::Abs | Func::Tanh | Func::Exp, _) => {}
             _ => return Err(Unsupported),
         }
         for v in self.l.prog.ops[i].operands() {
@@ -268,6 +315,13 @@ impl<'a> Emit<'a> {
         a.jb(entry)?;
         a.vzeroupper()?;
         a.ret()?;
+        for (bits, mut label) in std::mem::take(&mut self.consts) {
+            self.a.set_label(&mut label)?;
+            match self.l.wide {
+                true => self.a.dq(&[bits])?,
+                false => self.a.dd(&[bits as u32])?,
+            }
+        }
         Ok(())
     }
 
@@ -315,6 +369,8 @@ impl<'a> Emit<'a> {
             Op::Neg(_) => self.commutative(Bin::Xor, d, Arg::Reg(SIGN), args[0])?,
             Op::Func(Func::Abs, _) => self.bin(Bin::AndNot, d, SIGN, args[0])?,
             Op::Func(Func::Sqrt, _) => self.sqrt(d, args[0])?,
+            Op::Func(Func::Tanh, _) => self.tanh(d, args[0])?,
+            Op::Func(Func::Exp, _) => self.exp(d, args[0])?,
             Op::Powi(_, n) => self.powi(d, args[0], n)?,
             Op::Select { cmp, .. } => self.select(d, cmp, &args)?,
             _ => unreachable!("checked"),
@@ -441,6 +497,130 @@ impl<'a> Emit<'a> {
     }
 }
 
+/// tanh and exp: `micro::funcs`' algorithms (which are `vmath`'s) step for step, so
+/// the same bits.
+impl Emit<'_> {
+    /// The number x in the kernel's precision, broadcast from the constants after
+    /// the code.
+    fn c(&mut self, x: f64) -> Result<Arg, Unsupported> {
+        let bits = match self.l.wide {
+            true => x.to_bits(),
+            false => (x as f32).to_bits() as u64,
+        };
+        let label = match self.consts.iter().find(|(b, _)| *b == bits) {
+            Some(&(_, label)) => label,
+            None => {
+                let label = self.a.create_label();
+                self.consts.push((bits, label));
+                label
+            }
+        };
+        Ok(Arg::Bcst(label.into()))
+    }
+
+    /// (2^k, expm1(r)) of y into (s, p), y = k·ln2 + r (`Consts::exp_parts`).
+    fn exp_parts(
+        &mut self,
+        s: AsmRegisterZmm,
+        p: AsmRegisterZmm,
+        y: AsmRegisterZmm,
+    ) -> Result<(), Unsupported> {
+        let w = self.l.wide as usize;
+        let (hi, lo) = [LN2_F32, LN2_F64][w];
+        let round = [12582912.0, 6755399441055744.0][w];
+        let (k, r) = (self.alloc()?, self.alloc()?);
+        let c = self.c(std::f64::consts::LOG2_E)?;
+        self.bin(Bin::Mul, k, y, c)?;
+        let c = self.c(round)?;
+        self.bin(Bin::Add, k, k, c)?;
+        self.bin(Bin::Sub, k, k, c)?;
+        self.mov(r, y)?;
+        for part in [hi, lo] {
+            let c = self.c(-part)?;
+            self.fma231(r, k, c)?;
+        }
+        let q = [TERMS_F32, TERMS_F64][w].expm1_coeffs();
+        let c = self.c(q[q.len() - 1])?;
+        self.reg(p, c)?;
+        for &qj in q[..q.len() - 1].iter().rev() {
+            let c = self.c(qj)?;
+            self.fma213(p, r, c)?;
+        }
+        // p = (r·r)·q + r, with s holding r·r.
+        self.bin(Bin::Mul, s, r, Arg::Reg(r))?;
+        self.fma213(s, p, Arg::Reg(r))?;
+        self.mov(p, s)?;
+        let c = self.c(round + [127.0, 1023.0][w])?;
+        self.bin(Bin::Add, s, k, c)?;
+        match self.l.wide {
+            true => self.a.vpsllq(s, s, 52)?,
+            false => self.a.vpslld(s, s, 23)?,
+        }
+        self.free.extend([k, r]);
+        Ok(())
+    }
+
+    /// d = tanh x = sign(x)·e/(e + 2), e = expm1(2|x|) (`Consts::tanh`).
+    fn tanh(&mut self, d: AsmRegisterZmm, x: Arg) -> Result<(), Unsupported> {
+        let (xr, y, p) = (self.alloc()?, self.alloc()?, self.alloc()?);
+        let x = self.reg(xr, x)?;
+        self.bin(Bin::AndNot, y, SIGN, Arg::Reg(x))?;
+        let two = self.c(2.0)?;
+        self.bin(Bin::Mul, y, y, two)?;
+        let cap = self.c(TANH_ARG_MAX[self.l.wide as usize])?;
+        let cap = self.reg(p, cap)?;
+        self.at_most(y, cap)?;
+        self.exp_parts(d, p, y)?;
+        // e = s·p + (s − 1), in y.
+        self.bin(Bin::Sub, y, d, Arg::Reg(ONE))?;
+        self.fma231(y, d, Arg::Reg(p))?;
+        self.bin(Bin::Add, p, y, two)?;
+        self.bin(Bin::Div, d, y, Arg::Reg(p))?;
+        self.bin(Bin::And, y, SIGN, Arg::Reg(x))?;
+        self.bin(Bin::Or, d, d, Arg::Reg(y))?;
+        self.free.extend([xr, y, p]);
+        Ok(())
+    }
+
+    /// d = exp x = s·p + s after clamping x to the format's range (`Consts::exp`).
+    fn exp(&mut self, d: AsmRegisterZmm, x: Arg) -> Result<(), Unsupported> {
+        let (y, p) = (self.alloc()?, self.alloc()?);
+        let (lo, hi) = EXP_RANGE[self.l.wide as usize];
+        let x = self.reg(y, x)?;
+        let lo = self.c(lo)?;
+        let lo = self.reg(p, lo)?;
+        // max(x, lo) as `at_least`: lo > x ? lo : x, a NaN x kept.
+        self.bin(Bin::Max, y, lo, Arg::Reg(x))?;
+        let hi = self.c(hi)?;
+        let hi = self.reg(p, hi)?;
+        self.at_most(y, hi)?;
+        self.exp_parts(d, p, y)?;
+        self.fma231(d, d, Arg::Reg(p))?;
+        self.free.extend([y, p]);
+        Ok(())
+    }
+
+    /// y = min(y, hi) as `at_most`: hi < y ? hi : y, a NaN y kept (MINPS returns
+    /// its second operand when either is a NaN).
+    fn at_most(&mut self, y: AsmRegisterZmm, hi: AsmRegisterZmm) -> Result<(), Unsupported> {
+        self.bin(Bin::Min, y, hi, Arg::Reg(y))
+    }
+
+    /// d = x·y + d, rounded once.
+    fn fma231(&mut self, d: AsmRegisterZmm, x: AsmRegisterZmm, y: Arg) -> Result<(), Unsupported> {
+        let (a, w) = (&mut self.a, self.l.wide);
+        forms!(w, y, |ins, o| ins(a, d, x, o), vfmadd231ps, vfmadd231pd)?;
+        Ok(())
+    }
+
+    /// d = d·m + y, rounded once.
+    fn fma213(&mut self, d: AsmRegisterZmm, m: AsmRegisterZmm, y: Arg) -> Result<(), Unsupported> {
+        let (a, w) = (&mut self.a, self.l.wide);
+        forms!(w, y, |ins, o| ins(a, d, m, o), vfmadd213ps, vfmadd213pd)?;
+        Ok(())
+    }
+}
+
 /// The two-operand instructions: d = x ∘ y, x in a register, y anywhere.
 #[derive(Clone, Copy)]
 enum Bin {
@@ -452,6 +632,12 @@ enum Bin {
     Xor,
     /// Bitwise ¬x ∧ y, for the absolute value (x the sign mask).
     AndNot,
+    And,
+    Or,
+    /// x < y ? x : y, y where either is a NaN.
+    Min,
+    /// x > y ? x : y, y where either is a NaN.
+    Max,
 }
 
 /// The instructions that use the mask register k1.
@@ -461,45 +647,6 @@ enum Masked {
     Cmp(i32),
     /// d = k1 ? y : x.
     Blend,
-}
-
-/// One instruction in its f32 and f64 forms with y a register, a vector in memory
-/// or a broadcast number.
-macro_rules! forms {
-    ($a:expr, $wide:expr, $y:expr, |$ins:ident, $op:ident| $call:expr, $ps:ident, $pd:ident) => {
-        match ($wide, $y) {
-            (false, Arg::Reg(r)) => {
-                let $op = r;
-                let $ins = CodeAssembler::$ps;
-                $call
-            }
-            (false, Arg::Full(m)) => {
-                let $op = zmmword_ptr(m);
-                let $ins = CodeAssembler::$ps;
-                $call
-            }
-            (false, Arg::Bcst(m)) => {
-                let $op = dword_bcst(m);
-                let $ins = CodeAssembler::$ps;
-                $call
-            }
-            (true, Arg::Reg(r)) => {
-                let $op = r;
-                let $ins = CodeAssembler::$pd;
-                $call
-            }
-            (true, Arg::Full(m)) => {
-                let $op = zmmword_ptr(m);
-                let $ins = CodeAssembler::$pd;
-                $call
-            }
-            (true, Arg::Bcst(m)) => {
-                let $op = qword_bcst(m);
-                let $ins = CodeAssembler::$pd;
-                $call
-            }
-        }
-    };
 }
 
 impl Emit<'_> {
@@ -512,12 +659,16 @@ impl Emit<'_> {
     ) -> Result<(), Unsupported> {
         let (a, w) = (&mut self.a, self.l.wide);
         match f {
-            Bin::Add => forms!(a, w, y, |ins, o| ins(a, d, x, o), vaddps, vaddpd)?,
-            Bin::Sub => forms!(a, w, y, |ins, o| ins(a, d, x, o), vsubps, vsubpd)?,
-            Bin::Mul => forms!(a, w, y, |ins, o| ins(a, d, x, o), vmulps, vmulpd)?,
-            Bin::Div => forms!(a, w, y, |ins, o| ins(a, d, x, o), vdivps, vdivpd)?,
-            Bin::Xor => forms!(a, w, y, |ins, o| ins(a, d, x, o), vpxord, vpxorq)?,
-            Bin::AndNot => forms!(a, w, y, |ins, o| ins(a, d, x, o), vpandnd, vpandnq)?,
+            Bin::Add => forms!(w, y, |ins, o| ins(a, d, x, o), vaddps, vaddpd)?,
+            Bin::Sub => forms!(w, y, |ins, o| ins(a, d, x, o), vsubps, vsubpd)?,
+            Bin::Mul => forms!(w, y, |ins, o| ins(a, d, x, o), vmulps, vmulpd)?,
+            Bin::Div => forms!(w, y, |ins, o| ins(a, d, x, o), vdivps, vdivpd)?,
+            Bin::Xor => forms!(w, y, |ins, o| ins(a, d, x, o), vpxord, vpxorq)?,
+            Bin::AndNot => forms!(w, y, |ins, o| ins(a, d, x, o), vpandnd, vpandnq)?,
+            Bin::And => forms!(w, y, |ins, o| ins(a, d, x, o), vpandd, vpandq)?,
+            Bin::Or => forms!(w, y, |ins, o| ins(a, d, x, o), vpord, vporq)?,
+            Bin::Min => forms!(w, y, |ins, o| ins(a, d, x, o), vminps, vminpd)?,
+            Bin::Max => forms!(w, y, |ins, o| ins(a, d, x, o), vmaxps, vmaxpd)?,
         }
         Ok(())
     }
@@ -531,8 +682,8 @@ impl Emit<'_> {
     ) -> Result<(), Unsupported> {
         let (a, w) = (&mut self.a, self.l.wide);
         match f {
-            Masked::Cmp(p) => forms!(a, w, y, |ins, o| ins(a, k1, x, o, p), vcmpps, vcmppd)?,
-            Masked::Blend => forms!(a, w, y, |ins, o| ins(a, d.k1(), x, o), vblendmps, vblendmpd)?,
+            Masked::Cmp(p) => forms!(w, y, |ins, o| ins(a, k1, x, o, p), vcmpps, vcmppd)?,
+            Masked::Blend => forms!(w, y, |ins, o| ins(a, d.k1(), x, o), vblendmps, vblendmpd)?,
         }
         Ok(())
     }

@@ -171,7 +171,13 @@ pub(crate) fn plan(
 ) -> Result<Plan, BackendError> {
     let (grad_sums, info) = products::grad_sums(prog, info, native.is_some());
     let info = &info;
-    let groups = fuse::groups(prog, info, vm, native.is_some());
+    let max_ops = match route {
+        Groups::Avx512 => asm::MAX_OPS,
+        Groups::Clif => fuse::MAX_OPS,
+    };
+    // Assembled groups compute tanh and exp themselves; Cranelift's call `micro`.
+    let calls = native.is_some() && route == Groups::Clif;
+    let groups = fuse::groups(prog, info, vm, calls, max_ops);
     let mut group_of = vec![None; prog.ops.len()];
     let mut in_registers = vec![false; prog.ops.len()];
     for (g, group) in groups.iter().enumerate() {

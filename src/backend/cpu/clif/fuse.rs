@@ -17,10 +17,11 @@ use crate::backend::cpu::vmath::Vm;
 use crate::kernel::ir::Program;
 use crate::kernel::passes::Info;
 
-/// Ops per group at most: a loop body's code grows with its group, and Cranelift's
-/// register allocation grows faster than linearly with a block's size (uncapped,
-/// Allen–Cahn's runs of hundreds of ops took its compile from 16 s to 88 s).
-const MAX_OPS: usize = 32;
+/// Ops per group at most for Cranelift's loops: a loop body's code grows with its
+/// group, and Cranelift's register allocation grows faster than linearly with a
+/// block's size (uncapped, Allen–Cahn's runs of hundreds of ops took its compile
+/// from 16 s to 88 s).
+pub(crate) const MAX_OPS: usize = 32;
 
 /// Consecutive element-wise ops of one width over varying values, computed in one
 /// loop over the tile's vectors.
@@ -45,7 +46,13 @@ fn fusible(prog: &Program, i: usize, vm: Vm, native: bool) -> bool {
 /// ops (computed before the tile loop) do not break a run and the forward pass's end
 /// does (the forward-only function stops there). `native`: whether the functions
 /// `micro::Native` lists are calls.
-pub(crate) fn groups(prog: &Program, info: &Info, vm: Vm, native: bool) -> Vec<Group> {
+pub(crate) fn groups(
+    prog: &Program,
+    info: &Info,
+    vm: Vm,
+    native: bool,
+    max_ops: usize,
+) -> Vec<Group> {
     let mut out = vec![];
     let mut run: Vec<usize> = vec![];
     let close = |run: &mut Vec<usize>, out: &mut Vec<Group>| {
@@ -66,7 +73,7 @@ pub(crate) fn groups(prog: &Program, info: &Info, vm: Vm, native: bool) -> Vec<G
             .first()
             .is_none_or(|&f| prog.types[f].width == prog.types[i].width);
         let fusible = fusible(prog, i, vm, native);
-        if i == prog.backward_start || !fusible || !same_width || run.len() == MAX_OPS {
+        if i == prog.backward_start || !fusible || !same_width || run.len() == max_ops {
             close(&mut run, &mut out);
         }
         if fusible {
