@@ -688,7 +688,7 @@ mod avx2 {
 #[cfg(target_arch = "x86_64")]
 mod avx512 {
     use super::CHAINS;
-    entry_points!("avx512f,fma", 16, (12, 32, 4, 4), (12, 16, 4, 4));
+    entry_points!("avx512f,fma", 16, (12, 32, 6, 4), (12, 16, 6, 4));
     x86_chains!(
         fma_f32,
         "avx512f",
@@ -859,5 +859,5 @@ fn gflops(mut run: impl FnMut(usize), flops: usize) -> f64 {
 /// tested on hosts without AVX-512 (`micro_tests`).
 #[cfg(all(test, target_arch = "x86_64"))]
 pub(super) mod wide_blocks {
-    entry_points!("sse2", 16, (12, 32, 4, 4), (12, 16, 4, 4));
+    entry_points!("sse2", 16, (12, 32, 6, 4), (12, 16, 6, 4));
 }
