@@ -135,35 +135,23 @@ enum Arg {
 /// or a broadcast number.
 macro_rules! forms {
     ($wide:expr, $y:expr, |$ins:ident, $op:ident| $call:expr, $ps:ident, $pd:ident) => {
-        match ($wide, $y) {
-            (false, Arg::Reg(r)) => {
-                let $op = r;
-                let $ins = CodeAssembler::$ps;
+        match $wide {
+            false => forms!(@one $y, dword_bcst, |$ins, $op| $call, $ps),
+            true => forms!(@one $y, qword_bcst, |$ins, $op| $call, $pd),
+        }
+    };
+    (@one $y:expr, $bcst:ident, |$ins:ident, $op:ident| $call:expr, $name:ident) => {
+        match $y {
+            Arg::Reg(r) => {
+                let ($ins, $op) = (CodeAssembler::$name, r);
                 $call
             }
-            (false, Arg::Full(m)) => {
-                let $op = zmmword_ptr(m);
-                let $ins = CodeAssembler::$ps;
+            Arg::Full(m) => {
+                let ($ins, $op) = (CodeAssembler::$name, zmmword_ptr(m));
                 $call
             }
-            (false, Arg::Bcst(m)) => {
-                let $op = dword_bcst(m);
-                let $ins = CodeAssembler::$ps;
-                $call
-            }
-            (true, Arg::Reg(r)) => {
-                let $op = r;
-                let $ins = CodeAssembler::$pd;
-                $call
-            }
-            (true, Arg::Full(m)) => {
-                let $op = zmmword_ptr(m);
-                let $ins = CodeAssembler::$pd;
-                $call
-            }
-            (true, Arg::Bcst(m)) => {
-                let $op = qword_bcst(m);
-                let $ins = CodeAssembler::$pd;
+            Arg::Bcst(m) => {
+                let ($ins, $op) = (CodeAssembler::$name, $bcst(m));
                 $call
             }
         }
@@ -491,9 +479,9 @@ impl<'a> Emit<'a> {
             Cmp::Ge => 0x1d, // GE_OQ
         };
         let x = self.reg(d, args[0])?;
-        self.masked(Masked::Cmp(pred), d, x, args[1])?;
+        self.bin(Bin::Cmp(pred), d, x, args[1])?;
         let other = self.reg(d, args[3])?;
-        self.masked(Masked::Blend, d, other, args[2])
+        self.bin(Bin::Blend, d, other, args[2])
     }
 }
 
@@ -638,12 +626,7 @@ enum Bin {
     Min,
     /// x > y ? x : y, y where either is a NaN.
     Max,
-}
-
-/// The instructions that use the mask register k1.
-#[derive(Clone, Copy)]
-enum Masked {
-    /// k1 = x PRED y.
+    /// k1 = x PRED y (d unused).
     Cmp(i32),
     /// d = k1 ? y : x.
     Blend,
@@ -669,21 +652,8 @@ impl Emit<'_> {
             Bin::Or => forms!(w, y, |ins, o| ins(a, d, x, o), vpord, vporq)?,
             Bin::Min => forms!(w, y, |ins, o| ins(a, d, x, o), vminps, vminpd)?,
             Bin::Max => forms!(w, y, |ins, o| ins(a, d, x, o), vmaxps, vmaxpd)?,
-        }
-        Ok(())
-    }
-
-    fn masked(
-        &mut self,
-        f: Masked,
-        d: AsmRegisterZmm,
-        x: AsmRegisterZmm,
-        y: Arg,
-    ) -> Result<(), Unsupported> {
-        let (a, w) = (&mut self.a, self.l.wide);
-        match f {
-            Masked::Cmp(p) => forms!(w, y, |ins, o| ins(a, k1, x, o, p), vcmpps, vcmppd)?,
-            Masked::Blend => forms!(w, y, |ins, o| ins(a, d.k1(), x, o), vblendmps, vblendmpd)?,
+            Bin::Cmp(p) => forms!(w, y, |ins, o| ins(a, k1, x, o, p), vcmpps, vcmppd)?,
+            Bin::Blend => forms!(w, y, |ins, o| ins(a, d.k1(), x, o), vblendmps, vblendmpd)?,
         }
         Ok(())
     }
