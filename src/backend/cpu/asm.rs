@@ -4,8 +4,8 @@
 //! width (`micro`) the element-wise groups are the largest part of a small network's
 //! epoch left on them (about a third of the Burgers MLP's). A group is a short list
 //! of additions, multiplications, divisions, negations, square roots, absolute
-//! values, integer powers and selections over values of one width, so it is
-//! assembled here directly, with `iced-x86`, on zmm registers: one function per
+//! values, integer powers, selections, tanh and exp over values of one width, so it
+//! is assembled here directly, with `iced-x86`, on zmm registers: one function per
 //! group that runs every entry and every vector of a tile through the group's ops in
 //! registers, loading its operands from scratch, the uniform area or the input
 //! columns and storing the values read after the group, as Cranelift's loop does on
@@ -13,7 +13,7 @@
 //! reassociation), so the results are bit for bit those of Cranelift's code; a test
 //! holds them to that.
 //!
-//! A group that needs another op (a `vmath` function inline), more zmm registers
+//! A group that needs another op (sin, cos or log, inline in `vmath`), more zmm registers
 //! than it has, or more input columns than there are free general registers is
 //! left to Cranelift. The function is `extern "sysv64" fn(scratch, uniform, col0,
 //! stride)`: col0 is the tile's first input column, column k at col0 + k·stride.
