@@ -41,6 +41,15 @@ pub enum Groups {
 impl Groups {
     /// AVX-512 where the products run there (the host has it and no setting said
     /// otherwise), else Cranelift; `PDENET_GROUPS=clif` keeps Cranelift's.
+    /// The route for the listing and the report: `clif`, or `avx512 (k of n)` when
+    /// k of n groups were assembled (Cranelift's code computes the others).
+    pub fn describe(self, assembled: usize, total: usize) -> String {
+        match self {
+            Groups::Avx512 => format!("avx512 ({assembled} of {total})"),
+            Groups::Clif => "clif".into(),
+        }
+    }
+
     pub fn choose(products: Products) -> Result<Groups, BackendError> {
         let setting = std::env::var("PDENET_GROUPS").unwrap_or_default();
         match setting.as_str() {
@@ -78,10 +87,9 @@ impl GroupCode {
         self.offsets[g].map(|o| self.map.as_ptr() as usize + o)
     }
 
-    /// Groups assembled, of all.
-    pub fn count(&self) -> (usize, usize) {
-        let n = self.offsets.iter().filter(|o| o.is_some()).count();
-        (n, self.offsets.len())
+    /// How many groups were assembled.
+    pub fn assembled(&self) -> usize {
+        self.offsets.iter().filter(|o| o.is_some()).count()
     }
 }
 

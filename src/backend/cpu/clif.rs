@@ -141,16 +141,9 @@ impl Plan {
             4
         }
     }
-    /// Which code computes the groups, for the listing and the report: `clif`, or
-    /// `avx512 (k of n)` where k of the n groups were assembled.
-    pub fn groups_route(&self) -> String {
-        match &self.group_code {
-            Some(code) => {
-                let (k, n) = code.count();
-                format!("avx512 ({k} of {n})")
-            }
-            None => "clif".into(),
-        }
+    /// How many of the groups run as assembled code (`asm`).
+    pub fn assembled(&self) -> usize {
+        self.group_code.as_ref().map_or(0, GroupCode::assembled)
     }
     pub fn weights_col(prog: &Program) -> u32 {
         prog.n_coords + prog.n_data
@@ -232,7 +225,7 @@ pub(crate) fn plan(
         prog,
         loc: &loc,
         wide: vm.wide,
-        entry_bytes: TILE * VB,
+        entry_bytes: tile * VB,
     };
     let group_code = match route {
         Groups::Avx512 => asm::assemble(&layout, &groups),
@@ -797,11 +790,14 @@ impl Tr<'_> {
                 cols,
                 delta,
                 x,
-            } => match &self.plan.grad_sums[i] {
-                GradSum::Own => self.grad_matrix(w_offset, rows, cols, delta, x),
-                GradSum::Later => {}
-                GradSum::Of(ops) => self.grad_sum(&ops.clone(), w_offset, rows, cols),
-            },
+            } => {
+                let plan = self.plan;
+                match &plan.grad_sums[i] {
+                    GradSum::Own => self.grad_matrix(w_offset, rows, cols, delta, x),
+                    GradSum::Later => {}
+                    GradSum::Of(ops) => self.grad_sum(ops, w_offset, rows, cols),
+                }
+            }
             Op::Store { .. } => unreachable!("rejected by the plan"),
             Op::Func(_, x) => match native_call(self.prog, i, self.plan.native.is_some()) {
                 Some(g) => self.call_func(i, g, x),

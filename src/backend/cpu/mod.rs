@@ -181,18 +181,12 @@ impl ClifKernel {
         })
     }
 
-    /// Which code computes the groups over all point sets: `clif`, or `avx512 (k of
-    /// n)` with the groups assembled of all the sets' groups.
+    /// Which code computes the groups, over all point sets (`Groups::describe`).
     fn groups_route(&self) -> String {
         let plans = self.sets.iter().map(|s| &s.plan);
-        let (k, n) = plans.fold((0, 0), |(k, n), p| {
-            let assembled = p.group_code.as_ref().map_or(0, |c| c.count().0);
-            (k + assembled, n + p.groups.len())
-        });
-        match self.groups {
-            Groups::Avx512 => format!("avx512 ({k} of {n})"),
-            Groups::Clif => "clif".into(),
-        }
+        let assembled = plans.clone().map(Plan::assembled).sum();
+        let total = plans.map(|p| p.groups.len()).sum();
+        self.groups.describe(assembled, total)
     }
 
     /// Worker threads per evaluation (at least 1).
@@ -515,7 +509,8 @@ pub fn emit_clif(kernel: &Kernel, precision: Precision, asm: bool) -> String {
                     plan.scratch_bytes,
                     plan.uniform_bytes
                 );
-                out += &format!("; element-wise groups: {}\n", plan.groups_route());
+                let route = groups.describe(plan.assembled(), plan.groups.len());
+                out += &format!("; element-wise groups: {route}\n");
                 let mut func = clif::new_function(s as u32, isa.default_call_conv());
                 let end = prog.ops.len();
                 clif::build(
