@@ -14,6 +14,7 @@ pub mod check;
 /// MPI jobs (`mpirun -np N pdenet run`): the `mpi` feature.
 #[cfg(feature = "mpi")]
 pub mod cluster;
+pub mod crew;
 pub mod describe;
 pub mod diag;
 pub mod eval;

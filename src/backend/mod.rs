@@ -508,11 +508,15 @@ impl Partials {
         self.width
     }
 
-    /// Appends `n` rows of zeros and returns them, for an engine to fill in place
-    /// (the CPU engine's threads each take a contiguous run of them).
-    pub fn add_rows(&mut self, n: usize) -> &mut [f64] {
+    /// Appends `n` rows of zeros for each of several point sets, closing each set,
+    /// and returns them all, for an engine to fill in place (the CPU engine's
+    /// threads take rows in turn).
+    pub fn add_sets(&mut self, counts: impl Iterator<Item = usize>) -> &mut [f64] {
         let start = self.rows.len();
-        self.rows.resize(start + n * self.width, 0.0);
+        for n in counts {
+            self.rows.resize(self.rows.len() + n * self.width, 0.0);
+            self.end_set();
+        }
         &mut self.rows[start..]
     }
 

@@ -161,7 +161,7 @@ fn partials_combine_row_by_row_in_order() {
     p.push(&[1.0, 2.0, 3.0]);
     p.push(&[1e-16]);
     p.push(&[-1.0, 0.0, 0.0, 99.0]);
-    p.add_rows(2)[3..].copy_from_slice(&[0.5, 0.25, 0.125]);
+    p.add_sets([0, 2].into_iter())[3..].copy_from_slice(&[0.5, 0.25, 0.125]);
     let sums = p.combine();
     assert_eq!(sums.terms, vec![(1.0 + 1e-16) - 1.0 + 0.5]);
     assert_eq!(sums.grad, vec![2.25, 3.125]);

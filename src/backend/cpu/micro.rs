@@ -155,11 +155,17 @@ pub const MAX_PAIRS: usize = 4;
 pub type GradFn =
     unsafe extern "C" fn(*const GradPair, usize, *const u8, *mut u8, usize, usize, usize);
 
+/// `out[e] += accumulator e's lanes, in lane order, in f64` for `n` accumulators of
+/// 16 bytes, which are then zeroed: (acc, out, n). After each call of a compiled
+/// function the host flushes θ's whole gradient this way.
+pub type FlushFn = unsafe extern "C" fn(*mut u8, *mut f64, usize);
+
 /// The entry points for one precision and instruction set.
 #[derive(Debug, Clone, Copy)]
 pub struct Kernels {
     pub matvec: MatVecFn,
     pub grad: GradFn,
+    pub flush: FlushFn,
     /// tanh and exp over a tile's entries (`funcs`).
     pub func: FuncFn,
 }
@@ -251,6 +257,33 @@ macro_rules! by_count {
             _ => {}
         }
     };
+}
+
+/// [`FlushFn`]: `C` accumulators at a time, each lane of the `C` converted and
+/// added as one vector (the lanes of one accumulator are a transpose away, which
+/// LLVM does with shuffles), so each f64 sees its lanes in order as a scalar loop
+/// would add them.
+#[inline(always)]
+unsafe fn flush<T: Real + Into<f64>, const C: usize>(acc: *mut u8, out: *mut f64, n: usize) {
+    let l = lanes::<T>();
+    let a = acc.cast::<T>();
+    let mut e0 = 0;
+    while e0 + C <= n {
+        let mut o: [f64; C] = unsafe { load(out.add(e0)) };
+        for lane in 0..l {
+            for (e, oe) in o.iter_mut().enumerate() {
+                *oe += unsafe { *a.add((e0 + e) * l + lane) }.into();
+            }
+        }
+        unsafe { out.add(e0).cast::<[f64; C]>().write_unaligned(o) };
+        e0 += C;
+    }
+    for e in e0..n {
+        for lane in 0..l {
+            unsafe { *out.add(e) += (*a.add(e * l + lane)).into() };
+        }
+    }
+    unsafe { std::ptr::write_bytes(acc, 0, n * VB) };
 }
 
 /// out = W·x over one tile in blocks of `MR` rows (MR ≤ 16: a remainder of 8 or
@@ -555,21 +588,33 @@ macro_rules! entry_points {
     ($feat:literal, $lanes:literal,
      ($mr32:literal, $nr32:literal, $rb32:literal, $cb32:literal),
      ($mr64:literal, $nr64:literal, $rb64:literal, $cb64:literal)) => {
-        use super::{funcs, grad, matvec, GradPair, Kernels};
+        use super::{flush, funcs, grad, matvec, GradPair, Kernels};
 
         /// The f32 and the f64 kernels.
         pub const KERNELS: [Kernels; 2] = [
             Kernels {
                 matvec: matvec_f32,
                 grad: grad_f32,
+                flush: flush_f32,
                 func: func_f32,
             },
             Kernels {
                 matvec: matvec_f64,
                 grad: grad_f64,
+                flush: flush_f64,
                 func: func_f64,
             },
         ];
+
+        #[target_feature(enable = $feat)]
+        pub unsafe extern "C" fn flush_f32(acc: *mut u8, out: *mut f64, n: usize) {
+            unsafe { flush::<f32, { 2 * $lanes }>(acc, out, n) }
+        }
+
+        #[target_feature(enable = $feat)]
+        pub unsafe extern "C" fn flush_f64(acc: *mut u8, out: *mut f64, n: usize) {
+            unsafe { flush::<f64, { 2 * $lanes }>(acc, out, n) }
+        }
 
         #[target_feature(enable = $feat)]
         pub unsafe extern "C" fn func_f32(

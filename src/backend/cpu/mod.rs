@@ -14,7 +14,8 @@
 //!   sums, lane by lane in order; each part is one row of the engine's
 //!   [`Partials`], which the host sums in order, so results are bit-identical from
 //!   run to run and for any thread count;
-//! - threads (`std::thread::scope`) take contiguous ranges of parts.
+//! - the threads of the process's crew (`crate::crew`) take parts of all point sets
+//!   in turn from one list.
 //!
 //! The products with θ run either as Cranelift's own 128-bit code or as calls into
 //! `micro`'s precompiled kernels on the host's full-width vectors ([`Products`],
@@ -38,6 +39,9 @@ mod micro_tests;
 mod tests;
 #[cfg(test)]
 mod vmath_tests;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 
 use super::{BackendError, Engine, EngineFacts, EngineKind, Partials, Pass, Precision, Share};
 use crate::kernel::{Evaluation, Kernel, KernelError, PointBatch};
@@ -189,6 +193,13 @@ impl ClifKernel {
         self.groups.describe(assembled, total)
     }
 
+    /// The microkernels of the products' route, or the generic ones where
+    /// Cranelift computes the products (the host still flushes with them).
+    fn kernels(&self) -> micro::Kernels {
+        native(self.products, self.precision)
+            .unwrap_or_else(|| micro::Kernels::new(Isa::Generic, self.precision == Precision::F64))
+    }
+
     /// Worker threads per evaluation (at least 1).
     pub fn set_threads(&mut self, threads: usize) {
         self.threads = threads.max(1);
@@ -227,7 +238,9 @@ impl ClifKernel {
             })
     }
 
-    /// Every point set's parts, in set order, each set's in part order.
+    /// Every point set's parts, in set order, each set's in part order. All sets'
+    /// parts are one list that the threads take from in turn, so a small set runs
+    /// beside a large one's tail and the crew is woken once per evaluation.
     fn partials_as<F: Elem>(
         &self,
         pass: &Pass,
@@ -235,7 +248,8 @@ impl ClifKernel {
     ) -> Result<Partials, KernelError> {
         let theta_f = to_bytes::<F>(pass.theta);
         let seeds_f = to_bytes::<F>(pass.seeds);
-        let mut out = Partials::new(self.kernel.terms.len(), pass.grad_len());
+        let flush = self.kernels().flush;
+        let mut runs = vec![];
         for ((code, set), cols) in self.sets.iter().zip(&self.kernel.programs).zip(inputs) {
             let f = if pass.forward_only {
                 code.forward.as_ref()
@@ -245,17 +259,39 @@ impl ClifKernel {
             let f = f.ok_or_else(|| {
                 KernelError::Internal("no forward-only function was compiled".into())
             })?;
-            let run = SetRun {
-                code: f,
-                plan: &code.plan,
-                prog: &set.program,
+            runs.push(SetRun::new(
+                f,
+                &code.plan,
+                &set.program,
                 cols,
-                theta: &theta_f,
-                seeds: &seeds_f,
-            };
-            run.run::<F>(self.threads, pass.share, &mut out);
-            out.end_set();
+                (pass.share, flush),
+            ));
         }
+        let mut out = Partials::new(self.kernel.terms.len(), pass.grad_len());
+        let width = out.width();
+        let rows = out.add_sets(runs.iter().map(|r| r.parts.len()));
+        let rows: Vec<_> = rows
+            .chunks_exact_mut(width.max(1))
+            .map(Mutex::new)
+            .collect();
+        let items: Vec<(&SetRun, usize)> = runs
+            .iter()
+            .flat_map(|r| r.parts.clone().map(move |p| (r, p)))
+            .collect();
+        let next = AtomicUsize::new(0);
+        let buffers = Buffers::sizes(&runs, self.kernel.terms.len(), pass.theta.len());
+        let threads = self.threads.min(items.len()).max(1);
+        crate::crew::run(threads, &|_| {
+            let mut bufs = Buffers::alloc(buffers);
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(&(run, part)) = items.get(i) else {
+                    break;
+                };
+                let mut row = rows[i].lock().unwrap_or_else(|e| e.into_inner());
+                run.part::<F>(part, &theta_f, &seeds_f, &mut bufs, &mut row);
+            }
+        });
         Ok(out)
     }
 }
@@ -304,8 +340,6 @@ trait Elem: Copy + Send + Sync + 'static {
     fn bits(x: f64) -> u64;
     /// The bits of a lane mask that keeps a lane.
     const ALL_ONES: u64;
-    /// Adds the lanes of a vector, in lane order, into `out`.
-    fn add_lanes(v: u128, out: &mut f64);
 }
 
 impl Elem for f32 {
@@ -314,11 +348,6 @@ impl Elem for f32 {
     fn bits(x: f64) -> u64 {
         (x as f32).to_bits() as u64
     }
-    fn add_lanes(v: u128, out: &mut f64) {
-        for l in 0..4 {
-            *out += f32::from_bits((v >> (32 * l)) as u32) as f64;
-        }
-    }
 }
 
 impl Elem for f64 {
@@ -326,11 +355,6 @@ impl Elem for f64 {
     const ALL_ONES: u64 = u64::MAX;
     fn bits(x: f64) -> u64 {
         x.to_bits()
-    }
-    fn add_lanes(v: u128, out: &mut f64) {
-        for l in 0..2 {
-            *out += f64::from_bits((v >> (64 * l)) as u64);
-        }
     }
 }
 
@@ -379,102 +403,142 @@ fn columns<F: Elem>(plan: &Plan, prog: &crate::kernel::ir::Program, batch: &Poin
     Columns { bytes, n, padded }
 }
 
-/// Everything one point set's evaluation reads.
+/// One point set's evaluation: its code, its columns and how they are cut.
 struct SetRun<'a> {
     code: &'a jit::Code,
     plan: &'a Plan,
-    prog: &'a crate::kernel::ir::Program,
     cols: &'a Columns,
-    theta: &'a [u8],
-    seeds: &'a [u8],
+    n_terms: usize,
+    flush: micro::FlushFn,
+    /// Blocks per part and per call of the compiled function.
+    part_blocks: usize,
+    call_blocks: usize,
+    /// This process's parts (all of them, but for an MPI rank).
+    parts: std::ops::Range<usize>,
 }
 
-impl SetRun<'_> {
-    /// Runs the blocks of `share`'s parts, threads over parts, and appends one row
-    /// per part to `out`, in part order.
-    fn run<F: Elem>(&self, threads: usize, share: Share, out: &mut Partials) {
-        if self.cols.n == 0 {
-            return;
-        }
-        let block = self.plan.block();
-        let nblocks = self.cols.padded / block;
-        let call_blocks = (CALL_POINTS / block).max(1);
+impl<'a> SetRun<'a> {
+    /// The parts depend only on the point count: `CALL_POINTS` per call, and as
+    /// many calls per part as keep the set within `MAX_PARTS` parts.
+    fn new(
+        code: &'a jit::Code,
+        plan: &'a Plan,
+        prog: &crate::kernel::ir::Program,
+        cols: &'a Columns,
+        (share, flush): (Share, micro::FlushFn),
+    ) -> SetRun<'a> {
+        let nblocks = cols.padded / plan.block();
+        let call_blocks = (CALL_POINTS / plan.block()).max(1);
         let calls = nblocks.div_ceil(call_blocks);
         let part_blocks = calls.div_ceil(MAX_PARTS) * call_blocks;
-        let mine = share.of(nblocks.div_ceil(part_blocks));
-        let nparts = mine.len();
-        let width = out.width();
-        let partials = out.add_rows(nparts);
-        let threads = threads.min(nparts).max(1);
-        std::thread::scope(|scope| {
-            let mut rest: &mut [f64] = partials;
-            let mut first = mine.start;
-            for t in 0..threads {
-                let last = mine.start + (t + 1) * nparts / threads;
-                let (mine, r) = rest.split_at_mut((last - first) * width);
-                rest = r;
-                let parts = first..last;
-                first = last;
-                let job = move || self.work::<F>(parts, part_blocks, call_blocks, width, mine);
-                if t + 1 == threads {
-                    job();
-                } else {
-                    scope.spawn(job);
-                }
-            }
-        });
+        let parts = if cols.n == 0 {
+            0..0
+        } else {
+            share.of(nblocks.div_ceil(part_blocks))
+        };
+        SetRun {
+            code,
+            plan,
+            cols,
+            n_terms: prog.n_terms as usize,
+            flush,
+            part_blocks,
+            call_blocks,
+            parts,
+        }
     }
 
-    /// One thread's parts: calls of `call_blocks` blocks, each flushed into the
-    /// part's f64 partial (`[terms | grad]`, `width` numbers per part).
-    fn work<F: Elem>(
+    /// One part's blocks, in calls of `call_blocks` blocks, each call's per-lane
+    /// accumulators flushed in lane order into `row` (`[terms | grad]`, f64).
+    fn part<F: Elem>(
         &self,
-        parts: std::ops::Range<usize>,
-        part_blocks: usize,
-        call_blocks: usize,
-        width: usize,
-        out: &mut [f64],
+        part: usize,
+        theta: &[u8],
+        seeds: &[u8],
+        bufs: &mut Buffers,
+        row: &mut [f64],
     ) {
-        let plan = self.plan;
-        let n_terms = self.prog.n_terms as usize;
-        let theta_len = self.prog.theta_len as usize;
-        let nblocks = self.cols.padded / plan.block();
-        let block_bytes = plan.block() * F::BYTES;
+        let block_bytes = self.plan.block() * F::BYTES;
         let stride = self.cols.padded * F::BYTES;
-        let mut scratch = vec![0u128; plan.scratch_bytes.div_ceil(16)];
-        let mut uniform = vec![0u128; plan.uniform_bytes.div_ceil(16)];
-        let mut grad = vec![0u128; theta_len];
-        let mut terms = vec![0u128; n_terms];
-        for (k, part) in parts.enumerate() {
-            let partial = &mut out[k * width..(k + 1) * width];
-            let end = ((part + 1) * part_blocks).min(nblocks);
-            let mut b0 = part * part_blocks;
-            while b0 < end {
-                let nb = call_blocks.min(end - b0);
-                jit::run(
-                    self.code,
-                    jit::Call {
-                        cols: &self.cols.bytes[b0 * block_bytes..],
-                        stride,
-                        nblocks: nb,
-                        theta: self.theta,
-                        seeds: self.seeds,
-                        scratch: &mut scratch,
-                        uniform: &mut uniform,
-                        grad: &mut grad,
-                        terms: &mut terms,
-                    },
-                );
-                for (acc, p) in terms.iter_mut().zip(partial.iter_mut()) {
-                    F::add_lanes(std::mem::take(acc), p);
-                }
-                if width > n_terms {
-                    for (acc, p) in grad.iter_mut().zip(&mut partial[n_terms..]) {
-                        F::add_lanes(std::mem::take(acc), p);
-                    }
-                }
-                b0 += nb;
+        let nblocks = self.cols.padded / self.plan.block();
+        let end = ((part + 1) * self.part_blocks).min(nblocks);
+        let mut b0 = part * self.part_blocks;
+        while b0 < end {
+            let nb = self.call_blocks.min(end - b0);
+            jit::run(
+                self.code,
+                jit::Call {
+                    cols: &self.cols.bytes[b0 * block_bytes..],
+                    stride,
+                    nblocks: nb,
+                    theta,
+                    seeds,
+                    scratch: bufs.scratch.get(),
+                    uniform: &mut bufs.uniform,
+                    grad: &mut bufs.grad,
+                    terms: &mut bufs.terms,
+                },
+            );
+            let (terms, grad) = row.split_at_mut(self.n_terms);
+            for (acc, out) in [(&mut bufs.terms, terms), (&mut bufs.grad, grad)] {
+                let n = acc.len().min(out.len());
+                // SAFETY: `n` accumulators and `n` numbers; the flush function
+                // is compiled for an instruction set this host has.
+                unsafe { (self.flush)(acc.as_mut_ptr().cast(), out.as_mut_ptr(), n) };
             }
+            b0 += nb;
+        }
+    }
+}
+
+/// One thread's working memory for the compiled functions, large enough for
+/// every point set's.
+struct Buffers {
+    scratch: Lines,
+    uniform: Vec<u128>,
+    grad: Vec<u128>,
+    terms: Vec<u128>,
+}
+
+/// Zeroed 16-byte vectors starting on a cache line: the microkernels load the tape
+/// in 64-byte vectors, and one that straddles two lines costs two loads.
+struct Lines {
+    vectors: Vec<u128>,
+    len: usize,
+}
+
+impl Lines {
+    fn new(len: usize) -> Lines {
+        Lines {
+            vectors: vec![0; len + 3],
+            len,
+        }
+    }
+
+    fn get(&mut self) -> &mut [u128] {
+        let skip = self.vectors.as_ptr().align_offset(64);
+        &mut self.vectors[skip..skip + self.len]
+    }
+}
+
+impl Buffers {
+    /// The lengths [`Buffers::alloc`] takes: the most any of `runs` needs.
+    fn sizes(runs: &[SetRun], n_terms: usize, theta_len: usize) -> [usize; 4] {
+        let most = |f: fn(&Plan) -> usize| runs.iter().map(|r| f(r.plan)).max().unwrap_or(0);
+        [
+            most(|p| p.scratch_bytes).div_ceil(16),
+            most(|p| p.uniform_bytes).div_ceil(16),
+            theta_len,
+            n_terms,
+        ]
+    }
+
+    fn alloc([scratch, uniform, grad, terms]: [usize; 4]) -> Buffers {
+        Buffers {
+            scratch: Lines::new(scratch),
+            uniform: vec![0; uniform],
+            grad: vec![0; grad],
+            terms: vec![0; terms],
         }
     }
 }
