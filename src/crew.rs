@@ -167,7 +167,7 @@ fn pause(spins: &mut u32) {
     for _ in 0..16 {
         std::hint::spin_loop();
     }
-    if *spins % 16 == 0 {
+    if spins.is_multiple_of(16) {
         std::thread::yield_now();
     }
 }

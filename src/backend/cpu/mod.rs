@@ -360,24 +360,25 @@ impl Elem for f64 {
 
 /// Numbers in F as native-endian bytes.
 fn to_bytes<F: Elem>(xs: &[f64]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(xs.len() * F::BYTES);
-    for &x in xs {
-        push::<F>(&mut out, F::bits(x));
+    let mut out = vec![0; xs.len() * F::BYTES];
+    for (&x, dst) in xs.iter().zip(out.chunks_exact_mut(F::BYTES)) {
+        write::<F>(dst, F::bits(x));
     }
     out
 }
 
-fn push<F: Elem>(out: &mut Vec<u8>, bits: u64) {
+/// `bits` (of an F) into `dst`'s `F::BYTES` bytes, native-endian.
+fn write<F: Elem>(dst: &mut [u8], bits: u64) {
     if F::BYTES == 4 {
-        out.extend_from_slice(&(bits as u32).to_ne_bytes());
+        dst.copy_from_slice(&(bits as u32).to_ne_bytes());
     } else {
-        out.extend_from_slice(&bits.to_ne_bytes());
+        dst.copy_from_slice(&bits.to_ne_bytes());
     }
 }
 
-/// One point set's input columns, padded to whole blocks.
+/// One point set's input columns, padded to whole blocks, on a cache line.
 struct Columns {
-    bytes: Vec<u8>,
+    lines: Lines,
     /// Points, and points after padding.
     n: usize,
     padded: usize,
@@ -388,19 +389,21 @@ struct Columns {
 fn columns<F: Elem>(plan: &Plan, prog: &crate::kernel::ir::Program, batch: &PointBatch) -> Columns {
     let n = batch.len();
     let padded = n.div_ceil(plan.block()) * plan.block();
-    let mut bytes = Vec::with_capacity(plan.n_cols * padded * F::BYTES);
+    let mut lines = Lines::new((plan.n_cols * padded * F::BYTES).div_ceil(16));
+    let mut values = lines.bytes_mut().chunks_exact_mut(F::BYTES);
+    let mut put = |bits: u64| write::<F>(values.next().expect("the columns' length"), bits);
     let zeros = vec![0.0; n];
     let data = batch.data.iter().take(prog.n_data as usize);
     let weights = batch.weights.as_ref().unwrap_or(&zeros);
     for col in batch.coords.iter().chain(data).chain([weights]) {
         for p in 0..padded {
-            push::<F>(&mut bytes, F::bits(col[p.min(n - 1)]));
+            put(F::bits(col[p.min(n - 1)]));
         }
     }
     for p in 0..padded {
-        push::<F>(&mut bytes, if p < n { F::ALL_ONES } else { 0 });
+        put(if p < n { F::ALL_ONES } else { 0 });
     }
-    Columns { bytes, n, padded }
+    Columns { lines, n, padded }
 }
 
 /// One point set's evaluation: its code, its columns and how they are cut.
@@ -468,7 +471,7 @@ impl<'a> SetRun<'a> {
             jit::run(
                 self.code,
                 jit::Call {
-                    cols: &self.cols.bytes[b0 * block_bytes..],
+                    cols: &self.cols.lines.bytes()[b0 * block_bytes..],
                     stride,
                     nblocks: nb,
                     theta,
@@ -500,24 +503,33 @@ struct Buffers {
     terms: Vec<u128>,
 }
 
-/// Zeroed 16-byte vectors starting on a cache line: the microkernels load the tape
-/// in 64-byte vectors, and one that straddles two lines costs two loads.
+/// Zeroed 16-byte vectors starting on a cache line: the microkernels and the
+/// assembled groups load the tape and the columns in 64-byte vectors, and one that
+/// straddles two lines costs two loads (a 16-byte aligned scratch area made the
+/// MLP 20 × 8 epoch 1.3 times slower, and its time varied with where malloc put it).
 struct Lines {
     vectors: Vec<u128>,
+    skip: usize,
     len: usize,
 }
 
 impl Lines {
     fn new(len: usize) -> Lines {
-        Lines {
-            vectors: vec![0; len + 3],
-            len,
-        }
+        let vectors = vec![0; len + 3];
+        let skip = vectors.as_ptr().align_offset(64);
+        Lines { vectors, skip, len }
     }
 
     fn get(&mut self) -> &mut [u128] {
-        let skip = self.vectors.as_ptr().align_offset(64);
-        &mut self.vectors[skip..skip + self.len]
+        &mut self.vectors[self.skip..self.skip + self.len]
+    }
+
+    fn bytes(&self) -> &[u8] {
+        bytemuck::cast_slice(&self.vectors[self.skip..self.skip + self.len])
+    }
+
+    fn bytes_mut(&mut self) -> &mut [u8] {
+        bytemuck::cast_slice_mut(self.get())
     }
 }
 
