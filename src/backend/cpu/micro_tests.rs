@@ -170,3 +170,41 @@ fn microkernels_match_plain_loops() {
         }
     }
 }
+
+/// The flush adds each accumulator's lanes, in lane order, into its f64 exactly as
+/// a scalar loop does (bit for bit), and zeroes the accumulators; the counts go
+/// around the vectors' chunk so the tail runs too.
+#[test]
+fn flush_adds_lanes_in_order_and_zeroes_them() {
+    for wide in [false, true] {
+        let lanes = VB / if wide { 8 } else { 4 };
+        for isa in Isa::ALL.into_iter().filter(|i| i.available()) {
+            let flush = Kernels::new(isa, wide).flush;
+            for n in [0, 1, 7, 31, 32, 33, 70] {
+                let lane_values: Vec<f64> = (0..n * lanes).map(|i| wave(i, 0.37) * 1e3).collect();
+                let mut acc: Vec<u128> = bytes(&lane_values, wide)
+                    .chunks_exact(16)
+                    .map(|c| u128::from_ne_bytes(c.try_into().expect("16 bytes")))
+                    .collect();
+                let rounded = values(&bytes(&lane_values, wide), wide);
+                let mut out: Vec<f64> = (0..n).map(|e| wave(e, 0.11)).collect();
+                let mut expect = out.clone();
+                for (e, x) in expect.iter_mut().enumerate() {
+                    for l in 0..lanes {
+                        *x += rounded[e * lanes + l];
+                    }
+                }
+                // SAFETY: `n` accumulators and `n` numbers, an available set.
+                unsafe { flush(acc.as_mut_ptr().cast(), out.as_mut_ptr(), n) };
+                let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                assert_eq!(
+                    bits(&out),
+                    bits(&expect),
+                    "{} wide={wide} n={n}",
+                    isa.name()
+                );
+                assert!(acc.iter().all(|&a| a == 0), "{} left lanes", isa.name());
+            }
+        }
+    }
+}

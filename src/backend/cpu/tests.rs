@@ -305,3 +305,17 @@ fn fused_groups_never_read_an_overwritten_slot() {
     }
     assert!(fused > 0, "no example has a group of two ops or more");
 }
+
+/// The scratch areas and the input columns start on a cache line wherever malloc
+/// puts them (16-byte aligned ones made the AVX-512 epoch 1.3 times slower).
+#[test]
+fn working_memory_starts_on_a_cache_line() {
+    for len in [1, 5, 1000, 40_000] {
+        let mut areas: Vec<super::Lines> = (0..8).map(|_| super::Lines::new(len)).collect();
+        for l in &mut areas {
+            assert_eq!(l.get().as_ptr() as usize % 64, 0);
+            assert_eq!(l.get().len(), len);
+            assert_eq!(l.bytes().len(), 16 * len);
+        }
+    }
+}
