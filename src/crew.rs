@@ -176,6 +176,49 @@ fn pause(spins: &mut u32) {
 mod tests {
     use super::*;
 
+    /// Not a check: how long after it is handed out a second thread starts a job,
+    /// spawned or from the crew, when the calling thread was busy for `gap` before
+    /// (the other core idle). `cargo test --release --lib crew::tests::start_latency
+    /// -- --ignored --nocapture`; figures in docs/PERFORMANCE.md.
+    #[test]
+    #[ignore]
+    fn start_latency() {
+        let busy = |us: u64| {
+            let t = Instant::now();
+            while t.elapsed() < Duration::from_micros(us) {}
+        };
+        let median_us = |gap: u64, crew: bool| {
+            let mut lat: Vec<f64> = (0..200)
+                .map(|_| {
+                    busy(gap);
+                    let t0 = Instant::now();
+                    let started = Mutex::new(0.0);
+                    let job = |i: usize| {
+                        if i == 1 {
+                            *started.lock().unwrap() = t0.elapsed().as_secs_f64() * 1e6;
+                        }
+                        busy(100);
+                    };
+                    match crew {
+                        true => run(2, &job),
+                        false => scoped(2, &job),
+                    }
+                    let us = *started.lock().unwrap();
+                    us
+                })
+                .collect();
+            lat.sort_by(f64::total_cmp);
+            lat[lat.len() / 2]
+        };
+        for gap in [0, 500, 3000] {
+            println!(
+                "busy {gap} µs before: spawned thread starts after {:.1} µs, crew worker after {:.1} µs",
+                median_us(gap, false),
+                median_us(gap, true)
+            );
+        }
+    }
+
     #[test]
     fn every_index_runs_once_whatever_the_thread_count() {
         for threads in [1, 2, 3, 5, 2, 1, 4] {

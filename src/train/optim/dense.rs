@@ -319,7 +319,7 @@ fn dot_fast(a: &[f64], b: &[f64]) -> f64 {
 }
 
 /// Runs `work(first_index, chunk)` over `items` split into `threads` contiguous chunks,
-/// on scoped threads when there is more than one and the work is worth it.
+/// on the process's crew when there is more than one and the work is worth it.
 fn split_rows<T: Send>(items: &mut [T], threads: usize, work: impl Fn(usize, &mut [T]) + Sync) {
     let len = items.len();
     if threads <= 1 || len < 256 {
@@ -327,11 +327,10 @@ fn split_rows<T: Send>(items: &mut [T], threads: usize, work: impl Fn(usize, &mu
         return;
     }
     let per = len.div_ceil(threads);
-    std::thread::scope(|scope| {
-        for (k, chunk) in items.chunks_mut(per).enumerate() {
-            let work = &work;
-            scope.spawn(move || work(k * per, chunk));
-        }
+    let chunks: Vec<_> = items.chunks_mut(per).map(std::sync::Mutex::new).collect();
+    crate::crew::run(chunks.len(), &|k| {
+        let mut chunk = chunks[k].lock().unwrap_or_else(|e| e.into_inner());
+        work(k * per, &mut chunk);
     });
 }
 
