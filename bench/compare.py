@@ -9,6 +9,12 @@ both sides alike.
 
     python3 bench/compare.py                      # from the repository root
     python3 bench/compare.py --rounds 5 --markdown
+    python3 bench/compare.py --isa avx2           # both sides limited to AVX2
+
+`--isa avx2` stands in for an AVX2-only host on an AVX-512 one: pdenet's products
+run the AVX2 microkernels (PDENET_PRODUCTS; its element-wise groups are then
+Cranelift's, as on such a host) and PyTorch's ATen, oneDNN and MKL are held to AVX2
+by their own variables. The cores' clocks and caches stay this host's.
 
 Needs the reference's environment (../shared/bench/README.md) and a release build
 (`cargo build --release`). Prints one JSON line per case, or a markdown table.
@@ -38,10 +44,20 @@ CASES = [
 ]
 
 
-def run_json(cmd, cwd):
-    """The command's last JSON line, with its peak resident memory in MiB."""
+# What `--isa avx2` sets for each side.
+AVX2_ENV = {
+    "pdenet": {"PDENET_PRODUCTS": "avx2"},
+    "torch": {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2",
+              "MKL_ENABLE_INSTRUCTIONS": "AVX2"},
+}
+
+
+def run_json(cmd, cwd, env=None):
+    """The command's last JSON line, with its peak resident memory in MiB; `env`
+    adds to the environment."""
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        child = subprocess.Popen(cmd, cwd=cwd, stdout=out, stderr=err, text=True)
+        child = subprocess.Popen(cmd, cwd=cwd, stdout=out, stderr=err, text=True,
+                                 env={**os.environ, **(env or {})})
         _, status, usage = os.wait4(child.pid, 0)
         child.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
@@ -64,7 +80,10 @@ def main():
     a.add_argument("--precision", choices=["f32", "f64"], default="f32")
     a.add_argument("--markdown", action="store_true", help="print a markdown table")
     a.add_argument("--only", help="run only the cases whose name contains this text")
+    a.add_argument("--isa", choices=["native", "avx2"], default="native",
+                   help="avx2: hold both sides to AVX2 (an AVX2-only host, emulated)")
     args = a.parse_args()
+    env = AVX2_ENV if args.isa == "avx2" else {"pdenet": {}, "torch": {}}
 
     rows = []
     for name, pde, flags in CASES:
@@ -74,12 +93,12 @@ def main():
         for _ in range(args.rounds):
             p = run_json([args.pdenet, "bench", pde, "--backend", "cpu", "--json",
                           "--threads", str(args.threads), "--epochs", str(args.epochs), "--no-hessian",
-                          "--precision", args.precision], ROOT)
+                          "--precision", args.precision], ROOT, env["pdenet"])
             cmd = [args.torch_python, "burgers_torch.py", "--mode", "speed",
                    "--threads", str(args.threads), "--epochs", str(args.epochs)] + flags
             if args.precision == "f64":
                 cmd.append("--f64")
-            t = run_json(cmd, TORCH_DIR)
+            t = run_json(cmd, TORCH_DIR, env["torch"])
             ours.append(p["adam_epoch_ms"])
             theirs.append(t["adam_epoch_ms_median"])
             rss[0].append(p["peak_rss_mib"])
@@ -103,6 +122,7 @@ def main():
             "tape_bytes_per_point": p.get("tape_bytes_per_point"),
             "threads": args.threads,
             "precision": args.precision,
+            "limited_to": args.isa if args.isa != "native" else None,
         }
         row["speedup"] = row["torch_ms"] / row["pdenet_ms"]
         rows.append(row)
@@ -110,8 +130,9 @@ def main():
             print(json.dumps(row), flush=True)
     if args.markdown:
         r0 = rows[0]
+        limit = f", both sides limited to {args.isa}" if args.isa != "native" else ""
         print(f"{r0['cpu']} ({r0['isa']}, products {r0['products']}, element-wise groups "
-              f"{r0['groups']}), {r0['threads']} threads, {r0['precision']}, {r0['torch']}")
+              f"{r0['groups']}), {r0['threads']} threads, {r0['precision']}, {r0['torch']}{limit}")
         print()
         print(f"| case | pdenet ms/epoch | {r0['torch']} ms/epoch | speed-up "
               f"| pdenet GFLOP/s (of peak) | peak RSS pdenet / torch MiB |")
