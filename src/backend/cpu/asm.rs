@@ -1,22 +1,25 @@
-//! The fused element-wise groups (`clif::fuse`) as AVX-512 machine code.
+//! The fused element-wise groups (`clif::fuse`) as AVX-512 or AVX2 machine code.
 //!
 //! Cranelift emits 128-bit vectors only, and with the products on the host's full
 //! width (`micro`) the element-wise groups are the largest part of a small network's
 //! epoch left on them (about a third of the Burgers MLP's). A group is a short list
 //! of additions, multiplications, divisions, negations, square roots, absolute
 //! values, integer powers, selections, tanh and exp over values of one width, so it
-//! is assembled here directly, with `iced-x86`, on zmm registers: one function per
-//! group that runs every entry and every vector of a tile through the group's ops in
-//! registers, loading its operands from scratch, the uniform area or the input
-//! columns and storing the values read after the group, as Cranelift's loop does on
-//! xmm registers. Each op is the same IEEE operation per lane (no contraction, no
-//! reassociation), so the results are bit for bit those of Cranelift's code; a test
-//! holds them to that.
+//! is assembled here directly, with `iced-x86`, on zmm (EVEX) or ymm (VEX)
+//! registers ([`Vreg`]: the emitter is one, the instructions that differ are the
+//! register kind's): one function per group that runs every entry and every vector
+//! of a tile through the group's ops in registers, loading its operands from
+//! scratch, the uniform area or the input columns and storing the values read after
+//! the group, as Cranelift's loop does on xmm registers. Each op is the same IEEE
+//! operation per lane (no contraction, no reassociation), so the results are bit
+//! for bit those of Cranelift's code; a test holds them to that on both kinds.
 //!
-//! A group that needs another op (sin, cos or log, inline in `vmath`), more zmm registers
-//! than it has, or more input columns than there are free general registers is
-//! left to Cranelift. The function is `extern "sysv64" fn(scratch, uniform, col0,
-//! stride)`: col0 is the tile's first input column, column k at col0 + k·stride.
+//! A group that needs another op (sin, cos or log, inline in `vmath`), more
+//! registers than the kind has (30 zmm, 13 ymm: the rest hold the sign mask, one
+//! and, on VEX, a broadcast number), or more input columns than there are free
+//! general registers is left to Cranelift. The function is `extern "sysv64"
+//! fn(scratch, uniform, col0, stride)`: col0 is the tile's first input column,
+//! column k at col0 + k·stride.
 
 use std::sync::Arc;
 
@@ -36,41 +39,54 @@ pub enum Groups {
     Clif,
     /// AVX-512 machine code from this module (Cranelift's where a group cannot be).
     Avx512,
+    /// AVX2 machine code (ymm, VEX) from this module, likewise.
+    Avx2,
 }
 
 impl Groups {
-    /// AVX-512 where the products run there (the host has it and no setting said
-    /// otherwise), else Cranelift; `PDENET_GROUPS=clif` keeps Cranelift's.
+    /// The products' instruction set where it is AVX-512 or AVX2 (the host has it
+    /// and no setting said otherwise), else Cranelift; `PDENET_GROUPS=clif` keeps
+    /// Cranelift's.
     /// The route for the listing and the report: `clif`, or `avx512 (k of n)` when
     /// k of n groups were assembled (Cranelift's code computes the others).
     pub fn describe(self, assembled: usize, total: usize) -> String {
         match self {
             Groups::Avx512 => format!("avx512 ({assembled} of {total})"),
+            Groups::Avx2 => format!("avx2 ({assembled} of {total})"),
             Groups::Clif => "clif".into(),
         }
     }
 
     pub fn choose(products: Products) -> Result<Groups, BackendError> {
         let setting = std::env::var("PDENET_GROUPS").unwrap_or_default();
+        // The code follows the System V calling convention (not Windows').
+        let assembled = match products {
+            Products::Native(Isa::Avx512) if cfg!(unix) => Groups::Avx512,
+            Products::Native(Isa::Avx2) if cfg!(unix) => Groups::Avx2,
+            _ => Groups::Clif,
+        };
         match setting.as_str() {
-            // The code follows the System V calling convention (not Windows').
-            "" | "auto" if products == Products::Native(Isa::Avx512) && cfg!(unix) => {
-                Ok(Groups::Avx512)
-            }
-            "" | "auto" | "clif" => Ok(Groups::Clif),
+            "" | "auto" => Ok(assembled),
+            "clif" => Ok(Groups::Clif),
             other => Err(BackendError::Unsupported(format!(
                 "PDENET_GROUPS={other}: expected auto or clif"
             ))),
         }
     }
+
+    /// Ops per group at most: longer groups store fewer values for the next, and
+    /// register allocation is linear in a group's size; AVX2's 16 registers hold
+    /// fewer live values, so its groups stay at Cranelift's length.
+    pub(crate) fn max_ops(self) -> usize {
+        match self {
+            Groups::Avx512 => MAX_OPS,
+            Groups::Avx2 | Groups::Clif => super::clif::fuse::MAX_OPS,
+        }
+    }
 }
 
-/// Ops per group at most when the groups are assembled here: register allocation is
-/// linear in a group's size, and a longer group stores fewer values for the next.
-pub(crate) const MAX_OPS: usize = 64;
-
-/// Bytes of one zmm register.
-const ZB: i32 = 64;
+/// Ops per group at most when the groups are assembled for AVX-512.
+const MAX_OPS: usize = 64;
 
 /// The groups of one program assembled into one executable map.
 #[derive(Debug, Clone)]
@@ -103,12 +119,17 @@ pub(crate) struct Layout<'a> {
     pub entry_bytes: usize,
 }
 
-/// Assembles every group it can; `None` when none could be (or the map failed).
-pub(crate) fn assemble(layout: &Layout, groups: &[Group]) -> Option<GroupCode> {
+/// Assembles every group it can for `route`; `None` when none could be (or the
+/// map failed, or the route is Cranelift's).
+pub(crate) fn assemble(layout: &Layout, groups: &[Group], route: Groups) -> Option<GroupCode> {
     let mut bytes: Vec<u8> = vec![];
     let mut offsets = vec![];
     for group in groups {
-        let code = Emit::group(layout, group).ok();
+        let code = match route {
+            Groups::Avx512 => Emit::<AsmRegisterZmm>::group(layout, group).ok(),
+            Groups::Avx2 => Emit::<AsmRegisterYmm>::group(layout, group).ok(),
+            Groups::Clif => return None,
+        };
         offsets.push(code.map(|c| {
             while !bytes.len().is_multiple_of(64) {
                 bytes.push(0xcc);
@@ -133,37 +154,510 @@ pub(crate) fn assemble(layout: &Layout, groups: &[Group]) -> Option<GroupCode> {
 /// An operand of an instruction: a register or memory (a whole vector, or one
 /// number broadcast to every lane).
 #[derive(Clone, Copy)]
-enum Arg {
-    Reg(AsmRegisterZmm),
+enum Arg<R> {
+    Reg(R),
     Full(AsmMemoryOperand),
     Bcst(AsmMemoryOperand),
 }
 
 /// One instruction in its f32 and f64 forms with y a register, a vector in memory
-/// or a broadcast number.
+/// or a broadcast number: `$full` makes the vector operand (`zmmword_ptr`,
+/// `ymmword_ptr`); `$bcst` is `evex` (an embedded broadcast) or `vex` (the number
+/// broadcast into `Vreg::TMP` first: VEX has no embedded broadcast).
 macro_rules! forms {
-    ($wide:expr, $y:expr, |$ins:ident, $op:ident| $call:expr, $ps:ident, $pd:ident) => {
+    ($a:expr, $full:ident, $bcst:ident, $wide:expr, $y:expr, |$ins:ident, $op:ident| $call:expr, $ps:ident, $pd:ident) => {
         match $wide {
-            false => forms!(@one $y, dword_bcst, |$ins, $op| $call, $ps),
-            true => forms!(@one $y, qword_bcst, |$ins, $op| $call, $pd),
+            false => forms!(@one $a, $full, $bcst, $y, dword, |$ins, $op| $call, $ps),
+            true => forms!(@one $a, $full, $bcst, $y, qword, |$ins, $op| $call, $pd),
         }
     };
-    (@one $y:expr, $bcst:ident, |$ins:ident, $op:ident| $call:expr, $name:ident) => {
+    (@one $a:expr, $full:ident, $bcst:ident, $y:expr, $size:ident, |$ins:ident, $op:ident| $call:expr, $name:ident) => {
         match $y {
             Arg::Reg(r) => {
                 let ($ins, $op) = (CodeAssembler::$name, r);
                 $call
             }
             Arg::Full(m) => {
-                let ($ins, $op) = (CodeAssembler::$name, zmmword_ptr(m));
+                let ($ins, $op) = (CodeAssembler::$name, $full(m));
                 $call
             }
-            Arg::Bcst(m) => {
-                let ($ins, $op) = (CodeAssembler::$name, $bcst(m));
-                $call
+            Arg::Bcst(m) => forms!(@bcst $bcst, $a, $size, m, |$ins, $op| $call, $name),
+        }
+    };
+    (@bcst evex, $a:expr, dword, $m:expr, |$ins:ident, $op:ident| $call:expr, $name:ident) => {{
+        let ($ins, $op) = (CodeAssembler::$name, dword_bcst($m));
+        $call
+    }};
+    (@bcst evex, $a:expr, qword, $m:expr, |$ins:ident, $op:ident| $call:expr, $name:ident) => {{
+        let ($ins, $op) = (CodeAssembler::$name, qword_bcst($m));
+        $call
+    }};
+    (@bcst vex, $a:expr, dword, $m:expr, |$ins:ident, $op:ident| $call:expr, $name:ident) => {{
+        $a.vbroadcastss(<AsmRegisterYmm as Vreg>::TMP, dword_ptr($m))?;
+        let ($ins, $op) = (CodeAssembler::$name, <AsmRegisterYmm as Vreg>::TMP);
+        $call
+    }};
+    (@bcst vex, $a:expr, qword, $m:expr, |$ins:ident, $op:ident| $call:expr, $name:ident) => {{
+        $a.vbroadcastsd(<AsmRegisterYmm as Vreg>::TMP, qword_ptr($m))?;
+        let ($ins, $op) = (CodeAssembler::$name, <AsmRegisterYmm as Vreg>::TMP);
+        $call
+    }};
+}
+
+/// A vector register kind the groups are assembled on, with the instructions that
+/// differ between them: zmm (EVEX, AVX-512F) and ymm (VEX, AVX2 + FMA).
+trait Vreg: Copy + Eq + Sized + 'static {
+    /// Bytes of one register.
+    const BYTES: i32;
+    /// The sign bit in every lane, and one.
+    const SIGN: Self;
+    const ONE: Self;
+    /// Where VEX code broadcasts a number first (it has no embedded broadcast);
+    /// never allocated there. EVEX code never uses it.
+    const TMP: Self;
+    /// Whether a comparison writes a mask register (k1) rather than a vector.
+    const MASKS: bool;
+    /// The registers to allocate, last first.
+    fn allocatable() -> Vec<Self>;
+    /// d = x ∘ y.
+    fn bin(
+        a: &mut CodeAssembler,
+        wide: bool,
+        f: Bin,
+        d: Self,
+        x: Self,
+        y: Arg<Self>,
+    ) -> Result<(), IcedError>;
+    /// d = y (a vector, or a number broadcast).
+    fn load(a: &mut CodeAssembler, wide: bool, d: Self, y: Arg<Self>) -> Result<(), IcedError>;
+    fn store(
+        a: &mut CodeAssembler,
+        wide: bool,
+        m: AsmMemoryOperand,
+        x: Self,
+    ) -> Result<(), IcedError>;
+    fn mov(a: &mut CodeAssembler, d: Self, x: Self) -> Result<(), IcedError>;
+    fn sqrt(a: &mut CodeAssembler, wide: bool, d: Self, y: Arg<Self>) -> Result<(), IcedError>;
+    /// d = x·y + d, and d = d·x + y, each rounded once.
+    fn fma231(
+        a: &mut CodeAssembler,
+        wide: bool,
+        d: Self,
+        x: Self,
+        y: Arg<Self>,
+    ) -> Result<(), IcedError>;
+    fn fma213(
+        a: &mut CodeAssembler,
+        wide: bool,
+        d: Self,
+        x: Self,
+        y: Arg<Self>,
+    ) -> Result<(), IcedError>;
+    /// Each lane's integer bits shifted left (the exponent of 2^k).
+    fn shift_left(a: &mut CodeAssembler, wide: bool, d: Self, bits: u32) -> Result<(), IcedError>;
+    /// Every lane = the number in rax (its bits).
+    fn splat_rax(a: &mut CodeAssembler, wide: bool, d: Self) -> Result<(), IcedError>;
+    /// mask = x PRED y, then d = mask ? then : other (`mask` unused where `MASKS`).
+    fn select(
+        a: &mut CodeAssembler,
+        wide: bool,
+        pred: i32,
+        d_mask: (Self, Self),
+        x_y: (Self, Arg<Self>),
+        then: Arg<Self>,
+        other: Self,
+    ) -> Result<(), IcedError>;
+}
+
+/// The instructions the two register kinds spell alike.
+macro_rules! common {
+    ($full:ident, $bcst:ident) => {
+        fn load(a: &mut CodeAssembler, wide: bool, d: Self, y: Arg<Self>) -> Result<(), IcedError> {
+            match (y, wide) {
+                (Arg::Reg(r), _) => Self::mov(a, d, r),
+                (Arg::Full(m), false) => a.vmovups(d, $full(m)),
+                (Arg::Full(m), true) => a.vmovupd(d, $full(m)),
+                (Arg::Bcst(m), false) => a.vbroadcastss(d, dword_ptr(m)),
+                (Arg::Bcst(m), true) => a.vbroadcastsd(d, qword_ptr(m)),
+            }
+        }
+
+        fn store(
+            a: &mut CodeAssembler,
+            wide: bool,
+            m: AsmMemoryOperand,
+            x: Self,
+        ) -> Result<(), IcedError> {
+            match wide {
+                true => a.vmovupd($full(m), x),
+                false => a.vmovups($full(m), x),
+            }
+        }
+
+        fn mov(a: &mut CodeAssembler, d: Self, x: Self) -> Result<(), IcedError> {
+            if d != x {
+                a.vmovaps(d, x)?;
+            }
+            Ok(())
+        }
+
+        fn sqrt(a: &mut CodeAssembler, wide: bool, d: Self, y: Arg<Self>) -> Result<(), IcedError> {
+            match y {
+                Arg::Bcst(_) => {
+                    Self::load(a, wide, d, y)?;
+                    Self::sqrt(a, wide, d, Arg::Reg(d))
+                }
+                Arg::Reg(r) if wide => a.vsqrtpd(d, r),
+                Arg::Reg(r) => a.vsqrtps(d, r),
+                Arg::Full(m) if wide => a.vsqrtpd(d, $full(m)),
+                Arg::Full(m) => a.vsqrtps(d, $full(m)),
+            }
+        }
+
+        fn fma231(
+            a: &mut CodeAssembler,
+            w: bool,
+            d: Self,
+            x: Self,
+            y: Arg<Self>,
+        ) -> Result<(), IcedError> {
+            forms!(
+                a,
+                $full,
+                $bcst,
+                w,
+                y,
+                |ins, o| ins(a, d, x, o),
+                vfmadd231ps,
+                vfmadd231pd
+            )
+        }
+
+        fn fma213(
+            a: &mut CodeAssembler,
+            w: bool,
+            d: Self,
+            x: Self,
+            y: Arg<Self>,
+        ) -> Result<(), IcedError> {
+            forms!(
+                a,
+                $full,
+                $bcst,
+                w,
+                y,
+                |ins, o| ins(a, d, x, o),
+                vfmadd213ps,
+                vfmadd213pd
+            )
+        }
+
+        fn shift_left(
+            a: &mut CodeAssembler,
+            wide: bool,
+            d: Self,
+            bits: u32,
+        ) -> Result<(), IcedError> {
+            match wide {
+                true => a.vpsllq(d, d, bits),
+                false => a.vpslld(d, d, bits),
             }
         }
     };
+}
+
+/// The arithmetic, the same mnemonics on both; the bitwise ops are `$xor` …
+macro_rules! arithmetic {
+    ($full:ident, $bcst:ident, $a:ident, $w:ident, $f:ident, $d:ident, $x:ident, $y:ident) => {
+        match $f {
+            Bin::Add => forms!(
+                $a,
+                $full,
+                $bcst,
+                $w,
+                $y,
+                |ins, o| ins($a, $d, $x, o),
+                vaddps,
+                vaddpd
+            ),
+            Bin::Sub => forms!(
+                $a,
+                $full,
+                $bcst,
+                $w,
+                $y,
+                |ins, o| ins($a, $d, $x, o),
+                vsubps,
+                vsubpd
+            ),
+            Bin::Mul => forms!(
+                $a,
+                $full,
+                $bcst,
+                $w,
+                $y,
+                |ins, o| ins($a, $d, $x, o),
+                vmulps,
+                vmulpd
+            ),
+            Bin::Div => forms!(
+                $a,
+                $full,
+                $bcst,
+                $w,
+                $y,
+                |ins, o| ins($a, $d, $x, o),
+                vdivps,
+                vdivpd
+            ),
+            Bin::Min => forms!(
+                $a,
+                $full,
+                $bcst,
+                $w,
+                $y,
+                |ins, o| ins($a, $d, $x, o),
+                vminps,
+                vminpd
+            ),
+            Bin::Max => forms!(
+                $a,
+                $full,
+                $bcst,
+                $w,
+                $y,
+                |ins, o| ins($a, $d, $x, o),
+                vmaxps,
+                vmaxpd
+            ),
+            Bin::Xor | Bin::AndNot | Bin::And | Bin::Or => {
+                unreachable!("the bitwise ops are the register kind's")
+            }
+        }
+    };
+}
+
+impl Vreg for AsmRegisterZmm {
+    const BYTES: i32 = 64;
+    const SIGN: Self = zmm31;
+    const ONE: Self = zmm30;
+    const TMP: Self = zmm29;
+    const MASKS: bool = true;
+
+    fn allocatable() -> Vec<Self> {
+        let all = [
+            zmm0, zmm1, zmm2, zmm3, zmm4, zmm5, zmm6, zmm7, zmm8, zmm9, zmm10, zmm11, zmm12, zmm13,
+            zmm14, zmm15, zmm16, zmm17, zmm18, zmm19, zmm20, zmm21, zmm22, zmm23, zmm24, zmm25,
+            zmm26, zmm27, zmm28, zmm29,
+        ];
+        all.into_iter().rev().collect()
+    }
+
+    common!(zmmword_ptr, evex);
+
+    fn bin(
+        a: &mut CodeAssembler,
+        w: bool,
+        f: Bin,
+        d: Self,
+        x: Self,
+        y: Arg<Self>,
+    ) -> Result<(), IcedError> {
+        match f {
+            Bin::Xor => forms!(
+                a,
+                zmmword_ptr,
+                evex,
+                w,
+                y,
+                |ins, o| ins(a, d, x, o),
+                vpxord,
+                vpxorq
+            ),
+            Bin::AndNot => forms!(
+                a,
+                zmmword_ptr,
+                evex,
+                w,
+                y,
+                |ins, o| ins(a, d, x, o),
+                vpandnd,
+                vpandnq
+            ),
+            Bin::And => forms!(
+                a,
+                zmmword_ptr,
+                evex,
+                w,
+                y,
+                |ins, o| ins(a, d, x, o),
+                vpandd,
+                vpandq
+            ),
+            Bin::Or => forms!(
+                a,
+                zmmword_ptr,
+                evex,
+                w,
+                y,
+                |ins, o| ins(a, d, x, o),
+                vpord,
+                vporq
+            ),
+            _ => arithmetic!(zmmword_ptr, evex, a, w, f, d, x, y),
+        }
+    }
+
+    fn splat_rax(a: &mut CodeAssembler, wide: bool, d: Self) -> Result<(), IcedError> {
+        match wide {
+            true => a.vpbroadcastq(d, rax),
+            false => a.vpbroadcastd(d, eax),
+        }
+    }
+
+    fn select(
+        a: &mut CodeAssembler,
+        w: bool,
+        pred: i32,
+        (d, _): (Self, Self),
+        (x, y): (Self, Arg<Self>),
+        then: Arg<Self>,
+        other: Self,
+    ) -> Result<(), IcedError> {
+        forms!(
+            a,
+            zmmword_ptr,
+            evex,
+            w,
+            y,
+            |ins, o| ins(a, k1, x, o, pred),
+            vcmpps,
+            vcmppd
+        )?;
+        forms!(
+            a,
+            zmmword_ptr,
+            evex,
+            w,
+            then,
+            |ins, o| ins(a, d.k1(), other, o),
+            vblendmps,
+            vblendmpd
+        )
+    }
+}
+
+impl Vreg for AsmRegisterYmm {
+    const BYTES: i32 = 32;
+    const SIGN: Self = ymm15;
+    const ONE: Self = ymm14;
+    const TMP: Self = ymm13;
+    const MASKS: bool = false;
+
+    fn allocatable() -> Vec<Self> {
+        let all = [
+            ymm0, ymm1, ymm2, ymm3, ymm4, ymm5, ymm6, ymm7, ymm8, ymm9, ymm10, ymm11, ymm12,
+        ];
+        all.into_iter().rev().collect()
+    }
+
+    common!(ymmword_ptr, vex);
+
+    fn bin(
+        a: &mut CodeAssembler,
+        w: bool,
+        f: Bin,
+        d: Self,
+        x: Self,
+        y: Arg<Self>,
+    ) -> Result<(), IcedError> {
+        // VEX's integer bitwise ops have one form for every lane width.
+        match f {
+            Bin::Xor => forms!(
+                a,
+                ymmword_ptr,
+                vex,
+                w,
+                y,
+                |ins, o| ins(a, d, x, o),
+                vpxor,
+                vpxor
+            ),
+            Bin::AndNot => forms!(
+                a,
+                ymmword_ptr,
+                vex,
+                w,
+                y,
+                |ins, o| ins(a, d, x, o),
+                vpandn,
+                vpandn
+            ),
+            Bin::And => forms!(
+                a,
+                ymmword_ptr,
+                vex,
+                w,
+                y,
+                |ins, o| ins(a, d, x, o),
+                vpand,
+                vpand
+            ),
+            Bin::Or => forms!(
+                a,
+                ymmword_ptr,
+                vex,
+                w,
+                y,
+                |ins, o| ins(a, d, x, o),
+                vpor,
+                vpor
+            ),
+            _ => arithmetic!(ymmword_ptr, vex, a, w, f, d, x, y),
+        }
+    }
+
+    fn splat_rax(a: &mut CodeAssembler, wide: bool, d: Self) -> Result<(), IcedError> {
+        // TMP's low half.
+        let low = xmm13;
+        a.vmovq(low, rax)?;
+        match wide {
+            true => a.vpbroadcastq(d, low),
+            false => a.vpbroadcastd(d, low),
+        }
+    }
+
+    fn select(
+        a: &mut CodeAssembler,
+        w: bool,
+        pred: i32,
+        (d, mask): (Self, Self),
+        (x, y): (Self, Arg<Self>),
+        then: Arg<Self>,
+        other: Self,
+    ) -> Result<(), IcedError> {
+        forms!(
+            a,
+            ymmword_ptr,
+            vex,
+            w,
+            y,
+            |ins, o| ins(a, mask, x, o, pred),
+            vcmpps,
+            vcmppd
+        )?;
+        let then = match then {
+            Arg::Reg(r) => r,
+            m => {
+                Self::load(a, w, Self::TMP, m)?;
+                Self::TMP
+            }
+        };
+        match w {
+            true => a.vblendvpd(d, other, then, mask),
+            false => a.vblendvps(d, other, then, mask),
+        }
+    }
 }
 
 /// General registers (all caller-saved in the System V ABI).
@@ -179,17 +673,13 @@ const ENTRY: AsmRegister64 = r10;
 /// For input columns: col0 and stride arrive in rdx and rcx.
 const COLUMN_REGS: [AsmRegister64; 3] = [r11, rdx, rcx];
 
-/// zmm31 holds the sign bit in every lane, zmm30 one; the rest are allocated.
-const SIGN: AsmRegisterZmm = zmm31;
-const ONE: AsmRegisterZmm = zmm30;
-
-struct Emit<'a> {
+struct Emit<'a, R> {
     a: CodeAssembler,
     l: &'a Layout<'a>,
     group: &'a Group,
-    free: Vec<AsmRegisterZmm>,
+    free: Vec<R>,
     /// The register of each of the group's values while it is live.
-    regs: Vec<Option<AsmRegisterZmm>>,
+    regs: Vec<Option<R>>,
     /// For each of the group's values, the last op of the group that reads it.
     last_read: Vec<Option<usize>>,
     /// Input columns read, in the order of `COLUMN_REGS`.
@@ -208,7 +698,7 @@ impl From<IcedError> for Unsupported {
     }
 }
 
-impl<'a> Emit<'a> {
+impl<'a, R: Vreg> Emit<'a, R> {
     /// The machine code of `group`, unless Cranelift must keep it.
     fn group(l: &'a Layout<'a>, group: &'a Group) -> Result<Vec<u8>, Unsupported> {
         let n = group.ops.len();
@@ -220,16 +710,11 @@ impl<'a> Emit<'a> {
                 }
             }
         }
-        let all = [
-            zmm0, zmm1, zmm2, zmm3, zmm4, zmm5, zmm6, zmm7, zmm8, zmm9, zmm10, zmm11, zmm12, zmm13,
-            zmm14, zmm15, zmm16, zmm17, zmm18, zmm19, zmm20, zmm21, zmm22, zmm23, zmm24, zmm25,
-            zmm26, zmm27, zmm28, zmm29,
-        ];
         let mut e = Emit {
             a: CodeAssembler::new(64)?,
             l,
             group,
-            free: all.into_iter().rev().collect(),
+            free: R::allocatable(),
             regs: vec![None; n],
             last_read,
             cols: vec![],
@@ -281,12 +766,9 @@ impl<'a> Emit<'a> {
         } else {
             (0x8000_0000, 1f32.to_bits() as u64)
         };
-        for (reg, bits) in [(SIGN, sign), (ONE, one)] {
+        for (reg, bits) in [(R::SIGN, sign), (R::ONE, one)] {
             a.mov(AT, bits)?;
-            match self.l.wide {
-                true => a.vpbroadcastq(reg, AT)?,
-                false => a.vpbroadcastd(reg, eax)?,
-            }
+            R::splat_rax(a, self.l.wide, reg)?;
         }
         a.mov(SCRATCH_E, SCRATCH)?;
         a.mov(UNIFORM_E, UNIFORM)?;
@@ -300,7 +782,7 @@ impl<'a> Emit<'a> {
             self.op(k)?;
         }
         let a = &mut self.a;
-        a.add(AT, ZB)?;
+        a.add(AT, R::BYTES)?;
         a.cmp(AT, self.l.entry_bytes as i32)?;
         a.jb(vector)?;
         a.add(SCRATCH_E, self.l.entry_bytes as i32)?;
@@ -322,7 +804,7 @@ impl<'a> Emit<'a> {
     }
 
     /// Where value v is for the current entry and vector.
-    fn arg(&self, v: usize) -> Arg {
+    fn arg(&self, v: usize) -> Arg<R> {
         if let Some(k) = self.group.ops.iter().position(|&g| g == v) {
             return Arg::Reg(self.regs[k].expect("a group value is live where it is read"));
         }
@@ -340,7 +822,7 @@ impl<'a> Emit<'a> {
         }
     }
 
-    fn alloc(&mut self) -> Result<AsmRegisterZmm, Unsupported> {
+    fn alloc(&mut self) -> Result<R, Unsupported> {
         self.free.pop().ok_or(Unsupported)
     }
 
@@ -349,7 +831,7 @@ impl<'a> Emit<'a> {
     fn op(&mut self, k: usize) -> Result<(), Unsupported> {
         let i = self.group.ops[k];
         let op = self.l.prog.ops[i].clone();
-        let args: Vec<Arg> = op.operands().iter().map(|v| self.arg(v.index())).collect();
+        let args: Vec<Arg<R>> = op.operands().iter().map(|v| self.arg(v.index())).collect();
         let d = self.alloc()?;
         match op {
             Op::Add(..) => self.commutative(Bin::Add, d, args[0], args[1])?,
@@ -362,8 +844,8 @@ impl<'a> Emit<'a> {
                 let x = self.reg(d, args[0])?;
                 self.bin(Bin::Div, d, x, args[1])?;
             }
-            Op::Neg(_) => self.commutative(Bin::Xor, d, Arg::Reg(SIGN), args[0])?,
-            Op::Func(Func::Abs, _) => self.bin(Bin::AndNot, d, SIGN, args[0])?,
+            Op::Neg(_) => self.commutative(Bin::Xor, d, Arg::Reg(R::SIGN), args[0])?,
+            Op::Func(Func::Abs, _) => self.bin(Bin::AndNot, d, R::SIGN, args[0])?,
             Op::Func(Func::Sqrt, _) => self.sqrt(d, args[0])?,
             Op::Func(Func::Tanh, _) => self.tanh(d, args[0])?,
             Op::Func(Func::Exp, _) => self.exp(d, args[0])?,
@@ -388,34 +870,20 @@ impl<'a> Emit<'a> {
     }
 
     /// x in a register: itself, or loaded into d.
-    fn reg(&mut self, d: AsmRegisterZmm, x: Arg) -> Result<AsmRegisterZmm, Unsupported> {
-        let a = &mut self.a;
-        match (x, self.l.wide) {
-            (Arg::Reg(r), _) => return Ok(r),
-            (Arg::Full(m), false) => a.vmovups(d, zmmword_ptr(m))?,
-            (Arg::Full(m), true) => a.vmovupd(d, zmmword_ptr(m))?,
-            (Arg::Bcst(m), false) => a.vbroadcastss(d, dword_ptr(m))?,
-            (Arg::Bcst(m), true) => a.vbroadcastsd(d, qword_ptr(m))?,
+    fn reg(&mut self, d: R, x: Arg<R>) -> Result<R, Unsupported> {
+        if let Arg::Reg(r) = x {
+            return Ok(r);
         }
+        R::load(&mut self.a, self.l.wide, d, x)?;
         Ok(d)
     }
 
-    fn store(&mut self, m: AsmMemoryOperand, x: AsmRegisterZmm) -> Result<(), Unsupported> {
-        match self.l.wide {
-            true => self.a.vmovupd(zmmword_ptr(m), x)?,
-            false => self.a.vmovups(zmmword_ptr(m), x)?,
-        }
-        Ok(())
+    fn store(&mut self, m: AsmMemoryOperand, x: R) -> Result<(), Unsupported> {
+        Ok(R::store(&mut self.a, self.l.wide, m, x)?)
     }
 
     /// d = x ∘ y for a commutative ∘: whichever operand is in a register first.
-    fn commutative(
-        &mut self,
-        f: Bin,
-        d: AsmRegisterZmm,
-        x: Arg,
-        y: Arg,
-    ) -> Result<(), Unsupported> {
+    fn commutative(&mut self, f: Bin, d: R, x: Arg<R>, y: Arg<R>) -> Result<(), Unsupported> {
         match (x, y) {
             (Arg::Reg(r), y) => self.bin(f, d, r, y),
             (x, Arg::Reg(r)) => self.bin(f, d, r, x),
@@ -426,22 +894,13 @@ impl<'a> Emit<'a> {
         }
     }
 
-    fn sqrt(&mut self, d: AsmRegisterZmm, x: Arg) -> Result<(), Unsupported> {
-        let a = &mut self.a;
-        match (x, self.l.wide) {
-            (Arg::Reg(r), false) => a.vsqrtps(d, r)?,
-            (Arg::Reg(r), true) => a.vsqrtpd(d, r)?,
-            (Arg::Full(m), false) => a.vsqrtps(d, zmmword_ptr(m))?,
-            (Arg::Full(m), true) => a.vsqrtpd(d, zmmword_ptr(m))?,
-            (Arg::Bcst(m), false) => a.vsqrtps(d, dword_bcst(m))?,
-            (Arg::Bcst(m), true) => a.vsqrtpd(d, qword_bcst(m))?,
-        }
-        Ok(())
+    fn sqrt(&mut self, d: R, x: Arg<R>) -> Result<(), Unsupported> {
+        Ok(R::sqrt(&mut self.a, self.l.wide, d, x)?)
     }
 
     /// x^n by binary powering in `clif::powi`'s order (d = the running result,
     /// t = the running square).
-    fn powi(&mut self, d: AsmRegisterZmm, x: Arg, n: i32) -> Result<(), Unsupported> {
+    fn powi(&mut self, d: R, x: Arg<R>, n: i32) -> Result<(), Unsupported> {
         let t = self.alloc()?;
         let x = self.reg(t, x)?;
         self.mov(t, x)?;
@@ -462,24 +921,21 @@ impl<'a> Emit<'a> {
             self.bin(Bin::Mul, t, t, Arg::Reg(t))?;
         }
         if !any {
-            self.mov(d, ONE)?;
+            self.mov(d, R::ONE)?;
         }
         if n < 0 {
-            self.bin(Bin::Div, d, ONE, Arg::Reg(d))?;
+            self.bin(Bin::Div, d, R::ONE, Arg::Reg(d))?;
         }
         self.free.push(t);
         Ok(())
     }
 
-    fn mov(&mut self, d: AsmRegisterZmm, x: AsmRegisterZmm) -> Result<(), Unsupported> {
-        if d != x {
-            self.a.vmovaps(d, x)?;
-        }
-        Ok(())
+    fn mov(&mut self, d: R, x: R) -> Result<(), Unsupported> {
+        Ok(R::mov(&mut self.a, d, x)?)
     }
 
     /// d = a CMP b ? then : other, as Cranelift's ordered `fcmp` and `bitselect`.
-    fn select(&mut self, d: AsmRegisterZmm, cmp: Cmp, args: &[Arg]) -> Result<(), Unsupported> {
+    fn select(&mut self, d: R, cmp: Cmp, args: &[Arg<R>]) -> Result<(), Unsupported> {
         let pred = match cmp {
             Cmp::Lt => 0x11, // LT_OQ
             Cmp::Le => 0x12, // LE_OQ
@@ -487,18 +943,34 @@ impl<'a> Emit<'a> {
             Cmp::Ge => 0x1d, // GE_OQ
         };
         let x = self.reg(d, args[0])?;
-        self.bin(Bin::Cmp(pred), d, x, args[1])?;
-        let other = self.reg(d, args[3])?;
-        self.bin(Bin::Blend, d, other, args[2])
+        // VEX compares into a vector: the mask needs a register of its own.
+        let mask = if R::MASKS { d } else { self.alloc()? };
+        let other = self.alloc()?;
+        let other_reg = self.reg(other, args[3])?;
+        let w = self.l.wide;
+        R::select(
+            &mut self.a,
+            w,
+            pred,
+            (d, mask),
+            (x, args[1]),
+            args[2],
+            other_reg,
+        )?;
+        self.free.push(other);
+        if !R::MASKS {
+            self.free.push(mask);
+        }
+        Ok(())
     }
 }
 
 /// tanh and exp: `micro::funcs`' algorithms (which are `vmath`'s) step for step, so
 /// the same bits.
-impl Emit<'_> {
+impl<R: Vreg> Emit<'_, R> {
     /// The number x in the kernel's precision, broadcast from the constants after
     /// the code.
-    fn c(&mut self, x: f64) -> Result<Arg, Unsupported> {
+    fn c(&mut self, x: f64) -> Result<Arg<R>, Unsupported> {
         let bits = match self.l.wide {
             true => x.to_bits(),
             false => (x as f32).to_bits() as u64,
@@ -515,12 +987,7 @@ impl Emit<'_> {
     }
 
     /// (2^k, expm1(r)) of y into (s, p), y = k·ln2 + r (`Consts::exp_parts`).
-    fn exp_parts(
-        &mut self,
-        s: AsmRegisterZmm,
-        p: AsmRegisterZmm,
-        y: AsmRegisterZmm,
-    ) -> Result<(), Unsupported> {
+    fn exp_parts(&mut self, s: R, p: R, y: R) -> Result<(), Unsupported> {
         let w = self.l.wide as usize;
         let (hi, lo) = [LN2_F32, LN2_F64][w];
         let round = [12582912.0, 6755399441055744.0][w];
@@ -548,19 +1015,16 @@ impl Emit<'_> {
         self.mov(p, s)?;
         let c = self.c(round + [127.0, 1023.0][w])?;
         self.bin(Bin::Add, s, k, c)?;
-        match self.l.wide {
-            true => self.a.vpsllq(s, s, 52)?,
-            false => self.a.vpslld(s, s, 23)?,
-        }
+        R::shift_left(&mut self.a, self.l.wide, s, [23, 52][w])?;
         self.free.extend([k, r]);
         Ok(())
     }
 
     /// d = tanh x = sign(x)·e/(e + 2), e = expm1(2|x|) (`Consts::tanh`).
-    fn tanh(&mut self, d: AsmRegisterZmm, x: Arg) -> Result<(), Unsupported> {
+    fn tanh(&mut self, d: R, x: Arg<R>) -> Result<(), Unsupported> {
         let (xr, y, p) = (self.alloc()?, self.alloc()?, self.alloc()?);
         let x = self.reg(xr, x)?;
-        self.bin(Bin::AndNot, y, SIGN, Arg::Reg(x))?;
+        self.bin(Bin::AndNot, y, R::SIGN, Arg::Reg(x))?;
         let two = self.c(2.0)?;
         self.bin(Bin::Mul, y, y, two)?;
         let cap = self.c(TANH_ARG_MAX[self.l.wide as usize])?;
@@ -568,18 +1032,18 @@ impl Emit<'_> {
         self.at_most(y, cap)?;
         self.exp_parts(d, p, y)?;
         // e = s·p + (s − 1), in y.
-        self.bin(Bin::Sub, y, d, Arg::Reg(ONE))?;
+        self.bin(Bin::Sub, y, d, Arg::Reg(R::ONE))?;
         self.fma231(y, d, Arg::Reg(p))?;
         self.bin(Bin::Add, p, y, two)?;
         self.bin(Bin::Div, d, y, Arg::Reg(p))?;
-        self.bin(Bin::And, y, SIGN, Arg::Reg(x))?;
+        self.bin(Bin::And, y, R::SIGN, Arg::Reg(x))?;
         self.bin(Bin::Or, d, d, Arg::Reg(y))?;
         self.free.extend([xr, y, p]);
         Ok(())
     }
 
     /// d = exp x = s·p + s after clamping x to the format's range (`Consts::exp`).
-    fn exp(&mut self, d: AsmRegisterZmm, x: Arg) -> Result<(), Unsupported> {
+    fn exp(&mut self, d: R, x: Arg<R>) -> Result<(), Unsupported> {
         let (y, p) = (self.alloc()?, self.alloc()?);
         let (lo, hi) = EXP_RANGE[self.l.wide as usize];
         let x = self.reg(y, x)?;
@@ -598,22 +1062,18 @@ impl Emit<'_> {
 
     /// y = min(y, hi) as `at_most`: hi < y ? hi : y, a NaN y kept (MINPS returns
     /// its second operand when either is a NaN).
-    fn at_most(&mut self, y: AsmRegisterZmm, hi: AsmRegisterZmm) -> Result<(), Unsupported> {
+    fn at_most(&mut self, y: R, hi: R) -> Result<(), Unsupported> {
         self.bin(Bin::Min, y, hi, Arg::Reg(y))
     }
 
     /// d = x·y + d, rounded once.
-    fn fma231(&mut self, d: AsmRegisterZmm, x: AsmRegisterZmm, y: Arg) -> Result<(), Unsupported> {
-        let (a, w) = (&mut self.a, self.l.wide);
-        forms!(w, y, |ins, o| ins(a, d, x, o), vfmadd231ps, vfmadd231pd)?;
-        Ok(())
+    fn fma231(&mut self, d: R, x: R, y: Arg<R>) -> Result<(), Unsupported> {
+        Ok(R::fma231(&mut self.a, self.l.wide, d, x, y)?)
     }
 
     /// d = d·m + y, rounded once.
-    fn fma213(&mut self, d: AsmRegisterZmm, m: AsmRegisterZmm, y: Arg) -> Result<(), Unsupported> {
-        let (a, w) = (&mut self.a, self.l.wide);
-        forms!(w, y, |ins, o| ins(a, d, m, o), vfmadd213ps, vfmadd213pd)?;
-        Ok(())
+    fn fma213(&mut self, d: R, m: R, y: Arg<R>) -> Result<(), Unsupported> {
+        Ok(R::fma213(&mut self.a, self.l.wide, d, m, y)?)
     }
 }
 
@@ -634,35 +1094,10 @@ enum Bin {
     Min,
     /// x > y ? x : y, y where either is a NaN.
     Max,
-    /// k1 = x PRED y (d unused).
-    Cmp(i32),
-    /// d = k1 ? y : x.
-    Blend,
 }
 
-impl Emit<'_> {
-    fn bin(
-        &mut self,
-        f: Bin,
-        d: AsmRegisterZmm,
-        x: AsmRegisterZmm,
-        y: Arg,
-    ) -> Result<(), Unsupported> {
-        let (a, w) = (&mut self.a, self.l.wide);
-        match f {
-            Bin::Add => forms!(w, y, |ins, o| ins(a, d, x, o), vaddps, vaddpd)?,
-            Bin::Sub => forms!(w, y, |ins, o| ins(a, d, x, o), vsubps, vsubpd)?,
-            Bin::Mul => forms!(w, y, |ins, o| ins(a, d, x, o), vmulps, vmulpd)?,
-            Bin::Div => forms!(w, y, |ins, o| ins(a, d, x, o), vdivps, vdivpd)?,
-            Bin::Xor => forms!(w, y, |ins, o| ins(a, d, x, o), vpxord, vpxorq)?,
-            Bin::AndNot => forms!(w, y, |ins, o| ins(a, d, x, o), vpandnd, vpandnq)?,
-            Bin::And => forms!(w, y, |ins, o| ins(a, d, x, o), vpandd, vpandq)?,
-            Bin::Or => forms!(w, y, |ins, o| ins(a, d, x, o), vpord, vporq)?,
-            Bin::Min => forms!(w, y, |ins, o| ins(a, d, x, o), vminps, vminpd)?,
-            Bin::Max => forms!(w, y, |ins, o| ins(a, d, x, o), vmaxps, vmaxpd)?,
-            Bin::Cmp(p) => forms!(w, y, |ins, o| ins(a, k1, x, o, p), vcmpps, vcmppd)?,
-            Bin::Blend => forms!(w, y, |ins, o| ins(a, d.k1(), x, o), vblendmps, vblendmpd)?,
-        }
-        Ok(())
+impl<R: Vreg> Emit<'_, R> {
+    fn bin(&mut self, f: Bin, d: R, x: R, y: Arg<R>) -> Result<(), Unsupported> {
+        Ok(R::bin(&mut self.a, self.l.wide, f, d, x, y)?)
     }
 }

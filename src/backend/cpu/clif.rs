@@ -34,7 +34,7 @@ use cranelift_codegen::ir::{
 use cranelift_codegen::isa::{CallConv, TargetFrontendConfig};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 
-mod fuse;
+pub(super) mod fuse;
 mod products;
 
 pub(crate) use fuse::Group;
@@ -164,10 +164,7 @@ pub(crate) fn plan(
 ) -> Result<Plan, BackendError> {
     let (grad_sums, info) = products::grad_sums(prog, info, native.is_some());
     let info = &info;
-    let max_ops = match route {
-        Groups::Avx512 => asm::MAX_OPS,
-        Groups::Clif => fuse::MAX_OPS,
-    };
+    let max_ops = route.max_ops();
     // Assembled groups compute tanh and exp themselves; Cranelift's call `micro`.
     let calls = native.is_some() && route == Groups::Clif;
     let groups = fuse::groups(prog, info, vm, calls, max_ops);
@@ -227,10 +224,7 @@ pub(crate) fn plan(
         wide: vm.wide,
         entry_bytes: tile * VB,
     };
-    let group_code = match route {
-        Groups::Avx512 => asm::assemble(&layout, &groups),
-        Groups::Clif => None,
-    };
+    let group_code = asm::assemble(&layout, &groups, route);
     Ok(Plan {
         vm,
         loc,
