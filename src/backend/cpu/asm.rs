@@ -238,17 +238,11 @@ trait Vreg: Copy + Eq + Sized + 'static {
     ) -> Result<(), IcedError>;
     fn mov(a: &mut CodeAssembler, d: Self, x: Self) -> Result<(), IcedError>;
     fn sqrt(a: &mut CodeAssembler, wide: bool, d: Self, y: Arg<Self>) -> Result<(), IcedError>;
-    /// d = x·y + d, and d = d·x + y, each rounded once.
-    fn fma231(
+    /// d = x·y + d or d = d·x + y, rounded once.
+    fn fma(
         a: &mut CodeAssembler,
-        wide: bool,
-        d: Self,
-        x: Self,
-        y: Arg<Self>,
-    ) -> Result<(), IcedError>;
-    fn fma213(
-        a: &mut CodeAssembler,
-        wide: bool,
+        w: bool,
+        f: Fma,
         d: Self,
         x: Self,
         y: Arg<Self>,
@@ -257,21 +251,75 @@ trait Vreg: Copy + Eq + Sized + 'static {
     fn shift_left(a: &mut CodeAssembler, wide: bool, d: Self, bits: u32) -> Result<(), IcedError>;
     /// Every lane = the number in rax (its bits).
     fn splat_rax(a: &mut CodeAssembler, wide: bool, d: Self) -> Result<(), IcedError>;
-    /// mask = x PRED y, then d = mask ? then : other (`mask` unused where `MASKS`).
-    fn select(
+    /// mask = x PRED y: k1 where `MASKS` (`mask` unused), else `mask`.
+    fn compare(
         a: &mut CodeAssembler,
-        wide: bool,
+        w: bool,
         pred: i32,
-        d_mask: (Self, Self),
-        x_y: (Self, Arg<Self>),
+        mask: Self,
+        x: Self,
+        y: Arg<Self>,
+    ) -> Result<(), IcedError>;
+    /// d = mask ? then : other, the mask `compare` wrote.
+    fn blend(
+        a: &mut CodeAssembler,
+        w: bool,
+        d: Self,
+        mask: Self,
         then: Arg<Self>,
         other: Self,
     ) -> Result<(), IcedError>;
 }
 
-/// The instructions the two register kinds spell alike.
+/// The instructions of a register kind whose vector operand is `$full` and
+/// broadcast `$bcst`; the bitwise ops' f32 and f64 mnemonics follow (EVEX names
+/// the lane width, VEX does not).
 macro_rules! common {
-    ($full:ident, $bcst:ident) => {
+    ($full:ident, $bcst:ident, [$xs:ident, $xd:ident, $ns:ident, $nd:ident, $as:ident, $ad:ident, $os:ident, $od:ident],
+     $mask:ident => $dst:expr) => {
+        fn compare(
+            a: &mut CodeAssembler,
+            w: bool,
+            pred: i32,
+            $mask: Self,
+            x: Self,
+            y: Arg<Self>,
+        ) -> Result<(), IcedError> {
+            let dst = $dst;
+            forms!(
+                a,
+                $full,
+                $bcst,
+                w,
+                y,
+                |ins, o| ins(a, dst, x, o, pred),
+                vcmpps,
+                vcmppd
+            )
+        }
+
+        fn bin(
+            a: &mut CodeAssembler,
+            w: bool,
+            f: Bin,
+            d: Self,
+            x: Self,
+            y: Arg<Self>,
+        ) -> Result<(), IcedError> {
+            match f {
+                Bin::Add => two!(a, $full, $bcst, w, y, d, x, vaddps, vaddpd),
+                Bin::Sub => two!(a, $full, $bcst, w, y, d, x, vsubps, vsubpd),
+                Bin::Mul => two!(a, $full, $bcst, w, y, d, x, vmulps, vmulpd),
+                Bin::Div => two!(a, $full, $bcst, w, y, d, x, vdivps, vdivpd),
+                Bin::Min => two!(a, $full, $bcst, w, y, d, x, vminps, vminpd),
+                Bin::Max => two!(a, $full, $bcst, w, y, d, x, vmaxps, vmaxpd),
+                Bin::Xor => two!(a, $full, $bcst, w, y, d, x, $xs, $xd),
+                Bin::AndNot => two!(a, $full, $bcst, w, y, d, x, $ns, $nd),
+                Bin::And => two!(a, $full, $bcst, w, y, d, x, $as, $ad),
+                Bin::Or => two!(a, $full, $bcst, w, y, d, x, $os, $od),
+            }
+        }
+
         fn load(a: &mut CodeAssembler, wide: bool, d: Self, y: Arg<Self>) -> Result<(), IcedError> {
             match (y, wide) {
                 (Arg::Reg(r), _) => Self::mov(a, d, r),
@@ -314,42 +362,18 @@ macro_rules! common {
             }
         }
 
-        fn fma231(
+        fn fma(
             a: &mut CodeAssembler,
             w: bool,
+            f: Fma,
             d: Self,
             x: Self,
             y: Arg<Self>,
         ) -> Result<(), IcedError> {
-            forms!(
-                a,
-                $full,
-                $bcst,
-                w,
-                y,
-                |ins, o| ins(a, d, x, o),
-                vfmadd231ps,
-                vfmadd231pd
-            )
-        }
-
-        fn fma213(
-            a: &mut CodeAssembler,
-            w: bool,
-            d: Self,
-            x: Self,
-            y: Arg<Self>,
-        ) -> Result<(), IcedError> {
-            forms!(
-                a,
-                $full,
-                $bcst,
-                w,
-                y,
-                |ins, o| ins(a, d, x, o),
-                vfmadd213ps,
-                vfmadd213pd
-            )
+            match f {
+                Fma::XyPlusD => two!(a, $full, $bcst, w, y, d, x, vfmadd231ps, vfmadd231pd),
+                Fma::DxPlusY => two!(a, $full, $bcst, w, y, d, x, vfmadd213ps, vfmadd213pd),
+            }
         }
 
         fn shift_left(
@@ -366,74 +390,19 @@ macro_rules! common {
     };
 }
 
-/// The arithmetic, the same mnemonics on both; the bitwise ops are `$xor` …
-macro_rules! arithmetic {
-    ($full:ident, $bcst:ident, $a:ident, $w:ident, $f:ident, $d:ident, $x:ident, $y:ident) => {
-        match $f {
-            Bin::Add => forms!(
-                $a,
-                $full,
-                $bcst,
-                $w,
-                $y,
-                |ins, o| ins($a, $d, $x, o),
-                vaddps,
-                vaddpd
-            ),
-            Bin::Sub => forms!(
-                $a,
-                $full,
-                $bcst,
-                $w,
-                $y,
-                |ins, o| ins($a, $d, $x, o),
-                vsubps,
-                vsubpd
-            ),
-            Bin::Mul => forms!(
-                $a,
-                $full,
-                $bcst,
-                $w,
-                $y,
-                |ins, o| ins($a, $d, $x, o),
-                vmulps,
-                vmulpd
-            ),
-            Bin::Div => forms!(
-                $a,
-                $full,
-                $bcst,
-                $w,
-                $y,
-                |ins, o| ins($a, $d, $x, o),
-                vdivps,
-                vdivpd
-            ),
-            Bin::Min => forms!(
-                $a,
-                $full,
-                $bcst,
-                $w,
-                $y,
-                |ins, o| ins($a, $d, $x, o),
-                vminps,
-                vminpd
-            ),
-            Bin::Max => forms!(
-                $a,
-                $full,
-                $bcst,
-                $w,
-                $y,
-                |ins, o| ins($a, $d, $x, o),
-                vmaxps,
-                vmaxpd
-            ),
-            Bin::Xor | Bin::AndNot | Bin::And | Bin::Or => {
-                unreachable!("the bitwise ops are the register kind's")
-            }
-        }
+/// `forms!` for d = x ∘ y (one line, so the tables below stay tables).
+macro_rules! two {
+    ($a:ident, $full:ident, $bcst:ident, $w:ident, $y:ident, $d:ident, $x:ident, $ps:ident, $pd:ident) => {
+        forms!(
+            $a,
+            $full,
+            $bcst,
+            $w,
+            $y,
+            |ins, o| ins($a, $d, $x, o),
+            $ps,
+            $pd
+        )
     };
 }
 
@@ -453,60 +422,12 @@ impl Vreg for AsmRegisterZmm {
         all.into_iter().rev().collect()
     }
 
-    common!(zmmword_ptr, evex);
-
-    fn bin(
-        a: &mut CodeAssembler,
-        w: bool,
-        f: Bin,
-        d: Self,
-        x: Self,
-        y: Arg<Self>,
-    ) -> Result<(), IcedError> {
-        match f {
-            Bin::Xor => forms!(
-                a,
-                zmmword_ptr,
-                evex,
-                w,
-                y,
-                |ins, o| ins(a, d, x, o),
-                vpxord,
-                vpxorq
-            ),
-            Bin::AndNot => forms!(
-                a,
-                zmmword_ptr,
-                evex,
-                w,
-                y,
-                |ins, o| ins(a, d, x, o),
-                vpandnd,
-                vpandnq
-            ),
-            Bin::And => forms!(
-                a,
-                zmmword_ptr,
-                evex,
-                w,
-                y,
-                |ins, o| ins(a, d, x, o),
-                vpandd,
-                vpandq
-            ),
-            Bin::Or => forms!(
-                a,
-                zmmword_ptr,
-                evex,
-                w,
-                y,
-                |ins, o| ins(a, d, x, o),
-                vpord,
-                vporq
-            ),
-            _ => arithmetic!(zmmword_ptr, evex, a, w, f, d, x, y),
-        }
-    }
+    common!(
+        zmmword_ptr,
+        evex,
+        [vpxord, vpxorq, vpandnd, vpandnq, vpandd, vpandq, vpord, vporq],
+        _mask => k1
+    );
 
     fn splat_rax(a: &mut CodeAssembler, wide: bool, d: Self) -> Result<(), IcedError> {
         match wide {
@@ -515,32 +436,23 @@ impl Vreg for AsmRegisterZmm {
         }
     }
 
-    fn select(
+    fn blend(
         a: &mut CodeAssembler,
         w: bool,
-        pred: i32,
-        (d, _): (Self, Self),
-        (x, y): (Self, Arg<Self>),
+        d: Self,
+        _mask: Self,
         then: Arg<Self>,
         other: Self,
     ) -> Result<(), IcedError> {
-        forms!(
-            a,
-            zmmword_ptr,
-            evex,
-            w,
-            y,
-            |ins, o| ins(a, k1, x, o, pred),
-            vcmpps,
-            vcmppd
-        )?;
-        forms!(
+        let d_k1 = d.k1();
+        two!(
             a,
             zmmword_ptr,
             evex,
             w,
             then,
-            |ins, o| ins(a, d.k1(), other, o),
+            d_k1,
+            other,
             vblendmps,
             vblendmpd
         )
@@ -561,61 +473,13 @@ impl Vreg for AsmRegisterYmm {
         all.into_iter().rev().collect()
     }
 
-    common!(ymmword_ptr, vex);
-
-    fn bin(
-        a: &mut CodeAssembler,
-        w: bool,
-        f: Bin,
-        d: Self,
-        x: Self,
-        y: Arg<Self>,
-    ) -> Result<(), IcedError> {
-        // VEX's integer bitwise ops have one form for every lane width.
-        match f {
-            Bin::Xor => forms!(
-                a,
-                ymmword_ptr,
-                vex,
-                w,
-                y,
-                |ins, o| ins(a, d, x, o),
-                vpxor,
-                vpxor
-            ),
-            Bin::AndNot => forms!(
-                a,
-                ymmword_ptr,
-                vex,
-                w,
-                y,
-                |ins, o| ins(a, d, x, o),
-                vpandn,
-                vpandn
-            ),
-            Bin::And => forms!(
-                a,
-                ymmword_ptr,
-                vex,
-                w,
-                y,
-                |ins, o| ins(a, d, x, o),
-                vpand,
-                vpand
-            ),
-            Bin::Or => forms!(
-                a,
-                ymmword_ptr,
-                vex,
-                w,
-                y,
-                |ins, o| ins(a, d, x, o),
-                vpor,
-                vpor
-            ),
-            _ => arithmetic!(ymmword_ptr, vex, a, w, f, d, x, y),
-        }
-    }
+    // VEX's integer bitwise ops have one form for every lane width.
+    common!(
+        ymmword_ptr,
+        vex,
+        [vpxor, vpxor, vpandn, vpandn, vpand, vpand, vpor, vpor],
+        mask => mask
+    );
 
     fn splat_rax(a: &mut CodeAssembler, wide: bool, d: Self) -> Result<(), IcedError> {
         // TMP's low half.
@@ -627,25 +491,14 @@ impl Vreg for AsmRegisterYmm {
         }
     }
 
-    fn select(
+    fn blend(
         a: &mut CodeAssembler,
         w: bool,
-        pred: i32,
-        (d, mask): (Self, Self),
-        (x, y): (Self, Arg<Self>),
+        d: Self,
+        mask: Self,
         then: Arg<Self>,
         other: Self,
     ) -> Result<(), IcedError> {
-        forms!(
-            a,
-            ymmword_ptr,
-            vex,
-            w,
-            y,
-            |ins, o| ins(a, mask, x, o, pred),
-            vcmpps,
-            vcmppd
-        )?;
         let then = match then {
             Arg::Reg(r) => r,
             m => {
@@ -948,15 +801,8 @@ impl<'a, R: Vreg> Emit<'a, R> {
         let other = self.alloc()?;
         let other_reg = self.reg(other, args[3])?;
         let w = self.l.wide;
-        R::select(
-            &mut self.a,
-            w,
-            pred,
-            (d, mask),
-            (x, args[1]),
-            args[2],
-            other_reg,
-        )?;
+        R::compare(&mut self.a, w, pred, mask, x, args[1])?;
+        R::blend(&mut self.a, w, d, mask, args[2], other_reg)?;
         self.free.push(other);
         if !R::MASKS {
             self.free.push(mask);
@@ -1068,13 +914,22 @@ impl<R: Vreg> Emit<'_, R> {
 
     /// d = x·y + d, rounded once.
     fn fma231(&mut self, d: R, x: R, y: Arg<R>) -> Result<(), Unsupported> {
-        Ok(R::fma231(&mut self.a, self.l.wide, d, x, y)?)
+        Ok(R::fma(&mut self.a, self.l.wide, Fma::XyPlusD, d, x, y)?)
     }
 
     /// d = d·m + y, rounded once.
     fn fma213(&mut self, d: R, m: R, y: Arg<R>) -> Result<(), Unsupported> {
-        Ok(R::fma213(&mut self.a, self.l.wide, d, m, y)?)
+        Ok(R::fma(&mut self.a, self.l.wide, Fma::DxPlusY, d, m, y)?)
     }
+}
+
+/// The two fused multiply-adds the functions use.
+#[derive(Clone, Copy)]
+enum Fma {
+    /// d = x·y + d.
+    XyPlusD,
+    /// d = d·x + y.
+    DxPlusY,
 }
 
 /// The two-operand instructions: d = x ∘ y, x in a register, y anywhere.
