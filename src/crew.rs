@@ -2,9 +2,9 @@
 //!
 //! Why not `std::thread::scope` per job: an Adam epoch on 10 000 points is a few
 //! milliseconds, and on the virtual machines we run on a freshly spawned thread
-//! starts about 15 µs after `spawn` when its core is busy and 40–200 µs when the
-//! core has been idle for 0.5–3 ms (the hypervisor has to wake the virtual CPU;
-//! measured in session 20, docs/PERFORMANCE.md). Every evaluation paid that on
+//! starts about 15 µs after `spawn` when its core is busy, about 30 µs when the
+//! core has been idle for 0.5 ms and 160 µs after 3 ms (medians: the hypervisor
+//! has to wake the virtual CPU; `tests::start_latency`, docs/PERFORMANCE.md). Every evaluation paid that on
 //! its critical path. The crew's workers instead spin for [`SPIN`] after each job
 //! (yielding, so oversubscribed processes still progress), then park; a job
 //! handed to a spinning worker starts within a microsecond or two.

@@ -204,8 +204,10 @@ macro_rules! forms {
     }};
 }
 
-/// A vector register kind the groups are assembled on, with the instructions that
-/// differ between them: zmm (EVEX, AVX-512F) and ymm (VEX, AVX2 + FMA).
+/// A vector register kind the groups are assembled on, and its instructions: zmm
+/// (EVEX, AVX-512F) and ymm (VEX, AVX2 + FMA). `common!` writes those the two
+/// spell alike (given the bitwise mnemonics); each kind writes its broadcast from
+/// rax and its blend.
 trait Vreg: Copy + Eq + Sized + 'static {
     /// Bytes of one register.
     const BYTES: i32;
