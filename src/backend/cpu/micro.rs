@@ -202,9 +202,15 @@ trait Real: Copy + Default + std::ops::Add<Output = Self> {
     /// a = d·x + a lane by lane, each rounded once.
     #[inline(always)]
     fn fma_lanes<const G: usize>(a: &mut [Self; G], d: &[Self; G], x: &[Self; G]) {
-        for j in 0..G {
-            a[j] = d[j].fma(x[j], a[j]);
-        }
+        fma_each(a, d, x)
+    }
+}
+
+/// [`Real::fma_lanes`] as a plain loop, for LLVM to vectorize.
+#[inline(always)]
+fn fma_each<T: Real, const G: usize>(a: &mut [T; G], d: &[T; G], x: &[T; G]) {
+    for j in 0..G {
+        a[j] = d[j].fma(x[j], a[j]);
     }
 }
 
@@ -251,9 +257,7 @@ impl Real for f64 {
             *bytemuck::cast_mut::<_, [f64; 4]>(a) = bytemuck::cast(r);
             return;
         }
-        for j in 0..G {
-            a[j] = d[j].fma(x[j], a[j]);
-        }
+        fma_each(a, d, x)
     }
 }
 
