@@ -290,13 +290,16 @@ impl TensorShape {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Init {
     /// Truncated normal, std gain·√(2/(in+out)), cut at two standard deviations.
     Xavier(f64),
     Zeros,
     /// Truncated normal with the given std, cut at two standard deviations.
     Normal(f64),
+    /// A matrix's entries in column j drawn as `Normal(std[j])`: one scale per input
+    /// (Fourier features of different frequency along each coordinate).
+    NormalColumns(Vec<f64>),
     Constant(f64),
 }
 

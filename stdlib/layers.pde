@@ -26,7 +26,8 @@ layer qsc(h) = (W1·h) ⊙ (W2·h) + σ(W1·h + b)
 # SIREN trains its first (Sitzmann et al. 2020): sin(F·h + c) with frequencies drawn
 # with standard deviation 10 (inputs are rescaled to [−1, 1]), then σ layers. For a
 # solution that oscillates much faster or slower, copy it into your file with another
-# std.
+# std, or one std per input (`normal(std = [20, 1, 1])`) where only one coordinate
+# carries the fast oscillation.
 layer fourier(h) = σ(W·h + b)
     first = sin(F·h + c)
     where F: matrix ~ normal(std = 10), c: vector ~ normal(std = 1)

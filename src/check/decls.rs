@@ -484,8 +484,22 @@ impl Checker<'_> {
                     None => self.not_constant(e, what),
                 }
             }
+            ExprKind::List(_) => {
+                self.list_not_allowed(e.span);
+                None
+            }
             _ => self.not_constant(e, what),
         }
+    }
+
+    /// A list `[a, b, …]` where one value belongs: lists are only the per-column
+    /// standard deviations of a matrix's initializer.
+    pub(crate) fn list_not_allowed(&mut self, at: Span) {
+        self.error(
+            Diag::error("pdenet::check::list_here", "a list is not allowed here")
+                .label(at, "one value expected")
+                .help("lists `[a, b, …]` give a matrix one std per input column, as in `F: matrix ~ normal(std = [20, 1, 1])`; elsewhere write one number"),
+        );
     }
 
     fn not_constant(&mut self, e: &ast::Expr, what: &str) -> Option<f64> {

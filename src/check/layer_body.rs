@@ -43,6 +43,8 @@ pub(super) struct LayerLowering<'c, 'a, 'd> {
     pub activation: Activation,
     /// The network's number of hidden layers (`depth` in a body).
     pub depth: usize,
+    /// The layer's input width: a matrix's column count.
+    pub inputs: usize,
     pub tensors: Vec<Tensor>,
     pub locals: Vec<LayerExpr>,
     local_ids: HashMap<LocalKey, usize>,
@@ -57,7 +59,7 @@ impl<'c, 'a, 'd> LayerLowering<'c, 'a, 'd> {
         cx: &'c mut Checker<'a>,
         def: &'d ast::LayerDef,
         activation: Activation,
-        depth: usize,
+        (depth, inputs): (usize, usize),
         at: Option<Span>,
     ) -> Self {
         LayerLowering {
@@ -65,6 +67,7 @@ impl<'c, 'a, 'd> LayerLowering<'c, 'a, 'd> {
             def,
             activation,
             depth,
+            inputs,
             tensors: Vec::new(),
             locals: Vec::new(),
             local_ids: HashMap::new(),
@@ -213,6 +216,10 @@ impl<'c, 'a, 'd> LayerLowering<'c, 'a, 'd> {
             }
             ExprKind::Abs(x) => Some(LayerExpr::Call(Func::Abs, b(self.lower(x, sc)?))),
             ExprKind::Call(f, xs) => self.call(f, xs, e.span, sc),
+            ExprKind::List(_) => {
+                self.cx.list_not_allowed(self.at.unwrap_or(e.span));
+                None
+            }
             ExprKind::Partial(..) | ExprKind::If { .. } => {
                 let msg = "derivatives and `if` are not allowed in a layer body".to_string();
                 self.fail(
@@ -393,7 +400,7 @@ impl<'c, 'a, 'd> LayerLowering<'c, 'a, 'd> {
         let decl = decl.cloned();
         let fixed = decl.as_ref().is_some_and(|d| d.fixed);
         let (shape, init) = match (existing, decl) {
-            (Some(i), _) => (self.tensors[i].shape, self.tensors[i].init),
+            (Some(i), _) => (self.tensors[i].shape, self.tensors[i].init.clone()),
             (None, Some(d)) => self.declared(&d)?,
             (None, None) if matvec => (TensorShape::Matrix, Init::Xavier(1.0)),
             (None, None) if edges => (TensorShape::Matrix, Init::Zeros),
@@ -469,6 +476,14 @@ impl<'c, 'a, 'd> LayerLowering<'c, 'a, 'd> {
                 None => Init::Xavier(1.0),
             },
             ("zeros", None, None) => Init::Zeros,
+            (
+                "normal",
+                Some(ast::Expr {
+                    kind: ExprKind::List(stds),
+                    span,
+                }),
+                None,
+            ) => self.column_stds(d, shape, &stds, span)?,
             ("normal", Some(std), None) => {
                 Init::Normal(self.cx.in_range(&std, "std", 0.0, 1e6, false)?)
             }
@@ -484,6 +499,49 @@ impl<'c, 'a, 'd> LayerLowering<'c, 'a, 'd> {
             }
         };
         Some((shape, init))
+    }
+
+    /// `normal(std = [s1, s2, …])`: one std per input column of a matrix, so the
+    /// list has as many entries as the layer has inputs.
+    fn column_stds(
+        &mut self,
+        d: &ast::TensorDecl,
+        shape: TensorShape,
+        stds: &[ast::Expr],
+        span: Span,
+    ) -> Option<Init> {
+        let values: Option<Vec<f64>> = stds
+            .iter()
+            .map(|s| self.cx.in_range(s, "std", 0.0, 1e6, false))
+            .collect();
+        let values = values?;
+        let (msg, help) = if shape != TensorShape::Matrix {
+            (
+                format!(
+                    "`{}` is a {}: a list of stds is one per column of a matrix",
+                    d.name.name,
+                    shape.word()
+                ),
+                "give one number, `normal(std = s)`".to_string(),
+            )
+        } else if values.len() != self.inputs {
+            (
+                format!(
+                    "`std` lists {} values, but `{}` has {} input columns in this layer",
+                    values.len(),
+                    d.name.name,
+                    self.inputs
+                ),
+                format!(
+                    "give one std per input of the layer ({} here), or one number for all",
+                    self.inputs
+                ),
+            )
+        } else {
+            return Some(Init::NormalColumns(values));
+        };
+        self.fail(span, "pdenet::check::bad_init", msg, &help);
+        None
     }
 
     /// A `where` value: `n` alone, or member `k` of a recurrence (its base case for

@@ -40,7 +40,7 @@ pub(crate) fn network(
             (Some(b), true, _, _) => (b, activation.clone(), format!("{name}.first")),
             _ => (&def.body, activation.clone(), name.clone()),
         };
-        let mut lx = LayerLowering::new(cx, &def, act, spec.depth, at);
+        let mut lx = LayerLowering::new(cx, &def, act, (spec.depth, pair[0]), at);
         let lowered = lx.body(body);
         let reads = lowered.as_ref().is_some_and(|b| lx.reads_input(b));
         let width = lowered.as_ref().map(|b| lx.width(b, pair[0], pair[1]));

@@ -118,6 +118,10 @@ impl Checker<'_> {
                 }))
             }
             ExprKind::Binary(op, a, b) => self.binary(*op, a, b, at, scope),
+            ExprKind::List(_) => {
+                self.list_not_allowed(at);
+                None
+            }
             ExprKind::Index(..) | ExprKind::Sum { .. } => {
                 self.error(
                     Diag::error(

@@ -28,12 +28,13 @@ pub fn init_theta(problem: &Problem, seed: u64) -> Vec<f64> {
         for (i, t) in layer.tensors.iter().enumerate() {
             let n = tensor_len(layer, i);
             let xavier = (2.0 / (layer.inputs + layer.outputs) as f64).sqrt();
-            for _ in 0..n {
-                theta.push(match t.init {
+            for k in 0..n {
+                theta.push(match &t.init {
                     Init::Xavier(gain) => truncated_normal(&mut rng, gain * xavier),
-                    Init::Normal(std) => truncated_normal(&mut rng, std),
+                    Init::Normal(std) => truncated_normal(&mut rng, *std),
+                    Init::NormalColumns(std) => truncated_normal(&mut rng, std[k % layer.inputs]),
                     Init::Zeros => 0.0,
-                    Init::Constant(c) => c,
+                    Init::Constant(c) => *c,
                 });
             }
         }
@@ -99,5 +100,24 @@ mod tests {
         assert!(a[..20].iter().all(|x| x.abs() <= bound && *x != 0.0));
         // Its bias b (after W1) starts at zero.
         assert!(a[20..30].iter().all(|&x| x == 0.0));
+    }
+
+    #[test]
+    fn column_stds_scale_each_input_column() {
+        let mut p = crate::net::testnets::burgers("qres", 10, 8);
+        // W1 is 10×2 row-major: entries 0, 2, 4, … are column 0 (the first input).
+        p.networks[0].layers[0].tensors[0].init = Init::NormalColumns(vec![20.0, 0.5]);
+        let a = init_theta(&p, DEFAULT_SEED);
+        let column = |j: usize| {
+            a[..20]
+                .iter()
+                .skip(j)
+                .step_by(2)
+                .copied()
+                .collect::<Vec<_>>()
+        };
+        assert!(column(0).iter().all(|x| x.abs() <= 40.0));
+        assert!(column(0).iter().any(|x| x.abs() > 2.0), "{:?}", column(0));
+        assert!(column(1).iter().all(|x| x.abs() <= 1.0 && *x != 0.0));
     }
 }

@@ -364,7 +364,7 @@ impl Expr {
         f(self);
         match &self.kind {
             ExprKind::Number(_) | ExprKind::Name(_) => {}
-            ExprKind::Call(_, args) => args.iter().for_each(|a| a.visit(f)),
+            ExprKind::Call(_, args) | ExprKind::List(args) => args.iter().for_each(|a| a.visit(f)),
             ExprKind::Partial(_, e)
             | ExprKind::Unary(_, e)
             | ExprKind::Abs(e)
@@ -397,6 +397,9 @@ pub enum ExprKind {
     Binary(BinaryOp, Box<Expr>, Box<Expr>),
     /// `|expr|`.
     Abs(Box<Expr>),
+    /// `[a, b, …]`: a list of numbers, only as an argument's value (one standard
+    /// deviation per input column: `normal(std = [20, 1, 1])`).
+    List(Vec<Expr>),
     /// `C[k]`: a member of a layer's tensor family or local recurrence.
     Index(Ident, Box<Expr>),
     /// `Σ(k = lo to hi, body)`: the body summed over a static integer index.

@@ -1026,6 +1026,16 @@ impl Builder {
                 Self::leaf(ExprKind::Number(v), sp)
             }
             Rule::ident => Self::leaf(ExprKind::Name(normalize_name(p.as_str())), sp),
+            Rule::point => {
+                let (items, depth) = self.many(inner(p));
+                (
+                    Expr {
+                        kind: ExprKind::List(items),
+                        span: sp,
+                    },
+                    depth + 1,
+                )
+            }
             Rule::call => {
                 let mut k = inner(p);
                 let name = self.ident(k.next());
