@@ -816,6 +816,35 @@ fn the_normal_derivative_on_box_faces_points_outwards() {
     assert_eq!(line("initial:"), "initial: -u_t + u - 1");
 }
 
+/// `initial u = …, v = … on t = 0` is the same as one statement per field: the same
+/// terms, names, weights and residuals, in the order written.
+#[test]
+fn one_condition_statement_may_list_several_fields() {
+    let head = "domain x ∈ [0, 1], t ∈ [0, 1]\nfield u(x, t), v(x, t)\n\
+                equation u_t - v_x = 0\nequation v_t - u_x = 0\n";
+    let tail = "network mlp(width = 8, depth = 2, activation = tanh)\n";
+    let one = "initial u = sin(π*x), v = 0, u_t = 0 on t = 0 weight 10\n\
+               boundary u = 0, v_x = 0 on x = 0, x = 1\n";
+    let many = "initial u = sin(π*x) on t = 0 weight 10\ninitial v = 0 on t = 0 weight 10\n\
+                initial u_t = 0 on t = 0 weight 10\nboundary u = 0 on x = 0, x = 1\n\
+                boundary v_x = 0 on x = 0, x = 1\n";
+    let compiled = |conds: &str| {
+        let src = format!("{head}{conds}{tail}");
+        let c = pipeline::front_end(&src, &options("multi", &root()))
+            .unwrap_or_else(|d| panic!("{}", show(&src, &d)));
+        let terms: Vec<(String, f64)> = (c.problem.terms.iter())
+            .map(|t| (t.name.clone(), t.weight))
+            .collect();
+        (terms, describe::residuals(&c))
+    };
+    let (terms, residuals) = compiled(one);
+    assert_eq!((terms.clone(), residuals), compiled(many));
+    assert_eq!(terms.len(), 9, "{terms:?}");
+    assert!(terms
+        .iter()
+        .any(|(n, w)| n == "initial t = 0 (u_t)" && *w == 10.0));
+}
+
 /// A field over fewer coordinates gets its own network over them: `a(x)` beside
 /// `u(x, t)` is one value per x whatever t is, and its t-derivatives are zero.
 #[test]

@@ -15,9 +15,7 @@ boundary u = sin(π*y)*(sin(π*t) + sin(3*π*t) + sin(5*π*t))   on x = 0
 boundary p = 0                                              on x = 2
 boundary u = 0                                              on y = 0, y = 1
 boundary v = 0                                              on x = 0, y = 0, y = 1
-initial  u = 0   on t = 0
-initial  v = 0   on t = 0
-initial  p = 0   on t = 0
+initial  u = 0, v = 0, p = 0   on t = 0
 
 network mlp(width = 40, depth = 4, activation = tanh)
 sample  collocation 8192 halton, initial 2048, boundary 2048

@@ -36,8 +36,10 @@ pub fn parse(src: &str) -> Result<File, Vec<Diag>> {
     let mut file = File::default();
     for pair in pairs.flatten().filter(|p| p.as_rule() == Rule::file) {
         for st in inner(pair) {
-            if st.as_rule() != Rule::EOI {
-                file.statements.push(b.statement(st));
+            match st.as_rule() {
+                Rule::EOI => {}
+                Rule::condition => file.statements.extend(b.conditions(st)),
+                _ => file.statements.push(b.statement(st)),
             }
         }
     }
@@ -251,6 +253,8 @@ fn rule_name(r: Rule) -> Option<&'static str> {
         Rule::add | Rule::sub | Rule::mul | Rule::div | Rule::pow | Rule::dot => "an operator",
         Rule::cmp => "a comparison (<, <=, >, >=)",
         Rule::kw_in => "`∈` or `in`",
+        Rule::cond_eq => "a condition like `u = 0`",
+        Rule::point => "a list like `[1, 2]`",
         Rule::kw_on => "`on`",
         Rule::kw_then => "`then`",
         Rule::kw_else => "`else`",
@@ -464,7 +468,6 @@ impl Builder {
                 let weight = self.weight(k.rest());
                 StatementKind::Equation { lhs, rhs, weight }
             }
-            Rule::condition => self.condition(k, sp),
             Rule::periodic => {
                 let mut coords = Vec::new();
                 let mut matched = Vec::new();
@@ -556,18 +559,27 @@ impl Builder {
         Statement { kind, span: sp }
     }
 
-    fn condition(&mut self, mut k: Kids, sp: Span) -> StatementKind {
+    /// A condition statement: one [`StatementKind::Condition`] per `lhs = rhs` it
+    /// lists, each on all of the statement's loci with its weight.
+    fn conditions(&mut self, p: Pair<Rule>) -> Vec<Statement> {
+        let sp = span(&p);
+        let mut k = Kids::new(p);
         let kind = match k.next().and_then(|c| inner(c).next()) {
             Some(kw) if kw.as_rule() == Rule::kw_boundary => ConditionKind::Boundary,
             _ => ConditionKind::Initial,
         };
-        let lhs = self.expr_opt(k.next(), sp);
-        let rhs = self.expr_opt(k.next(), sp);
+        let mut sides = Vec::new();
         let mut on = Vec::new();
         let mut at = false;
         let mut weight = None;
         for c in k.rest() {
             let rule = c.as_rule();
+            if rule == Rule::cond_eq {
+                let mut ek = Kids::new(c);
+                let lhs = self.expr_opt(ek.next(), sp);
+                sides.push((lhs, self.expr_opt(ek.next(), sp)));
+                continue;
+            }
             if rule == Rule::weight {
                 weight = self.weight(std::iter::once(c));
                 continue;
@@ -593,14 +605,18 @@ impl Builder {
                 span: sp,
             });
         }
-        StatementKind::Condition {
-            kind,
-            lhs,
-            rhs,
-            on,
-            at,
-            weight,
-        }
+        let one = |(lhs, rhs)| Statement {
+            kind: StatementKind::Condition {
+                kind,
+                lhs,
+                rhs,
+                on: on.clone(),
+                at,
+                weight: weight.clone(),
+            },
+            span: sp,
+        };
+        sides.into_iter().map(one).collect()
     }
 
     fn layer(&mut self, mut k: Kids, sp: Span) -> StatementKind {
