@@ -186,7 +186,8 @@ mod tests {
         shares_put_together_sum_as_one_pass(engine.as_ref(), 10_007);
     }
 
-    /// The GPU engine's rows are 256-point segments: a share is a run of them.
+    /// The GPU engine's rows are 16 384 points each (the device folds 64 segments
+    /// of 256): a share is a run of them. Three rows and a partial one per set.
     #[test]
     fn gpu_shares_put_together_sum_as_one_process() {
         let Some(gpu) = device(Precision::F32) else {
@@ -194,6 +195,6 @@ mod tests {
         };
         let (_, kernel) = burgers();
         let engine = GpuKernel::compile(&kernel, Precision::F32, gpu).unwrap();
-        shares_put_together_sum_as_one_pass(&engine, 3_001);
+        shares_put_together_sum_as_one_pass(&engine, 3 * 16_384 + 1_001);
     }
 }

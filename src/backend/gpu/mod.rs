@@ -30,8 +30,11 @@ pub use wgsl::Profile;
 use wgsl::{Shader, WORKGROUP};
 
 /// Points per pass-2 segment: how many products an invocation sums in the kernel's
-/// precision before the host takes over in f64 (the CPU back end flushes as often).
+/// precision (the CPU back end flushes as often).
 const SEG: u32 = 256;
+/// Segments per row that pass 3 folds on the device: the host reads back and adds,
+/// in f64, one row per `SEG * ROW_SEGS` points.
+const ROW_SEGS: u32 = 64;
 /// The most points per chunk (bounds memory and keeps every index well inside u32).
 const MAX_CHUNK: u32 = 1 << 16;
 
@@ -289,11 +292,12 @@ struct SetBuffers {
     cols: wgpu::Buffer,
     params: wgpu::Buffer,
     info: wgpu::Buffer,
-    partial: wgpu::Buffer,
+    folded: wgpu::Buffer,
     staging: wgpu::Buffer,
     pass1: wgpu::BindGroup,
     reduce_full: wgpu::BindGroup,
     reduce_forward: Option<wgpu::BindGroup>,
+    fold: wgpu::BindGroup,
 }
 
 /// A kernel compiled to WGSL and built for one device.
@@ -304,6 +308,7 @@ pub struct GpuKernel {
     sets: Vec<SetCode>,
     buffers: Vec<SetBuffers>,
     reduce: wgpu::ComputePipeline,
+    fold: wgpu::ComputePipeline,
     /// The shaders built and the work handed to the device so far.
     work: std::cell::Cell<DeviceWork>,
 }
@@ -339,7 +344,9 @@ impl GpuKernel {
     ) -> Result<GpuKernel, BackendError> {
         let (bgl1, pl1) = gpu.layout(&[Some(true), Some(true), Some(false), Some(false), None]);
         let (bgl2, pl2) = gpu.layout(&[Some(true), Some(true), Some(false), None]);
+        let (bgl3, pl3) = gpu.layout(&[Some(true), Some(false), None]);
         let reduce = gpu.pipeline(&wgsl::reduce(precision), precision, &pl2, "reduce")?;
+        let fold = gpu.pipeline(&wgsl::fold(precision), precision, &pl3, "fold")?;
         let el = elem(precision);
         let mut sets = vec![];
         let mut buffers = vec![];
@@ -406,15 +413,14 @@ impl GpuKernel {
                 &code,
                 prog.theta_len + prog.n_terms,
                 el,
-                &bgl1,
-                &bgl2,
+                [&bgl1, &bgl2, &bgl3],
             ));
             sets.push(code);
         }
         gpu.check()?;
         let work = DeviceWork {
             profile: profile.name(),
-            shaders: 1
+            shaders: 2
                 + (sets.iter())
                     .map(|s| s.full.pass1.len() + s.forward.as_ref().map_or(0, |f| f.pass1.len()))
                     .sum::<usize>(),
@@ -432,6 +438,7 @@ impl GpuKernel {
             sets,
             buffers,
             reduce,
+            fold,
             work: std::cell::Cell::new(work),
         })
     }
@@ -442,8 +449,8 @@ impl GpuKernel {
     }
 
     /// Encodes one chunk of point set `s` (`points` of `batch`) into `enc`: its
-    /// columns and sizes written, pass 1 and the reduction dispatched, the partial
-    /// sums copied to the set's staging buffer, to be read by [`GpuKernel::flush`].
+    /// columns and sizes written, pass 1, the reduction and the fold dispatched, the
+    /// rows copied to the set's staging buffer, to be read by [`GpuKernel::flush`].
     fn encode_chunk(
         &self,
         s: usize,
@@ -466,8 +473,10 @@ impl GpuKernel {
         let cols = self.columns(code, batch, points);
         self.gpu.queue.write_buffer(&bufs.cols, 0, &cols);
         let segs = (m as u32).div_ceil(SEG);
+        let fold = segs.min(ROW_SEGS);
+        let rows = segs.div_ceil(fold);
         // `zero` (always 0) is added to every loop bound (see `wgsl.rs`).
-        let info = [m as u32, SEG, pass.n_out, pass.pairs, 0, 0, 0, 0];
+        let info = [m as u32, SEG, pass.n_out, pass.pairs, 0, fold, 0, 0];
         let info: Vec<u8> = info.iter().flat_map(|x| x.to_ne_bytes()).collect();
         self.gpu.queue.write_buffer(&bufs.info, 0, &info);
         {
@@ -480,11 +489,14 @@ impl GpuKernel {
             cp.set_pipeline(&self.reduce);
             cp.set_bind_group(0, reduce_bg, &[]);
             cp.dispatch_workgroups(pass.n_out.div_ceil(WORKGROUP), segs, 1);
+            cp.set_pipeline(&self.fold);
+            cp.set_bind_group(0, &bufs.fold, &[]);
+            cp.dispatch_workgroups(pass.n_out.div_ceil(WORKGROUP), rows, 1);
         }
-        let bytes = segs as u64 * pass.n_out as u64 * elem(self.precision);
-        enc.copy_buffer_to_buffer(&bufs.partial, 0, &bufs.staging, 0, bytes);
+        let bytes = rows as u64 * pass.n_out as u64 * elem(self.precision);
+        enc.copy_buffer_to_buffer(&bufs.folded, 0, &bufs.staging, 0, bytes);
         self.count(|w| {
-            w.dispatches += pass.pass1.len() as u64 + 1;
+            w.dispatches += pass.pass1.len() as u64 + 2;
             w.uploaded_bytes += (cols.len() + info.len()) as u64;
             w.read_back_bytes += bytes;
         });
@@ -611,8 +623,8 @@ impl Engine for GpuKernel {
         }
     }
 
-    /// Point set after point set, chunk after chunk, one row per 256-point segment
-    /// (per chunk where a chunk is smaller); a share is a run of whole segments.
+    /// Point set after point set, chunk after chunk, one row per `SEG * ROW_SEGS`
+    /// points (per chunk where a chunk is smaller); a share is a run of whole rows.
     /// Every point set's chunk goes into one submission and one wait; a set of
     /// several chunks, whose buffers each chunk reuses, flushes before its next.
     fn partials(&self, pass: &Pass) -> Result<Partials, KernelError> {
@@ -625,7 +637,7 @@ impl Engine for GpuKernel {
         let mut pending = Vec::new();
         for (s, batch) in pass.batches.iter().enumerate() {
             let (n, chunk) = (batch.len(), self.sets[s].chunk as usize);
-            let row = chunk.min(SEG as usize);
+            let row = chunk.min((SEG * ROW_SEGS) as usize);
             let rows = pass.share.of(n.div_ceil(row));
             let points = rows.start * row..(rows.end * row).min(n);
             self.gpu
@@ -656,8 +668,7 @@ fn set_buffers(
     code: &SetCode,
     n_params: u32,
     el: u64,
-    bgl1: &wgpu::BindGroupLayout,
-    bgl2: &wgpu::BindGroupLayout,
+    [bgl1, bgl2, bgl3]: [&wgpu::BindGroupLayout; 3],
 ) -> SetBuffers {
     use wgpu::BufferUsages as U;
     let chunk = code.chunk as u64;
@@ -666,18 +677,21 @@ fn set_buffers(
     let tape = gpu.buffer(code.tape_width as u64 * chunk * el, U::STORAGE);
     let contrib = gpu.buffer(code.contrib_width as u64 * chunk * el, U::STORAGE);
     let info = gpu.buffer(32, U::UNIFORM | U::COPY_DST);
-    let partial_bytes = code.full.n_out as u64 * chunk.div_ceil(SEG as u64) * el;
-    let partial = gpu.buffer(partial_bytes, U::STORAGE | U::COPY_SRC);
-    let staging = gpu.buffer(partial_bytes, U::MAP_READ | U::COPY_DST);
+    let segs = chunk.div_ceil(SEG as u64);
+    let partial = gpu.buffer(code.full.n_out as u64 * segs * el, U::STORAGE);
+    let rows_bytes = code.full.n_out as u64 * segs.div_ceil(ROW_SEGS as u64) * el;
+    let folded = gpu.buffer(rows_bytes, U::STORAGE | U::COPY_SRC);
+    let staging = gpu.buffer(rows_bytes, U::MAP_READ | U::COPY_DST);
     let pass1 = gpu.bind(bgl1, &[&cols, &params, &tape, &contrib, &info]);
     let reduce = |p: &Pipelines| gpu.bind(bgl2, &[&contrib, &p.table, &partial, &info]);
     SetBuffers {
         reduce_full: reduce(&code.full),
         reduce_forward: code.forward.as_ref().map(reduce),
+        fold: gpu.bind(bgl3, &[&partial, &folded, &info]),
         cols,
         params,
         info,
-        partial,
+        folded,
         staging,
         pass1,
     }
@@ -685,7 +699,8 @@ fn set_buffers(
 
 /// The most points per chunk such that every per-point buffer (`widths` numbers
 /// per point, or per segment for the partials) fits the adapter's binding and buffer
-/// limits, at most `max_chunk`; a multiple of `SEG` when above it.
+/// limits, at most `max_chunk`; a multiple of a row's `SEG * ROW_SEGS` points when
+/// above it (so rows start at the same points in every chunk and share), else of `SEG`.
 pub(crate) fn chunk_points(
     limits: &wgpu::Limits,
     el: u64,
@@ -703,10 +718,11 @@ pub(crate) fn chunk_points(
             widest * el
         )));
     }
-    Ok(if points >= SEG {
-        points / SEG * SEG
-    } else {
-        points
+    let whole = |unit: u32| points / unit * unit;
+    Ok(match points {
+        p if p >= SEG * ROW_SEGS => whole(SEG * ROW_SEGS),
+        p if p >= SEG => whole(SEG),
+        p => p,
     })
 }
 

@@ -88,32 +88,45 @@ fn matches_the_interpreter(precision: Precision) {
 
 /// The hardware profile (each pass 1 in one shader, as a real GPU gets it) on
 /// lavapipe: a small Burgers file against the interpreter in both precisions, with
-/// one pass-1 shader per point set, two dispatches per chunk, and every point set
-/// in one submission (and one more before each further chunk of a set, whose
-/// buffers it reuses).
+/// one pass-1 shader per point set, three dispatches per chunk (pass 1, the
+/// reduction, the fold), every point set in one submission (and one more before
+/// each further chunk of a set, whose buffers it reuses), and one row of partial
+/// sums read back per 16 384 points (per chunk where a chunk is smaller).
 #[test]
 fn the_hardware_profile_matches_the_interpreter() {
     let (name, p) = problem_at(Path::new("tests/run/burgers_small.pde"));
     let k = compile(&p).expect("compiles");
+    let row = (SEG * ROW_SEGS) as usize;
     for precision in Precision::ALL {
-        let Some(gpu) = device(precision) else {
-            continue;
-        };
-        let g = GpuKernel::compile_chunked(&k, precision, gpu, 300, Profile::Hardware)
-            .unwrap_or_else(|e| panic!("{name} {precision:?}: {e}"));
-        let sets = k.programs.len();
-        let work = g.device_work().expect("counted");
-        assert_eq!((work.profile, work.shaders), ("hardware", sets + 1));
-        let th = theta(&p, 5);
-        for n in [1usize, 300] {
-            let (chunks, sets) = (n.div_ceil(256) as u64, sets as u64);
+        for (cap, n) in [(300, 1usize), (300, 300), (MAX_CHUNK, row + 600)] {
+            let Some(gpu) = device(precision) else {
+                return;
+            };
+            let g = GpuKernel::compile_chunked(&k, precision, gpu, cap, Profile::Hardware)
+                .unwrap_or_else(|e| panic!("{name} {precision:?}: {e}"));
+            let work = g.device_work().expect("counted");
+            assert_eq!(
+                (work.profile, work.shaders),
+                ("hardware", k.programs.len() + 2)
+            );
+            // Per set: its chunks, and its rows of n_out numbers each.
+            let chunks: Vec<u64> = (g.sets.iter())
+                .map(|s| n.div_ceil(s.chunk as usize) as u64)
+                .collect();
+            let rows = |s: &SetCode| n.div_ceil((s.chunk as usize).min(row)) as u64;
+            let row_numbers: u64 = g.sets.iter().map(|s| rows(s) * s.full.n_out as u64).sum();
+            let th = theta(&p, 5);
             let b = batches(&p, &k, n, n as u64);
             let before = g.device_work().expect("counted");
             let e = g.eval(&th, &b).unwrap_or_else(|e| panic!("{name}: {e}"));
             let after = g.device_work().expect("counted");
             let submitted = after.submissions - before.submissions;
-            assert_eq!(submitted, 1 + sets * (chunks - 1), "n = {n}");
-            assert_eq!(after.dispatches - before.dispatches, 2 * chunks * sets);
+            let further: u64 = chunks.iter().map(|c| c - 1).sum();
+            assert_eq!(submitted, 1 + further, "n = {n}");
+            let dispatched = after.dispatches - before.dispatches;
+            assert_eq!(dispatched, 3 * chunks.iter().sum::<u64>(), "n = {n}");
+            let read = after.read_back_bytes - before.read_back_bytes;
+            assert_eq!(read, row_numbers * elem(precision), "n = {n}");
             let (rel, grad) = match precision {
                 Precision::F64 => (1e-10, 1e-10),
                 Precision::F32 => (1e-4, 1e-3),
@@ -142,9 +155,14 @@ fn chunks_fit_the_adapters_limits() {
         ..wgpu::Limits::default()
     };
     // The widest per-point buffer (10 f32 = 40 bytes) decides: 1 MiB / 40 B = 26 214
-    // points, rounded down to whole 256-point segments.
+    // points, rounded down to whole 16 384-point rows; below a row, to whole
+    // 256-point segments.
     let n = chunk_points(&limits(1 << 20), 4, &[10, 3, 1], 1 << 16).expect("fits");
-    assert_eq!(n, 26_112);
+    assert_eq!(n, 16_384);
+    assert_eq!(
+        chunk_points(&limits(1 << 19), 4, &[10], 1 << 16),
+        Ok(13_056)
+    );
     // The caller's cap wins; below one segment the count is not rounded.
     assert_eq!(chunk_points(&limits(1 << 20), 4, &[10], 300), Ok(256));
     assert_eq!(chunk_points(&limits(400), 8, &[10], 1 << 16), Ok(5));

@@ -24,8 +24,12 @@
 //! Pass 2 ([`REDUCE`]): one invocation per output (loss terms, then θ entries) and
 //! segment of `SEG` points sums that output's products of contribution columns over
 //! the segment's points, in point order: dW[r,c] = Σₚ δ[r]·x[c] without atomics
-//! (WGSL has no float atomics) and without workgroup memory. The host adds the
-//! segments' partials in f64, in order, so results are reproducible.
+//! (WGSL has no float atomics) and without workgroup memory.
+//!
+//! Pass 3 ([`fold`]): one invocation per output and *row* (up to 64 segments, 16 384
+//! points) adds the row's segment sums in order, so one row per 16 384 points comes
+//! back, not one per 256. Rows start at fixed point indices, so the host adds the
+//! same rows in f64, in the same order, however the points were shared among ranks.
 //!
 //! Every loop bound adds `info.zero`, which is 0 at run time but unknown to the
 //! driver's compiler: lavapipe (and other drivers) fully unroll loops with constant
@@ -836,16 +840,12 @@ fn repeat(w: u32, var: &str, unroll: u32, body: impl Fn(&str) -> String) -> (Str
 fn header(ty: &str) -> String {
     format!(
         "alias F = {ty};\n\
-         struct Info {{ n: u32, seg: u32, n_out: u32, pairs: u32, zero: u32 }}\n"
+         struct Info {{ n: u32, seg: u32, n_out: u32, pairs: u32, zero: u32, fold: u32 }}\n"
     )
 }
 
 /// Pass 2, for `ty`: output `gid.x`, segment `gid.y`.
 pub(crate) fn reduce(precision: Precision) -> String {
-    let ty = match precision {
-        Precision::F32 => "f32",
-        Precision::F64 => "f64",
-    };
     format!(
         "// pdenet pass 2: Σ over a segment's points of products of contribution columns.\n\
          {}\
@@ -874,8 +874,40 @@ pub(crate) fn reduce(precision: Precision) -> String {
          \x20   }}\n\
          \x20   partial[gid.y * info.n_out + o] = s;\n\
          }}\n",
-        header(ty)
+        header(scalar(precision))
     )
+}
+
+/// Pass 3, for `ty`: output `gid.x`, row `gid.y` of `info.fold` segments.
+pub(crate) fn fold(precision: Precision) -> String {
+    format!(
+        "// pdenet pass 3: Σ over a row's segments of their partial sums, in order.\n\
+         {}\
+         @group(0) @binding(0) var<storage, read> partial: array<F>;\n\
+         @group(0) @binding(1) var<storage, read_write> folded: array<F>;\n\
+         @group(0) @binding(2) var<uniform> info: Info;\n\
+         \n\
+         @compute @workgroup_size({WORKGROUP})\n\
+         fn main(@builtin(global_invocation_id) gid: vec3<u32>) {{\n\
+         \x20   let o = gid.x;\n\
+         \x20   if (o >= info.n_out) {{ return; }}\n\
+         \x20   let segs = (info.n + info.seg - 1u) / info.seg;\n\
+         \x20   let s0 = gid.y * info.fold;\n\
+         \x20   let s1 = min(s0 + info.fold, segs) + info.zero;\n\
+         \x20   var s = F(0);\n\
+         \x20   for (var k = s0; k < s1; k++) {{ s += partial[k * info.n_out + o]; }}\n\
+         \x20   folded[gid.y * info.n_out + o] = s;\n\
+         }}\n",
+        header(scalar(precision))
+    )
+}
+
+/// The WGSL scalar type of a precision.
+fn scalar(precision: Precision) -> &'static str {
+    match precision {
+        Precision::F32 => "f32",
+        Precision::F64 => "f64",
+    }
 }
 
 /// Helper functions: `powi_` and `tanh_` always; for f64 also exp, log, sin, cos.
