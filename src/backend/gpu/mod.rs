@@ -290,7 +290,9 @@ struct SetCode {
 /// One point set's buffers, sized for a chunk.
 struct SetBuffers {
     cols: wgpu::Buffer,
-    params: wgpu::Buffer,
+    /// The columns last written to `cols`: a chunk whose columns are the same (a
+    /// set that fits one chunk, between redraws) is not uploaded again.
+    written: std::cell::RefCell<Vec<u8>>,
     info: wgpu::Buffer,
     folded: wgpu::Buffer,
     staging: wgpu::Buffer,
@@ -307,6 +309,8 @@ pub struct GpuKernel {
     gpu: Gpu,
     sets: Vec<SetCode>,
     buffers: Vec<SetBuffers>,
+    /// θ and the loss seeds, one buffer every point set's pass 1 reads.
+    params: wgpu::Buffer,
     reduce: wgpu::ComputePipeline,
     fold: wgpu::ComputePipeline,
     /// The shaders built and the work handed to the device so far.
@@ -348,6 +352,14 @@ impl GpuKernel {
         let reduce = gpu.pipeline(&wgsl::reduce(precision), precision, &pl2, "reduce")?;
         let fold = gpu.pipeline(&wgsl::fold(precision), precision, &pl3, "fold")?;
         let el = elem(precision);
+        let n_params = (kernel.programs.iter())
+            .map(|set| set.program.theta_len + set.program.n_terms)
+            .max()
+            .unwrap_or(0);
+        let params = gpu.buffer(
+            n_params as u64 * el,
+            wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
+        );
         let mut sets = vec![];
         let mut buffers = vec![];
         let shaders = pass1_shaders(kernel, precision, profile)?;
@@ -408,13 +420,7 @@ impl GpuKernel {
                 n_data: prog.n_data as usize,
                 chunk,
             };
-            buffers.push(set_buffers(
-                &gpu,
-                &code,
-                prog.theta_len + prog.n_terms,
-                el,
-                [&bgl1, &bgl2, &bgl3],
-            ));
+            buffers.push(set_buffers(&gpu, &code, &params, el, [&bgl1, &bgl2, &bgl3]));
             sets.push(code);
         }
         gpu.check()?;
@@ -437,6 +443,7 @@ impl GpuKernel {
             gpu,
             sets,
             buffers,
+            params,
             reduce,
             fold,
             work: std::cell::Cell::new(work),
@@ -471,7 +478,12 @@ impl GpuKernel {
         };
         let m = points.len();
         let cols = self.columns(code, batch, points);
-        self.gpu.queue.write_buffer(&bufs.cols, 0, &cols);
+        let unchanged = *bufs.written.borrow() == cols;
+        if !unchanged {
+            self.gpu.queue.write_buffer(&bufs.cols, 0, &cols);
+            self.count(|w| w.uploaded_bytes += cols.len() as u64);
+            *bufs.written.borrow_mut() = cols;
+        }
         let segs = (m as u32).div_ceil(SEG);
         let fold = segs.min(ROW_SEGS);
         let rows = segs.div_ceil(fold);
@@ -497,7 +509,7 @@ impl GpuKernel {
         enc.copy_buffer_to_buffer(&bufs.folded, 0, &bufs.staging, 0, bytes);
         self.count(|w| {
             w.dispatches += pass.pass1.len() as u64 + 2;
-            w.uploaded_bytes += (cols.len() + info.len()) as u64;
+            w.uploaded_bytes += info.len() as u64;
             w.read_back_bytes += bytes;
         });
         Ok(Pending {
@@ -632,6 +644,8 @@ impl Engine for GpuKernel {
         let params: Vec<f64> = pass.theta.iter().chain(pass.seeds).copied().collect();
         let params = to_bytes(&params, self.precision);
         let mut out = Partials::new(self.kernel.terms.len(), pass.grad_len());
+        self.gpu.queue.write_buffer(&self.params, 0, &params);
+        self.count(|w| w.uploaded_bytes += params.len() as u64);
         let new_encoder = || self.gpu.device.create_command_encoder(&Default::default());
         let mut enc = new_encoder();
         let mut pending = Vec::new();
@@ -640,10 +654,6 @@ impl Engine for GpuKernel {
             let row = chunk.min((SEG * ROW_SEGS) as usize);
             let rows = pass.share.of(n.div_ceil(row));
             let points = rows.start * row..(rows.end * row).min(n);
-            self.gpu
-                .queue
-                .write_buffer(&self.buffers[s].params, 0, &params);
-            self.count(|w| w.uploaded_bytes += params.len() as u64);
             let mut start = points.start;
             while start < points.end {
                 if start > points.start {
@@ -666,14 +676,13 @@ impl Engine for GpuKernel {
 fn set_buffers(
     gpu: &Gpu,
     code: &SetCode,
-    n_params: u32,
+    params: &wgpu::Buffer,
     el: u64,
     [bgl1, bgl2, bgl3]: [&wgpu::BindGroupLayout; 3],
 ) -> SetBuffers {
     use wgpu::BufferUsages as U;
     let chunk = code.chunk as u64;
     let cols = gpu.buffer(code.n_cols as u64 * chunk * el, U::STORAGE | U::COPY_DST);
-    let params = gpu.buffer(n_params as u64 * el, U::STORAGE | U::COPY_DST);
     let tape = gpu.buffer(code.tape_width as u64 * chunk * el, U::STORAGE);
     let contrib = gpu.buffer(code.contrib_width as u64 * chunk * el, U::STORAGE);
     let info = gpu.buffer(32, U::UNIFORM | U::COPY_DST);
@@ -682,14 +691,14 @@ fn set_buffers(
     let rows_bytes = code.full.n_out as u64 * segs.div_ceil(ROW_SEGS as u64) * el;
     let folded = gpu.buffer(rows_bytes, U::STORAGE | U::COPY_SRC);
     let staging = gpu.buffer(rows_bytes, U::MAP_READ | U::COPY_DST);
-    let pass1 = gpu.bind(bgl1, &[&cols, &params, &tape, &contrib, &info]);
+    let pass1 = gpu.bind(bgl1, &[&cols, params, &tape, &contrib, &info]);
     let reduce = |p: &Pipelines| gpu.bind(bgl2, &[&contrib, &p.table, &partial, &info]);
     SetBuffers {
         reduce_full: reduce(&code.full),
         reduce_forward: code.forward.as_ref().map(reduce),
         fold: gpu.bind(bgl3, &[&partial, &folded, &info]),
         cols,
-        params,
+        written: Default::default(),
         info,
         folded,
         staging,

@@ -127,6 +127,18 @@ fn the_hardware_profile_matches_the_interpreter() {
             assert_eq!(dispatched, 3 * chunks.iter().sum::<u64>(), "n = {n}");
             let read = after.read_back_bytes - before.read_back_bytes;
             assert_eq!(read, row_numbers * elem(precision), "n = {n}");
+            // Again at the same points: θ and the seeds go up once for all sets, and
+            // the columns only of a set that takes several chunks.
+            let again = g.eval(&th, &b).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let up = g.device_work().expect("counted").uploaded_bytes - after.uploaded_bytes;
+            let cols: u64 = (g.sets.iter().zip(&chunks))
+                .filter(|(_, &c)| c > 1)
+                .map(|(s, _)| s.n_cols as u64 * n as u64)
+                .sum();
+            let params = (th.len() + k.terms.len()) as u64;
+            let info = 32 * chunks.iter().sum::<u64>();
+            assert_eq!(up, (params + cols) * elem(precision) + info, "n = {n}");
+            assert_eq!(bits(&again), bits(&e), "n = {n}: the same sums again");
             let (rel, grad) = match precision {
                 Precision::F64 => (1e-10, 1e-10),
                 Precision::F32 => (1e-4, 1e-3),
