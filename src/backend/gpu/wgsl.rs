@@ -844,7 +844,7 @@ fn header(ty: &str) -> String {
     )
 }
 
-/// Pass 2, for `ty`: output `gid.x`, segment `gid.y`.
+/// Pass 2 in `precision`: output `gid.x`, segment `gid.y`.
 pub(crate) fn reduce(precision: Precision) -> String {
     format!(
         "// pdenet pass 2: Σ over a segment's points of products of contribution columns.\n\
@@ -878,7 +878,7 @@ pub(crate) fn reduce(precision: Precision) -> String {
     )
 }
 
-/// Pass 3, for `ty`: output `gid.x`, row `gid.y` of `info.fold` segments.
+/// Pass 3 in `precision`: output `gid.x`, row `gid.y` of `info.fold` segments.
 pub(crate) fn fold(precision: Precision) -> String {
     format!(
         "// pdenet pass 3: Σ over a row's segments of their partial sums, in order.\n\
