@@ -817,5 +817,7 @@ pub fn emit_wgsl(kernel: &Kernel, precision: Precision) -> String {
         Err(e) => out += &format!("// {e}\n\n"),
     }
     out += &wgsl::reduce(precision);
+    out.push('\n');
+    out += &wgsl::fold(precision);
     out
 }
