@@ -846,19 +846,8 @@ fn header(ty: &str) -> String {
 
 /// Pass 2 in `precision`: output `gid.x`, segment `gid.y`.
 pub(crate) fn reduce(precision: Precision) -> String {
-    format!(
-        "// pdenet pass 2: Σ over a segment's points of products of contribution columns.\n\
-         {}\
-         @group(0) @binding(0) var<storage, read> contrib: array<F>;\n\
-         @group(0) @binding(1) var<storage, read> table: array<u32>;\n\
-         @group(0) @binding(2) var<storage, read_write> partial: array<F>;\n\
-         @group(0) @binding(3) var<uniform> info: Info;\n\
-         \n\
-         @compute @workgroup_size({WORKGROUP})\n\
-         fn main(@builtin(global_invocation_id) gid: vec3<u32>) {{\n\
-         \x20   let o = gid.x;\n\
-         \x20   if (o >= info.n_out) {{ return; }}\n\
-         \x20   let n = info.n;\n\
+    let body = format!(
+        "\x20   let n = info.n;\n\
          \x20   let p0 = gid.y * info.seg;\n\
          \x20   let p1 = min(p0 + info.seg, n);\n\
          \x20   var s = F(0);\n\
@@ -872,34 +861,57 @@ pub(crate) fn reduce(precision: Precision) -> String {
          \x20           for (var p = p0; p < p1; p++) {{ s += contrib[a + p] * contrib[bn + p]; }}\n\
          \x20       }}\n\
          \x20   }}\n\
-         \x20   partial[gid.y * info.n_out + o] = s;\n\
-         }}\n",
-        header(scalar(precision))
+         \x20   partial[gid.y * info.n_out + o] = s;\n"
+    );
+    per_output(
+        precision,
+        "pass 2: Σ over a segment's points of products of contribution columns.",
+        &[
+            "storage, read> contrib: array<F>",
+            "storage, read> table: array<u32>",
+            "storage, read_write> partial: array<F>",
+        ],
+        &body,
     )
 }
 
 /// Pass 3 in `precision`: output `gid.x`, row `gid.y` of `info.fold` segments.
 pub(crate) fn fold(precision: Precision) -> String {
-    format!(
-        "// pdenet pass 3: Σ over a row's segments of their partial sums, in order.\n\
-         {}\
-         @group(0) @binding(0) var<storage, read> partial: array<F>;\n\
-         @group(0) @binding(1) var<storage, read_write> folded: array<F>;\n\
-         @group(0) @binding(2) var<uniform> info: Info;\n\
+    per_output(
+        precision,
+        "pass 3: Σ over a row's segments of their partial sums, in order.",
+        &[
+            "storage, read> partial: array<F>",
+            "storage, read_write> folded: array<F>",
+        ],
+        "\x20   let segs = (info.n + info.seg - 1u) / info.seg;\n\
+         \x20   let s0 = gid.y * info.fold;\n\
+         \x20   let s1 = min(s0 + info.fold, segs) + info.zero;\n\
+         \x20   var s = F(0);\n\
+         \x20   for (var k = s0; k < s1; k++) { s += partial[k * info.n_out + o]; }\n\
+         \x20   folded[gid.y * info.n_out + o] = s;\n",
+    )
+}
+
+/// A shader with an invocation per output `o = gid.x` (none past `info.n_out`):
+/// `buffers` bound in order (`var<…` written by the caller), then `info`.
+fn per_output(precision: Precision, what: &str, buffers: &[&str], body: &str) -> String {
+    let mut code = format!("// pdenet {what}\n{}", header(scalar(precision)));
+    for (i, b) in buffers.iter().enumerate() {
+        let _ = writeln!(code, "@group(0) @binding({i}) var<{b};");
+    }
+    let _ = write!(
+        code,
+        "@group(0) @binding({}) var<uniform> info: Info;\n\
          \n\
          @compute @workgroup_size({WORKGROUP})\n\
          fn main(@builtin(global_invocation_id) gid: vec3<u32>) {{\n\
          \x20   let o = gid.x;\n\
          \x20   if (o >= info.n_out) {{ return; }}\n\
-         \x20   let segs = (info.n + info.seg - 1u) / info.seg;\n\
-         \x20   let s0 = gid.y * info.fold;\n\
-         \x20   let s1 = min(s0 + info.fold, segs) + info.zero;\n\
-         \x20   var s = F(0);\n\
-         \x20   for (var k = s0; k < s1; k++) {{ s += partial[k * info.n_out + o]; }}\n\
-         \x20   folded[gid.y * info.n_out + o] = s;\n\
-         }}\n",
-        header(scalar(precision))
-    )
+         {body}}}\n",
+        buffers.len()
+    );
+    code
 }
 
 /// The WGSL scalar type of a precision.
