@@ -8,9 +8,10 @@ use crate::io::machine;
 use crate::kernel::PointBatch;
 use crate::problem::DenseRule;
 use crate::problem::Problem;
+use crate::train::device::{self, DeviceRun};
 use crate::train::optim::dense::Dense;
 use crate::train::optim::quasi_newton::Memory;
-use crate::train::optim::{Adam, AdamConfig};
+use crate::train::optim::{self, Adam, AdamConfig, Optimizer};
 use crate::train::points;
 use crate::train::run::RunError;
 use crate::train::trainer::Evaluator;
@@ -48,6 +49,8 @@ pub struct Timing {
 /// do not depend on the hardware's speed.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct DevicePerEpoch {
+    /// Where Adam's update ran: `device` (θ and the moments kept there), `host`.
+    pub adam: &'static str,
     pub profile: &'static str,
     pub shaders: usize,
     pub tape_bytes_per_point: u64,
@@ -59,9 +62,15 @@ pub struct DevicePerEpoch {
 
 impl DevicePerEpoch {
     /// The work between two counts, over `epochs` epochs.
-    fn between(before: DeviceWork, after: DeviceWork, epochs: usize) -> DevicePerEpoch {
-        let per = |a: u64, b: u64| (b - a) as f64 / epochs as f64;
+    fn between(
+        before: DeviceWork,
+        after: DeviceWork,
+        epochs: usize,
+        adam: &'static str,
+    ) -> DevicePerEpoch {
+        let per = |a: u64, b: u64| (b - a) as f64 / epochs.max(1) as f64;
         DevicePerEpoch {
+            adam,
             profile: after.profile,
             shaders: after.shaders,
             tape_bytes_per_point: after.tape_bytes_per_point,
@@ -170,12 +179,34 @@ pub fn bench(problem: &Problem, opts: &BenchOptions) -> Result<Timing, RunError>
     let theta = crate::net::init::init_theta(problem, opts.seed);
     let (pick, _) = backend::fastest(&candidates, &theta, &batches)?;
     let engine = candidates.swap_remove(pick);
-    let before = engine.device_work();
-    let mut eval = |th: &[f64]| engine.eval(th, &batches);
-    let adam = time_adam(&mut eval, &theta, WARMUP, opts.epochs)?;
-    let device = before
-        .zip(engine.device_work())
-        .map(|(b, a)| DevicePerEpoch::between(b, a, WARMUP + opts.epochs));
+    let mut marks = vec![];
+    let mut mark = || marks.push(engine.device_work());
+    let on_device = engine.device_adam().filter(|_| device::allowed());
+    let adam = match on_device {
+        Some(dev) => {
+            let batches = std::cell::RefCell::new(batches.clone());
+            let run = DeviceRun {
+                engine: dev,
+                kernel: &kernel,
+                batches: batches.borrow(),
+                scale: None,
+            };
+            time_adam_on(run, &theta, WARMUP, opts.epochs, &mut mark)?
+        }
+        None => {
+            let mut eval = |th: &[f64]| engine.eval(th, &batches);
+            time_adam(&mut eval, &theta, WARMUP, opts.epochs, &mut mark)?
+        }
+    };
+    let adam_on = if on_device.is_some() {
+        "device"
+    } else {
+        "host"
+    };
+    let device = match marks[..] {
+        [Some(b), Some(a)] => Some(DevicePerEpoch::between(b, a, opts.epochs, adam_on)),
+        _ => None,
+    };
     let n = theta.len();
     let fits = machine::dense_matrix_bytes(n) <= machine::memory_for_a_matrix();
     let facts = engine.facts();
@@ -253,18 +284,23 @@ pub struct AdamTimes {
     pub update_ms: f64,
 }
 
-/// Runs `warmup + epochs` Adam epochs from `theta` and times the timed ones.
+/// Runs `warmup + epochs` Adam epochs from `theta` and times the timed ones;
+/// `mark` is called as the timed ones begin and as they end.
 pub fn time_adam(
     eval: &mut dyn Evaluator,
     theta: &[f64],
     warmup: usize,
     epochs: usize,
+    mark: &mut dyn FnMut(),
 ) -> Result<AdamTimes, crate::kernel::KernelError> {
     let mut theta = theta.to_vec();
     let mut adam = Adam::new(theta.len(), AdamConfig::default());
     let mut times = Vec::with_capacity(epochs);
     let mut updates = Vec::with_capacity(epochs);
     for k in 0..warmup + epochs {
+        if k == warmup {
+            mark();
+        }
         let t0 = Instant::now();
         let e = eval.evaluate(&theta)?;
         let t1 = Instant::now();
@@ -276,15 +312,62 @@ pub fn time_adam(
             updates.push(t1.elapsed().as_secs_f64() * 1e3);
         }
     }
-    let median = |v: &mut Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
-    };
-    Ok(AdamTimes {
-        median_ms: median(&mut times),
-        min_ms: times.first().copied().unwrap_or(f64::NAN),
-        update_ms: median(&mut updates),
-    })
+    mark();
+    Ok(AdamTimes::of(&mut times, median(&mut updates)))
+}
+
+/// [`time_adam`] with Adam on the engine's device, as `pdenet run` takes its
+/// epochs there: the update is inside each epoch's submission (`update_ms` 0).
+fn time_adam_on(
+    run: DeviceRun,
+    theta: &[f64],
+    warmup: usize,
+    epochs: usize,
+    mark: &mut dyn FnMut(),
+) -> Result<AdamTimes, crate::kernel::KernelError> {
+    let failed = |e: optim::End| crate::kernel::KernelError::Device(e.to_string());
+    let mut theta = theta.to_vec();
+    let mut adam = Adam::new(theta.len(), AdamConfig::default());
+    adam.start(&theta);
+    let mut obj = device::Timed(run);
+    let mut times = Vec::with_capacity(epochs);
+    for k in 0..warmup + epochs {
+        if k == warmup {
+            mark();
+        }
+        let t0 = Instant::now();
+        // A diverging benchmark still measures the work: an epoch whose totals are
+        // not finite ends Adam's phase, and the next one loads the state again.
+        if let Err(e) = adam.step(&mut obj, &mut theta) {
+            if !matches!(e, optim::End::Aborted(_)) {
+                return Err(failed(e));
+            }
+        }
+        if k >= warmup {
+            times.push(t0.elapsed().as_secs_f64() * 1e3);
+        }
+    }
+    mark();
+    adam.finish(&mut obj, &mut theta)
+        .map_err(|e| failed(optim::End::Aborted(e)))?;
+    Ok(AdamTimes::of(&mut times, 0.0))
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+impl AdamTimes {
+    /// The median and the first of the epochs' times, and the update's.
+    fn of(times: &mut [f64], update_ms: f64) -> AdamTimes {
+        let median_ms = median(times);
+        AdamTimes {
+            median_ms,
+            min_ms: times.first().copied().unwrap_or(f64::NAN),
+            update_ms,
+        }
+    }
 }
 
 impl Timing {
@@ -342,6 +425,7 @@ impl Timing {
                     .collect::<serde_json::Map<_, _>>()
             }),
             "device": self.device.map(|d| serde_json::json!({
+                "adam": d.adam,
                 "profile": d.profile,
                 "shaders": d.shaders,
                 "tape_bytes_per_point": d.tape_bytes_per_point,
@@ -390,8 +474,9 @@ impl Timing {
         };
         let split = match &self.device {
             Some(d) => format!(
-                "{split}; {} profile, {} shaders, per epoch {:.0} dispatches, {:.0} \
-                 submissions, {:.0} kB up, {:.0} kB back; tape {} B per point",
+                "{split}; Adam on the {}, {} profile, {} shaders, per epoch {:.0} \
+                 dispatches, {:.0} submissions, {:.2} kB up, {:.2} kB back; tape {} B per point",
+                d.adam,
                 d.profile,
                 d.shaders,
                 d.dispatches,

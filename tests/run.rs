@@ -356,16 +356,18 @@ fn missing_data_fails_before_anything_is_written() {
 }
 
 /// `pdenet run --backend gpu` follows the CPU back end's loss curve: 20 Adam epochs
-/// and up to 20 L-BFGS iterations of tests/run/burgers_small.pde (Burgers with a QRes
-/// 10×4 and 400 points: examples/burgers.pde's 8 layers take lavapipe minutes to
-/// compile) in f64,
+/// (on the device, `backend::gpu::adam`) and up to 20 L-BFGS iterations of
+/// tests/run/burgers_small.pde (Burgers with a QRes 10×4 and 400 points:
+/// examples/burgers.pde's 8 layers take lavapipe minutes to compile) in f64,
 /// every recorded loss within 1e-8 relative of the JIT's (stated tolerance; the two
 /// back ends sum in different orders, so they agree to rounding, which 40 steps
-/// barely amplify). Without an adapter it skips, unless PDENET_REQUIRE_GPU_ADAPTER=1.
+/// barely amplify), and the error measured on the same rows (every 7 steps: with θ
+/// on the device, Adam's segment ends there to measure it) within 1e-6. Without an
+/// adapter it skips, unless PDENET_REQUIRE_GPU_ADAPTER=1.
 #[test]
 fn gpu_run_follows_the_cpu_loss_curve() {
     let (cpu, gpu) = (out_dir("burgers_cpu20"), out_dir("burgers_gpu20"));
-    let common = ["--epochs", "20", "--precision", "f64"];
+    let common = ["--epochs", "20", "--precision", "f64", "--error-every", "7"];
     let g = run(
         "tests/run/burgers_small.pde",
         &gpu,
@@ -395,6 +397,22 @@ fn gpu_run_follows_the_cpu_loss_curve() {
             (a - b).abs() <= 1e-8 * a.abs(),
             "epoch {i}: cpu {a} vs gpu {b}"
         );
+    }
+    let errors = |out: &Path| {
+        let (header, rows) = history(out);
+        let k = column(&header, "rel_l2_u");
+        rows.iter()
+            .map(|r| r[k].parse::<f64>().ok())
+            .collect::<Vec<_>>()
+    };
+    let (ec, eg) = (errors(&cpu), errors(&gpu));
+    assert!(ec[6].is_some() && ec[13].is_some(), "{ec:?}");
+    for (i, (a, b)) in ec.iter().zip(&eg).enumerate() {
+        match (a, b) {
+            (Some(a), Some(b)) => assert!((a - b).abs() <= 1e-6 * a, "row {i}: {a} vs {b}"),
+            (None, None) => {}
+            _ => panic!("row {i}: the error measured on one back end only: {ec:?} {eg:?}"),
+        }
     }
 }
 

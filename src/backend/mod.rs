@@ -416,6 +416,60 @@ impl Pass<'_> {
     }
 }
 
+/// The numbers of one Adam update, computed by the optimizer in f64 (torch's
+/// arithmetic, `optim::Adam`) and applied by an engine where θ lives.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AdamUpdate {
+    /// lr / (1 − β₁ᵏ) for step k.
+    pub step_size: f64,
+    /// √(1 − β₂ᵏ).
+    pub bias2_sqrt: f64,
+    /// The first moment's interpolation weight, 1 − β₁.
+    pub weight1: f64,
+    pub beta2: f64,
+    pub eps: f64,
+}
+
+/// Adam's vectors: θ, the two moments, and θ where the last finite epoch began
+/// (where a failed epoch puts θ back).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct AdamState {
+    pub theta: Vec<f64>,
+    pub m: Vec<f64>,
+    pub v: Vec<f64>,
+    pub last_good: Vec<f64>,
+}
+
+/// What one Adam epoch on a device gives back.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeviceEpoch {
+    /// Each term's sum over its points at the epoch's θ, before the update.
+    pub sums: Vec<f64>,
+    /// Whether every term sum and gradient entry was finite, and so θ moved.
+    pub updated: bool,
+    /// The entries of θ the caller watches, after the update.
+    pub watched: Vec<f64>,
+}
+
+/// Adam run whole where the kernel runs (issue 21): θ, the moments and the last
+/// good θ stay on the device between epochs, and an epoch sends back only the term
+/// sums, a flag and the entries of θ the caller watches (the PDE parameters).
+pub trait DeviceAdam {
+    /// Puts `state` on the device with the loss seeds; θ entries whose `trains`
+    /// is false get a zero gradient (`fixed` tensors).
+    fn load(&self, state: &AdamState, seeds: &[f64], trains: &[bool]) -> Result<(), KernelError>;
+    /// One epoch at the device's θ over `batches`, then `update` unless a term sum
+    /// or a gradient entry is not finite.
+    fn epoch(
+        &self,
+        batches: &[PointBatch],
+        update: &AdamUpdate,
+        watch: &[usize],
+    ) -> Result<DeviceEpoch, KernelError>;
+    /// The state as the device holds it, and the last epoch's gradient.
+    fn unload(&self) -> Result<(AdamState, Vec<f64>), KernelError>;
+}
+
 /// A kernel compiled for one engine, precision and thread count.
 pub trait Engine {
     /// The kernel it was compiled from (the host side of an evaluation is its).
@@ -434,6 +488,12 @@ pub trait Engine {
     /// A device engine's shaders and the work it has handed its device so far
     /// (dispatches, submissions, bytes each way); `None` on the CPU.
     fn device_work(&self) -> Option<DeviceWork> {
+        None
+    }
+
+    /// Adam on the engine's device, where it can run there (a GPU engine whose
+    /// seeds do not depend on the sums: no integral terms); `None` otherwise.
+    fn device_adam(&self) -> Option<&dyn DeviceAdam> {
         None
     }
 

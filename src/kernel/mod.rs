@@ -217,38 +217,65 @@ impl Kernel {
         mut run: impl FnMut(&[f64], bool) -> Result<Sums, KernelError>,
     ) -> Result<Evaluation, KernelError> {
         self.check(theta, batches)?;
-        let n_terms = self.terms.len();
-        let counts: Vec<usize> = self.terms.iter().map(|t| batches[t.points].len()).collect();
         // Integral terms need their sums before the reverse pass can be seeded.
         let integral = self
             .terms
             .iter()
             .any(|t| matches!(t.reduce, Reduce::Integral { .. }));
         let mut sums = if integral {
-            Some(run(&vec![0.0; n_terms], true)?.terms)
+            Some(run(&vec![0.0; self.terms.len()], true)?.terms)
         } else {
             None
         };
-        let scaled = |t: usize, x: f64| scale.map_or(x, |s| x * s[t]);
-        let seeds: Vec<f64> = (0..n_terms)
-            .map(|t| scaled(t, self.seed(t, counts[t], sums.as_ref().map(|s| s[t]))))
-            .collect();
+        let seeds = self.seeds(batches, scale, sums.as_deref());
         let out = run(&seeds, false)?;
         let sums = sums.get_or_insert(out.terms);
-        let terms: Vec<f64> = (0..n_terms)
-            .map(|t| self.reduce(t, counts[t], sums[t]))
-            .collect();
-        let total = terms
-            .iter()
-            .zip(&self.terms)
-            .enumerate()
-            .map(|(k, (v, t))| scaled(k, v * t.weight))
-            .sum();
+        let (terms, total) = self.terms_and_total(batches, scale, sums);
         Ok(Evaluation {
             total,
             terms,
             grad: out.grad,
         })
+    }
+
+    /// Each term's points.
+    fn counts(&self, batches: &[PointBatch]) -> Vec<usize> {
+        self.terms.iter().map(|t| batches[t.points].len()).collect()
+    }
+
+    /// The reverse pass's seeds, ∂total/∂(sum of each term), each weight times
+    /// `scale[t]` when given; an integral term's needs its forward `sums`.
+    pub fn seeds(
+        &self,
+        batches: &[PointBatch],
+        scale: Option<&[f64]>,
+        sums: Option<&[f64]>,
+    ) -> Vec<f64> {
+        let counts = self.counts(batches);
+        (0..self.terms.len())
+            .map(|t| {
+                let seed = self.seed(t, counts[t], sums.map(|s| s[t]));
+                scale.map_or(seed, |s| seed * s[t])
+            })
+            .collect()
+    }
+
+    /// Each term's value from its sum over its points, and the weighted total
+    /// (each weight times `scale[t]` when given).
+    pub fn terms_and_total(
+        &self,
+        batches: &[PointBatch],
+        scale: Option<&[f64]>,
+        sums: &[f64],
+    ) -> (Vec<f64>, f64) {
+        let counts = self.counts(batches);
+        let terms: Vec<f64> = (0..self.terms.len())
+            .map(|t| self.reduce(t, counts[t], sums[t]))
+            .collect();
+        let total = (terms.iter().zip(&self.terms).enumerate())
+            .map(|(k, (v, t))| scale.map_or(v * t.weight, |s| v * t.weight * s[k]))
+            .sum();
+        (terms, total)
     }
 
     /// The scale for [`Kernel::eval_with`] that keeps only term `t` of `n`: the

@@ -2,6 +2,7 @@
 //! optimizers, the training loop and the run that ties them together.
 
 mod causal;
+pub(crate) mod device;
 mod ntk;
 pub(crate) mod optim;
 pub mod points;

@@ -437,6 +437,15 @@ impl Evaluator for Engines<'_> {
             .collect()
     }
 
+    fn device_adam(&mut self) -> Option<super::device::DeviceRun<'_>> {
+        Some(super::device::DeviceRun {
+            engine: self.compiled.get(self.current)?.device_adam()?,
+            kernel: self.kernel,
+            batches: self.batches.borrow(),
+            scale: self.scale.as_deref(),
+        })
+    }
+
     fn ntk_diagonals(&mut self, theta: &[f64]) -> Result<Vec<f64>, KernelError> {
         let engine = self.compiled[self.current].as_ref();
         super::ntk::diagonals(engine, self.kernel, &self.batches.borrow(), theta)

@@ -2,9 +2,12 @@
 //! lbfgs(...)`), one loop whatever the optimizer, a history of the loss per term and of
 //! the PDE parameters, and a clean stop with a named cause when the loss diverges.
 
-use super::optim::{self, End, Eval, IterInfo, Objective, Optimizer, OptimizerState, Stop};
+use super::device::{self, DeviceRun};
+use super::optim::{
+    self, AdamDevice, End, Eval, IterInfo, Objective, Optimizer, OptimizerState, Stop,
+};
 use super::snapshot::Snapshot;
-use crate::backend::{Precision, Team};
+use crate::backend::{AdamState, AdamUpdate, Precision, Team};
 use crate::kernel::{Evaluation, KernelError};
 use crate::net::Layout;
 use crate::problem::{Balance, BalanceRule, Causal, Phase, Problem, SelfAdaptive};
@@ -33,6 +36,11 @@ pub trait Evaluator {
         Err(KernelError::Unsupported(
             "this evaluator cannot give each term's gradient".into(),
         ))
+    }
+    /// Adam on the current engine's device, when it has one
+    /// (`backend::Engine::device_adam`).
+    fn device_adam(&mut self) -> Option<DeviceRun<'_>> {
+        None
     }
     /// Each weighted term's mean NTK diagonal wₜ‖∇θ rₜ(x)‖² over (some of) its points;
     /// NaN for a term that has none (an integral constraint).
@@ -237,6 +245,32 @@ struct KernelObjective<'e> {
     last_terms: Vec<f64>,
     /// θ ranges of `fixed` tensors: their gradient is zero, so no optimizer moves them.
     fixed: Vec<std::ops::Range<usize>>,
+    /// Offer Adam the evaluator's device (in an Adam phase, where there is one).
+    on_device: bool,
+    /// The entries of θ a device epoch sends back: the PDE parameters.
+    watch: Vec<usize>,
+}
+
+impl KernelObjective<'_> {
+    /// The terms of a finite total, else why the run stops.
+    fn check(&mut self, terms: Vec<f64>, total: f64) -> Result<(), Stop> {
+        if !total.is_finite() {
+            let bad = terms.iter().position(|t| !t.is_finite());
+            let name = bad
+                .and_then(|k| self.names.get(k))
+                .map_or("total", String::as_str);
+            return Err(Stop::new(format!(
+                "loss term `{name}` is {}",
+                if total.is_nan() { "NaN" } else { "infinite" }
+            )));
+        }
+        self.last_terms = terms;
+        Ok(())
+    }
+
+    fn device(&mut self) -> Result<DeviceRun<'_>, Stop> {
+        (self.eval.device_adam()).ok_or_else(|| Stop::new("the engine has no device for Adam"))
+    }
 }
 
 impl Objective for KernelObjective<'_> {
@@ -245,17 +279,7 @@ impl Objective for KernelObjective<'_> {
             .eval
             .evaluate(theta)
             .map_err(|e| Stop::new(e.to_string()))?;
-        if !e.total.is_finite() {
-            let bad = e.terms.iter().position(|t| !t.is_finite());
-            let name = bad
-                .and_then(|k| self.names.get(k))
-                .map_or("total", String::as_str);
-            return Err(Stop::new(format!(
-                "loss term `{name}` is {}",
-                if e.total.is_nan() { "NaN" } else { "infinite" }
-            )));
-        }
-        self.last_terms = e.terms;
+        self.check(e.terms, e.total)?;
         let mut grad = e.grad;
         for r in &self.fixed {
             grad[r.clone()].iter_mut().for_each(|g| *g = 0.0);
@@ -264,6 +288,80 @@ impl Objective for KernelObjective<'_> {
             loss: e.total,
             grad,
         })
+    }
+
+    fn adam_device(&mut self) -> Option<&mut dyn AdamDevice> {
+        match self.on_device {
+            true => Some(self),
+            false => None,
+        }
+    }
+}
+
+impl AdamDevice for KernelObjective<'_> {
+    fn load(&mut self, state: &AdamState) -> Result<(), Stop> {
+        let mut trains = vec![true; state.theta.len()];
+        for r in &self.fixed {
+            trains[r.clone()].iter_mut().for_each(|t| *t = false);
+        }
+        let device = self.device()?;
+        device
+            .load(state, &trains)
+            .map_err(|e| Stop::new(e.to_string()))
+    }
+
+    fn epoch(&mut self, update: &AdamUpdate, theta: &mut [f64]) -> Result<(f64, bool), Stop> {
+        let watch = std::mem::take(&mut self.watch);
+        let e = self.device()?.epoch(update, &watch);
+        self.watch = watch;
+        let e = e.map_err(|e| Stop::new(e.to_string()))?;
+        for (&i, &x) in self.watch.iter().zip(&e.watched) {
+            theta[i] = x;
+        }
+        self.check(e.terms, e.total)?;
+        Ok((e.total, e.updated))
+    }
+
+    fn unload(&mut self) -> Result<(AdamState, Vec<f64>), Stop> {
+        let device = self.device()?;
+        device.engine.unload().map_err(|e| Stop::new(e.to_string()))
+    }
+}
+
+/// The objective as a phase's optimizer sees it: each evaluation's terms are
+/// kept for the history row the step writes.
+struct Reporting<'o, 'e> {
+    obj: &'o mut KernelObjective<'e>,
+    terms: &'o RefCell<Vec<f64>>,
+}
+
+impl Objective for Reporting<'_, '_> {
+    // Every optimizer reports after its last evaluation of the step (L-BFGS's line
+    // search evaluates the accepted point last), so they are the reported point's.
+    fn eval(&mut self, theta: &[f64]) -> Result<Eval, Stop> {
+        let r = self.obj.eval(theta);
+        self.terms.borrow_mut().clone_from(&self.obj.last_terms);
+        r
+    }
+
+    fn adam_device(&mut self) -> Option<&mut dyn AdamDevice> {
+        self.obj.on_device.then_some(self)
+    }
+}
+
+impl AdamDevice for Reporting<'_, '_> {
+    fn load(&mut self, state: &AdamState) -> Result<(), Stop> {
+        self.obj.load(state)
+    }
+
+    fn epoch(&mut self, update: &AdamUpdate, theta: &mut [f64]) -> Result<(f64, bool), Stop> {
+        let r = self.obj.epoch(update, theta);
+        self.terms.borrow_mut().clone_from(&self.obj.last_terms);
+        r
+    }
+
+    fn unload(&mut self) -> Result<(AdamState, Vec<f64>), Stop> {
+        self.obj.unload()
     }
 }
 
@@ -281,15 +379,18 @@ pub fn train(
     progress: &mut dyn FnMut(&Progress),
     resume: Option<Snapshot>,
 ) -> Outcome {
+    let layout = Layout::of(problem);
     let mut obj = KernelObjective {
         eval: evaluator,
         names: problem.terms.iter().map(|t| t.name.clone()).collect(),
         last_terms: Vec::new(),
-        fixed: crate::net::Layout::of(problem).fixed(problem),
+        fixed: layout.fixed(problem),
+        on_device: false,
+        watch: layout.params.clone(),
     };
     let mut rows = Rows {
         problem,
-        layout: Layout::of(problem),
+        layout: layout.clone(),
         monitor,
         measuring: Measuring {
             last_at: 0.0,
@@ -311,6 +412,8 @@ pub fn train(
         } else {
             Vec::new()
         },
+        defer_errors: false,
+        error_due: false,
     };
     let mut out = Outcome {
         theta,
@@ -414,6 +517,11 @@ fn run_phase(
     let t0 = Instant::now();
     let mut optimizer = optim::build(phase, threads);
     optimizer.start(&out.theta);
+    obj.on_device = matches!(phase, Phase::Adam { .. })
+        && device::allowed()
+        && obj.eval.device_adam().is_some();
+    // Between a segment's ends θ is on the device: the error waits for the end.
+    rows.defer_errors = obj.on_device;
     let kind = optimizer.kind();
     let of = phase.cap();
     let terms = RefCell::new(Vec::new());
@@ -480,12 +588,9 @@ fn run_phase(
             }
         }
         // The objective writes the terms of each evaluation; the callback reads them.
-        // Every optimizer reports after its last evaluation of the step (L-BFGS's line
-        // search evaluates the accepted point last), so they are the reported point's.
-        let mut objective = |theta: &[f64]| {
-            let r = obj.eval(theta);
-            terms.borrow_mut().clone_from(&obj.last_terms);
-            r
+        let mut objective = Reporting {
+            obj: &mut *obj,
+            terms: &terms,
         };
         let segment = next_segment(done, of - done, &schedules);
         let o = optim::run(
@@ -517,9 +622,12 @@ fn run_phase(
             seconds: at.seconds + t0.elapsed().as_secs_f64(),
             optimizer: None,
         };
+        let measured = rows.deferred_error(&mut out.history, &out.theta);
+        let stopping = rows.out_of_time || rows.interrupted;
         match o.end {
             End::IterationCap(_) => {}
             End::Caller if rows.pause => rows.snapshot(here, optimizer.as_ref(), out),
+            End::Caller if measured && !stopping => {}
             End::Caller => {
                 rows.snapshot(here, optimizer.as_ref(), out);
                 break End::Caller;
@@ -596,16 +704,35 @@ struct Rows<'p, 'm, 'n> {
     causal: Option<f64>,
     /// Each weighted set's mean self-adaptive weight, when a phase trains them.
     adaptive: Vec<f64>,
+    /// θ is away on a device between a segment's ends (Adam there): an error due
+    /// mid-segment ends it and is measured then, on the segment's last row.
+    defer_errors: bool,
+    /// Such an error is due.
+    error_due: bool,
 }
 
 impl Rows<'_, '_, '_> {
+    /// Measures the error that came due while θ was on the device, onto the last
+    /// row; whether one was due.
+    fn deferred_error(&mut self, history: &mut [Row], theta: &[f64]) -> bool {
+        if !std::mem::take(&mut self.error_due) {
+            return false;
+        }
+        let errors = self.measure(theta);
+        if let Some(last) = history.last_mut() {
+            last.errors = errors;
+        }
+        true
+    }
+
     /// The row of step `iter` of the phase.
     fn row(&mut self, phase: &'static str, iter: usize, info: &IterInfo, terms: &[f64]) -> Row {
         let time_s = self.now();
-        let errors = if self.measuring.due(self.monitor.every, iter, time_s) {
-            self.measure(info.theta)
-        } else {
-            None
+        let due = self.measuring.due(self.monitor.every, iter, time_s);
+        self.error_due |= due && self.defer_errors;
+        let errors = match due && !self.defer_errors {
+            true => self.measure(info.theta),
+            false => None,
         };
         Row {
             phase,
@@ -695,6 +822,9 @@ impl Rows<'_, '_, '_> {
             self.interrupted = true;
         } else if let Some(c) = &self.monitor.checkpoint {
             self.pause = now - self.last_checkpoint >= c.every;
+        }
+        if self.error_due {
+            return ControlFlow::Break(());
         }
         if let Some(team) = self.monitor.team {
             let flags = self.out_of_time as u64 | (self.interrupted as u64) << 1;

@@ -18,11 +18,13 @@ use std::sync::{Arc, Mutex};
 
 use wgpu::util::DeviceExt;
 
+mod adam;
 mod wgsl;
 
 #[cfg(test)]
 pub(crate) mod tests;
 
+use super::Share;
 use super::{BackendError, DeviceWork, Engine, EngineFacts, EngineKind, Partials, Pass, Precision};
 use crate::kernel::{Kernel, KernelError, PointBatch};
 use crate::problem::Reduce;
@@ -294,12 +296,35 @@ struct SetBuffers {
     /// set that fits one chunk, between redraws) is not uploaded again.
     written: std::cell::RefCell<Vec<u8>>,
     info: wgpu::Buffer,
-    folded: wgpu::Buffer,
-    staging: wgpu::Buffer,
+    /// The sizes last written to `info` (rewritten only when a chunk differs).
+    info_written: std::cell::Cell<[u32; 8]>,
+    /// Pass 2's sums per segment, which pass 3 folds into the pass's rows.
+    partial: wgpu::Buffer,
     pass1: wgpu::BindGroup,
     reduce_full: wgpu::BindGroup,
     reduce_forward: Option<wgpu::BindGroup>,
-    fold: wgpu::BindGroup,
+}
+
+/// Every chunk's rows of one pass on the device (pass 3 writes each chunk's at its
+/// own place), and the buffer they come back through.
+struct RowStore {
+    rows: wgpu::Buffer,
+    staging: wgpu::Buffer,
+    /// Numbers each buffer holds.
+    capacity: u64,
+    /// Each point set's pass-3 bind group on these rows.
+    fold: Vec<wgpu::BindGroup>,
+}
+
+/// One chunk of a pass: its point set, its points, and where its rows go.
+#[derive(Debug, Clone)]
+struct Chunk {
+    set: usize,
+    points: std::ops::Range<usize>,
+    /// Where its rows start in the pass's rows (numbers).
+    base: u64,
+    rows: u32,
+    n_out: u32,
 }
 
 /// A kernel compiled to WGSL and built for one device.
@@ -313,6 +338,11 @@ pub struct GpuKernel {
     params: wgpu::Buffer,
     reduce: wgpu::ComputePipeline,
     fold: wgpu::ComputePipeline,
+    /// Pass 3's bind group layout (its bind groups follow the rows buffer).
+    fold_layout: wgpu::BindGroupLayout,
+    rows: std::cell::RefCell<Option<RowStore>>,
+    /// Adam's state when it runs on the device (`adam.rs`).
+    adam: adam::DeviceState,
     /// The shaders built and the work handed to the device so far.
     work: std::cell::Cell<DeviceWork>,
 }
@@ -358,7 +388,10 @@ impl GpuKernel {
             .unwrap_or(0);
         let params = gpu.buffer(
             n_params as u64 * el,
-            wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
+            // COPY_SRC: Adam on the device reads θ back from here.
+            wgpu::BufferUsages::STORAGE
+                | wgpu::BufferUsages::COPY_DST
+                | wgpu::BufferUsages::COPY_SRC,
         );
         let mut sets = vec![];
         let mut buffers = vec![];
@@ -420,13 +453,15 @@ impl GpuKernel {
                 n_data: prog.n_data as usize,
                 chunk,
             };
-            buffers.push(set_buffers(&gpu, &code, &params, el, [&bgl1, &bgl2, &bgl3]));
+            buffers.push(set_buffers(&gpu, &code, &params, el, [&bgl1, &bgl2]));
             sets.push(code);
         }
         gpu.check()?;
+        let adam = adam::DeviceState::new(&gpu, precision)?;
         let work = DeviceWork {
             profile: profile.name(),
             shaders: 2
+                + adam::SHADERS
                 + (sets.iter())
                     .map(|s| s.full.pass1.len() + s.forward.as_ref().map_or(0, |f| f.pass1.len()))
                     .sum::<usize>(),
@@ -446,6 +481,9 @@ impl GpuKernel {
             params,
             reduce,
             fold,
+            fold_layout: bgl3,
+            rows: Default::default(),
+            adam,
             work: std::cell::Cell::new(work),
         })
     }
@@ -455,18 +493,101 @@ impl GpuKernel {
         self.gpu.adapter()
     }
 
-    /// Encodes one chunk of point set `s` (`points` of `batch`) into `enc`: its
-    /// columns and sizes written, pass 1, the reduction and the fold dispatched, the
-    /// rows copied to the set's staging buffer, to be read by [`GpuKernel::flush`].
+    /// The chunks of a pass over `batches` (only `share`'s rows of each set), in
+    /// order, each with the place of its rows; and the rows' total size in numbers.
+    fn plan(&self, batches: &[PointBatch], share: Share, forward_only: bool) -> (Vec<Chunk>, u64) {
+        let mut chunks = vec![];
+        let mut base = 0;
+        for (set, batch) in batches.iter().enumerate() {
+            let code = &self.sets[set];
+            let pass = match (forward_only, &code.forward) {
+                (true, Some(f)) => f,
+                _ => &code.full,
+            };
+            let (n, chunk) = (batch.len(), code.chunk as usize);
+            let row = chunk.min((SEG * ROW_SEGS) as usize);
+            let rows = share.of(n.div_ceil(row));
+            let points = rows.start * row..(rows.end * row).min(n);
+            for start in points.clone().step_by(chunk) {
+                let end = (start + chunk).min(points.end);
+                let segs = ((end - start) as u32).div_ceil(SEG);
+                let rows = segs.div_ceil(segs.min(ROW_SEGS));
+                chunks.push(Chunk {
+                    set,
+                    points: start..end,
+                    base,
+                    rows,
+                    n_out: pass.n_out,
+                });
+                base += u64::from(rows) * u64::from(pass.n_out);
+            }
+        }
+        (chunks, base)
+    }
+
+    /// Encodes a pass's chunks: each one's columns and sizes written, pass 1, the
+    /// reduction and the fold into the rows. The chunks of one point set share its
+    /// buffers, so each further chunk of a set starts a new submission (the queue's
+    /// writes land between submissions, in order); nothing waits in between. Returns
+    /// the last, unsubmitted encoder, and the rows, at least `total` numbers.
+    fn encode_pass(
+        &self,
+        chunks: &[Chunk],
+        total: u64,
+        batches: &[PointBatch],
+        forward_only: bool,
+    ) -> Result<(wgpu::CommandEncoder, std::cell::RefMut<'_, RowStore>), BackendError> {
+        let store = self.row_store(total);
+        let new_encoder = || self.gpu.device.create_command_encoder(&Default::default());
+        let mut enc = new_encoder();
+        for (k, c) in chunks.iter().enumerate() {
+            if k > 0 && chunks[k - 1].set == c.set {
+                self.submit(std::mem::replace(&mut enc, new_encoder()));
+            }
+            self.encode_chunk(
+                c,
+                &batches[c.set],
+                forward_only,
+                &store.fold[c.set],
+                &mut enc,
+            )?;
+        }
+        Ok((enc, store))
+    }
+
+    /// The rows buffer with room for `total` numbers (grown, and rebound, when
+    /// a pass needs more than any before).
+    fn row_store(&self, total: u64) -> std::cell::RefMut<'_, RowStore> {
+        let mut slot = self.rows.borrow_mut();
+        if slot.as_ref().is_none_or(|r| r.capacity < total) {
+            use wgpu::BufferUsages as U;
+            let el = elem(self.precision);
+            let rows = self.gpu.buffer(total * el, U::STORAGE | U::COPY_SRC);
+            let staging = self.gpu.buffer(total * el, U::MAP_READ | U::COPY_DST);
+            let fold = (self.buffers.iter())
+                .map(|b| (self.gpu).bind(&self.fold_layout, &[&b.partial, &rows, &b.info]))
+                .collect();
+            *slot = Some(RowStore {
+                rows,
+                staging,
+                capacity: total,
+                fold,
+            });
+        }
+        std::cell::RefMut::map(slot, |s| s.as_mut().expect("just made"))
+    }
+
+    /// Encodes one chunk into `enc`: its columns and sizes written where they
+    /// changed, pass 1, the reduction and the fold into its place in the rows.
     fn encode_chunk(
         &self,
-        s: usize,
+        c: &Chunk,
         batch: &PointBatch,
-        points: std::ops::Range<usize>,
         forward_only: bool,
+        fold: &wgpu::BindGroup,
         enc: &mut wgpu::CommandEncoder,
-    ) -> Result<Pending<'_>, BackendError> {
-        let (code, bufs) = (&self.sets[s], &self.buffers[s]);
+    ) -> Result<(), BackendError> {
+        let (code, bufs) = (&self.sets[c.set], &self.buffers[c.set]);
         let (pass, reduce_bg) = match (forward_only, &code.forward, &bufs.reduce_forward) {
             (false, _, _) => (&code.full, &bufs.reduce_full),
             (true, Some(f), Some(bg)) => (f, bg),
@@ -476,47 +597,85 @@ impl GpuKernel {
                 ))
             }
         };
-        let m = points.len();
-        let cols = self.columns(code, batch, points);
-        let unchanged = *bufs.written.borrow() == cols;
-        if !unchanged {
+        let m = c.points.len() as u32;
+        let cols = self.columns(code, batch, c.points.clone());
+        if *bufs.written.borrow() != cols {
             self.gpu.queue.write_buffer(&bufs.cols, 0, &cols);
             self.count(|w| w.uploaded_bytes += cols.len() as u64);
             *bufs.written.borrow_mut() = cols;
         }
-        let segs = (m as u32).div_ceil(SEG);
-        let fold = segs.min(ROW_SEGS);
-        let rows = segs.div_ceil(fold);
+        let segs = m.div_ceil(SEG);
+        let base = u32::try_from(c.base).map_err(|_| {
+            BackendError::Unsupported("a pass's rows need more than 2³² numbers".into())
+        })?;
         // `zero` (always 0) is added to every loop bound (see `wgsl.rs`).
-        let info = [m as u32, SEG, pass.n_out, pass.pairs, 0, fold, 0, 0];
-        let info: Vec<u8> = info.iter().flat_map(|x| x.to_ne_bytes()).collect();
-        self.gpu.queue.write_buffer(&bufs.info, 0, &info);
-        {
-            let mut cp = enc.begin_compute_pass(&Default::default());
-            cp.set_bind_group(0, &bufs.pass1, &[]);
-            for segment in &pass.pass1 {
-                cp.set_pipeline(segment);
-                cp.dispatch_workgroups((m as u32).div_ceil(WORKGROUP), 1, 1);
-            }
-            cp.set_pipeline(&self.reduce);
-            cp.set_bind_group(0, reduce_bg, &[]);
-            cp.dispatch_workgroups(pass.n_out.div_ceil(WORKGROUP), segs, 1);
-            cp.set_pipeline(&self.fold);
-            cp.set_bind_group(0, &bufs.fold, &[]);
-            cp.dispatch_workgroups(pass.n_out.div_ceil(WORKGROUP), rows, 1);
+        let info = [
+            m,
+            SEG,
+            pass.n_out,
+            pass.pairs,
+            0,
+            segs.min(ROW_SEGS),
+            base,
+            0,
+        ];
+        if bufs.info_written.replace(info) != info {
+            let bytes: Vec<u8> = info.iter().flat_map(|x| x.to_ne_bytes()).collect();
+            self.gpu.queue.write_buffer(&bufs.info, 0, &bytes);
+            self.count(|w| w.uploaded_bytes += bytes.len() as u64);
         }
-        let bytes = rows as u64 * pass.n_out as u64 * elem(self.precision);
-        enc.copy_buffer_to_buffer(&bufs.folded, 0, &bufs.staging, 0, bytes);
-        self.count(|w| {
-            w.dispatches += pass.pass1.len() as u64 + 2;
-            w.uploaded_bytes += info.len() as u64;
-            w.read_back_bytes += bytes;
-        });
-        Ok(Pending {
-            staging: &bufs.staging,
-            bytes,
-            n_out: pass.n_out as usize,
-        })
+        let mut cp = enc.begin_compute_pass(&Default::default());
+        cp.set_bind_group(0, &bufs.pass1, &[]);
+        for segment in &pass.pass1 {
+            cp.set_pipeline(segment);
+            cp.dispatch_workgroups(m.div_ceil(WORKGROUP), 1, 1);
+        }
+        cp.set_pipeline(&self.reduce);
+        cp.set_bind_group(0, reduce_bg, &[]);
+        cp.dispatch_workgroups(pass.n_out.div_ceil(WORKGROUP), segs, 1);
+        cp.set_pipeline(&self.fold);
+        cp.set_bind_group(0, fold, &[]);
+        cp.dispatch_workgroups(pass.n_out.div_ceil(WORKGROUP), c.rows, 1);
+        self.count(|w| w.dispatches += pass.pass1.len() as u64 + 2);
+        Ok(())
+    }
+
+    /// Submits `enc` without waiting.
+    fn submit(&self, enc: wgpu::CommandEncoder) {
+        self.gpu.queue.submit([enc.finish()]);
+        self.count(|w| w.submissions += 1);
+    }
+
+    /// Submits `enc`, which ends by copying into `staging`, waits for the device
+    /// and returns `staging`'s first `bytes`.
+    fn read_back(
+        &self,
+        enc: wgpu::CommandEncoder,
+        staging: &wgpu::Buffer,
+        bytes: u64,
+    ) -> Result<Vec<u8>, BackendError> {
+        self.submit(enc);
+        let device = |e: &dyn std::fmt::Display| BackendError::Device(e.to_string());
+        let (tx, rx) = std::sync::mpsc::channel();
+        if bytes > 0 {
+            staging.map_async(wgpu::MapMode::Read, 0..bytes, move |r| {
+                let _ = tx.send(r);
+            });
+        }
+        (self.gpu.device)
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| device(&e))?;
+        self.gpu.check()?;
+        if bytes == 0 {
+            return Ok(vec![]);
+        }
+        rx.recv().map_err(|e| device(&e))?.map_err(|e| device(&e))?;
+        let out = (staging.get_mapped_range(0..bytes))
+            .map_err(|e| device(&e))?
+            .to_vec();
+        staging.unmap();
+        self.count(|w| w.read_back_bytes += bytes);
+        Ok(out)
     }
 
     /// Adds to the work handed to the device.
@@ -547,70 +706,6 @@ impl GpuKernel {
         }
         to_bytes(&vals, self.precision)
     }
-
-    /// Submits `enc`, waits for the device, and appends the rows every pending
-    /// chunk's staging buffer holds, in order, closing point sets where marked.
-    fn flush(
-        &self,
-        enc: wgpu::CommandEncoder,
-        pending: &mut Vec<Step<'_>>,
-        out: &mut Partials,
-    ) -> Result<(), BackendError> {
-        self.gpu.queue.submit([enc.finish()]);
-        self.count(|w| w.submissions += 1);
-        let (tx, rx) = std::sync::mpsc::channel();
-        let mut mapped = 0;
-        for step in pending.iter() {
-            if let Step::Rows(p) = step {
-                let tx = tx.clone();
-                p.staging
-                    .map_async(wgpu::MapMode::Read, 0..p.bytes, move |r| {
-                        let _ = tx.send(r);
-                    });
-                mapped += 1;
-            }
-        }
-        let device = |e: &dyn std::fmt::Display| BackendError::Device(e.to_string());
-        self.gpu
-            .device
-            .poll(wgpu::PollType::wait_indefinitely())
-            .map_err(|e| device(&e))?;
-        self.gpu.check()?;
-        for _ in 0..mapped {
-            rx.recv().map_err(|e| device(&e))?.map_err(|e| device(&e))?;
-        }
-        for step in pending.drain(..) {
-            match step {
-                Step::Rows(p) => {
-                    let rows = {
-                        let view =
-                            (p.staging.get_mapped_range(0..p.bytes)).map_err(|e| device(&e))?;
-                        from_bytes(&view, self.precision)
-                    };
-                    p.staging.unmap();
-                    for row in rows.chunks(p.n_out) {
-                        out.push(row);
-                    }
-                }
-                Step::EndSet => out.end_set(),
-            }
-        }
-        Ok(())
-    }
-}
-
-/// A chunk whose partial sums are on their way to its staging buffer.
-struct Pending<'a> {
-    staging: &'a wgpu::Buffer,
-    bytes: u64,
-    /// Numbers per row.
-    n_out: usize,
-}
-
-/// What a flush does, in order: read a chunk's rows, or close a point set's.
-enum Step<'a> {
-    Rows(Pending<'a>),
-    EndSet,
 }
 
 impl Engine for GpuKernel {
@@ -620,6 +715,10 @@ impl Engine for GpuKernel {
 
     fn device_work(&self) -> Option<DeviceWork> {
         Some(self.work.get())
+    }
+
+    fn device_adam(&self) -> Option<&dyn super::DeviceAdam> {
+        self.adam_here()
     }
 
     fn facts(&self) -> EngineFacts {
@@ -637,48 +736,48 @@ impl Engine for GpuKernel {
 
     /// Point set after point set, chunk after chunk, one row per `SEG * ROW_SEGS`
     /// points (per chunk where a chunk is smaller); a share is a run of whole rows.
-    /// Every point set's chunk goes into one submission and one wait; a set of
-    /// several chunks, whose buffers each chunk reuses, flushes before its next.
+    /// Every chunk's rows stay on the device until one wait and one copy bring
+    /// them all back.
     fn partials(&self, pass: &Pass) -> Result<Partials, KernelError> {
         let device = |e: BackendError| KernelError::Device(e.to_string());
+        self.adam.lose();
         let params: Vec<f64> = pass.theta.iter().chain(pass.seeds).copied().collect();
         let params = to_bytes(&params, self.precision);
-        let mut out = Partials::new(self.kernel.terms.len(), pass.grad_len());
         self.gpu.queue.write_buffer(&self.params, 0, &params);
         self.count(|w| w.uploaded_bytes += params.len() as u64);
-        let new_encoder = || self.gpu.device.create_command_encoder(&Default::default());
-        let mut enc = new_encoder();
-        let mut pending = Vec::new();
-        for (s, batch) in pass.batches.iter().enumerate() {
-            let (n, chunk) = (batch.len(), self.sets[s].chunk as usize);
-            let row = chunk.min((SEG * ROW_SEGS) as usize);
-            let rows = pass.share.of(n.div_ceil(row));
-            let points = rows.start * row..(rows.end * row).min(n);
-            let mut start = points.start;
-            while start < points.end {
-                if start > points.start {
-                    let full = std::mem::replace(&mut enc, new_encoder());
-                    self.flush(full, &mut pending, &mut out).map_err(device)?;
-                }
-                let end = (start + chunk).min(points.end);
-                let chunk = self.encode_chunk(s, batch, start..end, pass.forward_only, &mut enc);
-                pending.push(Step::Rows(chunk.map_err(device)?));
-                start = end;
-            }
-            pending.push(Step::EndSet);
+        let (chunks, total) = self.plan(pass.batches, pass.share, pass.forward_only);
+        let (mut enc, store) =
+            (self.encode_pass(&chunks, total, pass.batches, pass.forward_only)).map_err(device)?;
+        let bytes = total * elem(self.precision);
+        if bytes > 0 {
+            enc.copy_buffer_to_buffer(&store.rows, 0, &store.staging, 0, bytes);
         }
-        self.flush(enc, &mut pending, &mut out).map_err(device)?;
+        let rows = self.read_back(enc, &store.staging, bytes).map_err(device)?;
+        let rows = from_bytes(&rows, self.precision);
+        let mut out = Partials::new(self.kernel.terms.len(), pass.grad_len());
+        let mut chunks = chunks.iter().peekable();
+        for set in 0..pass.batches.len() {
+            while let Some(c) = chunks.next_if(|c| c.set == set) {
+                let at = c.base as usize;
+                let numbers = &rows[at..at + c.rows as usize * c.n_out as usize];
+                numbers
+                    .chunks(c.n_out as usize)
+                    .for_each(|row| out.push(row));
+            }
+            out.end_set();
+        }
         Ok(out)
     }
 }
 
-/// Allocates one point set's buffers for a chunk and binds them.
+/// Allocates one point set's buffers for a chunk and binds them (pass 3's bind
+/// group follows the rows buffer: [`GpuKernel::row_store`]).
 fn set_buffers(
     gpu: &Gpu,
     code: &SetCode,
     params: &wgpu::Buffer,
     el: u64,
-    [bgl1, bgl2, bgl3]: [&wgpu::BindGroupLayout; 3],
+    [bgl1, bgl2]: [&wgpu::BindGroupLayout; 2],
 ) -> SetBuffers {
     use wgpu::BufferUsages as U;
     let chunk = code.chunk as u64;
@@ -688,20 +787,17 @@ fn set_buffers(
     let info = gpu.buffer(32, U::UNIFORM | U::COPY_DST);
     let segs = chunk.div_ceil(SEG as u64);
     let partial = gpu.buffer(code.full.n_out as u64 * segs * el, U::STORAGE);
-    let rows_bytes = code.full.n_out as u64 * segs.div_ceil(ROW_SEGS as u64) * el;
-    let folded = gpu.buffer(rows_bytes, U::STORAGE | U::COPY_SRC);
-    let staging = gpu.buffer(rows_bytes, U::MAP_READ | U::COPY_DST);
     let pass1 = gpu.bind(bgl1, &[&cols, params, &tape, &contrib, &info]);
     let reduce = |p: &Pipelines| gpu.bind(bgl2, &[&contrib, &p.table, &partial, &info]);
     SetBuffers {
         reduce_full: reduce(&code.full),
         reduce_forward: code.forward.as_ref().map(reduce),
-        fold: gpu.bind(bgl3, &[&partial, &folded, &info]),
         cols,
         written: Default::default(),
         info,
-        folded,
-        staging,
+        // No chunk has zero points, so the first one always writes its sizes.
+        info_written: Default::default(),
+        partial,
         pass1,
     }
 }
@@ -819,5 +915,7 @@ pub fn emit_wgsl(kernel: &Kernel, precision: Precision) -> String {
     out += &wgsl::reduce(precision);
     out.push('\n');
     out += &wgsl::fold(precision);
+    out.push('\n');
+    out += &adam::emit(precision);
     out
 }

@@ -90,8 +90,9 @@ fn matches_the_interpreter(precision: Precision) {
 /// lavapipe: a small Burgers file against the interpreter in both precisions, with
 /// one pass-1 shader per point set, three dispatches per chunk (pass 1, the
 /// reduction, the fold), every point set in one submission (and one more before
-/// each further chunk of a set, whose buffers it reuses), and one row of partial
-/// sums read back per 16 384 points (per chunk where a chunk is smaller).
+/// each further chunk of a set, whose buffers it reuses, with one wait for all),
+/// and one row of partial sums read back per 16 384 points (per chunk where a
+/// chunk is smaller).
 #[test]
 fn the_hardware_profile_matches_the_interpreter() {
     let (name, p) = problem_at(Path::new("tests/run/burgers_small.pde"));
@@ -107,7 +108,7 @@ fn the_hardware_profile_matches_the_interpreter() {
             let work = g.device_work().expect("counted");
             assert_eq!(
                 (work.profile, work.shaders),
-                ("hardware", k.programs.len() + 2)
+                ("hardware", k.programs.len() + 2 + adam::SHADERS)
             );
             // Per set: its chunks, and its rows of n_out numbers each.
             let chunks: Vec<u64> = (g.sets.iter())
@@ -128,7 +129,7 @@ fn the_hardware_profile_matches_the_interpreter() {
             let read = after.read_back_bytes - before.read_back_bytes;
             assert_eq!(read, row_numbers * elem(precision), "n = {n}");
             // Again at the same points: θ and the seeds go up once for all sets, and
-            // the columns only of a set that takes several chunks.
+            // the columns and sizes only of a set that takes several chunks.
             let again = g.eval(&th, &b).unwrap_or_else(|e| panic!("{name}: {e}"));
             let up = g.device_work().expect("counted").uploaded_bytes - after.uploaded_bytes;
             let cols: u64 = (g.sets.iter().zip(&chunks))
@@ -136,7 +137,7 @@ fn the_hardware_profile_matches_the_interpreter() {
                 .map(|(s, _)| s.n_cols as u64 * n as u64)
                 .sum();
             let params = (th.len() + k.terms.len()) as u64;
-            let info = 32 * chunks.iter().sum::<u64>();
+            let info = 32 * chunks.iter().filter(|&&c| c > 1).sum::<u64>();
             assert_eq!(up, (params + cols) * elem(precision) + info, "n = {n}");
             assert_eq!(bits(&again), bits(&e), "n = {n}: the same sums again");
             let (rel, grad) = match precision {
@@ -180,4 +181,131 @@ fn chunks_fit_the_adapters_limits() {
     assert_eq!(chunk_points(&limits(400), 8, &[10], 1 << 16), Ok(5));
     // A point that does not fit at all is an error, not a zero-sized chunk.
     assert!(chunk_points(&limits(40), 8, &[10], 1 << 16).is_err());
+}
+
+/// Adam on the device (`adam.rs`) against the host's Adam over the same engine's
+/// gradients: four epochs of a small Burgers file whose point sets take two chunks
+/// each, three entries of θ fixed. The losses and θ agree (f64 to 1e-12, f32 to
+/// 1e-5, relative); the fixed entries do not move and their gradient is zero; an
+/// epoch is one submission per chunk of a set (one wait), two dispatches more than
+/// an evaluation, and reads back only the term sums, two watched entries and the
+/// flag. A NaN in θ raises the flag, θ does not move, and the last good θ stays;
+/// an evaluation in between takes θ's place, which the next epoch refuses.
+#[test]
+fn adam_on_the_device_follows_the_host_adam() {
+    use crate::backend::AdamState;
+    use crate::train::optim::{Adam, AdamConfig};
+    let (name, p) = problem_at(Path::new("tests/run/burgers_small.pde"));
+    let k = compile(&p).expect("compiles");
+    let (n, epochs, watch) = (400, 4, [5, 17]);
+    for precision in Precision::ALL {
+        let Some(gpu) = device(precision) else {
+            continue;
+        };
+        let profile = Profile::for_adapter(gpu.info.device_type);
+        let g = GpuKernel::compile_chunked(&k, precision, gpu, 300, profile)
+            .unwrap_or_else(|e| panic!("{name} {precision:?}: {e}"));
+        let (th0, b) = (theta(&p, 5), batches(&p, &k, n, 7));
+        let trains: Vec<bool> = (0..th0.len()).map(|i| i >= 3).collect();
+        // The host: the engine's gradient, fixed entries zeroed, Adam in f64.
+        let mut host = Adam::new(th0.len(), AdamConfig::default());
+        let (mut th, mut updates, mut losses) = (th0.clone(), vec![], vec![]);
+        for _ in 0..epochs {
+            let mut e = g.eval(&th, &b).expect("evaluates");
+            e.grad[..3].iter_mut().for_each(|x| *x = 0.0);
+            updates.push(host.next_update());
+            host.update(&mut th, &e.grad).expect("a finite step");
+            losses.push(e.total);
+        }
+        let dev = g.device_adam().expect("Burgers runs Adam on the device");
+        let zeros = vec![0.0; th0.len()];
+        let start = AdamState {
+            theta: th0.clone(),
+            m: zeros.clone(),
+            v: zeros,
+            last_good: th0.clone(),
+        };
+        let seeds = k.seeds(&b, None, None);
+        dev.load(&start, &seeds, &trains).expect("loads");
+        let chunks: Vec<u64> = (g.sets.iter())
+            .map(|s| n.div_ceil(s.chunk as usize) as u64)
+            .collect();
+        let el = elem(precision);
+        let (rel, what) = match precision {
+            Precision::F64 => (1e-12, format!("{name} f64")),
+            Precision::F32 => (1e-5, format!("{name} f32")),
+        };
+        let mut watched = vec![];
+        for (epoch, update) in updates.iter().enumerate() {
+            let before = g.device_work().expect("counted");
+            let e = dev.epoch(&b, update, &watch).expect("an epoch");
+            let after = g.device_work().expect("counted");
+            assert!(e.updated, "{what}: epoch {epoch} did not step");
+            let (_, total) = k.terms_and_total(&b, None, &e.sums);
+            let host_loss = losses[epoch];
+            assert!(
+                (total - host_loss).abs() <= rel * host_loss,
+                "{what}: {total} vs {host_loss}"
+            );
+            let further: u64 = chunks.iter().map(|c| c - 1).sum();
+            assert_eq!(
+                after.submissions - before.submissions,
+                1 + further,
+                "{what}"
+            );
+            let per_chunk = |s: &SetCode| s.full.pass1.len() as u64 + 2;
+            let dispatched: u64 = (g.sets.iter().zip(&chunks))
+                .map(|(s, c)| c * per_chunk(s))
+                .sum();
+            assert_eq!(
+                after.dispatches - before.dispatches,
+                dispatched + 2,
+                "{what}"
+            );
+            let read = (k.terms.len() + watch.len()) as u64 * el + 4;
+            assert_eq!(
+                after.read_back_bytes - before.read_back_bytes,
+                read,
+                "{what}"
+            );
+            if epoch > 0 {
+                // The step's seven numbers, and each chunk of a set of two its columns
+                // and sizes (its buffers hold the other chunk's).
+                let cols: u64 = (g.sets.iter())
+                    .map(|s| s.n_cols as u64 * n as u64 * el)
+                    .sum();
+                let up = 7 * el + cols + 32 * chunks.iter().sum::<u64>();
+                assert_eq!(after.uploaded_bytes - before.uploaded_bytes, up, "{what}");
+            }
+            watched = e.watched;
+        }
+        let (state, grad) = dev.unload().expect("unloads");
+        let scale = th.iter().fold(0.0f64, |m, x| m.max(x.abs()));
+        for (i, (d, h)) in state.theta.iter().zip(&th).enumerate() {
+            assert!((d - h).abs() <= rel * scale, "{what}: θ[{i}] {d} vs {h}");
+        }
+        let rounded = |x: f64| from_bytes(&to_bytes(&[x], precision), precision)[0];
+        assert!((0..3).all(|i| state.theta[i] == rounded(th0[i]) && grad[i] == 0.0));
+        assert_eq!(watched, watch.map(|i| state.theta[i]), "{what}");
+        // A NaN: the flag is raised, θ does not move, the last good θ stays.
+        let mut bad = state.clone();
+        bad.theta[10] = f64::NAN;
+        dev.load(&bad, &seeds, &trains).expect("loads");
+        let e = dev.epoch(&b, &updates[0], &watch).expect("an epoch");
+        assert!(
+            !e.updated && e.sums.iter().any(|s| s.is_nan()),
+            "{what}: {e:?}"
+        );
+        let (after, _) = dev.unload().expect("unloads");
+        assert!(after.theta[10].is_nan() && after.theta[11] == state.theta[11]);
+        assert_eq!(
+            (after.last_good, after.m),
+            (state.last_good.clone(), state.m.clone())
+        );
+        // An evaluation replaces θ on the device.
+        dev.load(&state, &seeds, &trains).expect("loads");
+        g.eval(&th, &b).expect("evaluates");
+        let err = dev.epoch(&b, &updates[0], &watch).expect_err("θ is gone");
+        assert!(err.to_string().contains("not on the device"), "{err}");
+    }
 }

@@ -840,7 +840,7 @@ fn repeat(w: u32, var: &str, unroll: u32, body: impl Fn(&str) -> String) -> (Str
 fn header(ty: &str) -> String {
     format!(
         "alias F = {ty};\n\
-         struct Info {{ n: u32, seg: u32, n_out: u32, pairs: u32, zero: u32, fold: u32 }}\n"
+         struct Info {{ n: u32, seg: u32, n_out: u32, pairs: u32, zero: u32, fold: u32, base: u32 }}\n"
     )
 }
 
@@ -875,7 +875,9 @@ pub(crate) fn reduce(precision: Precision) -> String {
     )
 }
 
-/// Pass 3 in `precision`: output `gid.x`, row `gid.y` of `info.fold` segments.
+/// Pass 3 in `precision`: output `gid.x`, row `gid.y` of `info.fold` segments,
+/// written `info.base` numbers into `folded`, where every chunk of a pass has its
+/// own rows.
 pub(crate) fn fold(precision: Precision) -> String {
     per_output(
         precision,
@@ -889,7 +891,7 @@ pub(crate) fn fold(precision: Precision) -> String {
          \x20   let s1 = min(s0 + info.fold, segs) + info.zero;\n\
          \x20   var s = F(0);\n\
          \x20   for (var k = s0; k < s1; k++) { s += partial[k * info.n_out + o]; }\n\
-         \x20   folded[gid.y * info.n_out + o] = s;\n",
+         \x20   folded[info.base + gid.y * info.n_out + o] = s;\n",
     )
 }
 
@@ -915,7 +917,7 @@ fn per_output(precision: Precision, what: &str, buffers: &[&str], body: &str) ->
 }
 
 /// The WGSL scalar type of a precision.
-fn scalar(precision: Precision) -> &'static str {
+pub(crate) fn scalar(precision: Precision) -> &'static str {
     match precision {
         Precision::F32 => "f32",
         Precision::F64 => "f64",

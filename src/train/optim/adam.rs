@@ -2,8 +2,9 @@
 //! decay, no AMSGrad) reproduced operation by operation, so that a run can be compared
 //! with the reference PyTorch implementations of the papers step by step.
 
-use super::{check_gradient, evaluate, max_abs, Abort, Objective};
+use super::{check_gradient, evaluate, Abort, Objective, Stop};
 use super::{End, Kind, Optimizer, OptimizerState, StateError, Step};
+use crate::backend::{AdamState, AdamUpdate};
 
 pub const KIND: Kind = Kind {
     name: "adam",
@@ -87,6 +88,21 @@ impl AdamConfig {
     }
 }
 
+/// Where Adam's epochs can run whole, next to the kernel (the trainer's objective
+/// over a GPU engine's `backend::DeviceAdam`): θ and the moments stay there between
+/// epochs, and an epoch brings back only its loss and the entries of θ the
+/// objective watches (the PDE parameters, for the history).
+pub trait AdamDevice {
+    /// Puts θ, the moments and the last good θ on the device.
+    fn load(&mut self, state: &AdamState) -> Result<(), Stop>;
+    /// One epoch from the device's θ: the loss there (an `Err` naming the term when
+    /// it is not finite), then `update` unless a gradient entry is not finite; and
+    /// whether θ moved. Writes the watched entries of θ after the step into `theta`.
+    fn epoch(&mut self, update: &AdamUpdate, theta: &mut [f64]) -> Result<(f64, bool), Stop>;
+    /// The state as the device holds it, and the last epoch's gradient.
+    fn unload(&mut self) -> Result<(AdamState, Vec<f64>), Stop>;
+}
+
 /// Adam's state: the two moment estimates and the step count.
 #[derive(Clone, Debug)]
 pub struct Adam {
@@ -97,6 +113,10 @@ pub struct Adam {
     /// θ where the last finite evaluation was made: a step from there ended at a point
     /// whose evaluation may fail, and θ goes back here then. `None` before the first.
     last_good: Option<Vec<f64>>,
+    /// The state lives on the objective's device (`AdamDevice`) until
+    /// [`Optimizer::finish`] brings it back; θ, `m`, `v` and `last_good` here are
+    /// stale meanwhile, but for the entries the device writes back each epoch.
+    on_device: bool,
 }
 
 impl Adam {
@@ -108,6 +128,7 @@ impl Adam {
             v: vec![0.0; n],
             steps: 0,
             last_good: None,
+            on_device: false,
         }
     }
 
@@ -134,30 +155,93 @@ impl Adam {
                 found: self.m.len(),
             });
         }
-        let AdamConfig {
-            beta1, beta2, eps, ..
-        } = self.config;
-        let lr = self.lr();
+        let u = self.next_update();
         self.steps += 1;
-        // PyTorch computes these in Python floats: `beta ** step` is C's pow, and
-        // `bias_correction2 ** 0.5` is a correctly rounded square root like `sqrt`.
-        let k = self.steps as f64;
-        let bias_correction1 = 1.0 - beta1.powf(k);
-        let bias_correction2 = 1.0 - beta2.powf(k);
-        let step_size = lr / bias_correction1;
-        let bias_correction2_sqrt = bias_correction2.sqrt();
         let moments = self.m.iter_mut().zip(self.v.iter_mut());
         for ((p, &g), (m, v)) in theta.iter_mut().zip(grad).zip(moments) {
             // exp_avg.lerp_(grad, 1 - beta1)
-            *m = lerp(*m, g, 1.0 - beta1);
+            *m = lerp(*m, g, u.weight1);
             // exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
-            *v = *v * beta2 + (1.0 - beta2) * g * g;
+            *v = *v * u.beta2 + (1.0 - u.beta2) * g * g;
             // denom = (exp_avg_sq.sqrt() / bias_correction2_sqrt).add_(eps)
-            let denom = v.sqrt() / bias_correction2_sqrt + eps;
+            let denom = v.sqrt() / u.bias2_sqrt + u.eps;
             // param.addcdiv_(exp_avg, denom, value=-step_size)
-            *p += -step_size * *m / denom;
+            *p += -u.step_size * *m / denom;
         }
         Ok(())
+    }
+
+    /// The numbers of the next update, step k = steps taken + 1.
+    pub fn next_update(&self) -> AdamUpdate {
+        let AdamConfig {
+            beta1, beta2, eps, ..
+        } = self.config;
+        // PyTorch computes these in Python floats: `beta ** step` is C's pow, and
+        // `bias_correction2 ** 0.5` is a correctly rounded square root like `sqrt`.
+        let k = (self.steps + 1) as f64;
+        AdamUpdate {
+            step_size: self.lr() / (1.0 - beta1.powf(k)),
+            bias2_sqrt: (1.0 - beta2.powf(k)).sqrt(),
+            weight1: 1.0 - beta1,
+            beta2,
+            eps,
+        }
+    }
+
+    /// One epoch on `device`, loading the state there first if it is not.
+    fn step_on(&mut self, device: &mut dyn AdamDevice, theta: &mut [f64]) -> Result<Step, End> {
+        let objective = |s: Stop| End::Aborted(Abort::Objective(s));
+        if !self.on_device {
+            let state = AdamState {
+                theta: theta.to_vec(),
+                m: self.m.clone(),
+                v: self.v.clone(),
+                last_good: self.last_good.clone().unwrap_or_else(|| theta.to_vec()),
+            };
+            device.load(&state).map_err(objective)?;
+            self.on_device = true;
+        }
+        let lr = self.lr();
+        let failed = match device.epoch(&self.next_update(), theta) {
+            Ok((loss, true)) => {
+                self.steps += 1;
+                return Ok(Step {
+                    loss,
+                    step: lr,
+                    line_search: None,
+                    event: None,
+                });
+            }
+            Ok((_, false)) => None,
+            Err(stop) => Some(objective(stop)),
+        };
+        // As on the host: θ back where the last finite epoch began, the moments kept.
+        let grad = self.bring_back(device, theta).map_err(objective)?;
+        if let Some(good) = &self.last_good {
+            theta.copy_from_slice(good);
+        }
+        Err(failed.unwrap_or_else(|| {
+            let unusable = check_gradient(theta.len(), &grad).err();
+            End::Aborted(unusable.unwrap_or(Abort::Objective(Stop::new(
+                "the device found a total that is not finite, the host none",
+            ))))
+        }))
+    }
+
+    /// Takes the state back from `device` into θ and the moments; the last
+    /// epoch's gradient.
+    fn bring_back(
+        &mut self,
+        device: &mut dyn AdamDevice,
+        theta: &mut [f64],
+    ) -> Result<Vec<f64>, Stop> {
+        self.on_device = false;
+        let (state, grad) = device.unload()?;
+        theta.copy_from_slice(&state.theta);
+        self.m = state.m;
+        self.v = state.v;
+        self.last_good = Some(state.last_good);
+        Ok(grad)
     }
 }
 
@@ -183,7 +267,11 @@ impl Optimizer for Adam {
     /// One epoch: the full-batch gradient at θ, then [`Adam::update`]. If the evaluation
     /// fails, θ goes back to where the previous epoch began, the last point with a finite
     /// loss and gradient; the moments are not rolled back, since the phase ends there.
+    /// On the objective's device when it has one ([`Objective::adam_device`]).
     fn step(&mut self, obj: &mut dyn Objective, theta: &mut [f64]) -> Result<Step, End> {
+        if let Some(device) = obj.adam_device() {
+            return self.step_on(device, theta);
+        }
         let eval = match evaluate(obj, theta) {
             Ok(e) => e,
             Err(abort) => {
@@ -201,7 +289,6 @@ impl Optimizer for Adam {
         self.update(theta, &eval.grad).map_err(End::Aborted)?;
         Ok(Step {
             loss: eval.loss,
-            grad_max: max_abs(&eval.grad),
             step: lr,
             line_search: None,
             event: None,
@@ -212,6 +299,19 @@ impl Optimizer for Adam {
     /// new batches: the moments are running averages over changing gradients by design,
     /// and resetting them would restart the bias correction with a large first step.
     fn objective_changed(&mut self) {}
+
+    fn finish(&mut self, obj: &mut dyn Objective, theta: &mut [f64]) -> Result<(), Abort> {
+        match (self.on_device, obj.adam_device()) {
+            (true, Some(device)) => self
+                .bring_back(device, theta)
+                .map(drop)
+                .map_err(Abort::Objective),
+            (true, None) => Err(Abort::Objective(Stop::new(
+                "Adam's state is on a device the objective no longer has",
+            ))),
+            (false, _) => Ok(()),
+        }
+    }
 
     fn save(&self) -> OptimizerState {
         let mut state = OptimizerState::new(&KIND);

@@ -34,7 +34,7 @@ pub(crate) mod quasi_newton;
 #[cfg(test)]
 mod tests;
 
-pub use adam::{Adam, AdamConfig, Schedule};
+pub use adam::{Adam, AdamConfig, AdamDevice, Schedule};
 pub use dense::dense;
 pub use lbfgs::lbfgs;
 pub use line_search::{LineFunction, SearchStatus};
@@ -73,6 +73,12 @@ impl Stop {
 /// names the offending loss term); it must not keep θ, which the optimizers own.
 pub trait Objective {
     fn eval(&mut self, theta: &[f64]) -> Result<Eval, Stop>;
+
+    /// Where Adam can run whole epochs next to the kernel (a GPU), if anywhere:
+    /// Adam then keeps θ and its moments there ([`AdamDevice`]).
+    fn adam_device(&mut self) -> Option<&mut dyn AdamDevice> {
+        None
+    }
 }
 
 /// Closures are objectives, which keeps tests and small drivers short.

@@ -8,7 +8,8 @@ use std::ops::ControlFlow;
 use thiserror::Error;
 
 use super::dense;
-use super::{adam, lbfgs, Abort, Adam, AdamConfig, Eval, Event, IterInfo, Objective, Schedule};
+use super::{adam, lbfgs, Abort, Adam, AdamConfig, AdamDevice, Eval, Event, IterInfo};
+use super::{Objective, Schedule};
 use super::{QuasiNewtonConfig, SearchStatus, Stop};
 use crate::problem::{Decay, Phase};
 
@@ -47,8 +48,6 @@ pub struct Step {
     /// L-BFGS: the loss at the accepted point. Adam: the loss at the start of the epoch,
     /// before the update (what PyTorch training loops print).
     pub loss: f64,
-    /// max |∂loss/∂θᵢ| where `loss` was measured.
-    pub grad_max: f64,
     /// L-BFGS: the accepted step length. Adam: the learning rate used.
     pub step: f64,
     /// L-BFGS only: how the line search ended.
@@ -162,6 +161,12 @@ pub trait Optimizer {
     /// The objective is now a different function (resampled points, new loss weights):
     /// anything remembered from earlier evaluations may be stale.
     fn objective_changed(&mut self);
+    /// Brings θ and the state back from wherever the optimizer kept them between
+    /// steps (Adam on a device); [`run`] calls it as its segment ends, before
+    /// anything reads θ or saves the state.
+    fn finish(&mut self, _obj: &mut dyn Objective, _theta: &mut [f64]) -> Result<(), Abort> {
+        Ok(())
+    }
     fn save(&self) -> OptimizerState;
     /// Puts back a state from [`Optimizer::save`], after [`Optimizer::start`] sized it.
     fn restore(&mut self, state: &OptimizerState) -> Result<(), StateError>;
@@ -270,6 +275,13 @@ impl Objective for Counted<'_> {
         self.calls += 1;
         self.obj.eval(theta)
     }
+
+    /// Adam asks for its device once per epoch, which evaluates once there.
+    fn adam_device(&mut self) -> Option<&mut dyn AdamDevice> {
+        let device = self.obj.adam_device()?;
+        self.calls += 1;
+        Some(device)
+    }
 }
 
 /// Steps `opt` from `theta` until it ends or `cap` steps have run, calling `on_step`
@@ -285,10 +297,15 @@ pub fn run(
 ) -> Outcome {
     let mut obj = Counted { obj, calls: 0 };
     let mut loss = None;
+    let mut end = End::IterationCap(cap);
+    let mut iterations = cap;
     for iter in 1..=cap {
         let step = match opt.step(&mut obj, theta) {
             Ok(step) => step,
-            Err(end) => return outcome(end, iter - 1, obj.calls, loss),
+            Err(e) => {
+                (end, iterations) = (e, iter - 1);
+                break;
+            }
         };
         loss = Some(step.loss);
         let info = IterInfo {
@@ -302,10 +319,14 @@ pub fn run(
             theta,
         };
         if on_step(&info).is_break() {
-            return outcome(End::Caller, iter, obj.calls, loss);
+            (end, iterations) = (End::Caller, iter);
+            break;
         }
     }
-    outcome(End::IterationCap(cap), cap, obj.calls, loss)
+    if let Err(abort) = opt.finish(obj.obj, theta) {
+        end = End::Aborted(abort);
+    }
+    outcome(end, iterations, obj.calls, loss)
 }
 
 fn outcome(end: End, iterations: usize, evaluations: usize, loss: Option<f64>) -> Outcome {

@@ -299,7 +299,6 @@ impl<M: Memory> Optimizer for QuasiNewton<M> {
         });
         let step = Step {
             loss: next.loss,
-            grad_max: max_abs(&next.grad),
             step: t,
             line_search: Some(status),
             event,
