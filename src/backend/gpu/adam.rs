@@ -17,7 +17,7 @@ use std::cell::{Cell, RefCell};
 use std::fmt::Write;
 
 use super::wgsl::{scalar as scalar_type, WORKGROUP};
-use super::{elem, from_bytes, to_bytes, validate, BackendError, Gpu, GpuKernel, Share};
+use super::{elem, from_bytes, to_bytes, validate, BackendError, Gpu, GpuKernel, Share, Slot};
 use crate::backend::{AdamState, AdamUpdate, DeviceAdam, DeviceEpoch, Precision};
 use crate::kernel::{KernelError, PointBatch};
 use crate::problem::Reduce;
@@ -65,9 +65,9 @@ const HYPER: usize = 7;
 
 impl DeviceState {
     pub(super) fn new(gpu: &Gpu, precision: Precision) -> Result<DeviceState, BackendError> {
-        let (read, write) = (Some(true), Some(false));
-        let (total_layout, total_pl) = gpu.layout(&[read, read, write, write, None]);
-        let (update_layout, update_pl) = gpu.layout(&[read, write, write, write, read, None]);
+        use Slot::{Read, Uniform, Write};
+        let (total_layout, total_pl) = gpu.layout(&[Read, Read, Write, Write, Uniform]);
+        let (update_layout, update_pl) = gpu.layout(&[Read, Write, Write, Write, Read, Uniform]);
         Ok(DeviceState {
             total: gpu.pipeline(&total(precision), precision, &total_pl, "adam total")?,
             update: gpu.pipeline(&update(precision), precision, &update_pl, "adam update")?,

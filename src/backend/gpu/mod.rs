@@ -188,23 +188,23 @@ impl Gpu {
         Ok(pipeline)
     }
 
-    /// A bind group layout of compute-stage buffers: `Some(read_only)` storage
-    /// buffers, `None` a uniform buffer.
-    fn layout(&self, kinds: &[Option<bool>]) -> (wgpu::BindGroupLayout, wgpu::PipelineLayout) {
-        let entries: Vec<wgpu::BindGroupLayoutEntry> = kinds
+    /// A bind group layout of compute-stage buffers, one per slot.
+    fn layout(&self, slots: &[Slot]) -> (wgpu::BindGroupLayout, wgpu::PipelineLayout) {
+        let entries: Vec<wgpu::BindGroupLayoutEntry> = slots
             .iter()
             .enumerate()
-            .map(|(i, k)| wgpu::BindGroupLayoutEntry {
+            .map(|(i, slot)| wgpu::BindGroupLayoutEntry {
                 binding: i as u32,
                 visibility: wgpu::ShaderStages::COMPUTE,
                 ty: wgpu::BindingType::Buffer {
-                    ty: match k {
-                        Some(read_only) => wgpu::BufferBindingType::Storage {
-                            read_only: *read_only,
-                        },
-                        None => wgpu::BufferBindingType::Uniform,
+                    ty: match slot {
+                        Slot::Read | Slot::ReadPerChunk => {
+                            wgpu::BufferBindingType::Storage { read_only: true }
+                        }
+                        Slot::Write => wgpu::BufferBindingType::Storage { read_only: false },
+                        Slot::Uniform | Slot::UniformPerChunk => wgpu::BufferBindingType::Uniform,
                     },
-                    has_dynamic_offset: false,
+                    has_dynamic_offset: matches!(slot, Slot::ReadPerChunk | Slot::UniformPerChunk),
                     min_binding_size: None,
                 },
                 count: None,
@@ -236,13 +236,25 @@ impl Gpu {
         })
     }
 
+    /// A bind group of whole buffers.
     fn bind(&self, layout: &wgpu::BindGroupLayout, buffers: &[&wgpu::Buffer]) -> wgpu::BindGroup {
-        let entries: Vec<wgpu::BindGroupEntry> = buffers
-            .iter()
+        let whole: Vec<_> = buffers.iter().map(|b| b.as_entire_binding()).collect();
+        self.bind_windows(layout, whole)
+    }
+
+    /// A bind group of buffer bindings (whole buffers, or a chunk's window at an
+    /// offset set per dispatch).
+    fn bind_windows(
+        &self,
+        layout: &wgpu::BindGroupLayout,
+        resources: Vec<wgpu::BindingResource<'_>>,
+    ) -> wgpu::BindGroup {
+        let entries: Vec<wgpu::BindGroupEntry> = resources
+            .into_iter()
             .enumerate()
-            .map(|(i, b)| wgpu::BindGroupEntry {
+            .map(|(i, resource)| wgpu::BindGroupEntry {
                 binding: i as u32,
-                resource: b.as_entire_binding(),
+                resource,
             })
             .collect();
         self.device.create_bind_group(&wgpu::BindGroupDescriptor {
@@ -251,6 +263,28 @@ impl Gpu {
             entries: &entries,
         })
     }
+}
+
+/// How a shader binds a buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Slot {
+    Read,
+    Write,
+    Uniform,
+    /// A chunk's window of a buffer that holds every chunk's, at an offset given
+    /// with each dispatch: its columns.
+    ReadPerChunk,
+    /// The same for a chunk's sizes.
+    UniformPerChunk,
+}
+
+/// `bytes` of `buffer` from 0, a window whose offset moves per dispatch.
+fn window(buffer: &wgpu::Buffer, bytes: u64) -> wgpu::BindingResource<'_> {
+    wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+        buffer,
+        offset: 0,
+        size: std::num::NonZeroU64::new(bytes),
+    })
 }
 
 /// Parses and validates generated WGSL. A failure is a compiler bug; the error
@@ -289,20 +323,33 @@ struct SetCode {
     chunk: u32,
 }
 
-/// One point set's buffers, sized for a chunk.
+/// One point set's buffers: those sized for a chunk, which its chunks take in
+/// turn, and those that follow its point count.
 struct SetBuffers {
-    cols: wgpu::Buffer,
-    /// The columns last written to `cols`: a chunk whose columns are the same (a
-    /// set that fits one chunk, between redraws) is not uploaded again.
-    written: std::cell::RefCell<Vec<u8>>,
-    info: wgpu::Buffer,
-    /// The sizes last written to `info` (rewritten only when a chunk differs).
-    info_written: std::cell::Cell<[u32; 8]>,
+    tape: wgpu::Buffer,
+    contrib: wgpu::Buffer,
     /// Pass 2's sums per segment, which pass 3 folds into the pass's rows.
     partial: wgpu::Buffer,
+    store: std::cell::RefCell<Option<SetStore>>,
+}
+
+/// Every chunk's columns and sizes of one point set, each chunk's at its own
+/// offset, so that all chunks go in one submission and a set's points go up once
+/// until they change; and the bind groups that window them.
+struct SetStore {
+    /// Chunks it has room for.
+    chunks: usize,
+    cols: wgpu::Buffer,
+    info: wgpu::Buffer,
+    /// The columns last written to `cols` (not written again while the same).
+    written: Vec<u8>,
+    /// Each chunk's sizes last written to `info`.
+    info_written: Vec<[u32; 8]>,
     pass1: wgpu::BindGroup,
     reduce_full: wgpu::BindGroup,
     reduce_forward: Option<wgpu::BindGroup>,
+    /// Pass 3's, on the rows of that [`RowStore::generation`].
+    fold: Option<(u64, wgpu::BindGroup)>,
 }
 
 /// Every chunk's rows of one pass on the device (pass 3 writes each chunk's at its
@@ -312,14 +359,16 @@ struct RowStore {
     staging: wgpu::Buffer,
     /// Numbers each buffer holds.
     capacity: u64,
-    /// Each point set's pass-3 bind group on these rows.
-    fold: Vec<wgpu::BindGroup>,
+    /// Counts the buffers made, so that a set's pass-3 bind group knows its rows.
+    generation: u64,
 }
 
 /// One chunk of a pass: its point set, its points, and where its rows go.
 #[derive(Debug, Clone)]
 struct Chunk {
     set: usize,
+    /// Its place among its set's chunks in this pass.
+    index: usize,
     points: std::ops::Range<usize>,
     /// Where its rows start in the pass's rows (numbers).
     base: u64,
@@ -338,8 +387,8 @@ pub struct GpuKernel {
     params: wgpu::Buffer,
     reduce: wgpu::ComputePipeline,
     fold: wgpu::ComputePipeline,
-    /// Pass 3's bind group layout (its bind groups follow the rows buffer).
-    fold_layout: wgpu::BindGroupLayout,
+    /// The bind group layouts of passes 1, 2 and 3.
+    layouts: [wgpu::BindGroupLayout; 3],
     rows: std::cell::RefCell<Option<RowStore>>,
     /// Adam's state when it runs on the device (`adam.rs`).
     adam: adam::DeviceState,
@@ -376,9 +425,10 @@ impl GpuKernel {
         max_chunk: u32,
         profile: Profile,
     ) -> Result<GpuKernel, BackendError> {
-        let (bgl1, pl1) = gpu.layout(&[Some(true), Some(true), Some(false), Some(false), None]);
-        let (bgl2, pl2) = gpu.layout(&[Some(true), Some(true), Some(false), None]);
-        let (bgl3, pl3) = gpu.layout(&[Some(true), Some(false), None]);
+        use Slot::{Read, ReadPerChunk, UniformPerChunk, Write};
+        let (bgl1, pl1) = gpu.layout(&[ReadPerChunk, Read, Write, Write, UniformPerChunk]);
+        let (bgl2, pl2) = gpu.layout(&[Read, Read, Write, UniformPerChunk]);
+        let (bgl3, pl3) = gpu.layout(&[Read, Write, UniformPerChunk]);
         let reduce = gpu.pipeline(&wgsl::reduce(precision), precision, &pl2, "reduce")?;
         let fold = gpu.pipeline(&wgsl::fold(precision), precision, &pl3, "fold")?;
         let el = elem(precision);
@@ -453,7 +503,7 @@ impl GpuKernel {
                 n_data: prog.n_data as usize,
                 chunk,
             };
-            buffers.push(set_buffers(&gpu, &code, &params, el, [&bgl1, &bgl2]));
+            buffers.push(set_buffers(&gpu, &code, el));
             sets.push(code);
         }
         gpu.check()?;
@@ -481,7 +531,7 @@ impl GpuKernel {
             params,
             reduce,
             fold,
-            fold_layout: bgl3,
+            layouts: [bgl1, bgl2, bgl3],
             rows: Default::default(),
             adam,
             work: std::cell::Cell::new(work),
@@ -508,12 +558,13 @@ impl GpuKernel {
             let row = chunk.min((SEG * ROW_SEGS) as usize);
             let rows = share.of(n.div_ceil(row));
             let points = rows.start * row..(rows.end * row).min(n);
-            for start in points.clone().step_by(chunk) {
+            for (index, start) in points.clone().step_by(chunk).enumerate() {
                 let end = (start + chunk).min(points.end);
                 let segs = ((end - start) as u32).div_ceil(SEG);
                 let rows = segs.div_ceil(segs.min(ROW_SEGS));
                 chunks.push(Chunk {
                     set,
+                    index,
                     points: start..end,
                     base,
                     rows,
@@ -525,11 +576,11 @@ impl GpuKernel {
         (chunks, base)
     }
 
-    /// Encodes a pass's chunks: each one's columns and sizes written, pass 1, the
-    /// reduction and the fold into the rows. The chunks of one point set share its
-    /// buffers, so each further chunk of a set starts a new submission (the queue's
-    /// writes land between submissions, in order); nothing waits in between. Returns
-    /// the last, unsubmitted encoder, and the rows, at least `total` numbers.
+    /// Encodes a pass's chunks into one command buffer: each set's columns and
+    /// sizes written where they changed, then per chunk pass 1, the reduction and
+    /// the fold into its place in the rows, each chunk's columns and sizes bound at
+    /// its offset. Returns the encoder, not submitted, and the rows (room for at
+    /// least `total` numbers).
     fn encode_pass(
         &self,
         chunks: &[Chunk],
@@ -537,59 +588,179 @@ impl GpuKernel {
         batches: &[PointBatch],
         forward_only: bool,
     ) -> Result<(wgpu::CommandEncoder, std::cell::RefMut<'_, RowStore>), BackendError> {
-        let store = self.row_store(total);
-        let new_encoder = || self.gpu.device.create_command_encoder(&Default::default());
-        let mut enc = new_encoder();
-        for (k, c) in chunks.iter().enumerate() {
-            if k > 0 && chunks[k - 1].set == c.set {
-                self.submit(std::mem::replace(&mut enc, new_encoder()));
-            }
-            self.encode_chunk(
-                c,
-                &batches[c.set],
-                forward_only,
-                &store.fold[c.set],
-                &mut enc,
-            )?;
+        if total > u64::from(u32::MAX) {
+            return Err(BackendError::Unsupported(
+                "a pass's rows need more than 2³² numbers".into(),
+            ));
         }
-        Ok((enc, store))
+        let rows = self.row_store(total);
+        let mut stores = vec![];
+        for (set, batch) in batches.iter().enumerate() {
+            let mine: Vec<&Chunk> = chunks.iter().filter(|c| c.set == set).collect();
+            stores.push(self.set_store(set, batch, &mine, forward_only, &rows));
+        }
+        let mut enc = self.gpu.device.create_command_encoder(&Default::default());
+        {
+            let mut cp = enc.begin_compute_pass(&Default::default());
+            for c in chunks {
+                self.encode_chunk(c, forward_only, &stores[c.set], &mut cp)?;
+            }
+        }
+        Ok((enc, rows))
     }
 
-    /// The rows buffer with room for `total` numbers (grown, and rebound, when
-    /// a pass needs more than any before).
+    /// The rows buffer with room for `total` numbers (grown when a pass needs more
+    /// than any before).
     fn row_store(&self, total: u64) -> std::cell::RefMut<'_, RowStore> {
         let mut slot = self.rows.borrow_mut();
         if slot.as_ref().is_none_or(|r| r.capacity < total) {
             use wgpu::BufferUsages as U;
             let el = elem(self.precision);
-            let rows = self.gpu.buffer(total * el, U::STORAGE | U::COPY_SRC);
-            let staging = self.gpu.buffer(total * el, U::MAP_READ | U::COPY_DST);
-            let fold = (self.buffers.iter())
-                .map(|b| (self.gpu).bind(&self.fold_layout, &[&b.partial, &rows, &b.info]))
-                .collect();
             *slot = Some(RowStore {
-                rows,
-                staging,
+                rows: self.gpu.buffer(total * el, U::STORAGE | U::COPY_SRC),
+                staging: self.gpu.buffer(total * el, U::MAP_READ | U::COPY_DST),
                 capacity: total,
-                fold,
+                generation: slot.as_ref().map_or(0, |r| r.generation + 1),
             });
         }
         std::cell::RefMut::map(slot, |s| s.as_mut().expect("just made"))
     }
 
-    /// Encodes one chunk into `enc`: its columns and sizes written where they
-    /// changed, pass 1, the reduction and the fold into its place in the rows.
+    /// Bytes between two chunks' columns in a set's store: a chunk's columns,
+    /// rounded up to the adapter's alignment of storage offsets.
+    fn cols_stride(&self, code: &SetCode) -> u64 {
+        let align = u64::from(self.gpu.limits.min_storage_buffer_offset_alignment);
+        (u64::from(code.chunk) * u64::from(code.n_cols) * elem(self.precision))
+            .next_multiple_of(align)
+    }
+
+    /// Bytes between two chunks' sizes.
+    fn info_stride(&self) -> u64 {
+        32u64.next_multiple_of(u64::from(
+            self.gpu.limits.min_uniform_buffer_offset_alignment,
+        ))
+    }
+
+    /// Point set `set`'s store, with room for `chunks` (of `batch`) and their
+    /// columns and sizes written where they changed, bound to `rows`.
+    fn set_store(
+        &self,
+        set: usize,
+        batch: &PointBatch,
+        chunks: &[&Chunk],
+        forward_only: bool,
+        rows: &RowStore,
+    ) -> std::cell::RefMut<'_, SetStore> {
+        let (code, bufs) = (&self.sets[set], &self.buffers[set]);
+        let mut slot = bufs.store.borrow_mut();
+        if slot.as_ref().is_none_or(|s| s.chunks < chunks.len()) {
+            *slot = Some(self.new_set_store(set, chunks.len().max(1)));
+        }
+        let st = slot.as_mut().expect("just made");
+        let stride = self.cols_stride(code) as usize;
+        let mut cols = Vec::with_capacity(stride * chunks.len());
+        for c in chunks {
+            cols.extend(self.columns(code, batch, c.points.clone()));
+            cols.resize(cols.len().next_multiple_of(stride), 0);
+        }
+        if st.written != cols {
+            self.gpu.queue.write_buffer(&st.cols, 0, &cols);
+            self.count(|w| w.uploaded_bytes += cols.len() as u64);
+            st.written = cols;
+        }
+        let pass = match (forward_only, &code.forward) {
+            (true, Some(f)) => f,
+            _ => &code.full,
+        };
+        for c in chunks {
+            let (m, segs) = (c.points.len() as u32, (c.points.len() as u32).div_ceil(SEG));
+            // `zero` (always 0) is added to every loop bound (see `wgsl.rs`).
+            let base = c.base as u32;
+            let info = [
+                m,
+                SEG,
+                pass.n_out,
+                pass.pairs,
+                0,
+                segs.min(ROW_SEGS),
+                base,
+                0,
+            ];
+            if st.info_written.get(c.index) != Some(&info) {
+                let bytes: Vec<u8> = info.iter().flat_map(|x| x.to_ne_bytes()).collect();
+                let at = c.index as u64 * self.info_stride();
+                self.gpu.queue.write_buffer(&st.info, at, &bytes);
+                self.count(|w| w.uploaded_bytes += bytes.len() as u64);
+                st.info_written
+                    .resize(st.info_written.len().max(c.index + 1), [u32::MAX; 8]);
+                st.info_written[c.index] = info;
+            }
+        }
+        if st.fold.as_ref().map(|f| f.0) != Some(rows.generation) {
+            let info = window(&st.info, 32);
+            let resources = vec![
+                bufs.partial.as_entire_binding(),
+                rows.rows.as_entire_binding(),
+                info,
+            ];
+            st.fold = Some((
+                rows.generation,
+                self.gpu.bind_windows(&self.layouts[2], resources),
+            ));
+        }
+        std::cell::RefMut::map(slot, |s| s.as_mut().expect("just made"))
+    }
+
+    /// Buffers for `chunks` chunks of point set `set`, and their bind groups.
+    fn new_set_store(&self, set: usize, chunks: usize) -> SetStore {
+        use wgpu::BufferUsages as U;
+        let (code, bufs) = (&self.sets[set], &self.buffers[set]);
+        let stride = self.cols_stride(code);
+        let cols = self
+            .gpu
+            .buffer(stride * chunks as u64, U::STORAGE | U::COPY_DST);
+        let info = (self.gpu).buffer(self.info_stride() * chunks as u64, U::UNIFORM | U::COPY_DST);
+        let chunk_cols = u64::from(code.chunk) * u64::from(code.n_cols) * elem(self.precision);
+        let pass1 = self.gpu.bind_windows(
+            &self.layouts[0],
+            vec![
+                window(&cols, chunk_cols),
+                self.params.as_entire_binding(),
+                bufs.tape.as_entire_binding(),
+                bufs.contrib.as_entire_binding(),
+                window(&info, 32),
+            ],
+        );
+        let reduce = |p: &Pipelines| {
+            let whole = [&bufs.contrib, &p.table, &bufs.partial].map(|b| b.as_entire_binding());
+            let resources = whole.into_iter().chain([window(&info, 32)]).collect();
+            self.gpu.bind_windows(&self.layouts[1], resources)
+        };
+        SetStore {
+            chunks,
+            reduce_full: reduce(&code.full),
+            reduce_forward: code.forward.as_ref().map(reduce),
+            cols,
+            info,
+            written: vec![],
+            info_written: vec![],
+            pass1,
+            fold: None,
+        }
+    }
+
+    /// Encodes one chunk into `cp`: pass 1, the reduction and the fold into its
+    /// place in the rows, its columns and sizes bound at its offsets.
     fn encode_chunk(
         &self,
         c: &Chunk,
-        batch: &PointBatch,
         forward_only: bool,
-        fold: &wgpu::BindGroup,
-        enc: &mut wgpu::CommandEncoder,
+        st: &SetStore,
+        cp: &mut wgpu::ComputePass<'_>,
     ) -> Result<(), BackendError> {
-        let (code, bufs) = (&self.sets[c.set], &self.buffers[c.set]);
-        let (pass, reduce_bg) = match (forward_only, &code.forward, &bufs.reduce_forward) {
-            (false, _, _) => (&code.full, &bufs.reduce_full),
+        let code = &self.sets[c.set];
+        let (pass, reduce_bg) = match (forward_only, &code.forward, &st.reduce_forward) {
+            (false, _, _) => (&code.full, &st.reduce_full),
             (true, Some(f), Some(bg)) => (f, bg),
             _ => {
                 return Err(BackendError::Internal(
@@ -597,44 +768,25 @@ impl GpuKernel {
                 ))
             }
         };
-        let m = c.points.len() as u32;
-        let cols = self.columns(code, batch, c.points.clone());
-        if *bufs.written.borrow() != cols {
-            self.gpu.queue.write_buffer(&bufs.cols, 0, &cols);
-            self.count(|w| w.uploaded_bytes += cols.len() as u64);
-            *bufs.written.borrow_mut() = cols;
-        }
-        let segs = m.div_ceil(SEG);
-        let base = u32::try_from(c.base).map_err(|_| {
-            BackendError::Unsupported("a pass's rows need more than 2³² numbers".into())
-        })?;
-        // `zero` (always 0) is added to every loop bound (see `wgsl.rs`).
-        let info = [
-            m,
-            SEG,
-            pass.n_out,
-            pass.pairs,
-            0,
-            segs.min(ROW_SEGS),
-            base,
-            0,
-        ];
-        if bufs.info_written.replace(info) != info {
-            let bytes: Vec<u8> = info.iter().flat_map(|x| x.to_ne_bytes()).collect();
-            self.gpu.queue.write_buffer(&bufs.info, 0, &bytes);
-            self.count(|w| w.uploaded_bytes += bytes.len() as u64);
-        }
-        let mut cp = enc.begin_compute_pass(&Default::default());
-        cp.set_bind_group(0, &bufs.pass1, &[]);
+        let offset = |bytes: u64| {
+            u32::try_from(bytes)
+                .map_err(|_| BackendError::Unsupported("a point set's columns pass 4 GiB".into()))
+        };
+        let cols_at = offset(c.index as u64 * self.cols_stride(code))?;
+        let info_at = offset(c.index as u64 * self.info_stride())?;
+        let (Some((_, fold)), m) = (&st.fold, c.points.len() as u32) else {
+            return Err(BackendError::Internal("pass 3 has no bind group".into()));
+        };
+        cp.set_bind_group(0, &st.pass1, &[cols_at, info_at]);
         for segment in &pass.pass1 {
             cp.set_pipeline(segment);
             cp.dispatch_workgroups(m.div_ceil(WORKGROUP), 1, 1);
         }
         cp.set_pipeline(&self.reduce);
-        cp.set_bind_group(0, reduce_bg, &[]);
-        cp.dispatch_workgroups(pass.n_out.div_ceil(WORKGROUP), segs, 1);
+        cp.set_bind_group(0, reduce_bg, &[info_at]);
+        cp.dispatch_workgroups(pass.n_out.div_ceil(WORKGROUP), m.div_ceil(SEG), 1);
         cp.set_pipeline(&self.fold);
-        cp.set_bind_group(0, fold, &[]);
+        cp.set_bind_group(0, fold, &[info_at]);
         cp.dispatch_workgroups(pass.n_out.div_ceil(WORKGROUP), c.rows, 1);
         self.count(|w| w.dispatches += pass.pass1.len() as u64 + 2);
         Ok(())
@@ -770,35 +922,16 @@ impl Engine for GpuKernel {
     }
 }
 
-/// Allocates one point set's buffers for a chunk and binds them (pass 3's bind
-/// group follows the rows buffer: [`GpuKernel::row_store`]).
-fn set_buffers(
-    gpu: &Gpu,
-    code: &SetCode,
-    params: &wgpu::Buffer,
-    el: u64,
-    [bgl1, bgl2]: [&wgpu::BindGroupLayout; 2],
-) -> SetBuffers {
+/// Allocates one point set's buffers for a chunk.
+fn set_buffers(gpu: &Gpu, code: &SetCode, el: u64) -> SetBuffers {
     use wgpu::BufferUsages as U;
     let chunk = code.chunk as u64;
-    let cols = gpu.buffer(code.n_cols as u64 * chunk * el, U::STORAGE | U::COPY_DST);
-    let tape = gpu.buffer(code.tape_width as u64 * chunk * el, U::STORAGE);
-    let contrib = gpu.buffer(code.contrib_width as u64 * chunk * el, U::STORAGE);
-    let info = gpu.buffer(32, U::UNIFORM | U::COPY_DST);
     let segs = chunk.div_ceil(SEG as u64);
-    let partial = gpu.buffer(code.full.n_out as u64 * segs * el, U::STORAGE);
-    let pass1 = gpu.bind(bgl1, &[&cols, params, &tape, &contrib, &info]);
-    let reduce = |p: &Pipelines| gpu.bind(bgl2, &[&contrib, &p.table, &partial, &info]);
     SetBuffers {
-        reduce_full: reduce(&code.full),
-        reduce_forward: code.forward.as_ref().map(reduce),
-        cols,
-        written: Default::default(),
-        info,
-        // No chunk has zero points, so the first one always writes its sizes.
-        info_written: Default::default(),
-        partial,
-        pass1,
+        tape: gpu.buffer(code.tape_width as u64 * chunk * el, U::STORAGE),
+        contrib: gpu.buffer(code.contrib_width as u64 * chunk * el, U::STORAGE),
+        partial: gpu.buffer(code.full.n_out as u64 * segs * el, U::STORAGE),
+        store: Default::default(),
     }
 }
 

@@ -89,10 +89,9 @@ fn matches_the_interpreter(precision: Precision) {
 /// The hardware profile (each pass 1 in one shader, as a real GPU gets it) on
 /// lavapipe: a small Burgers file against the interpreter in both precisions, with
 /// one pass-1 shader per point set, three dispatches per chunk (pass 1, the
-/// reduction, the fold), every point set in one submission (and one more before
-/// each further chunk of a set, whose buffers it reuses, with one wait for all),
-/// and one row of partial sums read back per 16 384 points (per chunk where a
-/// chunk is smaller).
+/// reduction, the fold), every chunk of every point set in one submission, and one
+/// row of partial sums read back per 16 384 points (per chunk where a chunk is
+/// smaller); a second evaluation at the same points uploads only θ and the seeds.
 #[test]
 fn the_hardware_profile_matches_the_interpreter() {
     let (name, p) = problem_at(Path::new("tests/run/burgers_small.pde"));
@@ -121,24 +120,17 @@ fn the_hardware_profile_matches_the_interpreter() {
             let before = g.device_work().expect("counted");
             let e = g.eval(&th, &b).unwrap_or_else(|e| panic!("{name}: {e}"));
             let after = g.device_work().expect("counted");
-            let submitted = after.submissions - before.submissions;
-            let further: u64 = chunks.iter().map(|c| c - 1).sum();
-            assert_eq!(submitted, 1 + further, "n = {n}");
+            assert_eq!(after.submissions - before.submissions, 1, "n = {n}");
             let dispatched = after.dispatches - before.dispatches;
             assert_eq!(dispatched, 3 * chunks.iter().sum::<u64>(), "n = {n}");
             let read = after.read_back_bytes - before.read_back_bytes;
             assert_eq!(read, row_numbers * elem(precision), "n = {n}");
-            // Again at the same points: θ and the seeds go up once for all sets, and
-            // the columns and sizes only of a set that takes several chunks.
+            // Again at the same points: only θ and the seeds go up, once for all
+            // sets (every chunk's columns and sizes are still on the device).
             let again = g.eval(&th, &b).unwrap_or_else(|e| panic!("{name}: {e}"));
             let up = g.device_work().expect("counted").uploaded_bytes - after.uploaded_bytes;
-            let cols: u64 = (g.sets.iter().zip(&chunks))
-                .filter(|(_, &c)| c > 1)
-                .map(|(s, _)| s.n_cols as u64 * n as u64)
-                .sum();
             let params = (th.len() + k.terms.len()) as u64;
-            let info = 32 * chunks.iter().filter(|&&c| c > 1).sum::<u64>();
-            assert_eq!(up, (params + cols) * elem(precision) + info, "n = {n}");
+            assert_eq!(up, params * elem(precision), "n = {n}");
             assert_eq!(bits(&again), bits(&e), "n = {n}: the same sums again");
             let (rel, grad) = match precision {
                 Precision::F64 => (1e-10, 1e-10),
@@ -187,9 +179,9 @@ fn chunks_fit_the_adapters_limits() {
 /// gradients: four epochs of a small Burgers file whose point sets take two chunks
 /// each, three entries of θ fixed. The losses and θ agree (f64 to 1e-12, f32 to
 /// 1e-5, relative); the fixed entries do not move and their gradient is zero; an
-/// epoch is one submission per chunk of a set (one wait), two dispatches more than
-/// an evaluation, and reads back only the term sums, two watched entries and the
-/// flag. A NaN in θ raises the flag, θ does not move, and the last good θ stays;
+/// epoch is one submission, two dispatches more than an evaluation, uploads the
+/// step's seven numbers and reads back only the term sums, two watched entries and
+/// the flag. A NaN in θ raises the flag, θ does not move, and the last good θ stays;
 /// an evaluation in between takes θ's place, which the next epoch refuses.
 #[test]
 fn adam_on_the_device_follows_the_host_adam() {
@@ -247,12 +239,7 @@ fn adam_on_the_device_follows_the_host_adam() {
                 (total - host_loss).abs() <= rel * host_loss,
                 "{what}: {total} vs {host_loss}"
             );
-            let further: u64 = chunks.iter().map(|c| c - 1).sum();
-            assert_eq!(
-                after.submissions - before.submissions,
-                1 + further,
-                "{what}"
-            );
+            assert_eq!(after.submissions - before.submissions, 1, "{what}");
             let per_chunk = |s: &SetCode| s.full.pass1.len() as u64 + 2;
             let dispatched: u64 = (g.sets.iter().zip(&chunks))
                 .map(|(s, c)| c * per_chunk(s))
@@ -269,13 +256,9 @@ fn adam_on_the_device_follows_the_host_adam() {
                 "{what}"
             );
             if epoch > 0 {
-                // The step's seven numbers, and each chunk of a set of two its columns
-                // and sizes (its buffers hold the other chunk's).
-                let cols: u64 = (g.sets.iter())
-                    .map(|s| s.n_cols as u64 * n as u64 * el)
-                    .sum();
-                let up = 7 * el + cols + 32 * chunks.iter().sum::<u64>();
-                assert_eq!(after.uploaded_bytes - before.uploaded_bytes, up, "{what}");
+                // The step's seven numbers: the points and θ are on the device.
+                let up = after.uploaded_bytes - before.uploaded_bytes;
+                assert_eq!(up, 7 * el, "{what}");
             }
             watched = e.watched;
         }
