@@ -459,7 +459,9 @@ pub trait DeviceAdam {
     /// is false get a zero gradient (`fixed` tensors).
     fn load(&self, state: &AdamState, seeds: &[f64], trains: &[bool]) -> Result<(), KernelError>;
     /// One epoch at the device's θ over `batches`, then `update` unless a term sum
-    /// or a gradient entry is not finite.
+    /// or a gradient entry is not finite. `batches` must not change between a load
+    /// and the next unload (only the first epoch after a load compares them with
+    /// the device's copy).
     fn epoch(
         &self,
         batches: &[PointBatch],

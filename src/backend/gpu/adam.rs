@@ -52,6 +52,8 @@ struct Buffers {
     hyper: wgpu::Buffer,
     sizes: wgpu::Buffer,
     sizes_written: Cell<[u32; 8]>,
+    /// The point sets' columns were compared with the device's since the load.
+    points_checked: Cell<bool>,
     staging: wgpu::Buffer,
     update_group: wgpu::BindGroup,
 }
@@ -216,6 +218,7 @@ impl GpuKernel {
             hyper,
             sizes,
             sizes_written: Cell::new([u32::MAX; 8]),
+            points_checked: Cell::new(false),
             update_group,
         }
     }
@@ -255,6 +258,7 @@ impl DeviceAdam for GpuKernel {
             .flat_map(|&t| u32::from(t).to_ne_bytes())
             .collect();
         self.upload(&b.trains, &mask);
+        b.points_checked.set(false);
         self.adam.current.set(true);
         Ok(())
     }
@@ -268,8 +272,11 @@ impl DeviceAdam for GpuKernel {
         let device = |e: BackendError| KernelError::Device(e.to_string());
         let b = self.loaded()?;
         let (chunks, total) = self.plan(batches, Share::WHOLE, false);
-        let (mut enc, store) =
-            (self.encode_pass(&chunks, total, batches, false)).map_err(device)?;
+        // The points do not change between a load and an unload (the trainer
+        // redraws and reweighs them only between segments): checked once.
+        let same = b.points_checked.replace(true);
+        let encoded = self.encode_pass(&chunks, total, batches, false, same);
+        let (mut enc, store) = encoded.map_err(device)?;
         let width = b.n_terms + b.n_params;
         let rows = u32::try_from(total / u64::from(width.max(1)))
             .map_err(|_| KernelError::Device("an epoch's rows do not fit a 32-bit count".into()))?;

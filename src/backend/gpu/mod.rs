@@ -1,14 +1,15 @@
 //! The GPU engine: `wgsl` lowers the Kernel IR to WGSL compute shaders; this file
 //! is its runtime: picks an adapter, validates every generated module with naga
 //! before wgpu sees it, builds the pipelines, and evaluates the kernel in chunks of
-//! points (see `wgsl.rs` for the two passes).
+//! points (see `wgsl.rs` for the three passes); `adam.rs` runs Adam's epochs whole
+//! on the device.
 //!
 //! A chunk is as many points as the adapter's limits allow for the largest of the
 //! buffers one point needs (tape, contribution columns, input columns, pass-2
-//! partials), at most `MAX_CHUNK`. Each chunk is one submission: upload its columns,
-//! pass 1, pass 2, copy the partials back; each segment's partials are one row of
-//! the engine's [`Partials`], which the host adds in f64, segment after segment and
-//! chunk after chunk, so an evaluation is reproducible bit for bit.
+//! partials), at most `MAX_CHUNK`. A pass is one submission: every chunk of every
+//! point set, each folding its partial sums into its place in one rows buffer,
+//! then one copy back. Each row is one row of the engine's [`Partials`], which the
+//! host adds in f64, row after row, so an evaluation is reproducible bit for bit.
 //!
 //! wgpu reports device errors to a callback; ours records the first one and every
 //! call checks it, so a device failure becomes an error value, never a panic.
@@ -576,8 +577,10 @@ impl GpuKernel {
         (chunks, base)
     }
 
-    /// Encodes a pass's chunks into one command buffer: each set's columns and
-    /// sizes written where they changed, then per chunk pass 1, the reduction and
+    /// Encodes a pass's chunks into one command buffer: each set's columns (unless
+    /// the caller knows they are `same_points` as last time: building them to
+    /// compare costs the host a pass over every point) and sizes written where
+    /// they changed, then per chunk pass 1, the reduction and
     /// the fold into its place in the rows, each chunk's columns and sizes bound at
     /// its offset. Returns the encoder, not submitted, and the rows (room for at
     /// least `total` numbers).
@@ -587,6 +590,7 @@ impl GpuKernel {
         total: u64,
         batches: &[PointBatch],
         forward_only: bool,
+        same_points: bool,
     ) -> Result<(wgpu::CommandEncoder, std::cell::RefMut<'_, RowStore>), BackendError> {
         if total > u64::from(u32::MAX) {
             return Err(BackendError::Unsupported(
@@ -597,7 +601,8 @@ impl GpuKernel {
         let mut stores = vec![];
         for (set, batch) in batches.iter().enumerate() {
             let mine: Vec<&Chunk> = chunks.iter().filter(|c| c.set == set).collect();
-            stores.push(self.set_store(set, batch, &mine, forward_only, &rows));
+            let columns = (!same_points).then_some(batch);
+            stores.push(self.set_store(set, columns, &mine, forward_only, &rows));
         }
         let mut enc = self.gpu.device.create_command_encoder(&Default::default());
         {
@@ -641,12 +646,12 @@ impl GpuKernel {
         ))
     }
 
-    /// Point set `set`'s store, with room for `chunks` (of `batch`) and their
-    /// columns and sizes written where they changed, bound to `rows`.
+    /// Point set `set`'s store, with room for `chunks` and their sizes, and their
+    /// columns of `batch` when given, written where they changed; bound to `rows`.
     fn set_store(
         &self,
         set: usize,
-        batch: &PointBatch,
+        batch: Option<&PointBatch>,
         chunks: &[&Chunk],
         forward_only: bool,
         rows: &RowStore,
@@ -657,16 +662,18 @@ impl GpuKernel {
             *slot = Some(self.new_set_store(set, chunks.len().max(1)));
         }
         let st = slot.as_mut().expect("just made");
-        let stride = self.cols_stride(code) as usize;
-        let mut cols = Vec::with_capacity(stride * chunks.len());
-        for c in chunks {
-            cols.extend(self.columns(code, batch, c.points.clone()));
-            cols.resize(cols.len().next_multiple_of(stride), 0);
-        }
-        if st.written != cols {
-            self.gpu.queue.write_buffer(&st.cols, 0, &cols);
-            self.count(|w| w.uploaded_bytes += cols.len() as u64);
-            st.written = cols;
+        if let Some(batch) = batch {
+            let stride = self.cols_stride(code) as usize;
+            let mut cols = Vec::with_capacity(stride * chunks.len());
+            for c in chunks {
+                cols.extend(self.columns(code, batch, c.points.clone()));
+                cols.resize(cols.len().next_multiple_of(stride), 0);
+            }
+            if st.written != cols {
+                self.gpu.queue.write_buffer(&st.cols, 0, &cols);
+                self.count(|w| w.uploaded_bytes += cols.len() as u64);
+                st.written = cols;
+            }
         }
         let pass = match (forward_only, &code.forward) {
             (true, Some(f)) => f,
@@ -898,8 +905,8 @@ impl Engine for GpuKernel {
         self.gpu.queue.write_buffer(&self.params, 0, &params);
         self.count(|w| w.uploaded_bytes += params.len() as u64);
         let (chunks, total) = self.plan(pass.batches, pass.share, pass.forward_only);
-        let (mut enc, store) =
-            (self.encode_pass(&chunks, total, pass.batches, pass.forward_only)).map_err(device)?;
+        let encoded = self.encode_pass(&chunks, total, pass.batches, pass.forward_only, false);
+        let (mut enc, store) = encoded.map_err(device)?;
         let bytes = total * elem(self.precision);
         if bytes > 0 {
             enc.copy_buffer_to_buffer(&store.rows, 0, &store.staging, 0, bytes);

@@ -27,8 +27,8 @@
 //! (WGSL has no float atomics) and without workgroup memory.
 //!
 //! Pass 3 ([`fold`]): one invocation per output and *row* (up to 64 segments, 16 384
-//! points) adds the row's segment sums in order, so one row per 16 384 points comes
-//! back, not one per 256. Rows start at fixed point indices, so the host adds the
+//! points) adds the row's segment sums in order into the pass's rows (each chunk's
+//! at `info.base`), so one row per 16 384 points comes back, not one per 256. Rows start at fixed point indices, so the host adds the
 //! same rows in f64, in the same order, however the points were shared among ranks.
 //!
 //! Every loop bound adds `info.zero`, which is 0 at run time but unknown to the
