@@ -84,7 +84,8 @@ done
 bench() { # NAME FILE NF EPOCHS PRECISION [ENV=VALUE]
     local set=()
     [ -n "$3" ] && set=(--set "sample.collocation=$3")
-    step "bench $1 $5" env $6 "$bin" bench "$2" "${set[@]}" --backend gpu --json \
+    # shellcheck disable=SC2086 # $6, when given, is one VAR=VALUE for env
+    step "bench $1 $5" env ${6:-} "$bin" bench "$2" "${set[@]}" --backend gpu --json \
         --epochs "$4" --precision "$5" --no-hessian --data-dir examples/data
 }
 for p in f32 f64; do

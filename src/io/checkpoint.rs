@@ -230,6 +230,7 @@ fn phase_json(p: &PhaseReport) -> Value {
     json!({
         "name": p.name,
         "precision": p.precision,
+        "update": p.update,
         "iterations": p.iterations,
         "evaluations": p.evaluations,
         "seconds": p.seconds,
@@ -247,6 +248,11 @@ fn phase_from(v: &Value) -> Result<PhaseReport, String> {
         precision: crate::backend::Precision::named(&precision)
             .ok_or(format!("unknown precision `{precision}`"))?
             .name(),
+        // Snapshots from before Adam ran on the device have no `update`.
+        update: match v["update"].as_str() {
+            Some("device") => "device",
+            _ => "host",
+        },
         iterations: count(&v["iterations"])?,
         evaluations: count(&v["evaluations"])?,
         seconds: number(&v["seconds"])?,

@@ -14,6 +14,13 @@ pub fn allowed() -> bool {
     std::env::var("PDENET_GPU_ADAM").map_or(true, |v| v != "host")
 }
 
+/// The fewest epochs between a phase's redraws, reweighings and error measurements
+/// for Adam to run on the device: each segment between them sends θ, the moments,
+/// the last good θ and the mask there and reads all but the mask back (about ten
+/// θ-sized vectors, what two epochs with the update on the host move for a problem
+/// of four point sets).
+pub const MIN_SEGMENT: usize = 8;
+
 /// An engine's device Adam over the run's point sets.
 pub struct DeviceRun<'e> {
     pub engine: &'e dyn DeviceAdam,

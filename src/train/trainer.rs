@@ -180,6 +180,9 @@ pub struct PhaseReport {
     pub name: &'static str,
     /// The kernel precision it ran in ("f32", "f64").
     pub precision: &'static str,
+    /// Where the optimizer's state and update lived: `device` (Adam on the GPU
+    /// engine's device) or `host`.
+    pub update: &'static str,
     pub iterations: usize,
     pub evaluations: usize,
     pub seconds: f64,
@@ -446,6 +449,7 @@ pub fn train(
         out.phases.push(PhaseReport {
             name: kind.name,
             precision: precision(phase).name(),
+            update: if obj.on_device { "device" } else { "host" },
             iterations: ran.steps,
             evaluations: ran.evaluations,
             seconds: ran.seconds,
@@ -517,11 +521,6 @@ fn run_phase(
     let t0 = Instant::now();
     let mut optimizer = optim::build(phase, threads);
     optimizer.start(&out.theta);
-    obj.on_device = matches!(phase, Phase::Adam { .. })
-        && device::allowed()
-        && obj.eval.device_adam().is_some();
-    // Between a segment's ends θ is on the device: the error waits for the end.
-    rows.defer_errors = obj.on_device;
     let kind = optimizer.kind();
     let of = phase.cap();
     let terms = RefCell::new(Vec::new());
@@ -535,6 +534,22 @@ fn run_phase(
         .chain(causal.map(|c| c.every))
         .chain(adaptive.map(|a| a.every))
         .collect();
+    let errors_every = match rows.monitor.every {
+        ErrorEvery::Steps(n) if n > 0 => Some(n),
+        _ => None,
+    };
+    // θ and the moments go to the device and back once per segment: worth it only
+    // for segments of several epochs.
+    let short = schedules
+        .iter()
+        .chain(&errors_every)
+        .any(|&k| k < device::MIN_SEGMENT);
+    obj.on_device = matches!(phase, Phase::Adam { .. })
+        && !short
+        && device::allowed()
+        && obj.eval.device_adam().is_some();
+    // Between a segment's ends θ is on the device: the error waits for the end.
+    rows.defer_errors = obj.on_device;
     let aborted = |e: String| End::Aborted(optim::Abort::Objective(Stop::new(e)));
     let (mut done, mut evaluations) = (at.done, at.evaluations);
     let restored = at.optimizer.map(|state| optimizer.restore(&state));
