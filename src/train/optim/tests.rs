@@ -277,6 +277,131 @@ fn adam_run_puts_theta_back_on_a_nan_and_passes_stops_on() {
     assert_eq!(out.loss, None);
 }
 
+/// A device that runs Adam's epochs on ½‖θ − 1‖² in memory, taking the step as
+/// `backend::gpu::adam`'s shader does, and whose gradient entry 1 is NaN at epoch
+/// `nan_at`.
+struct FakeDevice {
+    state: crate::backend::AdamState,
+    grad: Vec<f64>,
+    epochs: usize,
+    nan_at: usize,
+    loads: usize,
+    unloads: usize,
+}
+
+impl AdamDevice for FakeDevice {
+    fn load(&mut self, state: &crate::backend::AdamState) -> Result<(), Stop> {
+        self.state = state.clone();
+        self.loads += 1;
+        Ok(())
+    }
+
+    fn epoch(
+        &mut self,
+        u: &crate::backend::AdamUpdate,
+        theta: &mut [f64],
+    ) -> Result<(f64, bool), Stop> {
+        self.epochs += 1;
+        let s = &mut self.state;
+        let loss = s.theta.iter().map(|x| 0.5 * (x - 1.0) * (x - 1.0)).sum();
+        self.grad = s.theta.iter().map(|x| x - 1.0).collect();
+        if self.epochs == self.nan_at {
+            self.grad[1] = f64::NAN;
+            return Ok((loss, false));
+        }
+        for (i, &g) in self.grad.iter().enumerate() {
+            let (p, m0) = (s.theta[i], s.m[i]);
+            s.last_good[i] = p;
+            s.m[i] = match u.weight1 < 0.5 {
+                true => m0 + u.weight1 * (g - m0),
+                false => g - (g - m0) * (1.0 - u.weight1),
+            };
+            s.v[i] = s.v[i] * u.beta2 + (1.0 - u.beta2) * g * g;
+            s.theta[i] = p + -u.step_size * s.m[i] / (s.v[i].sqrt() / u.bias2_sqrt + u.eps);
+        }
+        theta[0] = s.theta[0];
+        Ok((loss, true))
+    }
+
+    fn unload(&mut self) -> Result<(crate::backend::AdamState, Vec<f64>), Stop> {
+        self.unloads += 1;
+        Ok((self.state.clone(), self.grad.clone()))
+    }
+}
+
+/// An objective that only offers its device.
+struct OnDevice(FakeDevice);
+
+impl Objective for OnDevice {
+    fn eval(&mut self, _theta: &[f64]) -> Result<Eval, Stop> {
+        Err(Stop::new("evaluated on the host"))
+    }
+    fn adam_device(&mut self) -> Option<&mut dyn AdamDevice> {
+        Some(&mut self.0)
+    }
+}
+
+/// Adam on a device (`AdamDevice`) takes the host's steps bit for bit when the
+/// device computes as the host does: the state goes there once and comes back once
+/// as the segment ends, the watched entry of θ is current after every step, and a
+/// NaN gradient ends the phase with the host's abort and θ where the host's is
+/// (the start of the last finite epoch).
+#[test]
+fn adam_on_a_device_takes_the_host_s_steps() {
+    let quadratic = |calls: &mut usize, x: &[f64]| {
+        *calls += 1;
+        let mut grad: Vec<f64> = x.iter().map(|x| x - 1.0).collect();
+        if *calls == 5 {
+            grad[1] = f64::NAN;
+        }
+        let loss = x.iter().map(|x| 0.5 * (x - 1.0) * (x - 1.0)).sum();
+        Ok(Eval { loss, grad })
+    };
+    let config = AdamConfig {
+        lr: 0.1,
+        ..AdamConfig::default()
+    };
+    for epochs in [3, 8] {
+        let start = vec![0.3, -2.0, 5.0];
+        let (mut host_theta, mut calls, mut host_losses) = (start.clone(), 0, vec![]);
+        let mut host_obj = |x: &[f64]| quadratic(&mut calls, x);
+        let host = run_adam(
+            &mut host_obj,
+            &mut host_theta,
+            &mut Adam::new(3, config),
+            epochs,
+            |i| {
+                host_losses.push((i.loss, i.theta[0]));
+                ControlFlow::Continue(())
+            },
+        );
+        let mut dev = OnDevice(FakeDevice {
+            state: Default::default(),
+            grad: vec![],
+            epochs: 0,
+            nan_at: 5,
+            loads: 0,
+            unloads: 0,
+        });
+        let (mut theta, mut losses) = (start.clone(), vec![]);
+        let out = run_adam(
+            &mut dev,
+            &mut theta,
+            &mut Adam::new(3, config),
+            epochs,
+            |i| {
+                losses.push((i.loss, i.theta[0]));
+                ControlFlow::Continue(())
+            },
+        );
+        // Debug text: the abort's NaN is not equal to itself.
+        assert_eq!(format!("{out:?}"), format!("{host:?}"), "{epochs} epochs");
+        assert_eq!(losses, host_losses);
+        assert_eq!(theta, host_theta, "{epochs} epochs: θ bit for bit");
+        assert_eq!((dev.0.loads, dev.0.unloads), (1, 1));
+    }
+}
+
 // ----- L-BFGS -----
 
 #[test]
