@@ -210,8 +210,12 @@ impl GpuKernel {
             n_terms,
             n_params,
             trains: gpu.buffer(4 * p, U::STORAGE | U::COPY_DST),
-            // Unload reads θ, the three vectors and the gradient; an epoch less.
-            staging: gpu.buffer(5 * p * el + 8, U::MAP_READ | U::COPY_DST),
+            // Unload reads θ, the three vectors and the gradient; an epoch the terms,
+            // at most all of θ, and the flag.
+            staging: gpu.buffer(
+                (5 * p).max(u64::from(width)) * el + 8,
+                U::MAP_READ | U::COPY_DST,
+            ),
             sums,
             bad,
             moments,
@@ -221,12 +225,6 @@ impl GpuKernel {
             points_checked: Cell::new(false),
             update_group,
         }
-    }
-
-    /// Writes `bytes` into `buffer` at 0, counted as uploaded.
-    fn upload(&self, buffer: &wgpu::Buffer, bytes: &[u8]) {
-        self.gpu.queue.write_buffer(buffer, 0, bytes);
-        self.count(|w| w.uploaded_bytes += bytes.len() as u64);
     }
 }
 
@@ -250,14 +248,14 @@ impl DeviceAdam for GpuKernel {
         let mut slot = self.adam.buffers.borrow_mut();
         let b = slot.get_or_insert_with(|| self.adam_buffers(n_params, width));
         let params: Vec<f64> = state.theta.iter().chain(seeds).copied().collect();
-        self.upload(&self.params, &to_bytes(&params, self.precision));
+        self.upload(&self.params, 0, &to_bytes(&params, self.precision));
         let moments = [state.m.as_slice(), &state.v, &state.last_good].concat();
-        self.upload(&b.moments, &to_bytes(&moments, self.precision));
+        self.upload(&b.moments, 0, &to_bytes(&moments, self.precision));
         let mask: Vec<u8> = trains
             .iter()
             .flat_map(|&t| u32::from(t).to_ne_bytes())
             .collect();
-        self.upload(&b.trains, &mask);
+        self.upload(&b.trains, 0, &mask);
         b.points_checked.set(false);
         self.adam.current.set(true);
         Ok(())
@@ -283,7 +281,7 @@ impl DeviceAdam for GpuKernel {
         let sizes = [rows, width, b.n_terms, b.n_params, 0, 0, 0, 0];
         if b.sizes_written.replace(sizes) != sizes {
             let bytes: Vec<u8> = sizes.iter().flat_map(|x| x.to_ne_bytes()).collect();
-            self.upload(&b.sizes, &bytes);
+            self.upload(&b.sizes, 0, &bytes);
         }
         let w = update.weight1;
         let hyper = [
@@ -295,7 +293,7 @@ impl DeviceAdam for GpuKernel {
             1.0 - update.beta2,
             update.eps,
         ];
-        self.upload(&b.hyper, &to_bytes(&hyper, self.precision));
+        self.upload(&b.hyper, 0, &to_bytes(&hyper, self.precision));
         enc.clear_buffer(&b.bad, 0, None);
         let total_group = self.gpu.bind(
             &self.adam.total_layout,

@@ -670,8 +670,7 @@ impl GpuKernel {
                 cols.resize(cols.len().next_multiple_of(stride), 0);
             }
             if st.written != cols {
-                self.gpu.queue.write_buffer(&st.cols, 0, &cols);
-                self.count(|w| w.uploaded_bytes += cols.len() as u64);
+                self.upload(&st.cols, 0, &cols);
                 st.written = cols;
             }
         }
@@ -695,9 +694,7 @@ impl GpuKernel {
             ];
             if st.info_written.get(c.index) != Some(&info) {
                 let bytes: Vec<u8> = info.iter().flat_map(|x| x.to_ne_bytes()).collect();
-                let at = c.index as u64 * self.info_stride();
-                self.gpu.queue.write_buffer(&st.info, at, &bytes);
-                self.count(|w| w.uploaded_bytes += bytes.len() as u64);
+                self.upload(&st.info, c.index as u64 * self.info_stride(), &bytes);
                 st.info_written
                     .resize(st.info_written.len().max(c.index + 1), [u32::MAX; 8]);
                 st.info_written[c.index] = info;
@@ -837,6 +834,12 @@ impl GpuKernel {
         Ok(out)
     }
 
+    /// Writes `bytes` into `buffer` at `at`, counted as uploaded.
+    fn upload(&self, buffer: &wgpu::Buffer, at: u64, bytes: &[u8]) {
+        self.gpu.queue.write_buffer(buffer, at, bytes);
+        self.count(|w| w.uploaded_bytes += bytes.len() as u64);
+    }
+
     /// Adds to the work handed to the device.
     fn count(&self, add: impl FnOnce(&mut DeviceWork)) {
         let mut w = self.work.get();
@@ -902,8 +905,7 @@ impl Engine for GpuKernel {
         self.adam.lose();
         let params: Vec<f64> = pass.theta.iter().chain(pass.seeds).copied().collect();
         let params = to_bytes(&params, self.precision);
-        self.gpu.queue.write_buffer(&self.params, 0, &params);
-        self.count(|w| w.uploaded_bytes += params.len() as u64);
+        self.upload(&self.params, 0, &params);
         let (chunks, total) = self.plan(pass.batches, pass.share, pass.forward_only);
         let encoded = self.encode_pass(&chunks, total, pass.batches, pass.forward_only, false);
         let (mut enc, store) = encoded.map_err(device)?;
