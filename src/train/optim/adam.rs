@@ -113,10 +113,11 @@ pub struct Adam {
     /// θ where the last finite evaluation was made: a step from there ended at a point
     /// whose evaluation may fail, and θ goes back here then. `None` before the first.
     last_good: Option<Vec<f64>>,
-    /// The state lives on the objective's device (`AdamDevice`) until
-    /// [`Optimizer::finish`] brings it back; θ, `m`, `v` and `last_good` here are
-    /// stale meanwhile, but for the entries the device writes back each epoch.
-    on_device: bool,
+    /// θ as it was when the state went to the objective's device (`AdamDevice`),
+    /// where it lives until [`Optimizer::finish`] brings it back; θ, `m`, `v` and
+    /// `last_good` here are stale meanwhile, but for the entries the device writes
+    /// back each epoch. If the device cannot give the state back, θ returns here.
+    loaded_from: Option<Vec<f64>>,
 }
 
 impl Adam {
@@ -128,7 +129,7 @@ impl Adam {
             v: vec![0.0; n],
             steps: 0,
             last_good: None,
-            on_device: false,
+            loaded_from: None,
         }
     }
 
@@ -191,7 +192,7 @@ impl Adam {
     /// One epoch on `device`, loading the state there first if it is not.
     fn step_on(&mut self, device: &mut dyn AdamDevice, theta: &mut [f64]) -> Result<Step, End> {
         let objective = |s: Stop| End::Aborted(Abort::Objective(s));
-        if !self.on_device {
+        if self.loaded_from.is_none() {
             let state = AdamState {
                 theta: theta.to_vec(),
                 m: self.m.clone(),
@@ -199,7 +200,7 @@ impl Adam {
                 last_good: self.last_good.clone().unwrap_or_else(|| theta.to_vec()),
             };
             device.load(&state).map_err(objective)?;
-            self.on_device = true;
+            self.loaded_from = Some(state.theta);
         }
         let lr = self.lr();
         let failed = match device.epoch(&self.next_update(), theta) {
@@ -229,14 +230,19 @@ impl Adam {
     }
 
     /// Takes the state back from `device` into θ and the moments; the last
-    /// epoch's gradient.
+    /// epoch's gradient. When the device cannot give it, θ goes back to where it
+    /// was at the load, a point the host knows whole.
     fn bring_back(
         &mut self,
         device: &mut dyn AdamDevice,
         theta: &mut [f64],
     ) -> Result<Vec<f64>, Stop> {
-        self.on_device = false;
-        let (state, grad) = device.unload()?;
+        let Some(loaded) = self.loaded_from.take() else {
+            return Err(Stop::new("Adam's state is not on the device"));
+        };
+        let (state, grad) = device
+            .unload()
+            .inspect_err(|_| theta.copy_from_slice(&loaded))?;
         theta.copy_from_slice(&state.theta);
         self.m = state.m;
         self.v = state.v;
@@ -301,15 +307,20 @@ impl Optimizer for Adam {
     fn objective_changed(&mut self) {}
 
     fn finish(&mut self, obj: &mut dyn Objective, theta: &mut [f64]) -> Result<(), Abort> {
-        match (self.on_device, obj.adam_device()) {
-            (true, Some(device)) => self
-                .bring_back(device, theta)
-                .map(drop)
-                .map_err(Abort::Objective),
-            (true, None) => Err(Abort::Objective(Stop::new(
-                "Adam's state is on a device the objective no longer has",
-            ))),
-            (false, _) => Ok(()),
+        match (self.loaded_from.take(), obj.adam_device()) {
+            (Some(loaded), Some(device)) => {
+                self.loaded_from = Some(loaded);
+                self.bring_back(device, theta)
+                    .map(drop)
+                    .map_err(Abort::Objective)
+            }
+            (Some(loaded), None) => {
+                theta.copy_from_slice(&loaded);
+                Err(Abort::Objective(Stop::new(
+                    "Adam's state is on a device the objective no longer has",
+                )))
+            }
+            (None, _) => Ok(()),
         }
     }
 

@@ -287,6 +287,8 @@ struct FakeDevice {
     nan_at: usize,
     loads: usize,
     unloads: usize,
+    /// The device is lost before the state comes back.
+    lost: bool,
 }
 
 impl AdamDevice for FakeDevice {
@@ -325,6 +327,9 @@ impl AdamDevice for FakeDevice {
 
     fn unload(&mut self) -> Result<(crate::backend::AdamState, Vec<f64>), Stop> {
         self.unloads += 1;
+        if self.lost {
+            return Err(Stop::new("the device was lost"));
+        }
         Ok((self.state.clone(), self.grad.clone()))
     }
 }
@@ -382,6 +387,7 @@ fn adam_on_a_device_takes_the_host_s_steps() {
             nan_at: 5,
             loads: 0,
             unloads: 0,
+            lost: false,
         });
         let (mut theta, mut losses) = (start.clone(), vec![]);
         let out = run_adam(
@@ -399,6 +405,16 @@ fn adam_on_a_device_takes_the_host_s_steps() {
         assert_eq!(losses, host_losses);
         assert_eq!(theta, host_theta, "{epochs} epochs: θ bit for bit");
         assert_eq!((dev.0.loads, dev.0.unloads), (1, 1));
+        // A device lost before the state comes back: the phase ends and θ is the
+        // point the state left from, not a mixture of stale and watched entries.
+        dev.0.lost = true;
+        let mut theta = start.clone();
+        let out = run_adam(&mut dev, &mut theta, &mut Adam::new(3, config), 3, |i| {
+            assert_ne!(i.theta[0], start[0], "the watched entry moves");
+            ControlFlow::Continue(())
+        });
+        let lost = End::Aborted(Abort::Objective(Stop::new("the device was lost")));
+        assert_eq!((out.end, theta), (lost, start));
     }
 }
 
