@@ -59,6 +59,11 @@ impl DeviceRun<'_> {
             watched: e.watched,
         })
     }
+
+    /// The state as the device holds it, and the last epoch's gradient.
+    pub fn unload(&self) -> Result<(AdamState, Vec<f64>), KernelError> {
+        self.engine.unload()
+    }
 }
 
 /// A device run as the whole objective, every entry of θ training and none
@@ -92,6 +97,6 @@ impl AdamDevice for Timed<'_> {
     }
 
     fn unload(&mut self) -> Result<(AdamState, Vec<f64>), Stop> {
-        self.0.engine.unload().map_err(|e| Stop::new(e.to_string()))
+        self.0.unload().map_err(|e| Stop::new(e.to_string()))
     }
 }

@@ -272,8 +272,13 @@ impl KernelObjective<'_> {
     }
 
     fn device(&mut self) -> Result<DeviceRun<'_>, Stop> {
-        (self.eval.device_adam()).ok_or_else(|| Stop::new("the engine has no device for Adam"))
+        (self.eval.device_adam()).ok_or_else(no_device)
     }
+}
+
+/// Why a device epoch cannot run: the engine offers none.
+fn no_device() -> Stop {
+    Stop::new("the engine has no device for Adam")
 }
 
 impl Objective for KernelObjective<'_> {
@@ -294,10 +299,7 @@ impl Objective for KernelObjective<'_> {
     }
 
     fn adam_device(&mut self) -> Option<&mut dyn AdamDevice> {
-        match self.on_device {
-            true => Some(self),
-            false => None,
-        }
+        self.on_device.then_some(self)
     }
 }
 
@@ -314,10 +316,10 @@ impl AdamDevice for KernelObjective<'_> {
     }
 
     fn epoch(&mut self, update: &AdamUpdate, theta: &mut [f64]) -> Result<(f64, bool), Stop> {
-        let watch = std::mem::take(&mut self.watch);
-        let e = self.device()?.epoch(update, &watch);
-        self.watch = watch;
-        let e = e.map_err(|e| Stop::new(e.to_string()))?;
+        let e = {
+            let device = (self.eval.device_adam()).ok_or_else(no_device)?;
+            (device.epoch(update, &self.watch)).map_err(|e| Stop::new(e.to_string()))?
+        };
         for (&i, &x) in self.watch.iter().zip(&e.watched) {
             theta[i] = x;
         }
@@ -327,7 +329,7 @@ impl AdamDevice for KernelObjective<'_> {
 
     fn unload(&mut self) -> Result<(AdamState, Vec<f64>), Stop> {
         let device = self.device()?;
-        device.engine.unload().map_err(|e| Stop::new(e.to_string()))
+        device.unload().map_err(|e| Stop::new(e.to_string()))
     }
 }
 
