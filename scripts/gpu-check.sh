@@ -12,7 +12,8 @@
 #      Burgers (QRes and MLP) and Schrödinger, in f32 and f64;
 #   3. speed: `pdenet bench --backend gpu --json` on Burgers QRes and MLP at N_f = 10 000
 #      and 1 000 000 and on Schrödinger, in f32 and f64 (Adam on the device; Burgers
-#      QRes at the small N_f once more with Adam on the host);
+#      QRes at the small N_f once more with Adam on the host, and at the large N_f in
+#      f32 once more with pass 2 per output instead of tiled);
 #   4. the PyTorch reference on CUDA for the Burgers cases (bench/burgers_torch.py
 #      --device cuda), where python3 has torch with CUDA.
 # Everything lands in one JSON file (format pdenet-gpu-check/1).
@@ -97,6 +98,10 @@ for p in f32 f64; do
         PDENET_GPU_ADAM=host
     bench "burgers-mlp nf=$small" examples/burgers_pinn.pde "$small" "$epochs" "$p"
     bench "burgers-qres nf=$large" examples/burgers.pde "$large" "$big_epochs" "$p"
+    # Pass 2 by an invocation per gradient entry, not by tiles in workgroup
+    # memory: which one this adapter should get.
+    [ "$p" = f32 ] && bench "burgers-qres nf=$large outputs-reduce" examples/burgers.pde \
+        "$large" "$big_epochs" "$p" PDENET_GPU_REDUCE=outputs
     bench "burgers-mlp nf=$large" examples/burgers_pinn.pde "$large" "$big_epochs" "$p"
     bench "schrodinger" examples/schrodinger.pde "" "$epochs" "$p"
 done

@@ -52,8 +52,10 @@ pub struct DevicePerEpoch {
     /// Where Adam's update ran: `device` (θ and the moments kept there), `host`.
     pub adam: &'static str,
     pub profile: &'static str,
+    pub reduction: &'static str,
     pub shaders: usize,
     pub tape_bytes_per_point: u64,
+    pub reduce_bytes_per_point: u64,
     pub dispatches: f64,
     pub submissions: f64,
     pub uploaded_bytes: f64,
@@ -72,8 +74,10 @@ impl DevicePerEpoch {
         DevicePerEpoch {
             adam,
             profile: after.profile,
+            reduction: after.reduction,
             shaders: after.shaders,
             tape_bytes_per_point: after.tape_bytes_per_point,
+            reduce_bytes_per_point: after.reduce_bytes_per_point,
             dispatches: per(before.dispatches, after.dispatches),
             submissions: per(before.submissions, after.submissions),
             uploaded_bytes: per(before.uploaded_bytes, after.uploaded_bytes),
@@ -427,8 +431,10 @@ impl Timing {
             "device": self.device.map(|d| serde_json::json!({
                 "adam": d.adam,
                 "profile": d.profile,
+                "reduction": d.reduction,
                 "shaders": d.shaders,
                 "tape_bytes_per_point": d.tape_bytes_per_point,
+                "reduce_bytes_per_point": d.reduce_bytes_per_point,
                 "dispatches_per_epoch": d.dispatches,
                 "submissions_per_epoch": d.submissions,
                 "uploaded_bytes_per_epoch": d.uploaded_bytes,
@@ -474,16 +480,19 @@ impl Timing {
         };
         let split = match &self.device {
             Some(d) => format!(
-                "{split}; Adam on the {}, {} profile, {} shaders, per epoch {:.0} \
-                 dispatches, {:.0} submissions, {:.2} kB up, {:.2} kB back; tape {} B per point",
+                "{split}; Adam on the {}, {} profile, pass 2 by {}, {} shaders, per epoch {:.0} \
+                 dispatches, {:.0} submissions, {:.2} kB up, {:.2} kB back; tape {} B and \
+                 pass 2 reads {} B per point",
                 d.adam,
                 d.profile,
+                d.reduction,
                 d.shaders,
                 d.dispatches,
                 d.submissions,
                 d.uploaded_bytes / 1e3,
                 d.read_back_bytes / 1e3,
-                d.tape_bytes_per_point
+                d.tape_bytes_per_point,
+                d.reduce_bytes_per_point
             ),
             None => split,
         };

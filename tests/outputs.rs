@@ -645,5 +645,6 @@ fn the_gpu_check_writes_one_json_of_its_steps() {
             "{s}"
         );
         assert!(s["result"]["adapter"].is_string(), "{s}");
+        assert!(s["result"]["device"]["reduction"].is_string(), "{s}");
     }
 }

@@ -352,10 +352,16 @@ pub struct Pass<'a> {
 pub struct DeviceWork {
     /// How pass 1 is cut: `software` (short segments) or `hardware` (whole).
     pub profile: &'static str,
+    /// How pass 2 sums a weight matrix's gradient: `outputs` (an invocation per
+    /// entry) or `tiles` (a workgroup per tile).
+    pub reduction: &'static str,
     /// Compute pipelines built (every segment of every pass, and the reduction).
     pub shaders: usize,
     /// The widest point set's tape, bytes per point.
     pub tape_bytes_per_point: u64,
+    /// Bytes pass 2 reads from global memory per point of the widest point set
+    /// (its products' columns; a tiled weight matrix reads each row once per tile).
+    pub reduce_bytes_per_point: u64,
     pub dispatches: u64,
     /// Command buffers submitted; each is followed by a wait and a read-back.
     pub submissions: u64,

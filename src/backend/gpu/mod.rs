@@ -29,7 +29,7 @@ use super::Share;
 use super::{BackendError, DeviceWork, Engine, EngineFacts, EngineKind, Partials, Pass, Precision};
 use crate::kernel::{Kernel, KernelError, PointBatch};
 use crate::problem::Reduce;
-pub use wgsl::Profile;
+pub use wgsl::{Profile, Reduction};
 use wgsl::{Shader, WORKGROUP};
 
 /// Points per pass-2 segment: how many products an invocation sums in the kernel's
@@ -303,10 +303,12 @@ pub(crate) fn validate(wgsl: &str, precision: Precision) -> Result<naga::Module,
     Ok(module)
 }
 
-/// One pass 1 (its segments, run in order) with the pass-2 table that reduces it.
+/// One pass 1 (its segments, run in order) with the pass-2 tables that reduce it.
 struct Pipelines {
     pass1: Vec<wgpu::ComputePipeline>,
     table: wgpu::Buffer,
+    /// The tiled pass 2's table and its tile count, when a weight matrix is tiled.
+    tiles: Option<(wgpu::Buffer, u32)>,
     n_out: u32,
     /// Where the table's pairs start (after its `n_out + 1` offsets).
     pairs: u32,
@@ -347,10 +349,16 @@ struct SetStore {
     /// Each chunk's sizes last written to `info`.
     info_written: Vec<[u32; 8]>,
     pass1: wgpu::BindGroup,
-    reduce_full: wgpu::BindGroup,
-    reduce_forward: Option<wgpu::BindGroup>,
+    reduce_full: ReduceGroups,
+    reduce_forward: Option<ReduceGroups>,
     /// Pass 3's, on the rows of that [`RowStore::generation`].
     fold: Option<(u64, wgpu::BindGroup)>,
+}
+
+/// Pass 2's bind groups for one pass: per output, and tiled where it has tiles.
+struct ReduceGroups {
+    outputs: wgpu::BindGroup,
+    tiles: Option<wgpu::BindGroup>,
 }
 
 /// Every chunk's rows of one pass on the device (pass 3 writes each chunk's at its
@@ -387,6 +395,7 @@ pub struct GpuKernel {
     /// θ and the loss seeds, one buffer every point set's pass 1 reads.
     params: wgpu::Buffer,
     reduce: wgpu::ComputePipeline,
+    tiled: wgpu::ComputePipeline,
     fold: wgpu::ComputePipeline,
     /// The bind group layouts of passes 1, 2 and 3.
     layouts: [wgpu::BindGroupLayout; 3],
@@ -414,23 +423,27 @@ impl GpuKernel {
         gpu: Gpu,
     ) -> Result<GpuKernel, BackendError> {
         let profile = Profile::for_adapter(gpu.info.device_type);
-        Self::compile_chunked(kernel, precision, gpu, MAX_CHUNK, profile)
+        let reduction = Reduction::for_profile(profile);
+        Self::compile_chunked(kernel, precision, gpu, MAX_CHUNK, profile, reduction)
     }
 
-    /// The same with at most `max_chunk` points per chunk (tests force many chunks)
-    /// and pass 1 cut as `profile` says (tests run the hardware profile on lavapipe).
+    /// The same with at most `max_chunk` points per chunk (tests force many chunks),
+    /// pass 1 cut as `profile` says and pass 2 as `reduction` (tests run the
+    /// hardware profile and the tiles on lavapipe).
     pub(crate) fn compile_chunked(
         kernel: &Kernel,
         precision: Precision,
         gpu: Gpu,
         max_chunk: u32,
         profile: Profile,
+        reduction: Reduction,
     ) -> Result<GpuKernel, BackendError> {
         use Slot::{Read, ReadPerChunk, UniformPerChunk, Write};
         let (bgl1, pl1) = gpu.layout(&[ReadPerChunk, Read, Write, Write, UniformPerChunk]);
         let (bgl2, pl2) = gpu.layout(&[Read, Read, Write, UniformPerChunk]);
         let (bgl3, pl3) = gpu.layout(&[Read, Write, UniformPerChunk]);
         let reduce = gpu.pipeline(&wgsl::reduce(precision), precision, &pl2, "reduce")?;
+        let tiled = gpu.pipeline(&wgsl::tiled(precision), precision, &pl2, "tiled")?;
         let fold = gpu.pipeline(&wgsl::fold(precision), precision, &pl3, "fold")?;
         let el = elem(precision);
         let n_params = (kernel.programs.iter())
@@ -446,6 +459,7 @@ impl GpuKernel {
         );
         let mut sets = vec![];
         let mut buffers = vec![];
+        let mut reduce_reads = vec![];
         let shaders = pass1_shaders(kernel, precision, profile)?;
         for (s, (set, (full, forward))) in kernel.programs.iter().zip(shaders).enumerate() {
             let prog = &set.program;
@@ -460,8 +474,9 @@ impl GpuKernel {
                 full.n_out.div_ceil(SEG),
             ];
             let chunk = chunk_points(&gpu.limits, el, &widths, max_chunk)?;
+            reduce_reads.push(full.reduce_reads(reduction));
             let make = |sh: &Shader, what: &str| -> Result<Pipelines, BackendError> {
-                let trips = sh.reduce_trips(SEG);
+                let trips = sh.reduce_trips(SEG, reduction);
                 if trips > wgsl::LOOP_BUDGET {
                     return Err(BackendError::Unsupported(format!(
                         "summing one gradient entry over {SEG} points takes {trips} loop \
@@ -477,20 +492,19 @@ impl GpuKernel {
                         gpu.pipeline(wgsl, precision, &pl1, &format!("set {s} {what} {k}"))
                     })
                     .collect::<Result<_, _>>()?;
-                let table = gpu
-                    .device
-                    .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                let table = |words: &[u32]| {
+                    let contents: Vec<u8> = words.iter().flat_map(|x| x.to_ne_bytes()).collect();
+                    (gpu.device).create_buffer_init(&wgpu::util::BufferInitDescriptor {
                         label: None,
-                        contents: &sh
-                            .table
-                            .iter()
-                            .flat_map(|x| x.to_ne_bytes())
-                            .collect::<Vec<u8>>(),
+                        contents: &contents,
                         usage: wgpu::BufferUsages::STORAGE,
-                    });
+                    })
+                };
                 Ok(Pipelines {
                     pass1,
-                    table,
+                    table: table(&sh.table(reduction)),
+                    tiles: (sh.n_tiles(reduction) > 0)
+                        .then(|| (table(&sh.tiles), sh.n_tiles(reduction))),
                     n_out: sh.n_out,
                     pairs: sh.n_out + 1,
                 })
@@ -511,7 +525,8 @@ impl GpuKernel {
         let adam = adam::DeviceState::new(&gpu, precision)?;
         let work = DeviceWork {
             profile: profile.name(),
-            shaders: 2
+            reduction: reduction.name(),
+            shaders: 3
                 + adam::SHADERS
                 + (sets.iter())
                     .map(|s| s.full.pass1.len() + s.forward.as_ref().map_or(0, |f| f.pass1.len()))
@@ -521,6 +536,7 @@ impl GpuKernel {
                 .map(|s| s.tape_width as u64 * el)
                 .max()
                 .unwrap_or(0),
+            reduce_bytes_per_point: reduce_reads.into_iter().max().unwrap_or(0) * el,
             ..DeviceWork::default()
         };
         Ok(GpuKernel {
@@ -531,6 +547,7 @@ impl GpuKernel {
             buffers,
             params,
             reduce,
+            tiled,
             fold,
             layouts: [bgl1, bgl2, bgl3],
             rows: Default::default(),
@@ -735,10 +752,14 @@ impl GpuKernel {
                 window(&info, 32),
             ],
         );
-        let reduce = |p: &Pipelines| {
-            let whole = [&bufs.contrib, &p.table, &bufs.partial].map(|b| b.as_entire_binding());
+        let group = |table: &wgpu::Buffer| {
+            let whole = [&bufs.contrib, table, &bufs.partial].map(|b| b.as_entire_binding());
             let resources = whole.into_iter().chain([window(&info, 32)]).collect();
             self.gpu.bind_windows(&self.layouts[1], resources)
+        };
+        let reduce = |p: &Pipelines| ReduceGroups {
+            outputs: group(&p.table),
+            tiles: p.tiles.as_ref().map(|(t, _)| group(t)),
         };
         SetStore {
             chunks,
@@ -787,8 +808,16 @@ impl GpuKernel {
             cp.dispatch_workgroups(m.div_ceil(WORKGROUP), 1, 1);
         }
         cp.set_pipeline(&self.reduce);
-        cp.set_bind_group(0, reduce_bg, &[info_at]);
+        cp.set_bind_group(0, &reduce_bg.outputs, &[info_at]);
         cp.dispatch_workgroups(pass.n_out.div_ceil(WORKGROUP), m.div_ceil(SEG), 1);
+        // After the pass per output, which writes 0 for the tiled outputs (they
+        // have no pairs there): wgpu orders two dispatches that write one buffer.
+        if let (Some((_, n_tiles)), Some(tiles)) = (&pass.tiles, &reduce_bg.tiles) {
+            cp.set_pipeline(&self.tiled);
+            cp.set_bind_group(0, tiles, &[info_at]);
+            cp.dispatch_workgroups(*n_tiles, m.div_ceil(SEG), 1);
+            self.count(|w| w.dispatches += 1);
+        }
         cp.set_pipeline(&self.fold);
         cp.set_bind_group(0, fold, &[info_at]);
         cp.dispatch_workgroups(pass.n_out.div_ceil(WORKGROUP), c.rows, 1);
@@ -1055,6 +1084,8 @@ pub fn emit_wgsl(kernel: &Kernel, precision: Precision) -> String {
         Err(e) => out += &format!("// {e}\n\n"),
     }
     out += &wgsl::reduce(precision);
+    out.push('\n');
+    out += &wgsl::tiled(precision);
     out.push('\n');
     out += &wgsl::fold(precision);
     out.push('\n');

@@ -58,7 +58,8 @@ fn matches_the_interpreter(precision: Precision) {
         // 256 points a chunk: n = 300 runs two chunks, the second one partial.
         // (lavapipe is slow: a few hundred points keep the test in minutes.)
         let profile = Profile::for_adapter(gpu.info.device_type);
-        let g = GpuKernel::compile_chunked(&k, precision, gpu, 300, profile)
+        let reduction = Reduction::for_profile(profile);
+        let g = GpuKernel::compile_chunked(&k, precision, gpu, 300, profile, reduction)
             .unwrap_or_else(|e| panic!("{name} {precision:?}: {e}"));
         let th = theta(&p, 5);
         for n in [1, 300] {
@@ -89,9 +90,11 @@ fn matches_the_interpreter(precision: Precision) {
 /// The hardware profile (each pass 1 in one shader, as a real GPU gets it) on
 /// lavapipe: a small Burgers file against the interpreter in both precisions, with
 /// one pass-1 shader per point set, three dispatches per chunk (pass 1, the
-/// reduction, the fold), every chunk of every point set in one submission, and one
-/// row of partial sums read back per 16 384 points (per chunk where a chunk is
-/// smaller); a second evaluation at the same points uploads only θ and the seeds.
+/// reduction, the fold) and a fourth where weight matrices are tiled, every chunk
+/// of every point set in one submission, and one row of partial sums read back per
+/// 16 384 points (per chunk where a chunk is smaller); a second evaluation at the
+/// same points uploads only θ and the seeds. The tiled pass 2 (width 10: full and
+/// edge tiles) gives the pass per output's sums bit for bit, reading fewer numbers.
 #[test]
 fn the_hardware_profile_matches_the_interpreter() {
     let (name, p) = problem_at(Path::new("tests/run/burgers_small.pde"));
@@ -102,17 +105,22 @@ fn the_hardware_profile_matches_the_interpreter() {
             let Some(gpu) = device(precision) else {
                 return;
             };
-            let g = GpuKernel::compile_chunked(&k, precision, gpu, cap, Profile::Hardware)
-                .unwrap_or_else(|e| panic!("{name} {precision:?}: {e}"));
+            let build = |gpu, reduction| {
+                GpuKernel::compile_chunked(&k, precision, gpu, cap, Profile::Hardware, reduction)
+                    .unwrap_or_else(|e| panic!("{name} {precision:?}: {e}"))
+            };
+            let g = build(gpu, Reduction::Tiles);
             let work = g.device_work().expect("counted");
             assert_eq!(
                 (work.profile, work.shaders),
-                ("hardware", k.programs.len() + 2 + adam::SHADERS)
+                ("hardware", k.programs.len() + 3 + adam::SHADERS)
             );
-            // Per set: its chunks, and its rows of n_out numbers each.
-            let chunks: Vec<u64> = (g.sets.iter())
-                .map(|s| n.div_ceil(s.chunk as usize) as u64)
-                .collect();
+            // Per set: its chunks, each 3 dispatches or 4 with the tiled pass 2,
+            // and its rows of n_out numbers each.
+            let dispatches: u64 = (g.sets.iter())
+                .map(|s| n.div_ceil(s.chunk as usize) as u64 * (3 + s.full.tiles.is_some() as u64))
+                .sum();
+            assert!(g.sets.iter().any(|s| s.full.tiles.is_some()), "no tiles");
             let rows = |s: &SetCode| n.div_ceil((s.chunk as usize).min(row)) as u64;
             let row_numbers: u64 = g.sets.iter().map(|s| rows(s) * s.full.n_out as u64).sum();
             let th = theta(&p, 5);
@@ -122,7 +130,7 @@ fn the_hardware_profile_matches_the_interpreter() {
             let after = g.device_work().expect("counted");
             assert_eq!(after.submissions - before.submissions, 1, "n = {n}");
             let dispatched = after.dispatches - before.dispatches;
-            assert_eq!(dispatched, 3 * chunks.iter().sum::<u64>(), "n = {n}");
+            assert_eq!(dispatched, dispatches, "n = {n}");
             let read = after.read_back_bytes - before.read_back_bytes;
             assert_eq!(read, row_numbers * elem(precision), "n = {n}");
             // Again at the same points: only θ and the seeds go up, once for all
@@ -138,6 +146,15 @@ fn the_hardware_profile_matches_the_interpreter() {
             };
             let what = format!("{name} {precision:?} n={n} (hardware profile)");
             compare(&what, &e, &k.eval(&th, &b).expect("runs"), rel, grad);
+            let per_output = build(device(precision).expect("opened once"), Reduction::Outputs);
+            let reads = |g: &GpuKernel| g.device_work().expect("counted").reduce_bytes_per_point;
+            assert!(reads(&g) < reads(&per_output), "{what}: tiles read less");
+            let plain = per_output.eval(&th, &b).expect("runs");
+            assert_eq!(
+                bits(&e),
+                bits(&plain),
+                "{what}: tiles and outputs sum alike"
+            );
         }
     }
 }
@@ -195,7 +212,8 @@ fn adam_on_the_device_follows_the_host_adam() {
             continue;
         };
         let profile = Profile::for_adapter(gpu.info.device_type);
-        let g = GpuKernel::compile_chunked(&k, precision, gpu, 300, profile)
+        let reduction = Reduction::for_profile(profile);
+        let g = GpuKernel::compile_chunked(&k, precision, gpu, 300, profile, reduction)
             .unwrap_or_else(|e| panic!("{name} {precision:?}: {e}"));
         let (th0, b) = (theta(&p, 5), batches(&p, &k, n, 7));
         let trains: Vec<bool> = (0..th0.len()).map(|i| i >= 3).collect();

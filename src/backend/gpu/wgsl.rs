@@ -21,10 +21,17 @@
 //! entries) are simply read again. Each segment adds its loss-term sums into
 //! `contrib`.
 //!
-//! Pass 2 ([`REDUCE`]): one invocation per output (loss terms, then θ entries) and
+//! Pass 2 ([`reduce`]): one invocation per output (loss terms, then θ entries) and
 //! segment of `SEG` points sums that output's products of contribution columns over
-//! the segment's points, in point order: dW[r,c] = Σₚ δ[r]·x[c] without atomics
-//! (WGSL has no float atomics) and without workgroup memory.
+//! the segment's points, in point order, without atomics (WGSL has no float
+//! atomics). A weight matrix's gradient dW[r,c] = Σₚ δ[r]·x[c] is a product of two
+//! matrices over the points, so it goes to [`tiled`] instead: a workgroup per
+//! [`TILE`] × [`TILE`] block of W and segment stages [`WORKGROUP`] points of the
+//! block's δ and x rows in workgroup memory, and each invocation sums its entry from
+//! there. Invocations per output would each read both of their columns from global
+//! memory, neighbours reading columns `n` numbers apart; a tile reads each of its
+//! 2·TILE columns once, in contiguous runs, 8 times fewer numbers for a whole tile.
+//! Both add the same products in the same order, so they give the same sums.
 //!
 //! Pass 3 ([`fold`]): one invocation per output and *row* (up to 64 segments, 16 384
 //! points) adds the row's segment sums in order into the pass's rows (each chunk's
@@ -57,8 +64,11 @@ use crate::expr::Func;
 use crate::kernel::ir::{Op, Program, Value};
 use crate::kernel::passes::{plan_slots, Info};
 
-/// Invocations per workgroup of both passes.
+/// Invocations per workgroup of every pass.
 pub(crate) const WORKGROUP: u32 = 64;
+/// Rows and columns of a weight matrix one workgroup of [`tiled`] sums
+/// (`TILE`² = [`WORKGROUP`]).
+pub(crate) const TILE: u32 = 8;
 /// Marks a pass-2 product with one factor (`b` of a pair).
 pub(crate) const NONE: u32 = u32::MAX;
 /// Loop iterations one invocation may run: llvmpipe leaves every loop after 65 535
@@ -91,24 +101,127 @@ pub(crate) struct Shader {
     pub tape_width: u32,
     /// Contribution columns per point (the loss terms first).
     pub contrib_width: u32,
-    /// The pass-2 table: `n_out + 1` offsets into the pairs, then the pairs
-    /// `(a, b)` of contribution columns whose products output `o` sums
-    /// (`b == NONE`: column `a` alone). Outputs: the loss terms, then θ's entries.
-    pub table: Vec<u32>,
+    /// Per output (the loss terms, then θ's entries): the pairs `(a, b)` of
+    /// contribution columns whose products pass 2 sums (`b == NONE`: column `a`
+    /// alone).
+    pub pairs: Vec<Vec<(u32, u32)>>,
+    /// The tiled pass 2's table (empty when no weight matrix can be tiled): the
+    /// tile count, where the pairs start, a record per tile (first output, the
+    /// matrix's rows and columns, the tile's first row and column, its pairs
+    /// `k0..k1`, 0), then the pairs (first δ column, first x column).
+    pub tiles: Vec<u32>,
+    /// The outputs the tiles sum.
+    pub tiled: Vec<std::ops::Range<u32>>,
     pub n_out: u32,
 }
 
 impl Shader {
+    /// The table of the pass per output: `n_out + 1` offsets into the pairs, then
+    /// the pairs; with `Reduction::Tiles`, the tiled outputs have none (that pass
+    /// writes 0 for them, which the tiled pass then overwrites).
+    pub(crate) fn table(&self, reduction: Reduction) -> Vec<u32> {
+        let pairs = self.pairs_of(reduction);
+        let mut table = Vec::with_capacity(pairs.len() + 1);
+        let mut at = 0;
+        for p in &pairs {
+            table.push(at);
+            at += p.len() as u32;
+        }
+        table.push(at);
+        table.extend(pairs.into_iter().flatten().flat_map(|(a, b)| [*a, *b]));
+        table
+    }
+
+    /// Each output's pairs in the pass per output.
+    fn pairs_of(&self, reduction: Reduction) -> Vec<&[(u32, u32)]> {
+        let tiled =
+            |o: u32| reduction == Reduction::Tiles && self.tiled.iter().any(|r| r.contains(&o));
+        (0..self.n_out)
+            .map(|o| {
+                if tiled(o) {
+                    &[][..]
+                } else {
+                    &self.pairs[o as usize][..]
+                }
+            })
+            .collect()
+    }
+
+    /// The tile count under `reduction` (0: no tiled pass).
+    pub(crate) fn n_tiles(&self, reduction: Reduction) -> u32 {
+        match reduction {
+            Reduction::Tiles => self.tiles.first().copied().unwrap_or(0),
+            Reduction::Outputs => 0,
+        }
+    }
+
+    fn tile_records(&self, reduction: Reduction) -> impl Iterator<Item = &[u32]> {
+        let n = self.n_tiles(reduction) as usize;
+        self.tiles.get(2..2 + 8 * n).unwrap_or(&[]).chunks(8)
+    }
+
     /// The most loop iterations a pass-2 invocation runs over segments of `seg`
-    /// points (its products, each a loop over the points), to hold it to
-    /// [`LOOP_BUDGET`] too.
-    pub(crate) fn reduce_trips(&self, seg: u32) -> u64 {
-        let n = self.n_out as usize;
-        (0..n)
-            .map(|o| u64::from(self.table[o + 1] - self.table[o]))
-            .map(|k| k + 1 + k * (u64::from(seg) + 1))
-            .max()
-            .unwrap_or(0)
+    /// points (its products, each a loop over the points, or over the blocks of a
+    /// tile), to hold it to [`LOOP_BUDGET`] too.
+    pub(crate) fn reduce_trips(&self, seg: u32, reduction: Reduction) -> u64 {
+        let seg = u64::from(seg);
+        let pairs = self.pairs_of(reduction);
+        let per_output = pairs
+            .iter()
+            .map(|p| p.len() as u64)
+            .map(|k| k + 1 + k * (seg + 1));
+        let block = u64::from(TILE + 1) + u64::from(WORKGROUP + 1) + 1;
+        let per_tile = self.tile_records(reduction).map(|t| {
+            let k = u64::from(t[6] - t[5]);
+            k + 1 + k * (seg.div_ceil(u64::from(WORKGROUP)) * block + 1)
+        });
+        per_output.chain(per_tile).max().unwrap_or(0)
+    }
+
+    /// The numbers pass 2 reads from global memory per point: each product's
+    /// columns in the pass per output, each pair's 2·TILE rows (fewer at a
+    /// matrix's edge) per tile.
+    pub(crate) fn reduce_reads(&self, reduction: Reduction) -> u64 {
+        let pairs = self.pairs_of(reduction);
+        let per_output = pairs
+            .iter()
+            .flat_map(|p| p.iter())
+            .map(|&(_, b)| if b == NONE { 1 } else { 2 });
+        let per_tile = self.tile_records(reduction).map(|t| {
+            let edge = |size: u32, first: u32| u64::from(TILE.min(size - first));
+            u64::from(t[6] - t[5]) * (edge(t[1], t[3]) + edge(t[2], t[4]))
+        });
+        per_output.sum::<u64>() + per_tile.sum::<u64>()
+    }
+}
+
+/// How pass 2 sums a weight matrix's gradient: an invocation per entry, or a
+/// workgroup per tile through workgroup memory ([`tiled`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reduction {
+    Outputs,
+    Tiles,
+}
+
+impl Reduction {
+    /// `PDENET_GPU_REDUCE=outputs|tiles` if set, else by the profile: tiles on a
+    /// GPU, as its matrix libraries do; per output on a software adapter, where
+    /// lavapipe ran the tiled pass 2 about twice as slowly (its barriers are costly
+    /// on a CPU; docs/gpu-notes.md).
+    pub fn for_profile(profile: Profile) -> Reduction {
+        match std::env::var("PDENET_GPU_REDUCE").as_deref() {
+            Ok("outputs") => Reduction::Outputs,
+            Ok("tiles") => Reduction::Tiles,
+            _ if profile == Profile::Software => Reduction::Outputs,
+            _ => Reduction::Tiles,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Reduction::Outputs => "outputs",
+            Reduction::Tiles => "tiles",
+        }
     }
 }
 
@@ -249,6 +362,9 @@ struct Emitter<'a> {
     contrib_width: u32,
     /// Per output: the column pairs pass 2 sums.
     pairs: Vec<Vec<(u32, u32)>>,
+    /// The weight-gradient sinks in order: first output, rows, columns, first δ
+    /// column, first x column (what pass 2 may tile).
+    matrices: Vec<[u32; 5]>,
     /// The current segment's code.
     out: String,
     /// Entries per loop iteration.
@@ -306,6 +422,7 @@ impl<'a> Emitter<'a> {
             saved: HashMap::new(),
             contrib_width: prog.n_terms,
             pairs: vec![],
+            matrices: vec![],
             out: String::new(),
             unroll,
             trips: 0,
@@ -650,6 +767,8 @@ impl<'a> Emitter<'a> {
                 x,
             } => {
                 let (dc, xc) = (self.save(delta), self.save(x));
+                let o0 = prog.n_terms + w_offset;
+                self.matrices.push([o0, rows, cols, dc, xc]);
                 for r in 0..rows {
                     for c in 0..cols {
                         let o = prog.n_terms + w_offset + r * cols + c;
@@ -787,24 +906,56 @@ impl<'a> Emitter<'a> {
             wgsl += "}\n";
             segments.push(wgsl);
         }
-        let n_out = self.pairs.len() as u32;
-        let mut table = Vec::with_capacity(self.pairs.len() + 1);
-        let mut at = 0;
-        for p in &self.pairs {
-            table.push(at);
-            at += p.len() as u32;
-        }
-        table.push(at);
-        for (a, b) in self.pairs.into_iter().flatten() {
-            table.extend([a, b]);
-        }
+        let (tiles, tiled) = self.tile();
         Shader {
             segments,
             tape_width: self.tape_width,
             contrib_width: self.contrib_width,
-            table,
-            n_out,
+            n_out: self.pairs.len() as u32,
+            pairs: self.pairs,
+            tiles,
+            tiled,
         }
+    }
+
+    /// The tiled pass 2's table ([`Shader::tiles`]) and the outputs it sums. A
+    /// matrix is tiled when its
+    /// entries' sums are made only of its own weight-gradient sinks (the same
+    /// offset and shape: one per derivative a layer carries): then each entry's
+    /// `k`-th pair comes from the `k`-th sink, and a tile walks the sinks in that
+    /// order, as the invocation per output would.
+    fn tile(&self) -> (Vec<u32>, Vec<std::ops::Range<u32>>) {
+        let mut groups: Vec<([u32; 3], Vec<u32>)> = vec![];
+        for &[o0, rows, cols, dc, xc] in &self.matrices {
+            match groups.iter_mut().find(|g| g.0 == [o0, rows, cols]) {
+                Some(g) => g.1.extend([dc, xc]),
+                None => groups.push(([o0, rows, cols], vec![dc, xc])),
+            }
+        }
+        let (mut records, mut pairs, mut tiled) = (vec![], vec![], vec![]);
+        for ([o0, rows, cols], columns) in groups {
+            let outputs = o0..o0 + rows * cols;
+            let k = columns.len() / 2;
+            if outputs.clone().any(|o| self.pairs[o as usize].len() != k) {
+                continue;
+            }
+            tiled.push(outputs);
+            let k0 = pairs.len() as u32 / 2;
+            pairs.extend(columns);
+            for r0 in (0..rows).step_by(TILE as usize) {
+                for c0 in (0..cols).step_by(TILE as usize) {
+                    records.extend([o0, rows, cols, r0, c0, k0, k0 + k as u32, 0]);
+                }
+            }
+        }
+        if records.is_empty() {
+            return (vec![], vec![]);
+        }
+        let n_tiles = records.len() as u32 / 8;
+        let mut table = vec![n_tiles, 2 + 8 * n_tiles];
+        table.extend(records);
+        table.extend(pairs);
+        (table, tiled)
     }
 }
 
@@ -872,6 +1023,65 @@ pub(crate) fn reduce(precision: Precision) -> String {
             "storage, read_write> partial: array<F>",
         ],
         &body,
+    )
+}
+
+/// The tiled pass 2 in `precision`: tile `wid.x` of [`Shader::tiles`], segment
+/// `wid.y`. Each block of [`WORKGROUP`] points goes through workgroup memory: every
+/// invocation loads one point of each of the tile's δ and x rows (neighbours read
+/// neighbouring words), then sums its entry's products from there in point order.
+/// The rows are [`WORKGROUP`] + 1 apart so that a tile's rows fall in different
+/// banks. Loop bounds and barriers depend only on the workgroup, as barriers need.
+pub(crate) fn tiled(precision: Precision) -> String {
+    let (t, b, stride) = (TILE, WORKGROUP, WORKGROUP + 1);
+    format!(
+        "// pdenet pass 2, tiled: Σ over a segment's points of δ[r]·x[c] for a {t} × {t} tile of a weight matrix.\n\
+         {header}\
+         @group(0) @binding(0) var<storage, read> contrib: array<F>;\n\
+         @group(0) @binding(1) var<storage, read> tiles: array<u32>;\n\
+         @group(0) @binding(2) var<storage, read_write> partial: array<F>;\n\
+         @group(0) @binding(3) var<uniform> info: Info;\n\
+         var<workgroup> ds: array<F, {size}>;\n\
+         var<workgroup> xs: array<F, {size}>;\n\
+         \n\
+         @compute @workgroup_size({b})\n\
+         fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) l: u32) {{\n\
+         \x20   let t = 2u + 8u * wid.x;\n\
+         \x20   let o0 = tiles[t];\n\
+         \x20   let rows = tiles[t + 1u];\n\
+         \x20   let cols = tiles[t + 2u];\n\
+         \x20   let r0 = tiles[t + 3u];\n\
+         \x20   let c0 = tiles[t + 4u];\n\
+         \x20   let n = info.n;\n\
+         \x20   let p0 = wid.y * info.seg;\n\
+         \x20   let p1 = min(p0 + info.seg, n);\n\
+         \x20   let r = l / {t}u;\n\
+         \x20   let c = l % {t}u;\n\
+         \x20   var s = F(0);\n\
+         \x20   for (var k = tiles[t + 5u]; k < tiles[t + 6u] + info.zero; k++) {{\n\
+         \x20       let d0 = tiles[tiles[1] + 2u * k] + r0;\n\
+         \x20       let x0 = tiles[tiles[1] + 2u * k + 1u] + c0;\n\
+         \x20       for (var b = p0; b < p1; b += {b}u) {{\n\
+         \x20           let m = min({b}u, p1 - b);\n\
+         \x20           workgroupBarrier();\n\
+         \x20           for (var i = 0u; i < {t}u + info.zero; i++) {{\n\
+         \x20               var dv = F(0);\n\
+         \x20               var xv = F(0);\n\
+         \x20               if (l < m && r0 + i < rows) {{ dv = contrib[(d0 + i) * n + b + l]; }}\n\
+         \x20               if (l < m && c0 + i < cols) {{ xv = contrib[(x0 + i) * n + b + l]; }}\n\
+         \x20               ds[i * {stride}u + l] = dv;\n\
+         \x20               xs[i * {stride}u + l] = xv;\n\
+         \x20           }}\n\
+         \x20           workgroupBarrier();\n\
+         \x20           for (var q = 0u; q < m; q++) {{ s += ds[r * {stride}u + q] * xs[c * {stride}u + q]; }}\n\
+         \x20       }}\n\
+         \x20   }}\n\
+         \x20   if (r0 + r < rows && c0 + c < cols) {{\n\
+         \x20       partial[wid.y * info.n_out + o0 + (r0 + r) * cols + c0 + c] = s;\n\
+         \x20   }}\n\
+         }}\n",
+        header = header(scalar(precision)),
+        size = t * stride,
     )
 }
 
