@@ -157,5 +157,8 @@ print(f"gpu-check: {len(steps)} steps, {len(check['failed'])} failed -> {out}")
 for s in steps:
     r = s["result"] if isinstance(s["result"], dict) else {}
     what = r.get("adam_epoch_ms_median", r.get("adam_epoch_ms", r.get("rel_grad", "")))
+    split = r.get("split_ms") or {}
+    if "pass1" in split:
+        what = f"{what} ({', '.join(f'{k} {v:.3g}' for k, v in split.items())})"
     print(f"  {s['name']:<36} exit {s['exit']:>3} {s['seconds']:7.1f} s  {what}")
 EOF

@@ -86,26 +86,51 @@ impl DevicePerEpoch {
     }
 }
 
-/// An epoch's time in parts: the evaluation's classes of work, each timed alone
-/// (`backend::cpu::split_seconds`; CPU engine only), and the optimizer's update.
-/// What the epoch takes beyond their sum is reported as unaccounted.
+/// An epoch's time in parts: on the CPU the evaluation's classes of work, each
+/// timed alone (`backend::cpu::split_seconds`), and the optimizer's update; on a
+/// GPU with timestamps and Adam there, the device's stages per epoch (pass 1,
+/// pass 2, the fold, Adam's update), timed over [`STAGED`] further epochs. What
+/// the epoch takes beyond their sum is reported as unaccounted (on a GPU: the
+/// host's side, the submission and the wait, against those epochs' mean).
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct Split {
     pub kernel: Option<cpu::Split>,
     pub optimizer_ms: f64,
+    pub device: Option<DeviceSplit>,
 }
+
+/// A GPU epoch's stages (ms per epoch: pass 1, pass 2, the fold, Adam's update)
+/// and the mean time of the epochs they were timed in.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DeviceSplit {
+    pub stages_ms: [f64; 4],
+    pub epoch_ms: f64,
+}
+
+/// Epochs timed stage by stage on a GPU, after the timed ones.
+const STAGED: usize = 5;
 
 impl Split {
     /// (name, ms) of each part, the unaccounted rest of `epoch_ms` last.
     fn parts(&self, epoch_ms: f64) -> Option<Vec<(&'static str, f64)>> {
-        let k = self.kernel?;
-        let mut parts = vec![
-            ("products", k.products * 1e3),
-            ("elementwise", k.elementwise * 1e3),
-            ("reductions", k.reductions * 1e3),
-            ("loops_and_host", k.loops_and_host * 1e3),
-            ("optimizer", self.optimizer_ms),
-        ];
+        let epoch_ms = self.device.map_or(epoch_ms, |d| d.epoch_ms);
+        let stages = self.device.map(|d| d.stages_ms);
+        let mut parts = match (self.kernel, stages) {
+            (Some(k), _) => vec![
+                ("products", k.products * 1e3),
+                ("elementwise", k.elementwise * 1e3),
+                ("reductions", k.reductions * 1e3),
+                ("loops_and_host", k.loops_and_host * 1e3),
+                ("optimizer", self.optimizer_ms),
+            ],
+            (None, Some([pass1, reduce, fold, adam])) => vec![
+                ("pass1", pass1),
+                ("reduce", reduce),
+                ("fold", fold),
+                ("adam", adam),
+            ],
+            (None, None) => return None,
+        };
         let sum: f64 = parts.iter().map(|p| p.1).sum();
         parts.push(("unaccounted", epoch_ms - sum));
         Some(parts)
@@ -208,7 +233,17 @@ pub fn bench(problem: &Problem, opts: &BenchOptions) -> Result<Timing, RunError>
         "host"
     };
     let device = match marks[..] {
-        [Some(b), Some(a)] => Some(DevicePerEpoch::between(b, a, opts.epochs, adam_on)),
+        [Some(b), Some(a), ..] => Some(DevicePerEpoch::between(b, a, opts.epochs, adam_on)),
+        _ => None,
+    };
+    // Marked only where the device timed its stages over `STAGED` more epochs.
+    let device_split = match (&marks[..], adam.staged_ms) {
+        (&[_, Some(a), Some(s)], Some(epoch_ms)) => Some(DeviceSplit {
+            stages_ms: std::array::from_fn(|k| {
+                (s.stage_seconds[k] - a.stage_seconds[k]) * 1e3 / STAGED as f64
+            }),
+            epoch_ms,
+        }),
         _ => None,
     };
     let n = theta.len();
@@ -240,6 +275,7 @@ pub fn bench(problem: &Problem, opts: &BenchOptions) -> Result<Timing, RunError>
         split: Split {
             kernel: split,
             optimizer_ms: adam.update_ms,
+            device: device_split,
         },
         work: Work::count(&kernel, &batches, opts.precision),
         peak,
@@ -286,6 +322,9 @@ pub struct AdamTimes {
     pub min_ms: f64,
     /// The update alone (median).
     pub update_ms: f64,
+    /// The mean of the epochs timed stage by stage on the device, if any (the
+    /// stages' times are means over the same epochs).
+    pub staged_ms: Option<f64>,
 }
 
 /// Runs `warmup + epochs` Adam epochs from `theta` and times the timed ones;
@@ -322,6 +361,8 @@ pub fn time_adam(
 
 /// [`time_adam`] with Adam on the engine's device, as `pdenet run` takes its
 /// epochs there: the update is inside each epoch's submission (`update_ms` 0).
+/// Where the device has timestamps, [`STAGED`] more epochs follow with its stages
+/// timed, and `mark` is called once more after them.
 fn time_adam_on(
     run: DeviceRun,
     theta: &[f64],
@@ -333,11 +374,20 @@ fn time_adam_on(
     let mut theta = theta.to_vec();
     let mut adam = Adam::new(theta.len(), AdamConfig::default());
     adam.start(&theta);
+    let stages = run.engine;
+    let mut staged = false;
     let mut obj = device::Timed(run);
-    let mut times = Vec::with_capacity(epochs);
-    for k in 0..warmup + epochs {
+    let (mut times, mut staged_times) = (Vec::with_capacity(epochs), vec![]);
+    for k in 0..warmup + epochs + STAGED {
         if k == warmup {
             mark();
+        }
+        if k == warmup + epochs {
+            mark();
+            staged = stages.time_stages(true);
+            if !staged {
+                break;
+            }
         }
         let t0 = Instant::now();
         // A diverging benchmark still measures the work: an epoch whose totals are
@@ -347,14 +397,23 @@ fn time_adam_on(
                 return Err(failed(e));
             }
         }
-        if k >= warmup {
-            times.push(t0.elapsed().as_secs_f64() * 1e3);
+        let ms = t0.elapsed().as_secs_f64() * 1e3;
+        match k >= warmup + epochs {
+            true => staged_times.push(ms),
+            false if k >= warmup => times.push(ms),
+            false => {}
         }
     }
-    mark();
+    if staged {
+        stages.time_stages(false);
+        mark();
+    }
     adam.finish(&mut obj, &mut theta)
         .map_err(|e| failed(optim::End::Aborted(e)))?;
-    Ok(AdamTimes::of(&mut times, 0.0))
+    Ok(AdamTimes {
+        staged_ms: staged.then(|| staged_times.iter().sum::<f64>() / staged_times.len() as f64),
+        ..AdamTimes::of(&mut times, 0.0)
+    })
 }
 
 fn median(v: &mut [f64]) -> f64 {
@@ -370,6 +429,7 @@ impl AdamTimes {
             median_ms,
             min_ms: times.first().copied().unwrap_or(f64::NAN),
             update_ms,
+            staged_ms: None,
         }
     }
 }

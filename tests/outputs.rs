@@ -646,5 +646,11 @@ fn the_gpu_check_writes_one_json_of_its_steps() {
         );
         assert!(s["result"]["adapter"].is_string(), "{s}");
         assert!(s["result"]["device"]["reduction"].is_string(), "{s}");
+        // The device's stages, where the adapter has timestamps (lavapipe does).
+        let split = &s["result"]["split_ms"];
+        if !split.is_null() {
+            assert!(split["pass1"].as_f64().is_some_and(|t| t > 0.0), "{s}");
+            assert!(split["unaccounted"].is_f64(), "{s}");
+        }
     }
 }

@@ -367,6 +367,9 @@ pub struct DeviceWork {
     pub submissions: u64,
     pub uploaded_bytes: u64,
     pub read_back_bytes: u64,
+    /// Seconds the device spent in pass 1, pass 2, the fold and Adam's update,
+    /// from its timestamps, while [`DeviceAdam::time_stages`] is on.
+    pub stage_seconds: [f64; 4],
 }
 
 /// The exchanges of an engine shared by MPI ranks: every evaluation gathers the
@@ -476,6 +479,9 @@ pub trait DeviceAdam {
     ) -> Result<DeviceEpoch, KernelError>;
     /// The state as the device holds it, and the last epoch's gradient.
     fn unload(&self) -> Result<(AdamState, Vec<f64>), KernelError>;
+    /// Starts (or stops) timing the device's stages into
+    /// [`DeviceWork::stage_seconds`]; false where the device has no timestamps.
+    fn time_stages(&self, on: bool) -> bool;
 }
 
 /// A kernel compiled for one engine, precision and thread count.

@@ -16,6 +16,7 @@
 use std::cell::{Cell, RefCell};
 use std::fmt::Write;
 
+use super::timing::Stage;
 use super::wgsl::{scalar as scalar_type, WORKGROUP};
 use super::{elem, from_bytes, to_bytes, validate, BackendError, Gpu, GpuKernel, Share, Slot};
 use crate::backend::{AdamState, AdamUpdate, DeviceAdam, DeviceEpoch, Precision};
@@ -304,12 +305,17 @@ impl DeviceAdam for GpuKernel {
         );
         {
             let mut cp = enc.begin_compute_pass(&Default::default());
+            let watch = self.watching();
+            let before = watch.and_then(|w| w.mark(&mut cp));
             cp.set_pipeline(&self.adam.total);
             cp.set_bind_group(0, &total_group, &[]);
             cp.dispatch_workgroups(width.div_ceil(WORKGROUP), 1, 1);
             cp.set_pipeline(&self.adam.update);
             cp.set_bind_group(0, &b.update_group, &[]);
             cp.dispatch_workgroups(b.n_params.div_ceil(WORKGROUP), 1, 1);
+            if let Some(w) = watch {
+                w.span(Stage::Adam, before, w.mark(&mut cp));
+            }
         }
         self.count(|w| w.dispatches += 2);
         let el = elem(self.precision);
@@ -330,6 +336,11 @@ impl DeviceAdam for GpuKernel {
             updated: bad == 0,
             watched: watched.to_vec(),
         })
+    }
+
+    fn time_stages(&self, on: bool) -> bool {
+        self.timing.set(on && self.stopwatch.is_some());
+        self.timing.get()
     }
 
     fn unload(&self) -> Result<(AdamState, Vec<f64>), KernelError> {

@@ -20,6 +20,7 @@ use std::sync::{Arc, Mutex};
 use wgpu::util::DeviceExt;
 
 mod adam;
+mod timing;
 mod wgsl;
 
 #[cfg(test)]
@@ -29,6 +30,7 @@ use super::Share;
 use super::{BackendError, DeviceWork, Engine, EngineFacts, EngineKind, Partials, Pass, Precision};
 use crate::kernel::{Kernel, KernelError, PointBatch};
 use crate::problem::Reduce;
+use timing::Stage;
 pub use wgsl::{Profile, Reduction};
 use wgsl::{Shader, WORKGROUP};
 
@@ -57,6 +59,8 @@ pub struct Gpu {
     queue: wgpu::Queue,
     info: wgpu::AdapterInfo,
     limits: wgpu::Limits,
+    /// Whether it writes timestamps inside compute passes (`timing.rs`).
+    timestamps: bool,
     /// The first error the device reported (see the module docs).
     error: Arc<Mutex<Option<String>>>,
 }
@@ -122,6 +126,13 @@ impl Gpu {
             }
             features |= wgpu::Features::SHADER_F64;
         }
+        let timestamps =
+            wgpu::Features::TIMESTAMP_QUERY | wgpu::Features::TIMESTAMP_QUERY_INSIDE_PASSES;
+        let timestamps = adapter
+            .features()
+            .contains(timestamps)
+            .then_some(timestamps);
+        features |= timestamps.unwrap_or_else(wgpu::Features::empty);
         let limits = adapter.limits();
         let desc = wgpu::DeviceDescriptor {
             label: Some("pdenet"),
@@ -143,6 +154,7 @@ impl Gpu {
             queue,
             info,
             limits,
+            timestamps: timestamps.is_some(),
             error,
         })
     }
@@ -402,6 +414,9 @@ pub struct GpuKernel {
     rows: std::cell::RefCell<Option<RowStore>>,
     /// Adam's state when it runs on the device (`adam.rs`).
     adam: adam::DeviceState,
+    /// The stages' timestamps, where the adapter writes them; used while `timing`.
+    stopwatch: Option<timing::Stopwatch>,
+    timing: std::cell::Cell<bool>,
     /// The shaders built and the work handed to the device so far.
     work: std::cell::Cell<DeviceWork>,
 }
@@ -523,6 +538,7 @@ impl GpuKernel {
         }
         gpu.check()?;
         let adam = adam::DeviceState::new(&gpu, precision)?;
+        let stopwatch = (gpu.timestamps).then(|| timing::Stopwatch::new(&gpu.device, &gpu.queue));
         let work = DeviceWork {
             profile: profile.name(),
             reduction: reduction.name(),
@@ -551,6 +567,8 @@ impl GpuKernel {
             fold,
             layouts: [bgl1, bgl2, bgl3],
             rows: Default::default(),
+            stopwatch,
+            timing: Default::default(),
             adam,
             work: std::cell::Cell::new(work),
         })
@@ -802,11 +820,15 @@ impl GpuKernel {
         let (Some((_, fold)), m) = (&st.fold, c.points.len() as u32) else {
             return Err(BackendError::Internal("pass 3 has no bind group".into()));
         };
+        let watch = self.watching();
+        let mark = |cp: &mut wgpu::ComputePass<'_>| watch.and_then(|w| w.mark(cp));
+        let before = mark(cp);
         cp.set_bind_group(0, &st.pass1, &[cols_at, info_at]);
         for segment in &pass.pass1 {
             cp.set_pipeline(segment);
             cp.dispatch_workgroups(m.div_ceil(WORKGROUP), 1, 1);
         }
+        let pass1 = mark(cp);
         cp.set_pipeline(&self.reduce);
         cp.set_bind_group(0, &reduce_bg.outputs, &[info_at]);
         cp.dispatch_workgroups(pass.n_out.div_ceil(WORKGROUP), m.div_ceil(SEG), 1);
@@ -818,15 +840,26 @@ impl GpuKernel {
             cp.dispatch_workgroups(*n_tiles, m.div_ceil(SEG), 1);
             self.count(|w| w.dispatches += 1);
         }
+        let reduced = mark(cp);
         cp.set_pipeline(&self.fold);
         cp.set_bind_group(0, fold, &[info_at]);
         cp.dispatch_workgroups(pass.n_out.div_ceil(WORKGROUP), c.rows, 1);
+        let folded = mark(cp);
+        if let Some(w) = watch {
+            w.span(Stage::Pass1, before, pass1);
+            w.span(Stage::Reduce, pass1, reduced);
+            w.span(Stage::Fold, reduced, folded);
+        }
         self.count(|w| w.dispatches += pass.pass1.len() as u64 + 2);
         Ok(())
     }
 
-    /// Submits `enc` without waiting.
-    fn submit(&self, enc: wgpu::CommandEncoder) {
+    /// Submits `enc` without waiting (ending it with the stages' timestamps when
+    /// they are being timed).
+    fn submit(&self, mut enc: wgpu::CommandEncoder) {
+        if let Some(w) = self.watching() {
+            w.resolve(&mut enc);
+        }
         self.gpu.queue.submit([enc.finish()]);
         self.count(|w| w.submissions += 1);
     }
@@ -851,6 +884,12 @@ impl GpuKernel {
             .poll(wgpu::PollType::wait_indefinitely())
             .map_err(|e| device(&e))?;
         self.gpu.check()?;
+        if let Some(w) = &self.stopwatch {
+            let mut seconds = self.work.get().stage_seconds;
+            w.read(&self.gpu.device, &mut seconds)
+                .map_err(|e| device(&e))?;
+            self.count(|w| w.stage_seconds = seconds);
+        }
         if bytes == 0 {
             return Ok(vec![]);
         }
@@ -867,6 +906,11 @@ impl GpuKernel {
     fn upload(&self, buffer: &wgpu::Buffer, at: u64, bytes: &[u8]) {
         self.gpu.queue.write_buffer(buffer, at, bytes);
         self.count(|w| w.uploaded_bytes += bytes.len() as u64);
+    }
+
+    /// The stopwatch while the stages are being timed.
+    fn watching(&self) -> Option<&timing::Stopwatch> {
+        self.stopwatch.as_ref().filter(|_| self.timing.get())
     }
 
     /// Adds to the work handed to the device.

@@ -198,7 +198,9 @@ fn chunks_fit_the_adapters_limits() {
 /// 1e-5, relative); the fixed entries do not move and their gradient is zero; an
 /// epoch is one submission, two dispatches more than an evaluation, uploads the
 /// step's seven numbers and reads back only the term sums, two watched entries and
-/// the flag. A NaN in θ raises the flag, θ does not move, and the last good θ stays;
+/// the flag, with its stages timed or not (where the adapter has timestamps, the
+/// timed epochs add to each stage's seconds and the untimed ones to none). A NaN in
+/// θ raises the flag, θ does not move, and the last good θ stays;
 /// an evaluation in between takes θ's place, which the next epoch refuses.
 #[test]
 fn adam_on_the_device_follows_the_host_adam() {
@@ -247,10 +249,16 @@ fn adam_on_the_device_follows_the_host_adam() {
         };
         let mut watched = vec![];
         for (epoch, update) in updates.iter().enumerate() {
+            // Every other epoch with its stages timed: the same steps and counts.
+            let timed = epoch % 2 == 1;
+            assert_eq!(dev.time_stages(timed), timed && g.gpu.timestamps);
             let before = g.device_work().expect("counted");
             let e = dev.epoch(&b, update, &watch).expect("an epoch");
             let after = g.device_work().expect("counted");
             assert!(e.updated, "{what}: epoch {epoch} did not step");
+            let stages = before.stage_seconds.iter().zip(after.stage_seconds);
+            let advanced: Vec<bool> = stages.map(|(b, a)| a > *b).collect();
+            assert_eq!(advanced, [timed && g.gpu.timestamps; 4], "{what}: {epoch}");
             let (_, total) = k.terms_and_total(&b, None, &e.sums);
             let host_loss = losses[epoch];
             assert!(
