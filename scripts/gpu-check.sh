@@ -13,7 +13,8 @@
 #   3. speed: `pdenet bench --backend gpu --json` on Burgers QRes and MLP at N_f = 10 000
 #      and 1 000 000 and on Schrödinger, in f32 and f64 (Adam on the device; Burgers
 #      QRes at the small N_f once more with Adam on the host, and at the large N_f in
-#      f32 once more with pass 2 per output instead of tiled);
+#      f32 once more with pass 2 per output instead of tiled and once with pass 1
+#      reading θ from its buffer instead of workgroup memory);
 #   4. the PyTorch reference on CUDA for the Burgers cases (bench/burgers_torch.py
 #      --device cuda), where python3 has torch with CUDA.
 # Everything lands in one JSON file (format pdenet-gpu-check/1).
@@ -102,6 +103,9 @@ for p in f32 f64; do
     # memory: which one this adapter should get.
     [ "$p" = f32 ] && bench "burgers-qres nf=$large outputs-reduce" examples/burgers.pde \
         "$large" "$big_epochs" "$p" PDENET_GPU_REDUCE=outputs
+    # Pass 1 reading the weights from θ's buffer, not from workgroup memory.
+    [ "$p" = f32 ] && bench "burgers-qres nf=$large storage-theta" examples/burgers.pde \
+        "$large" "$big_epochs" "$p" PDENET_GPU_THETA=storage
     bench "burgers-mlp nf=$large" examples/burgers_pinn.pde "$large" "$big_epochs" "$p"
     bench "schrodinger" examples/schrodinger.pde "" "$epochs" "$p"
 done

@@ -56,6 +56,7 @@ pub struct DevicePerEpoch {
     pub shaders: usize,
     pub tape_bytes_per_point: u64,
     pub reduce_bytes_per_point: u64,
+    pub shared_theta_bytes: u64,
     pub dispatches: f64,
     pub submissions: f64,
     pub uploaded_bytes: f64,
@@ -78,6 +79,7 @@ impl DevicePerEpoch {
             shaders: after.shaders,
             tape_bytes_per_point: after.tape_bytes_per_point,
             reduce_bytes_per_point: after.reduce_bytes_per_point,
+            shared_theta_bytes: after.shared_theta_bytes,
             dispatches: per(before.dispatches, after.dispatches),
             submissions: per(before.submissions, after.submissions),
             uploaded_bytes: per(before.uploaded_bytes, after.uploaded_bytes),
@@ -495,6 +497,7 @@ impl Timing {
                 "shaders": d.shaders,
                 "tape_bytes_per_point": d.tape_bytes_per_point,
                 "reduce_bytes_per_point": d.reduce_bytes_per_point,
+                "shared_theta_bytes": d.shared_theta_bytes,
                 "dispatches_per_epoch": d.dispatches,
                 "submissions_per_epoch": d.submissions,
                 "uploaded_bytes_per_epoch": d.uploaded_bytes,
@@ -542,7 +545,7 @@ impl Timing {
             Some(d) => format!(
                 "{split}; Adam on the {}, {} profile, pass 2 by {}, {} shaders, per epoch {:.0} \
                  dispatches, {:.0} submissions, {:.2} kB up, {:.2} kB back; tape {} B and \
-                 pass 2 reads {} B per point",
+                 pass 2 reads {} B per point; θ in workgroup memory {} B",
                 d.adam,
                 d.profile,
                 d.reduction,
@@ -552,7 +555,8 @@ impl Timing {
                 d.uploaded_bytes / 1e3,
                 d.read_back_bytes / 1e3,
                 d.tape_bytes_per_point,
-                d.reduce_bytes_per_point
+                d.reduce_bytes_per_point,
+                d.shared_theta_bytes
             ),
             None => split,
         };

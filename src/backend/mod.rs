@@ -362,6 +362,9 @@ pub struct DeviceWork {
     /// Bytes pass 2 reads from global memory per point of the widest point set
     /// (its products' columns; a tiled weight matrix reads each row once per tile).
     pub reduce_bytes_per_point: u64,
+    /// Bytes of θ each pass-1 workgroup copies into workgroup memory and reads
+    /// the weights from (the widest point set's; 0: θ read from its buffer).
+    pub shared_theta_bytes: u64,
     pub dispatches: u64,
     /// Command buffers submitted; each is followed by a wait and a read-back.
     pub submissions: u64,

@@ -31,7 +31,7 @@ use super::{BackendError, DeviceWork, Engine, EngineFacts, EngineKind, Partials,
 use crate::kernel::{Kernel, KernelError, PointBatch};
 use crate::problem::Reduce;
 use timing::Stage;
-pub use wgsl::{Profile, Reduction};
+pub use wgsl::{Design, Profile, Reduction, Theta};
 use wgsl::{Shader, WORKGROUP};
 
 /// Points per pass-2 segment: how many products an invocation sums in the kernel's
@@ -437,22 +437,23 @@ impl GpuKernel {
         precision: Precision,
         gpu: Gpu,
     ) -> Result<GpuKernel, BackendError> {
-        let profile = Profile::for_adapter(gpu.info.device_type);
-        let reduction = Reduction::for_profile(profile);
-        Self::compile_chunked(kernel, precision, gpu, MAX_CHUNK, profile, reduction)
+        let design = Design::for_adapter(gpu.info.device_type);
+        Self::compile_chunked(kernel, precision, gpu, MAX_CHUNK, design)
     }
 
     /// The same with at most `max_chunk` points per chunk (tests force many chunks),
-    /// pass 1 cut as `profile` says and pass 2 as `reduction` (tests run the
-    /// hardware profile and the tiles on lavapipe).
+    /// shaped as `design` says (tests run the hardware profile, the tiles and θ in
+    /// workgroup memory on lavapipe).
     pub(crate) fn compile_chunked(
         kernel: &Kernel,
         precision: Precision,
         gpu: Gpu,
         max_chunk: u32,
-        profile: Profile,
-        reduction: Reduction,
+        design: Design,
     ) -> Result<GpuKernel, BackendError> {
+        let Design {
+            profile, reduction, ..
+        } = design;
         use Slot::{Read, ReadPerChunk, UniformPerChunk, Write};
         let (bgl1, pl1) = gpu.layout(&[ReadPerChunk, Read, Write, Write, UniformPerChunk]);
         let (bgl2, pl2) = gpu.layout(&[Read, Read, Write, UniformPerChunk]);
@@ -475,7 +476,8 @@ impl GpuKernel {
         let mut sets = vec![];
         let mut buffers = vec![];
         let mut reduce_reads = vec![];
-        let shaders = pass1_shaders(kernel, precision, profile)?;
+        let mut shared = vec![];
+        let shaders = pass1_shaders(kernel, precision, design, &gpu.limits)?;
         for (s, (set, (full, forward))) in kernel.programs.iter().zip(shaders).enumerate() {
             let prog = &set.program;
             let n_cols = prog.n_coords + prog.n_data + 1;
@@ -490,6 +492,7 @@ impl GpuKernel {
             ];
             let chunk = chunk_points(&gpu.limits, el, &widths, max_chunk)?;
             reduce_reads.push(full.reduce_reads(reduction));
+            shared.push(u64::from(full.shared) * el);
             let make = |sh: &Shader, what: &str| -> Result<Pipelines, BackendError> {
                 let trips = sh.reduce_trips(SEG, reduction);
                 if trips > wgsl::LOOP_BUDGET {
@@ -553,6 +556,7 @@ impl GpuKernel {
                 .max()
                 .unwrap_or(0),
             reduce_bytes_per_point: reduce_reads.into_iter().max().unwrap_or(0) * el,
+            shared_theta_bytes: shared.into_iter().max().unwrap_or(0),
             ..DeviceWork::default()
         };
         Ok(GpuKernel {
@@ -1079,12 +1083,20 @@ type SetShaders = (Shader, Option<Shader>);
 
 /// Each point set's pass 1: loss and gradient, and the forward values alone when a
 /// term is an integral (its normalization needs them first). All are cut together,
-/// so that the kernel keeps under [`wgsl::MAX_SEGMENTS`].
+/// so that the kernel keeps under [`wgsl::MAX_SEGMENTS`]. With θ in workgroup
+/// memory, as much of it as the adapter's `limits` give a workgroup.
 fn pass1_shaders(
     kernel: &Kernel,
     precision: Precision,
-    profile: Profile,
+    design: Design,
+    limits: &wgpu::Limits,
 ) -> Result<Vec<SetShaders>, BackendError> {
+    let theta_room = match design.theta {
+        Theta::Workgroup => {
+            (limits.max_compute_workgroup_storage_size as u64 / elem(precision)) as u32
+        }
+        Theta::Storage => 0,
+    };
     let integral = kernel
         .terms
         .iter()
@@ -1097,7 +1109,7 @@ fn pass1_shaders(
             passes.push((prog, &set.info, prog.backward_start));
         }
     }
-    let mut shaders = wgsl::emit_all(&passes, precision, profile)?.into_iter();
+    let mut shaders = wgsl::emit_all(&passes, precision, design.profile, theta_room)?.into_iter();
     let mut sets = vec![];
     while let Some(full) = shaders.next() {
         let forward = if integral { shaders.next() } else { None };
@@ -1107,12 +1119,14 @@ fn pass1_shaders(
 }
 
 /// Every point set's generated WGSL, validated (`pdenet kernels --emit wgsl`), and
-/// the reduction shader; a validation failure is shown in place of its shader. Cut
-/// as for a software adapter unless `PDENET_GPU_PROFILE=hardware`.
+/// the reduction shaders; a validation failure is shown in place of its shader.
+/// Shaped as for a software adapter unless `PDENET_GPU_PROFILE=hardware` (and the
+/// other settings of [`Design::for_adapter`]; θ in workgroup memory up to WebGPU's
+/// default 16 KiB).
 pub fn emit_wgsl(kernel: &Kernel, precision: Precision) -> String {
     let mut out = String::new();
-    let profile = Profile::for_adapter(wgpu::DeviceType::Cpu);
-    match pass1_shaders(kernel, precision, profile) {
+    let design = Design::for_adapter(wgpu::DeviceType::Cpu);
+    match pass1_shaders(kernel, precision, design, &wgpu::Limits::default()) {
         Ok(sets) => {
             for (s, (full, _)) in sets.iter().enumerate() {
                 out += &format!("// point set {s}: loss and gradient\n");

@@ -57,9 +57,8 @@ fn matches_the_interpreter(precision: Precision) {
         let k = compile(&p).unwrap_or_else(|e| panic!("{name}: {e}"));
         // 256 points a chunk: n = 300 runs two chunks, the second one partial.
         // (lavapipe is slow: a few hundred points keep the test in minutes.)
-        let profile = Profile::for_adapter(gpu.info.device_type);
-        let reduction = Reduction::for_profile(profile);
-        let g = GpuKernel::compile_chunked(&k, precision, gpu, 300, profile, reduction)
+        let design = Design::for_adapter(gpu.info.device_type);
+        let g = GpuKernel::compile_chunked(&k, precision, gpu, 300, design)
             .unwrap_or_else(|e| panic!("{name} {precision:?}: {e}"));
         let th = theta(&p, 5);
         for n in [1, 300] {
@@ -93,8 +92,10 @@ fn matches_the_interpreter(precision: Precision) {
 /// reduction, the fold) and a fourth where weight matrices are tiled, every chunk
 /// of every point set in one submission, and one row of partial sums read back per
 /// 16 384 points (per chunk where a chunk is smaller); a second evaluation at the
-/// same points uploads only θ and the seeds. The tiled pass 2 (width 10: full and
-/// edge tiles) gives the pass per output's sums bit for bit, reading fewer numbers.
+/// same points uploads only θ and the seeds. With the tiled pass 2 (width 10: full
+/// and edge tiles) and θ in workgroup memory, as a GPU gets them, the sums are
+/// those of the pass per output reading θ from its buffer, bit for bit, and pass 2
+/// reads fewer numbers.
 #[test]
 fn the_hardware_profile_matches_the_interpreter() {
     let (name, p) = problem_at(Path::new("tests/run/burgers_small.pde"));
@@ -105,11 +106,16 @@ fn the_hardware_profile_matches_the_interpreter() {
             let Some(gpu) = device(precision) else {
                 return;
             };
-            let build = |gpu, reduction| {
-                GpuKernel::compile_chunked(&k, precision, gpu, cap, Profile::Hardware, reduction)
+            let build = |gpu, reduction, theta| {
+                let design = Design {
+                    profile: Profile::Hardware,
+                    reduction,
+                    theta,
+                };
+                GpuKernel::compile_chunked(&k, precision, gpu, cap, design)
                     .unwrap_or_else(|e| panic!("{name} {precision:?}: {e}"))
             };
-            let g = build(gpu, Reduction::Tiles);
+            let g = build(gpu, Reduction::Tiles, Theta::Workgroup);
             let work = g.device_work().expect("counted");
             assert_eq!(
                 (work.profile, work.shaders),
@@ -146,15 +152,18 @@ fn the_hardware_profile_matches_the_interpreter() {
             };
             let what = format!("{name} {precision:?} n={n} (hardware profile)");
             compare(&what, &e, &k.eval(&th, &b).expect("runs"), rel, grad);
-            let per_output = build(device(precision).expect("opened once"), Reduction::Outputs);
-            let reads = |g: &GpuKernel| g.device_work().expect("counted").reduce_bytes_per_point;
-            assert!(reads(&g) < reads(&per_output), "{what}: tiles read less");
-            let plain = per_output.eval(&th, &b).expect("runs");
+            let again = device(precision).expect("opened once");
+            let plain = build(again, Reduction::Outputs, Theta::Storage);
+            let (work, plain_work) = (g.device_work(), plain.device_work());
+            let (work, plain_work) = (work.expect("counted"), plain_work.expect("counted"));
+            assert!(work.reduce_bytes_per_point < plain_work.reduce_bytes_per_point);
+            let theta_bytes = th.len() as u64 * elem(precision);
             assert_eq!(
-                bits(&e),
-                bits(&plain),
-                "{what}: tiles and outputs sum alike"
+                (work.shared_theta_bytes, plain_work.shared_theta_bytes),
+                (theta_bytes, 0)
             );
+            let sums = plain.eval(&th, &b).expect("runs");
+            assert_eq!(bits(&e), bits(&sums), "{what}: the designs sum alike");
         }
     }
 }
@@ -213,9 +222,8 @@ fn adam_on_the_device_follows_the_host_adam() {
         let Some(gpu) = device(precision) else {
             continue;
         };
-        let profile = Profile::for_adapter(gpu.info.device_type);
-        let reduction = Reduction::for_profile(profile);
-        let g = GpuKernel::compile_chunked(&k, precision, gpu, 300, profile, reduction)
+        let design = Design::for_adapter(gpu.info.device_type);
+        let g = GpuKernel::compile_chunked(&k, precision, gpu, 300, design)
             .unwrap_or_else(|e| panic!("{name} {precision:?}: {e}"));
         let (th0, b) = (theta(&p, 5), batches(&p, &k, n, 7));
         let trains: Vec<bool> = (0..th0.len()).map(|i| i >= 3).collect();

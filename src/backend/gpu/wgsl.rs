@@ -113,6 +113,8 @@ pub(crate) struct Shader {
     /// The outputs the tiles sum.
     pub tiled: Vec<std::ops::Range<u32>>,
     pub n_out: u32,
+    /// θ's first entries each workgroup reads from workgroup memory.
+    pub shared: u32,
 }
 
 impl Shader {
@@ -270,21 +272,71 @@ impl Profile {
     }
 }
 
+/// What pass 1 reads θ from: its storage buffer, or workgroup memory that each
+/// workgroup fills once (as many of θ's first entries as fit), so that the
+/// products with θ, which every invocation of a workgroup makes with the same
+/// weights, read them from there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Theta {
+    Storage,
+    Workgroup,
+}
+
+impl Theta {
+    /// `PDENET_GPU_THETA=storage|workgroup` if set, else by the profile:
+    /// workgroup memory on a GPU, the storage buffer on a software adapter (whose
+    /// segments would each copy θ again).
+    pub fn for_profile(profile: Profile) -> Theta {
+        match std::env::var("PDENET_GPU_THETA").as_deref() {
+            Ok("storage") => Theta::Storage,
+            Ok("workgroup") => Theta::Workgroup,
+            _ if profile == Profile::Software => Theta::Storage,
+            _ => Theta::Workgroup,
+        }
+    }
+}
+
+/// The engine's shape on an adapter: how pass 1 is cut, how pass 2 sums a weight
+/// matrix's gradient, and where pass 1 reads θ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Design {
+    pub profile: Profile,
+    pub reduction: Reduction,
+    pub theta: Theta,
+}
+
+impl Design {
+    /// By the adapter's type, each part forced by its setting.
+    pub fn for_adapter(device_type: wgpu::DeviceType) -> Design {
+        let profile = Profile::for_adapter(device_type);
+        Design {
+            profile,
+            reduction: Reduction::for_profile(profile),
+            theta: Theta::for_profile(profile),
+        }
+    }
+}
+
 /// One pass 1 to generate: a program, its point set's info and the ops it runs
 /// (`..end`).
 pub(crate) type PassSpec<'a> = (&'a Program, &'a Info, usize);
 
 /// The pass-1 shaders of every pass in `passes`, in `precision`: in the software
 /// profile cut at [`SEGMENT_LINES`], or at more where that would make more than
-/// [`MAX_SEGMENTS`] segments in all; in the hardware profile whole.
+/// [`MAX_SEGMENTS`] segments in all; in the hardware profile whole. Each reads
+/// as many of θ's first entries from workgroup memory as `theta_room` (entries)
+/// allows, 0 for none.
 pub(crate) fn emit_all(
     passes: &[PassSpec],
     precision: Precision,
     profile: Profile,
+    theta_room: u32,
 ) -> Result<Vec<Shader>, BackendError> {
     let lines = passes
         .iter()
-        .map(|&(prog, info, end)| Ok(Emitter::run(prog, info, end, precision, 1, vec![])?.op_lines))
+        .map(|&(prog, info, end)| {
+            Ok(Emitter::run(prog, info, end, precision, 1, vec![], 0)?.op_lines)
+        })
         .collect::<Result<Vec<_>, BackendError>>()?;
     let limit = match profile {
         Profile::Software => segment_limit(&lines),
@@ -293,7 +345,10 @@ pub(crate) fn emit_all(
     passes
         .iter()
         .zip(&lines)
-        .map(|(&(prog, info, end), l)| emit_cut(prog, info, end, precision, cut(l, limit)))
+        .map(|(&(prog, info, end), l)| {
+            let shared = theta_room.min(prog.theta_len);
+            emit_cut(prog, info, end, precision, cut(l, limit), shared)
+        })
         .collect()
 }
 
@@ -308,18 +363,20 @@ fn segment_limit(lines: &[Vec<usize>]) -> usize {
     limit
 }
 
-/// The same cut before each op in `cuts`, unrolled as far as the loop budget needs.
+/// The same cut before each op in `cuts`, unrolled as far as the loop budget needs,
+/// with θ's first `shared` entries read from workgroup memory.
 fn emit_cut(
     prog: &Program,
     info: &Info,
     end: usize,
     precision: Precision,
     cuts: Vec<usize>,
+    shared: u32,
 ) -> Result<Shader, BackendError> {
     let widest = prog.types[..end].iter().map(|t| t.width).max().unwrap_or(1);
     let mut unroll = 1;
     loop {
-        let e = Emitter::run(prog, info, end, precision, unroll, cuts.clone())?;
+        let e = Emitter::run(prog, info, end, precision, unroll, cuts.clone(), shared)?;
         let trips = e.most_trips();
         if trips <= LOOP_BUDGET {
             return Ok(e.finish(end));
@@ -387,6 +444,10 @@ struct Emitter<'a> {
     /// and spilled scalars it defines (stored last).
     loads: Vec<BTreeSet<usize>>,
     stores: Vec<BTreeSet<usize>>,
+    /// θ's first entries that each workgroup copies into workgroup memory
+    /// (`wtheta`) and reads from there: every invocation of a workgroup reads the
+    /// same weights. 0 reads θ from its storage buffer only.
+    shared: u32,
 }
 
 impl<'a> Emitter<'a> {
@@ -399,8 +460,10 @@ impl<'a> Emitter<'a> {
         precision: Precision,
         unroll: u32,
         cuts: Vec<usize>,
+        shared: u32,
     ) -> Result<Emitter<'a>, BackendError> {
         let mut e = Emitter::new(prog, precision, unroll, cuts);
+        e.shared = shared;
         e.plan(info, end);
         e.plan_segments(end)?;
         e.body(end)?;
@@ -434,6 +497,7 @@ impl<'a> Emitter<'a> {
             spill: HashMap::new(),
             loads: vec![],
             stores: vec![],
+            shared: 0,
         }
     }
 
@@ -537,9 +601,21 @@ impl<'a> Emitter<'a> {
         let j = if self.prog.ty(v).width == 1 { "0u" } else { j };
         match &self.repr[v.index()] {
             Repr::Scalar(name) => name.clone(),
-            Repr::Param(off) => format!("params[{off}u + {j}]"),
+            Repr::Param(off) => {
+                let from = self.theta_from(*off, self.prog.ty(v).width);
+                format!("{from}[{off}u + {j}]")
+            }
             Repr::Tape(base) => format!("tape[p + ({base}u + {j}) * n]"),
             Repr::Sink => "/* sink */".into(),
+        }
+    }
+
+    /// The buffer θ's entries `first..first + len` are read from: workgroup memory
+    /// when all of them were copied there.
+    fn theta_from(&self, first: u32, len: u32) -> &'static str {
+        match first + len <= self.shared {
+            true => "wtheta",
+            false => "params",
         }
     }
 
@@ -598,7 +674,9 @@ impl<'a> Emitter<'a> {
             Op::DataCol(k) => read(format!("cols[p + {}u * n]", nc + k)),
             Op::Weight => read(format!("cols[p + {}u * n]", nc + nd)),
             Op::Const { value, .. } => read(self.lit(value.get())?),
-            Op::Param { offset, len: 1 } => read(format!("params[{offset}u]")),
+            Op::Param { offset, len: 1 } => {
+                read(format!("{}[{offset}u]", self.theta_from(offset, 1)))
+            }
             Op::TermSeed(t) => read(format!("params[{}u]", prog.theta_len + t)),
             _ => Ok(None),
         }
@@ -607,6 +685,10 @@ impl<'a> Emitter<'a> {
     /// Starts segment `s`: its term sums, and the scalars it reads from earlier ones.
     fn open(&mut self, s: usize) -> Result<(), BackendError> {
         self.seg = s;
+        // The copy of θ into workgroup memory that opens every segment.
+        if self.shared > 0 {
+            self.trips += u64::from(self.shared.div_ceil(WORKGROUP)) + 1;
+        }
         let zero = self.lit(0.0)?;
         for t in 0..self.prog.n_terms {
             self.line(&format!("var acc{t} = {zero};"));
@@ -799,9 +881,10 @@ impl<'a> Emitter<'a> {
         } else {
             (rows, cols)
         };
+        let from = self.theta_from(w, rows * cols);
         let weight = |k: &str| match transpose {
-            true => format!("params[{w}u + {k} * {cols}u + o]"),
-            false => format!("params[{w}u + o * {cols}u + {k}]"),
+            true => format!("{from}[{w}u + {k} * {cols}u + o]"),
+            false => format!("{from}[{w}u + o * {cols}u + {k}]"),
         };
         self.declare(i);
         let zero = self.lit(0.0)?;
@@ -897,11 +980,27 @@ impl<'a> Emitter<'a> {
             wgsl += "@group(0) @binding(1) var<storage, read> params: array<F>;\n";
             wgsl += "@group(0) @binding(2) var<storage, read_write> tape: array<F>;\n";
             wgsl += "@group(0) @binding(3) var<storage, read_write> contrib: array<F>;\n";
-            wgsl += "@group(0) @binding(4) var<uniform> info: Info;\n\n";
+            wgsl += "@group(0) @binding(4) var<uniform> info: Info;\n";
+            if self.shared > 0 {
+                let _ = writeln!(wgsl, "var<workgroup> wtheta: array<F, {}>;", self.shared);
+            }
+            wgsl.push('\n');
             wgsl += &math(self.precision);
             let _ = writeln!(wgsl, "\n@compute @workgroup_size({WORKGROUP})");
-            wgsl += "fn main(@builtin(global_invocation_id) gid: vec3<u32>) {\n";
-            wgsl += "    let p = gid.x;\n    let n = info.n;\n    let z = info.zero;\n    if (p >= n) { return; }\n";
+            wgsl += "fn main(@builtin(global_invocation_id) gid: vec3<u32>";
+            if self.shared > 0 {
+                wgsl += ", @builtin(local_invocation_index) lid: u32";
+            }
+            wgsl += ") {\n    let p = gid.x;\n    let n = info.n;\n    let z = info.zero;\n";
+            if self.shared > 0 {
+                // Before any invocation leaves: a barrier must be reached by all.
+                let _ = writeln!(
+                    wgsl,
+                    "    for (var i = lid; i < {}u + z; i += {WORKGROUP}u) {{ wtheta[i] = params[i]; }}\n    workgroupBarrier();",
+                    self.shared
+                );
+            }
+            wgsl += "    if (p >= n) { return; }\n";
             wgsl += code;
             wgsl += "}\n";
             segments.push(wgsl);
@@ -915,6 +1014,7 @@ impl<'a> Emitter<'a> {
             pairs: self.pairs,
             tiles,
             tiled,
+            shared: self.shared,
         }
     }
 
@@ -1276,13 +1376,13 @@ mod tests {
         let k = wide_qres();
         let (prog, info) = (&k.programs[0].program, &k.programs[0].info);
         let end = prog.ops.len();
-        let plain = Emitter::run(prog, info, end, Precision::F32, 1, vec![]).expect("emits");
+        let plain = Emitter::run(prog, info, end, Precision::F32, 1, vec![], 0).expect("emits");
         assert!(
             plain.most_trips() > 65_535,
             "{} iterations",
             plain.most_trips()
         );
-        let shader = emit_cut(prog, info, end, Precision::F32, vec![]).expect("emits");
+        let shader = emit_cut(prog, info, end, Precision::F32, vec![], 0).expect("emits");
         let wgsl = &shader.segments[0];
         let (trips, unroll) = (
             figure(wgsl, " loop iterations"),
@@ -1290,7 +1390,7 @@ mod tests {
         );
         assert!(trips <= LOOP_BUDGET && unroll > 1, "{trips} at {unroll}");
         let again =
-            Emitter::run(prog, info, end, Precision::F32, unroll as u32, vec![]).expect("emits");
+            Emitter::run(prog, info, end, Precision::F32, unroll as u32, vec![], 0).expect("emits");
         assert_eq!(again.most_trips(), trips);
     }
 
@@ -1301,8 +1401,8 @@ mod tests {
         let k = wide_qres();
         let (prog, info) = (&k.programs[0].program, &k.programs[0].info);
         let end = prog.ops.len();
-        let whole = Emitter::run(prog, info, end, Precision::F64, 1, vec![]).expect("emits");
-        let shader = emit_all(&[(prog, info, end)], Precision::F64, Profile::Software)
+        let whole = Emitter::run(prog, info, end, Precision::F64, 1, vec![], 0).expect("emits");
+        let shader = emit_all(&[(prog, info, end)], Precision::F64, Profile::Software, 0)
             .expect("emits")
             .remove(0);
         assert!(
