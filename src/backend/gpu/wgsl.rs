@@ -211,12 +211,8 @@ impl Reduction {
     /// lavapipe ran the tiled pass 2 about twice as slowly (its barriers are costly
     /// on a CPU; docs/gpu-notes.md).
     pub fn for_profile(profile: Profile) -> Reduction {
-        match std::env::var("PDENET_GPU_REDUCE").as_deref() {
-            Ok("outputs") => Reduction::Outputs,
-            Ok("tiles") => Reduction::Tiles,
-            _ if profile == Profile::Software => Reduction::Outputs,
-            _ => Reduction::Tiles,
-        }
+        let choices = [("outputs", Reduction::Outputs), ("tiles", Reduction::Tiles)];
+        by_profile("PDENET_GPU_REDUCE", profile, choices)
     }
 
     pub fn name(self) -> &'static str {
@@ -256,12 +252,13 @@ impl Profile {
     /// `PDENET_GPU_PROFILE=software|hardware` if set, else by the adapter: software
     /// for a CPU adapter (lavapipe), hardware for any other.
     pub fn for_adapter(device_type: wgpu::DeviceType) -> Profile {
-        match std::env::var("PDENET_GPU_PROFILE").as_deref() {
-            Ok("software") => Profile::Software,
-            Ok("hardware") => Profile::Hardware,
-            _ if device_type == wgpu::DeviceType::Cpu => Profile::Software,
-            _ => Profile::Hardware,
-        }
+        let (software, hardware) = (Profile::Software, Profile::Hardware);
+        let default = match device_type {
+            wgpu::DeviceType::Cpu => software,
+            _ => hardware,
+        };
+        let choices = [("software", software), ("hardware", hardware)];
+        setting("PDENET_GPU_PROFILE", choices, default)
     }
 
     pub fn name(self) -> &'static str {
@@ -287,13 +284,27 @@ impl Theta {
     /// workgroup memory on a GPU, the storage buffer on a software adapter (whose
     /// segments would each copy θ again).
     pub fn for_profile(profile: Profile) -> Theta {
-        match std::env::var("PDENET_GPU_THETA").as_deref() {
-            Ok("storage") => Theta::Storage,
-            Ok("workgroup") => Theta::Workgroup,
-            _ if profile == Profile::Software => Theta::Storage,
-            _ => Theta::Workgroup,
-        }
+        let choices = [("storage", Theta::Storage), ("workgroup", Theta::Workgroup)];
+        by_profile("PDENET_GPU_THETA", profile, choices)
     }
+}
+
+/// The choice environment variable `var` names, or `default` when it is unset or
+/// names none of `choices`.
+fn setting<T: Copy>(var: &str, choices: [(&str, T); 2], default: T) -> T {
+    let value = std::env::var(var).ok();
+    let named = choices.iter().find(|c| value.as_deref() == Some(c.0));
+    named.map_or(default, |c| c.1)
+}
+
+/// [`setting`] whose default is the profile's: the first of `choices` for the
+/// software profile, the second for the hardware one.
+fn by_profile<T: Copy>(var: &str, profile: Profile, choices: [(&str, T); 2]) -> T {
+    let default = match profile {
+        Profile::Software => choices[0].1,
+        Profile::Hardware => choices[1].1,
+    };
+    setting(var, choices, default)
 }
 
 /// The engine's shape on an adapter: how pass 1 is cut, how pass 2 sums a weight
