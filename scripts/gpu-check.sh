@@ -11,12 +11,12 @@
 #   2. correctness: `pdenet compare` of the GPU engine against the f64 interpreter on
 #      Burgers (QRes and MLP) and Schrödinger, in f32 and f64;
 #   3. speed: `pdenet bench --backend gpu --json` on Burgers QRes and MLP at N_f = 10 000
-#      and 1 000 000 and on Schrödinger, in f32 and f64 (Adam on the device; Burgers
-#      QRes at the small N_f once more with Adam on the host, and at the large N_f in
-#      f32 once more with pass 2 per output instead of tiled and once with pass 1
-#      reading θ from its buffer instead of workgroup memory);
-#   4. the PyTorch reference on CUDA for the Burgers cases (bench/burgers_torch.py
-#      --device cuda), where python3 has torch with CUDA.
+#      and 1 000 000 (a 3-epoch warm-up there), each followed by the PyTorch reference
+#      on CUDA for the same case (bench/burgers_torch.py --device cuda, where python3
+#      has torch with CUDA), and on Schrödinger, in f32 and f64 (Adam on the device);
+#   4. the designs compared: Burgers QRes at the small N_f with Adam on the host, and
+#      at the large N_f in f32 with pass 2 per output instead of tiled and with pass 1
+#      reading θ from its buffer instead of workgroup memory.
 # Everything lands in one JSON file (format pdenet-gpu-check/1).
 #
 # GPU_CHECK_SCALE=small rehearses it on a software adapter (lavapipe): N_f 2 000 and
@@ -84,45 +84,54 @@ for f in $files; do
 done
 
 bench() { # NAME FILE NF EPOCHS PRECISION [ENV=VALUE]
-    local set=()
+    local set=() warm=()
     [ -n "$3" ] && set=(--set "sample.collocation=$3")
+    # A large problem gets a short warm-up: the check's minutes are few.
+    [ -n "$large" ] && [ "$3" = "$large" ] && warm=(--warmup 3)
     # shellcheck disable=SC2086 # $6, when given, is one VAR=VALUE for env
-    step "bench $1 $5" env ${6:-} "$bin" bench "$2" "${set[@]}" --backend gpu --json \
-        --epochs "$4" --precision "$5" --no-hessian --data-dir examples/data
+    step "bench $1 $5" env ${6:-} "$bin" bench "$2" "${set[@]}" "${warm[@]}" --backend gpu \
+        --json --epochs "$4" --precision "$5" --no-hessian --data-dir examples/data
 }
-for p in f32 f64; do
-    bench "burgers-qres nf=$small" examples/burgers.pde "$small" "$epochs" "$p"
-    [ "$scale" = tiny ] && continue
-    # Adam's update on the host, the gradient read back each epoch: what keeping
-    # θ on the device saves on this adapter.
-    bench "burgers-qres nf=$small host-adam" examples/burgers.pde "$small" "$epochs" "$p" \
-        PDENET_GPU_ADAM=host
-    bench "burgers-mlp nf=$small" examples/burgers_pinn.pde "$small" "$epochs" "$p"
-    bench "burgers-qres nf=$large" examples/burgers.pde "$large" "$big_epochs" "$p"
-    # Pass 2 by an invocation per gradient entry, not by tiles in workgroup
-    # memory: which one this adapter should get.
-    [ "$p" = f32 ] && bench "burgers-qres nf=$large outputs-reduce" examples/burgers.pde \
-        "$large" "$big_epochs" "$p" PDENET_GPU_REDUCE=outputs
-    # Pass 1 reading the weights from θ's buffer, not from workgroup memory.
-    [ "$p" = f32 ] && bench "burgers-qres nf=$large storage-theta" examples/burgers.pde \
-        "$large" "$big_epochs" "$p" PDENET_GPU_THETA=storage
-    bench "burgers-mlp nf=$large" examples/burgers_pinn.pde "$large" "$big_epochs" "$p"
-    bench "schrodinger" examples/schrodinger.pde "" "$epochs" "$p"
-done
-
+cuda=no
 if python3 -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)" 2>/dev/null; then
-    for p in f32 f64; do
-        f64=()
-        [ "$p" = f64 ] && f64=(--f64)
-        for nf in $small $large; do
-            for net in qres mlp; do
-                step "torch burgers-$net nf=$nf $p" python3 bench/burgers_torch.py --device cuda \
-                    --mode speed --net "$net" --nf "$nf" --epochs "$epochs" "${f64[@]}"
-            done
-        done
-    done
+    cuda=yes
 else
     echo "gpu-check: no torch with CUDA here; the PyTorch reference is skipped" >&2
+fi
+torch() { # NET NF EPOCHS PRECISION: the reference right after pdenet's same case
+    [ "$cuda" = yes ] || return 0
+    local f64=()
+    [ "$4" = f64 ] && f64=(--f64)
+    step "torch burgers-$1 nf=$2 $4" python3 bench/burgers_torch.py --device cuda \
+        --mode speed --net "$1" --nf "$2" --epochs "$3" "${f64[@]}"
+}
+# The targets' cases first, each beside its PyTorch reference, so that a check cut
+# short by its budget still has whole ratios; then the comparisons that decide
+# between designs (Adam's update on the host, pass 2 per output, θ read from its
+# buffer).
+nets=(qres mlp)
+burgers=(examples/burgers.pde examples/burgers_pinn.pde)
+for p in f32 f64; do
+    for nf in $small $large; do
+        timed=$epochs
+        [ "$nf" = "$large" ] && timed=$big_epochs
+        for k in 0 1; do
+            [ "$scale" = tiny ] && [ "$k" = 1 ] && continue
+            bench "burgers-${nets[$k]} nf=$nf" "${burgers[$k]}" "$nf" "$timed" "$p"
+            torch "${nets[$k]}" "$nf" "$timed" "$p"
+        done
+    done
+    [ "$scale" = tiny ] || bench "schrodinger" examples/schrodinger.pde "" "$epochs" "$p"
+done
+if [ "$scale" != tiny ]; then
+    for p in f32 f64; do
+        bench "burgers-qres nf=$small host-adam" examples/burgers.pde "$small" "$epochs" "$p" \
+            PDENET_GPU_ADAM=host
+    done
+    bench "burgers-qres nf=$large outputs-reduce" examples/burgers.pde "$large" "$big_epochs" \
+        f32 PDENET_GPU_REDUCE=outputs
+    bench "burgers-qres nf=$large storage-theta" examples/burgers.pde "$large" "$big_epochs" \
+        f32 PDENET_GPU_THETA=storage
 fi
 
 python3 - "$steps" "$out" "$scale" <<'EOF'
@@ -164,5 +173,5 @@ for s in steps:
     split = r.get("split_ms") or {}
     if "pass1" in split:
         what = f"{what} ({', '.join(f'{k} {v:.3g}' for k, v in split.items())})"
-    print(f"  {s['name']:<36} exit {s['exit']:>3} {s['seconds']:7.1f} s  {what}")
+    print(f"  {s['name']:<46} exit {s['exit']:>3} {s['seconds']:7.1f} s  {what}")
 EOF

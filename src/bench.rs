@@ -91,7 +91,8 @@ impl DevicePerEpoch {
 /// An epoch's time in parts: on the CPU the evaluation's classes of work, each
 /// timed alone (`backend::cpu::split_seconds`), and the optimizer's update; on a
 /// GPU with timestamps and Adam there, the device's stages per epoch (pass 1,
-/// pass 2, the fold, Adam's update), timed over [`STAGED`] further epochs. What
+/// pass 2, the fold, Adam's update), timed over as many further epochs as were
+/// timed, [`STAGED`] at most. What
 /// the epoch takes beyond their sum is reported as unaccounted (on a GPU: the
 /// host's side, the submission and the wait, against those epochs' mean).
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -109,7 +110,7 @@ pub struct DeviceSplit {
     pub epoch_ms: f64,
 }
 
-/// Epochs timed stage by stage on a GPU, after the timed ones.
+/// The most epochs timed stage by stage on a GPU, after the timed ones.
 const STAGED: usize = 5;
 
 impl Split {
@@ -184,14 +185,15 @@ const HESSIAN_REPS: usize = 10;
 pub const WARMUP: usize = 20;
 
 /// What `pdenet bench` times: an engine (as `run` chooses it), a precision, the
-/// CPU engine's threads, the timed epochs after [`WARMUP`], the seed of θ and the
-/// points.
+/// CPU engine's threads, the timed epochs after `warmup` untimed ones ([`WARMUP`]
+/// by default), the seed of θ and the points.
 #[derive(Debug, Clone)]
 pub struct BenchOptions {
     pub engine: EngineChoice,
     pub precision: Precision,
     pub threads: usize,
     pub epochs: usize,
+    pub warmup: usize,
     pub seed: u64,
     /// Time a dense quasi-Newton update too (its n² matrix counts in the process's
     /// peak memory, which bench/compare.py reports).
@@ -222,11 +224,11 @@ pub fn bench(problem: &Problem, opts: &BenchOptions) -> Result<Timing, RunError>
                 batches: batches.borrow(),
                 scale: None,
             };
-            time_adam_on(run, &theta, WARMUP, opts.epochs, &mut mark)?
+            time_adam_on(run, &theta, opts.warmup, opts.epochs, &mut mark)?
         }
         None => {
             let mut eval = |th: &[f64]| engine.eval(th, &batches);
-            time_adam(&mut eval, &theta, WARMUP, opts.epochs, &mut mark)?
+            time_adam(&mut eval, &theta, opts.warmup, opts.epochs, &mut mark)?
         }
     };
     let adam_on = if on_device.is_some() {
@@ -242,7 +244,7 @@ pub fn bench(problem: &Problem, opts: &BenchOptions) -> Result<Timing, RunError>
     let device_split = match (&marks[..], adam.staged_ms) {
         (&[_, Some(a), Some(s)], Some(epoch_ms)) => Some(DeviceSplit {
             stages_ms: std::array::from_fn(|k| {
-                (s.stage_seconds[k] - a.stage_seconds[k]) * 1e3 / STAGED as f64
+                (s.stage_seconds[k] - a.stage_seconds[k]) * 1e3 / opts.epochs.min(STAGED) as f64
             }),
             epoch_ms,
         }),
@@ -363,8 +365,8 @@ pub fn time_adam(
 
 /// [`time_adam`] with Adam on the engine's device, as `pdenet run` takes its
 /// epochs there: the update is inside each epoch's submission (`update_ms` 0).
-/// Where the device has timestamps, [`STAGED`] more epochs follow with its stages
-/// timed, and `mark` is called once more after them.
+/// Where the device has timestamps, up to [`STAGED`] more epochs follow with its
+/// stages timed, and `mark` is called once more after them.
 fn time_adam_on(
     run: DeviceRun,
     theta: &[f64],
@@ -380,13 +382,13 @@ fn time_adam_on(
     let mut staged = false;
     let mut obj = device::Timed(run);
     let (mut times, mut staged_times) = (Vec::with_capacity(epochs), vec![]);
-    for k in 0..warmup + epochs + STAGED {
+    for k in 0..warmup + epochs + epochs.min(STAGED) {
         if k == warmup {
             mark();
         }
         if k == warmup + epochs {
             mark();
-            staged = stages.time_stages(true);
+            staged = epochs > 0 && stages.time_stages(true);
             if !staged {
                 break;
             }

@@ -130,9 +130,13 @@ enum Command {
         precision: PrecisionArg,
         #[arg(long)]
         threads: Option<usize>,
-        /// Timed epochs after the 20 warm-up epochs.
+        /// Timed epochs after the warm-up epochs.
         #[arg(long, default_value_t = 100)]
         epochs: usize,
+        /// Untimed epochs first (compilation, caches, the device's first
+        /// submissions); fewer for a large problem timed on a short budget.
+        #[arg(long, default_value_t = pdenet::bench::WARMUP)]
+        warmup: usize,
         #[arg(long, default_value_t = pdenet::net::init::DEFAULT_SEED)]
         seed: u64,
         /// One JSON object per back end timed.
@@ -362,6 +366,7 @@ fn dispatch(command: Command) -> Result<ExitCode> {
                 precision: precision.into(),
                 threads: threads.unwrap_or_else(default_threads),
                 epochs: 0,
+                warmup: 0,
                 seed,
                 hessian: false,
             };
@@ -392,6 +397,7 @@ fn dispatch(command: Command) -> Result<ExitCode> {
             precision,
             threads,
             epochs,
+            warmup,
             seed,
             json,
             no_hessian,
@@ -401,6 +407,7 @@ fn dispatch(command: Command) -> Result<ExitCode> {
                 precision: precision.into(),
                 threads: threads.unwrap_or_else(default_threads),
                 epochs,
+                warmup,
                 seed,
                 hessian: !no_hessian,
             };

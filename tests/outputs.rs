@@ -633,7 +633,7 @@ fn the_gpu_check_writes_one_json_of_its_steps() {
         let starts = |s: &&Value| s["name"].as_str().is_some_and(|n| n.starts_with(prefix));
         steps.iter().filter(starts).cloned().collect()
     };
-    assert_eq!(named("compare").len(), 2);
+    assert_eq!((named("compare").len(), named("bench").len()), (2, 2));
     for s in named("compare") {
         assert_eq!(s["result"]["passes"], true, "{s}");
     }
