@@ -92,9 +92,9 @@ impl DevicePerEpoch {
 /// timed alone (`backend::cpu::split_seconds`), and the optimizer's update; on a
 /// GPU with timestamps and Adam there, the device's stages per epoch (pass 1,
 /// pass 2, the fold, Adam's update), timed over as many further epochs as were
-/// timed, [`STAGED`] at most. What
-/// the epoch takes beyond their sum is reported as unaccounted (on a GPU: the
-/// host's side, the submission and the wait, against those epochs' mean).
+/// timed, [`STAGED`] at most. What the epoch takes beyond their sum is reported
+/// as unaccounted (on a GPU: the host's side, the submission and the wait, against
+/// those epochs' mean).
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct Split {
     pub kernel: Option<cpu::Split>,
@@ -240,7 +240,7 @@ pub fn bench(problem: &Problem, opts: &BenchOptions) -> Result<Timing, RunError>
         [Some(b), Some(a), ..] => Some(DevicePerEpoch::between(b, a, opts.epochs, adam_on)),
         _ => None,
     };
-    // Marked only where the device timed its stages over `STAGED` more epochs.
+    // A third mark only where the device timed its stages over further epochs.
     let device_split = match (&marks[..], adam.staged_ms) {
         (&[_, Some(a), Some(s)], Some(epoch_ms)) => Some(DeviceSplit {
             stages_ms: std::array::from_fn(|k| {
