@@ -278,6 +278,42 @@ impl Gpu {
     }
 }
 
+/// A buffer's first bytes asked to be mapped for reading once the device is done
+/// with it.
+struct Mapping<'b> {
+    buffer: &'b wgpu::Buffer,
+    bytes: u64,
+    done: std::sync::mpsc::Receiver<Result<(), wgpu::BufferAsyncError>>,
+}
+
+impl<'b> Mapping<'b> {
+    fn ask(buffer: &'b wgpu::Buffer, bytes: u64) -> Mapping<'b> {
+        let (tx, done) = std::sync::mpsc::channel();
+        buffer.map_async(wgpu::MapMode::Read, 0..bytes, move |r| {
+            let _ = tx.send(r);
+        });
+        Mapping {
+            buffer,
+            bytes,
+            done,
+        }
+    }
+
+    /// The bytes, after the wait for the device; the buffer is unmapped again.
+    fn bytes(self) -> Result<Vec<u8>, BackendError> {
+        let device = |e: &dyn std::fmt::Display| BackendError::Device(e.to_string());
+        self.done
+            .recv()
+            .map_err(|e| device(&e))?
+            .map_err(|e| device(&e))?;
+        let out = (self.buffer.get_mapped_range(0..self.bytes))
+            .map_err(|e| device(&e))?
+            .to_vec();
+        self.buffer.unmap();
+        Ok(out)
+    }
+}
+
 /// How a shader binds a buffer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Slot {
@@ -877,33 +913,24 @@ impl GpuKernel {
         bytes: u64,
     ) -> Result<Vec<u8>, BackendError> {
         self.submit(enc);
-        let device = |e: &dyn std::fmt::Display| BackendError::Device(e.to_string());
-        let (tx, rx) = std::sync::mpsc::channel();
-        if bytes > 0 {
-            staging.map_async(wgpu::MapMode::Read, 0..bytes, move |r| {
-                let _ = tx.send(r);
-            });
-        }
+        // The submission's timestamps come back with its results, after one wait.
+        let times = self.stopwatch.as_ref().and_then(|w| w.submitted());
+        let rows = (bytes > 0).then(|| Mapping::ask(staging, bytes));
+        let timestamps = times.map(|(buffer, n)| Mapping::ask(buffer, n));
         (self.gpu.device)
             .poll(wgpu::PollType::wait_indefinitely())
-            .map_err(|e| device(&e))?;
+            .map_err(|e| BackendError::Device(e.to_string()))?;
         self.gpu.check()?;
-        if let Some(w) = &self.stopwatch {
+        if let (Some(w), Some(t)) = (&self.stopwatch, timestamps) {
             let mut seconds = self.work.get().stage_seconds;
-            w.read(&self.gpu.device, &mut seconds)
-                .map_err(|e| device(&e))?;
+            w.add(&t.bytes()?, &mut seconds);
             self.count(|w| w.stage_seconds = seconds);
         }
-        if bytes == 0 {
+        let Some(rows) = rows else {
             return Ok(vec![]);
-        }
-        rx.recv().map_err(|e| device(&e))?.map_err(|e| device(&e))?;
-        let out = (staging.get_mapped_range(0..bytes))
-            .map_err(|e| device(&e))?
-            .to_vec();
-        staging.unmap();
+        };
         self.count(|w| w.read_back_bytes += bytes);
-        Ok(out)
+        rows.bytes()
     }
 
     /// Writes `bytes` into `buffer` at `at`, counted as uploaded.

@@ -38,8 +38,8 @@ pub(crate) struct Stopwatch {
     written: Cell<u32>,
     /// The stages timed in it: each with the timestamps before and after it.
     spans: RefCell<Vec<(Stage, u32, u32)>>,
-    /// Whether the submitted timestamps are yet to be read.
-    submitted: Cell<bool>,
+    /// Whether the encoder being submitted resolves timestamps.
+    pending: Cell<bool>,
 }
 
 impl Stopwatch {
@@ -65,7 +65,7 @@ impl Stopwatch {
             period: f64::from(queue.get_timestamp_period()),
             written: Cell::new(0),
             spans: RefCell::new(vec![]),
-            submitted: Cell::new(false),
+            pending: Cell::new(false),
         }
     }
 
@@ -87,7 +87,7 @@ impl Stopwatch {
     }
 
     /// Ends `enc` (about to be submitted) by resolving its timestamps and copying
-    /// them where [`Stopwatch::read`] maps them after the wait.
+    /// them where [`Stopwatch::submitted`] says they are.
     pub(crate) fn resolve(&self, enc: &mut wgpu::CommandEncoder) {
         let n = self.written.get();
         if n == 0 {
@@ -95,43 +95,30 @@ impl Stopwatch {
         }
         enc.resolve_query_set(&self.queries, 0..n, &self.resolved, 0);
         enc.copy_buffer_to_buffer(&self.resolved, 0, &self.staging, 0, u64::from(n) * 8);
-        self.submitted.set(true);
+        self.pending.set(true);
     }
 
-    /// After the device has finished the submission: the seconds of each stage it
-    /// timed, added into `seconds` (indexed by [`Stage`]).
-    pub(crate) fn read(&self, device: &wgpu::Device, seconds: &mut [f64; 4]) -> Result<(), String> {
+    /// After a submission: the buffer its resolved timestamps land in and their
+    /// bytes, if it wrote any; either way the next submission starts afresh.
+    pub(crate) fn submitted(&self) -> Option<(&wgpu::Buffer, u64)> {
         let n = self.written.replace(0);
-        let spans = std::mem::take(&mut *self.spans.borrow_mut());
-        if !self.submitted.replace(false) {
-            return Ok(());
+        if !self.pending.replace(false) {
+            self.spans.borrow_mut().clear();
+            return None;
         }
-        let bytes = u64::from(n) * 8;
-        let (tx, rx) = std::sync::mpsc::channel();
-        self.staging
-            .map_async(wgpu::MapMode::Read, 0..bytes, move |r| {
-                let _ = tx.send(r);
-            });
-        device
-            .poll(wgpu::PollType::wait_indefinitely())
-            .map_err(|e| e.to_string())?;
-        rx.recv()
-            .map_err(|e| e.to_string())?
-            .map_err(|e| e.to_string())?;
-        let ticks: Vec<u64> = {
-            let view = self
-                .staging
-                .get_mapped_range(0..bytes)
-                .map_err(|e| e.to_string())?;
-            view.chunks_exact(8)
-                .map(|b| u64::from_ne_bytes(b.try_into().expect("8 bytes")))
-                .collect()
-        };
-        self.staging.unmap();
-        for (stage, a, b) in spans {
+        Some((&self.staging, u64::from(n) * 8))
+    }
+
+    /// The seconds of each stage timed in the submission whose timestamps are
+    /// `bytes`, added into `seconds` (indexed by [`Stage`]).
+    pub(crate) fn add(&self, bytes: &[u8], seconds: &mut [f64; 4]) {
+        let ticks: Vec<u64> = bytes
+            .chunks_exact(8)
+            .map(|b| u64::from_ne_bytes(b.try_into().expect("8 bytes")))
+            .collect();
+        for (stage, a, b) in std::mem::take(&mut *self.spans.borrow_mut()) {
             let elapsed = ticks[b as usize].saturating_sub(ticks[a as usize]);
             seconds[stage as usize] += elapsed as f64 * self.period * 1e-9;
         }
-        Ok(())
     }
 }
