@@ -16,12 +16,16 @@
 #      has torch with CUDA), and on Schrödinger, in f32 and f64 (Adam on the device);
 #   4. the designs compared: Burgers QRes at the small N_f with Adam on the host, and
 #      at the large N_f in f32 with pass 2 per output instead of tiled and with pass 1
-#      reading θ from its buffer instead of workgroup memory.
+#      reading θ from its buffer instead of workgroup memory;
+#   5. the dense quasi-Newton update (SSBroyden's pass over H) with H on the host and
+#      on the device, at the orders of Burgers' QRes (about 1 400) and MLP (about
+#      3 000) and of an MLP 50×4 (7 851).
 # Everything lands in one JSON file (format pdenet-gpu-check/1).
 #
 # GPU_CHECK_SCALE=small rehearses it on a software adapter (lavapipe): N_f 2 000 and
 # 20 000 instead of 10 000 and 1 000 000, 200 points per set in the comparisons, fewer
-# epochs. GPU_CHECK_SCALE=tiny (the CI test) keeps Burgers QRes only.
+# epochs, no MLP 50×4 (its H exceeds lavapipe's largest binding). GPU_CHECK_SCALE=tiny
+# (the CI test) keeps Burgers QRes only.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -134,6 +138,21 @@ if [ "$scale" != tiny ]; then
         f32 PDENET_GPU_THETA=storage
 fi
 
+dense_h() { # NAME FILE [--set ...]: a short f64 bench that times the dense update too,
+    # with H on the host and (forced, as a software adapter would not) on the device
+    local name=$1 file=$2
+    shift 2
+    step "bench $name f64 dense-h" env PDENET_GPU_MATRIX=device "$bin" bench "$file" \
+        --set "sample.collocation=$small" "$@" --backend gpu --json --epochs 2 --warmup 2 \
+        --precision f64 --data-dir examples/data
+}
+dense_h "burgers-qres nf=$small" examples/burgers.pde
+if [ "$scale" != tiny ]; then
+    dense_h "burgers-mlp nf=$small" examples/burgers_pinn.pde
+    [ "$scale" = full ] && dense_h "burgers-mlp50x4 nf=$small" examples/burgers_pinn.pde \
+        --set network.width=50 --set network.depth=4
+fi
+
 python3 - "$steps" "$out" "$scale" <<'EOF'
 """Gathers the steps into one JSON: each with its command, exit status, seconds, and
 its result (the last line of its output when that is JSON, else the output's end)."""
@@ -173,5 +192,8 @@ for s in steps:
     split = r.get("split_ms") or {}
     if "pass1" in split:
         what = f"{what} ({', '.join(f'{k} {v:.3g}' for k, v in split.items())})"
+    if r.get("hessian_update_ms") is not None:
+        what = f"{what}; H of order {r['parameters']}: host {r['hessian_update_ms']:.3g} ms, " \
+            f"device {r.get('hessian_update_device_ms')} ms"
     print(f"  {s['name']:<46} exit {s['exit']:>3} {s['seconds']:7.1f} s  {what}")
 EOF

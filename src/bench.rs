@@ -5,13 +5,13 @@
 use crate::backend::cpu::{self, Isa, Peak};
 use crate::backend::{self, DeviceWork, EngineChoice, EngineFacts, EngineKind, Precision};
 use crate::io::machine;
-use crate::kernel::PointBatch;
+use crate::kernel::{KernelError, PointBatch};
 use crate::problem::DenseRule;
 use crate::problem::Problem;
 use crate::train::device::{self, DeviceRun};
 use crate::train::optim::dense::Dense;
 use crate::train::optim::quasi_newton::Memory;
-use crate::train::optim::{self, Adam, AdamConfig, Optimizer};
+use crate::train::optim::{self, Adam, AdamConfig, Optimizer, Stop};
 use crate::train::points;
 use crate::train::run::RunError;
 use crate::train::trainer::Evaluator;
@@ -32,6 +32,9 @@ pub struct Timing {
     /// dearest: BFGS's costs the same passes), median ms; `None` when H would not fit
     /// in memory.
     pub hessian_update_ms: Option<f64>,
+    /// The same update with H on the engine's device, where the engine keeps it
+    /// there (`backend::Engine::device_matrix`), median ms.
+    pub hessian_update_device_ms: Option<f64>,
     /// Whether a dense H of this order fits in memory.
     pub hessian_fits: bool,
     /// The kernel's work per epoch (`kernel::passes::stats` over the point sets).
@@ -251,6 +254,7 @@ pub fn bench(problem: &Problem, opts: &BenchOptions) -> Result<Timing, RunError>
         _ => None,
     };
     let n = theta.len();
+    let rule = DenseRule::SsBroyden2;
     let fits = machine::dense_matrix_bytes(n) <= machine::memory_for_a_matrix();
     let facts = engine.facts();
     let cpu = facts.kind == EngineKind::Cpu;
@@ -290,33 +294,39 @@ pub fn bench(problem: &Problem, opts: &BenchOptions) -> Result<Timing, RunError>
         adam_epoch_ms: median,
         adam_epoch_ms_min: min,
         parameters: n,
-        hessian_update_ms: (fits && opts.hessian)
-            .then(|| time_hessian_update(n, opts.threads, HESSIAN_REPS)),
+        hessian_update_ms: match fits && opts.hessian {
+            true => Some(time_hessian_update(Dense::new(rule, opts.threads), n)?),
+            false => None,
+        },
+        hessian_update_device_ms: match engine.device_matrix(n).filter(|_| opts.hessian) {
+            Some(m) => Some(time_hessian_update(Dense::on_device(rule, m), n)?),
+            None => None,
+        },
         hessian_fits: fits,
     })
 }
 
-/// The median milliseconds of `reps` dense SSBroyden updates (H·y, the rank-two
-/// update and the next direction) of order `n` on `threads` threads.
-pub fn time_hessian_update(n: usize, threads: usize, reps: usize) -> f64 {
-    let mut dense = Dense::new(DenseRule::SsBroyden2, threads);
+/// The median milliseconds of [`HESSIAN_REPS`] updates of `dense` (H·y, the rank-two
+/// update and the next direction) of order `n`.
+fn time_hessian_update(mut dense: Dense, n: usize) -> Result<f64, RunError> {
+    let failed = |e: Stop| RunError::Kernel(KernelError::Device(e.reason));
     dense.start(n);
     let wave = |k: usize, f: f64| (k as f64 * f).sin();
     let d: Vec<f64> = (0..n).map(|k| wave(k, 0.7)).collect();
     let g_old: Vec<f64> = (0..n).map(|k| wave(k, 1.3) - 2.0 * d[k]).collect();
     let g_new: Vec<f64> = (0..n).map(|k| wave(k, 1.3)).collect();
-    let mut times = Vec::with_capacity(reps);
+    let mut times = Vec::with_capacity(HESSIAN_REPS);
     let mut direction = vec![0.0; n];
-    for k in 0..=reps {
+    for k in 0..=HESSIAN_REPS {
         let t0 = Instant::now();
-        dense.update(1.0 / (k + 1) as f64, &d, &g_old, &g_new);
-        dense.direction(&g_new, &mut direction);
+        (dense.update(1.0 / (k + 1) as f64, &d, &g_old, &g_new)).map_err(failed)?;
+        dense.direction(&g_new, &mut direction).map_err(failed)?;
         if k > 0 {
             times.push(t0.elapsed().as_secs_f64() * 1e3);
         }
     }
     times.sort_by(f64::total_cmp);
-    times[times.len() / 2]
+    Ok(times[times.len() / 2])
 }
 
 /// Milliseconds of the timed Adam epochs.
@@ -474,6 +484,7 @@ impl Timing {
             "parameters": self.parameters,
             "hessian_update_ms": self.hessian_update_ms,
             "hessian_update_per_epoch": self.hessian_update_ms.map(|h| h / self.adam_epoch_ms),
+            "hessian_update_device_ms": self.hessian_update_device_ms,
             "flops_per_evaluation": self.work.flops,
             "products_share": self.work.products / self.work.flops,
             "flops_per_point": self.work.flops_per_point,
@@ -521,9 +532,12 @@ impl Timing {
             Some(g) => format!("{isa}, element-wise {g}"),
             None => isa,
         };
+        let on_device = self.hessian_update_device_ms.map_or(String::new(), |h| {
+            format!(", {h:.3} ms with H on the device")
+        });
         let hessian = match self.hessian_update_ms {
             Some(h) => format!(
-                "; a dense {n}×{n} Hessian update {h:.3} ms ({:.0} % of an epoch)",
+                "; a dense {n}×{n} Hessian update {h:.3} ms ({:.0} % of an epoch){on_device}",
                 100.0 * h / self.adam_epoch_ms,
                 n = self.parameters
             ),

@@ -633,7 +633,7 @@ fn the_gpu_check_writes_one_json_of_its_steps() {
         let starts = |s: &&Value| s["name"].as_str().is_some_and(|n| n.starts_with(prefix));
         steps.iter().filter(starts).cloned().collect()
     };
-    assert_eq!((named("compare").len(), named("bench").len()), (2, 2));
+    assert_eq!((named("compare").len(), named("bench").len()), (2, 3));
     for s in named("compare") {
         assert_eq!(s["result"]["passes"], true, "{s}");
     }
@@ -653,4 +653,12 @@ fn the_gpu_check_writes_one_json_of_its_steps() {
             assert!(split["unaccounted"].is_f64(), "{s}");
         }
     }
+    // The dense update timed with H on the host and on the device.
+    let dense = named("bench burgers-qres nf=500 f64 dense-h");
+    let positive = |v: &Value| v.as_f64().is_some_and(|t| t > 0.0);
+    for s in &dense {
+        assert!(positive(&s["result"]["hessian_update_ms"]), "{s}");
+        assert!(positive(&s["result"]["hessian_update_device_ms"]), "{s}");
+    }
+    assert_eq!(dense.len(), 1);
 }

@@ -487,6 +487,40 @@ pub trait DeviceAdam {
     fn time_stages(&self, on: bool) -> bool;
 }
 
+/// One update of a dense symmetric matrix H (the dense quasi-Newton methods'
+/// inverse Hessian): H ← keep·H + β u uᵀ + γ (s uᵀ + u sᵀ) + δ s sᵀ, with keep·I
+/// in place of keep·H when `from_identity`. Row i of it is keep·Hᵢ + aᵢ uᵀ + bᵢ sᵀ
+/// with aᵢ = β uᵢ + γ sᵢ and bᵢ = γ uᵢ + δ sᵢ, which is how both places that apply
+/// it (`optim::dense` on the host, [`DeviceMatrix`]) compute it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RankTwo {
+    pub keep: f64,
+    pub from_identity: bool,
+    pub beta: f64,
+    pub gamma: f64,
+    pub delta: f64,
+}
+
+/// A dense H kept on the engine's device (issue 21): its n² numbers stay there, and
+/// each pass over it sends the pending update's vectors and the vectors H
+/// multiplies (4n numbers) and brings back the two products (2n). Always f64.
+pub trait DeviceMatrix {
+    /// Order of the matrix.
+    fn order(&self) -> usize;
+    /// The one pass over H: applies `update` (with its u and s) to every row, then
+    /// returns H·g and H·y.
+    fn sweep(
+        &mut self,
+        update: Option<(RankTwo, &[f64], &[f64])>,
+        g: &[f64],
+        y: &[f64],
+    ) -> Result<(Vec<f64>, Vec<f64>), KernelError>;
+    /// H, row after row (a snapshot's copy).
+    fn read(&self) -> Result<Vec<f64>, KernelError>;
+    /// Replaces H (a restored snapshot).
+    fn write(&mut self, h: &[f64]) -> Result<(), KernelError>;
+}
+
 /// A kernel compiled for one engine, precision and thread count.
 pub trait Engine {
     /// The kernel it was compiled from (the host side of an evaluation is its).
@@ -511,6 +545,12 @@ pub trait Engine {
     /// Adam on the engine's device, where it can run there (a GPU engine whose
     /// seeds do not depend on the sums: no integral terms); `None` otherwise.
     fn device_adam(&self) -> Option<&dyn DeviceAdam> {
+        None
+    }
+
+    /// A dense n×n H on the engine's device for a dense quasi-Newton phase, where
+    /// it fits there and is worth it (`gpu::matrix`); `None` keeps H on the host.
+    fn device_matrix(&self, _n: usize) -> Option<Box<dyn DeviceMatrix>> {
         None
     }
 

@@ -446,6 +446,10 @@ impl Evaluator for Engines<'_> {
         })
     }
 
+    fn device_matrix(&mut self, n: usize) -> Option<Box<dyn crate::backend::DeviceMatrix>> {
+        self.compiled.get(self.current)?.device_matrix(n)
+    }
+
     fn ntk_diagonals(&mut self, theta: &[f64]) -> Result<Vec<f64>, KernelError> {
         let engine = self.compiled[self.current].as_ref();
         super::ntk::diagonals(engine, self.kernel, &self.batches.borrow(), theta)

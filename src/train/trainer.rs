@@ -7,7 +7,7 @@ use super::optim::{
     self, AdamDevice, End, Eval, IterInfo, Objective, Optimizer, OptimizerState, Stop,
 };
 use super::snapshot::Snapshot;
-use crate::backend::{AdamState, AdamUpdate, Precision, Team};
+use crate::backend::{AdamState, AdamUpdate, DeviceMatrix, Precision, Team};
 use crate::kernel::{Evaluation, KernelError};
 use crate::net::Layout;
 use crate::problem::{Balance, BalanceRule, Causal, Phase, Problem, SelfAdaptive};
@@ -40,6 +40,11 @@ pub trait Evaluator {
     /// Adam on the current engine's device, when it has one
     /// (`backend::Engine::device_adam`).
     fn device_adam(&mut self) -> Option<DeviceRun<'_>> {
+        None
+    }
+    /// A dense n×n H on the current engine's device, when it keeps one
+    /// (`backend::Engine::device_matrix`).
+    fn device_matrix(&mut self, _n: usize) -> Option<Box<dyn DeviceMatrix>> {
         None
     }
     /// Each weighted term's mean NTK diagonal wₜ‖∇θ rₜ(x)‖² over (some of) its points;
@@ -181,7 +186,7 @@ pub struct PhaseReport {
     /// The kernel precision it ran in ("f32", "f64").
     pub precision: &'static str,
     /// Where the optimizer's state and update lived: `device` (Adam on the GPU
-    /// engine's device) or `host`.
+    /// engine's device, or a dense method's H there) or `host`.
     pub update: &'static str,
     pub iterations: usize,
     pub evaluations: usize,
@@ -451,7 +456,7 @@ pub fn train(
         out.phases.push(PhaseReport {
             name: kind.name,
             precision: precision(phase).name(),
-            update: if obj.on_device { "device" } else { "host" },
+            update: if ran.on_device { "device" } else { "host" },
             iterations: ran.steps,
             evaluations: ran.evaluations,
             seconds: ran.seconds,
@@ -502,6 +507,8 @@ impl PhaseStart {
 /// How one phase went.
 struct PhaseRun {
     kind: &'static optim::Kind,
+    /// Adam's state or a dense H was on the engine's device.
+    on_device: bool,
     end: End,
     steps: usize,
     evaluations: usize,
@@ -521,7 +528,12 @@ fn run_phase(
     progress: &mut dyn FnMut(&Progress),
 ) -> PhaseRun {
     let t0 = Instant::now();
-    let mut optimizer = optim::build(phase, threads);
+    let matrix = match phase {
+        Phase::Dense { .. } => obj.eval.device_matrix(out.theta.len()),
+        _ => None,
+    };
+    let matrix_on_device = matrix.is_some();
+    let mut optimizer = optim::build(phase, threads, matrix);
     optimizer.start(&out.theta);
     let kind = optimizer.kind();
     let of = phase.cap();
@@ -654,6 +666,7 @@ fn run_phase(
     };
     PhaseRun {
         kind,
+        on_device: obj.on_device || matrix_on_device,
         end,
         steps: done,
         evaluations,

@@ -20,6 +20,7 @@ use std::sync::{Arc, Mutex};
 use wgpu::util::DeviceExt;
 
 mod adam;
+mod matrix;
 mod timing;
 mod wgsl;
 
@@ -53,7 +54,8 @@ pub enum AdapterChoice {
     Hardware,
 }
 
-/// A device and its queue on the chosen adapter.
+/// A device and its queue on the chosen adapter (a clone shares them).
+#[derive(Clone)]
 pub struct Gpu {
     device: wgpu::Device,
     queue: wgpu::Queue,
@@ -987,6 +989,17 @@ impl Engine for GpuKernel {
         self.adam_here()
     }
 
+    /// On a device with f64 where H fits and [`matrix::wanted`] says so.
+    fn device_matrix(&self, n: usize) -> Option<Box<dyn super::DeviceMatrix>> {
+        let gpu = &self.gpu;
+        let f64s = gpu.device.features().contains(wgpu::Features::SHADER_F64);
+        if !(f64s && matrix::wanted(gpu.info.device_type) && matrix::fits(&gpu.limits, n)) {
+            return None;
+        }
+        let m = matrix::GpuMatrix::new(gpu.clone(), n).ok()?;
+        Some(Box::new(m))
+    }
+
     fn facts(&self) -> EngineFacts {
         EngineFacts {
             kind: EngineKind::Gpu,
@@ -1175,5 +1188,9 @@ pub fn emit_wgsl(kernel: &Kernel, precision: Precision) -> String {
     out += &wgsl::fold(precision);
     out.push('\n');
     out += &adam::emit(precision);
+    if precision == Precision::F64 {
+        out.push('\n');
+        out += &matrix::emit();
+    }
     out
 }

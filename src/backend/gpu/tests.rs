@@ -326,3 +326,102 @@ fn adam_on_the_device_follows_the_host_adam() {
         assert!(err.to_string().contains("not on the device"), "{err}");
     }
 }
+
+/// The dense quasi-Newton H on the device (`matrix.rs`) against the host's, on
+/// lavapipe in f64: order 300 (a row is four strides of a workgroup and part of a
+/// fifth), six SSBroyden updates from the identity on (the first from a scaled
+/// identity, then the rank-two updates), each update's event and next direction,
+/// then H itself, within 1e-12 of the largest entry (the device sums in another
+/// order); then a state saved from the host and written to a fresh device matrix
+/// takes the same next update.
+#[test]
+fn dense_h_on_the_device_follows_the_host() {
+    use crate::train::optim::dense::{Dense, Rule};
+    use crate::train::optim::quasi_newton::Memory;
+    use crate::train::optim::OptimizerState;
+    let Some(gpu) = device(Precision::F64) else {
+        return;
+    };
+    let n = 300;
+    let on_device = |gpu: &Gpu| {
+        let m = matrix::GpuMatrix::new(gpu.clone(), n).expect("an H of order 300 fits");
+        let mut dense = Dense::on_device(Rule::SsBroyden2, Box::new(m));
+        dense.start(n);
+        dense
+    };
+    let mut device_h = on_device(&gpu);
+    let mut host_h = Dense::new(Rule::SsBroyden2, 1);
+    host_h.start(n);
+    let wave = |k: usize, f: f64| (0..n).map(|i| (i as f64 * f + k as f64).sin()).collect();
+    // y = A s with A = diag(1 + i/n): every pair has positive curvature.
+    let step = |k: usize| {
+        let (d, g_old): (Vec<f64>, Vec<f64>) = (wave(k, 0.7), wave(k, 1.3));
+        let t = 0.5 / (k + 1) as f64;
+        let g_new: Vec<f64> = (0..n)
+            .map(|i| g_old[i] + (1.0 + i as f64 / n as f64) * t * d[i])
+            .collect();
+        (t, d, g_old, g_new)
+    };
+    let close = |a: &[f64], b: &[f64], what: &str| {
+        let scale = b.iter().fold(0.0f64, |m, x| m.max(x.abs()));
+        let worst = a
+            .iter()
+            .zip(b)
+            .fold(0.0f64, |m, (x, y)| m.max((x - y).abs()));
+        assert!(
+            worst <= 1e-12 * scale,
+            "{what}: off by {worst:e} of {scale:e}"
+        );
+    };
+    let saved = |dense: &Dense| {
+        let mut state = OptimizerState::new(dense.kind());
+        dense.save(&mut state);
+        state
+    };
+    let mut directions = (vec![0.0; n], vec![0.0; n]);
+    for k in 0..7 {
+        let (t, d, g_old, g_new) = step(k);
+        if k == 6 {
+            // The host's state, H included, on a fresh device matrix.
+            device_h = on_device(&gpu);
+            device_h
+                .restore(&saved(&host_h), n)
+                .expect("the state fits");
+        }
+        let events = (
+            device_h.update(t, &d, &g_old, &g_new),
+            host_h.update(t, &d, &g_old, &g_new),
+        );
+        assert_eq!(events.0, events.1, "update {k}");
+        // The direction from a pass over H (not the one the update cached).
+        device_h.objective_changed();
+        host_h.objective_changed();
+        device_h
+            .direction(&g_new, &mut directions.0)
+            .expect("the device works");
+        host_h
+            .direction(&g_new, &mut directions.1)
+            .expect("on the host");
+        close(
+            &directions.0,
+            &directions.1,
+            &format!("direction after update {k}"),
+        );
+        let (on_dev, on_host) = (saved(&device_h), saved(&host_h));
+        let h = |s: &OptimizerState| s.get("h").expect("H was written").to_vec();
+        close(&h(&on_dev), &h(&on_host), &format!("H after update {k}"));
+    }
+}
+
+/// An H fits where n² f64 fit in one storage binding and n rows in one dispatch.
+#[test]
+fn an_h_fits_within_the_adapters_limits() {
+    let limits = wgpu::Limits::default();
+    let binding = limits
+        .max_storage_buffer_binding_size
+        .min(limits.max_buffer_size);
+    let largest = ((binding / 8) as f64).sqrt() as usize;
+    assert!(matrix::fits(&limits, largest));
+    assert!(!matrix::fits(&limits, largest + 1));
+    assert!(!matrix::fits(&limits, 0));
+}

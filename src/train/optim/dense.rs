@@ -21,8 +21,9 @@
 //! (Nocedal & Wright eq. 6.20), and applies plain BFGS: the self-scaling formulas
 //! assume an H that has already seen curvature.
 
-use super::quasi_newton::{Event, Memory, QuasiNewton, QuasiNewtonConfig};
-use super::{dot, Kind, OptimizerState, StateError};
+use super::quasi_newton::{Event, Memory, QuasiNewton, QuasiNewtonConfig, Updated};
+use super::{dot, Kind, OptimizerState, StateError, Stop};
+use crate::backend::DeviceMatrix;
 
 pub use crate::problem::DenseRule as Rule;
 
@@ -101,9 +102,27 @@ const fn dense_kind(name: &'static str, title: &'static str, timing_key: &'stati
 /// A dense method as an optimizer.
 pub type DenseQuasiNewton = QuasiNewton<Dense>;
 
-/// The dense method `rule`, its n² products split over `threads` threads.
-pub fn dense(config: QuasiNewtonConfig, rule: Rule, threads: usize) -> DenseQuasiNewton {
-    QuasiNewton::with_memory(config, Dense::new(rule, threads))
+/// The dense method `rule`, its n² products split over `threads` threads, or on
+/// `device` when given (H of θ's order there).
+pub fn dense(
+    config: QuasiNewtonConfig,
+    rule: Rule,
+    threads: usize,
+    device: Option<Box<dyn DeviceMatrix>>,
+) -> DenseQuasiNewton {
+    let memory = match device {
+        Some(m) => Dense::on_device(rule, m),
+        None => Dense::new(rule, threads),
+    };
+    QuasiNewton::with_memory(config, memory)
+}
+
+/// Where H is kept and its pass runs.
+enum Store {
+    /// Row-major in host memory, the pass split over `threads` threads.
+    Host { h: Vec<f64>, threads: usize },
+    /// On the kernel's device (a GPU), which makes the pass there.
+    Device(Box<dyn DeviceMatrix>),
 }
 
 /// H as a dense symmetric matrix (both triangles stored, row-major, so that every pass
@@ -113,12 +132,11 @@ pub fn dense(config: QuasiNewtonConfig, rule: Rule, threads: usize) -> DenseQuas
 /// iteration; the direction −H⁺g⁺ comes from those products without another pass.
 pub struct Dense {
     rule: Rule,
-    threads: usize,
     n: usize,
     /// The matrix, before `pending` is applied.
-    h: Vec<f64>,
-    /// H is the identity (nothing learned since the start or the last reset) and `h`
-    /// is not read; a pending update then starts from a multiple of the identity.
+    store: Store,
+    /// H is the identity (nothing learned since the start or the last reset) and the
+    /// store is not read; a pending update then starts from a multiple of the identity.
     fresh: bool,
     /// The last update, not yet written into `h`; its vectors are `pu` and `ps`.
     pending: Option<Coefficients>,
@@ -136,15 +154,9 @@ pub struct Dense {
 
 /// The coefficients of H⁺ = keep·H + β u uᵀ + γ (s uᵀ + u sᵀ) + δ s sᵀ, where H is the
 /// stored matrix, or the identity when `from_identity`.
-#[derive(Clone, Copy, Debug, PartialEq)]
-struct Coefficients {
-    keep: f64,
-    from_identity: bool,
-    beta: f64,
-    gamma: f64,
-    delta: f64,
-}
+type Coefficients = crate::backend::RankTwo;
 
+// What the host does with an update's coefficients besides the pass over H.
 impl Coefficients {
     fn to_vec(self) -> Vec<f64> {
         let from = f64::from(u8::from(self.from_identity));
@@ -173,12 +185,28 @@ impl Coefficients {
 }
 
 impl Dense {
+    /// H on the host, its pass split over `threads` threads.
     pub fn new(rule: Rule, threads: usize) -> Self {
+        let threads = threads.max(1);
+        Dense::with_store(
+            rule,
+            Store::Host {
+                h: Vec::new(),
+                threads,
+            },
+        )
+    }
+
+    /// H on a device (`backend::Engine::device_matrix`), its pass there.
+    pub fn on_device(rule: Rule, matrix: Box<dyn DeviceMatrix>) -> Self {
+        Dense::with_store(rule, Store::Device(matrix))
+    }
+
+    fn with_store(rule: Rule, store: Store) -> Self {
         Dense {
             rule,
-            threads: threads.max(1),
             n: 0,
-            h: Vec::new(),
+            store,
             fresh: true,
             pending: None,
             pu: Vec::new(),
@@ -200,33 +228,45 @@ impl Dense {
     }
 
     /// The one pass over H: writes the pending update into it, then w = H·g and, with
-    /// `y`, u = H·y. Nothing to read while H is still the identity.
-    fn sweep(&mut self, g: &[f64], with_y: bool) {
+    /// `y`, u = H·y. Nothing to read while H is still the identity. Fails only when
+    /// the device holding H does.
+    fn sweep(&mut self, g: &[f64], with_y: bool) -> Result<(), Stop> {
         if self.fresh && self.pending.is_none() {
             self.w.copy_from_slice(g);
             self.u.copy_from_slice(&self.y);
-            return;
+            return Ok(());
         }
-        let n = self.n;
         let pending = self.pending.take();
         let (pu, ps, y) = (&self.pu, &self.ps, &self.y);
-        let mut rows: Vec<(&mut [f64], (&mut f64, &mut f64))> = self
-            .h
-            .chunks_mut(n.max(1))
-            .zip(self.w.iter_mut().zip(self.u.iter_mut()))
-            .collect();
-        split_rows(&mut rows, self.threads, |first, chunk| {
-            for (k, (row, (w, u))) in chunk.iter_mut().enumerate() {
-                if let Some(c) = pending {
-                    update_row(row, first + k, c, pu, ps);
-                }
-                **w = dot_fast(row, g);
+        match &mut self.store {
+            Store::Host { h, threads } => {
+                let mut rows: Vec<(&mut [f64], (&mut f64, &mut f64))> = h
+                    .chunks_mut(self.n.max(1))
+                    .zip(self.w.iter_mut().zip(self.u.iter_mut()))
+                    .collect();
+                split_rows(&mut rows, *threads, |first, chunk| {
+                    for (k, (row, (w, u))) in chunk.iter_mut().enumerate() {
+                        if let Some(c) = pending {
+                            update_row(row, first + k, c, pu, ps);
+                        }
+                        **w = dot_fast(row, g);
+                        if with_y {
+                            **u = dot_fast(row, y);
+                        }
+                    }
+                });
+            }
+            Store::Device(m) => {
+                let update = pending.map(|c| (c, &pu[..], &ps[..]));
+                let (w, u) = m.sweep(update, g, y).map_err(device_failed)?;
+                self.w = w;
                 if with_y {
-                    **u = dot_fast(row, y);
+                    self.u = u;
                 }
             }
-        });
+        }
         self.fresh = false;
+        Ok(())
     }
 
     /// Takes in the pair (s, y) with ρ = 1/sᵀy and c = yᵀHy, after a sweep with g⁺:
@@ -284,11 +324,16 @@ impl Dense {
     }
 }
 
+/// Why a quasi-Newton step stops when the device holding H fails.
+fn device_failed(e: crate::kernel::KernelError) -> Stop {
+    Stop::new(format!("the device holding the dense H failed: {e}"))
+}
+
 /// Row `i` of the stored H replaced by the same row of keep·H (or keep·I) + β u uᵀ +
 /// γ (s uᵀ + u sᵀ) + δ s sᵀ. Kept apart so that the compiler vectorizes the loop (three
 /// independent fused multiply-adds per element).
 #[inline]
-fn update_row(row: &mut [f64], i: usize, c: Coefficients, u: &[f64], s: &[f64]) {
+pub(super) fn update_row(row: &mut [f64], i: usize, c: Coefficients, u: &[f64], s: &[f64]) {
     let a = c.beta * u[i] + c.gamma * s[i];
     let b = c.gamma * u[i] + c.delta * s[i];
     if c.from_identity {
@@ -305,7 +350,7 @@ fn update_row(row: &mut [f64], i: usize, c: Coefficients, u: &[f64], s: &[f64]) 
 
 /// A dot product in four independent partial sums, so that it vectorizes (the plain
 /// left-to-right sum has one dependency chain and does not).
-fn dot_fast(a: &[f64], b: &[f64]) -> f64 {
+pub(super) fn dot_fast(a: &[f64], b: &[f64]) -> f64 {
     let mut acc = [0.0f64; 4];
     let (ca, cb) = (a.chunks_exact(4), b.chunks_exact(4));
     let (ra, rb) = (ca.remainder(), cb.remainder());
@@ -341,7 +386,17 @@ impl Memory for Dense {
 
     fn start(&mut self, n: usize) {
         self.n = n;
-        self.h = vec![0.0; n * n];
+        match &mut self.store {
+            Store::Host { h, .. } => *h = vec![0.0; n * n],
+            // A device matrix is made for θ's order; one of another cannot hold H.
+            Store::Device(m) if m.order() != n => {
+                self.store = Store::Host {
+                    h: vec![0.0; n * n],
+                    threads: 1,
+                };
+            }
+            Store::Device(_) => {}
+        }
         for v in [
             &mut self.pu,
             &mut self.ps,
@@ -364,22 +419,23 @@ impl Memory for Dense {
         self.reset();
     }
 
-    fn direction(&mut self, g: &[f64], d: &mut [f64]) {
+    fn direction(&mut self, g: &[f64], d: &mut [f64]) -> Result<(), Stop> {
         if !self.cached {
-            self.sweep(g, false);
+            self.sweep(g, false)?;
             for (n, &w) in self.next.iter_mut().zip(&self.w) {
                 *n = -w;
             }
             self.cached = true;
         }
         d.copy_from_slice(&self.next);
+        Ok(())
     }
 
     /// The guarded update: a pair whose curvature sᵀy is not clearly positive is
     /// skipped (the relative test of L-BFGS); yᵀHy ≤ 0 or a non-finite direction means
     /// H is no longer positive definite, and H restarts from a scaled identity with
     /// this pair.
-    fn update(&mut self, t: f64, d: &[f64], g_old: &[f64], g_new: &[f64]) -> Option<Event> {
+    fn update(&mut self, t: f64, d: &[f64], g_old: &[f64], g_new: &[f64]) -> Updated {
         for (((s, y), &d), (&new, &old)) in self
             .s
             .iter_mut()
@@ -397,16 +453,16 @@ impl Memory for Dense {
         );
         self.cached = false;
         if !(sy > 1e-10 * (ss * yy).sqrt() && sy.is_finite()) {
-            return Some(Event::CurvatureSkipped);
+            return Ok(Some(Event::CurvatureSkipped));
         }
         let rho = 1.0 / sy;
         let first = self.fresh;
-        self.sweep(g_new, true);
+        self.sweep(g_new, true)?;
         let c = dot(&self.y, &self.u);
         let positive = c > 0.0 && c.is_finite();
         let event = (!first && !positive).then_some(Event::ResetNotPositive);
         if self.take_pair(t, g_old, g_new, rho, c, first || !positive) {
-            return event;
+            return Ok(event);
         }
         // The update left a direction that is not finite: restart from a scaled
         // identity with this pair (its vectors back in place), or forget everything if
@@ -415,11 +471,11 @@ impl Memory for Dense {
             std::mem::swap(&mut self.pu, &mut self.u);
             std::mem::swap(&mut self.ps, &mut self.s);
             if self.take_pair(t, g_old, g_new, rho, c, true) {
-                return Some(Event::ResetNotPositive);
+                return Ok(Some(Event::ResetNotPositive));
             }
         }
         self.reset();
-        Some(Event::ResetNotPositive)
+        Ok(Some(Event::ResetNotPositive))
     }
 
     /// H keeps its curvature across a change of objective (the points were redrawn
@@ -430,11 +486,21 @@ impl Memory for Dense {
         self.cached = false;
     }
 
+    /// A device that cannot give H back leaves a snapshot whose H is reset (a resumed
+    /// run starts it again from the identity, as after a reset); the device's failure
+    /// stops the run at its next evaluation.
     fn save(&self, state: &mut OptimizerState) {
-        state.put("fresh", vec![f64::from(u8::from(self.fresh))]);
-        if !self.fresh {
-            state.put("h", self.h.clone());
-        }
+        let h = match &self.store {
+            _ if self.fresh => None,
+            Store::Host { h, .. } => Some(h.clone()),
+            Store::Device(m) => m.read().ok(),
+        };
+        let Some(h) = h else {
+            state.put("fresh", vec![1.0]);
+            return;
+        };
+        state.put("fresh", vec![0.0]);
+        state.put("h", h);
         if self.cached {
             state.put("next", self.next.clone());
         }
@@ -448,7 +514,13 @@ impl Memory for Dense {
     fn restore(&mut self, state: &OptimizerState, n: usize) -> Result<(), StateError> {
         self.reset();
         if state.scalar("fresh")? == 0.0 {
-            self.h.copy_from_slice(state.vector("h", n * n)?);
+            let saved = state.vector("h", n * n)?;
+            match &mut self.store {
+                Store::Host { h, .. } => h.copy_from_slice(saved),
+                Store::Device(m) => m
+                    .write(saved)
+                    .map_err(|e| StateError::Device(e.to_string()))?,
+            }
             self.fresh = false;
         }
         if state.get("pending").is_some() {
@@ -472,6 +544,14 @@ mod tests {
     use super::*;
 
     type Matrix = Vec<Vec<f64>>;
+
+    /// The host store's matrix.
+    fn stored(dense: &mut Dense) -> &mut Vec<f64> {
+        match &mut dense.store {
+            Store::Host { h, .. } => h,
+            Store::Device(_) => panic!("H is on a device"),
+        }
+    }
 
     fn mat_vec(a: &Matrix, x: &[f64]) -> Vec<f64> {
         a.iter().map(|row| dot(row, x)).collect()
@@ -518,15 +598,17 @@ mod tests {
         for rule in Rule::ALL {
             let mut dense = Dense::new(rule, 1);
             dense.start(3);
-            dense.h = h0.concat();
+            *stored(&mut dense) = h0.concat();
             dense.fresh = false;
-            assert_eq!(dense.update(t, &d, &g_old, &g_new), None, "{rule:?}");
+            assert_eq!(dense.update(t, &d, &g_old, &g_new), Ok(None), "{rule:?}");
             // The direction the update left, from products alone; then the pass that
             // writes H⁺ and computes −H⁺·g⁺ from it.
             let cached = dense.next.clone();
             dense.objective_changed();
             let mut direction = [0.0; 3];
-            dense.direction(&g_new, &mut direction);
+            dense
+                .direction(&g_new, &mut direction)
+                .expect("on the host");
             let u = mat_vec(&h0, &y);
             let rho = 1.0 / dot(&s, &y);
             let b = -t * rho * dot(&s, &g_old);
@@ -536,7 +618,7 @@ mod tests {
                 "{rule:?}: {tau} {phi}"
             );
             let want = by_the_formula(&h0, &s, &y, tau, phi);
-            for (got, want) in dense.h.iter().zip(want.concat()) {
+            for (got, want) in stored(&mut dense).iter().zip(want.concat()) {
                 assert!((got - want).abs() < 1e-13, "{rule:?}: {got} vs {want}");
             }
             for ((got, cached), want) in direction.iter().zip(&cached).zip(mat_vec(&want, &g_new)) {
@@ -586,10 +668,14 @@ mod tests {
         let run = |threads| {
             let mut dense = Dense::new(Rule::SsBroyden2, threads);
             dense.start(n);
-            dense.update(0.5, &d, &g_old, &g_new);
-            dense.update(0.25, &g_new, &d, &g_old);
-            dense.update(0.125, &d, &g_new, &g_old);
-            (dense.h, dense.next)
+            for (t, d, g_old, g_new) in [
+                (0.5, &d, &g_old, &g_new),
+                (0.25, &g_new, &d, &g_old),
+                (0.125, &d, &g_new, &g_old),
+            ] {
+                dense.update(t, d, g_old, g_new).expect("on the host");
+            }
+            (stored(&mut dense).clone(), dense.next)
         };
         assert_eq!(run(1), run(3));
     }

@@ -6,8 +6,8 @@
 
 use std::collections::VecDeque;
 
-use super::quasi_newton::{Event, Memory, QuasiNewton, QuasiNewtonConfig};
-use super::{dot, Kind, OptimizerState, StateError};
+use super::quasi_newton::{Event, Memory, QuasiNewton, QuasiNewtonConfig, Updated};
+use super::{dot, Kind, OptimizerState, StateError, Stop};
 
 pub const KIND: Kind = Kind {
     name: "lbfgs",
@@ -108,7 +108,7 @@ impl Memory for History {
     }
 
     /// d = −H·g by the two-loop recursion (N&W Algorithm 7.4), H₀ = γI.
-    fn direction(&mut self, g: &[f64], d: &mut [f64]) {
+    fn direction(&mut self, g: &[f64], d: &mut [f64]) -> Result<(), Stop> {
         for (di, &gi) in d.iter_mut().zip(g) {
             *di = -gi;
         }
@@ -127,6 +127,7 @@ impl Memory for History {
                 *di += (alpha - beta) * si;
             }
         }
+        Ok(())
     }
 
     /// Adds s = t·d, y = g_new − g_old, unless the curvature sᵀy is not clearly
@@ -137,9 +138,9 @@ impl Memory for History {
     /// than about 1e-10, which late PINN training routinely does, and silently turns
     /// L-BFGS into gradient descent. A strong-Wolfe step always passes
     /// (sᵀy ≥ (1 − c2)·|gᵀs| > 0); only steps from a failed search can be skipped.
-    fn update(&mut self, t: f64, d: &[f64], g_old: &[f64], g_new: &[f64]) -> Option<Event> {
+    fn update(&mut self, t: f64, d: &[f64], g_old: &[f64], g_new: &[f64]) -> Updated {
         if self.capacity == 0 {
-            return None;
+            return Ok(None);
         }
         let mut pair = self.spare.take().unwrap_or_else(|| Pair {
             s: vec![0.0; d.len()],
@@ -157,7 +158,7 @@ impl Memory for History {
         let ss = dot(&pair.s, &pair.s);
         if !(ys > 1e-10 * (ss * yy).sqrt() && ys.is_finite()) {
             self.spare = Some(pair);
-            return Some(Event::CurvatureSkipped);
+            return Ok(Some(Event::CurvatureSkipped));
         }
         if self.pairs.len() == self.capacity {
             self.spare = self.pairs.pop_front();
@@ -165,7 +166,7 @@ impl Memory for History {
         pair.rho = 1.0 / ys;
         self.gamma = ys / yy;
         self.pairs.push_back(pair);
-        None
+        Ok(None)
     }
 
     /// Drops the curvature pairs: pairs mixing two objectives' gradients
@@ -201,7 +202,7 @@ mod tests {
         let mut steps = 0;
         while max_abs(&g) > 1e-9 && steps < 1000 {
             if memory.is_some() {
-                history.direction(&g, &mut d);
+                history.direction(&g, &mut d).expect("on the host");
             }
             let ad: Vec<f64> = d.iter().zip(lambda).map(|(d, l)| d * l).collect();
             let t = -dot(&g, &d) / dot(&d, &ad);
@@ -210,7 +211,7 @@ mod tests {
             }
             let g_new = grad(&x);
             if memory.is_some() {
-                history.update(t, &d, &g, &g_new);
+                history.update(t, &d, &g, &g_new).expect("on the host");
                 if fixed_gamma {
                     history.gamma = 1.0;
                 }

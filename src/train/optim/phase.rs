@@ -11,6 +11,7 @@ use super::dense;
 use super::{adam, lbfgs, Abort, Adam, AdamConfig, AdamDevice, Eval, Event, IterInfo};
 use super::{Objective, Schedule};
 use super::{QuasiNewtonConfig, SearchStatus, Stop};
+use crate::backend::DeviceMatrix;
 use crate::problem::{Decay, Phase};
 
 /// What names an optimizer in the history, the terminal and report.json.
@@ -97,6 +98,8 @@ pub enum StateError {
         expected: usize,
         found: usize,
     },
+    #[error("the device that holds the state failed: {0}")]
+    Device(String),
 }
 
 impl OptimizerState {
@@ -172,9 +175,14 @@ pub trait Optimizer {
     fn restore(&mut self, state: &OptimizerState) -> Result<(), StateError>;
 }
 
-/// The optimizer a `train` phase asks for, with its settings; a dense method splits
-/// its n² products over `threads` threads.
-pub fn build(phase: &Phase, threads: usize) -> Box<dyn Optimizer> {
+/// The optimizer a `train` phase asks for, with its settings; a dense method keeps
+/// H on `matrix` when given, else on the host with its n² products split over
+/// `threads` threads.
+pub fn build(
+    phase: &Phase,
+    threads: usize,
+    matrix: Option<Box<dyn DeviceMatrix>>,
+) -> Box<dyn Optimizer> {
     match *phase {
         Phase::Adam {
             lr,
@@ -246,6 +254,7 @@ pub fn build(phase: &Phase, threads: usize) -> Box<dyn Optimizer> {
                 },
                 rule,
                 threads,
+                matrix,
             )
             .reset_every(reset),
         ),

@@ -8,7 +8,7 @@
 //! papers' PyTorch code. Departures are documented where they are made.
 
 use super::line_search::{strong_wolfe, LineFunction, SearchStatus, Trial, WolfeConfig};
-use super::{dot, evaluate, max_abs, Abort, Eval, Objective};
+use super::{dot, evaluate, max_abs, Abort, Eval, Objective, Stop};
 use super::{End, Kind, Optimizer, OptimizerState, StateError, Step};
 
 /// The settings of the iteration. The defaults are torch's except `max_iter` (50 000,
@@ -93,6 +93,10 @@ impl Event {
     }
 }
 
+/// What [`Memory::update`] says: the pair's event, if any, or why the device
+/// holding H failed.
+pub type Updated = Result<Option<Event>, Stop>;
+
 /// How a quasi-Newton method keeps its inverse-Hessian approximation H.
 pub trait Memory {
     fn kind(&self) -> &'static Kind;
@@ -102,11 +106,11 @@ pub trait Memory {
     fn is_empty(&self) -> bool;
     /// Forgets the curvature: H becomes the identity again.
     fn clear(&mut self);
-    /// d = −H·g.
-    fn direction(&mut self, g: &[f64], d: &mut [f64]);
+    /// d = −H·g. Fails only where H is on a device and the device fails.
+    fn direction(&mut self, g: &[f64], d: &mut [f64]) -> Result<(), Stop>;
     /// Takes in the accepted step s = t·d, which moved the gradient from `g_old` to
     /// `g_new`; says so when the pair was refused or H had to be reset.
-    fn update(&mut self, t: f64, d: &[f64], g_old: &[f64], g_new: &[f64]) -> Option<Event>;
+    fn update(&mut self, t: f64, d: &[f64], g_old: &[f64], g_new: &[f64]) -> Updated;
     /// The objective changed: whatever was derived from the old one's gradients and
     /// cannot be trusted for the new one goes.
     fn objective_changed(&mut self);
@@ -285,12 +289,14 @@ impl<M: Memory> Optimizer for QuasiNewton<M> {
                 return Err(end);
             }
         };
+        // H first: a device holding it that fails leaves θ at the last reported step.
+        let updated = self.memory.update(t, &self.d, &current.grad, &next.grad);
+        if let Some(e) = updated.map_err(memory_failed)? {
+            event = Some(e);
+        }
         // Accept: θ = x0 + t·d, computed exactly as the trial point was.
         for ((p, &x), &di) in theta.iter_mut().zip(&self.x0).zip(&self.d) {
             *p = x + t * di;
-        }
-        if let Some(e) = self.memory.update(t, &self.d, &current.grad, &next.grad) {
-            event = Some(e);
         }
         self.iterations += 1;
         self.accepted = Some(Accepted {
@@ -374,7 +380,8 @@ impl<M: Memory> QuasiNewton<M> {
         event: &mut Option<Event>,
     ) -> Result<(f64, SearchStatus, Eval), End> {
         let config = &self.config;
-        let gtd = descent_direction(&mut self.memory, &current.grad, &mut self.d, event);
+        let gtd = descent_direction(&mut self.memory, &current.grad, &mut self.d, event)
+            .map_err(memory_failed)?;
         if gtd > -config.tolerance_change {
             return Err(End::Finished(format!(
                 "the directional derivative {gtd:e} is above −tolerance_change {:e}",
@@ -433,18 +440,23 @@ fn descent_direction<M: Memory>(
     g: &[f64],
     d: &mut [f64],
     event: &mut Option<Event>,
-) -> f64 {
-    memory.direction(g, d);
+) -> Result<f64, Stop> {
+    memory.direction(g, d)?;
     let gtd = dot(g, d);
     if gtd.is_nan() || gtd >= 0.0 {
         if !memory.is_empty() {
             *event = Some(Event::ResetNotDescent);
         }
         memory.clear();
-        memory.direction(g, d);
-        return dot(g, d);
+        memory.direction(g, d)?;
+        return Ok(dot(g, d));
     }
-    gtd
+    Ok(gtd)
+}
+
+/// The step's end when the memory's device failed: θ stays where it was.
+fn memory_failed(stop: Stop) -> End {
+    End::Aborted(Abort::Objective(stop))
 }
 
 /// The first trial step. With curvature known, H·g already has the right length and

@@ -941,7 +941,7 @@ fn a_phase_with_decay_steps_the_learning_rate_down() {
         causal: None,
         self_adaptive: None,
     };
-    let mut adam = build(&phase, 1);
+    let mut adam = build(&phase, 1, None);
     let mut theta = vec![-1.2, 1.0];
     adam.start(&theta);
     let mut rates = vec![];
@@ -972,7 +972,7 @@ fn dense_method(rule: Rule, tolerance_grad: f64, max_iter: usize) -> Box<dyn Opt
         retry_after_failed_search: true,
         ..QuasiNewtonConfig::default()
     };
-    Box::new(dense(config, rule, 1))
+    Box::new(dense(config, rule, 1, None))
 }
 
 /// Runs `rule` from `theta` until max |gᵢ| ≤ 1e-10, and returns the outcome and the
@@ -1086,4 +1086,117 @@ fn a_dense_method_keeps_h_when_the_objective_changes() {
     });
     assert_eq!(out.iterations, 1);
     assert!(calls >= 2, "θ is evaluated again, then the line search");
+}
+
+/// H on a fake device: the host's row arithmetic on its own copy, so that its
+/// steps must be the host's bit for bit; it fails from its `fail_at`-th pass on.
+struct FakeMatrix {
+    n: usize,
+    h: Vec<f64>,
+    passes: usize,
+    fail_at: Option<usize>,
+}
+
+impl crate::backend::DeviceMatrix for FakeMatrix {
+    fn order(&self) -> usize {
+        self.n
+    }
+
+    fn sweep(
+        &mut self,
+        update: Option<(crate::backend::RankTwo, &[f64], &[f64])>,
+        g: &[f64],
+        y: &[f64],
+    ) -> Result<(Vec<f64>, Vec<f64>), crate::kernel::KernelError> {
+        self.passes += 1;
+        if self.fail_at.is_some_and(|k| self.passes >= k) {
+            return Err(crate::kernel::KernelError::Device("lost".into()));
+        }
+        let mut products = (vec![0.0; self.n], vec![0.0; self.n]);
+        for (r, row) in self.h.chunks_mut(self.n).enumerate() {
+            if let Some((c, u, s)) = update {
+                super::dense::update_row(row, r, c, u, s);
+            }
+            products.0[r] = super::dense::dot_fast(row, g);
+            products.1[r] = super::dense::dot_fast(row, y);
+        }
+        Ok(products)
+    }
+
+    fn read(&self) -> Result<Vec<f64>, crate::kernel::KernelError> {
+        Ok(self.h.clone())
+    }
+
+    fn write(&mut self, h: &[f64]) -> Result<(), crate::kernel::KernelError> {
+        self.h.copy_from_slice(h);
+        Ok(())
+    }
+}
+
+/// `rule` as [`dense_method`] makes it, with H of order `n` on a [`FakeMatrix`].
+fn dense_on_a_fake_device(rule: Rule, n: usize, fail_at: Option<usize>) -> Box<dyn Optimizer> {
+    let config = QuasiNewtonConfig {
+        tolerance_grad: 1e-12,
+        tolerance_change: 0.0,
+        max_iter: 1000,
+        retry_after_failed_search: true,
+        ..QuasiNewtonConfig::default()
+    };
+    let fake = FakeMatrix {
+        n,
+        h: vec![0.0; n * n],
+        passes: 0,
+        fail_at,
+    };
+    Box::new(dense(config, rule, 1, Some(Box::new(fake))))
+}
+
+/// With H on a device (a fake one doing the host's arithmetic) every dense method
+/// takes the host's steps bit for bit, through its updates, resets and a saved and
+/// restored state (H read from the device and written back).
+#[test]
+fn a_dense_h_on_a_device_takes_the_host_s_steps() {
+    for rule in Rule::ALL {
+        let start = [-1.2, 1.0].repeat(5);
+        let (mut host, mut device) = (start.clone(), start.clone());
+        let mut on_host = dense_method(rule, 1e-12, 1000);
+        on_host.start(&host);
+        let mut on_device = dense_on_a_fake_device(rule, start.len(), None);
+        on_device.start(&device);
+        let want = steps_of(on_host.as_mut(), &mut host, 40);
+        assert_eq!(
+            steps_of(on_device.as_mut(), &mut device, 40),
+            want,
+            "{rule:?}"
+        );
+        assert_eq!(device, host, "{rule:?}");
+        check_save_restore(&|| dense_on_a_fake_device(rule, 6, None));
+    }
+}
+
+/// When the device holding H fails, the phase stops with the device's words, and θ
+/// is where the last whole step left it (the host's θ after as many steps).
+#[test]
+fn a_failing_device_stops_the_dense_phase_where_it_was() {
+    let start = [-1.2, 1.0].repeat(2);
+    let mut theta = start.clone();
+    let mut opt = dense_on_a_fake_device(Rule::SsBroyden2, 4, Some(5));
+    opt.start(&theta);
+    let out = run(opt.as_mut(), &mut rosenbrock, &mut theta, 50, |_| {
+        ControlFlow::Continue(())
+    });
+    let End::Aborted(Abort::Objective(stop)) = &out.end else {
+        panic!("{out:?}");
+    };
+    assert!(
+        stop.reason
+            .contains("the device holding the dense H failed"),
+        "{stop}"
+    );
+    assert!(out.iterations >= 1, "{out:?}");
+    let mut host = start;
+    let mut on_host = dense_method(Rule::SsBroyden2, 1e-12, 1000);
+    on_host.start(&host);
+    steps_of(on_host.as_mut(), &mut host, out.iterations);
+    assert_eq!(theta, host);
 }
