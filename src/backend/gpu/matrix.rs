@@ -10,7 +10,9 @@
 //!
 //! One workgroup per row: its invocations stride across the row (neighbours reading
 //! neighbouring words), each keeps two partial sums, and a tree in workgroup memory
-//! adds them. The sums are in another order than the host's, so the products agree
+//! adds them. H is kept in blocks of whole rows, each within one storage binding
+//! (a Vulkan binding holds at most 4 GiB: an H of order 23 170; a 100×5 MLP's is of
+//! order 40 701), dispatched one after another in one submission. The sums are in another order than the host's, so the products agree
 //! with the host's to rounding, not bit for bit; the update of each entry is the
 //! host's expression.
 
@@ -31,15 +33,17 @@ pub(super) fn wanted(device_type: wgpu::DeviceType) -> bool {
     }
 }
 
-/// Whether an n×n f64 matrix fits in one binding, its entries' indices in the
-/// shader's u32, and a row per workgroup in one dispatch.
-pub(super) fn fits(limits: &wgpu::Limits, n: usize) -> bool {
-    let entries = (n as u64).saturating_mul(n as u64);
+/// The most rows of an n×n f64 H one block holds: as many as one binding takes,
+/// their entries' indices within the shader's u32, a row per workgroup in one
+/// dispatch; 0 where not even one row fits.
+pub(super) fn block_rows(limits: &wgpu::Limits, n: usize) -> usize {
     let binding = limits
         .max_storage_buffer_binding_size
         .min(limits.max_buffer_size);
-    let rows = n <= limits.max_compute_workgroups_per_dimension as usize;
-    n > 0 && entries.saturating_mul(8) <= binding && entries <= u64::from(u32::MAX) && rows
+    let by_bytes = binding / (8 * n.max(1) as u64);
+    let by_index = u64::from(u32::MAX) / n.max(1) as u64;
+    let rows = by_bytes.min(by_index) as usize;
+    rows.min(limits.max_compute_workgroups_per_dimension as usize)
 }
 
 /// How a pass treats H before its products (`Sizes::mode`).
@@ -52,14 +56,22 @@ pub struct GpuMatrix {
     gpu: Gpu,
     n: usize,
     pipeline: wgpu::ComputePipeline,
-    group: wgpu::BindGroup,
-    h: wgpu::Buffer,
+    blocks: Vec<Block>,
     /// u, s, g and y, n numbers each, then keep, β, γ, δ.
     vectors: wgpu::Buffer,
     /// H·g, then H·y.
     products: wgpu::Buffer,
-    sizes: wgpu::Buffer,
     staging: wgpu::Buffer,
+}
+
+/// Rows `first..first + rows` of H, in a buffer of their own.
+struct Block {
+    first: usize,
+    rows: usize,
+    h: wgpu::Buffer,
+    /// `Sizes`, this block's first row included.
+    sizes: wgpu::Buffer,
+    group: wgpu::BindGroup,
 }
 
 /// The pass: row `r = workgroup_id.x` updated as `mode` says and multiplied by g
@@ -69,7 +81,8 @@ fn shader() -> String {
     let mut code = String::from(
         "// pdenet dense quasi-Newton: one pass over H, a workgroup per row\n\
          alias F = f64;\n\
-         struct Sizes { n: u32, mode: u32, zero: u32, pad: u32 }\n\
+         // first: the block's first row, whose rows `h` holds\n\
+         struct Sizes { n: u32, mode: u32, zero: u32, first: u32 }\n\
          @group(0) @binding(0) var<storage, read_write> h: array<F>;\n\
          // u, s, g, y (n each), then keep, β, γ, δ\n\
          @group(0) @binding(1) var<storage, read> v: array<F>;\n\
@@ -82,14 +95,14 @@ fn shader() -> String {
          \n@compute @workgroup_size({WORKGROUP})\n\
          fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) k: u32) {{\n\
          \x20   let n = sizes.n;\n\
-         \x20   let r = wg.x;\n\
+         \x20   let r = sizes.first + wg.x;\n\
          \x20   let keep = v[4u * n];\n\
          \x20   let a = v[4u * n + 1u] * v[r] + v[4u * n + 2u] * v[n + r];\n\
          \x20   let b = v[4u * n + 2u] * v[r] + v[4u * n + 3u] * v[n + r];\n\
          \x20   var hg = F(0);\n\
          \x20   var hy = F(0);\n\
          \x20   for (var c = k; c < n + sizes.zero; c += {WORKGROUP}u) {{\n\
-         \x20       let i = r * n + c;\n\
+         \x20       let i = wg.x * n + c;\n\
          \x20       var x = h[i];\n\
          \x20       if (sizes.mode == {UPDATE}u) {{\n\
          \x20           x = x * keep + a * v[c] + b * v[n + c];\n\
@@ -132,43 +145,58 @@ pub(super) fn emit() -> String {
 }
 
 impl GpuMatrix {
-    /// An n×n H on `gpu`'s device (which must have f64), holding nothing until the
-    /// first pass starts it from the identity or [`DeviceMatrix::write`] fills it.
-    pub fn new(gpu: Gpu, n: usize) -> Result<GpuMatrix, BackendError> {
+    /// An n×n H on `gpu`'s device (which must have f64) in blocks of at most
+    /// `max_rows` rows (tests force several), holding nothing until the first pass
+    /// starts it from the identity or [`DeviceMatrix::write`] fills it.
+    pub fn new(gpu: Gpu, n: usize, max_rows: usize) -> Result<GpuMatrix, BackendError> {
         use Slot::{Read, Uniform, Write};
+        let per_block = block_rows(&gpu.limits, n).min(max_rows);
+        if per_block == 0 {
+            let why = format!("a row of an H of order {n} exceeds the adapter's largest binding");
+            return Err(BackendError::Device(why));
+        }
         let (layout, pl) = gpu.layout(&[Write, Read, Write, Uniform]);
         let pipeline = gpu.pipeline(&shader(), Precision::F64, &pl, "dense H")?;
         let usage = wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST;
         let copy_src = wgpu::BufferUsages::COPY_SRC;
         let n64 = n as u64;
-        // Out of device memory is a reason to keep H on the host, not an error that
-        // would stop the kernel's next evaluation (`Gpu::check`).
-        let scope = gpu.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
-        let h = gpu.buffer(8 * n64 * n64, usage | copy_src);
-        if let Some(e) = pollster::block_on(scope.pop()) {
-            return Err(BackendError::Device(format!("H of order {n}: {e}")));
-        }
         let vectors = gpu.buffer(8 * (4 * n64 + 4), usage);
         let products = gpu.buffer(8 * 2 * n64, wgpu::BufferUsages::STORAGE | copy_src);
-        let sizes = gpu.buffer(
-            16,
-            wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
-        );
         let staging = gpu.buffer(
             8 * 2 * n64,
             wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
         );
-        let group = gpu.bind(&layout, &[&h, &vectors, &products, &sizes]);
+        // Out of device memory is a reason to keep H on the host, not an error that
+        // would stop the kernel's next evaluation (`Gpu::check`).
+        let scope = gpu.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+        let blocks: Vec<Block> = (0..n)
+            .step_by(per_block)
+            .map(|first| {
+                let rows = per_block.min(n - first);
+                let h = gpu.buffer(8 * (rows as u64) * n64, usage | copy_src);
+                let uniform = wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST;
+                let sizes = gpu.buffer(16, uniform);
+                let group = gpu.bind(&layout, &[&h, &vectors, &products, &sizes]);
+                Block {
+                    first,
+                    rows,
+                    h,
+                    sizes,
+                    group,
+                }
+            })
+            .collect();
+        if let Some(e) = pollster::block_on(scope.pop()) {
+            return Err(BackendError::Device(format!("H of order {n}: {e}")));
+        }
         gpu.check()?;
         Ok(GpuMatrix {
             gpu,
             n,
             pipeline,
-            group,
-            h,
+            blocks,
             vectors,
             products,
-            sizes,
             staging,
         })
     }
@@ -215,17 +243,17 @@ impl GpuMatrix {
         numbers[3 * n..4 * n].copy_from_slice(y);
         let queue = &self.gpu.queue;
         queue.write_buffer(&self.vectors, 0, &to_bytes(&numbers, Precision::F64));
-        let sizes: Vec<u8> = [n as u32, mode, 0, 0]
-            .iter()
-            .flat_map(|x| x.to_ne_bytes())
-            .collect();
-        queue.write_buffer(&self.sizes, 0, &sizes);
         let mut enc = (self.gpu.device).create_command_encoder(&Default::default());
         {
             let mut pass = enc.begin_compute_pass(&Default::default());
             pass.set_pipeline(&self.pipeline);
-            pass.set_bind_group(0, &self.group, &[]);
-            pass.dispatch_workgroups(n as u32, 1, 1);
+            for b in &self.blocks {
+                let sizes = [n as u32, mode, 0, b.first as u32];
+                let sizes: Vec<u8> = sizes.iter().flat_map(|x| x.to_ne_bytes()).collect();
+                queue.write_buffer(&b.sizes, 0, &sizes);
+                pass.set_bind_group(0, &b.group, &[]);
+                pass.dispatch_workgroups(b.rows as u32, 1, 1);
+            }
         }
         let mut products = self.fetch(enc, &self.products, &self.staging, 16 * n as u64)?;
         let hy = products.split_off(n);
@@ -248,18 +276,27 @@ impl DeviceMatrix for GpuMatrix {
             .map_err(|e| KernelError::Device(e.to_string()))
     }
 
+    /// Block by block, each through a staging buffer of its own size.
     fn read(&self) -> Result<Vec<f64>, KernelError> {
-        let bytes = 8 * (self.n * self.n) as u64;
-        let staging = (self.gpu).buffer(
-            bytes,
-            wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-        );
-        let enc = (self.gpu.device).create_command_encoder(&Default::default());
-        (self.fetch(enc, &self.h, &staging, bytes)).map_err(|e| KernelError::Device(e.to_string()))
+        let mut h = Vec::with_capacity(self.n * self.n);
+        for b in &self.blocks {
+            let bytes = 8 * (b.rows * self.n) as u64;
+            let staging = (self.gpu).buffer(
+                bytes,
+                wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            );
+            let enc = (self.gpu.device).create_command_encoder(&Default::default());
+            let rows = self.fetch(enc, &b.h, &staging, bytes);
+            h.extend(rows.map_err(|e| KernelError::Device(e.to_string()))?);
+        }
+        Ok(h)
     }
 
     fn write(&mut self, h: &[f64]) -> Result<(), KernelError> {
-        (self.gpu.queue).write_buffer(&self.h, 0, &to_bytes(h, Precision::F64));
+        for b in &self.blocks {
+            let rows = &h[b.first * self.n..(b.first + b.rows) * self.n];
+            (self.gpu.queue).write_buffer(&b.h, 0, &to_bytes(rows, Precision::F64));
+        }
         (self.gpu.check()).map_err(|e| KernelError::Device(e.to_string()))
     }
 }

@@ -329,11 +329,11 @@ fn adam_on_the_device_follows_the_host_adam() {
 
 /// The dense quasi-Newton H on the device (`matrix.rs`) against the host's, on
 /// lavapipe in f64: order 300 (a row is four strides of a workgroup and part of a
-/// fifth), six SSBroyden updates from the identity on (the first from a scaled
-/// identity, then the rank-two updates), each update's event and next direction,
-/// then H itself, within 1e-12 of the largest entry (the device sums in another
-/// order); then a state saved from the host and written to a fresh device matrix
-/// takes the same next update.
+/// fifth), kept whole and in blocks of 64 rows (the last of 44), six SSBroyden
+/// updates from the identity on (the first from a scaled identity, then the
+/// rank-two updates), each update's event and next direction, then H itself, within
+/// 1e-12 of the largest entry (the device sums in another order); then a state saved
+/// from the host and written to fresh device matrices takes the same next update.
 #[test]
 fn dense_h_on_the_device_follows_the_host() {
     use crate::train::optim::dense::{Dense, Rule};
@@ -343,13 +343,14 @@ fn dense_h_on_the_device_follows_the_host() {
         return;
     };
     let n = 300;
-    let on_device = |gpu: &Gpu| {
-        let m = matrix::GpuMatrix::new(gpu.clone(), n).expect("an H of order 300 fits");
+    let on_device = |max_rows: usize| {
+        let m = matrix::GpuMatrix::new(gpu.clone(), n, max_rows).expect("an H of 300 fits");
         let mut dense = Dense::on_device(Rule::SsBroyden2, Box::new(m));
         dense.start(n);
         dense
     };
-    let mut device_h = on_device(&gpu);
+    let blocks = [usize::MAX, 64];
+    let mut on_devices: Vec<Dense> = blocks.iter().map(|&b| on_device(b)).collect();
     let mut host_h = Dense::new(Rule::SsBroyden2, 1);
     host_h.start(n);
     let wave = |k: usize, f: f64| (0..n).map(|i| (i as f64 * f + k as f64).sin()).collect();
@@ -364,10 +365,7 @@ fn dense_h_on_the_device_follows_the_host() {
     };
     let close = |a: &[f64], b: &[f64], what: &str| {
         let scale = b.iter().fold(0.0f64, |m, x| m.max(x.abs()));
-        let worst = a
-            .iter()
-            .zip(b)
-            .fold(0.0f64, |m, (x, y)| m.max((x - y).abs()));
+        let worst = (a.iter().zip(b)).fold(0.0f64, |m, (x, y)| m.max((x - y).abs()));
         assert!(
             worst <= 1e-12 * scale,
             "{what}: off by {worst:e} of {scale:e}"
@@ -378,50 +376,50 @@ fn dense_h_on_the_device_follows_the_host() {
         dense.save(&mut state);
         state
     };
-    let mut directions = (vec![0.0; n], vec![0.0; n]);
+    let h = |s: &OptimizerState| s.get("h").expect("H was written").to_vec();
+    let (mut want, mut got) = (vec![0.0; n], vec![0.0; n]);
     for k in 0..7 {
         let (t, d, g_old, g_new) = step(k);
         if k == 6 {
-            // The host's state, H included, on a fresh device matrix.
-            device_h = on_device(&gpu);
-            device_h
-                .restore(&saved(&host_h), n)
-                .expect("the state fits");
+            // The host's state, H included, on fresh device matrices.
+            on_devices = blocks.iter().map(|&b| on_device(b)).collect();
+            for dense in &mut on_devices {
+                dense.restore(&saved(&host_h), n).expect("the state fits");
+            }
         }
-        let events = (
-            device_h.update(t, &d, &g_old, &g_new),
-            host_h.update(t, &d, &g_old, &g_new),
-        );
-        assert_eq!(events.0, events.1, "update {k}");
+        let event = host_h.update(t, &d, &g_old, &g_new);
         // The direction from a pass over H (not the one the update cached).
-        device_h.objective_changed();
         host_h.objective_changed();
-        device_h
-            .direction(&g_new, &mut directions.0)
-            .expect("the device works");
-        host_h
-            .direction(&g_new, &mut directions.1)
-            .expect("on the host");
-        close(
-            &directions.0,
-            &directions.1,
-            &format!("direction after update {k}"),
-        );
-        let (on_dev, on_host) = (saved(&device_h), saved(&host_h));
-        let h = |s: &OptimizerState| s.get("h").expect("H was written").to_vec();
-        close(&h(&on_dev), &h(&on_host), &format!("H after update {k}"));
+        host_h.direction(&g_new, &mut want).expect("on the host");
+        for (dense, rows) in on_devices.iter_mut().zip(blocks) {
+            let what = |of: &str| format!("{of} after update {k}, blocks of {rows} rows");
+            assert_eq!(
+                dense.update(t, &d, &g_old, &g_new),
+                event,
+                "{}",
+                what("event")
+            );
+            dense.objective_changed();
+            dense.direction(&g_new, &mut got).expect("the device works");
+            close(&got, &want, &what("direction"));
+            close(&h(&saved(dense)), &h(&saved(&host_h)), &what("H"));
+        }
     }
 }
 
-/// An H fits where n² f64 fit in one storage binding and n rows in one dispatch.
+/// A block of H holds as many whole rows as one storage binding takes; a row wider
+/// than a binding leaves none.
 #[test]
-fn an_h_fits_within_the_adapters_limits() {
+fn a_block_of_h_fills_one_binding() {
     let limits = wgpu::Limits::default();
-    let binding = limits
-        .max_storage_buffer_binding_size
-        .min(limits.max_buffer_size);
-    let largest = ((binding / 8) as f64).sqrt() as usize;
-    assert!(matrix::fits(&limits, largest));
-    assert!(!matrix::fits(&limits, largest + 1));
-    assert!(!matrix::fits(&limits, 0));
+    let binding = (limits.max_storage_buffer_binding_size).min(limits.max_buffer_size);
+    for n in [300, 40_701] {
+        let rows = matrix::block_rows(&limits, n) as u64;
+        let row = 8 * n as u64;
+        assert!(
+            rows > 0 && rows * row <= binding && (rows + 1) * row > binding,
+            "{n}"
+        );
+    }
+    assert_eq!(matrix::block_rows(&limits, (binding / 8) as usize + 1), 0);
 }
