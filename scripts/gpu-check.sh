@@ -192,7 +192,9 @@ for s in steps:
     if "pass1" in split:
         what = f"{what} ({', '.join(f'{k} {v:.3g}' for k, v in split.items())})"
     if r.get("hessian_update_ms") is not None:
+        device = r.get("hessian_update_device_ms")
+        device = "none" if device is None else f"{device:.3g} ms"
         what = f"{what}; H of order {r['parameters']}: host {r['hessian_update_ms']:.3g} ms, " \
-            f"device {r.get('hessian_update_device_ms')} ms"
+            f"device {device}"
     print(f"  {s['name']:<46} exit {s['exit']:>3} {s['seconds']:7.1f} s  {what}")
 EOF

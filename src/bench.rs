@@ -298,7 +298,7 @@ pub fn bench(problem: &Problem, opts: &BenchOptions) -> Result<Timing, RunError>
             true => Some(time_hessian_update(Dense::new(rule, opts.threads), n)?),
             false => None,
         },
-        hessian_update_device_ms: match engine.device_matrix(n).filter(|_| opts.hessian) {
+        hessian_update_device_ms: match opts.hessian.then(|| engine.device_matrix(n)).flatten() {
             Some(m) => Some(time_hessian_update(Dense::on_device(rule, m), n)?),
             None => None,
         },

@@ -10,11 +10,11 @@
 //!
 //! One workgroup per row: its invocations stride across the row (neighbours reading
 //! neighbouring words), each keeps two partial sums, and a tree in workgroup memory
-//! adds them. H is kept in blocks of whole rows, each within one storage binding
-//! (a Vulkan binding holds at most 4 GiB: an H of order 23 170; a 100×5 MLP's is of
-//! order 40 701), dispatched one after another in one submission. The sums are in another order than the host's, so the products agree
+//! adds them. The sums are in another order than the host's, so the products agree
 //! with the host's to rounding, not bit for bit; the update of each entry is the
-//! host's expression.
+//! host's expression. H is kept in blocks of whole rows, each within one storage
+//! binding (a Vulkan binding holds at most 4 GiB: an H of order 23 170, where a
+//! 100×5 MLP's is of order 40 701), dispatched one after another in one submission.
 
 use std::fmt::Write;
 
@@ -74,8 +74,8 @@ struct Block {
     group: wgpu::BindGroup,
 }
 
-/// The pass: row `r = workgroup_id.x` updated as `mode` says and multiplied by g
-/// and y.
+/// The pass over one block: row `r = first + workgroup_id.x` updated as `mode` says
+/// and multiplied by g and y.
 fn shader() -> String {
     let half = WORKGROUP / 2;
     let mut code = String::from(

@@ -15,7 +15,9 @@
 //! [`Dense::update`] applies row by row in one pass over H, computing the next
 //! direction −H⁺g⁺ from each row as it is written: an iteration reads H twice (H·y,
 //! then the update) and writes it once. Memory-bound above a few thousand parameters;
-//! `pdenet bench` reports the cost against one loss-and-gradient evaluation.
+//! `pdenet bench` reports the cost against one loss-and-gradient evaluation. Where
+//! the kernel runs on a GPU, that pass runs there too, H kept on the device
+//! ([`DeviceMatrix`], `Store::Device`).
 //!
 //! The first update after a start or reset scales the identity first, H₀ = (sᵀy/yᵀy)·I
 //! (Nocedal & Wright eq. 6.20), and applies plain BFGS: the self-scaling formulas
@@ -138,7 +140,7 @@ pub struct Dense {
     /// H is the identity (nothing learned since the start or the last reset) and the
     /// store is not read; a pending update then starts from a multiple of the identity.
     fresh: bool,
-    /// The last update, not yet written into `h`; its vectors are `pu` and `ps`.
+    /// The last update, not yet written into the store; its vectors are `pu` and `ps`.
     pending: Option<Coefficients>,
     pu: Vec<f64>,
     ps: Vec<f64>,
