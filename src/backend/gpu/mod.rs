@@ -100,7 +100,8 @@ pub fn take_gpus_in_turn(turn: usize) {
 impl Gpu {
     /// Opens a device on the best adapter `choice` allows (of several of the best
     /// kind, the one [`take_gpus_in_turn`] says), with the features `precision`
-    /// needs (f64: `SHADER_F64`) and the adapter's own limits.
+    /// needs (f64: `SHADER_F64`, asked for wherever the adapter has it) and the
+    /// adapter's own limits.
     pub fn new(choice: AdapterChoice, precision: Precision) -> Result<Gpu, BackendError> {
         let instance =
             wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
@@ -121,13 +122,13 @@ impl Gpu {
             })
         })?;
         let info = adapter.get_info();
-        let mut features = wgpu::Features::empty();
-        if precision == Precision::F64 {
-            if !adapter.features().contains(wgpu::Features::SHADER_F64) {
-                return Err(BackendError::NoF64(info.name));
-            }
-            features |= wgpu::Features::SHADER_F64;
+        // f64 wherever the adapter has it: an f32 kernel's dense quasi-Newton phase
+        // keeps its H in f64 on the device too (`matrix.rs`).
+        let f64s = adapter.features() & wgpu::Features::SHADER_F64;
+        if precision == Precision::F64 && f64s.is_empty() {
+            return Err(BackendError::NoF64(info.name));
         }
+        let mut features = f64s;
         let timestamps =
             wgpu::Features::TIMESTAMP_QUERY | wgpu::Features::TIMESTAMP_QUERY_INSIDE_PASSES;
         let timestamps = adapter
