@@ -373,14 +373,8 @@ fn gpu_run_follows_the_cpu_loss_curve() {
         &gpu,
         &[&common[..], &["--backend", "gpu"]].concat(),
     );
-    if !g.status.success() {
-        let err = String::from_utf8_lossy(&g.stderr);
-        let required = std::env::var("PDENET_REQUIRE_GPU_ADAPTER").is_ok_and(|v| v == "1");
-        if err.contains("no GPU adapter") && !required {
-            println!("skipping: {err}");
-            return;
-        }
-        panic!("{err}");
+    if skipped_without_an_adapter(&g) {
+        return;
     }
     let c = run(
         "tests/run/burgers_small.pde",
@@ -416,6 +410,22 @@ fn gpu_run_follows_the_cpu_loss_curve() {
             _ => panic!("row {i}: the error measured on one back end only: {ec:?} {eg:?}"),
         }
     }
+}
+
+/// Whether a GPU run failed for want of an adapter, which skips its test (said on
+/// stdout) unless PDENET_REQUIRE_GPU_ADAPTER=1; any other failure panics with
+/// the run's stderr.
+fn skipped_without_an_adapter(o: &Output) -> bool {
+    if o.status.success() {
+        return false;
+    }
+    let err = String::from_utf8_lossy(&o.stderr);
+    let required = std::env::var("PDENET_REQUIRE_GPU_ADAPTER").is_ok_and(|v| v == "1");
+    if err.contains("no GPU adapter") && !required {
+        println!("skipping: {err}");
+        return true;
+    }
+    panic!("{err}");
 }
 
 /// history.csv as its header and rows of cells.
@@ -1058,20 +1068,14 @@ fn a_dense_phase_keeps_h_on_the_gpu() {
         let o = std::process::Command::new(env!("CARGO_BIN_EXE_pdenet"))
             .args(&args)
             .env("PDENET_GPU_MATRIX", matrix)
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .current_dir(common::root())
             .output()
             .expect("the pdenet binary runs");
         (out, o)
     };
     let (device, d) = run_with("device");
-    if !d.status.success() {
-        let err = String::from_utf8_lossy(&d.stderr);
-        let required = std::env::var("PDENET_REQUIRE_GPU_ADAPTER").is_ok_and(|v| v == "1");
-        if err.contains("no GPU adapter") && !required {
-            println!("skipping: {err}");
-            return;
-        }
-        panic!("{err}");
+    if skipped_without_an_adapter(&d) {
+        return;
     }
     let (host, h) = run_with("host");
     assert!(h.status.success(), "{}", String::from_utf8_lossy(&h.stderr));

@@ -212,10 +212,7 @@ impl GpuMatrix {
         enc.copy_buffer_to_buffer(from, 0, staging, 0, bytes);
         self.gpu.queue.submit([enc.finish()]);
         let mapping = Mapping::ask(staging, bytes);
-        (self.gpu.device)
-            .poll(wgpu::PollType::wait_indefinitely())
-            .map_err(|e| BackendError::Device(e.to_string()))?;
-        self.gpu.check()?;
+        self.gpu.wait()?;
         Ok(from_bytes(&mapping.bytes()?, Precision::F64))
     }
 

@@ -167,6 +167,15 @@ impl Gpu {
         format!("{} ({:?})", self.info.name, self.info.device_type)
     }
 
+    /// Waits until the device has done everything submitted, then reports its
+    /// first error, if any.
+    fn wait(&self) -> Result<(), BackendError> {
+        (self.device)
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| BackendError::Device(e.to_string()))?;
+        self.check()
+    }
+
     /// The first error the device reported since it was opened, if any.
     fn check(&self) -> Result<(), BackendError> {
         match self.error.lock().ok().and_then(|s| s.clone()) {
@@ -920,10 +929,7 @@ impl GpuKernel {
         let times = self.stopwatch.as_ref().and_then(|w| w.submitted());
         let rows = (bytes > 0).then(|| Mapping::ask(staging, bytes));
         let timestamps = times.map(|(buffer, n)| Mapping::ask(buffer, n));
-        (self.gpu.device)
-            .poll(wgpu::PollType::wait_indefinitely())
-            .map_err(|e| BackendError::Device(e.to_string()))?;
-        self.gpu.check()?;
+        self.gpu.wait()?;
         if let (Some(w), Some(t)) = (&self.stopwatch, timestamps) {
             let mut seconds = self.work.get().stage_seconds;
             w.add(&t.bytes()?, &mut seconds);
