@@ -7,7 +7,9 @@
 # PDENET defaults to target/release/pdenet; OUT.json to $OUT/gpu-check.json (the
 # device tool's output folder) or ./gpu-check.json. Steps, each under a time limit, each
 # recorded whether it passes or fails (one failure does not stop the rest):
-#   1. the adapter (`nvidia-smi -L` where it exists, and the adapter pdenet opens);
+#   1. the adapter (`nvidia-smi -L` where it exists, and the adapter pdenet opens), after
+#      unpacking the Vulkan loader that scripts/gpu-check-prepare.sh left in .device/gl
+#      where the machine has none;
 #   2. correctness: `pdenet compare` of the GPU engine against the f64 interpreter on
 #      Burgers (QRes and MLP) and Schrödinger, in f32 and f64;
 #   3. speed: `pdenet bench --backend gpu --json` on Burgers QRes and MLP at N_f = 10 000
@@ -72,6 +74,21 @@ step() {
     echo "gpu-check: $name: exit $(cat "$dir/rc") in $(cat "$dir/seconds") s" >&2
 }
 
+# The Vulkan loader, where the machine has none: scripts/gpu-check-prepare.sh leaves its
+# package in .device/gl (the device tool's recipe unpacks such packages into /). And
+# the NVIDIA driver's ICD, where the loader's own folders do not name it.
+if ! ldconfig -p | grep -q 'libvulkan\.so\.1 '; then
+    for f in .device/gl/*.deb; do
+        [ -e "$f" ] && step "vulkan-loader $(basename "$f")" dpkg -x "$f" /
+    done
+    ldconfig
+fi
+icd=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
+if [ -z "${VK_DRIVER_FILES:-}" ] && [ -e "$icd" ] \
+    && ! ls /usr/share/vulkan/icd.d/nvidia* /etc/vulkan/icd.d/nvidia* >/dev/null 2>&1; then
+    export VK_DRIVER_FILES=$icd
+    echo "gpu-check: the NVIDIA driver's Vulkan ICD from $icd" >&2
+fi
 if command -v nvidia-smi >/dev/null; then
     step adapter-nvidia-smi nvidia-smi -L
 fi

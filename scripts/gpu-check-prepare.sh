@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Gets the GPU device check (scripts/gpu-check.sh) ready to travel, here, where there
+# is a Rust toolchain and a package index: a lent GPU machine has neither, and its
+# minutes are too few to spend on anything but the check.
+#
+#     scripts/gpu-check-prepare.sh
+#
+# Leaves in .device/ (ignored by git): `pdenet`, the release binary stripped (about
+# 18 MB), and `gl/`, the Vulkan loader's Debian package for amd64, which gpu-check.sh
+# unpacks where the machine has no loader. Then carry `.device` and run
+# `scripts/gpu-check.sh .device/pdenet` there, in one call.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+exclude=$(git rev-parse --git-path info/exclude)
+mkdir -p "$(dirname "$exclude")"
+grep -qx '/.device/' "$exclude" 2>/dev/null || echo '/.device/' >>"$exclude"
+
+cargo build --release --quiet
+mkdir -p .device/gl
+strip -o .device/pdenet target/release/pdenet
+
+# The loader alone: wgpu opens libvulkan.so.1 and the driver's ICD names the rest.
+lists=$(mktemp -d)
+mkdir -p "$lists/partial"
+apt=(-oAPT::Architecture=amd64 -oAPT::Architectures=amd64 "-oDir::State::Lists=$lists")
+apt-get "${apt[@]}" update -qq
+(cd .device/gl && rm -f ./*.deb && apt-get "${apt[@]}" download -qq libvulkan1)
+rm -rf "$lists"
+
+echo "ready: $(du -sh .device | cut -f1) in .device/ ($(ls .device/gl))"
+echo "device call: carry [\".device\"], command: scripts/gpu-check.sh .device/pdenet"
