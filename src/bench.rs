@@ -299,7 +299,10 @@ pub fn bench(problem: &Problem, opts: &BenchOptions) -> Result<Timing, RunError>
             false => None,
         },
         hessian_update_device_ms: match opts.hessian.then(|| engine.device_matrix(n)).flatten() {
-            Some(m) => Some(time_hessian_update(Dense::on_device(rule, m), n)?),
+            Some(offer) => Some(time_hessian_update(
+                Dense::on_device(rule, offer.matrix),
+                n,
+            )?),
             None => None,
         },
         hessian_fits: fits,

@@ -123,6 +123,14 @@ pub fn summary(problem: &Problem, r: &RunResult, out: &Path) -> String {
             timed.join(", ")
         );
     }
+    for ph in &r.outcome.phases {
+        if let Some(t) = ph.pass_ms {
+            s += &format!(
+                "\n  {} kept its H on the {} (a pass over it: host {:.3} ms, device {:.3} ms)",
+                ph.name, ph.update, t.host_ms, t.device_ms
+            );
+        }
+    }
     if let Some(t) = r.traffic {
         s += &format!(
             "\n  shared by {} MPI ranks: {} gathers of {:.0} kB, {:.2} s in them ({:.1} % of training)",

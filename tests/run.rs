@@ -1056,8 +1056,10 @@ fn data_in_numpy_and_text_files_reads_like_mat() {
 /// (`PDENET_GPU_MATRIX=device`: on a software adapter H stays on the host unless
 /// asked) follows the same phase with H on the host: every loss within 1e-10
 /// relative (the device sums H's rows in another order; 3e-13 was measured over 40
-/// SSBroyden steps), and report.json says where each phase's update ran. Without
-/// an adapter it skips, unless PDENET_REQUIRE_GPU_ADAPTER=1.
+/// SSBroyden steps), and report.json says where each phase's update ran. Placed by
+/// timing (`timed`, a hardware GPU's default), H goes where report.json's timed
+/// pass was faster, which the summary says, and the losses are the same again.
+/// Without an adapter it skips, unless PDENET_REQUIRE_GPU_ADAPTER=1.
 #[test]
 fn a_dense_phase_keeps_h_on_the_gpu() {
     let run_with = |matrix: &str| {
@@ -1078,17 +1080,38 @@ fn a_dense_phase_keeps_h_on_the_gpu() {
         return;
     }
     let (host, h) = run_with("host");
-    assert!(h.status.success(), "{}", String::from_utf8_lossy(&h.stderr));
+    let (timed, t) = run_with("timed");
+    for o in [&h, &t] {
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
     assert_eq!(report(&device)["phases"][1]["phase"], "ssbroyden");
     assert_eq!(report(&device)["phases"][1]["update"], "device");
     assert_eq!(report(&host)["phases"][1]["update"], "host");
-    let (ld, lh) = (losses(&device), losses(&host));
-    assert_eq!(ld.len(), lh.len());
-    assert!(ld.len() >= 30, "{} steps recorded", ld.len());
-    for (i, (a, b)) in ld.iter().zip(&lh).enumerate() {
-        assert!(
-            (a - b).abs() <= 1e-10 * b.abs(),
-            "step {i}: device {a} vs host {b}"
-        );
+    for forced in [&device, &host] {
+        assert!(report(forced)["phases"][1]["pass_ms"].is_null());
+    }
+    let phase = &report(&timed)["phases"][1];
+    let ms = |side: &str| phase["pass_ms"][side].as_f64().expect("a timed pass");
+    let faster = if ms("device") < ms("host") {
+        "device"
+    } else {
+        "host"
+    };
+    assert!(ms("device") > 0.0 && ms("host") > 0.0, "{phase}");
+    assert_eq!(phase["update"], faster, "{phase}");
+    let said = format!("ssbroyden kept its H on the {faster}");
+    assert!(String::from_utf8_lossy(&t.stdout).contains(&said));
+    let lh = losses(&host);
+    assert!(lh.len() >= 30, "{} steps recorded", lh.len());
+    for other in [&device, &timed] {
+        let lo = losses(other);
+        assert_eq!(lo.len(), lh.len());
+        for (i, (a, b)) in lo.iter().zip(&lh).enumerate() {
+            assert!(
+                (a - b).abs() <= 1e-10 * b.abs(),
+                "step {i}: {a} vs host {b} ({})",
+                other.display()
+            );
+        }
     }
 }

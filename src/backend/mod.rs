@@ -521,6 +521,14 @@ pub trait DeviceMatrix {
     fn write(&mut self, h: &[f64]) -> Result<(), KernelError>;
 }
 
+/// A dense H on an engine's device (`Engine::device_matrix`), and whether a setting
+/// put it there (`forced`) or the dense phase should first time its pass against the
+/// host's and keep H where the pass is faster.
+pub struct MatrixOffer {
+    pub matrix: Box<dyn DeviceMatrix>,
+    pub forced: bool,
+}
+
 /// A kernel compiled for one engine, precision and thread count.
 pub trait Engine {
     /// The kernel it was compiled from (the host side of an evaluation is its).
@@ -549,8 +557,8 @@ pub trait Engine {
     }
 
     /// A dense n×n H on the engine's device for a dense quasi-Newton phase, where
-    /// it fits there and is worth it (`gpu::matrix`); `None` keeps H on the host.
-    fn device_matrix(&self, _n: usize) -> Option<Box<dyn DeviceMatrix>> {
+    /// it fits there and may be worth it (`gpu::matrix`); `None` keeps H on the host.
+    fn device_matrix(&self, _n: usize) -> Option<MatrixOffer> {
         None
     }
 

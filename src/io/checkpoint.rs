@@ -226,11 +226,20 @@ fn read_state(a: &mut npz::Archive, prefix: &str, meta: &Value) -> Result<Optimi
     Ok(state)
 }
 
+/// A dense phase's timed pass over H, as report.json and a snapshot write it.
+pub(super) fn pass_ms_json(t: Option<optim::PassTimes>) -> Value {
+    t.map_or(
+        Value::Null,
+        |t| json!({ "host": t.host_ms, "device": t.device_ms }),
+    )
+}
+
 fn phase_json(p: &PhaseReport) -> Value {
     json!({
         "name": p.name,
         "precision": p.precision,
         "update": p.update,
+        "pass_ms": pass_ms_json(p.pass_ms),
         "iterations": p.iterations,
         "evaluations": p.evaluations,
         "seconds": p.seconds,
@@ -252,6 +261,13 @@ fn phase_from(v: &Value) -> Result<PhaseReport, String> {
         update: match v["update"].as_str() {
             Some("device") => "device",
             _ => "host",
+        },
+        pass_ms: match &v["pass_ms"] {
+            Value::Null => None,
+            t => Some(optim::PassTimes {
+                host_ms: number(&t["host"])?,
+                device_ms: number(&t["device"])?,
+            }),
         },
         iterations: count(&v["iterations"])?,
         evaluations: count(&v["evaluations"])?,

@@ -148,7 +148,7 @@ pub fn report(info: &RunInfo, r: &RunResult, run_id: &str) -> Value {
         epochs.insert(kind.name.into(), json!(iters(kind.name)));
         time_s.insert(kind.timing_key.into(), ms_per(kind.name));
     }
-    let stops: Vec<Value> = r.outcome.phases.iter().map(|ph| json!({ "phase": ph.name, "precision": ph.precision, "update": ph.update, "iterations": ph.iterations, "evaluations": ph.evaluations, "seconds": ph.seconds, "stop": ph.stop })).collect();
+    let stops: Vec<Value> = r.outcome.phases.iter().map(|ph| json!({ "phase": ph.name, "precision": ph.precision, "update": ph.update, "pass_ms": super::checkpoint::pass_ms_json(ph.pass_ms), "iterations": ph.iterations, "evaluations": ph.evaluations, "seconds": ph.seconds, "stop": ph.stop })).collect();
     json!({
         "run_id": run_id,
         "problem": p.name,

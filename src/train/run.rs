@@ -446,7 +446,7 @@ impl Evaluator for Engines<'_> {
         })
     }
 
-    fn device_matrix(&mut self, n: usize) -> Option<Box<dyn crate::backend::DeviceMatrix>> {
+    fn device_matrix(&mut self, n: usize) -> Option<crate::backend::MatrixOffer> {
         self.compiled.get(self.current)?.device_matrix(n)
     }
 

@@ -4,10 +4,10 @@
 
 use super::device::{self, DeviceRun};
 use super::optim::{
-    self, AdamDevice, End, Eval, IterInfo, Objective, Optimizer, OptimizerState, Stop,
+    self, AdamDevice, End, Eval, IterInfo, Objective, Optimizer, OptimizerState, PassTimes, Stop,
 };
 use super::snapshot::Snapshot;
-use crate::backend::{AdamState, AdamUpdate, DeviceMatrix, Precision, Team};
+use crate::backend::{AdamState, AdamUpdate, MatrixOffer, Precision, Team};
 use crate::kernel::{Evaluation, KernelError};
 use crate::net::Layout;
 use crate::problem::{Balance, BalanceRule, Causal, Phase, Problem, SelfAdaptive};
@@ -44,7 +44,7 @@ pub trait Evaluator {
     }
     /// A dense n×n H on the current engine's device, when it keeps one
     /// (`backend::Engine::device_matrix`).
-    fn device_matrix(&mut self, _n: usize) -> Option<Box<dyn DeviceMatrix>> {
+    fn device_matrix(&mut self, _n: usize) -> Option<MatrixOffer> {
         None
     }
     /// Each weighted term's mean NTK diagonal wₜ‖∇θ rₜ(x)‖² over (some of) its points;
@@ -188,6 +188,9 @@ pub struct PhaseReport {
     /// Where the optimizer's state and update lived: `device` (Adam on the GPU
     /// engine's device, or a dense method's H there) or `host`.
     pub update: &'static str,
+    /// A dense phase's pass over H timed on the host and on the device at its start,
+    /// which chose `update` (`optim::dense::place`); `None` when nothing was timed.
+    pub pass_ms: Option<PassTimes>,
     pub iterations: usize,
     pub evaluations: usize,
     pub seconds: f64,
@@ -457,6 +460,7 @@ pub fn train(
             name: kind.name,
             precision: precision(phase).name(),
             update: if ran.on_device { "device" } else { "host" },
+            pass_ms: ran.pass_ms,
             iterations: ran.steps,
             evaluations: ran.evaluations,
             seconds: ran.seconds,
@@ -509,6 +513,8 @@ struct PhaseRun {
     kind: &'static optim::Kind,
     /// Adam's state or a dense H was on the engine's device.
     on_device: bool,
+    /// A pass over the dense H timed on the host and the device before choosing.
+    pass_ms: Option<PassTimes>,
     end: End,
     steps: usize,
     evaluations: usize,
@@ -528,10 +534,11 @@ fn run_phase(
     progress: &mut dyn FnMut(&Progress),
 ) -> PhaseRun {
     let t0 = Instant::now();
-    let matrix = match phase {
+    let offer = match phase {
         Phase::Dense { .. } => obj.eval.device_matrix(out.theta.len()),
         _ => None,
     };
+    let (matrix, pass_ms) = optim::dense::place(offer, threads);
     let matrix_on_device = matrix.is_some();
     let mut optimizer = optim::build(phase, threads, matrix);
     optimizer.start(&out.theta);
@@ -667,6 +674,7 @@ fn run_phase(
     PhaseRun {
         kind,
         on_device: obj.on_device || matrix_on_device,
+        pass_ms,
         end,
         steps: done,
         evaluations,

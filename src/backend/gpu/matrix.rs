@@ -22,14 +22,27 @@ use super::{from_bytes, to_bytes, validate, BackendError, Gpu, Mapping, Slot, WO
 use crate::backend::{DeviceMatrix, Precision, RankTwo};
 use crate::kernel::KernelError;
 
-/// Where H lives when a GPU engine runs a dense phase: `PDENET_GPU_MATRIX=host`
-/// or `device` forces it; by default the device on a hardware GPU, the host on a
-/// software adapter (lavapipe's pass is the CPU's, through a slower compiler).
-pub(super) fn wanted(device_type: wgpu::DeviceType) -> bool {
+/// Where a GPU engine offers to keep a dense phase's H.
+pub(super) enum Wanted {
+    Host,
+    Device,
+    /// On the device if a pass there is timed faster than the host's at the phase's
+    /// start (`optim::dense::place`).
+    Timed,
+}
+
+/// `PDENET_GPU_MATRIX=host|device|timed` says; by default timed on a hardware GPU
+/// (faster there by the memory bandwidth, unless H is so small that a submission's
+/// round trip costs more than the host's pass) and the host on a software adapter
+/// (lavapipe's pass is the CPU's through a slower compiler: 14 to 23 times the
+/// host's, docs/gpu-notes.md).
+pub(super) fn wanted(device_type: wgpu::DeviceType) -> Wanted {
     match std::env::var("PDENET_GPU_MATRIX").as_deref() {
-        Ok("host") => false,
-        Ok("device") => true,
-        _ => device_type != wgpu::DeviceType::Cpu,
+        Ok("host") => Wanted::Host,
+        Ok("device") => Wanted::Device,
+        Ok("timed") => Wanted::Timed,
+        _ if device_type == wgpu::DeviceType::Cpu => Wanted::Host,
+        _ => Wanted::Timed,
     }
 }
 

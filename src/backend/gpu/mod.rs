@@ -996,15 +996,22 @@ impl Engine for GpuKernel {
         self.adam_here()
     }
 
-    /// On a device with f64 where [`matrix::wanted`] says so and H fits its memory.
-    fn device_matrix(&self, n: usize) -> Option<Box<dyn super::DeviceMatrix>> {
+    /// On a device with f64 where [`matrix::wanted`] does not say host and H fits
+    /// its memory.
+    fn device_matrix(&self, n: usize) -> Option<super::MatrixOffer> {
         let gpu = &self.gpu;
         let f64s = gpu.device.features().contains(wgpu::Features::SHADER_F64);
-        if !(f64s && matrix::wanted(gpu.info.device_type)) {
-            return None;
-        }
+        let forced = match matrix::wanted(gpu.info.device_type) {
+            _ if !f64s => return None,
+            matrix::Wanted::Host => return None,
+            matrix::Wanted::Device => true,
+            matrix::Wanted::Timed => false,
+        };
         let m = matrix::GpuMatrix::new(gpu.clone(), n, usize::MAX).ok()?;
-        Some(Box::new(m))
+        Some(super::MatrixOffer {
+            matrix: Box::new(m),
+            forced,
+        })
     }
 
     fn facts(&self) -> EngineFacts {

@@ -26,6 +26,7 @@
 use super::quasi_newton::{Event, Memory, QuasiNewton, QuasiNewtonConfig, Updated};
 use super::{dot, Kind, OptimizerState, StateError, Stop};
 use crate::backend::DeviceMatrix;
+use crate::kernel::KernelError;
 
 pub use crate::problem::DenseRule as Rule;
 
@@ -240,26 +241,13 @@ impl Dense {
         }
         let pending = self.pending.take();
         let (pu, ps, y) = (&self.pu, &self.ps, &self.y);
+        let update = pending.map(|c| (c, &pu[..], &ps[..]));
         match &mut self.store {
             Store::Host { h, threads } => {
-                let mut rows: Vec<(&mut [f64], (&mut f64, &mut f64))> = h
-                    .chunks_mut(self.n.max(1))
-                    .zip(self.w.iter_mut().zip(self.u.iter_mut()))
-                    .collect();
-                split_rows(&mut rows, *threads, |first, chunk| {
-                    for (k, (row, (w, u))) in chunk.iter_mut().enumerate() {
-                        if let Some(c) = pending {
-                            update_row(row, first + k, c, pu, ps);
-                        }
-                        **w = dot_fast(row, g);
-                        if with_y {
-                            **u = dot_fast(row, y);
-                        }
-                    }
-                });
+                let y = with_y.then_some(&y[..]);
+                host_pass(h, *threads, update, g, y, &mut self.w, &mut self.u);
             }
             Store::Device(m) => {
-                let update = pending.map(|c| (c, &pu[..], &ps[..]));
                 let (w, u) = m.sweep(update, g, y).map_err(device_failed)?;
                 self.w = w;
                 if with_y {
@@ -326,8 +314,130 @@ impl Dense {
     }
 }
 
+/// The pending update with its u and s, as a pass takes it.
+type Update<'a> = Option<(Coefficients, &'a [f64], &'a [f64])>;
+
+/// The host's pass over `h`, whole rows of order g.len() from row 0: `update` written
+/// into each row, then w = H·g and, where `y` is given, u = H·y; the rows split over
+/// `threads` threads.
+fn host_pass(
+    h: &mut [f64],
+    threads: usize,
+    update: Update,
+    g: &[f64],
+    y: Option<&[f64]>,
+    w: &mut [f64],
+    u: &mut [f64],
+) {
+    let mut rows: Vec<(&mut [f64], (&mut f64, &mut f64))> = h
+        .chunks_mut(g.len().max(1))
+        .zip(w.iter_mut().zip(u.iter_mut()))
+        .collect();
+    split_rows(&mut rows, threads, |first, chunk| {
+        for (k, (row, (w, u))) in chunk.iter_mut().enumerate() {
+            if let Some((c, pu, ps)) = update {
+                update_row(row, first + k, c, pu, ps);
+            }
+            **w = dot_fast(row, g);
+            if let Some(y) = y {
+                **u = dot_fast(row, y);
+            }
+        }
+    });
+}
+
+/// What one pass over H took at a dense phase's start, on the host and on the device
+/// it was offered, median milliseconds: the figures [`place`] chose by.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PassTimes {
+    pub host_ms: f64,
+    pub device_ms: f64,
+}
+
+/// Where a dense phase of order n keeps H: on the device an engine offers if a
+/// setting forced it there or a pass there is timed faster than the host's on
+/// `threads` threads (with both timings), else on the host. A device that fails
+/// while timed is not used.
+pub fn place(
+    offer: Option<crate::backend::MatrixOffer>,
+    threads: usize,
+) -> (Option<Box<dyn DeviceMatrix>>, Option<PassTimes>) {
+    let Some(mut offer) = offer else {
+        return (None, None);
+    };
+    if offer.forced {
+        return (Some(offer.matrix), None);
+    }
+    match time_passes(offer.matrix.as_mut(), threads) {
+        Ok(t) if t.device_ms < t.host_ms => (Some(offer.matrix), Some(t)),
+        Ok(t) => (None, Some(t)),
+        Err(_) => (None, None),
+    }
+}
+
+/// Passes timed per side, after one untimed (a GPU compiles its pipeline then).
+const TIMED_PASSES: usize = 3;
+
+/// Rows of H in the host's timed band: about 64 MiB, more than the caches hold, so
+/// that the band streams from memory as a whole H does.
+const BAND_BYTES: usize = 64 << 20;
+
+/// A pass's median milliseconds on the host and on `device`, with an update that
+/// changes nothing (keep = 1, β = γ = δ = 0), so that the device's H is as it was.
+/// The host times a band of rows and scales it to the order: a whole H on both
+/// sides at once would be twice the memory the phase needs.
+pub(super) fn time_passes(
+    device: &mut dyn DeviceMatrix,
+    threads: usize,
+) -> Result<PassTimes, KernelError> {
+    let n = device.order();
+    let zeros = vec![0.0; n];
+    let same = Coefficients {
+        keep: 1.0,
+        from_identity: false,
+        beta: 0.0,
+        gamma: 0.0,
+        delta: 0.0,
+    };
+    let update = Some((same, &zeros[..], &zeros[..]));
+    let device_ms = median_ms(|| device.sweep(update, &zeros, &zeros).map(drop))?;
+    let band = (BAND_BYTES / (8 * n.max(1))).clamp(1, n.max(1));
+    let mut h = vec![0.0; band * n];
+    let (mut w, mut u) = (vec![0.0; band], vec![0.0; band]);
+    let band_ms = median_ms(|| {
+        host_pass(
+            &mut h,
+            threads,
+            update,
+            &zeros,
+            Some(&zeros),
+            &mut w,
+            &mut u,
+        );
+        Ok(())
+    })?;
+    Ok(PassTimes {
+        host_ms: band_ms * n as f64 / band as f64,
+        device_ms,
+    })
+}
+
+/// The median milliseconds of [`TIMED_PASSES`] runs of `pass`, after one untimed.
+fn median_ms(mut pass: impl FnMut() -> Result<(), KernelError>) -> Result<f64, KernelError> {
+    let mut ms = Vec::with_capacity(TIMED_PASSES);
+    for k in 0..=TIMED_PASSES {
+        let t0 = std::time::Instant::now();
+        pass()?;
+        if k > 0 {
+            ms.push(t0.elapsed().as_secs_f64() * 1e3);
+        }
+    }
+    ms.sort_by(f64::total_cmp);
+    Ok(ms[ms.len() / 2])
+}
+
 /// Why a quasi-Newton step stops when the device holding H fails.
-fn device_failed(e: crate::kernel::KernelError) -> Stop {
+fn device_failed(e: KernelError) -> Stop {
     Stop::new(format!("the device holding the dense H failed: {e}"))
 }
 

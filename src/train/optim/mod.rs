@@ -35,7 +35,7 @@ pub(crate) mod quasi_newton;
 mod tests;
 
 pub use adam::{Adam, AdamConfig, AdamDevice, Schedule};
-pub use dense::dense;
+pub use dense::{dense, PassTimes};
 pub use lbfgs::lbfgs;
 pub use line_search::{LineFunction, SearchStatus};
 pub use phase::{build, kind, run, End, Kind, Optimizer, OptimizerState, StateError, Step, KINDS};
