@@ -1163,7 +1163,7 @@ fn pass1_shaders(
             passes.push((prog, &set.info, prog.backward_start));
         }
     }
-    let mut shaders = wgsl::emit_all(&passes, precision, design.profile, theta_room)?.into_iter();
+    let mut shaders = wgsl::emit_all(&passes, precision, design, theta_room)?.into_iter();
     let mut sets = vec![];
     while let Some(full) = shaders.next() {
         let forward = if integral { shaders.next() } else { None };
@@ -1179,7 +1179,10 @@ fn pass1_shaders(
 /// default 16 KiB).
 pub fn emit_wgsl(kernel: &Kernel, precision: Precision) -> String {
     let mut out = String::new();
-    let design = Design::for_adapter(wgpu::DeviceType::Cpu);
+    // lavapipe's shaders, or with PDENET_GPU_PROFILE=hardware a hardware GPU's
+    // (no loop budget there).
+    let mut design = Design::for_adapter(wgpu::DeviceType::Cpu);
+    design.loop_budget = design.profile == Profile::Software;
     match pass1_shaders(kernel, precision, design, &wgpu::Limits::default()) {
         Ok(sets) => {
             for (s, (full, _)) in sets.iter().enumerate() {

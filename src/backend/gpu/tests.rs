@@ -101,17 +101,36 @@ fn the_hardware_profile_matches_the_interpreter() {
     let (name, p) = problem_at(Path::new("tests/run/burgers_small.pde"));
     let k = compile(&p).expect("compiles");
     let row = (SEG * ROW_SEGS) as usize;
+    // Functions of 60 lines: every set's pass is several, in one shader.
+    let design = |reduction, theta| Design {
+        profile: Profile::Hardware,
+        reduction,
+        theta,
+        function_lines: 60,
+        loop_budget: true,
+    };
+    let limits = wgpu::Limits::default();
+    let sets = pass1_shaders(
+        &k,
+        Precision::F32,
+        design(Reduction::Tiles, Theta::Workgroup),
+        &limits,
+    );
+    for (full, _) in sets.expect("emits") {
+        assert_eq!(full.segments.len(), 1);
+        assert!(
+            full.segments[0].contains("fn part1("),
+            "{}",
+            full.segments[0]
+        );
+    }
     for precision in Precision::ALL {
         for (cap, n) in [(300, 1usize), (300, 300), (MAX_CHUNK, row + 600)] {
             let Some(gpu) = device(precision) else {
                 return;
             };
             let build = |gpu, reduction, theta| {
-                let design = Design {
-                    profile: Profile::Hardware,
-                    reduction,
-                    theta,
-                };
+                let design = design(reduction, theta);
                 GpuKernel::compile_chunked(&k, precision, gpu, cap, design)
                     .unwrap_or_else(|e| panic!("{name} {precision:?}: {e}"))
             };

@@ -16,7 +16,9 @@
 //! Pass 1 is cut into segments of about [`SEGMENT_LINES`] lines (larger where a kernel
 //! would otherwise have more than [`MAX_SEGMENTS`]), each its own shader, dispatched
 //! one after another on the same buffers: lavapipe's compile time grows with about
-//! the square of a shader's size. A scalar (a `let`) that a later segment
+//! the square of a shader's size. On a hardware GPU ([`Profile::Hardware`]) the
+//! segments are longer ([`FUNCTION_LINES`]) and are functions of one shader, called
+//! in order by one invocation: one dispatch. A scalar (a `let`) that a later segment
 //! reads goes through a tape slot of its own; leaves (coordinates, constants, θ
 //! entries) are simply read again. Each segment adds its loss-term sums into
 //! `contrib`.
@@ -48,7 +50,8 @@
 //! one counter per invocation), silently: a QRes of width 64 and depth 2 with
 //! Burgers' derivatives needs about 83 000 and got a product cut off mid-row. So the
 //! emitter counts the iterations a point runs and, when they pass [`LOOP_BUDGET`],
-//! writes `2, 4, 8, …` entries per iteration until they fit.
+//! writes `2, 4, 8, …` entries per iteration until they fit (on a software adapter:
+//! [`Design::loop_budget`]).
 //!
 //! Functions: f32 uses WGSL's built-ins (tanh with its argument clamped to ±20, where
 //! it is ±1 in f32, so no driver's exp-based formula overflows to NaN). Vulkan has
@@ -91,6 +94,15 @@ pub(crate) const SEGMENT_LINES: usize = 50;
 /// examples/allen_cahn.pde in 1 105 segments of 50 lines took 146 s per evaluation.
 /// Past this count the segments grow instead (to 78 lines for that example).
 pub(crate) const MAX_SEGMENTS: usize = 768;
+
+/// Op lines per function of a hardware-profile pass 1. Every shader goes through
+/// naga's WGSL front end (our validation, and wgpu's), which types a function's
+/// expressions by walking its arena from the first one again for each new
+/// expression (`Typifier::grow` over a skipped iterator, naga 30): a function's parse
+/// time grows with the square of its length. Navier–Stokes' pass 1 (4 706 ops) as
+/// one function did not parse in 5 minutes; cut at this many lines, each function is
+/// small and the whole shader parses in linear time (docs/gpu-notes.md).
+pub(crate) const FUNCTION_LINES: usize = 2000;
 
 /// A generated pass 1 (its segments' shaders, run in order) and what the host needs
 /// to run and reduce it.
@@ -242,9 +254,10 @@ pub enum Profile {
     /// Segments of about [`SEGMENT_LINES`] lines, at most [`MAX_SEGMENTS`]: what
     /// lavapipe compiles in reasonable time and caches (docs/gpu-notes.md).
     Software,
-    /// Each pass 1 whole in one shader: a hardware driver compiles large shaders
-    /// quickly, and every segment costs a dispatch and a trip of the tape through
-    /// memory. The loop budget still applies (so the profile runs on lavapipe too).
+    /// Each pass 1 in one shader, one dispatch: a hardware driver compiles large
+    /// shaders quickly, and every dispatch costs a trip of the live values through
+    /// memory. A long pass is written as functions of at most [`FUNCTION_LINES`]
+    /// lines called in order from its entry point, for naga's sake (there).
     Hardware,
 }
 
@@ -314,6 +327,12 @@ pub struct Design {
     pub profile: Profile,
     pub reduction: Reduction,
     pub theta: Theta,
+    /// The hardware profile's most op lines per function ([`FUNCTION_LINES`]).
+    pub function_lines: usize,
+    /// llvmpipe's limit on a shader invocation's loop iterations applies (a
+    /// software adapter: [`LOOP_BUDGET`]); a hardware driver has none, and its
+    /// loops are then never unrolled.
+    pub loop_budget: bool,
 }
 
 impl Design {
@@ -324,6 +343,8 @@ impl Design {
             profile,
             reduction: Reduction::for_profile(profile),
             theta: Theta::for_profile(profile),
+            function_lines: FUNCTION_LINES,
+            loop_budget: device_type == wgpu::DeviceType::Cpu,
         }
     }
 }
@@ -334,13 +355,13 @@ pub(crate) type PassSpec<'a> = (&'a Program, &'a Info, usize);
 
 /// The pass-1 shaders of every pass in `passes`, in `precision`: in the software
 /// profile cut at [`SEGMENT_LINES`], or at more where that would make more than
-/// [`MAX_SEGMENTS`] segments in all; in the hardware profile whole. Each reads
-/// as many of θ's first entries from workgroup memory as `theta_room` (entries)
-/// allows, 0 for none.
+/// [`MAX_SEGMENTS`] segments in all; in the hardware profile one shader, its
+/// functions cut at `design.function_lines`. Each reads as many of θ's first
+/// entries from workgroup memory as `theta_room` (entries) allows, 0 for none.
 pub(crate) fn emit_all(
     passes: &[PassSpec],
     precision: Precision,
-    profile: Profile,
+    design: Design,
     theta_room: u32,
 ) -> Result<Vec<Shader>, BackendError> {
     let lines = passes
@@ -349,16 +370,16 @@ pub(crate) fn emit_all(
             Ok(Emitter::run(prog, info, end, precision, 1, vec![], 0)?.op_lines)
         })
         .collect::<Result<Vec<_>, BackendError>>()?;
-    let limit = match profile {
+    let limit = match design.profile {
         Profile::Software => segment_limit(&lines),
-        Profile::Hardware => usize::MAX,
+        Profile::Hardware => design.function_lines,
     };
     passes
         .iter()
         .zip(&lines)
         .map(|(&(prog, info, end), l)| {
             let shared = theta_room.min(prog.theta_len);
-            emit_cut(prog, info, end, precision, cut(l, limit), shared)
+            emit_cut((prog, info, end), precision, cut(l, limit), shared, design)
         })
         .collect()
 }
@@ -374,23 +395,28 @@ fn segment_limit(lines: &[Vec<usize>]) -> usize {
     limit
 }
 
-/// The same cut before each op in `cuts`, unrolled as far as the loop budget needs,
-/// with θ's first `shared` entries read from workgroup memory.
+/// The same cut before each op in `cuts` (into shaders in the software profile,
+/// into functions of one shader in the hardware one), unrolled as far as the loop
+/// budget needs where it applies, with θ's first `shared` entries read from
+/// workgroup memory.
 fn emit_cut(
-    prog: &Program,
-    info: &Info,
-    end: usize,
+    (prog, info, end): PassSpec,
     precision: Precision,
     cuts: Vec<usize>,
     shared: u32,
+    design: Design,
 ) -> Result<Shader, BackendError> {
     let widest = prog.types[..end].iter().map(|t| t.width).max().unwrap_or(1);
     let mut unroll = 1;
     loop {
         let e = Emitter::run(prog, info, end, precision, unroll, cuts.clone(), shared)?;
-        let trips = e.most_trips();
-        if trips <= LOOP_BUDGET {
-            return Ok(e.finish(end));
+        // One invocation runs every function of a hardware-profile shader.
+        let trips = match design.profile {
+            Profile::Software => e.most_trips(),
+            Profile::Hardware => e.total_trips(),
+        };
+        if !design.loop_budget || trips <= LOOP_BUDGET {
+            return Ok(e.finish(end, design.profile));
         }
         if unroll >= widest {
             return Err(BackendError::Unsupported(format!(
@@ -515,6 +541,13 @@ impl<'a> Emitter<'a> {
     /// The most loop iterations any one segment runs.
     fn most_trips(&self) -> u64 {
         self.segments.iter().map(|s| s.1).max().unwrap_or(0)
+    }
+
+    /// The loop iterations of all segments together (each counts its copy of θ
+    /// into workgroup memory, which a shader of functions makes once: an
+    /// overcount on the safe side).
+    fn total_trips(&self) -> u64 {
+        self.segments.iter().map(|s| s.1).sum()
     }
 
     /// The segment op `i` belongs to.
@@ -973,49 +1006,25 @@ impl<'a> Emitter<'a> {
         }
     }
 
-    fn finish(self, end: usize) -> Shader {
-        let ty = self.ty;
+    fn finish(self, end: usize, profile: Profile) -> Shader {
         let count = self.segments.len();
         let starts = std::iter::once(0).chain(self.cuts.iter().copied());
         let ends = self.cuts.iter().copied().chain(std::iter::once(end));
-        let mut segments = vec![];
-        for (s, ((code, trips), (a, b))) in self.segments.iter().zip(starts.zip(ends)).enumerate() {
-            let mut wgsl = String::new();
-            let _ = writeln!(
-                wgsl,
-                "// pdenet pass 1, segment {} of {count}: ops {a}..{b} of {end}, one invocation per point; tape {} entries, {} contribution columns per point; {trips} loop iterations, {} entries per iteration.",
-                s + 1, self.tape_width, self.contrib_width, self.unroll
-            );
-            wgsl += &header(ty);
-            wgsl += "@group(0) @binding(0) var<storage, read> cols: array<F>;\n";
-            wgsl += "@group(0) @binding(1) var<storage, read> params: array<F>;\n";
-            wgsl += "@group(0) @binding(2) var<storage, read_write> tape: array<F>;\n";
-            wgsl += "@group(0) @binding(3) var<storage, read_write> contrib: array<F>;\n";
-            wgsl += "@group(0) @binding(4) var<uniform> info: Info;\n";
-            if self.shared > 0 {
-                let _ = writeln!(wgsl, "var<workgroup> wtheta: array<F, {}>;", self.shared);
-            }
-            wgsl.push('\n');
-            wgsl += &math(self.precision);
-            let _ = writeln!(wgsl, "\n@compute @workgroup_size({WORKGROUP})");
-            wgsl += "fn main(@builtin(global_invocation_id) gid: vec3<u32>";
-            if self.shared > 0 {
-                wgsl += ", @builtin(local_invocation_index) lid: u32";
-            }
-            wgsl += ") {\n    let p = gid.x;\n    let n = info.n;\n    let z = info.zero;\n";
-            if self.shared > 0 {
-                // Before any invocation leaves: a barrier must be reached by all.
-                let _ = writeln!(
-                    wgsl,
-                    "    for (var i = lid; i < {}u + z; i += {WORKGROUP}u) {{ wtheta[i] = params[i]; }}\n    workgroupBarrier();",
-                    self.shared
-                );
-            }
-            wgsl += "    if (p >= n) { return; }\n";
-            wgsl += code;
-            wgsl += "}\n";
-            segments.push(wgsl);
-        }
+        let ranges: Vec<(usize, usize)> = starts.zip(ends).collect();
+        let segments = match profile {
+            Profile::Hardware if count > 1 => vec![self.functions(end, &ranges)],
+            _ => (self.segments.iter().zip(&ranges).enumerate())
+                .map(|(s, ((code, trips), (a, b)))| {
+                    let head = format!(
+                        "// pdenet pass 1, segment {} of {count}: ops {a}..{b} of {end}, one invocation per point; {}; {trips} loop iterations, {} entries per iteration.\n",
+                        s + 1,
+                        self.widths(),
+                        self.unroll
+                    );
+                    head + &self.prelude() + &self.entry(code)
+                })
+                .collect(),
+        };
         let (tiles, tiled) = self.tile();
         Shader {
             segments,
@@ -1027,6 +1036,77 @@ impl<'a> Emitter<'a> {
             tiled,
             shared: self.shared,
         }
+    }
+
+    /// The tape's and the contributions' widths, as a shader's header gives them.
+    fn widths(&self) -> String {
+        format!(
+            "tape {} entries, {} contribution columns per point",
+            self.tape_width, self.contrib_width
+        )
+    }
+
+    /// What a pass-1 shader declares before its code: the types, the bindings,
+    /// θ's copy in workgroup memory and the math functions.
+    fn prelude(&self) -> String {
+        let mut wgsl = header(self.ty);
+        wgsl += "@group(0) @binding(0) var<storage, read> cols: array<F>;\n";
+        wgsl += "@group(0) @binding(1) var<storage, read> params: array<F>;\n";
+        wgsl += "@group(0) @binding(2) var<storage, read_write> tape: array<F>;\n";
+        wgsl += "@group(0) @binding(3) var<storage, read_write> contrib: array<F>;\n";
+        wgsl += "@group(0) @binding(4) var<uniform> info: Info;\n";
+        if self.shared > 0 {
+            let _ = writeln!(wgsl, "var<workgroup> wtheta: array<F, {}>;", self.shared);
+        }
+        wgsl.push('\n');
+        wgsl + &math(self.precision)
+    }
+
+    /// The entry point: θ copied into workgroup memory, then `body` for the
+    /// invocation's point `p` of `n` (`z` = `info.zero`).
+    fn entry(&self, body: &str) -> String {
+        let mut wgsl = format!("\n@compute @workgroup_size({WORKGROUP})\n");
+        wgsl += "fn main(@builtin(global_invocation_id) gid: vec3<u32>";
+        if self.shared > 0 {
+            wgsl += ", @builtin(local_invocation_index) lid: u32";
+        }
+        wgsl += ") {\n    let p = gid.x;\n    let n = info.n;\n    let z = info.zero;\n";
+        if self.shared > 0 {
+            // Before any invocation leaves: a barrier must be reached by all.
+            let _ = writeln!(
+                wgsl,
+                "    for (var i = lid; i < {}u + z; i += {WORKGROUP}u) {{ wtheta[i] = params[i]; }}\n    workgroupBarrier();",
+                self.shared
+            );
+        }
+        wgsl += "    if (p >= n) { return; }\n";
+        wgsl += body;
+        wgsl + "}\n"
+    }
+
+    /// A hardware-profile pass 1 of several segments as one shader: each segment a
+    /// function of the point, called in order by one invocation. The segments
+    /// already hand their values on through the tape, so they read the same as
+    /// separate shaders; naga types each function on its own (see
+    /// [`FUNCTION_LINES`]).
+    fn functions(&self, end: usize, ranges: &[(usize, usize)]) -> String {
+        let mut wgsl = format!(
+            "// pdenet pass 1, {} functions in one shader: ops 0..{end} of {end}, one invocation per point; {}; {} loop iterations, {} entries per iteration.\n",
+            self.segments.len(),
+            self.widths(),
+            self.total_trips(),
+            self.unroll
+        );
+        wgsl += &self.prelude();
+        let mut calls = String::new();
+        for (k, ((code, trips), (a, b))) in self.segments.iter().zip(ranges).enumerate() {
+            let _ = write!(
+                wgsl,
+                "\n// ops {a}..{b}, {trips} loop iterations\nfn part{k}(p: u32, n: u32, z: u32) {{\n{code}}}\n"
+            );
+            let _ = writeln!(calls, "    part{k}(p, n, z);");
+        }
+        wgsl + &self.entry(&calls)
     }
 
     /// The tiled pass 2's table ([`Shader::tiles`]) and the outputs it sums. A
@@ -1393,7 +1473,8 @@ mod tests {
             "{} iterations",
             plain.most_trips()
         );
-        let shader = emit_cut(prog, info, end, Precision::F32, vec![], 0).expect("emits");
+        let design = Design::for_adapter(wgpu::DeviceType::Cpu);
+        let shader = emit_cut((prog, info, end), Precision::F32, vec![], 0, design).expect("emits");
         let wgsl = &shader.segments[0];
         let (trips, unroll) = (
             figure(wgsl, " loop iterations"),
@@ -1413,7 +1494,11 @@ mod tests {
         let (prog, info) = (&k.programs[0].program, &k.programs[0].info);
         let end = prog.ops.len();
         let whole = Emitter::run(prog, info, end, Precision::F64, 1, vec![], 0).expect("emits");
-        let shader = emit_all(&[(prog, info, end)], Precision::F64, Profile::Software, 0)
+        let design = Design {
+            profile: Profile::Software,
+            ..Design::for_adapter(wgpu::DeviceType::Cpu)
+        };
+        let shader = emit_all(&[(prog, info, end)], Precision::F64, design, 0)
             .expect("emits")
             .remove(0);
         assert!(
@@ -1437,6 +1522,56 @@ mod tests {
             next = b;
         }
         assert_eq!(next, end);
+    }
+
+    /// In the hardware profile the same program is one shader: functions of at most
+    /// `function_lines` op lines (or one op) covering every op in order, each called
+    /// once from the entry point, valid WGSL. Without the loop budget (a hardware
+    /// adapter) nothing is unrolled; with it, all functions together keep within
+    /// it, since one invocation runs them all.
+    #[test]
+    fn hardware_shaders_are_one_of_short_functions() {
+        let k = wide_qres();
+        let (prog, info) = (&k.programs[0].program, &k.programs[0].info);
+        let end = prog.ops.len();
+        let whole = Emitter::run(prog, info, end, Precision::F32, 1, vec![], 0).expect("emits");
+        for loop_budget in [false, true] {
+            let design = Design {
+                profile: Profile::Hardware,
+                function_lines: 20,
+                loop_budget,
+                ..Design::for_adapter(wgpu::DeviceType::Cpu)
+            };
+            let shader = emit_all(&[(prog, info, end)], Precision::F32, design, 0)
+                .expect("emits")
+                .remove(0);
+            assert_eq!(shader.segments.len(), 1);
+            let wgsl = &shader.segments[0];
+            super::super::validate(wgsl, Precision::F32).expect("valid WGSL");
+            let (trips, unroll) = (
+                figure(wgsl, " loop iterations"),
+                figure(wgsl, " entries per"),
+            );
+            let parts: Vec<&str> = wgsl.split("\n// ops ").skip(1).collect();
+            assert!(parts.len() > 3, "{} functions", parts.len());
+            let mut next = 0;
+            for (k, part) in parts.iter().enumerate() {
+                let range = part.split(',').next().expect("a..b");
+                let (a, b) = range.split_once("..").expect("a..b");
+                let (a, b): (usize, usize) = (a.parse().expect("a"), b.parse().expect("b"));
+                assert_eq!(a, next, "functions follow each other");
+                let lines: usize = whole.op_lines[a..b].iter().sum();
+                assert!(lines <= 20 || b == a + 1, "ops {a}..{b}: {lines} lines");
+                assert_eq!(wgsl.matches(&format!("part{k}(p, n, z);")).count(), 1);
+                next = b;
+            }
+            assert_eq!(next, end);
+            if loop_budget {
+                assert!(trips <= LOOP_BUDGET, "{trips} at {unroll}");
+            } else {
+                assert_eq!((trips, unroll), (whole.most_trips(), 1));
+            }
+        }
     }
 
     /// Small kernels are cut at [`SEGMENT_LINES`]; large ones at more, into at most
