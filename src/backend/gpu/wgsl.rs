@@ -1450,6 +1450,16 @@ mod tests {
             .expect("a number")
     }
 
+    /// The range `a..b` that `text` starts with (ops, in a header or a function's
+    /// comment).
+    fn ops_at(text: &str) -> (usize, usize) {
+        let range: String = (text.chars())
+            .take_while(|c| c.is_ascii_digit() || *c == '.')
+            .collect();
+        let (a, b) = range.split_once("..").expect("a..b");
+        (a.parse().expect("a"), b.parse().expect("b"))
+    }
+
     fn wide_qres() -> crate::kernel::Kernel {
         let p = crate::backend::tests::problems_in("tests/gpu")
             .into_iter()
@@ -1510,9 +1520,7 @@ mod tests {
         for wgsl in &shader.segments {
             assert_eq!(figure(wgsl, " entries per"), 1);
             let first = wgsl.lines().next().expect("a header");
-            let range = first.split("ops ").nth(1).and_then(|r| r.split(' ').next());
-            let (a, b) = range.and_then(|r| r.split_once("..")).expect("ops a..b");
-            let (a, b): (usize, usize) = (a.parse().expect("a"), b.parse().expect("b"));
+            let (a, b) = ops_at(first.split("ops ").nth(1).expect("ops a..b"));
             assert_eq!(a, next, "segments follow each other");
             let lines: usize = whole.op_lines[a..b].iter().sum();
             assert!(
@@ -1556,9 +1564,7 @@ mod tests {
             assert!(parts.len() > 3, "{} functions", parts.len());
             let mut next = 0;
             for (k, part) in parts.iter().enumerate() {
-                let range = part.split(',').next().expect("a..b");
-                let (a, b) = range.split_once("..").expect("a..b");
-                let (a, b): (usize, usize) = (a.parse().expect("a"), b.parse().expect("b"));
+                let (a, b) = ops_at(part);
                 assert_eq!(a, next, "functions follow each other");
                 let lines: usize = whole.op_lines[a..b].iter().sum();
                 assert!(lines <= 20 || b == a + 1, "ops {a}..{b}: {lines} lines");
