@@ -227,7 +227,7 @@ fn read_state(a: &mut npz::Archive, prefix: &str, meta: &Value) -> Result<Optimi
 }
 
 /// A dense phase's timed pass over H, as report.json and a snapshot write it.
-pub(super) fn pass_ms_json(t: Option<optim::PassTimes>) -> Value {
+pub(super) fn pass_ms_json(t: Option<crate::train::matrix::PassTimes>) -> Value {
     t.map_or(
         Value::Null,
         |t| json!({ "host": t.host_ms, "device": t.device_ms }),
@@ -264,7 +264,7 @@ fn phase_from(v: &Value) -> Result<PhaseReport, String> {
         },
         pass_ms: match &v["pass_ms"] {
             Value::Null => None,
-            t => Some(optim::PassTimes {
+            t => Some(crate::train::matrix::PassTimes {
                 host_ms: number(&t["host"])?,
                 device_ms: number(&t["device"])?,
             }),

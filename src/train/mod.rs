@@ -3,6 +3,7 @@
 
 mod causal;
 pub(crate) mod device;
+pub(crate) mod matrix;
 mod ntk;
 pub(crate) mod optim;
 pub mod points;

@@ -3,8 +3,9 @@
 //! the PDE parameters, and a clean stop with a named cause when the loss diverges.
 
 use super::device::{self, DeviceRun};
+use super::matrix::{self, PassTimes};
 use super::optim::{
-    self, AdamDevice, End, Eval, IterInfo, Objective, Optimizer, OptimizerState, PassTimes, Stop,
+    self, AdamDevice, End, Eval, IterInfo, Objective, Optimizer, OptimizerState, Stop,
 };
 use super::snapshot::Snapshot;
 use crate::backend::{AdamState, AdamUpdate, MatrixOffer, Precision, Team};
@@ -189,7 +190,7 @@ pub struct PhaseReport {
     /// engine's device, or a dense method's H there) or `host`.
     pub update: &'static str,
     /// A dense phase's pass over H timed on the host and on the device at its start,
-    /// which chose `update` (`optim::dense::place`); `None` when nothing was timed.
+    /// which chose `update` (`matrix::place`); `None` when nothing was timed.
     pub pass_ms: Option<PassTimes>,
     pub iterations: usize,
     pub evaluations: usize,
@@ -538,7 +539,7 @@ fn run_phase(
         Phase::Dense { .. } => obj.eval.device_matrix(out.theta.len()),
         _ => None,
     };
-    let (matrix, pass_ms) = optim::dense::place(offer, threads);
+    let (matrix, pass_ms) = matrix::place(offer, threads);
     let matrix_on_device = matrix.is_some();
     let mut optimizer = optim::build(phase, threads, matrix);
     optimizer.start(&out.theta);

@@ -27,7 +27,7 @@ pub(super) enum Wanted {
     Host,
     Device,
     /// On the device if a pass there is timed faster than the host's at the phase's
-    /// start (`optim::dense::place`).
+    /// start (`train::matrix::place`).
     Timed,
 }
 

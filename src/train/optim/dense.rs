@@ -16,8 +16,8 @@
 //! direction −H⁺g⁺ from each row as it is written: an iteration reads H twice (H·y,
 //! then the update) and writes it once. Memory-bound above a few thousand parameters;
 //! `pdenet bench` reports the cost against one loss-and-gradient evaluation. Where
-//! the kernel runs on a GPU, that pass runs there too, H kept on the device
-//! ([`DeviceMatrix`], `Store::Device`).
+//! the kernel runs on a GPU and a pass there is faster (`train::matrix`), that pass
+//! runs there too, H kept on the device ([`DeviceMatrix`], `Store::Device`).
 //!
 //! The first update after a start or reset scales the identity first, H₀ = (sᵀy/yᵀy)·I
 //! (Nocedal & Wright eq. 6.20), and applies plain BFGS: the self-scaling formulas
@@ -346,94 +346,33 @@ fn host_pass(
     });
 }
 
-/// What one pass over H took at a dense phase's start, on the host and on the device
-/// it was offered, median milliseconds: the figures [`place`] chose by.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct PassTimes {
-    pub host_ms: f64,
-    pub device_ms: f64,
+/// An update that changes nothing (keep = 1, β = γ = δ = 0): what a timed pass
+/// over H applies, so that H is as it was after it.
+const UNCHANGED: Coefficients = Coefficients {
+    keep: 1.0,
+    from_identity: false,
+    beta: 0.0,
+    gamma: 0.0,
+    delta: 0.0,
+};
+
+/// A pass over `rows` (whole rows of an H of order `zeros.len()`, from row 0) that
+/// applies [`UNCHANGED`] and takes both products, on `threads` threads: the host's
+/// side of timing a pass (`train::matrix`), the same code as the phase's.
+pub(crate) fn unchanged_host_pass(rows: &mut [f64], zeros: &[f64], threads: usize) {
+    let count = rows.len() / zeros.len().max(1);
+    let (mut w, mut u) = (vec![0.0; count], vec![0.0; count]);
+    let update = Some((UNCHANGED, zeros, zeros));
+    host_pass(rows, threads, update, zeros, Some(zeros), &mut w, &mut u);
 }
 
-/// Where a dense phase of order n keeps H: on the device an engine offers if a
-/// setting forced it there or a pass there is timed faster than the host's on
-/// `threads` threads (with both timings), else on the host. A device that fails
-/// while timed is not used.
-pub fn place(
-    offer: Option<crate::backend::MatrixOffer>,
-    threads: usize,
-) -> (Option<Box<dyn DeviceMatrix>>, Option<PassTimes>) {
-    let Some(mut offer) = offer else {
-        return (None, None);
-    };
-    if offer.forced {
-        return (Some(offer.matrix), None);
-    }
-    match time_passes(offer.matrix.as_mut(), threads) {
-        Ok(t) if t.device_ms < t.host_ms => (Some(offer.matrix), Some(t)),
-        Ok(t) => (None, Some(t)),
-        Err(_) => (None, None),
-    }
-}
-
-/// Passes timed per side, after one untimed (a GPU compiles its pipeline then).
-const TIMED_PASSES: usize = 3;
-
-/// Rows of H in the host's timed band: about 64 MiB, more than the caches hold, so
-/// that the band streams from memory as a whole H does.
-const BAND_BYTES: usize = 64 << 20;
-
-/// A pass's median milliseconds on the host and on `device`, with an update that
-/// changes nothing (keep = 1, β = γ = δ = 0), so that the device's H is as it was.
-/// The host times a band of rows and scales it to the order: a whole H on both
-/// sides at once would be twice the memory the phase needs.
-pub(super) fn time_passes(
+/// The same pass over the H that `device` holds, which it leaves as it was.
+pub(crate) fn unchanged_device_pass(
     device: &mut dyn DeviceMatrix,
-    threads: usize,
-) -> Result<PassTimes, KernelError> {
-    let n = device.order();
-    let zeros = vec![0.0; n];
-    let same = Coefficients {
-        keep: 1.0,
-        from_identity: false,
-        beta: 0.0,
-        gamma: 0.0,
-        delta: 0.0,
-    };
-    let update = Some((same, &zeros[..], &zeros[..]));
-    let device_ms = median_ms(|| device.sweep(update, &zeros, &zeros).map(drop))?;
-    let band = (BAND_BYTES / (8 * n.max(1))).clamp(1, n.max(1));
-    let mut h = vec![0.0; band * n];
-    let (mut w, mut u) = (vec![0.0; band], vec![0.0; band]);
-    let band_ms = median_ms(|| {
-        host_pass(
-            &mut h,
-            threads,
-            update,
-            &zeros,
-            Some(&zeros),
-            &mut w,
-            &mut u,
-        );
-        Ok(())
-    })?;
-    Ok(PassTimes {
-        host_ms: band_ms * n as f64 / band as f64,
-        device_ms,
-    })
-}
-
-/// The median milliseconds of [`TIMED_PASSES`] runs of `pass`, after one untimed.
-fn median_ms(mut pass: impl FnMut() -> Result<(), KernelError>) -> Result<f64, KernelError> {
-    let mut ms = Vec::with_capacity(TIMED_PASSES);
-    for k in 0..=TIMED_PASSES {
-        let t0 = std::time::Instant::now();
-        pass()?;
-        if k > 0 {
-            ms.push(t0.elapsed().as_secs_f64() * 1e3);
-        }
-    }
-    ms.sort_by(f64::total_cmp);
-    Ok(ms[ms.len() / 2])
+    zeros: &[f64],
+) -> Result<(), KernelError> {
+    let update = Some((UNCHANGED, zeros, zeros));
+    device.sweep(update, zeros, zeros).map(drop)
 }
 
 /// Why a quasi-Newton step stops when the device holding H fails.

@@ -32,10 +32,10 @@ mod phase;
 pub(crate) mod quasi_newton;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 pub use adam::{Adam, AdamConfig, AdamDevice, Schedule};
-pub use dense::{dense, PassTimes};
+pub use dense::dense;
 pub use lbfgs::lbfgs;
 pub use line_search::{LineFunction, SearchStatus};
 pub use phase::{build, kind, run, End, Kind, Optimizer, OptimizerState, StateError, Step, KINDS};

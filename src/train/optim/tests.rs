@@ -1090,11 +1090,11 @@ fn a_dense_method_keeps_h_when_the_objective_changes() {
 
 /// H on a fake device: the host's row arithmetic on its own copy, so that its
 /// steps must be the host's bit for bit; it fails from its `fail_at`-th pass on.
-struct FakeMatrix {
-    n: usize,
-    h: Vec<f64>,
-    passes: usize,
-    fail_at: Option<usize>,
+pub(crate) struct FakeMatrix {
+    pub n: usize,
+    pub h: Vec<f64>,
+    pub passes: usize,
+    pub fail_at: Option<usize>,
 }
 
 impl crate::backend::DeviceMatrix for FakeMatrix {
@@ -1199,52 +1199,4 @@ fn a_failing_device_stops_the_dense_phase_where_it_was() {
     on_host.start(&host);
     steps_of(on_host.as_mut(), &mut host, out.iterations);
     assert_eq!(theta, host);
-}
-
-/// Where a dense phase keeps H: nowhere offered, the host; a device a setting forced,
-/// that device, untimed and unused; a device offered for timing, the side whose pass
-/// was timed faster, both timings given. Timing leaves the device's H as it was
-/// (its update changes nothing), so a resumed phase's H is intact.
-#[test]
-fn a_dense_h_goes_where_its_pass_is_faster() {
-    use crate::backend::{DeviceMatrix, MatrixOffer};
-    let n = 12;
-    let planted: Vec<f64> = (0..n * n).map(|k| (k as f64 * 0.37).sin()).collect();
-    let fake = || FakeMatrix {
-        n,
-        h: planted.clone(),
-        passes: 0,
-        fail_at: None,
-    };
-    assert!(matches!(dense::place(None, 1), (None, None)));
-    let forced = MatrixOffer {
-        matrix: Box::new(fake()),
-        forced: true,
-    };
-    let (matrix, timed) = dense::place(Some(forced), 1);
-    assert_eq!(
-        matrix.expect("the forced device").read(),
-        Ok(planted.clone())
-    );
-    assert_eq!(timed, None);
-    let mut device = fake();
-    let t = dense::time_passes(&mut device, 2).expect("a fake that does not fail");
-    assert!(t.host_ms > 0.0 && t.device_ms > 0.0, "{t:?}");
-    assert_eq!(device.passes, 4);
-    assert_eq!(device.read(), Ok(planted.clone()));
-    let offered = MatrixOffer {
-        matrix: Box::new(fake()),
-        forced: false,
-    };
-    let (matrix, timed) = dense::place(Some(offered), 1);
-    let t = timed.expect("timed");
-    assert_eq!(matrix.is_some(), t.device_ms < t.host_ms, "{t:?}");
-    let failing = MatrixOffer {
-        matrix: Box::new(FakeMatrix {
-            fail_at: Some(1),
-            ..fake()
-        }),
-        forced: false,
-    };
-    assert!(matches!(dense::place(Some(failing), 1), (None, None)));
 }
