@@ -49,23 +49,6 @@ fn model_name(cpuinfo: &str) -> Option<String> {
         })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_model_name_comes_from_cpuinfo_or_is_absent() {
-        let x86 = "processor\t: 0\nvendor_id\t: GenuineIntel\nmodel name\t: Intel(R) Xeon(R) CPU @ 2.20GHz\n";
-        assert_eq!(
-            model_name(x86).as_deref(),
-            Some("Intel(R) Xeon(R) CPU @ 2.20GHz")
-        );
-        let arm = "processor\t: 0\nBogoMIPS\t: 50.00\nCPU part\t: 0xd0c\n";
-        assert_eq!(model_name(arm).as_deref(), Some("0xd0c"));
-        assert_eq!(model_name("processor : 0\nmodel name :\n"), None);
-    }
-}
-
 /// The bytes of a dense n×n matrix of f64 (a dense quasi-Newton method's H).
 pub fn dense_matrix_bytes(n: usize) -> u64 {
     (n as u64).saturating_pow(2).saturating_mul(8)
@@ -81,4 +64,21 @@ pub fn memory_for_a_matrix() -> u64 {
         Some(kib * 1024)
     });
     total.map_or(8 << 30, |t| t / 2)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_model_name_comes_from_cpuinfo_or_is_absent() {
+        let x86 = "processor\t: 0\nvendor_id\t: GenuineIntel\nmodel name\t: Intel(R) Xeon(R) CPU @ 2.20GHz\n";
+        assert_eq!(
+            model_name(x86).as_deref(),
+            Some("Intel(R) Xeon(R) CPU @ 2.20GHz")
+        );
+        let arm = "processor\t: 0\nBogoMIPS\t: 50.00\nCPU part\t: 0xd0c\n";
+        assert_eq!(model_name(arm).as_deref(), Some("0xd0c"));
+        assert_eq!(model_name("processor : 0\nmodel name :\n"), None);
+    }
 }

@@ -118,6 +118,13 @@ pub enum ErrorEvery {
     Auto,
 }
 
+/// The relative L2 error of each reference field at θ ([`Monitor::measure`]).
+pub type Measure<'a> = dyn FnMut(&[f64]) -> Option<Vec<f64>> + 'a;
+/// Sets the causal weights at θ under a rule ([`Monitor::causal`]).
+pub type CausalWeights<'a> = dyn FnMut(&[f64], Option<Causal>) -> Result<f64, String> + 'a;
+/// One ascent step of the self-adaptive weights at θ ([`Monitor::self_adaptive`]).
+pub type AdaptiveStep<'a> = dyn FnMut(&[f64], SelfAdaptive) -> Result<Vec<f64>, String> + 'a;
+
 /// What the trainer watches besides the loss: the clock, a time limit, and the error
 /// against the reference.
 pub struct Monitor<'m> {
@@ -129,15 +136,15 @@ pub struct Monitor<'m> {
     pub every: ErrorEvery,
     /// The relative L2 error of each reference field at θ; `None` when there is no
     /// reference.
-    pub measure: Option<&'m mut dyn FnMut(&[f64]) -> Option<Vec<f64>>>,
+    pub measure: Option<&'m mut Measure<'m>>,
     /// Redraws the collocation points every so many steps of each phase.
     pub resample: Option<Resample<'m>>,
     /// Sets the causal weights of the collocation points for θ under a phase's rule (or
     /// to 1 without one) and gives the smallest; `None` when the problem has none.
-    pub causal: Option<&'m mut dyn FnMut(&[f64], Option<Causal>) -> Result<f64, String>>,
+    pub causal: Option<&'m mut CausalWeights<'m>>,
     /// Takes one ascent step of the self-adaptive weights at θ under a phase's rule and
     /// gives each weighted set's mean weight; `None` when the problem has none.
-    pub self_adaptive: Option<&'m mut dyn FnMut(&[f64], SelfAdaptive) -> Result<Vec<f64>, String>>,
+    pub self_adaptive: Option<&'m mut AdaptiveStep<'m>>,
     /// Takes a snapshot every so often and when the run stops early; `None`: never.
     pub checkpoint: Option<Checkpointing<'m>>,
     /// Set by Ctrl-C: the run stops at the end of the current step, as at the time
@@ -174,7 +181,7 @@ struct Measuring {
 impl Measuring {
     fn due(&self, every: ErrorEvery, iter: usize, now: f64) -> bool {
         match every {
-            ErrorEvery::Steps(n) => n > 0 && iter % n == 0,
+            ErrorEvery::Steps(n) => n > 0 && iter.is_multiple_of(n),
             ErrorEvery::Auto => now - self.last_at >= 50.0 * self.last_cost,
         }
     }

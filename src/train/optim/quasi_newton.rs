@@ -277,7 +277,10 @@ impl<M: Memory> Optimizer for QuasiNewton<M> {
             }
         }
         let mut event = None;
-        if self.reset_every > 0 && self.iterations > 0 && self.iterations % self.reset_every == 0 {
+        if self.reset_every > 0
+            && self.iterations > 0
+            && self.iterations.is_multiple_of(self.reset_every)
+        {
             self.memory.clear();
             event = Some(Event::ResetPeriodic);
         }
