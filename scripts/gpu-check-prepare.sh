@@ -6,8 +6,9 @@
 #     scripts/gpu-check-prepare.sh
 #
 # Leaves in .device/ (ignored by git): `pdenet`, the release binary stripped (about
-# 18 MB), and `gl/`, the Vulkan loader's Debian package for amd64, which gpu-check.sh
-# unpacks where the machine has no loader. Then carry `.device` and run
+# 18 MB), and `gl/`, the Debian packages for amd64 of the Vulkan loader and of the GL
+# dispatch libraries (libglvnd) that NVIDIA's Vulkan driver library links against,
+# which gpu-check.sh unpacks where the machine lacks them. Then carry `.device` and run
 # `scripts/gpu-check.sh .device/pdenet` there, in one call.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,13 +21,16 @@ cargo build --release --quiet
 mkdir -p .device/gl
 strip -o .device/pdenet target/release/pdenet
 
-# The loader alone: wgpu opens libvulkan.so.1 and the driver's ICD names the rest.
+# wgpu opens libvulkan.so.1, which opens the library the driver's ICD file names
+# (libGLX_nvidia.so.0, a libglvnd vendor library that loads libGLdispatch.so.0): the device tool's
+# recipe (its README), seen running Vulkan there, carries these seven.
 lists=$(mktemp -d)
 mkdir -p "$lists/partial"
 apt=(-oAPT::Architecture=amd64 -oAPT::Architectures=amd64 "-oDir::State::Lists=$lists")
 apt-get "${apt[@]}" update -qq
-(cd .device/gl && rm -f ./*.deb && apt-get "${apt[@]}" download -qq libvulkan1)
+(cd .device/gl && rm -f ./*.deb && apt-get "${apt[@]}" download -qq \
+    libvulkan1 libegl1 libglvnd0 libopengl0 libgl1 libglx0 libgles2)
 rm -rf "$lists"
 
-echo "ready: $(du -sh .device | cut -f1) in .device/ ($(ls .device/gl))"
+echo "ready: $(du -sh .device | cut -f1) in .device/ ($(ls .device/gl | wc -l) packages in gl/)"
 echo "device call: carry [\".device\"], command: scripts/gpu-check.sh .device/pdenet"

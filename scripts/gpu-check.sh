@@ -74,21 +74,34 @@ step() {
     echo "gpu-check: $name: exit $(cat "$dir/rc") in $(cat "$dir/seconds") s" >&2
 }
 
-# The Vulkan loader, where the machine has none: scripts/gpu-check-prepare.sh leaves its
-# package in .device/gl (the device tool's recipe unpacks such packages into /). And
-# the NVIDIA driver's ICD, where the loader's own folders do not name it.
-if ! ldconfig -p | grep -q 'libvulkan\.so\.1 '; then
+# The Vulkan loader and libglvnd, where the machine lacks either: scripts/gpu-check-prepare.sh
+# leaves their packages in .device/gl (the device tool's recipe unpacks such packages
+# into /). The NVIDIA driver's ICD, where the loader's own folders do not name it, and
+# its library's folder, where the dynamic linker's cache does not hold it. Then what
+# that library still cannot find, for the record (a check that finds no adapter says
+# why there).
+# (grep reads all of the list: with pipefail, an early exit would fail ldconfig.)
+has() { ldconfig -p | grep "$1 " >/dev/null; }
+if ! has 'libvulkan\.so\.1' || ! has 'libGLdispatch\.so\.0'; then
     for f in .device/gl/*.deb; do
         [ -e "$f" ] && step "vulkan-loader $(basename "$f")" dpkg -x "$f" /
     done
     ldconfig
 fi
-icd=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
+nvidia=/usr/local/nvidia
+icd=$nvidia/share/vulkan/icd.d/nvidia_icd.json
 if [ -z "${VK_DRIVER_FILES:-}" ] && [ -e "$icd" ] \
     && ! ls /usr/share/vulkan/icd.d/nvidia* /etc/vulkan/icd.d/nvidia* >/dev/null 2>&1; then
     export VK_DRIVER_FILES=$icd
     echo "gpu-check: the NVIDIA driver's Vulkan ICD from $icd" >&2
 fi
+if ! has 'libGLX_nvidia\.so\.0' && [ -e "$nvidia/lib64/libGLX_nvidia.so.0" ]; then
+    export LD_LIBRARY_PATH=$nvidia/lib64${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+    echo "gpu-check: the NVIDIA driver's libraries from $nvidia/lib64" >&2
+fi
+glx=$( (ldconfig -p; ls "$nvidia"/lib64/libGLX_nvidia.so.0 2>/dev/null) \
+    | grep -o '/[^ ]*libGLX_nvidia\.so\.0$' | head -n 1)
+[ -n "$glx" ] && step vulkan-icd-libraries ldd "$glx"
 if command -v nvidia-smi >/dev/null; then
     step adapter-nvidia-smi nvidia-smi -L
 fi
