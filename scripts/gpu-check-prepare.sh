@@ -9,7 +9,7 @@
 # 18 MB), and `gl/`, the Debian packages for amd64 of the Vulkan loader and of the GL
 # dispatch libraries (libglvnd) that NVIDIA's Vulkan driver library links against,
 # which gpu-check.sh unpacks where the machine lacks them. Then carry `.device` and run
-# `scripts/gpu-check.sh .device/pdenet` there, in one call.
+# `bash scripts/gpu-check.sh .device/pdenet` there, in one call.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -33,4 +33,4 @@ apt-get "${apt[@]}" update -qq
 rm -rf "$lists"
 
 echo "ready: $(du -sh .device | cut -f1) in .device/ ($(ls .device/gl | wc -l) packages in gl/)"
-echo "device call: carry [\".device\"], command: scripts/gpu-check.sh .device/pdenet"
+echo "device call: carry [\".device\"], command: bash scripts/gpu-check.sh .device/pdenet"

@@ -31,6 +31,8 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 
 bin=${1:-target/release/pdenet}
+# A carried file may arrive without its mode bits.
+[ -f "$bin" ] && [ ! -x "$bin" ] && chmod +x "$bin"
 out=${2:-${OUT:-.}/gpu-check.json}
 scale=${GPU_CHECK_SCALE:-full}
 limit=${GPU_CHECK_STEP_SECONDS:-60}
