@@ -21,7 +21,9 @@
 #      reading θ from its buffer instead of workgroup memory;
 #   5. the dense quasi-Newton update (SSBroyden's pass over H) with H on the host and
 #      on the device, at the orders of Burgers' QRes (1 541) and MLP (3 021) and of an
-#      MLP 50×4 (7 851).
+#      MLP 50×4 (7 851);
+#   6. a short `pdenet run` of Burgers QRes in f64 on the GPU (Adam, then SSBroyden with
+#      H placed by its timing): each phase's milliseconds and evaluations per iteration.
 # Everything lands in one JSON file (format pdenet-gpu-check/1).
 #
 # GPU_CHECK_SCALE=small rehearses it on a software adapter (lavapipe): N_f 2 000 and
@@ -42,9 +44,9 @@ limit=${GPU_CHECK_STEP_SECONDS:-60}
 budget=${GPU_CHECK_SECONDS:-210}
 started=$(date +%s)
 case "$scale" in
-    full) small=10000 large=1000000 points="" epochs=20 big_epochs=3 ;;
-    small) small=2000 large=20000 points="--points 200" epochs=5 big_epochs=2 ;;
-    tiny) small=500 large="" points="--points 100" epochs=2 big_epochs=0 ;;
+    full) small=10000 large=1000000 points="" epochs=20 big_epochs=3 iterations=100 ;;
+    small) small=2000 large=20000 points="--points 200" epochs=5 big_epochs=2 iterations=10 ;;
+    tiny) small=500 large="" points="--points 100" epochs=2 big_epochs=0 iterations=3 ;;
     *) echo "GPU_CHECK_SCALE must be full, small or tiny" >&2; exit 2 ;;
 esac
 steps=$(mktemp -d)
@@ -184,6 +186,18 @@ if [ "$scale" != tiny ]; then
         --set network.width=50 --set network.depth=4
 fi
 
+# A short training run as a user makes it, Burgers QRes in f64 on the GPU: Adam, then
+# SSBroyden with H where the timing at its start puts it. Its phases' seconds per
+# iteration, against the evaluations' and the H pass's figures above, say what a
+# dense iteration spends beyond them (the host's line search, the round trips).
+run_dir=$(mktemp -d)
+step "run burgers-qres nf=$small f64 dense-phase" bash -c '"$1" run examples/burgers.pde \
+    --backend gpu --precision f64 --epochs "$2" --set "sample.collocation=$3" --quiet \
+    --error-every 0 --out "$4" --data-dir examples/data >&2 &&
+    python3 -c "import json, sys; r = json.load(open(sys.argv[1]));
+print(json.dumps({k: r[k] for k in (\"adapter\", \"phases\")}))" "$4/report.json"' \
+    _ "$bin" "$iterations" "$small" "$run_dir"
+
 python3 - "$steps" "$out" "$scale" <<'EOF'
 """Gathers the steps into one JSON: each with its command, exit status, seconds, and
 its result (the last line of its output when that is JSON, else the output's end)."""
@@ -228,5 +242,12 @@ for s in steps:
         device = "none" if device is None else f"{device:.3g} ms"
         what = f"{what}; H of order {r['parameters']}: host {r['hessian_update_ms']:.3g} ms, " \
             f"device {device}"
+    for ph in r.get("phases") or []:
+        ms = ph["seconds"] * 1e3 / max(ph["iterations"], 1)
+        evals = ph["evaluations"] / max(ph["iterations"], 1)
+        what = f"{what}{'; ' if what else ''}{ph['phase']} {ms:.3g} ms/iteration, " \
+            f"{evals:.2g} evaluations/iteration, update on {ph['update']}"
+        if ph.get("pass_ms"):
+            what += f" (pass host {ph['pass_ms']['host']:.3g} ms, device {ph['pass_ms']['device']:.3g} ms)"
     print(f"  {s['name']:<46} exit {s['exit']:>3} {s['seconds']:7.1f} s  {what}")
 EOF

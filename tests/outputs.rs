@@ -661,4 +661,15 @@ fn the_gpu_check_writes_one_json_of_its_steps() {
         assert!(positive(&s["result"]["hessian_update_device_ms"]), "{s}");
     }
     assert_eq!(dense.len(), 1);
+    // The short training run: Adam, then SSBroyden, each capped at 3 iterations.
+    let run = named("run burgers-qres nf=500 f64 dense-phase");
+    assert_eq!(run.len(), 1);
+    let phases = run[0]["result"]["phases"].as_array().expect("phases");
+    let names: Vec<_> = phases.iter().map(|p| p["phase"].as_str()).collect();
+    assert_eq!(names, [Some("adam"), Some("ssbroyden")], "{}", run[0]);
+    for p in phases {
+        assert_eq!(p["iterations"], 3, "{p}");
+        assert!(p["evaluations"].as_u64().is_some_and(|e| e >= 3), "{p}");
+        assert!(positive(&p["seconds"]), "{p}");
+    }
 }
