@@ -7,7 +7,7 @@
 #
 # Leaves in .device/ (ignored by git): `pdenet`, the release binary stripped (about
 # 18 MB), and `gl/`, the Debian packages for amd64 of the Vulkan loader and of the GL
-# dispatch libraries (libglvnd) that NVIDIA's Vulkan driver library links against,
+# dispatch libraries (libglvnd) that NVIDIA's Vulkan driver library needs,
 # which gpu-check.sh unpacks where the machine lacks them. Then carry `.device` and run
 # `bash scripts/gpu-check.sh .device/pdenet` there, in one call.
 set -euo pipefail
@@ -22,8 +22,9 @@ mkdir -p .device/gl
 strip -o .device/pdenet target/release/pdenet
 
 # wgpu opens libvulkan.so.1, which opens the library the driver's ICD file names
-# (libGLX_nvidia.so.0, a libglvnd vendor library that loads libGLdispatch.so.0): the device tool's
-# recipe (its README), seen running Vulkan there, carries these seven.
+# (libGLX_nvidia.so.0, a libglvnd vendor library, which needs libGLdispatch.so.0):
+# the device tool's recipe (its README), seen running Vulkan there, carries these
+# seven.
 lists=$(mktemp -d)
 mkdir -p "$lists/partial"
 apt=(-oAPT::Architecture=amd64 -oAPT::Architectures=amd64 "-oDir::State::Lists=$lists")

@@ -78,9 +78,9 @@ step() {
     echo "gpu-check: $name: exit $(cat "$dir/rc") in $(cat "$dir/seconds") s" >&2
 }
 
-# The Vulkan loader and libglvnd, where the machine lacks either: scripts/gpu-check-prepare.sh
-# leaves their packages in .device/gl (the device tool's recipe unpacks such packages
-# into /). The NVIDIA driver's ICD, where the loader's own folders do not name it, and
+# The Vulkan loader and libglvnd, where the machine lacks either:
+# scripts/gpu-check-prepare.sh leaves their packages in .device/gl (the device tool's
+# recipe unpacks such packages into /). The NVIDIA driver's ICD, where the loader's own folders do not name it, and
 # its library's folder, where the dynamic linker's cache does not hold it. Then what
 # that library still cannot find, for the record (a check that finds no adapter says
 # why there).
